@@ -1,0 +1,32 @@
+// The contract every HTTP route module implements. The server (src/api/server.ts) parses the
+// request, matches `pattern` (segments like `:name`, a trailing `*rest` takes the remainder),
+// and maps thrown core errors to status codes (ValidationError 400, NotFoundError 404,
+// ConflictError 409, RateLimitError 429, PermissionDeniedError 403).
+
+export interface ApiRequest {
+  readonly method: string;
+  /** Path parameters from the pattern. */
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: URLSearchParams;
+  /** Parsed JSON body; undefined when the body was empty. */
+  readonly body: unknown;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  /** Aborted when the client goes away (ends blocking queries early). */
+  readonly signal: AbortSignal;
+}
+
+export interface ApiResponse {
+  readonly status?: number;
+  /** Serialised as JSON unless `text` is set. */
+  readonly body?: unknown;
+  readonly text?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export type Handler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;
+
+export interface Route {
+  readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  readonly pattern: string;
+  readonly handler: Handler;
+}

@@ -1,0 +1,64 @@
+// Every identity and resource name, built in one place, following Consul's conventions so that
+// dashboards and Envoy stats tags carry over.
+
+export const DEFAULT_NAMESPACE = 'default';
+
+/** `<cluster-id>.consul`; the cluster id is a UUID generated once and persisted. */
+export function trustDomainFor(clusterId: string): string {
+  return `${clusterId}.consul`;
+}
+
+export function spiffeRootUri(trustDomain: string): string {
+  return `spiffe://${trustDomain}`;
+}
+
+export interface ServiceIdentity {
+  readonly trustDomain: string;
+  readonly namespace: string;
+  readonly datacenter: string;
+  readonly service: string;
+}
+
+/** `spiffe://<td>/ns/<ns>/dc/<dc>/svc/<svc>` */
+export function spiffeServiceUri(id: ServiceIdentity): string {
+  return `spiffe://${id.trustDomain}/ns/${id.namespace}/dc/${id.datacenter}/svc/${id.service}`;
+}
+
+const SERVICE_URI = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/dc\/([^/]+)\/svc\/([^/]+)$/;
+
+export function parseSpiffeServiceUri(uri: string): ServiceIdentity | undefined {
+  const m = SERVICE_URI.exec(uri);
+  if (!m) return undefined;
+  const [, trustDomain, namespace, datacenter, service] = m as unknown as [string, string, string, string, string];
+  return { trustDomain, namespace, datacenter, service };
+}
+
+/** The SNI (and cluster and endpoints name) of a service: `<svc>.<ns>.<dc>.internal.<td>`. */
+export function serviceSni(service: string, namespace: string, datacenter: string, trustDomain: string): string {
+  return `${service}.${namespace}.${datacenter}.internal.${trustDomain}`;
+}
+
+export const LOCAL_APP_CLUSTER = 'local_app';
+
+export function publicListenerName(address: string, port: number): string {
+  return `public_listener:${address}:${port}`;
+}
+
+/** `<upstream-id>:<bind-address>:<port>` */
+export function upstreamListenerName(upstreamId: string, address: string, port: number): string {
+  return `${upstreamId}:${address}:${port}`;
+}
+
+/** SDS name of a service identity's leaf certificate and private key. */
+export function leafSecretName(service: string, namespace = DEFAULT_NAMESPACE): string {
+  return `leaf:${namespace}/${service}`;
+}
+
+/** SDS name of the trust bundle (all active CA roots) as a validation context. */
+export function rootsSecretName(trustDomain: string): string {
+  return `roots:${trustDomain}`;
+}
+
+export function sidecarServiceName(service: string): string {
+  return `${service}-sidecar-proxy`;
+}
