@@ -1,0 +1,126 @@
+// Catalog records, in Consul's JSON shapes (PascalCase) so the HTTP API, the store and the
+// proxy layer speak one vocabulary. Inputs are validated by the zod schemas in this layer
+// before they become these types.
+
+export type ServiceKind = '' | 'connect-proxy' | 'mesh-gateway' | 'ingress-gateway' | 'terminating-gateway';
+
+export type ProxyMode = '' | 'direct' | 'transparent';
+
+export interface Upstream {
+  readonly DestinationType?: 'service' | 'prepared_query';
+  readonly DestinationName: string;
+  readonly DestinationNamespace?: string;
+  readonly Datacenter?: string;
+  readonly LocalBindAddress?: string;
+  readonly LocalBindPort: number;
+  /** Opaque per-upstream config (for example `protocol`, `connect_timeout_ms`). */
+  readonly Config?: Readonly<Record<string, unknown>>;
+}
+
+export interface ProxyConfig {
+  readonly DestinationServiceName: string;
+  readonly DestinationServiceID?: string;
+  readonly LocalServiceAddress?: string;
+  readonly LocalServicePort?: number;
+  readonly Mode?: ProxyMode;
+  /** Opaque proxy config (for example `protocol`, `bind_address`, `bind_port`, `local_connect_timeout_ms`). */
+  readonly Config?: Readonly<Record<string, unknown>>;
+  readonly Upstreams?: readonly Upstream[];
+}
+
+/** A service instance registered on a node (Consul's AgentService / catalog ServiceNode). */
+export interface ServiceInstance {
+  readonly ID: string;
+  readonly Service: string;
+  readonly Kind: ServiceKind;
+  readonly Tags: readonly string[];
+  readonly Meta: Readonly<Record<string, string>>;
+  readonly Address: string;
+  readonly Port: number;
+  readonly Namespace: string;
+  readonly Datacenter: string;
+  readonly Node: string;
+  readonly Proxy?: ProxyConfig;
+  readonly Connect?: { readonly Native?: boolean };
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+export interface CatalogNode {
+  readonly ID: string;
+  readonly Node: string;
+  readonly Address: string;
+  readonly Datacenter: string;
+  readonly Meta: Readonly<Record<string, string>>;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+export type HealthStatus = 'passing' | 'warning' | 'critical';
+
+export interface HealthCheck {
+  readonly Node: string;
+  readonly CheckID: string;
+  readonly Name: string;
+  readonly Status: HealthStatus;
+  readonly Notes: string;
+  readonly Output: string;
+  readonly ServiceID: string;
+  readonly ServiceName: string;
+  readonly Type: string;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+/** One instance with its node and checks: an element of /v1/health/service/:name. */
+export interface CheckServiceNode {
+  readonly Node: CatalogNode;
+  readonly Service: ServiceInstance;
+  readonly Checks: readonly HealthCheck[];
+}
+
+/** The aggregate status of an instance: the worst of its own and its node's checks. */
+export function aggregateStatus(checks: readonly HealthCheck[]): HealthStatus {
+  if (checks.some((c) => c.Status === 'critical')) return 'critical';
+  if (checks.some((c) => c.Status === 'warning')) return 'warning';
+  return 'passing';
+}
+
+export type IntentionAction = 'allow' | 'deny';
+
+/** One source -> destination rule, as served by /v1/connect/intentions. */
+export interface Intention {
+  readonly ID: string;
+  readonly SourceName: string;
+  readonly SourceNS: string;
+  readonly DestinationName: string;
+  readonly DestinationNS: string;
+  readonly SourceType: 'consul';
+  readonly Action: IntentionAction;
+  readonly Description: string;
+  readonly Meta: Readonly<Record<string, string>>;
+  /** Higher wins; exact names before wildcards, as Consul orders them. */
+  readonly Precedence: number;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+/** The decision for one source -> destination pair. */
+export interface IntentionDecision {
+  readonly Allowed: boolean;
+  /** Which intention (or the default policy) decided, in words. */
+  readonly Reason: string;
+  readonly MatchedID?: string;
+}
+
+/** A config entry as stored: Consul's JSON with `Kind` and `Name`, plus indexes. */
+export interface ConfigEntry {
+  readonly Kind: string;
+  readonly Name: string;
+  readonly [field: string]: unknown;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+/** `tcp` unless set by service-defaults / proxy-defaults / proxy config. */
+export type Protocol = 'tcp' | 'http' | 'http2' | 'grpc';

@@ -1,0 +1,26 @@
+// What the proxy layer watches. The catalog (src/catalog) and the CA (src/ca) implement these;
+// tests implement them with subjects. Every stream emits the current value on subscribe, then
+// on every change; each must be shareable (the implementations share one watch per query).
+import type { Observable } from 'rxjs';
+import type { CARoots, LeafCert } from '../ca/types.js';
+import type { CheckServiceNode, ConfigEntry, Intention, ServiceInstance } from '../catalog/types.js';
+
+export interface CatalogSource {
+  /** Every registered proxy-kind service (connect-proxy, later gateways). */
+  watchProxies(): Observable<readonly ServiceInstance[]>;
+  /** One registration by service ID; undefined once deregistered. */
+  watchService(serviceId: string): Observable<ServiceInstance | undefined>;
+  /** Sidecar proxies (and Connect-native instances) of a destination service, with checks. */
+  watchConnectHealth(service: string): Observable<readonly CheckServiceNode[]>;
+  /** Intentions that apply to a destination (exact and wildcard), highest precedence first. */
+  watchIntentions(destination: string): Observable<readonly Intention[]>;
+  /** The default decision when no intention matches. */
+  watchDefaultIntentionPolicy(): Observable<'allow' | 'deny'>;
+  watchConfigEntry(kind: string, name: string): Observable<ConfigEntry | undefined>;
+}
+
+export interface CASource {
+  watchRoots(): Observable<CARoots>;
+  /** Issues on first subscription, then emits every renewal or re-issue. */
+  watchLeaf(service: string): Observable<LeafCert>;
+}
