@@ -1,0 +1,89 @@
+// Consul blocking queries over any indexed stream: `?index=N&wait=Ds` returns as soon as the
+// stream's index passes N, or after `wait` with the current value; every answer carries
+// X-Consul-Index.
+import type { Observable, Subscription } from 'rxjs';
+import { systemClock, type Clock } from '../core/clock.js';
+import { ValidationError } from '../core/errors.js';
+import type { ApiRequest, ApiResponse } from './route.js';
+
+export interface Indexed<T> {
+  /** The store index of the last change to what `value` depends on (>= 1). */
+  readonly index: number;
+  readonly value: T;
+}
+
+export const DEFAULT_WAIT_MS = 5 * 60_000;
+export const MAX_WAIT_MS = 10 * 60_000;
+
+export interface BlockingParams {
+  /** Undefined: answer at once. */
+  readonly index?: number;
+  readonly waitMs: number;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go-style duration (`10s`, `1m`, `250ms`, `1m30s`). */
+export function parseDuration(field: string, raw: string): number {
+  const parts = [...raw.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== raw) {
+    throw ValidationError.of(field, `"${raw}" is not a duration (for example 10s, 1m, 250ms)`);
+  }
+  return Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * (UNITS[p[2] as string] as number), 0));
+}
+
+export function parseBlocking(query: URLSearchParams): BlockingParams {
+  const rawIndex = query.get('index');
+  const rawWait = query.get('wait');
+  let index: number | undefined;
+  if (rawIndex !== null && rawIndex !== '') {
+    if (!/^\d+$/.test(rawIndex)) throw ValidationError.of('index', `must be a non-negative integer, got "${rawIndex}"`);
+    index = Number(rawIndex);
+  }
+  const waitMs = rawWait ? Math.min(parseDuration('wait', rawWait), MAX_WAIT_MS) : DEFAULT_WAIT_MS;
+  return { index, waitMs };
+}
+
+/**
+ * Answers a (possibly blocking) read. `source` must emit its current value on subscribe and
+ * again whenever its index moves. An index of 0 or one ahead of the store answers at once, as
+ * in Consul (so a client whose index is from before a restore never hangs).
+ */
+export function blockingRead<T>(req: ApiRequest, source: Observable<Indexed<T>>, clock: Clock = systemClock): Promise<Indexed<T>> {
+  const { index, waitMs } = parseBlocking(req.query);
+  return new Promise<Indexed<T>>((resolve, reject) => {
+    let latest: Indexed<T> | undefined;
+    let settled = false;
+    let cancelTimer = (): void => undefined;
+    // Set after subscribe returns; a synchronous first value settles before it exists.
+    const held: { sub?: Subscription } = {};
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      cancelTimer();
+      held.sub?.unsubscribe();
+      req.signal.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const finish = () => settle(() => resolve(latest as Indexed<T>));
+    const onAbort = () => finish();
+    const sub = source.subscribe({
+      next: (v) => {
+        const first = latest === undefined;
+        latest = v;
+        // The first value answers at once unless the caller already holds exactly its index.
+        if (!first || index === undefined || index === 0 || v.index !== index) finish();
+        else cancelTimer = clock.setTimeout(finish, waitMs);
+      },
+      error: (err: unknown) => settle(() => reject(err)),
+    });
+    held.sub = sub;
+    if (settled) sub.unsubscribe();
+    else req.signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A JSON answer with X-Consul-Index (never 0). */
+export function indexed<T>(result: Indexed<T>, body: unknown = result.value): ApiResponse {
+  return { body, headers: { 'X-Consul-Index': String(Math.max(1, result.index)) } };
+}

@@ -1,0 +1,45 @@
+// The thin client the CLI's commands use against a running agent's HTTP API.
+import { errorMessage } from '../core/errors.js';
+
+export const DEFAULT_HTTP_ADDR = '127.0.0.1:8500';
+
+export class ApiClient {
+  readonly base: string;
+
+  constructor(addr: string = DEFAULT_HTTP_ADDR) {
+    this.base = /^https?:\/\//.test(addr) ? addr.replace(/\/$/, '') : `http://${addr}`;
+  }
+
+  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new Error(`cannot reach the agent at ${this.base}: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`);
+    }
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status}: ${text.trim()}`);
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      return text as T;
+    }
+  }
+
+  get<T = unknown>(path: string): Promise<T> {
+    return this.request<T>('GET', path);
+  }
+
+  put<T = unknown>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body);
+  }
+
+  delete<T = unknown>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
+  }
+}
