@@ -17,6 +17,9 @@ export function zodIssues(issues: readonly z.core.$ZodIssue[]): FieldIssue[] {
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ path: formatPath([...issue.path, key]), message: 'unknown field' });
+    } else if (issue.code === 'invalid_key') {
+      const inner = issue.issues.map((i) => i.message).join('; ');
+      out.push({ path: formatPath(issue.path), message: `invalid key: ${inner}` });
     } else {
       out.push({ path: formatPath(issue.path), message: issue.message });
     }
