@@ -1,0 +1,78 @@
+// Reading a PKCS#10 CSR: subject, public key, URI SANs from the extension request, and a
+// check of its self-signature. Every defect is a DerError / message the caller turns into a
+// ValidationError naming the CSR field.
+import { createPublicKey, verify } from 'node:crypto';
+import { basicConstraints, uriSan } from './certs.js';
+import { bitString, children, ctx, decodeOid, DerError, expectTag, oid, read, seq, set, smallInt, TAG } from './der.js';
+import { SIGNATURE_DIGESTS, type Signer } from './keys.js';
+
+const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const OID_SAN = '2.5.29.17';
+const OID_BASIC_CONSTRAINTS = '2.5.29.19';
+
+export interface ParsedCsr {
+  /** DER of the subject Name. */
+  readonly subject: Uint8Array;
+  readonly spki: Uint8Array;
+  readonly uris: readonly string[];
+  /** Other SAN kinds present (DNS names, IPs): Consul leaves carry only the URI. */
+  readonly otherSans: number;
+  /** Whether the CSR asks for CA:true. */
+  readonly requestsCA: boolean;
+}
+
+function readExtensions(attrs: Uint8Array): { uris: string[]; otherSans: number; requestsCA: boolean } {
+  const out = { uris: [] as string[], otherSans: 0, requestsCA: false };
+  for (const attr of children({ tag: 0xa0, raw: attrs, body: attrs })) {
+    const [type, values] = children(expectTag(attr, TAG.SEQUENCE, 'attribute'));
+    if (decodeOid(expectTag(type, TAG.OID, 'attribute type').body) !== OID_EXTENSION_REQUEST) continue;
+    const [exts] = children(expectTag(values, TAG.SET, 'attribute values'));
+    for (const ext of children(expectTag(exts, TAG.SEQUENCE, 'extensions'))) {
+      const parts = children(expectTag(ext, TAG.SEQUENCE, 'extension'));
+      const id = decodeOid(expectTag(parts[0], TAG.OID, 'extension id').body);
+      const value = expectTag(parts[parts.length - 1], TAG.OCTET_STRING, 'extension value').body;
+      if (id === OID_SAN) {
+        for (const name of children(expectTag(read(value), TAG.SEQUENCE, 'subjectAltName'))) {
+          if (name.tag === 0x86) out.uris.push(new TextDecoder('utf-8', { fatal: true }).decode(name.body));
+          else out.otherSans++;
+        }
+      } else if (id === OID_BASIC_CONSTRAINTS) {
+        const [ca] = children(expectTag(read(value), TAG.SEQUENCE, 'basicConstraints'));
+        out.requestsCA = ca?.tag === TAG.BOOLEAN && ca.body[0] !== 0;
+      }
+    }
+  }
+  return out;
+}
+
+/** Parses and verifies a CSR; throws DerError with what is wrong. */
+export function parseCsr(der: Uint8Array): ParsedCsr {
+  const top = read(der);
+  if (top.raw.length !== der.length) throw new DerError('trailing bytes after the CSR');
+  const [info, sigAlg, sig] = children(expectTag(top, TAG.SEQUENCE, 'CertificationRequest'));
+  const [version, subject, spki, attrs] = children(expectTag(info, TAG.SEQUENCE, 'certificationRequestInfo'));
+  expectTag(version, TAG.INTEGER, 'version');
+  expectTag(subject, TAG.SEQUENCE, 'subject');
+  expectTag(spki, TAG.SEQUENCE, 'subjectPKInfo');
+  const [algOid] = children(expectTag(sigAlg, TAG.SEQUENCE, 'signatureAlgorithm'));
+  const digest = SIGNATURE_DIGESTS[decodeOid(expectTag(algOid, TAG.OID, 'signatureAlgorithm').body)];
+  if (!digest) throw new DerError('unsupported signature algorithm');
+  const sigBits = expectTag(sig, TAG.BIT_STRING, 'signature').body.subarray(1);
+  let ok = false;
+  try {
+    const key = createPublicKey({ key: Buffer.from((spki as { raw: Uint8Array }).raw), format: 'der', type: 'spki' });
+    ok = verify(digest, (info as { raw: Uint8Array }).raw, key, sigBits);
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new DerError('signature does not verify with the CSR public key');
+  const ext = attrs && attrs.tag === 0xa0 ? readExtensions(attrs.body) : { uris: [], otherSans: 0, requestsCA: false };
+  return { subject: (subject as { raw: Uint8Array }).raw, spki: (spki as { raw: Uint8Array }).raw, ...ext };
+}
+
+/** Builds a PKCS#10 CSR asking for URI SANs (and CA:true for an intermediate). */
+export function buildCsr(subject: Uint8Array, spki: Uint8Array, uris: readonly string[], signer: Signer, ca = false): Uint8Array {
+  const exts = [uriSan(uris, subject.length <= 2), ...(ca ? [basicConstraints(true, 0)] : [])];
+  const info = seq(smallInt(0), subject, spki, ctx(0, true, seq(oid(OID_EXTENSION_REQUEST), set(seq(...exts)))));
+  return seq(info, signer.algorithm, bitString(signer.sign(info)));
+}

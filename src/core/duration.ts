@@ -1,0 +1,26 @@
+// Go-style durations (`72h`, `1m30s`, `250ms`), as Consul's API and config files spell them.
+import { ValidationError } from './errors.js';
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go-style duration into milliseconds; a bad one is a ValidationError naming `field`. */
+export function parseDuration(field: string, raw: string): number {
+  const parts = [...raw.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== raw) {
+    throw ValidationError.of(field, `"${raw}" is not a duration (for example 10s, 1m, 250ms)`);
+  }
+  return Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * (UNITS[p[2] as string] as number), 0));
+}
+
+/** The shortest Go-style spelling of a whole number of milliseconds (`72h`, `1h30m`, `0s`). */
+export function formatDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  let rest = ms;
+  let out = '';
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) out += `${n}${unit}`;
+    rest -= n * size;
+  }
+  return out;
+}
