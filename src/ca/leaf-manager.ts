@@ -152,8 +152,9 @@ export class LeafManager {
 
   private issue(entry: Entry): Promise<Cached> {
     if (entry.issuing) return entry.issuing;
-    const run = this.sign(entry).finally(() => {
+    const run = this.sign(entry).catch((err: unknown) => {
       entry.issuing = undefined;
+      throw err;
     });
     entry.issuing = run;
     return run;
@@ -184,6 +185,8 @@ export class LeafManager {
     const renewAt = signed.notBefore + lifetime * (RENEW_FROM + (RENEW_TO - RENEW_FROM) * this.random());
     const cached: Cached = { cert, rootId: signed.rootId, notAfter: signed.notAfter, renewAt };
     entry.failures = 0;
+    // Done before subscribers hear of it, so one reacting at once (a timer) can issue again.
+    entry.issuing = undefined;
     entry.leaf$.next(cached);
     this.log.debug({ service: entry.service, serial: cert.SerialNumber, validBefore: cert.ValidBefore }, 'leaf certificate issued');
     this.schedule(entry, renewAt - this.deps.clock.now());
