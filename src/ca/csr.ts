@@ -1,7 +1,7 @@
 // Reading a PKCS#10 CSR: subject, public key, URI SANs from the extension request, and a
 // check of its self-signature. Every defect is a DerError / message the caller turns into a
 // ValidationError naming the CSR field.
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { basicConstraints, uriSan } from './certs.js';
 import { bitString, children, ctx, decodeOid, DerError, expectTag, oid, read, seq, set, smallInt, TAG, type Node } from './der.js';
 import { SIGNATURE_DIGESTS, type Signer } from './keys.js';
@@ -45,9 +45,28 @@ function readExtensions(attrs: Uint8Array): { uris: string[]; otherSans: number;
   return out;
 }
 
+const CURVE_BY_POINT: Record<number, string> = { 65: 'P-256', 97: 'P-384' };
+const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+
+/**
+ * The public key of a SubjectPublicKeyInfo. Uncompressed EC points go in as JWK: OpenSSL 3's DER
+ * decoder costs more than the signature check itself, and this is once per leaf.
+ */
+function publicKey(spki: Uint8Array): KeyObject {
+  const [alg, bits] = children(read(spki)) as [Node, Node];
+  const point = bits.body.subarray(1);
+  const crv = CURVE_BY_POINT[point.length];
+  if (crv && point[0] === 4 && decodeOid((children(alg)[0] as Node).body) === OID_EC_PUBLIC_KEY) {
+    const half = (point.length - 1) / 2;
+    const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
+    return createPublicKey({ key: { kty: 'EC', crv, x: b64(point.subarray(1, 1 + half)), y: b64(point.subarray(1 + half)) }, format: 'jwk' });
+  }
+  return createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+}
+
 function verifies(digest: string, spki: Uint8Array, signed: Uint8Array, sig: Uint8Array): boolean {
   try {
-    return verify(digest, signed, createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }), sig);
+    return verify(digest, signed, publicKey(spki), sig);
   } catch {
     return false;
   }
