@@ -54,6 +54,8 @@ describe('CA service', () => {
       ['no SAN', async () => ca.signLeaf(await makeCsr([]), { service: 'web' }), /CSR\.URIs: must carry exactly one URI SAN/],
       ['other datacenter', async () => ca.signLeaf(await makeCsr([uri('web', 'dc9')]), { service: 'web' }), /CSR\.URIs\[0\]: datacenter "dc9"/],
       ['TTL too long', async () => ca.signLeaf(await makeCsr([uri('web')]), { service: 'web', ttlMs: 9000 * HOUR }), /TTL: must be between 1h and 8760h/],
+      ['RSA 1024 key', async () => ca.signLeaf(await makeCsr([uri('web')], { type: 'rsa', bits: 1024 }), { service: 'web' }), /CSR\.PublicKey: unsupported key type rsa 1024/],
+      ['EC P-521 key', async () => ca.signLeaf(await makeCsr([uri('web')], { type: 'ec', bits: 521 }), { service: 'web' }), /CSR\.PublicKey: unsupported key type ec 521/],
       ['TTL too short', async () => ca.signLeaf(await makeCsr([uri('web')]), { service: 'web', ttlMs: 60_000 }), /TTL: must be between/],
     ];
     for (const [name, p, re] of cases) {
@@ -161,5 +163,29 @@ describe('CA service', () => {
     await assert.rejects(ca.signLeaf(csr, { service: 'web' }), /csr_max_concurrent/);
     await a;
     await ca.signLeaf(csr, { service: 'web' });
+  });
+
+  it('rotates without cross-signing when ForceWithoutCrossSigning is set', async () => {
+    const { ca } = await startCA();
+    await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 }, ForceWithoutCrossSigning: true });
+    const active = ca.roots().Roots.find((r) => r.Active)!;
+    assert.deepEqual(active.IntermediateCerts, []);
+    assert.equal(ca.roots().Roots.length, 2);
+  });
+
+  it('after a restart mid-rotation keeps both roots and still prunes the old one on time', async () => {
+    const first = await startCA();
+    await first.ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+    const activeId = first.ca.roots().ActiveRootID;
+    first.ca.stop();
+    const again = new CAService({ store: first.store, clock: first.clock, logger: nullLogger, datacenter: 'dc1' });
+    await again.start();
+    assert.equal(again.roots().Roots.length, 2);
+    assert.equal(again.roots().ActiveRootID, activeId);
+    const leaf = await again.signLeaf(await makeCsr([uri('web')], { type: 'ec', bits: 384 }), { service: 'web' });
+    assert.ok(opensslVerify(again.roots().Roots.find((r) => r.Active)!.RootCert, leaf.certPem, '', first.clock.now()).ok);
+    const pruned = firstValueFrom(again.watchRoots().pipe(filter((r) => r.Roots.length === 1)));
+    first.clock.advance(72 * HOUR + 1000);
+    assert.equal((await pruned).ActiveRootID, activeId);
   });
 });

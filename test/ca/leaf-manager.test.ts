@@ -8,6 +8,7 @@ import { LeafManager } from '../../src/ca/leaf-manager.js';
 import { certDer } from '../../src/ca/pem.js';
 import { MemoryCAStateStore } from '../../src/ca/state-store.js';
 import type { LeafCert } from '../../src/ca/types.js';
+import type { CASource } from '../../src/proxycfg/sources.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { RateLimitError } from '../../src/core/errors.js';
 import { nullLogger } from '../../src/core/logger.js';
@@ -47,6 +48,12 @@ describe('leaf manager', () => {
     const ownKey = createPublicKey(createPrivateKey(a.PrivateKeyPEM)).export({ format: 'der', type: 'spki' });
     assert.deepEqual(ownKey, certKey);
     assert.equal(lifetime(a), 72 * HOUR + 60_000);
+  });
+
+  it('is a CASource for the proxy layer', async () => {
+    const { ca, leaves } = await setup();
+    const source: CASource = leaves;
+    assert.equal((await firstValueFrom(source.watchRoots())).ActiveRootID, ca.roots().ActiveRootID);
   });
 
   it('keeps the leaf cached across resubscription', async () => {
