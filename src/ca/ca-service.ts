@@ -5,12 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { BehaviorSubject, filter, type Observable } from 'rxjs';
 import type { Clock } from '../core/clock.js';
+import { formatDuration } from '../core/duration.js';
 import { ConflictError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { trustDomainFor } from '../core/names.js';
 import { BuiltinProvider } from './builtin/builtin-provider.js';
 import { readCert } from './cert-info.js';
-import { DEFAULT_CA_CONFIG, leafTtlMs, LEAF_TTL_MAX_MS, LEAF_TTL_MIN_MS, needsNewRoot, parseCAConfig, type CAConfig } from './config.js';
+import { DEFAULT_CA_CONFIG, leafTtlMs, LEAF_TTL_MIN_MS, needsNewRoot, parseCAConfig, type CAConfig } from './config.js';
 import type { KeySpec } from './keys.js';
 import { validateLeafCsr } from './leaf-validation.js';
 import { certPem, colonHex } from './pem.js';
@@ -228,9 +229,11 @@ export class CAService {
   async signLeaf(csr: Uint8Array, req: LeafSignRequest = {}): Promise<SignedLeaf> {
     const release = (this.limiter as CsrLimiter).acquire();
     try {
-      const ttlMs = req.ttlMs ?? leafTtlMs(this.current.config);
-      if (!(ttlMs >= LEAF_TTL_MIN_MS && ttlMs <= LEAF_TTL_MAX_MS)) {
-        throw ValidationError.of('TTL', `must be between 1h and 8760h, got ${ttlMs} ms`);
+      // Never longer than LeafCertTTL: a rotated-out root is pruned one LeafCertTTL after rotation.
+      const maxTtl = leafTtlMs(this.current.config);
+      const ttlMs = req.ttlMs ?? maxTtl;
+      if (!(ttlMs >= LEAF_TTL_MIN_MS && ttlMs <= maxTtl)) {
+        throw ValidationError.of('TTL', `must be between ${formatDuration(LEAF_TTL_MIN_MS)} and LeafCertTTL (${formatDuration(maxTtl)}), got ${formatDuration(ttlMs)}`);
       }
       const { identity, uri } = validateLeafCsr(csr, { trustDomain: this.trustDomain, datacenter: this.deps.datacenter, service: req.service, namespace: req.namespace });
       const provider = this.provider as CAProvider;
