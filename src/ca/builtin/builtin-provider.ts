@@ -3,10 +3,10 @@
 // intermediate signed by the primary.
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
+import { parseDuration } from '../../core/duration.js';
 import { spiffeRootUri, trustDomainFor } from '../../core/names.js';
 import { readCert, type CertInfo } from '../cert-info.js';
 import { authorityKeyId, basicConstraints, buildCertificate, CA_KEY_USAGE, nameCN, subjectKeyId, uriSan } from '../certs.js';
-import { parseDuration } from '../../core/duration.js';
 import { buildCsr, parseCsr } from '../csr.js';
 import { b64, unb64 } from '../pem.js';
 import { generateKey, keyIdentifier, signerFor, type KeySpec, type Signer } from '../keys.js';
@@ -33,7 +33,7 @@ export class BuiltinProvider implements CAProvider {
 
   constructor(private readonly clock: Clock) {}
 
-  async configure(config: ProviderConfig): Promise<void> {
+  configure(config: ProviderConfig): Promise<void> {
     this.config = config;
     const raw = config.rawConfig;
     this.spec = { type: (raw.PrivateKeyType as 'ec' | 'rsa') ?? 'ec', bits: (raw.PrivateKeyBits as number) ?? 256 };
