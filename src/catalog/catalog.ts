@@ -265,13 +265,6 @@ export class Catalog {
   watchConfigEntry(kind: string, name: string): Observable<ConfigEntry | undefined> {
     return this.values(`config:${kind}/${name}`, () => this.configEntry(kind, name));
   }
-
-  /** The service on this node, or NotFoundError (the agent API's 404). */
-  requireService(id: string): ServiceInstance {
-    const s = this.store.read((tx) => q.serviceById(tx, this.node, id));
-    if (!s) throw new NotFoundError(`unknown service ID: ${id}`);
-    return s;
-  }
 }
 
 /** Intentions that apply to a destination: its own and the wildcard's, highest precedence first. */
