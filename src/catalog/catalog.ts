@@ -13,7 +13,7 @@ import { legacyIntentionBody, serviceIntentionsSchema, type IntentionSource } fr
 import * as q from './queries.js';
 import { expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
 import { registrationSchema } from './services/schema.js';
-import type { CatalogNode, CheckServiceNode, ConfigEntry, HealthStatus, IntentionDecision, ServiceInstance } from './types.js';
+import type { CatalogNode, CheckServiceNode, ConfigEntry, HealthCheck, HealthStatus, IntentionDecision, ServiceInstance } from './types.js';
 
 export interface CatalogOptions {
   readonly datacenter: string;
@@ -197,6 +197,10 @@ export class Catalog {
 
   agentServices(): Observable<Indexed<ServiceInstance[]>> {
     return this.query(`agent-services:${this.node}`, SERVICE_TABLES, (tx) => q.nodeServices(tx, this.node));
+  }
+
+  agentChecks(): Observable<Indexed<HealthCheck[]>> {
+    return this.query(`agent-checks:${this.node}`, ['checks'], (tx) => q.checks(tx, this.node));
   }
 
   service(id: string): Observable<Indexed<ServiceInstance | undefined>> {

@@ -110,6 +110,17 @@ describe('/v1/agent', () => {
     assert.match(unknown.text, /Unknown check ID "nope"/);
   });
 
+  it('lists the agent\'s checks and updates one with a status and output', async () => {
+    await a.put('/v1/agent/service/register', { Name: 'upd', Port: 1, Check: { CheckID: 'upd-ttl', TTL: '60s', Notes: 'n' } });
+    const r = await a.put('/v1/agent/check/update/upd-ttl', { Status: 'warning', Output: 'slow' });
+    assert.equal(r.status, 200, r.text);
+    const checks = (await a.get('/v1/agent/checks')).json as Record<string, { Status: string; Output: string; ServiceID: string; Notes: string }>;
+    assert.deepEqual(checks['upd-ttl'] && [checks['upd-ttl'].Status, checks['upd-ttl'].Output, checks['upd-ttl'].ServiceID, checks['upd-ttl'].Notes], ['warning', 'slow', 'upd', 'n']);
+    const bad = await a.put('/v1/agent/check/update/upd-ttl', { Status: 'fine' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /Status: Invalid option/);
+  });
+
   it('deregisters a service together with its sidecar and checks', async () => {
     await a.put('/v1/agent/service/register', { Name: 'gone', Port: 1, Check: { TTL: '10s' }, Connect: { SidecarService: {} } });
     const r = await a.put('/v1/agent/service/deregister/gone');
