@@ -7,6 +7,7 @@ import { NotFoundError, ValidationError } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
 import { SharedQueries } from '../store/shared.js';
 import type { Indexed, ReadTx, Store, TableName, WriteTx } from '../store/types.js';
+import { checkEntryGraph } from './config/graph.js';
 import { checkKind, validateConfigEntry } from './config/kinds.js';
 import { decide, intentionsOf, sortIntentions, type DefaultPolicy, type IntentionWithPermissions } from './intentions/precedence.js';
 import { legacyIntentionBody, serviceIntentionsSchema, type IntentionSource } from './intentions/schema.js';
@@ -119,6 +120,7 @@ export class Catalog {
       const key = `${entry.Kind}/${entry.Name}`;
       if (cas !== undefined && (tx.get('config_entries', key)?.modifyIndex ?? 0) !== cas) return false;
       tx.put('config_entries', key, entry);
+      checkEntryGraph(tx, entry.Kind, entry.Name);
       return true;
     });
     return r.result;
@@ -131,6 +133,7 @@ export class Catalog {
       const row = tx.get('config_entries', key);
       if (cas !== undefined && (row?.modifyIndex ?? 0) !== cas) return false;
       tx.delete('config_entries', key);
+      checkEntryGraph(tx, kind, name);
       return true;
     });
     return r.result;
