@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { spawnAgent } from '../support/agent-process.js';
+import { waitFor } from '../support/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-durable-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,7 +30,7 @@ describe('durability', () => {
         if (await write(agent.base, i)) acked.push(i);
       }
     });
-    while (acked.length < 300) await new Promise((r) => setImmediate(r));
+    await waitFor('300 acknowledged writes', () => acked.length >= 300, { timeoutMs: 60_000, intervalMs: 1 });
     agent.child.kill('SIGKILL');
     killed = true;
     await Promise.all(streams);
