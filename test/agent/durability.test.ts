@@ -3,11 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { spawnAgent } from '../support/agent-process.js';
+import { killAgents, spawnAgent } from '../support/agent-process.js';
 import { waitFor } from '../support/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-durable-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  killAgents();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 async function write(base: string, i: number): Promise<boolean> {
   try {

@@ -13,9 +13,18 @@ export interface AgentProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Kills every agent still running (call from `after`, so a failed test never leaves one behind). */
+export function killAgents(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
 export async function spawnAgent(args: readonly string[]): Promise<AgentProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, 'agent', '-http-port', String(port), '-node', 'proc', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
