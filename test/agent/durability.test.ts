@@ -35,9 +35,11 @@ describe('durability', () => {
     });
     await waitFor('300 acknowledged writes', () => acked.length >= 300, { timeoutMs: 60_000, intervalMs: 1 });
     agent.child.kill('SIGKILL');
+    // Keep writing until the process is gone, so writes are in flight when it dies.
+    const exit = await agent.exited;
     killed = true;
     await Promise.all(streams);
-    assert.equal((await agent.exited).signal, 'SIGKILL');
+    assert.equal(exit.signal, 'SIGKILL');
     assert.ok(next > acked.length, 'writes were in flight when the agent died');
 
     const again = await spawnAgent(['-data-dir', join(dir, 'kill')]);
