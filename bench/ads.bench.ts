@@ -1,0 +1,186 @@
+// ADS benchmark: N simulated delta clients (a child process) against the server (this process).
+// Measures, for an endpoint change shared by 10% and by all proxies and for a roots rotation:
+// time from the change to each affected client's ACK (p50/p99/max), bytes per affected client
+// against a state-of-the-world resend, event-loop delay during the push; and memory per client.
+// Usage: node dist/bench/ads.bench.js [N]   (default 1000)
+import { fork, type ChildProcess } from 'node:child_process';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { BehaviorSubject } from 'rxjs';
+import { nullLogger } from '../src/core/logger.js';
+import type { EncodedResource, ResourceSet } from '../src/core/resources.js';
+import { TypeUrl } from '../src/core/type-urls.js';
+import { encodeSotwResponse } from '../src/server/encoding.js';
+import { startXdsServer } from '../src/server/server.js';
+import type { ProxyResourceSource } from '../src/server/source.js';
+import type { ClientCommand, ClientEvent, ClientStats } from './ads-clients.js';
+import * as mesh from './mesh.js';
+
+const N = Number(process.argv[2] ?? 1000);
+const SERVICES = 100;
+const TARGETS = { p99Ms: 250, bytesPerProxy: 150 * 1024, sotwRatio: 50 };
+
+interface Proxy {
+  readonly id: string;
+  readonly upstreams: readonly string[];
+  readonly subject: BehaviorSubject<ResourceSet>;
+}
+
+function buildMesh(): Proxy[] {
+  const services = Array.from({ length: SERVICES }, (_, i) => `svc-${i}`);
+  const clusters = new Map<string, EncodedResource>();
+  const clas = new Map<string, EncodedResource>();
+  const shared = (svc: string) => {
+    if (!clusters.has(svc)) {
+      clusters.set(svc, mesh.cluster(svc));
+      clas.set(svc, mesh.endpoints(svc));
+    }
+  };
+  const roots = mesh.rootsSecret();
+  return Array.from({ length: N }, (_, p) => {
+    const id = `sidecar-${p}`;
+    const upstreams = [...new Set(['common', p < N / 10 ? 'hot' : (services[(p * 7) % SERVICES] as string), services[(p * 13 + 1) % SERVICES] as string, services[(p * 17 + 2) % SERVICES] as string, services[(p * 19 + 3) % SERVICES] as string])];
+    upstreams.forEach(shared);
+    const set = mesh.resourceSet([
+      mesh.leafSecret(id),
+      roots,
+      ...upstreams.map((u) => clusters.get(u) as EncodedResource),
+      ...upstreams.map((u) => clas.get(u) as EncodedResource),
+      mesh.publicListener(id, 20000),
+      mesh.outboundListener(id),
+      mesh.publicRoute(id),
+      mesh.outboundRoute(id, upstreams),
+    ]);
+    return { id, upstreams, subject: new BehaviorSubject<ResourceSet>(set) };
+  });
+}
+
+function memory(): { heap: number; rss: number } {
+  for (let i = 0; i < 3; i++) (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed + m.external + m.arrayBuffers, rss: m.rss };
+}
+
+class Clients {
+  private readonly child: ChildProcess;
+  private readonly listeners: Array<(e: ClientEvent) => void> = [];
+  progress = { ready: 0, responses: 0 };
+
+  constructor() {
+    this.child = fork(new URL('./ads-clients.js', import.meta.url).pathname, [], { stdio: 'inherit' });
+    this.child.on('message', (e: ClientEvent) => {
+      if (e.ev === 'progress') this.progress = { ready: e.ready, responses: e.responses };
+      for (const l of this.listeners.splice(0)) l(e);
+    });
+  }
+
+  send(c: ClientCommand): void {
+    this.child.send(c);
+  }
+
+  next<K extends ClientEvent['ev']>(ev: K): Promise<Extract<ClientEvent, { ev: K }>> {
+    return new Promise((resolve) => {
+      const wait = (e: ClientEvent) => (e.ev === ev ? resolve(e as Extract<ClientEvent, { ev: K }>) : this.listeners.push(wait));
+      this.listeners.push(wait);
+    });
+  }
+
+  /** Resolves once the client count is ready and no response arrived for `quietMs`. */
+  async settled(ready: number, quietMs = 400, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = -1;
+    let since = Date.now();
+    while (Date.now() < deadline) {
+      await this.next('progress');
+      if (this.progress.responses !== last || this.progress.ready < ready) {
+        last = this.progress.responses;
+        since = Date.now();
+      } else if (Date.now() - since >= quietMs) return;
+    }
+    throw new Error(`clients did not settle: ${JSON.stringify(this.progress)} (want ${ready} ready)`);
+  }
+
+  kill(): void {
+    this.child.kill();
+  }
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
+};
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+
+function sotwSize(set: ResourceSet, types = [TypeUrl.Secret, TypeUrl.Cluster, TypeUrl.Endpoint, TypeUrl.Listener, TypeUrl.Route]): number {
+  return types.reduce((n, t) => n + encodeSotwResponse({ typeUrl: t, versionInfo: '0123456789abcdef', nonce: '12345', resources: [...(set.get(t)?.values() ?? [])] }).length, 0);
+}
+
+async function push(name: string, clients: Clients, proxies: Proxy[], affected: Proxy[], change: (p: Proxy) => ResourceSet): Promise<boolean> {
+  clients.send({ cmd: 'mark' });
+  await clients.next('marked');
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  const next = affected.map((p) => [p, change(p)] as const);
+  h.enable();
+  const t0 = performance.timeOrigin + performance.now();
+  for (const [p, set] of next) p.subject.next(set);
+  const pushMs = performance.timeOrigin + performance.now() - t0;
+  await clients.settled(proxies.length);
+  h.disable();
+  clients.send({ cmd: 'report' });
+  const stats: readonly ClientStats[] = (await clients.next('report')).stats;
+  const lat = stats.map((s) => s.lastAckAt - t0);
+  const bytes = stats.reduce((n, s) => n + s.bytes, 0) / Math.max(1, stats.length);
+  const sample = (next[0] as (typeof next)[number])[1];
+  const full = sotwSize(sample);
+  const sameType = sotwSize(sample, [name.includes('roots') ? TypeUrl.Secret : TypeUrl.Endpoint]);
+  const p99 = pct(lat, 99);
+  const ok = p99 <= TARGETS.p99Ms && bytes * TARGETS.sotwRatio <= full && stats.length === affected.length;
+  console.log(`\n${name}: ${affected.length} affected proxies, ${stats.length} answered`);
+  console.log(`  change -> ACK    p50 ${pct(lat, 50).toFixed(1)} ms   p99 ${p99.toFixed(1)} ms   max ${Math.max(...lat).toFixed(1)} ms   (target p99 <= ${TARGETS.p99Ms} ms)`);
+  console.log(`  server push loop ${pushMs.toFixed(1)} ms; event-loop delay during push: p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, max ${(h.max / 1e6).toFixed(1)} ms`);
+  console.log(`  bytes per affected client ${bytes.toFixed(0)} B in ${(stats.reduce((n, s) => n + s.responses, 0) / Math.max(1, stats.length)).toFixed(1)} responses; ` +
+    `SotW resend of the full config ${full} B (1/${(full / bytes).toFixed(0)}), of the changed type only ${sameType} B (1/${(sameType / bytes).toFixed(1)}) (target <= 1/${TARGETS.sotwRatio} of full)`);
+  return ok;
+}
+
+async function main(): Promise<void> {
+  const before = memory();
+  const proxies = buildMesh();
+  const byId = new Map(proxies.map((p) => [p.id, p]));
+  const source: ProxyResourceSource = { watch: (id) => byId.get(id)?.subject ?? new BehaviorSubject<ResourceSet | undefined>(undefined) };
+  const afterMesh = memory();
+  const server = await startXdsServer({ source, logger: nullLogger });
+  const base = memory();
+  console.log(`ADS benchmark: ${N} delta clients (child process), ${SERVICES} services, ~${proxies[0]?.upstreams.length} upstreams each; desired sets ${kb(afterMesh.heap - before.heap)} for the mesh`);
+
+  const clients = new Clients();
+  const t0 = performance.now();
+  clients.send({ cmd: 'start', port: server.port, proxies: proxies.map((p) => p.id) });
+  await clients.settled(N);
+  const connected = memory();
+  const perHeap = (connected.heap - base.heap) / N;
+  const perRss = (connected.rss - base.rss) / N;
+  console.log(`bring-up of ${N} clients: ${(performance.now() - t0 - 400).toFixed(0)} ms`);
+  console.log(`memory per connected client: heap+external ${kb(perHeap)}, RSS ${kb(perRss)} (target <= ${kb(TARGETS.bytesPerProxy)})`);
+
+  const hot = proxies.filter((p) => p.upstreams.includes('hot'));
+  let gen = 1;
+  let ok = perHeap <= TARGETS.bytesPerProxy && perRss <= TARGETS.bytesPerProxy;
+  const hotCla = mesh.endpoints('hot', gen++);
+  ok = (await push(`endpoint change (CLA shared by 10%)`, clients, proxies, hot, (p) => mesh.withReplaced(p.subject.value, [hotCla]))) && ok;
+  const commonCla = mesh.endpoints('common', gen++);
+  ok = (await push(`endpoint change (CLA shared by all)`, clients, proxies, proxies, (p) => mesh.withReplaced(p.subject.value, [commonCla]))) && ok;
+  const roots = mesh.rootsSecret(gen++);
+  ok = (await push(`roots rotation (Secret in every proxy)`, clients, proxies, proxies, (p) => mesh.withReplaced(p.subject.value, [roots]))) && ok;
+
+  console.log(`\n${ok ? 'all targets met' : 'SOME TARGETS MISSED'}`);
+  clients.send({ cmd: 'stop' });
+  await delay(200);
+  clients.kill();
+  await server.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
