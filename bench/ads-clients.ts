@@ -95,7 +95,8 @@ class Sidecar {
         this.send({ typeUrl: TypeUrl.Endpoint, resourceNamesSubscribe: added, resourceNamesUnsubscribe: msg.removedResources });
       }
     } else if (msg.typeUrl === TypeUrl.Listener) {
-      const routes = msg.resources.map((r) => (r.name.startsWith('public') ? `public-${this.proxy}` : `outbound-${this.proxy}`));
+      // The mesh names each listener's route after it (public-<proxy>, upstream-<service>).
+      const routes = msg.resources.map((r) => (r.name.startsWith('public_listener') ? `public-${this.proxy}` : `upstream-${r.name.split(':')[0] ?? ''}`));
       if (routes.length) this.send({ typeUrl: TypeUrl.Route, resourceNamesSubscribe: routes });
     }
     this.send({ typeUrl: msg.typeUrl, responseNonce: msg.nonce });

@@ -67,19 +67,48 @@ export function endpoints(svc: string, generation = 0, count = 3): EncodedResour
   });
 }
 
-function hcm(statPrefix: string, route: string): unknown {
+function hcm(statPrefix: string, route: string, extraFilters: unknown[] = []): unknown {
   return {
     '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
     statPrefix,
     rds: { routeConfigName: route, configSource: ADS },
-    httpFilters: [{ name: 'envoy.filters.http.router', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
+    httpFilters: [...extraFilters, { name: 'envoy.filters.http.router', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }],
     tracing: { randomSampling: { value: 1 } },
     forwardClientCertDetails: 'APPEND_FORWARD',
     setCurrentClientCertDetails: { subject: true, cert: true, chain: true, dns: true, uri: true },
+    accessLog: [
+      {
+        name: 'envoy.access_loggers.file',
+        typedConfig: {
+          '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
+          path: '/dev/stdout',
+          logFormat: { jsonFormat: { start_time: '%START_TIME%', method: '%REQ(:METHOD)%', path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%', response_code: '%RESPONSE_CODE%', upstream_host: '%UPSTREAM_HOST%', duration: '%DURATION%' } },
+        },
+      },
+    ],
   };
 }
 
-export function publicListener(proxy: string, port: number): EncodedResource {
+/** RBAC allowing `sources` (by SPIFFE ID), as intentions become on the public listener. */
+function rbac(sources: readonly string[]): unknown {
+  return {
+    name: 'envoy.filters.http.rbac',
+    typedConfig: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
+      rules: {
+        policies: {
+          'consul-intentions-layer4': {
+            permissions: [{ any: true }],
+            principals: sources.map((svc) => ({ authenticated: { principalName: { safeRegex: { regex: `^spiffe://[^/]+/ns/default/dc/[^/]+/svc/${svc}$` } } } })),
+          },
+        },
+      },
+    },
+  };
+}
+
+/** The inbound listener: mTLS, intentions as RBAC, to local_app. */
+export function publicListener(proxy: string, port: number, sources: readonly string[]): EncodedResource {
   const name = `public_listener:0.0.0.0:${port}`;
   const route = `public-${proxy}`;
   return encoded(TypeUrl.Listener, name, {
@@ -87,7 +116,7 @@ export function publicListener(proxy: string, port: number): EncodedResource {
     address: { socketAddress: { address: '0.0.0.0', portValue: port } },
     filterChains: [
       {
-        filters: [{ name: 'envoy.filters.network.http_connection_manager', typedConfig: hcm(`public_listener_${proxy}`, route) }],
+        filters: [{ name: 'envoy.filters.network.http_connection_manager', typedConfig: hcm(`public_listener_${proxy}`, route, [rbac(sources)]) }],
         transportSocket: {
           name: 'tls',
           typedConfig: {
@@ -104,14 +133,24 @@ export function publicListener(proxy: string, port: number): EncodedResource {
   }, [route]);
 }
 
-export function outboundListener(proxy: string): EncodedResource {
-  const name = 'outbound_listener:127.0.0.1:15001';
-  const route = `outbound-${proxy}`;
-  return encoded(TypeUrl.Listener, `${name}:${proxy}`, {
-    name: `${name}:${proxy}`,
-    address: { socketAddress: { address: '127.0.0.1', portValue: 15001 } },
-    filterChains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typedConfig: hcm(`upstreams_${proxy}`, route) }] }],
-  }, [route]);
+/** One outbound listener per upstream, named `<upstream>:<ip>:<port>` as Consul does; its route is shared. */
+export function upstreamListener(svc: string, port: number): EncodedResource {
+  const name = `${svc}:127.0.0.1:${port}`;
+  return encoded(TypeUrl.Listener, name, {
+    name,
+    address: { socketAddress: { address: '127.0.0.1', portValue: port } },
+    filterChains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typedConfig: hcm(`upstream.${svc}`, `upstream-${svc}`) }] }],
+  }, [`upstream-${svc}`]);
+}
+
+/** The local application, a static cluster. */
+export function localApp(port: number): EncodedResource {
+  return encoded(TypeUrl.Cluster, 'local_app', {
+    name: 'local_app',
+    type: 'STATIC',
+    connectTimeout: '5s',
+    loadAssignment: { clusterName: 'local_app', endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: '127.0.0.1', portValue: port } } } }] }] },
+  });
 }
 
 export function publicRoute(proxy: string): EncodedResource {
@@ -119,11 +158,11 @@ export function publicRoute(proxy: string): EncodedResource {
   return encoded(TypeUrl.Route, name, { name, virtualHosts: [{ name: 'local_app', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'local_app' } }] }] });
 }
 
-export function outboundRoute(proxy: string, upstreams: readonly string[]): EncodedResource {
-  const name = `outbound-${proxy}`;
+export function upstreamRoute(svc: string): EncodedResource {
+  const name = `upstream-${svc}`;
   return encoded(TypeUrl.Route, name, {
     name,
-    virtualHosts: upstreams.map((svc) => ({ name: svc, domains: [`${svc}.service.consul`, svc], routes: [{ match: { prefix: '/' }, route: { cluster: sni(svc), timeout: '15s' } }] })),
+    virtualHosts: [{ name: svc, domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: sni(svc), timeout: '15s', retryPolicy: { retryOn: 'connect-failure,refused-stream', numRetries: 2 } } }] }],
   });
 }
 
