@@ -2,7 +2,7 @@
 // of their bytes, never produced by the generators under test.
 import { createHash } from 'node:crypto';
 import { BehaviorSubject, type Observable } from 'rxjs';
-import { encode } from '../../src/core/proto.js';
+import { encode, lookupType } from '../../src/core/proto.js';
 import type { EncodedResource, ResourceSet } from '../../src/core/resources.js';
 import { TypeUrl, type XdsTypeUrl } from '../../src/core/type-urls.js';
 import { Cluster, Cluster_DiscoveryType } from '../../src/gen/envoy/config/cluster/v3/cluster.js';
@@ -15,6 +15,12 @@ import type { ProxyResourceSource } from '../../src/server/source.js';
 function resource(typeUrl: XdsTypeUrl, name: string, value: Uint8Array, children?: string[]): EncodedResource {
   const version = createHash('sha256').update(value).digest('hex').slice(0, 16);
   return children ? { typeUrl, name, version, value, children } : { typeUrl, name, version, value };
+}
+
+/** A resource written as canonical proto JSON (Any as "@type"). */
+export function jsonResource(typeUrl: XdsTypeUrl, name: string, json: unknown, children?: string[]): EncodedResource {
+  const type = lookupType(typeUrl);
+  return resource(typeUrl, name, type.encode(type.fromJSON(json)).finish(), children);
 }
 
 /** An EDS cluster whose ClusterLoadAssignment is named like the cluster; `timeout` varies its bytes. */
