@@ -6,7 +6,7 @@ import type { Subscription as RxSubscription } from 'rxjs';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { ResourceSet } from '../core/resources.js';
-import { isXdsTypeUrl, type XdsTypeUrl } from '../core/type-urls.js';
+import { isXdsTypeUrl, typeNameOf, type XdsTypeUrl } from '../core/type-urls.js';
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
 import type { ProxyResourceSource } from './source.js';
 import type { StreamKind, StreamStatusHandle, XdsStatusRegistry } from './status.js';
@@ -21,6 +21,8 @@ export interface StreamDeps {
 export interface StreamContext {
   readonly node: Node;
   readonly log: Logger;
+  /** The stream's child logger for one type (cached). */
+  logFor(typeUrl: XdsTypeUrl): Logger;
   readonly status: StreamStatusHandle;
   /** The proxy's desired resources; undefined until it is registered. */
   desired(): ResourceSet | undefined;
@@ -75,9 +77,16 @@ export function serveStream<Req extends AdsRequest>(
     const proxy = node.id;
     log = log.child({ proxy });
     statusHandle = deps.status.openStream(proxy, streamId, kind);
+    const typeLogs = new Map<XdsTypeUrl, Logger>();
+    const streamLog = log;
     const ctx: StreamContext = {
       node,
       log,
+      logFor: (typeUrl) => {
+        let l = typeLogs.get(typeUrl);
+        if (!l) typeLogs.set(typeUrl, (l = streamLog.child({ type: typeNameOf(typeUrl) })));
+        return l;
+      },
       status: statusHandle,
       desired: () => desired,
       nextNonce: () => String(++nonceSeq),

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { TypeUrl } from '../../src/core/type-urls.js';
 import type { DeltaClient } from '../support/ads-client.js';
+import { recordingLogger } from '../support/recording-logger.js';
 import { waitFor } from '../support/wait.js';
 import { cluster, endpoints, listener, resourceSet, route, secret } from './fixtures.js';
 import { assertDelta, startHarness } from './harness.js';
@@ -234,15 +235,23 @@ describe('delta ADS', () => {
     await c.expectNothing();
   });
 
-  it('sends a fixed version after a NACK once the desired set changes', async () => {
-    const h = await startHarness();
+  it('sends a fixed version after a NACK once the desired set changes, and logs the NACK at warn', async () => {
+    const logger = recordingLogger();
+    const h = await startHarness(logger);
     h.source.set('web-sidecar', resourceSet(api));
     const c = h.delta();
     c.subscribe(Cluster);
     c.ack(await c.expect());
     h.source.set('web-sidecar', resourceSet(cluster('api', 10)));
-    c.nack(await c.expect(), 'bad');
+    const rejected = await c.expect();
+    c.nack(rejected, 'bad -----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----');
     await c.expectNothing();
+    const warn = logger.entries.find((e) => e.level === 'warn');
+    assert.equal(warn?.fields.proxy, 'web-sidecar');
+    assert.equal(warn?.fields.type, 'envoy.config.cluster.v3.Cluster');
+    assert.equal(warn?.fields.nonce, rejected.nonce);
+    assert.equal(warn?.fields.error, 'bad [PEM removed]');
+    assert.match(String(warn?.fields.stream), /^delta-/);
     const fixed = cluster('api', 11);
     h.source.set('web-sidecar', resourceSet(fixed));
     const resp = await c.expect('the fix');

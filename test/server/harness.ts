@@ -1,7 +1,7 @@
 // Starts an ADS server over a FakeSource for a protocol test, and closes everything after it.
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
-import { nullLogger } from '../../src/core/logger.js';
+import { nullLogger, type Logger } from '../../src/core/logger.js';
 import type { EncodedResource } from '../../src/core/resources.js';
 import type { DeltaDiscoveryResponse, DiscoveryResponse } from '../../src/gen/envoy/service/discovery/v3/discovery.js';
 import { startXdsServer, type XdsServer } from '../../src/server/server.js';
@@ -15,9 +15,9 @@ export interface Harness {
   sotw(proxyId: string, userAgentName?: string): SotwClient;
 }
 
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(logger: Logger = nullLogger): Promise<Harness> {
   const source = new FakeSource();
-  const server = await startXdsServer({ source, logger: nullLogger });
+  const server = await startXdsServer({ source, logger });
   const clients: Array<{ close(): void }> = [];
   after(async () => {
     for (const c of clients) c.close();

@@ -19,7 +19,7 @@ export function deltaDriver(ctx: StreamContext): SessionDriver<DeltaDiscoveryReq
         { typeUrl: plan.typeUrl, nonce, upserts: new Map(plan.upserts.map((r) => [r.name, r.version])), removals: plan.removals },
         plan.forcedChildren,
       );
-      ctx.log.debug({ type: plan.typeUrl, nonce, upserts: plan.upserts.length, removals: plan.removals.length }, 'sending');
+      ctx.logFor(plan.typeUrl).debug({ nonce, upserts: plan.upserts.length, removals: plan.removals.length }, 'sending');
       ctx.write(encodeDeltaResponse({ typeUrl: plan.typeUrl, nonce, upserts: plan.upserts, removals: plan.removals }));
     }
   };
@@ -29,12 +29,12 @@ export function deltaDriver(ctx: StreamContext): SessionDriver<DeltaDiscoveryReq
     const answer = session.answer(typeUrl, req.responseNonce, nack);
     if (answer.kind === 'nack') {
       const error = clientErrorText(req.errorDetail?.message);
-      ctx.log.warn({ type: typeUrl, nonce: req.responseNonce, error }, 'client rejected a response (NACK); keeping its last good state');
+      ctx.logFor(typeUrl).warn({ nonce: req.responseNonce, error }, 'client rejected a response (NACK); keeping its last good state');
       ctx.status.nacked(typeUrl, req.responseNonce, error);
     } else if (answer.kind === 'ack') {
       ctx.status.acked(typeUrl, req.responseNonce, session.peek(typeUrl)?.acked.size ?? 0);
     } else if (answer.kind === 'stale') {
-      ctx.log.debug({ type: typeUrl, nonce: req.responseNonce }, 'stale nonce ignored');
+      ctx.logFor(typeUrl).debug({ nonce: req.responseNonce }, 'stale nonce ignored');
     }
     session.subscribe(typeUrl, req.resourceNamesSubscribe, req.resourceNamesUnsubscribe, req.initialResourceVersions);
     pump();

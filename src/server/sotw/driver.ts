@@ -16,7 +16,7 @@ export function sotwDriver(ctx: StreamContext): SessionDriver<DiscoveryRequest> 
     for (let plan = nextSotwResponse(desired, session); plan; plan = nextSotwResponse(desired, session)) {
       const nonce = ctx.nextNonce();
       session.sent(plan.typeUrl, nonce, plan.versionInfo);
-      ctx.log.debug({ type: plan.typeUrl, nonce, version: plan.versionInfo, resources: plan.resources.length }, 'sending');
+      ctx.logFor(plan.typeUrl).debug({ nonce, version: plan.versionInfo, resources: plan.resources.length }, 'sending');
       ctx.write(encodeSotwResponse({ typeUrl: plan.typeUrl, versionInfo: plan.versionInfo, nonce, resources: plan.resources }));
     }
   };
@@ -30,12 +30,12 @@ export function sotwDriver(ctx: StreamContext): SessionDriver<DiscoveryRequest> 
       grpcClient,
     });
     if (answer === 'stale') {
-      ctx.log.debug({ type: typeUrl, nonce: req.responseNonce }, 'stale nonce ignored');
+      ctx.logFor(typeUrl).debug({ nonce: req.responseNonce }, 'stale nonce ignored');
       return;
     }
     if (answer === 'nack') {
       const error = clientErrorText(req.errorDetail?.message);
-      ctx.log.warn({ type: typeUrl, nonce: req.responseNonce, error }, 'client rejected a response (NACK); keeping its last good state');
+      ctx.logFor(typeUrl).warn({ nonce: req.responseNonce, error }, 'client rejected a response (NACK); keeping its last good state');
       ctx.status.nacked(typeUrl, req.responseNonce, error);
     } else if (answer === 'ack') {
       ctx.status.acked(typeUrl, req.responseNonce, 1, req.versionInfo);
