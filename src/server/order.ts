@@ -41,5 +41,9 @@ export const CHILD_TYPE: ReadonlyMap<XdsTypeUrl, XdsTypeUrl> = new Map([
   [Listener, Route],
 ]);
 
-/** Types for which a state-of-the-world response is the full set (anything absent is deleted). */
-export const SOTW_FULL_SET_TYPES: ReadonlySet<XdsTypeUrl> = new Set([Cluster, Listener]);
+/**
+ * Types whose empty first request is the legacy wildcard (an Envoy asking for everything), and
+ * whose state-of-the-world response is therefore the full set (anything absent is deleted).
+ * Other types are only ever subscribed by name (or with an explicit `*`).
+ */
+export const WILDCARD_TYPES: ReadonlySet<XdsTypeUrl> = new Set([Cluster, Listener]);

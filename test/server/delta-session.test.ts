@@ -78,4 +78,22 @@ describe('delta session and diff', () => {
     assert.equal(s.peek(Cluster)?.acked.get('api'), cluster('api').version);
     assert.deepEqual(summary(pass(set, s, { n: 0 })), [], 'nothing differs');
   });
+
+  it('takes an empty first request as the legacy wildcard only for Clusters and Listeners', () => {
+    const s = new DeltaSession();
+    s.subscribe(Cluster, [], []);
+    s.subscribe(Endpoint, [], []);
+    assert.equal(s.peek(Cluster)?.subscription.isWildcard, true);
+    assert.equal(s.peek(Endpoint)?.subscription.isWildcard, false);
+    assert.deepEqual(summary(pass(set, s, { n: 0 })), ['Cluster:api']);
+  });
+
+  it('answers again a name unsubscribed explicitly while the wildcard still covers it', () => {
+    const s = new DeltaSession();
+    const nonces = { n: 0 };
+    s.subscribe(Cluster, ['*', 'api'], []);
+    for (const p of pass(set, s, nonces)) s.answer(p.typeUrl, p.nonce, false);
+    s.subscribe(Cluster, [], ['api']);
+    assert.deepEqual(summary(pass(set, s, nonces)), ['Cluster:api']);
+  });
 });

@@ -2,6 +2,7 @@
 // mixed subscriptions and versions in one map, which was a real bug): what the client subscribes
 // to, what it has acknowledged, and the updates in flight keyed by nonce. No I/O.
 import type { XdsTypeUrl } from '../../core/type-urls.js';
+import { WILDCARD_TYPES } from '../order.js';
 import { Subscription } from './subscription.js';
 
 /** One sent, not yet answered response: exactly what an ACK of its nonce makes acknowledged. */
@@ -15,6 +16,9 @@ export interface PendingUpdate {
 
 /** Marks a removal in `rejected` (a NACKed removal is not retried either). */
 export const REMOVED = '';
+
+/** An acknowledged entry whose version the client no longer holds: resend or remove it. */
+const UNKNOWN_VERSION = '';
 
 export class DeltaTypeState {
   readonly subscription = new Subscription();
@@ -59,13 +63,18 @@ export class DeltaSession {
     if (!state.subscription.active) {
       for (const [name, version] of Object.entries(initial)) state.acked.set(name, version);
     }
-    state.subscription.apply(subscribe, unsubscribe);
+    const explicit = new Set(unsubscribe.filter((n) => state.subscription.explicitNames().has(n)));
+    state.subscription.apply(subscribe, unsubscribe, WILDCARD_TYPES.has(typeUrl));
     for (const name of unsubscribe) {
-      // The client forgets what it no longer subscribes to; a later subscribe must resend it.
       if (!state.subscription.covers(name)) {
+        // The client forgets what it no longer subscribes to; a later subscribe must resend it.
         state.acked.delete(name);
         state.rejected.delete(name);
         state.forced.delete(name);
+      } else if (explicit.has(name) && state.acked.has(name)) {
+        // Unsubscribed by name but still under the wildcard: the client dropped it, so the server
+        // answers with the resource again or its removal (as go-control-plane does).
+        state.acked.set(name, UNKNOWN_VERSION);
       }
     }
   }

@@ -10,11 +10,11 @@ export class Subscription {
 
   /**
    * Applies one request's subscription changes. The first request for a type with an empty
-   * subscribe list is the legacy wildcard; `*` subscribes the wildcard explicitly and
-   * unsubscribing `*` ends it.
+   * subscribe list is the legacy wildcard (for the types that allow it: Clusters, Listeners);
+   * `*` subscribes the wildcard explicitly and unsubscribing `*` ends it.
    */
-  apply(subscribe: readonly string[], unsubscribe: readonly string[]): void {
-    if (!this.seenRequest && subscribe.length === 0) this.wildcard = true;
+  apply(subscribe: readonly string[], unsubscribe: readonly string[], allowLegacyWildcard: boolean): void {
+    if (!this.seenRequest && subscribe.length === 0 && allowLegacyWildcard) this.wildcard = true;
     this.seenRequest = true;
     for (const name of subscribe) {
       if (name === WILDCARD) this.wildcard = true;

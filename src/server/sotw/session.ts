@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { EncodedResource, ResourceSet } from '../../core/resources.js';
 import type { XdsTypeUrl } from '../../core/type-urls.js';
-import { PHASES, SOTW_FULL_SET_TYPES } from '../order.js';
+import { PHASES, WILDCARD_TYPES } from '../order.js';
 
 export class SotwTypeState {
   readonly names = new Set<string>();
@@ -84,7 +84,7 @@ export class SotwSession {
   private subscribe(typeUrl: XdsTypeUrl, state: SotwTypeState, req: SotwRequestFacts): void {
     const before = [...state.names].join('\0') + (state.wildcard ? '\0*' : '');
     if (state.allowLegacyWildcard === undefined) {
-      state.allowLegacyWildcard = req.names.length === 0 && !req.grpcClient && SOTW_FULL_SET_TYPES.has(typeUrl);
+      state.allowLegacyWildcard = req.names.length === 0 && !req.grpcClient && WILDCARD_TYPES.has(typeUrl);
     }
     if (req.names.length > 0) state.allowLegacyWildcard = false;
     state.names.clear();
