@@ -135,12 +135,15 @@ async function push(name: string, clients: Clients, proxies: Proxy[], affected: 
   const full = sotwSize(sample);
   const sameType = sotwSize(sample, [name.includes('roots') ? TypeUrl.Secret : TypeUrl.Endpoint]);
   const p99 = pct(lat, 99);
-  const ok = p99 <= TARGETS.p99Ms && bytes * TARGETS.sotwRatio <= full && stats.length === affected.length;
+  // The bytes target is for endpoint changes; a rotated Secret is most of a proxy's config by size.
+  const bytesTarget = name.startsWith('endpoint');
+  const ok = p99 <= TARGETS.p99Ms && (!bytesTarget || bytes * TARGETS.sotwRatio <= full) && stats.length === affected.length;
   console.log(`\n${name}: ${affected.length} affected proxies, ${stats.length} answered`);
   console.log(`  change -> ACK    p50 ${pct(lat, 50).toFixed(1)} ms   p99 ${p99.toFixed(1)} ms   max ${Math.max(...lat).toFixed(1)} ms   (target p99 <= ${TARGETS.p99Ms} ms)`);
   console.log(`  server push loop ${pushMs.toFixed(1)} ms; event-loop delay during push: p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, max ${(h.max / 1e6).toFixed(1)} ms`);
   console.log(`  bytes per affected client ${bytes.toFixed(0)} B in ${(stats.reduce((n, s) => n + s.responses, 0) / Math.max(1, stats.length)).toFixed(1)} responses; ` +
-    `SotW resend of the full config ${full} B (1/${(full / bytes).toFixed(0)}), of the changed type only ${sameType} B (1/${(sameType / bytes).toFixed(1)}) (target <= 1/${TARGETS.sotwRatio} of full)`);
+    `SotW resend of the full config ${full} B (1/${(full / bytes).toFixed(0)}), of the changed type only ${sameType} B (1/${(sameType / bytes).toFixed(1)}) ${bytesTarget ? `(target <= 1/${TARGETS.sotwRatio} of full)` : '(no bytes target)'}`);
+  console.log(`  ${ok ? 'targets met' : 'TARGET MISSED'}`);
   return ok;
 }
 
@@ -162,7 +165,7 @@ async function main(): Promise<void> {
   const perHeap = (connected.heap - base.heap) / N;
   const perRss = (connected.rss - base.rss) / N;
   console.log(`bring-up of ${N} clients: ${(performance.now() - t0 - 400).toFixed(0)} ms`);
-  console.log(`memory per connected client: heap+external ${kb(perHeap)}, RSS ${kb(perRss)} (target <= ${kb(TARGETS.bytesPerProxy)})`);
+  console.log(`memory per connected client: heap+external ${kb(perHeap)}, RSS ${kb(perRss)} (target <= ${kb(TARGETS.bytesPerProxy)}) ${perHeap <= TARGETS.bytesPerProxy && perRss <= TARGETS.bytesPerProxy ? 'met' : 'MISSED'}`);
 
   const hot = proxies.filter((p) => p.upstreams.includes('hot'));
   let gen = 1;

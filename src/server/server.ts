@@ -5,6 +5,7 @@ import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-j
 import type { Logger } from '../core/logger.js';
 import type { DeltaDiscoveryRequest, DiscoveryRequest } from '../gen/envoy/service/discovery/v3/discovery.js';
 import { deltaDriver } from './delta/driver.js';
+import { PushQueue } from './push-queue.js';
 import { AdsService } from './service.js';
 import { sotwDriver } from './sotw/driver.js';
 import type { ProxyResourceSource } from './source.js';
@@ -22,6 +23,8 @@ export interface XdsServerOptions {
   readonly port?: number;
   /** Defaults to insecure (loopback); pass TLS credentials for other binds. */
   readonly credentials?: ServerCredentials;
+  /** Longest stretch (ms) of queued pushes run before yielding to I/O; default 5. */
+  readonly pushSliceMs?: number;
 }
 
 export interface XdsServer {
@@ -34,7 +37,7 @@ export interface XdsServer {
 export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer> {
   const status = opts.status ?? new XdsStatusRegistry();
   const logger = opts.logger.child({ component: 'xds' });
-  const deps: StreamDeps = { source: opts.source, logger, status };
+  const deps: StreamDeps = { source: opts.source, logger, status, pushes: new PushQueue(opts.pushSliceMs) };
   const server = new Server({
     // Envoy and gRPC clients keep ADS streams open for hours; keepalive detects dead peers.
     'grpc.keepalive_time_ms': 60_000,

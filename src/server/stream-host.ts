@@ -8,6 +8,7 @@ import type { Logger } from '../core/logger.js';
 import type { ResourceSet } from '../core/resources.js';
 import { isXdsTypeUrl, typeNameOf, type XdsTypeUrl } from '../core/type-urls.js';
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
+import type { PushQueue } from './push-queue.js';
 import type { ProxyResourceSource } from './source.js';
 import type { StreamKind, StreamStatusHandle, XdsStatusRegistry } from './status.js';
 
@@ -15,6 +16,8 @@ export interface StreamDeps {
   readonly source: ProxyResourceSource;
   readonly logger: Logger;
   readonly status: XdsStatusRegistry;
+  /** Where pushes caused by desired-set changes wait their turn. */
+  readonly pushes: PushQueue;
 }
 
 /** What a driver may use of its stream. */
@@ -58,10 +61,15 @@ export function serveStream<Req extends AdsRequest>(
   let desired: ResourceSet | undefined;
   let nonceSeq = 0;
   let closed = false;
+  // A request is answered at once; a desired-set change is queued (and coalesced) in deps.pushes.
+  const push = () => {
+    if (!closed) driver?.desiredChanged();
+  };
 
   const cleanup = () => {
     if (closed) return;
     closed = true;
+    deps.pushes.cancel(push);
     watch?.unsubscribe();
     statusHandle?.close();
     log.debug('stream closed');
@@ -95,7 +103,6 @@ export function serveStream<Req extends AdsRequest>(
       },
     };
     driver = makeDriver(ctx);
-    const d = driver;
     watch = deps.source.watch(proxy).subscribe({
       next: (set) => {
         if (set === undefined) {
@@ -103,7 +110,7 @@ export function serveStream<Req extends AdsRequest>(
           return;
         }
         desired = set;
-        d.desiredChanged();
+        deps.pushes.enqueue(push);
       },
       complete: () => fail(Status.ABORTED, `resource source for proxy ${proxy} is gone`),
       error: (err: unknown) => fail(Status.UNAVAILABLE, `generating resources for proxy ${proxy} failed: ${errorMessage(err)}`),
