@@ -63,7 +63,13 @@ export function serveStream<Req extends AdsRequest>(
   let closed = false;
   // A request is answered at once; a desired-set change is queued (and coalesced) in deps.pushes.
   const push = () => {
-    if (!closed) driver?.desiredChanged();
+    if (closed) return;
+    try {
+      driver?.desiredChanged();
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, 'push failed');
+      fail(Status.INTERNAL, errorMessage(err));
+    }
   };
 
   const cleanup = () => {
