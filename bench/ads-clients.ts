@@ -24,7 +24,7 @@ export interface ClientStats {
 export type ClientEvent =
   | { readonly ev: 'progress'; readonly ready: number; readonly responses: number }
   | { readonly ev: 'marked' }
-  | { readonly ev: 'report'; readonly stats: readonly ClientStats[] };
+  | { readonly ev: 'report'; readonly stats: readonly ClientStats[]; readonly cpuMs: number };
 
 interface Received {
   readonly bytes: number;
@@ -108,15 +108,18 @@ function main(): void {
   let sidecars: Sidecar[] = [];
   const emit = (e: ClientEvent) => process.send?.(e);
   let timer: NodeJS.Timeout | undefined;
+  let cpuAtMark = process.cpuUsage();
   process.on('message', (m: ClientCommand) => {
     if (m.cmd === 'start') {
       sidecars = m.proxies.map((p) => new Sidecar(m.port, p));
       timer = setInterval(() => emit({ ev: 'progress', ready: sidecars.filter((s) => s.ready).length, responses: sidecars.reduce((n, s) => n + s.responses, 0) }), 100);
     } else if (m.cmd === 'mark') {
+      cpuAtMark = process.cpuUsage();
       for (const s of sidecars) s.mark();
       emit({ ev: 'marked' });
     } else if (m.cmd === 'report') {
-      emit({ ev: 'report', stats: sidecars.filter((s) => s.responses > 0).map((s) => ({ proxy: s.proxy, lastAckAt: s.lastAckAt, bytes: s.bytes, responses: s.responses })) });
+      const cpu = process.cpuUsage(cpuAtMark);
+      emit({ ev: 'report', cpuMs: (cpu.user + cpu.system) / 1000, stats: sidecars.filter((s) => s.responses > 0).map((s) => ({ proxy: s.proxy, lastAckAt: s.lastAckAt, bytes: s.bytes, responses: s.responses })) });
     } else {
       clearInterval(timer);
       for (const s of sidecars) s.close();
