@@ -32,7 +32,7 @@ export function upsertsFor(desired: ResourceSet, typeUrl: XdsTypeUrl, state: Del
       if (res) consider(res);
     }
   }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out.length > 1 ? out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : out;
 }
 
 /**
@@ -46,7 +46,7 @@ export function removalsFor(desired: ResourceSet, typeUrl: XdsTypeUrl, state: De
   for (const name of state.acked.keys()) {
     if (!resources.has(name) && state.subscription.covers(name) && state.rejected.get(name) !== REMOVED) out.push(name);
   }
-  return out.sort();
+  return out.length > 1 ? out.sort() : out;
 }
 
 function childrenOf(typeUrl: XdsTypeUrl, upserts: readonly EncodedResource[]): Map<XdsTypeUrl, string[]> {
@@ -57,20 +57,27 @@ function childrenOf(typeUrl: XdsTypeUrl, upserts: readonly EncodedResource[]): M
 
 /** The next response to send, in PHASES order, or undefined when there is nothing to send now. */
 export function nextDeltaResponse(desired: ResourceSet, session: DeltaSession): DeltaPlan | undefined {
+  // Each type's upserts are computed at most once per call: phases and holds both ask for them.
+  const upsertCache = new Map<XdsTypeUrl, EncodedResource[]>();
+  const upserts = (typeUrl: XdsTypeUrl, state: DeltaTypeState): EncodedResource[] => {
+    let out = upsertCache.get(typeUrl);
+    if (!out) upsertCache.set(typeUrl, (out = upsertsFor(desired, typeUrl, state)));
+    return out;
+  };
   const busy = (typeUrl: XdsTypeUrl): boolean => {
     const state = session.peek(typeUrl);
-    return state !== undefined && (session.isPending(typeUrl) || upsertsFor(desired, typeUrl, state).length > 0);
+    return state !== undefined && (session.isPending(typeUrl) || upserts(typeUrl, state).length > 0);
   };
   for (const phase of PHASES) {
     const state = session.peek(phase.typeUrl);
     if (!state?.subscription.active || session.isPending(phase.typeUrl)) continue;
     if (phase.waitsFor.some(busy)) continue;
     if (phase.op === 'upsert') {
-      const upserts = upsertsFor(desired, phase.typeUrl, state);
+      const toSend = upserts(phase.typeUrl, state);
       // An empty first answer to a wildcard tells Envoy "none of this type" so it can finish warming.
       const firstEmpty = state.subscription.isWildcard && !state.answered && state.acked.size === 0;
-      if (upserts.length > 0 || (firstEmpty && removalsFor(desired, phase.typeUrl, state).length === 0)) {
-        return { typeUrl: phase.typeUrl, upserts, removals: [], forcedChildren: childrenOf(phase.typeUrl, upserts) };
+      if (toSend.length > 0 || (firstEmpty && removalsFor(desired, phase.typeUrl, state).length === 0)) {
+        return { typeUrl: phase.typeUrl, upserts: toSend, removals: [], forcedChildren: childrenOf(phase.typeUrl, toSend) };
       }
     } else {
       const removals = removalsFor(desired, phase.typeUrl, state);
