@@ -2,7 +2,6 @@
 // encoding.ts, so grpc-js frames them without re-encoding any resource.
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { AggregatedDiscoveryServiceService as Generated } from '../gen/envoy/service/discovery/v3/ads.js';
-import type { DeltaDiscoveryRequest, DiscoveryRequest } from '../gen/envoy/service/discovery/v3/discovery.js';
 
 const passThrough = (value: Buffer): Buffer => value;
 
@@ -18,6 +17,3 @@ export const AdsService = {
     responseDeserialize: passThrough,
   },
 } satisfies ServiceDefinition;
-
-export type SotwRequest = DiscoveryRequest;
-export type DeltaRequest = DeltaDiscoveryRequest;
