@@ -202,6 +202,19 @@ describe('delta ADS', () => {
     await c.expectNothing(); // db is no longer subscribed
   });
 
+  it('tells the client an explicitly subscribed resource it held is gone; a never-held absent name gets nothing', async () => {
+    const h = await startHarness();
+    h.source.set('web-sidecar', resourceSet(apiEndpoints, endpoints('db', 5432)));
+    const c = h.delta();
+    c.subscribe(Endpoint, ['api', 'db', 'missing']);
+    const first = await c.expect();
+    assertDelta(first, Endpoint, [apiEndpoints, endpoints('db', 5432)]);
+    c.ack(first);
+    await c.expectNothing(); // 'missing' is not answered: the client keeps waiting for it
+    h.source.set('web-sidecar', resourceSet(apiEndpoints));
+    assertDelta(await c.expect('the removal of db'), Endpoint, [], ['db']);
+  });
+
   it('never sends a Secret that is not in the proxy\'s own set, whatever it subscribes to', async () => {
     const h = await startHarness();
     h.source.set('web-sidecar', resourceSet(leaf, roots));
