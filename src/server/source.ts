@@ -2,6 +2,7 @@
 // (proxycfg snapshots -> xds generators); the server never reaches into proxycfg.
 import type { Observable } from 'rxjs';
 import type { ResourceSet } from '../core/resources.js';
+import type { Node } from '../gen/envoy/config/core/v3/base.js';
 
 export interface ProxyResourceSource {
   /**
@@ -13,6 +14,9 @@ export interface ProxyResourceSource {
    *   client keeps its last configuration and, on reconnect, waits until the proxy is back.
    * - Completing ends the stream with Aborted (source gone); an error ends it with Unavailable
    *   (generation failed).
+   *
+   * `node` is the client's whole first-request node (user agent, metadata), for sources that
+   * serve different kinds of clients (sidecars, proxyless gRPC).
    */
-  watch(nodeId: string): Observable<ResourceSet | undefined>;
+  watch(nodeId: string, node: Node): Observable<ResourceSet | undefined>;
 }

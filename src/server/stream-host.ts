@@ -109,7 +109,7 @@ export function serveStream<Req extends AdsRequest>(
       },
     };
     driver = makeDriver(ctx);
-    watch = deps.source.watch(proxy).subscribe({
+    watch = deps.source.watch(proxy, node).subscribe({
       next: (set) => {
         if (set === undefined) {
           if (desired !== undefined) fail(Status.ABORTED, `proxy ${proxy} was deregistered`);
