@@ -3,7 +3,7 @@
 // src/xds. Every field is resolved and validated: the generators make no decisions about
 // defaults or user input.
 import type { CARoots, LeafCert } from '../ca/types.js';
-import type { HealthStatus, Intention, Protocol, ServiceInstance } from '../catalog/types.js';
+import type { ConfigEntry, HealthStatus, Intention, Protocol, ServiceInstance } from '../catalog/types.js';
 import type { FieldIssue } from '../core/errors.js';
 
 /** One instance of an upstream's sidecar proxy (an EDS endpoint). */
@@ -58,6 +58,8 @@ export interface ConnectProxySnapshot {
   };
   /** Sorted by id. */
   readonly upstreams: readonly UpstreamSnapshot[];
+  /** The `mesh` config entry, when one is written (mesh-wide TLS and HTTP settings). */
+  readonly mesh: ConfigEntry | undefined;
   /**
    * Problems in user config that the proxy layer found while resolving it (normally rejected at
    * registration). A snapshot with issues generates no resources: the generators report them.

@@ -13,7 +13,7 @@ import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import { Secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
 import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
 import { generateClusters } from './clusters.js';
-import { ResourceInterner, sharedInterner } from './encode.js';
+import { sharedInterner, type ResourceInterner } from './encode.js';
 import { generateEndpoints } from './endpoints.js';
 import { generateListeners, listenerRouteNames } from './listeners.js';
 import { generateRoutes } from './routes.js';
