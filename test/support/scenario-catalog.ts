@@ -78,8 +78,9 @@ export class ScenarioCatalog implements CatalogSource {
       nodes: s.nodes.some((n) => n.Node === node)
         ? s.nodes
         : [...s.nodes, { ID: `${node}-id`, Node: node, Address: address, Datacenter: this.datacenter, Meta: {}, CreateIndex: idx, ModifyIndex: idx }],
-      instances: [...s.instances.filter((i) => i.ID !== id), instance],
-      checks: [...s.checks.filter((c) => c.ServiceID !== id), ...checks],
+      // Service ids are unique per node (per agent), as in Consul.
+      instances: [...s.instances.filter((i) => !(i.ID === id && i.Node === node)), instance],
+      checks: [...s.checks.filter((c) => !(c.ServiceID === id && c.Node === node)), ...checks],
     }));
   }
 
