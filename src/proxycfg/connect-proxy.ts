@@ -76,10 +76,20 @@ function snapshotsOf(deps: ConnectProxyDeps, proxy: ServiceInstance): Observable
  */
 export function connectProxySnapshots(proxyId: string, deps: ConnectProxyDeps): Observable<ConnectProxySnapshot> {
   return deps.catalog.watchService(proxyId).pipe(
-    takeWhile((s): s is ServiceInstance => s !== undefined && s.Kind === 'connect-proxy'),
-    // A registration is replaced as a whole; its ModifyIndex changes with every write.
-    distinctUntilChanged((a, b) => a === b || (a.ModifyIndex === b.ModifyIndex && a.ID === b.ID && a.ModifyIndex !== 0)),
-    switchMap((proxy) => snapshotsOf(deps, proxy)),
+    distinctUntilChanged(sameRegistration),
+    // switchMap only completes once its inner does, and the watches never do: deregistration
+    // is turned into a value that ends the stream (takeWhile), which unsubscribes every watch.
+    switchMap((proxy) => (proxy?.Kind === 'connect-proxy' ? snapshotsOf(deps, proxy) : of(DEREGISTERED))),
+    takeWhile((s): s is ConnectProxySnapshot => s !== DEREGISTERED),
     auditTime(deps.coalesceMs ?? DEFAULT_COALESCE_MS, deps.scheduler ?? asyncScheduler),
   );
+}
+
+const DEREGISTERED = Symbol('deregistered');
+
+/** A registration is replaced as a whole; its ModifyIndex changes with every write. */
+function sameRegistration(a: ServiceInstance | undefined, b: ServiceInstance | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return a.ID === b.ID && a.ModifyIndex === b.ModifyIndex && a.ModifyIndex !== 0;
 }
