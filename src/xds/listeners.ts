@@ -41,8 +41,14 @@ export function generateListeners(snap: ConnectProxySnapshot): Listener[] {
   return [publicListener(snap), ...snap.upstreams.map((u) => upstreamListener(snap, u))].sort(byName);
 }
 
+const routeNamesCache = new WeakMap<ConnectProxySnapshot, ReadonlyMap<string, readonly string[]>>();
+
 /** The RouteConfiguration names a listener's HTTP connection manager fetches by RDS. */
-export function listenerRouteNames(snap: ConnectProxySnapshot, listenerName: string): string[] {
-  const u = snap.upstreams.find((x) => upstreamListenerName(x.id, x.bindAddress, x.bindPort) === listenerName);
-  return u && isHttp(u.protocol) ? [upstreamRouteName(u.id)] : [];
+export function listenerRouteNames(snap: ConnectProxySnapshot, listenerName: string): readonly string[] {
+  let byListener = routeNamesCache.get(snap);
+  if (!byListener) {
+    byListener = new Map(snap.upstreams.filter((u) => isHttp(u.protocol)).map((u) => [upstreamListenerName(u.id, u.bindAddress, u.bindPort), [upstreamRouteName(u.id)]]));
+    routeNamesCache.set(snap, byListener);
+  }
+  return byListener.get(listenerName) ?? [];
 }
