@@ -37,7 +37,11 @@ function rewrite(node: unknown, routes: ReadonlyMap<string, Json>): unknown {
   return out;
 }
 
-export function staticEnvoyConfig(bootstrap: Json, set: ResourceSet): Json {
+/**
+ * `bootstrap` + the resources as static config. `running: true` drops the bootstrap's ADS config,
+ * for an Envoy that really runs without a control plane (it would otherwise wait for LDS/CDS).
+ */
+export function staticEnvoyConfig(bootstrap: Json, set: ResourceSet, opts: { running?: boolean } = {}): Json {
   const assignments = new Map(resourcesJson(set, TypeUrl.Endpoint).map((e) => [e.clusterName as string, e]));
   const routes = new Map(resourcesJson(set, TypeUrl.Route).map((r) => [r.name as string, r]));
   const clusters = resourcesJson(set, TypeUrl.Cluster).map((c) => {
@@ -48,8 +52,9 @@ export function staticEnvoyConfig(bootstrap: Json, set: ResourceSet): Json {
     return { ...rest, type: 'STATIC', loadAssignment: cla };
   });
   const base = (bootstrap.staticResources ?? {}) as Json;
+  const { dynamicResources: _ads, ...withoutAds } = bootstrap;
   return {
-    ...bootstrap,
+    ...(opts.running ? withoutAds : bootstrap),
     staticResources: {
       ...base,
       clusters: [...((base.clusters as Json[]) ?? []), ...(rewrite(clusters, routes) as Json[])],
