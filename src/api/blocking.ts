@@ -3,6 +3,7 @@
 // X-Consul-Index.
 import type { Observable, Subscription } from 'rxjs';
 import { systemClock, type Clock } from '../core/clock.js';
+import { parseDuration } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
 import type { ApiRequest, ApiResponse } from './route.js';
 
@@ -21,16 +22,7 @@ export interface BlockingParams {
   readonly waitMs: number;
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses a Go-style duration (`10s`, `1m`, `250ms`, `1m30s`). */
-export function parseDuration(field: string, raw: string): number {
-  const parts = [...raw.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== raw) {
-    throw ValidationError.of(field, `"${raw}" is not a duration (for example 10s, 1m, 250ms)`);
-  }
-  return Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * (UNITS[p[2] as string] as number), 0));
-}
+export { parseDuration };
 
 export function parseBlocking(query: URLSearchParams): BlockingParams {
   const rawIndex = query.get('index');

@@ -68,8 +68,25 @@ export interface HealthCheck {
   readonly ServiceID: string;
   readonly ServiceName: string;
   readonly Type: string;
+  /** How the agent runs the check (absent for checks it does not run). */
+  readonly Definition?: HealthCheckDefinition;
   readonly CreateIndex: number;
   readonly ModifyIndex: number;
+}
+
+export interface HealthCheckDefinition {
+  readonly TTL?: string;
+  readonly HTTP?: string;
+  readonly Method?: string;
+  readonly Header?: Readonly<Record<string, readonly string[]>>;
+  readonly Body?: string;
+  readonly TLSSkipVerify?: boolean;
+  readonly TCP?: string;
+  readonly GRPC?: string;
+  readonly GRPCUseTLS?: boolean;
+  readonly Interval?: string;
+  readonly Timeout?: string;
+  readonly DeregisterCriticalServiceAfter?: string;
 }
 
 /** One instance with its node and checks: an element of /v1/health/service/:name. */

@@ -1,5 +1,7 @@
 // The command table. Each capability adds its commands here.
+import { agentCommand } from './agent-command.js';
+import { clientCommands } from './client-commands.js';
 import type { Command } from './command.js';
 import { versionCommand } from './version.js';
 
-export const COMMANDS: readonly Command[] = [versionCommand];
+export const COMMANDS: readonly Command[] = [versionCommand, agentCommand, ...clientCommands];

@@ -1,0 +1,68 @@
+// /v1/agent/*: services and checks registered on this agent's node.
+import type { Catalog } from '../catalog/catalog.js';
+import type { HealthStatus } from '../catalog/types.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import { blockingRead, indexed } from './blocking.js';
+import { agentService } from './shapes.js';
+import type { ApiRequest, Route } from './route.js';
+
+const STATUS: Record<string, HealthStatus> = { pass: 'passing', warn: 'warning', fail: 'critical' };
+
+export function agentRoutes(catalog: Catalog): Route[] {
+  return [
+    {
+      method: 'PUT',
+      pattern: '/v1/agent/service/register',
+      handler: async (req) => {
+        await catalog.registerService(req.body);
+        return { text: '' };
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: '/v1/agent/service/deregister/:id',
+      handler: async (req) => {
+        await catalog.deregisterService(req.params.id as string);
+        return { text: '' };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/agent/services',
+      handler: async (req) => {
+        const r = await blockingRead(req, catalog.agentServices());
+        return indexed(r, Object.fromEntries(r.value.map((s) => [s.ID, agentService(s)])));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/agent/service/:id',
+      handler: async (req) => {
+        const id = req.params.id as string;
+        const r = await blockingRead(req, catalog.service(id));
+        if (!r.value) throw new NotFoundError(`unknown service ID: ${id}`);
+        return indexed(r, agentService(r.value));
+      },
+    },
+    ...(['pass', 'warn', 'fail'] as const).map(
+      (verb): Route => ({
+        method: 'PUT',
+        pattern: `/v1/agent/check/${verb}/:id`,
+        handler: async (req) => {
+          await catalog.updateCheck(req.params.id as string, STATUS[verb] as HealthStatus, note(req));
+          return { text: '' };
+        },
+      }),
+    ),
+  ];
+}
+
+/** `?note=` (Consul's TTL output), or the `Output` of a JSON body. */
+function note(req: ApiRequest): string {
+  const fromQuery = req.query.get('note');
+  if (fromQuery !== null) return fromQuery;
+  if (req.body === undefined) return '';
+  const output = (req.body as { Output?: unknown } | null)?.Output;
+  if (output !== undefined && typeof output !== 'string') throw ValidationError.of('Output', 'must be a string');
+  return output ?? '';
+}

@@ -1,0 +1,38 @@
+// /v1/config: config entries (every kind), with check-and-set.
+import type { Catalog } from '../catalog/catalog.js';
+import { checkKind } from '../catalog/config/kinds.js';
+import { NotFoundError } from '../core/errors.js';
+import { blockingRead, indexed } from './blocking.js';
+import { casParam } from './params.js';
+import type { Route } from './route.js';
+
+export function configRoutes(catalog: Catalog): Route[] {
+  return [
+    {
+      method: 'PUT',
+      pattern: '/v1/config',
+      handler: async (req) => ({ body: await catalog.setConfigEntry(req.body, casParam(req)) }),
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/config/:kind',
+      handler: async (req) => indexed(await blockingRead(req, catalog.configEntries(checkKind(req.params.kind, 'kind')))),
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/config/:kind/:name',
+      handler: async (req) => {
+        const kind = checkKind(req.params.kind, 'kind');
+        const name = req.params.name as string;
+        const r = await blockingRead(req, catalog.configEntry(kind, name));
+        if (!r.value) throw new NotFoundError(`Config entry not found for "${kind}" / "${name}"`);
+        return indexed(r);
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: '/v1/config/:kind/:name',
+      handler: async (req) => ({ body: await catalog.deleteConfigEntry(req.params.kind as string, req.params.name as string, casParam(req)) }),
+    },
+  ];
+}

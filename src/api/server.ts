@@ -1,0 +1,125 @@
+// The HTTP server: parses requests, matches routes, maps core errors to status codes and writes
+// plain-text errors as Consul does. Route lists are plugged in by the composition root
+// (catalog, config, intentions, CA, ...), at construction or later with addRoutes.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ConflictError, NotFoundError, PermissionDeniedError, RateLimitError, ValidationError, errorMessage } from '../core/errors.js';
+import { nullLogger, type Logger } from '../core/logger.js';
+import { compileRoute, matchRoute, type CompiledRoute } from './match.js';
+import type { ApiRequest, ApiResponse, Route } from './route.js';
+
+const MAX_BODY = 16 * 1024 * 1024;
+
+export interface ApiServerOptions {
+  readonly routes?: readonly (readonly Route[])[];
+  readonly logger?: Logger;
+}
+
+export function statusOf(err: unknown): number {
+  if (err instanceof ValidationError) return 400;
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof ConflictError) return 409;
+  if (err instanceof RateLimitError) return 429;
+  if (err instanceof PermissionDeniedError) return 403;
+  return 500;
+}
+
+export class ApiServer {
+  private readonly routes: CompiledRoute[] = [];
+  private readonly logger: Logger;
+  private readonly inflight = new Set<AbortController>();
+  private server: Server | undefined;
+
+  constructor(opts: ApiServerOptions = {}) {
+    this.logger = opts.logger ?? nullLogger;
+    for (const list of opts.routes ?? []) this.addRoutes(list);
+  }
+
+  addRoutes(routes: readonly Route[]): void {
+    this.routes.push(...routes.map(compileRoute));
+  }
+
+  /** Listens and resolves to the bound address (port 0 picks a free one). */
+  listen(port: number, host: string): Promise<AddressInfo> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting, ends blocking queries (they answer with the current value) and waits for replies in flight. */
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const c of this.inflight) c.abort();
+    server.closeIdleConnections();
+    await closed;
+  }
+
+  /** Runs one request through the routes without a socket (tests, in-process callers). */
+  async dispatch(method: string, url: string, body: unknown, signal = new AbortController().signal, headers: Record<string, string | undefined> = {}): Promise<ApiResponse & { status: number }> {
+    const parsed = new URL(url, 'http://local');
+    const found = matchRoute(this.routes, method, parsed.pathname);
+    if (found === 'method') return { status: 405, text: `method ${method} not allowed on ${parsed.pathname}\n` };
+    if (!found) return { status: 404, text: `unknown path ${parsed.pathname}\n` };
+    const req: ApiRequest = { method, params: found.params, query: parsed.searchParams, body, headers, signal };
+    try {
+      const res = await found.route.handler(req);
+      return { ...res, status: res.status ?? 200 };
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 500) this.logger.error({ err: errorMessage(err), method, path: parsed.pathname }, 'request failed');
+      return { status, text: `${errorMessage(err)}\n` };
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const abort = new AbortController();
+    this.inflight.add(abort);
+    res.on('close', () => abort.abort());
+    try {
+      let body: unknown;
+      try {
+        body = await readJson(req);
+      } catch (err) {
+        return send(res, { status: 400, text: `Request decode failed: ${errorMessage(err)}\n` });
+      }
+      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
+      send(res, await this.dispatch(req.method ?? 'GET', req.url ?? '/', body, abort.signal, headers));
+    } finally {
+      this.inflight.delete(abort);
+    }
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new Error(`body larger than ${MAX_BODY} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  return JSON.parse(text) as unknown;
+}
+
+function send(res: ServerResponse, r: ApiResponse & { status?: number }): void {
+  if (res.writableEnded || res.destroyed) return;
+  const isText = r.text !== undefined;
+  const payload = isText ? (r.text as string) : JSON.stringify(r.body ?? null);
+  res.writeHead(r.status ?? 200, {
+    'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json',
+    'content-length': Buffer.byteLength(payload),
+    ...r.headers,
+  });
+  res.end(payload);
+}

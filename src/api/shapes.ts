@@ -1,0 +1,59 @@
+// Catalog records as Consul's HTTP API renders them (AgentService, CatalogService, ...).
+import type { CatalogNode, CheckServiceNode, ServiceInstance } from '../catalog/types.js';
+
+/** An AgentService: what /v1/agent/services and /v1/agent/service/:id return. */
+export function agentService(s: ServiceInstance): Record<string, unknown> {
+  return {
+    ...(s.Kind ? { Kind: s.Kind } : {}),
+    ID: s.ID,
+    Service: s.Service,
+    Tags: s.Tags,
+    Meta: s.Meta,
+    Port: s.Port,
+    Address: s.Address,
+    Weights: { Passing: 1, Warning: 1 },
+    EnableTagOverride: false,
+    ...(s.Proxy ? { Proxy: s.Proxy } : {}),
+    ...(s.Connect ? { Connect: s.Connect } : {}),
+    Datacenter: s.Datacenter,
+  };
+}
+
+export function catalogNode(n: CatalogNode): Record<string, unknown> {
+  return { ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter, TaggedAddresses: { lan: n.Address }, Meta: n.Meta, CreateIndex: n.CreateIndex, ModifyIndex: n.ModifyIndex };
+}
+
+/** A CatalogService: an element of /v1/catalog/service/:name. */
+export function catalogService({ Node: n, Service: s }: CheckServiceNode): Record<string, unknown> {
+  return {
+    ID: n.ID,
+    Node: n.Node,
+    Address: n.Address,
+    Datacenter: n.Datacenter,
+    TaggedAddresses: { lan: n.Address },
+    NodeMeta: n.Meta,
+    ServiceKind: s.Kind,
+    ServiceID: s.ID,
+    ServiceName: s.Service,
+    ServiceTags: s.Tags,
+    ServiceAddress: s.Address,
+    ServiceMeta: s.Meta,
+    ServicePort: s.Port,
+    ServiceWeights: { Passing: 1, Warning: 1 },
+    ServiceEnableTagOverride: false,
+    ServiceProxy: s.Proxy ?? {},
+    ServiceConnect: s.Connect ?? {},
+    Namespace: s.Namespace,
+    CreateIndex: s.CreateIndex,
+    ModifyIndex: s.ModifyIndex,
+  };
+}
+
+/** An element of /v1/health/service/:name. */
+export function healthEntry(c: CheckServiceNode): Record<string, unknown> {
+  return {
+    Node: catalogNode(c.Node),
+    Service: { ...agentService(c.Service), Namespace: c.Service.Namespace, CreateIndex: c.Service.CreateIndex, ModifyIndex: c.Service.ModifyIndex },
+    Checks: c.Checks.map((k) => ({ ...k, ServiceTags: c.Service.Tags, Namespace: c.Service.Namespace })),
+  };
+}

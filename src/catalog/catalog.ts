@@ -1,0 +1,282 @@
+// The catalog: services, checks, nodes, config entries and intentions over the store. Writes
+// validate first (nothing is stored when anything is wrong) and commit as one transaction;
+// reads are watches (shared per query, re-run only when a table they read changes).
+import { BehaviorSubject, distinctUntilChanged, map, type Observable } from 'rxjs';
+import { systemClock, type Clock } from '../core/clock.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import { parseInput } from '../core/validate.js';
+import { SharedQueries } from '../store/shared.js';
+import type { Indexed, ReadTx, Store, TableName, WriteTx } from '../store/types.js';
+import { checkKind, validateConfigEntry } from './config/kinds.js';
+import { decide, intentionsOf, sortIntentions, type DefaultPolicy, type IntentionWithPermissions } from './intentions/precedence.js';
+import { legacyIntentionBody, serviceIntentionsSchema, type IntentionSource } from './intentions/schema.js';
+import * as q from './queries.js';
+import { expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
+import { registrationSchema } from './services/schema.js';
+import type { CatalogNode, CheckServiceNode, ConfigEntry, HealthStatus, IntentionDecision, ServiceInstance } from './types.js';
+
+export interface CatalogOptions {
+  readonly datacenter: string;
+  /** The agent's node: services registered through the agent API land on it. */
+  readonly node: string;
+  /** Decision when no intention matches; "allow" as Consul with ACLs disabled. */
+  readonly defaultIntentionPolicy?: DefaultPolicy;
+  readonly clock?: Clock;
+}
+
+const SERVICE_TABLES: TableName[] = ['services'];
+const HEALTH_TABLES: TableName[] = ['nodes', 'services', 'checks'];
+const CONFIG_TABLES: TableName[] = ['config_entries'];
+
+export class Catalog {
+  readonly datacenter: string;
+  readonly node: string;
+  private readonly policy: BehaviorSubject<DefaultPolicy>;
+  private readonly shared = new SharedQueries();
+  private readonly clock: Clock;
+
+  constructor(
+    readonly store: Store,
+    opts: CatalogOptions,
+  ) {
+    this.datacenter = opts.datacenter;
+    this.node = opts.node;
+    this.clock = opts.clock ?? systemClock;
+    this.policy = new BehaviorSubject<DefaultPolicy>(opts.defaultIntentionPolicy ?? 'allow');
+  }
+
+  // ---- nodes, services, checks -------------------------------------------------------------
+
+  /** Registers (or updates) the agent's node; keeps its ID across restarts. */
+  async registerNode(address: string, nodeMeta: Record<string, string> = {}, id?: string): Promise<number> {
+    const r = await this.store.write((tx) => {
+      const before = tx.get<CatalogNode>('nodes', this.node)?.value;
+      const next = { ID: before?.ID ?? id ?? crypto.randomUUID(), Node: this.node, Address: address, Datacenter: this.datacenter, Meta: nodeMeta };
+      if (JSON.stringify(before) === JSON.stringify(next)) return;
+      tx.put('nodes', this.node, next);
+    });
+    return r.index;
+  }
+
+  /** PUT /v1/agent/service/register: the service, its sidecar and their checks, in one transaction. */
+  async registerService(body: unknown): Promise<{ index: number; services: StoredService[] }> {
+    const reg = parseInput(registrationSchema, body ?? {}, 'invalid service registration');
+    const r = await this.store.write((tx) => {
+      const existing = new Map(tx.list<StoredService>('services', `${this.node}/`).map((row) => [row.value.ID, row.value]));
+      const existingChecks = new Map(tx.list<StoredCheck>('checks', `${this.node}/`).map((row) => [row.value.CheckID, row.value]));
+      const expanded = expandRegistration(reg, { node: this.node, datacenter: this.datacenter, existing, existingChecks });
+      for (const s of expanded.services) {
+        this.replaceChecks(tx, s.ID, expanded.checks.filter((c) => c.ServiceID === s.ID));
+        tx.put('services', `${this.node}/${s.ID}`, s);
+      }
+      return expanded.services;
+    });
+    return { index: r.index, services: r.result };
+  }
+
+  private replaceChecks(tx: WriteTx, serviceId: string, next: readonly StoredCheck[]): void {
+    for (const row of tx.list<StoredCheck>('checks', `${this.node}/`)) {
+      if (row.value.ServiceID === serviceId && !next.some((c) => c.CheckID === row.value.CheckID)) tx.delete('checks', row.key);
+    }
+    for (const c of next) tx.put('checks', `${this.node}/${c.CheckID}`, c);
+  }
+
+  /** PUT /v1/agent/service/deregister/:id: also removes the sidecar registered with it. */
+  async deregisterService(id: string): Promise<number> {
+    const r = await this.store.write((tx) => {
+      const row = tx.get<StoredService>('services', `${this.node}/${id}`);
+      if (!row) throw new NotFoundError(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
+      const ids = [id];
+      for (const s of tx.list<StoredService>('services', `${this.node}/`)) {
+        if (s.value.Kind === 'connect-proxy' && s.value.Proxy?.DestinationServiceID === id && s.value.ID === `${id}-sidecar-proxy`) ids.push(s.value.ID);
+      }
+      for (const sid of ids) {
+        tx.delete('services', `${this.node}/${sid}`);
+        this.replaceChecks(tx, sid, []);
+      }
+    });
+    return r.index;
+  }
+
+  /** Sets a check's status (TTL updates and the agent's check runner). Unchanged status and output write nothing. */
+  async updateCheck(checkId: string, status: HealthStatus, output?: string): Promise<number> {
+    const r = await this.store.write((tx) => {
+      const row = tx.get<StoredCheck>('checks', `${this.node}/${checkId}`);
+      if (!row) throw new NotFoundError(`Unknown check ID "${checkId}"`);
+      const nextOutput = output ?? row.value.Output;
+      if (row.value.Status === status && row.value.Output === nextOutput) return;
+      tx.put('checks', row.key, { ...row.value, Status: status, Output: nextOutput });
+    });
+    return r.index;
+  }
+
+  // ---- config entries ----------------------------------------------------------------------
+
+  /** PUT /v1/config. With `cas`, writes only when the entry's ModifyIndex is `cas` (0: absent). */
+  async setConfigEntry(body: unknown, cas?: number): Promise<boolean> {
+    const entry = validateConfigEntry(body);
+    const r = await this.store.write((tx) => {
+      const key = `${entry.Kind}/${entry.Name}`;
+      if (cas !== undefined && (tx.get('config_entries', key)?.modifyIndex ?? 0) !== cas) return false;
+      tx.put('config_entries', key, entry);
+      return true;
+    });
+    return r.result;
+  }
+
+  async deleteConfigEntry(kind: string, name: string, cas?: number): Promise<boolean> {
+    checkKind(kind, 'kind');
+    const r = await this.store.write((tx) => {
+      const key = `${kind}/${name}`;
+      const row = tx.get('config_entries', key);
+      if (cas !== undefined && (row?.modifyIndex ?? 0) !== cas) return false;
+      tx.delete('config_entries', key);
+      return true;
+    });
+    return r.result;
+  }
+
+  // ---- legacy intentions API ---------------------------------------------------------------
+
+  /** PUT /v1/connect/intentions/exact: creates or updates one source in the destination's entry. */
+  async putIntention(source: string, destination: string, body: unknown): Promise<void> {
+    const input = parseInput(legacyIntentionBody, body ?? {}, 'invalid intention');
+    for (const [field, given, expected] of [['SourceName', input.SourceName, source], ['DestinationName', input.DestinationName, destination]] as const) {
+      if (given !== undefined && given !== expected) throw ValidationError.of(field, `"${given}" differs from the query parameter "${expected}"`);
+    }
+    await this.store.write((tx) => {
+      const key = `service-intentions/${destination}`;
+      const entry = (tx.get<ConfigEntry>('config_entries', key)?.value ?? { Kind: 'service-intentions', Name: destination }) as ConfigEntry;
+      const sources = ((entry.Sources as IntentionSource[] | undefined) ?? []).filter((s) => s.Name !== source);
+      const prior = ((entry.Sources as IntentionSource[] | undefined) ?? []).find((s) => s.Name === source);
+      const now = new Date(this.clock.now()).toISOString();
+      sources.push({
+        Name: source,
+        Action: input.Action,
+        Type: 'consul',
+        Description: input.Description ?? '',
+        LegacyMeta: input.Meta ?? {},
+        ...(prior?.LegacyID ? { LegacyID: prior.LegacyID } : {}),
+        LegacyCreateTime: prior?.LegacyCreateTime ?? now,
+        LegacyUpdateTime: now,
+      });
+      const next = parseInput(serviceIntentionsSchema, { ...entry, CreateIndex: undefined, ModifyIndex: undefined, Sources: sources }, 'invalid intention');
+      tx.put('config_entries', key, next);
+    });
+  }
+
+  /** DELETE /v1/connect/intentions/exact; the entry goes when its last source does. */
+  async deleteIntention(source: string, destination: string): Promise<boolean> {
+    const r = await this.store.write((tx) => {
+      const key = `service-intentions/${destination}`;
+      const entry = tx.get<ConfigEntry>('config_entries', key)?.value;
+      const sources = (entry?.Sources as IntentionSource[] | undefined) ?? [];
+      if (!entry || !sources.some((s) => s.Name === source)) return false;
+      const rest = sources.filter((s) => s.Name !== source);
+      if (rest.length === 0) tx.delete('config_entries', key);
+      else tx.put('config_entries', key, { ...entry, Sources: rest });
+      return true;
+    });
+    return r.result;
+  }
+
+  /** The decision for source -> destination (used by /v1/connect/intentions/check and the CA's authorize). */
+  check(source: string, destination: string): IntentionDecision {
+    return decide(this.store.read((tx) => intentionsFor(tx, destination)), source, destination, this.policy.value);
+  }
+
+  setDefaultIntentionPolicy(policy: DefaultPolicy): void {
+    this.policy.next(policy);
+  }
+
+  // ---- indexed reads (blocking queries) ----------------------------------------------------
+
+  query<T>(key: string, tables: readonly TableName[], fn: (tx: ReadTx) => T): Observable<Indexed<T>> {
+    return this.store.watch(key, tables, fn);
+  }
+
+  agentServices(): Observable<Indexed<ServiceInstance[]>> {
+    return this.query(`agent-services:${this.node}`, SERVICE_TABLES, (tx) => q.nodeServices(tx, this.node));
+  }
+
+  service(id: string): Observable<Indexed<ServiceInstance | undefined>> {
+    return this.query(`service:${this.node}/${id}`, SERVICE_TABLES, (tx) => q.serviceById(tx, this.node, id));
+  }
+
+  catalogServices(): Observable<Indexed<Record<string, string[]>>> {
+    return this.query('catalog-services', SERVICE_TABLES, q.serviceTags);
+  }
+
+  serviceNodes(name: string): Observable<Indexed<CheckServiceNode[]>> {
+    return this.query(`service-nodes:${name}`, ['nodes', 'services'], (tx) => q.serviceHealth(tx, name).map((c) => ({ ...c, Checks: [] })));
+  }
+
+  nodes(): Observable<Indexed<CatalogNode[]>> {
+    return this.query('nodes', ['nodes'], q.nodes);
+  }
+
+  health(name: string, filter: q.HealthFilter = {}): Observable<Indexed<CheckServiceNode[]>> {
+    const key = `health:${filter.connect ? 'connect' : 'service'}:${filter.passing ? 'passing' : 'any'}:${filter.tag ?? ''}:${name}`;
+    return this.query(key, HEALTH_TABLES, (tx) => q.serviceHealth(tx, name, filter));
+  }
+
+  configEntry(kind: string, name: string): Observable<Indexed<ConfigEntry | undefined>> {
+    return this.query(`config:${kind}/${name}`, CONFIG_TABLES, (tx) => q.configEntry(tx, kind, name));
+  }
+
+  configEntries(kind: string): Observable<Indexed<ConfigEntry[]>> {
+    return this.query(`config:${kind}/`, CONFIG_TABLES, (tx) => q.configEntries(tx, kind));
+  }
+
+  intentions(): Observable<Indexed<IntentionWithPermissions[]>> {
+    return this.query('intentions', CONFIG_TABLES, (tx) => sortIntentions(q.intentionEntries(tx).flatMap(intentionsOf)));
+  }
+
+  intentionsTo(destination: string): Observable<Indexed<IntentionWithPermissions[]>> {
+    return this.query(`intentions-to:${destination}`, CONFIG_TABLES, (tx) => intentionsFor(tx, destination));
+  }
+
+  // ---- what the proxy layer watches (CatalogSource) ----------------------------------------
+
+  private values<T>(key: string, source: () => Observable<Indexed<T>>): Observable<T> {
+    return this.shared.get(key, () => source().pipe(map((v) => v.value)));
+  }
+
+  watchProxies(): Observable<readonly ServiceInstance[]> {
+    return this.values('proxies', () => this.query('proxies', SERVICE_TABLES, (tx) => q.allServices(tx).filter((s) => s.Kind !== '')));
+  }
+
+  watchService(serviceId: string): Observable<ServiceInstance | undefined> {
+    return this.values(`service:${serviceId}`, () => this.service(serviceId));
+  }
+
+  watchConnectHealth(service: string): Observable<readonly CheckServiceNode[]> {
+    return this.values(`connect:${service}`, () => this.health(service, { connect: true }));
+  }
+
+  watchIntentions(destination: string): Observable<readonly IntentionWithPermissions[]> {
+    return this.values(`intentions:${destination}`, () => this.intentionsTo(destination));
+  }
+
+  watchDefaultIntentionPolicy(): Observable<'allow' | 'deny'> {
+    return this.shared.get('default-policy', () => this.policy.pipe(distinctUntilChanged()));
+  }
+
+  watchConfigEntry(kind: string, name: string): Observable<ConfigEntry | undefined> {
+    return this.values(`config:${kind}/${name}`, () => this.configEntry(kind, name));
+  }
+
+  /** The service on this node, or NotFoundError (the agent API's 404). */
+  requireService(id: string): ServiceInstance {
+    const s = this.store.read((tx) => q.serviceById(tx, this.node, id));
+    if (!s) throw new NotFoundError(`unknown service ID: ${id}`);
+    return s;
+  }
+}
+
+/** Intentions that apply to a destination: its own and the wildcard's, highest precedence first. */
+export function intentionsFor(tx: ReadTx, destination: string): IntentionWithPermissions[] {
+  const entries = [q.configEntry(tx, 'service-intentions', destination), destination === '*' ? undefined : q.configEntry(tx, 'service-intentions', '*')];
+  return sortIntentions(entries.filter((e) => e !== undefined).flatMap((e) => intentionsOf(e as unknown as Parameters<typeof intentionsOf>[0])));
+}
+

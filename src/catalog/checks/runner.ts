@@ -1,0 +1,123 @@
+// Runs the agent's checks: HTTP, TCP and gRPC probes every Interval (each bounded by Timeout),
+// and TTL checks that turn critical when not updated within their TTL. Status changes go to the
+// catalog; the schedule follows the catalog (checks added, changed or removed). Time comes from
+// the injected clock; each probe's own timeout is real time (it bounds real network I/O).
+import type { Subscription } from 'rxjs';
+import { parseDuration } from '../../core/duration.js';
+import type { Clock } from '../../core/clock.js';
+import { errorMessage } from '../../core/errors.js';
+import { nullLogger, type Logger } from '../../core/logger.js';
+import type { Catalog } from '../catalog.js';
+import { checks } from '../queries.js';
+import type { HealthCheck, HealthCheckDefinition } from '../types.js';
+import type { ProbeResult, Probes } from './probes.js';
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+interface Scheduled {
+  readonly key: string;
+  cancel: () => void;
+}
+
+export interface CheckRunnerDeps {
+  readonly clock: Clock;
+  readonly probes: Probes;
+  readonly logger?: Logger;
+}
+
+export class CheckRunner {
+  private readonly scheduled = new Map<string, Scheduled>();
+  private sub: Subscription | undefined;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly deps: CheckRunnerDeps,
+  ) {
+    this.logger = (deps.logger ?? nullLogger).child({ component: 'checks' });
+  }
+
+  start(): void {
+    const node = this.catalog.node;
+    this.sub = this.catalog.query(`runner-checks:${node}`, ['checks'], (tx) => checks(tx, node)).subscribe((r) => this.sync(r.value));
+  }
+
+  stop(): void {
+    this.sub?.unsubscribe();
+    for (const s of this.scheduled.values()) s.cancel();
+    this.scheduled.clear();
+  }
+
+  private sync(list: readonly HealthCheck[]): void {
+    const seen = new Set<string>();
+    for (const c of list) {
+      const def = c.Definition;
+      if (!def) continue;
+      seen.add(c.CheckID);
+      // A TTL check restarts its timer whenever it is written (an update) while not critical.
+      const key = def.TTL ? `${JSON.stringify(def)}@${c.ModifyIndex}` : JSON.stringify(def);
+      const current = this.scheduled.get(c.CheckID);
+      if (current?.key === key) continue;
+      current?.cancel();
+      if (def.TTL) this.scheduleTtl(c, def.TTL, key);
+      else this.scheduleProbe(c.CheckID, def, key);
+    }
+    for (const [id, s] of this.scheduled) {
+      if (!seen.has(id)) {
+        s.cancel();
+        this.scheduled.delete(id);
+      }
+    }
+  }
+
+  private scheduleTtl(c: HealthCheck, ttl: string, key: string): void {
+    const entry: Scheduled = { key, cancel: () => undefined };
+    this.scheduled.set(c.CheckID, entry);
+    if (c.Status === 'critical') return;
+    entry.cancel = this.deps.clock.setTimeout(() => {
+      const output = `TTL expired${c.Output ? ` (last output: ${c.Output})` : ''}`;
+      this.write(c.CheckID, { status: 'critical', output });
+    }, parseDuration('TTL', ttl));
+  }
+
+  private scheduleProbe(id: string, def: HealthCheckDefinition, key: string): void {
+    const entry: Scheduled = { key, cancel: () => undefined };
+    let stopped = false;
+    entry.cancel = () => {
+      stopped = true;
+    };
+    this.scheduled.set(id, entry);
+    const interval = parseDuration('Interval', def.Interval ?? '10s');
+    const timeout = def.Timeout ? parseDuration('Timeout', def.Timeout) : DEFAULT_TIMEOUT_MS;
+    const tick = async () => {
+      if (stopped) return;
+      const result = await this.probe(def, timeout);
+      if (stopped) return;
+      this.write(id, result);
+      const cancelTimer = this.deps.clock.setTimeout(() => void tick(), interval);
+      entry.cancel = () => {
+        stopped = true;
+        cancelTimer();
+      };
+    };
+    void tick();
+  }
+
+  private probe(def: HealthCheckDefinition, timeoutMs: number): Promise<ProbeResult> {
+    const { probes } = this.deps;
+    if (def.HTTP) return probes.http(def, timeoutMs);
+    if (def.TCP) return probes.tcp(def.TCP, timeoutMs);
+    return probes.grpc(def.GRPC as string, def.GRPCUseTLS ?? false, timeoutMs);
+  }
+
+  private write(id: string, r: ProbeResult): void {
+    this.catalog.updateCheck(id, r.status, r.output).catch((err: unknown) => {
+      this.logger.debug({ check: id, err: errorMessage(err) }, 'check status not written (check removed?)');
+    });
+  }
+
+  /** Checks currently scheduled (for tests). */
+  get size(): number {
+    return this.scheduled.size;
+  }
+}

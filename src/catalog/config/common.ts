@@ -1,0 +1,150 @@
+// Building blocks shared by the config entry schemas.
+import { z } from 'zod';
+
+export const NAME_RE = /^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$/;
+
+/** A service name as Consul accepts for Connect (DNS-friendly, at most 128 characters). */
+export const serviceName = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(128, 'must be at most 128 characters')
+  .regex(NAME_RE, 'must contain only letters, digits, "-" and "_", and start and end with a letter or digit');
+
+/** A service name or the wildcard `*`. */
+export const serviceNameOrWildcard = z.union([z.literal('*'), serviceName], { error: 'must be a service name or "*"' });
+
+export const namespace = z.string().refine((v) => v === '' || v === 'default', 'only the "default" namespace exists');
+export const partition = z.string().refine((v) => v === '' || v === 'default', 'only the "default" partition exists');
+export const meta = z.record(z.string(), z.string());
+export const opaque = z.record(z.string(), z.unknown());
+export const port = z.number().int('must be an integer').min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535');
+export const portOrZero = z.number().int('must be an integer').min(0, 'must be between 0 and 65535').max(65535, 'must be between 0 and 65535');
+export const nonNegativeInt = z.number().int('must be an integer').min(0, 'must not be negative');
+export const protocol = z.enum(['tcp', 'http', 'http2', 'grpc']);
+
+const DURATION_RE = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$|^0$/;
+/** A Go duration string (`5s`, `1m30s`), as Consul's JSON carries durations. */
+export const duration = z.string().regex(DURATION_RE, 'must be a duration such as "5s" or "1m30s"');
+
+export const proxyMode = z.enum(['', 'direct', 'transparent']);
+export const meshGatewayConfig = z.strictObject({ Mode: z.enum(['', 'none', 'local', 'remote']).optional() });
+export const transparentProxyConfig = z.strictObject({
+  OutboundListenerPort: portOrZero.optional(),
+  DialedDirectly: z.boolean().optional(),
+});
+export const mutualTLSMode = z.enum(['', 'strict', 'permissive']);
+
+export const exposeConfig = z.strictObject({
+  Checks: z.boolean().optional(),
+  Paths: z
+    .array(
+      z.strictObject({
+        ListenerPort: port,
+        Path: z.string().startsWith('/', 'must begin with "/"'),
+        LocalPathPort: port,
+        Protocol: z.enum(['', 'http', 'http2']).optional(),
+      }),
+    )
+    .optional(),
+});
+
+export const accessLogsConfig = z
+  .strictObject({
+    Enabled: z.boolean().optional(),
+    DisableListenerLogs: z.boolean().optional(),
+    Type: z.enum(['', 'stdout', 'stderr', 'file']).optional(),
+    Path: z.string().optional(),
+    JSONFormat: z.string().optional(),
+    TextFormat: z.string().optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.Type === 'file' && !v.Path) ctx.addIssue({ code: 'custom', path: ['Path'], message: 'must be set when Type is "file"' });
+    if (v.Type !== 'file' && v.Path) ctx.addIssue({ code: 'custom', path: ['Path'], message: 'is only valid when Type is "file"' });
+    if (v.JSONFormat && v.TextFormat) ctx.addIssue({ code: 'custom', path: ['TextFormat'], message: 'cannot be set together with JSONFormat' });
+    if (v.JSONFormat) {
+      try {
+        JSON.parse(v.JSONFormat);
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['JSONFormat'], message: 'must be a JSON object' });
+      }
+    }
+  });
+
+export const envoyExtensions = z.array(
+  z.strictObject({
+    Name: z.string().min(1, 'must not be empty'),
+    Required: z.boolean().optional(),
+    Arguments: opaque.optional(),
+    ConsulVersion: z.string().optional(),
+    EnvoyVersion: z.string().optional(),
+  }),
+);
+
+export const headerModifiers = z.strictObject({
+  Add: z.record(z.string(), z.string()).optional(),
+  Set: z.record(z.string(), z.string()).optional(),
+  Remove: z.array(z.string()).optional(),
+});
+
+export const passiveHealthCheck = z.strictObject({
+  Interval: duration.optional(),
+  MaxFailures: nonNegativeInt.optional(),
+  EnforcingConsecutive5xx: z.number().int().min(0).max(100, 'must be a percentage between 0 and 100').optional(),
+  MaxEjectionPercent: z.number().int().min(0).max(100, 'must be a percentage between 0 and 100').optional(),
+  BaseEjectionTime: duration.optional(),
+});
+
+export const upstreamLimits = z.strictObject({
+  MaxConnections: nonNegativeInt.optional(),
+  MaxPendingRequests: nonNegativeInt.optional(),
+  MaxConcurrentRequests: nonNegativeInt.optional(),
+});
+
+const TLS_VERSIONS = ['TLS_AUTO', 'TLSv1_0', 'TLSv1_1', 'TLSv1_2', 'TLSv1_3'] as const;
+export const tlsVersion = z.enum(TLS_VERSIONS);
+
+/** TLSMinVersion <= TLSMaxVersion, and cipher suites only where TLS 1.3 cannot be negotiated. */
+export function tlsVersionRules(v: { TLSMinVersion?: string; TLSMaxVersion?: string; CipherSuites?: readonly string[] }, ctx: z.RefinementCtx): void {
+  const rank = (x?: string) => (x && x !== 'TLS_AUTO' ? TLS_VERSIONS.indexOf(x as (typeof TLS_VERSIONS)[number]) : undefined);
+  const min = rank(v.TLSMinVersion);
+  const max = rank(v.TLSMaxVersion);
+  if (min !== undefined && max !== undefined && min > max) {
+    ctx.addIssue({ code: 'custom', path: ['TLSMinVersion'], message: `must not be above TLSMaxVersion (${v.TLSMaxVersion})` });
+  }
+  if (v.CipherSuites?.length && v.TLSMinVersion === 'TLSv1_3') {
+    ctx.addIssue({ code: 'custom', path: ['CipherSuites'], message: 'cannot be configured when TLSMinVersion is TLSv1_3 (TLS 1.3 suites are not configurable)' });
+  }
+}
+
+export const tlsParams = z
+  .strictObject({
+    TLSMinVersion: tlsVersion.optional(),
+    TLSMaxVersion: tlsVersion.optional(),
+    CipherSuites: z.array(z.string()).optional(),
+  })
+  .superRefine(tlsVersionRules);
+
+/** Fields every entry carries. */
+export function entryBase<K extends string>(kind: K) {
+  return {
+    Kind: z.literal(kind),
+    Name: serviceName,
+    Namespace: namespace.optional(),
+    Partition: partition.optional(),
+    Meta: meta.optional(),
+    // Read-only fields a client may echo back from a GET; ignored on write.
+    CreateIndex: z.number().optional(),
+    ModifyIndex: z.number().optional(),
+  };
+}
+
+export function duplicates<T>(items: readonly T[], key: (t: T) => string): number[] {
+  const seen = new Set<string>();
+  const dups: number[] = [];
+  items.forEach((item, i) => {
+    const k = key(item);
+    if (seen.has(k)) dups.push(i);
+    seen.add(k);
+  });
+  return dups;
+}

@@ -1,0 +1,102 @@
+// ingress-gateway and terminating-gateway entries.
+import { z } from 'zod';
+import {
+  duplicates,
+  entryBase,
+  headerModifiers,
+  namespace,
+  nonNegativeInt,
+  partition,
+  passiveHealthCheck,
+  port,
+  protocol,
+  serviceNameOrWildcard,
+  tlsVersionRules,
+  tlsVersion,
+} from './common.js';
+
+const issue = (ctx: z.RefinementCtx, path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+
+const sds = z.strictObject({ ClusterName: z.string().optional(), CertResource: z.string().optional() }).superRefine((v, ctx) => {
+  if (!v.ClusterName !== !v.CertResource) issue(ctx, [], 'ClusterName and CertResource must be set together');
+});
+
+const gatewayTLS = z
+  .strictObject({
+    Enabled: z.boolean().optional(),
+    TLSMinVersion: tlsVersion.optional(),
+    TLSMaxVersion: tlsVersion.optional(),
+    CipherSuites: z.array(z.string()).optional(),
+    SDS: sds.optional(),
+  })
+  .superRefine(tlsVersionRules);
+
+const limits = {
+  MaxConnections: nonNegativeInt.optional(),
+  MaxPendingRequests: nonNegativeInt.optional(),
+  MaxConcurrentRequests: nonNegativeInt.optional(),
+  PassiveHealthCheck: passiveHealthCheck.optional(),
+};
+
+const ingressService = z.strictObject({
+  Name: serviceNameOrWildcard,
+  Namespace: namespace.optional(),
+  Partition: partition.optional(),
+  Hosts: z.array(z.string().min(1, 'must not be empty')).optional(),
+  TLS: z.strictObject({ SDS: sds.optional() }).optional(),
+  RequestHeaders: headerModifiers.optional(),
+  ResponseHeaders: headerModifiers.optional(),
+  ...limits,
+});
+
+const listener = z
+  .strictObject({ Port: port, Protocol: protocol.optional(), Services: z.array(ingressService).optional(), TLS: gatewayTLS.optional() })
+  .superRefine((l, ctx) => {
+    const proto = l.Protocol ?? 'tcp';
+    const services = l.Services ?? [];
+    if (proto === 'tcp' && services.length > 1) issue(ctx, ['Services'], 'a "tcp" listener routes to exactly one service');
+    services.forEach((s, i) => {
+      if (proto === 'tcp' && s.Name === '*') issue(ctx, ['Services', i, 'Name'], 'the wildcard "*" needs an HTTP-based listener protocol');
+      if (s.Hosts?.length && proto === 'tcp') issue(ctx, ['Services', i, 'Hosts'], 'are only valid on listeners with an HTTP-based protocol');
+      if (s.Hosts?.length && s.Name === '*') issue(ctx, ['Services', i, 'Hosts'], 'cannot be set on the wildcard service "*"');
+    });
+    for (const i of duplicates(services, (s) => s.Name)) issue(ctx, ['Services', i, 'Name'], 'is listed more than once on this listener');
+  });
+
+export const ingressGatewaySchema = z
+  .strictObject({
+    ...entryBase('ingress-gateway'),
+    TLS: gatewayTLS.optional(),
+    Defaults: z.strictObject(limits).optional(),
+    Listeners: z.array(listener).optional(),
+  })
+  .superRefine((v, ctx) => {
+    for (const i of duplicates(v.Listeners ?? [], (l) => String(l.Port))) issue(ctx, ['Listeners', i, 'Port'], 'is used by more than one listener');
+  });
+
+export const terminatingGatewaySchema = z
+  .strictObject({
+    ...entryBase('terminating-gateway'),
+    Services: z
+      .array(
+        z
+          .strictObject({
+            Name: serviceNameOrWildcard,
+            Namespace: namespace.optional(),
+            Partition: partition.optional(),
+            CAFile: z.string().optional(),
+            CertFile: z.string().optional(),
+            KeyFile: z.string().optional(),
+            SNI: z.string().optional(),
+            DisableAutoHostRewrite: z.boolean().optional(),
+          })
+          .superRefine((s, ctx) => {
+            if (!s.CertFile !== !s.KeyFile) issue(ctx, [s.CertFile ? 'KeyFile' : 'CertFile'], 'CertFile and KeyFile must be set together');
+            if (s.CertFile && !s.CAFile) issue(ctx, ['CAFile'], 'must be set when CertFile and KeyFile are');
+          }),
+      )
+      .optional(),
+  })
+  .superRefine((v, ctx) => {
+    for (const i of duplicates(v.Services ?? [], (s) => s.Name)) issue(ctx, ['Services', i, 'Name'], 'is listed more than once');
+  });

@@ -1,0 +1,40 @@
+// Every config entry kind and its schema; one place to validate an entry by its Kind.
+import type { z } from 'zod';
+import { ValidationError } from '../../core/errors.js';
+import { parseInput } from '../../core/validate.js';
+import { serviceIntentionsSchema } from '../intentions/schema.js';
+import { meshSchema, proxyDefaultsSchema, serviceDefaultsSchema } from './defaults.js';
+import { ingressGatewaySchema, terminatingGatewaySchema } from './gateways.js';
+import { serviceResolverSchema, serviceRouterSchema, serviceSplitterSchema } from './routing.js';
+
+export const CONFIG_SCHEMAS = {
+  'proxy-defaults': proxyDefaultsSchema,
+  'service-defaults': serviceDefaultsSchema,
+  'service-intentions': serviceIntentionsSchema,
+  'service-router': serviceRouterSchema,
+  'service-splitter': serviceSplitterSchema,
+  'service-resolver': serviceResolverSchema,
+  mesh: meshSchema,
+  'ingress-gateway': ingressGatewaySchema,
+  'terminating-gateway': terminatingGatewaySchema,
+} as const;
+
+export type ConfigKind = keyof typeof CONFIG_SCHEMAS;
+export const CONFIG_KINDS = Object.keys(CONFIG_SCHEMAS) as ConfigKind[];
+
+export function checkKind(kind: unknown, field = 'Kind'): ConfigKind {
+  if (typeof kind !== 'string' || kind === '') throw ValidationError.of(field, 'must be set to a config entry kind');
+  if (!(kind in CONFIG_SCHEMAS)) throw ValidationError.of(field, `unknown config entry kind "${kind}" (expected one of ${CONFIG_KINDS.join(', ')})`);
+  return kind as ConfigKind;
+}
+
+/** A validated entry without its indexes, ready to store. */
+export type ValidEntry = { Kind: ConfigKind; Name: string } & Record<string, unknown>;
+
+export function validateConfigEntry(input: unknown): ValidEntry {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw ValidationError.of('', 'the body must be a JSON object (a config entry)');
+  const kind = checkKind((input as { Kind?: unknown }).Kind);
+  const entry = parseInput(CONFIG_SCHEMAS[kind] as z.ZodType, input, `invalid ${kind} config entry`) as ValidEntry;
+  const { CreateIndex: _c, ModifyIndex: _m, ...rest } = entry;
+  return rest as ValidEntry;
+}

@@ -1,0 +1,80 @@
+// The service-intentions config entry: every intention towards one destination (or `*`).
+import { z } from 'zod';
+import { duplicates, entryBase, meta, namespace, partition, serviceNameOrWildcard } from '../config/common.js';
+import { HTTP_METHODS, headerMatch, onlyOne } from '../config/routing.js';
+
+const issue = (ctx: z.RefinementCtx, path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+
+export const intentionAction = z.enum(['allow', 'deny']);
+
+const permission = z.strictObject({
+  Action: intentionAction,
+  HTTP: z
+    .strictObject({
+      PathExact: z.string().startsWith('/', 'must begin with "/"').optional(),
+      PathPrefix: z.string().startsWith('/', 'must begin with "/"').optional(),
+      PathRegex: z.string().optional(),
+      Header: z.array(headerMatch).optional(),
+      Methods: z.array(z.enum(HTTP_METHODS)).optional(),
+    })
+    .superRefine((v, ctx) => {
+      onlyOne(ctx, v, ['PathExact', 'PathPrefix', 'PathRegex'], 'one path match per permission');
+      for (const i of duplicates(v.Methods ?? [], (m) => m)) issue(ctx, ['Methods', i], 'is listed more than once');
+    })
+    .optional(),
+});
+
+export const intentionSource = z
+  .strictObject({
+    Name: serviceNameOrWildcard,
+    Namespace: namespace.optional(),
+    Partition: partition.optional(),
+    Peer: z.string().optional(),
+    SamenessGroup: z.string().optional(),
+    Action: intentionAction.optional(),
+    Permissions: z.array(permission).optional(),
+    // Computed; accepted (and ignored) when a client echoes an entry it read.
+    Precedence: z.number().optional(),
+    Type: z.literal('consul').optional(),
+    Description: z.string().optional(),
+    LegacyID: z.string().optional(),
+    LegacyMeta: meta.optional(),
+    LegacyCreateTime: z.string().optional(),
+    LegacyUpdateTime: z.string().optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.Action && s.Permissions?.length) issue(ctx, ['Action'], 'cannot be set together with Permissions');
+    if (!s.Action && !s.Permissions?.length) issue(ctx, ['Action'], 'must be "allow" or "deny" when Permissions is empty');
+  });
+
+export const serviceIntentionsSchema = z
+  .strictObject({
+    ...entryBase('service-intentions'),
+    Name: serviceNameOrWildcard,
+    Sources: z.array(intentionSource).optional(),
+    JWT: z.record(z.string(), z.unknown()).optional(),
+  })
+  .superRefine((v, ctx) => {
+    for (const i of duplicates(v.Sources ?? [], (s) => s.Name)) issue(ctx, ['Sources', i, 'Name'], 'is listed more than once');
+  });
+
+export type ServiceIntentionsEntry = z.output<typeof serviceIntentionsSchema>;
+export type IntentionSource = z.output<typeof intentionSource>;
+
+/** The body of PUT /v1/connect/intentions/exact. */
+export const legacyIntentionBody = z.strictObject({
+  SourceName: z.string().optional(),
+  DestinationName: z.string().optional(),
+  SourceNS: namespace.optional(),
+  DestinationNS: namespace.optional(),
+  SourceType: z.literal('consul').optional(),
+  Action: intentionAction,
+  Description: z.string().optional(),
+  Meta: meta.optional(),
+  ID: z.string().optional(),
+  Precedence: z.number().optional(),
+  CreateIndex: z.number().optional(),
+  ModifyIndex: z.number().optional(),
+  CreatedAt: z.string().optional(),
+  UpdatedAt: z.string().optional(),
+});

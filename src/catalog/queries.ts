@@ -1,0 +1,81 @@
+// Read queries over the store: pure functions of a read transaction, so the same code answers
+// a one-off read, a blocking query and a watch. Rows carry their indexes as CreateIndex/ModifyIndex.
+import type { ReadTx, Row } from '../store/types.js';
+import type { StoredIntentions } from './intentions/precedence.js';
+import type { StoredCheck, StoredService } from './services/register.js';
+import type { CatalogNode, CheckServiceNode, ConfigEntry, HealthCheck, ServiceInstance } from './types.js';
+
+export function withIndexes<T>(row: Row<T>): T & { CreateIndex: number; ModifyIndex: number } {
+  return { ...row.value, CreateIndex: row.createIndex, ModifyIndex: row.modifyIndex };
+}
+
+export function allServices(tx: ReadTx): ServiceInstance[] {
+  return tx.list<StoredService>('services').map(withIndexes);
+}
+
+export function nodeServices(tx: ReadTx, node: string): ServiceInstance[] {
+  return tx.list<StoredService>('services', `${node}/`).map(withIndexes);
+}
+
+export function serviceById(tx: ReadTx, node: string, id: string): ServiceInstance | undefined {
+  const row = tx.get<StoredService>('services', `${node}/${id}`);
+  return row && withIndexes(row);
+}
+
+export function nodes(tx: ReadTx): CatalogNode[] {
+  return tx.list<Omit<CatalogNode, 'CreateIndex' | 'ModifyIndex'>>('nodes').map(withIndexes);
+}
+
+export function checks(tx: ReadTx, node?: string): HealthCheck[] {
+  return tx.list<StoredCheck>('checks', node ? `${node}/` : '').map(withIndexes);
+}
+
+/** `/v1/catalog/services`: every service name with the union of its tags. */
+export function serviceTags(tx: ReadTx): Record<string, string[]> {
+  const out: Record<string, Set<string>> = {};
+  for (const s of allServices(tx)) for (const t of s.Tags) (out[s.Service] ??= new Set()).add(t);
+  for (const s of allServices(tx)) out[s.Service] ??= new Set();
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, [...v].sort()]));
+}
+
+export interface HealthFilter {
+  /** Sidecars and Connect-native instances of the service instead of the service itself. */
+  readonly connect?: boolean;
+  readonly passing?: boolean;
+  readonly tag?: string;
+}
+
+export function matchesService(s: ServiceInstance, name: string, connect: boolean): boolean {
+  if (!connect) return s.Service === name;
+  return (s.Kind === 'connect-proxy' && s.Proxy?.DestinationServiceName === name) || (s.Service === name && s.Connect?.Native === true);
+}
+
+/** `/v1/health/service/:name` and `/v1/health/connect/:name`. */
+export function serviceHealth(tx: ReadTx, name: string, filter: HealthFilter = {}): CheckServiceNode[] {
+  const byNode = new Map(nodes(tx).map((n) => [n.Node, n]));
+  const allChecks = checks(tx);
+  const out: CheckServiceNode[] = [];
+  for (const s of allServices(tx)) {
+    if (!matchesService(s, name, filter.connect ?? false)) continue;
+    if (filter.tag !== undefined && !s.Tags.includes(filter.tag)) continue;
+    const node = byNode.get(s.Node);
+    if (!node) continue;
+    const own = allChecks.filter((c) => c.Node === s.Node && (c.ServiceID === s.ID || c.ServiceID === ''));
+    if (filter.passing && own.some((c) => c.Status !== 'passing')) continue;
+    out.push({ Node: node, Service: s, Checks: own });
+  }
+  return out;
+}
+
+export function configEntry(tx: ReadTx, kind: string, name: string): ConfigEntry | undefined {
+  const row = tx.get<ConfigEntry>('config_entries', `${kind}/${name}`);
+  return row && withIndexes(row);
+}
+
+export function configEntries(tx: ReadTx, kind: string): ConfigEntry[] {
+  return tx.list<ConfigEntry>('config_entries', `${kind}/`).map(withIndexes);
+}
+
+export function intentionEntries(tx: ReadTx): StoredIntentions[] {
+  return configEntries(tx, 'service-intentions') as unknown as StoredIntentions[];
+}

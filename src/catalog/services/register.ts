@@ -1,0 +1,118 @@
+// Turns a validated registration into the rows Consul's agent would store: the service, its
+// sidecar (Connect.SidecarService expanded as Consul does) and their checks.
+import { ValidationError } from '../../core/errors.js';
+import { DEFAULT_NAMESPACE, sidecarServiceName } from '../../core/names.js';
+import type { HealthCheck, HealthCheckDefinition, ServiceInstance } from '../types.js';
+import type { CheckDefinition, Registration, SidecarRegistration } from './schema.js';
+
+export const SIDECAR_PORT_MIN = 21000;
+export const SIDECAR_PORT_MAX = 21255;
+
+export type StoredService = Omit<ServiceInstance, 'CreateIndex' | 'ModifyIndex'>;
+export type StoredCheck = Omit<HealthCheck, 'CreateIndex' | 'ModifyIndex'>;
+
+export interface RegisterContext {
+  readonly node: string;
+  readonly datacenter: string;
+  /** Services already on the node, by ID (to keep a sidecar's port and find free ones). */
+  readonly existing: ReadonlyMap<string, StoredService>;
+  /** Existing checks by CheckID (a re-registered check keeps its status). */
+  readonly existingChecks: ReadonlyMap<string, StoredCheck>;
+}
+
+export interface Expanded {
+  readonly services: StoredService[];
+  readonly checks: StoredCheck[];
+}
+
+export function expandRegistration(reg: Registration, ctx: RegisterContext): Expanded {
+  const service = toService(reg, reg.Kind ?? '', ctx);
+  const services = [service];
+  const checks = toChecks(service, reg, ctx);
+  const sidecarReg = reg.Connect?.SidecarService;
+  if (sidecarReg) {
+    const sidecar = expandSidecar(service, sidecarReg, ctx);
+    services.push(sidecar);
+    checks.push(...toChecks(sidecar, sidecarReg, ctx));
+  }
+  return { services, checks };
+}
+
+function toService(reg: Registration | SidecarRegistration, kind: ServiceInstance['Kind'], ctx: RegisterContext): StoredService {
+  const name = reg.Name as string;
+  return {
+    ID: reg.ID ?? name,
+    Service: name,
+    Kind: kind,
+    Tags: reg.Tags ?? [],
+    Meta: reg.Meta ?? {},
+    Address: reg.Address ?? '',
+    Port: reg.Port ?? 0,
+    Namespace: DEFAULT_NAMESPACE,
+    Datacenter: ctx.datacenter,
+    Node: ctx.node,
+    ...(reg.Proxy ? { Proxy: { ...reg.Proxy, DestinationServiceName: reg.Proxy.DestinationServiceName ?? '' } } : {}),
+    ...('Connect' in reg && reg.Connect?.Native ? { Connect: { Native: true } } : {}),
+  };
+}
+
+/** Consul's sidecar defaults: `<name>-sidecar-proxy`, a port from 21000-21255, local app on 127.0.0.1:<port>. */
+function expandSidecar(parent: StoredService, reg: SidecarRegistration, ctx: RegisterContext): StoredService {
+  const id = reg.ID ?? sidecarServiceName(parent.ID);
+  const port = reg.Port || ctx.existing.get(id)?.Port || freeSidecarPort(ctx, id);
+  const base = toService({ ...reg, Name: reg.Name ?? sidecarServiceName(parent.Service), ID: id, Port: port }, 'connect-proxy', ctx);
+  return {
+    ...base,
+    Tags: reg.Tags ?? parent.Tags,
+    Meta: reg.Meta ?? parent.Meta,
+    Proxy: {
+      ...reg.Proxy,
+      DestinationServiceName: parent.Service,
+      DestinationServiceID: parent.ID,
+      LocalServiceAddress: reg.Proxy?.LocalServiceAddress || '127.0.0.1',
+      LocalServicePort: reg.Proxy?.LocalServicePort || parent.Port,
+    },
+  };
+}
+
+function freeSidecarPort(ctx: RegisterContext, forId: string): number {
+  const used = new Set([...ctx.existing.values()].filter((s) => s.ID !== forId).map((s) => s.Port));
+  for (let p = SIDECAR_PORT_MIN; p <= SIDECAR_PORT_MAX; p++) if (!used.has(p)) return p;
+  throw ValidationError.of('Connect.SidecarService.Port', `no free sidecar port left in ${SIDECAR_PORT_MIN}-${SIDECAR_PORT_MAX}; set one`);
+}
+
+function checkType(c: CheckDefinition): string {
+  if (c.TTL) return 'ttl';
+  if (c.HTTP) return 'http';
+  if (c.TCP) return 'tcp';
+  return 'grpc';
+}
+
+function toChecks(service: StoredService, reg: Registration | SidecarRegistration, ctx: RegisterContext): StoredCheck[] {
+  const defs = reg.Checks?.length ? reg.Checks : reg.Check ? [reg.Check] : [];
+  return defs.map((c, i) => {
+    const id = c.CheckID ?? c.ID ?? (defs.length > 1 ? `service:${service.ID}:${i + 1}` : `service:${service.ID}`);
+    const definition: HealthCheckDefinition = {
+      ...(c.TTL ? { TTL: c.TTL } : {}),
+      ...(c.HTTP ? { HTTP: c.HTTP, Method: c.Method, Header: c.Header, Body: c.Body, TLSSkipVerify: c.TLSSkipVerify } : {}),
+      ...(c.TCP ? { TCP: c.TCP } : {}),
+      ...(c.GRPC ? { GRPC: c.GRPC, GRPCUseTLS: c.GRPCUseTLS } : {}),
+      Interval: c.Interval,
+      Timeout: c.Timeout,
+      DeregisterCriticalServiceAfter: c.DeregisterCriticalServiceAfter,
+    };
+    const before = ctx.existingChecks.get(id);
+    return {
+      Node: ctx.node,
+      CheckID: id,
+      Name: c.Name || `Service '${service.Service}' check`,
+      Status: c.Status ?? before?.Status ?? 'critical',
+      Notes: c.Notes ?? '',
+      Output: before?.Output ?? '',
+      ServiceID: service.ID,
+      ServiceName: service.Service,
+      Type: checkType(c),
+      Definition: definition,
+    };
+  });
+}

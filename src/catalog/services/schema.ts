@@ -1,0 +1,107 @@
+// The body of PUT /v1/agent/service/register (Consul's AgentServiceRegistration). Fields
+// Switchyard does not model (EnableTagOverride, Weights, TaggedAddresses, ...) are accepted
+// and dropped, as Consul's decoder ignores fields it does not know; the fields it models are
+// checked strictly.
+import { z } from 'zod';
+import { duration, meta, namespace, opaque, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
+
+export const checkDefinition = z
+  .object({
+    CheckID: z.string().min(1, 'must not be empty').optional(),
+    ID: z.string().min(1, 'must not be empty').optional(),
+    Name: z.string().optional(),
+    Notes: z.string().optional(),
+    Status: z.enum(['passing', 'warning', 'critical']).optional(),
+    TTL: duration.optional(),
+    HTTP: z.url({ error: 'must be an http(s) URL' }).optional(),
+    Method: z.string().optional(),
+    Header: z.record(z.string(), z.array(z.string())).optional(),
+    Body: z.string().optional(),
+    TLSSkipVerify: z.boolean().optional(),
+    TCP: z.string().regex(/^.+:\d{1,5}$/, 'must be host:port').optional(),
+    GRPC: z.string().regex(/^[^/]+:\d{1,5}(\/.*)?$/, 'must be host:port or host:port/service').optional(),
+    GRPCUseTLS: z.boolean().optional(),
+    Interval: duration.optional(),
+    Timeout: duration.optional(),
+    DeregisterCriticalServiceAfter: duration.optional(),
+    ServiceID: z.string().optional(),
+  })
+  .superRefine((c, ctx) => {
+    const kinds = (['TTL', 'HTTP', 'TCP', 'GRPC'] as const).filter((k) => c[k] !== undefined);
+    if (kinds.length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'must set one of TTL, HTTP, TCP or GRPC' });
+    if (kinds.length > 1) ctx.addIssue({ code: 'custom', path: [kinds[1] as string], message: `cannot be set together with ${kinds[0]}` });
+    if ((c.HTTP || c.TCP || c.GRPC) && !c.Interval) ctx.addIssue({ code: 'custom', path: ['Interval'], message: `must be set for an ${kinds[0]} check` });
+  });
+
+export type CheckDefinition = z.output<typeof checkDefinition>;
+
+const upstream = z.object({
+  DestinationType: z.enum(['service', 'prepared_query']).optional(),
+  DestinationName: serviceName,
+  DestinationNamespace: namespace.optional(),
+  DestinationPartition: z.string().optional(),
+  Datacenter: z.string().optional(),
+  LocalBindAddress: z.string().optional(),
+  LocalBindPort: port,
+  Config: opaque.optional(),
+  MeshGateway: meshGatewayConfig.optional(),
+});
+
+export const proxySchema = z.object({
+  DestinationServiceName: serviceName.optional(),
+  DestinationServiceID: z.string().optional(),
+  LocalServiceAddress: z.string().optional(),
+  LocalServicePort: portOrZero.optional(),
+  Mode: proxyMode.optional(),
+  Config: opaque.optional(),
+  Upstreams: z.array(upstream).optional(),
+  MeshGateway: meshGatewayConfig.optional(),
+  Expose: exposeConfig.optional(),
+  TransparentProxy: transparentProxyConfig.optional(),
+});
+
+const SERVICE_KINDS = ['', 'connect-proxy', 'mesh-gateway', 'ingress-gateway', 'terminating-gateway'] as const;
+
+const serviceFields = {
+  ID: z.string().min(1, 'must not be empty').regex(/^[^/]+$/, 'must not contain "/"').optional(),
+  Name: serviceName,
+  Kind: z.enum(SERVICE_KINDS).optional(),
+  Tags: z.array(z.string()).optional(),
+  Meta: meta.optional(),
+  Address: z.string().optional(),
+  Port: portOrZero.optional(),
+  Namespace: namespace.optional(),
+  Proxy: proxySchema.optional(),
+  Check: checkDefinition.optional(),
+  Checks: z.array(checkDefinition).optional(),
+};
+
+/** Consul's rules for a proxy-kind registration. */
+function kindRules(v: { Kind?: string; Port?: number; Proxy?: { DestinationServiceName?: string } }, ctx: z.RefinementCtx): void {
+  if (v.Kind === 'connect-proxy' && !v.Proxy?.DestinationServiceName) {
+    ctx.addIssue({ code: 'custom', path: ['Proxy', 'DestinationServiceName'], message: 'must be set for a connect-proxy' });
+  }
+  if (v.Kind && !v.Port) ctx.addIssue({ code: 'custom', path: ['Port'], message: `must be set for a ${v.Kind}` });
+  if (!v.Kind && v.Proxy) ctx.addIssue({ code: 'custom', path: ['Proxy'], message: 'is only valid for Kind "connect-proxy" or a gateway' });
+}
+
+export const sidecarSchema = z
+  .object({ ...serviceFields, Name: serviceName.optional(), Kind: z.enum(['', 'connect-proxy']).optional() })
+  .superRefine((v, ctx) => {
+    if (v.Check && v.Checks?.length) ctx.addIssue({ code: 'custom', path: ['Check'], message: 'cannot be set together with Checks' });
+  });
+
+export const registrationSchema = z
+  .object({
+    ...serviceFields,
+    Connect: z.object({ Native: z.boolean().optional(), SidecarService: sidecarSchema.optional() }).optional(),
+  })
+  .superRefine((v, ctx) => {
+    kindRules(v, ctx);
+    if (v.Check && v.Checks?.length) ctx.addIssue({ code: 'custom', path: ['Check'], message: 'cannot be set together with Checks' });
+    if (v.Kind && v.Connect?.SidecarService) ctx.addIssue({ code: 'custom', path: ['Connect', 'SidecarService'], message: 'is only valid for a typical service, not a proxy' });
+    if (v.Connect?.Native && v.Kind) ctx.addIssue({ code: 'custom', path: ['Connect', 'Native'], message: 'is only valid for a typical service' });
+  });
+
+export type Registration = z.output<typeof registrationSchema>;
+export type SidecarRegistration = z.output<typeof sidecarSchema>;

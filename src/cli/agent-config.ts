@@ -1,0 +1,81 @@
+// The agent's configuration: a JSON file (Consul's snake_case keys), validated strictly, with
+// command-line flags taking precedence.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { ValidationError, errorMessage } from '../core/errors.js';
+import { parseInput } from '../core/validate.js';
+
+const portNumber = z.number().int('must be an integer').min(0, 'must be between 0 and 65535').max(65535, 'must be between 0 and 65535');
+const name = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/, 'must be letters, digits, ".", "-" or "_"');
+
+export const configFileSchema = z.strictObject({
+  datacenter: name.optional(),
+  node_name: name.optional(),
+  data_dir: z.string().min(1, 'must not be empty').optional(),
+  bind_addr: z.string().min(1, 'must not be empty').optional(),
+  ports: z.strictObject({ http: portNumber.optional(), grpc: portNumber.optional() }).optional(),
+  default_intention_policy: z.enum(['allow', 'deny']).optional(),
+  node_meta: z.record(z.string(), z.string()).optional(),
+  log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
+});
+
+export type ConfigFile = z.output<typeof configFileSchema>;
+
+export interface AgentConfig {
+  readonly datacenter: string;
+  readonly node: string;
+  readonly bind: string;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  /** Undefined: an in-memory store (-dev). */
+  readonly dataDir?: string;
+  readonly defaultIntentionPolicy: 'allow' | 'deny';
+  readonly nodeMeta: Readonly<Record<string, string>>;
+  readonly logLevel: NonNullable<ConfigFile['log_level']>;
+}
+
+export const DEFAULTS = { datacenter: 'dc1', bind: '127.0.0.1', httpPort: 8500, grpcPort: 8502 } as const;
+
+export function readConfigFile(path: string): ConfigFile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw ValidationError.of('-config-file', `cannot read ${path} as JSON: ${errorMessage(err)}`);
+  }
+  return parseInput(configFileSchema, raw, `invalid config file ${path}`);
+}
+
+export interface AgentFlags {
+  dev?: boolean;
+  'data-dir'?: string;
+  'http-port'?: number;
+  'grpc-port'?: number;
+  bind?: string;
+  datacenter?: string;
+  node?: string;
+  'config-file'?: string;
+}
+
+/** Flags over the config file over the defaults. Either -dev or a data dir is required. */
+export function resolveConfig(flags: AgentFlags): AgentConfig {
+  const file = flags['config-file'] ? readConfigFile(flags['config-file']) : {};
+  const dataDir = flags['data-dir'] ?? file.data_dir;
+  if (!flags.dev && !dataDir) throw ValidationError.of('-data-dir', 'is required unless -dev is set (or data_dir is in the config file)');
+  if (flags.dev && flags['data-dir']) throw ValidationError.of('-dev', 'keeps state in memory; do not combine it with -data-dir');
+  const cfg = {
+    datacenter: flags.datacenter ?? file.datacenter ?? DEFAULTS.datacenter,
+    node: flags.node ?? file.node_name ?? hostname().split('.')[0] ?? 'switchyard',
+    bind: flags.bind ?? file.bind_addr ?? DEFAULTS.bind,
+    httpPort: flags['http-port'] ?? file.ports?.http ?? DEFAULTS.httpPort,
+    grpcPort: flags['grpc-port'] ?? file.ports?.grpc ?? DEFAULTS.grpcPort,
+    dataDir: flags.dev ? undefined : dataDir,
+    defaultIntentionPolicy: file.default_intention_policy ?? 'allow',
+    nodeMeta: file.node_meta ?? {},
+    logLevel: file.log_level ?? 'info',
+  };
+  parseInput(name, cfg.datacenter, '-datacenter');
+  parseInput(name, cfg.node, '-node');
+  return cfg;
+}

@@ -1,0 +1,83 @@
+// The agent's composition: store, catalog, check runner and HTTP API, started in-process (by
+// the `agent` command, tests and the later xDS/CA integration) and closed gracefully.
+import type { AddressInfo } from 'node:net';
+import { agentRoutes } from '../api/agent.js';
+import { catalogRoutes } from '../api/catalog.js';
+import { configRoutes } from '../api/config.js';
+import { intentionRoutes } from '../api/intentions.js';
+import type { Route } from '../api/route.js';
+import { ApiServer } from '../api/server.js';
+import { statusRoutes } from '../api/status.js';
+import { Catalog } from '../catalog/catalog.js';
+import { networkProbes, type Probes } from '../catalog/checks/probes.js';
+import { CheckRunner } from '../catalog/checks/runner.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { nullLogger, type Logger } from '../core/logger.js';
+import { openStore, type SqliteStore } from '../store/sqlite.js';
+import type { AgentConfig } from './agent-config.js';
+
+export interface AgentDeps {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly probes?: Probes;
+  /** More route lists (for example the CA's), served next to the catalog's. */
+  readonly routes?: readonly (readonly Route[])[];
+}
+
+export interface Agent {
+  readonly config: AgentConfig;
+  readonly store: SqliteStore;
+  readonly catalog: Catalog;
+  readonly http: ApiServer;
+  readonly checks: CheckRunner;
+  /** The bound HTTP address, `host:port` (the real port when configured with 0). */
+  readonly httpAddress: string;
+  close(): Promise<void>;
+}
+
+export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
+  const logger = deps.logger ?? nullLogger;
+  const clock = deps.clock ?? systemClock;
+  const store = openStore(config.dataDir);
+  const catalog = new Catalog(store, { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock });
+  await catalog.registerNode(config.bind, { ...config.nodeMeta });
+  const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
+  let address: AddressInfo | undefined;
+  const http = new ApiServer({
+    logger: logger.child({ component: 'http' }),
+    routes: [
+      agentRoutes(catalog),
+      catalogRoutes(catalog),
+      configRoutes(catalog),
+      intentionRoutes(catalog),
+      statusRoutes(() => `${config.bind}:${address?.port ?? config.httpPort}`),
+      ...(deps.routes ?? []),
+    ],
+  });
+  try {
+    address = await http.listen(config.httpPort, config.bind);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  checks.start();
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    store,
+    catalog,
+    http,
+    checks,
+    httpAddress: `${host}:${address.port}`,
+    close() {
+      closing ??= (async () => {
+        await http.close();
+        checks.stop();
+        await store.drain();
+        store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,112 @@
+// Thin client commands over a running agent's HTTP API.
+import { readFileSync } from 'node:fs';
+import { ValidationError, errorMessage } from '../core/errors.js';
+import type { Command, CommandIO } from './command.js';
+import { flagsHelp, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
+import { ApiClient, DEFAULT_HTTP_ADDR } from './http-client.js';
+
+const HTTP_ADDR = { 'http-addr': { type: 'string', help: 'Address of the agent\'s HTTP API', default: DEFAULT_HTTP_ADDR } } as const;
+
+function readJsonFile(path: string | undefined, what: string): unknown {
+  if (!path) throw ValidationError.of(what, 'a JSON file is required');
+  try {
+    return JSON.parse(readFileSync(path === '-' ? 0 : path, 'utf8'));
+  } catch (err) {
+    throw ValidationError.of(what, `cannot read ${path} as JSON: ${errorMessage(err)}`);
+  }
+}
+
+function positional(list: readonly string[], count: number, names: string): string[] {
+  if (list.length !== count) throw ValidationError.of(names, `expected ${count} argument(s) (${names}), got ${list.length}`);
+  return [...list];
+}
+
+function command<S extends FlagSpecs>(
+  name: string,
+  summary: string,
+  usage: string,
+  specs: S,
+  fn: (api: ApiClient, flags: ParsedFlags<S & typeof HTTP_ADDR>, args: readonly string[], io: CommandIO) => Promise<number>,
+): Command {
+  const all = { ...HTTP_ADDR, ...specs } as S & typeof HTTP_ADDR;
+  return {
+    name,
+    summary,
+    help: `Usage: switchyard ${name} ${usage}\n\nFlags:\n${flagsHelp(all)}`,
+    run(args, io) {
+      const { flags, positional: rest } = parseFlags(all, args);
+      return fn(new ApiClient(flags['http-addr'] as string), flags, rest, io);
+    },
+  };
+}
+
+const enc = encodeURIComponent;
+const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+const kindAndName = {
+  kind: { type: 'string', help: 'Config entry kind' },
+  name: { type: 'string', help: 'Config entry name' },
+} as const;
+
+function need(value: string | undefined, flag: string): string {
+  if (!value) throw ValidationError.of(`-${flag}`, 'is required');
+  return value;
+}
+
+export const clientCommands: readonly Command[] = [
+  command('services register', 'Register a service (and its sidecar) from a JSON file', 'FILE', {}, async (api, _f, args, io) => {
+    const [file] = positional(args, 1, 'FILE');
+    const body = readJsonFile(file, 'FILE');
+    await api.put('/v1/agent/service/register', body);
+    io.stdout(`Registered service: ${String((body as { Name?: unknown }).Name)}\n`);
+    return 0;
+  }),
+  command('services deregister', 'Deregister a service (and its sidecar) by ID', 'ID', {}, async (api, _f, args, io) => {
+    const [id] = positional(args, 1, 'ID');
+    await api.put(`/v1/agent/service/deregister/${enc(id as string)}`);
+    io.stdout(`Deregistered service: ${id}\n`);
+    return 0;
+  }),
+  command('config write', 'Write a config entry from a JSON file', 'FILE', {}, async (api, _f, args, io) => {
+    const [file] = positional(args, 1, 'FILE');
+    const body = readJsonFile(file, 'FILE') as { Kind?: unknown; Name?: unknown };
+    await api.put('/v1/config', body);
+    io.stdout(`Config entry written: ${String(body.Kind)}/${String(body.Name)}\n`);
+    return 0;
+  }),
+  command('config read', 'Print a config entry', '-kind KIND -name NAME', kindAndName, async (api, f, _a, io) => {
+    io.stdout(json(await api.get(`/v1/config/${enc(need(f.kind, 'kind'))}/${enc(need(f.name, 'name'))}`)));
+    return 0;
+  }),
+  command('config list', 'List the names of the config entries of a kind', '-kind KIND', { kind: kindAndName.kind }, async (api, f, _a, io) => {
+    const entries = await api.get<{ Name: string }[]>(`/v1/config/${enc(need(f.kind, 'kind'))}`);
+    io.stdout(entries.map((e) => `${e.Name}\n`).join(''));
+    return 0;
+  }),
+  command('config delete', 'Delete a config entry', '-kind KIND -name NAME', kindAndName, async (api, f, _a, io) => {
+    const kind = need(f.kind, 'kind');
+    const name = need(f.name, 'name');
+    await api.delete(`/v1/config/${enc(kind)}/${enc(name)}`);
+    io.stdout(`Config entry deleted: ${kind}/${name}\n`);
+    return 0;
+  }),
+  command(
+    'intention create',
+    'Create or update an intention (allow by default)',
+    '[-allow|-deny] SRC DST',
+    { allow: { type: 'bool', help: 'Allow SRC to reach DST (the default)' }, deny: { type: 'bool', help: 'Deny SRC access to DST' } },
+    async (api, f, args, io) => {
+      const [src, dst] = positional(args, 2, 'SRC DST');
+      if (f.allow && f.deny) throw ValidationError.of('-deny', 'cannot be combined with -allow');
+      const action = f.deny ? 'deny' : 'allow';
+      await api.put(`/v1/connect/intentions/exact?source=${enc(src as string)}&destination=${enc(dst as string)}`, { SourceName: src, DestinationName: dst, Action: action });
+      io.stdout(`Created: ${src} => ${dst} (${action})\n`);
+      return 0;
+    },
+  ),
+  command('intention check', 'Check whether SRC may connect to DST (exit 0 allowed, 2 denied)', 'SRC DST', {}, async (api, _f, args, io) => {
+    const [src, dst] = positional(args, 2, 'SRC DST');
+    const r = await api.get<{ Allowed: boolean }>(`/v1/connect/intentions/check?source=${enc(src as string)}&destination=${enc(dst as string)}`);
+    io.stdout(r.Allowed ? 'Allowed\n' : 'Denied\n');
+    return r.Allowed ? 0 : 2;
+  }),
+];

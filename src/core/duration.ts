@@ -1,0 +1,14 @@
+// Go-style durations (`10s`, `1m30s`, `250ms`), as Consul's JSON and query strings carry them.
+import { ValidationError } from './errors.js';
+
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Milliseconds in a Go duration; a ValidationError naming `field` when it is not one. */
+export function parseDuration(field: string, raw: string): number {
+  if (raw === '0') return 0;
+  const parts = [...raw.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== raw) {
+    throw ValidationError.of(field, `"${raw}" is not a duration (for example 10s, 1m, 250ms)`);
+  }
+  return Math.round(parts.reduce((ms, p) => ms + Number(p[1]) * (UNITS[p[2] as string] as number), 0));
+}

@@ -1,0 +1,86 @@
+// The embedded backend: SQLite through better-sqlite3, WAL journal, synchronous=FULL so a
+// transaction is on disk (WAL fsynced) when COMMIT returns, before any caller hears of it.
+// `:memory:` gives the same store without a file (the agent's -dev mode).
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { BaseStore } from './base.js';
+import type { Change } from './state.js';
+import { TABLES, type TableName } from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rows (
+  tbl TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  create_index INTEGER NOT NULL, modify_index INTEGER NOT NULL,
+  PRIMARY KEY (tbl, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS table_index (tbl TEXT PRIMARY KEY, idx INTEGER NOT NULL) WITHOUT ROWID;
+`;
+
+interface RowRecord {
+  tbl: string;
+  key: string;
+  value: string;
+  create_index: number;
+  modify_index: number;
+}
+
+export class SqliteStore extends BaseStore {
+  private readonly db: Database.Database;
+  private readonly commit: (index: number, changes: readonly Change[]) => void;
+
+  /** `path` is a file (its folder is created) or `:memory:`. */
+  constructor(readonly path: string) {
+    super();
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    this.load();
+    const upsert = this.db.prepare(
+      'INSERT INTO rows (tbl, key, value, create_index, modify_index) VALUES (?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (tbl, key) DO UPDATE SET value = excluded.value, modify_index = excluded.modify_index',
+    );
+    const remove = this.db.prepare('DELETE FROM rows WHERE tbl = ? AND key = ?');
+    const setTable = this.db.prepare('INSERT INTO table_index (tbl, idx) VALUES (?, ?) ON CONFLICT (tbl) DO UPDATE SET idx = excluded.idx');
+    const setIndex = this.db.prepare("INSERT INTO meta (key, value) VALUES ('index', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    this.commit = this.db.transaction((index: number, changes: readonly Change[]) => {
+      const tables = new Set<TableName>();
+      for (const c of changes) {
+        if (c.row) upsert.run(c.table, c.key, JSON.stringify(c.row.value), c.row.createIndex, c.row.modifyIndex);
+        else remove.run(c.table, c.key);
+        tables.add(c.table);
+      }
+      for (const t of tables) setTable.run(t, index);
+      setIndex.run(index);
+    });
+  }
+
+  protected persist(index: number, changes: readonly Change[]): void {
+    this.commit(index, changes);
+  }
+
+  private load(): void {
+    const index = this.db.prepare("SELECT value FROM meta WHERE key = 'index'").pluck().get() as number | undefined;
+    this.state.index = index ?? 0;
+    for (const r of this.db.prepare('SELECT tbl, key, value, create_index, modify_index FROM rows').iterate() as Iterable<RowRecord>) {
+      if (!(TABLES as readonly string[]).includes(r.tbl)) continue;
+      this.state.load(r.tbl as TableName, { key: r.key, value: JSON.parse(r.value) as unknown, createIndex: r.create_index, modifyIndex: r.modify_index });
+    }
+    for (const r of this.db.prepare('SELECT tbl, idx FROM table_index').all() as { tbl: string; idx: number }[]) {
+      if ((TABLES as readonly string[]).includes(r.tbl)) this.state.setTableIndex(r.tbl as TableName, r.idx);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+/** Opens the durable store in `dataDir` (`<dataDir>/switchyard.db`), or an in-memory one. */
+export function openStore(dataDir: string | undefined): SqliteStore {
+  return new SqliteStore(dataDir ? `${dataDir.replace(/\/$/, '')}/switchyard.db` : ':memory:');
+}

@@ -1,0 +1,76 @@
+// The committed state every backend keeps in memory: rows by table, each table's last-change
+// index, and the listeners of each table. Backends persist first, then `apply` a committed
+// change here, which wakes only the listeners of the tables it touched. Reads never touch disk.
+import type { ReadTx, Row, TableName } from './types.js';
+
+export interface Change {
+  readonly table: TableName;
+  readonly key: string;
+  /** Undefined: the row was deleted. */
+  readonly row: Row | undefined;
+}
+
+type Listener = (index: number) => void;
+
+export class CommittedState implements ReadTx {
+  private readonly tables = new Map<TableName, Map<string, Row>>();
+  private readonly indexes = new Map<TableName, number>();
+  private readonly listeners = new Map<TableName, Set<Listener>>();
+  index = 0;
+
+  get<T>(table: TableName, key: string): Row<T> | undefined {
+    return this.tables.get(table)?.get(key) as Row<T> | undefined;
+  }
+
+  list<T>(table: TableName, prefix = ''): readonly Row<T>[] {
+    const rows: Row<T>[] = [];
+    for (const [key, row] of this.tables.get(table) ?? []) if (key.startsWith(prefix)) rows.push(row as Row<T>);
+    return rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  tableIndex(...tables: TableName[]): number {
+    return Math.max(0, ...tables.map((t) => this.indexes.get(t) ?? 0));
+  }
+
+  /** Loads a row at startup (no notification). */
+  load(table: TableName, row: Row): void {
+    this.rowsOf(table).set(row.key, row);
+  }
+
+  setTableIndex(table: TableName, index: number): void {
+    this.indexes.set(table, index);
+  }
+
+  /** Applies one committed transaction and wakes the listeners of the tables it touched. */
+  apply(index: number, changes: readonly Change[]): void {
+    this.index = index;
+    const touched = new Set<TableName>();
+    for (const c of changes) {
+      if (c.row) this.rowsOf(c.table).set(c.key, c.row);
+      else this.rowsOf(c.table).delete(c.key);
+      touched.add(c.table);
+      this.indexes.set(c.table, index);
+    }
+    const woken = new Set<Listener>();
+    for (const t of touched) for (const l of this.listeners.get(t) ?? []) woken.add(l);
+    for (const l of woken) l(index);
+  }
+
+  /** Calls `fn` after every commit touching one of `tables`; returns the unsubscribe. */
+  listen(tables: readonly TableName[], fn: Listener): () => void {
+    for (const t of tables) {
+      let set = this.listeners.get(t);
+      if (!set) this.listeners.set(t, (set = new Set()));
+      set.add(fn);
+    }
+    return () => {
+      for (const t of tables) this.listeners.get(t)?.delete(fn);
+    };
+  }
+
+  private rowsOf(table: TableName): Map<string, Row> {
+    let rows = this.tables.get(table);
+    if (!rows) this.tables.set(table, (rows = new Map()));
+    return rows;
+  }
+}

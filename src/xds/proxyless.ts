@@ -1,0 +1,83 @@
+// Resources for proxyless gRPC clients dialing `xds:///<service>`: an API listener named after
+// the service (HTTP connection manager with RDS and the router filter), a RouteConfiguration
+// whose one virtual host matches the name, an EDS Cluster and its ClusterLoadAssignment with a
+// weighted locality (gRPC drops localities without a weight). Pure: plain data in, messages out.
+import { Cluster, Cluster_DiscoveryType, Cluster_LbPolicy } from '../gen/envoy/config/cluster/v3/cluster.js';
+import { ApiVersion, ConfigSource } from '../gen/envoy/config/core/v3/config_source.js';
+import { HealthStatus } from '../gen/envoy/config/core/v3/health_check.js';
+import { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint.js';
+import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
+import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
+import { Router } from '../gen/envoy/extensions/filters/http/router/v3/router.js';
+import { HttpConnectionManager } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
+import { SocketAddress } from '../gen/envoy/config/core/v3/address.js';
+import { pack } from '../core/proto.js';
+
+export interface ProxylessEndpoint {
+  readonly address: string;
+  readonly port: number;
+  readonly healthy: boolean;
+}
+
+export interface ProxylessService {
+  /** The name clients dial: `xds:///<name>`. */
+  readonly name: string;
+  /** Cluster and ClusterLoadAssignment name. */
+  readonly clusterName: string;
+  readonly endpoints: readonly ProxylessEndpoint[];
+}
+
+export interface ProxylessResources {
+  readonly listener: Listener;
+  readonly route: RouteConfiguration;
+  readonly cluster: Cluster;
+  readonly endpoints: ClusterLoadAssignment;
+}
+
+const ADS_SOURCE = ConfigSource.fromPartial({ configSourceSpecifier: { $case: 'ads', value: {} }, resourceApiVersion: ApiVersion.V3 });
+
+export function proxylessResources(svc: ProxylessService): ProxylessResources {
+  const hcm = HttpConnectionManager.fromPartial({
+    statPrefix: svc.name,
+    routeSpecifier: { $case: 'rds', value: { configSource: ADS_SOURCE, routeConfigName: svc.name } },
+    httpFilters: [{ name: 'envoy.filters.http.router', configType: { $case: 'typedConfig', value: pack(Router, Router.fromPartial({})) } }],
+  });
+  const listener = Listener.fromPartial({ name: svc.name, apiListener: { apiListener: pack(HttpConnectionManager, hcm) } });
+  const route = RouteConfiguration.fromPartial({
+    name: svc.name,
+    virtualHosts: [
+      {
+        name: svc.name,
+        domains: [svc.name],
+        routes: [{ match: { pathSpecifier: { $case: 'prefix', value: '' } }, action: { $case: 'route', value: { clusterSpecifier: { $case: 'cluster', value: svc.clusterName } } } }],
+      },
+    ],
+  });
+  const cluster = Cluster.fromPartial({
+    name: svc.clusterName,
+    clusterDiscoveryType: { $case: 'type', value: Cluster_DiscoveryType.EDS },
+    edsClusterConfig: { edsConfig: ADS_SOURCE, serviceName: svc.clusterName },
+    lbPolicy: Cluster_LbPolicy.ROUND_ROBIN,
+  });
+  const sorted = [...svc.endpoints].sort((a, b) => a.address.localeCompare(b.address) || a.port - b.port);
+  const endpoints = ClusterLoadAssignment.fromPartial({
+    clusterName: svc.clusterName,
+    endpoints: sorted.length
+      ? [
+          {
+            locality: {},
+            loadBalancingWeight: 1,
+            lbEndpoints: sorted.map((e) => ({
+              hostIdentifier: {
+                $case: 'endpoint' as const,
+                value: { address: { address: { $case: 'socketAddress' as const, value: SocketAddress.fromPartial({ address: e.address, portSpecifier: { $case: 'portValue', value: e.port } }) } } },
+              },
+              healthStatus: e.healthy ? HealthStatus.HEALTHY : HealthStatus.UNHEALTHY,
+              loadBalancingWeight: 1,
+            })),
+          },
+        ]
+      : [],
+  });
+  return { listener, route, cluster, endpoints };
+}

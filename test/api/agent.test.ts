@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TestAgent } from '../support/agent.js';
+
+describe('/v1/agent', () => {
+  let a: TestAgent;
+  before(async () => (a = await TestAgent.start()));
+  after(() => a.close());
+
+  it('registers a service with a sidecar expanded the way Consul does', async () => {
+    const r = await a.put('/v1/agent/service/register', {
+      Name: 'web',
+      Port: 8080,
+      Tags: ['v1'],
+      Connect: { SidecarService: { Proxy: { Upstreams: [{ DestinationName: 'db', LocalBindPort: 9191 }] } } },
+    });
+    assert.equal(r.status, 200, r.text);
+    const services = (await a.get('/v1/agent/services')).json as Record<string, Record<string, unknown>>;
+    assert.deepEqual(Object.keys(services).sort(), ['web', 'web-sidecar-proxy']);
+    const sidecar = services['web-sidecar-proxy'] as Record<string, unknown>;
+    assert.equal(sidecar.Kind, 'connect-proxy');
+    assert.equal(sidecar.Service, 'web-sidecar-proxy');
+    assert.equal(sidecar.Port, 21000);
+    assert.deepEqual(sidecar.Tags, ['v1'], 'tags inherited from the parent');
+    assert.deepEqual(sidecar.Proxy, {
+      DestinationServiceName: 'web',
+      DestinationServiceID: 'web',
+      LocalServiceAddress: '127.0.0.1',
+      LocalServicePort: 8080,
+      Upstreams: [{ DestinationName: 'db', LocalBindPort: 9191 }],
+    });
+  });
+
+  it('gives the next sidecar the next free port and keeps a sidecar port on re-registration', async () => {
+    await a.put('/v1/agent/service/register', { Name: 'api', Port: 9090, Connect: { SidecarService: {} } });
+    await a.put('/v1/agent/service/register', { Name: 'web', Port: 8081, Connect: { SidecarService: {} } });
+    const services = (await a.get('/v1/agent/services')).json as Record<string, { Port: number; Proxy?: { LocalServicePort: number } }>;
+    assert.equal(services['api-sidecar-proxy']?.Port, 21001);
+    assert.equal(services['web-sidecar-proxy']?.Port, 21000);
+    assert.equal(services['web-sidecar-proxy']?.Proxy?.LocalServicePort, 8081);
+  });
+
+  it('registers a connect-proxy and gateways directly with Kind and Proxy', async () => {
+    const proxy = {
+      Kind: 'connect-proxy',
+      Name: 'billing-proxy',
+      Port: 20000,
+      Proxy: { DestinationServiceName: 'billing', LocalServicePort: 7000, Mode: 'direct', Config: { protocol: 'http' }, Upstreams: [{ DestinationName: 'db', LocalBindAddress: '127.0.0.2', LocalBindPort: 5432, Config: { connect_timeout_ms: 1000 } }] },
+    };
+    assert.equal((await a.put('/v1/agent/service/register', proxy)).status, 200);
+    for (const Kind of ['mesh-gateway', 'ingress-gateway', 'terminating-gateway']) {
+      assert.equal((await a.put('/v1/agent/service/register', { Kind, Name: Kind, Port: 8443 })).status, 200);
+    }
+    const got = (await a.get('/v1/agent/service/billing-proxy')).json as Record<string, unknown>;
+    assert.equal(got.Kind, 'connect-proxy');
+    assert.deepEqual(got.Proxy, proxy.Proxy);
+    assert.equal(((await a.get('/v1/agent/service/mesh-gateway')).json as { Kind: string }).Kind, 'mesh-gateway');
+  });
+
+  it('answers 404 for an unknown service ID', async () => {
+    const r = await a.get('/v1/agent/service/nope');
+    assert.equal(r.status, 404);
+    assert.match(r.text, /unknown service ID: nope/);
+  });
+
+  it('rejects bad registrations with 400 naming every field, storing nothing', async () => {
+    const before = a.agent.store.currentIndex();
+    const cases: [unknown, RegExp][] = [
+      [{ Port: 80 }, /Name: /],
+      [{ Name: 'bad name!', Port: 80 }, /Name: must contain only letters/],
+      [{ Name: 'x', Port: 70000 }, /Port: must be between 0 and 65535/],
+      [{ Name: 'x', Kind: 'sidecar' }, /Kind: Invalid option/],
+      [{ Name: 'x', Kind: 'connect-proxy', Port: 1 }, /Proxy\.DestinationServiceName: must be set for a connect-proxy/],
+      [{ Name: 'x', Kind: 'connect-proxy', Port: 1, Proxy: { DestinationServiceName: 'y', Upstreams: [{ DestinationName: 'db', LocalBindPort: 'nine' }] } }, /Proxy\.Upstreams\[0\]\.LocalBindPort: .*expected number/],
+      [{ Name: 'x', Check: { HTTP: 'http://127.0.0.1/' } }, /Check\.Interval: must be set for an HTTP check/],
+      [{ Name: 'x', Check: { TTL: 'soon' } }, /Check\.TTL: must be a duration/],
+      [{ Name: 'x', Check: { Notes: 'n' } }, /Check: must set one of TTL, HTTP, TCP or GRPC/],
+      [{ Name: 'x', Tags: 'a' }, /Tags: /],
+      ['[1,2]', /expected object/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await a.put('/v1/agent/service/register', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)} -> ${r.text}`);
+      assert.match(r.text, message);
+    }
+    const malformed = await a.put('/v1/agent/service/register', '{"Name": ');
+    assert.equal(malformed.status, 400);
+    assert.match(malformed.text, /Request decode failed/);
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+  });
+
+  it('reports both problems when a body has two', async () => {
+    const r = await a.put('/v1/agent/service/register', { Name: 'x', Port: -1, Meta: { a: 1 } });
+    assert.equal(r.status, 400);
+    assert.match(r.text, /Port: must be between 0 and 65535/);
+    assert.match(r.text, /Meta\.a: /);
+  });
+
+  it('updates TTL checks with pass, warn and fail', async () => {
+    await a.put('/v1/agent/service/register', { Name: 'ttl', Port: 1, Check: { TTL: '60s' } });
+    for (const [verb, status] of [['pass', 'passing'], ['warn', 'warning'], ['fail', 'critical']] as const) {
+      const r = await a.put(`/v1/agent/check/${verb}/service:ttl?note=${verb}-note`);
+      assert.equal(r.status, 200, r.text);
+      const health = (await a.get('/v1/health/service/ttl')).json as { Checks: { Status: string; Output: string }[] }[];
+      assert.equal(health[0]?.Checks[0]?.Status, status);
+      assert.equal(health[0]?.Checks[0]?.Output, `${verb}-note`);
+    }
+    const unknown = await a.put('/v1/agent/check/pass/nope');
+    assert.equal(unknown.status, 404);
+    assert.match(unknown.text, /Unknown check ID "nope"/);
+  });
+
+  it('deregisters a service together with its sidecar and checks', async () => {
+    await a.put('/v1/agent/service/register', { Name: 'gone', Port: 1, Check: { TTL: '10s' }, Connect: { SidecarService: {} } });
+    const r = await a.put('/v1/agent/service/deregister/gone');
+    assert.equal(r.status, 200, r.text);
+    const services = (await a.get('/v1/agent/services')).json as Record<string, unknown>;
+    assert.equal(services.gone, undefined);
+    assert.equal(services['gone-sidecar-proxy'], undefined);
+    assert.deepEqual((await a.get('/v1/health/service/gone')).json, []);
+    const missing = await a.put('/v1/agent/service/deregister/gone');
+    assert.equal(missing.status, 404);
+  });
+});

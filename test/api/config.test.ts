@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TestAgent } from '../support/agent.js';
+
+describe('/v1/config', () => {
+  let a: TestAgent;
+  before(async () => (a = await TestAgent.start()));
+  after(() => a.close());
+
+  it('writes, reads, lists and deletes entries', async () => {
+    const put = await a.put('/v1/config', { Kind: 'service-defaults', Name: 'web', Protocol: 'http' });
+    assert.equal(put.status, 200, put.text);
+    assert.equal(put.json, true);
+    await a.put('/v1/config', { Kind: 'service-defaults', Name: 'api', Protocol: 'grpc' });
+    const got = await a.get('/v1/config/service-defaults/web');
+    assert.equal(got.status, 200);
+    const entry = got.json as Record<string, unknown>;
+    assert.equal(entry.Protocol, 'http');
+    assert.equal(entry.Kind, 'service-defaults');
+    assert.ok((entry.CreateIndex as number) > 0 && entry.ModifyIndex === entry.CreateIndex);
+    assert.ok(got.index >= (entry.ModifyIndex as number));
+    const list = await a.get('/v1/config/service-defaults');
+    assert.deepEqual((list.json as { Name: string }[]).map((e) => e.Name), ['api', 'web']);
+    assert.equal((await a.delete('/v1/config/service-defaults/web')).status, 200);
+    const gone = await a.get('/v1/config/service-defaults/web');
+    assert.equal(gone.status, 404);
+    assert.match(gone.text, /Config entry not found for "service-defaults" \/ "web"/);
+  });
+
+  it('applies check-and-set on write and delete', async () => {
+    assert.equal((await a.put('/v1/config?cas=0', { Kind: 'proxy-defaults', Name: 'global', Config: { protocol: 'http' } })).json, true);
+    assert.equal((await a.put('/v1/config?cas=0', { Kind: 'proxy-defaults', Name: 'global', Config: { protocol: 'tcp' } })).json, false, 'exists already');
+    const current = (await a.get('/v1/config/proxy-defaults/global')).json as { ModifyIndex: number; Config: unknown };
+    assert.deepEqual(current.Config, { protocol: 'http' });
+    assert.equal((await a.put(`/v1/config?cas=${current.ModifyIndex}`, { Kind: 'proxy-defaults', Name: 'global', Config: { protocol: 'grpc' } })).json, true);
+    assert.equal((await a.delete(`/v1/config/proxy-defaults/global?cas=${current.ModifyIndex}`)).json, false, 'stale index');
+    assert.equal((await a.get('/v1/config/proxy-defaults/global')).status, 200);
+    const bad = await a.put('/v1/config?cas=x', { Kind: 'mesh', Name: 'mesh' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /cas: must be a non-negative integer/);
+  });
+
+  it('answers a blocking read of one entry when it changes', async () => {
+    await a.put('/v1/config', { Kind: 'service-resolver', Name: 'db', ConnectTimeout: '5s' });
+    const first = await a.get('/v1/config/service-resolver/db');
+    const pending = a.get(`/v1/config/service-resolver/db?index=${first.index}&wait=30s`);
+    await a.put('/v1/config', { Kind: 'service-resolver', Name: 'db', ConnectTimeout: '7s' });
+    const r = await pending;
+    assert.equal((r.json as { ConnectTimeout: string }).ConnectTimeout, '7s');
+  });
+
+  it('rejects bad entries with 400 naming the field and stores nothing', async () => {
+    const before = a.agent.store.currentIndex();
+    const cases: [unknown, RegExp][] = [
+      [{ Kind: 'nope', Name: 'x' }, /Kind: unknown config entry kind "nope"/],
+      [{ Name: 'x' }, /Kind: must be set/],
+      [{ Kind: 'service-defaults', Name: 'x', Protocol: 'udp' }, /Protocol: Invalid option/],
+      [{ Kind: 'service-defaults', Name: 'x', Protocl: 'http' }, /Protocl: unknown field/],
+      [{ Kind: 'service-defaults', Name: '' }, /Name: must not be empty/],
+      [{ Kind: 'proxy-defaults', Name: 'web' }, /Name: must be "global"/],
+      [{ Kind: 'mesh', Name: 'x' }, /Name: must be "mesh"/],
+      [{ Kind: 'service-splitter', Name: 'web', Splits: [{ Weight: 60 }, { Weight: 30, Service: 'v2' }] }, /Splits: weights must sum to 100, got 90/],
+      [{ Kind: 'service-resolver', Name: 'web', DefaultSubset: 'v9' }, /DefaultSubset: "v9" is not a defined subset/],
+      [{ Kind: 'service-resolver', Name: 'web', Redirect: {} }, /Redirect: must name at least one/],
+      [{ Kind: 'service-resolver', Name: 'web', Failover: { v1: { Service: 'b' } } }, /Failover\.v1: "v1" is neither "\*" nor a defined subset/],
+      [{ Kind: 'service-router', Name: 'web', Routes: [{ Match: { HTTP: { PathExact: 'a' } } }] }, /Routes\[0\]\.Match\.HTTP\.PathExact: must begin with "\/"/],
+      [{ Kind: 'ingress-gateway', Name: 'ig', Listeners: [{ Port: 0 }] }, /Listeners\[0\]\.Port: must be between 1 and 65535/],
+      [{ Kind: 'terminating-gateway', Name: 'tg', Services: [{ Name: 'a', CertFile: '/c' }] }, /Services\[0\]\.KeyFile: CertFile and KeyFile must be set together/],
+      [{ Kind: 'service-intentions', Name: 'db', Sources: [{ Name: 'web' }] }, /Sources\[0\]\.Action: must be "allow" or "deny"/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await a.put('/v1/config', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)} -> ${r.status} ${r.text}`);
+      assert.match(r.text, message, JSON.stringify(body));
+    }
+    const malformed = await a.put('/v1/config', '{"Kind": "mesh",');
+    assert.equal(malformed.status, 400);
+    assert.match(malformed.text, /Request decode failed/);
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+  });
+
+  it('rejects unknown kinds in paths', async () => {
+    const r = await a.get('/v1/config/bogus');
+    assert.equal(r.status, 400);
+    assert.match(r.text, /kind: unknown config entry kind "bogus"/);
+    assert.equal((await a.get('/v1/config/bogus/x')).status, 400);
+    assert.equal((await a.delete('/v1/config/bogus/x')).status, 400);
+  });
+});

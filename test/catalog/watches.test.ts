@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { firstValueFrom, skip, take, toArray } from 'rxjs';
+import { Catalog } from '../../src/catalog/catalog.js';
+import type { CatalogSource } from '../../src/proxycfg/sources.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+
+function setup() {
+  const store = new SqliteStore(':memory:');
+  const catalog = new Catalog(store, { datacenter: 'dc1', node: 'n1' });
+  return { store, catalog };
+}
+
+describe('Catalog watches (CatalogSource)', () => {
+  it('implements the CatalogSource port the proxy layer consumes', () => {
+    const { catalog, store } = setup();
+    const source: CatalogSource = catalog;
+    assert.equal(typeof source.watchProxies, 'function');
+    store.close();
+  });
+
+  it('watchProxies emits the current proxies, then on change, and shares one query', async () => {
+    const { catalog, store } = setup();
+    await catalog.registerNode('127.0.0.1');
+    const seen = firstValueFrom(catalog.watchProxies().pipe(take(2), toArray()));
+    assert.equal(catalog.watchProxies(), catalog.watchProxies(), 'the same shared observable');
+    await catalog.registerService({ Name: 'web', Port: 80, Connect: { SidecarService: {} } });
+    const [before, after] = await seen;
+    assert.deepEqual(before, []);
+    assert.deepEqual(after?.map((s) => s.ID), ['web-sidecar-proxy']);
+    store.close();
+  });
+
+  it('watchService follows one registration until it is deregistered', async () => {
+    const { catalog, store } = setup();
+    const values: (number | undefined)[] = [];
+    const sub = catalog.watchService('web').subscribe((s) => values.push(s?.Port));
+    await catalog.registerService({ Name: 'web', Port: 80 });
+    await catalog.registerService({ Name: 'other', Port: 1 }); // unrelated: no emission
+    await catalog.registerService({ Name: 'web', Port: 81 });
+    await catalog.deregisterService('web');
+    assert.deepEqual(values, [undefined, 80, 81, undefined]);
+    sub.unsubscribe();
+    store.close();
+  });
+
+  it('watchConnectHealth returns sidecars with node and checks, updated on check changes', async () => {
+    const { catalog, store } = setup();
+    await catalog.registerNode('10.0.0.1');
+    await catalog.registerService({ Name: 'db', Port: 5432, Connect: { SidecarService: { Check: { TTL: '10s' } } } });
+    const next = firstValueFrom(catalog.watchConnectHealth('db').pipe(skip(1)));
+    const now = await firstValueFrom(catalog.watchConnectHealth('db'));
+    assert.equal(now[0]?.Node.Address, '10.0.0.1');
+    assert.equal(now[0]?.Checks[0]?.Status, 'critical');
+    await catalog.updateCheck('service:db-sidecar-proxy', 'passing');
+    assert.equal((await next)[0]?.Checks[0]?.Status, 'passing');
+    store.close();
+  });
+
+  it('watchIntentions lists a destination\'s intentions and the wildcard\'s, highest precedence first', async () => {
+    const { catalog, store } = setup();
+    await catalog.setConfigEntry({ Kind: 'service-intentions', Name: '*', Sources: [{ Name: 'web', Action: 'deny' }] });
+    await catalog.setConfigEntry({ Kind: 'service-intentions', Name: 'db', Sources: [{ Name: '*', Action: 'deny' }, { Name: 'web', Action: 'allow' }] });
+    const list = await firstValueFrom(catalog.watchIntentions('db'));
+    assert.deepEqual(list.map((i) => `${i.SourceName}->${i.DestinationName}`), ['web->db', '*->db', 'web->*']);
+    assert.deepEqual(catalog.check('web', 'db'), { Allowed: true, Reason: 'Matched intention web => db (allow, precedence 9)', MatchedID: list[0]?.ID });
+    store.close();
+  });
+
+  it('watchConfigEntry and watchDefaultIntentionPolicy emit distinct values', async () => {
+    const { catalog, store } = setup();
+    const entries: unknown[] = [];
+    const sub = catalog.watchConfigEntry('service-defaults', 'web').subscribe((e) => entries.push(e?.Protocol));
+    await catalog.setConfigEntry({ Kind: 'service-defaults', Name: 'web', Protocol: 'http' });
+    await catalog.setConfigEntry({ Kind: 'service-defaults', Name: 'api', Protocol: 'grpc' });
+    await catalog.deleteConfigEntry('service-defaults', 'web');
+    assert.deepEqual(entries, [undefined, 'http', undefined]);
+    const policies: string[] = [];
+    const p = catalog.watchDefaultIntentionPolicy().subscribe((v) => policies.push(v));
+    catalog.setDefaultIntentionPolicy('allow');
+    catalog.setDefaultIntentionPolicy('deny');
+    assert.deepEqual(policies, ['allow', 'deny']);
+    sub.unsubscribe();
+    p.unsubscribe();
+    store.close();
+  });
+});
