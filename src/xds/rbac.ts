@@ -33,6 +33,14 @@ function sourcePrincipal(i: Intention, snap: ConnectProxySnapshot): Principal {
   return Principal.fromPartial({ identifier: { $case: 'authenticated', value: { principalName: { matchPattern: { $case: 'safeRegex', value: { regex } } } } } });
 }
 
+function sourceKey(i: Intention): string {
+  return `${i.SourceNS}/${i.SourceName}`;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Does `wide`'s source cover `narrow`'s (same or wildcard namespace and name)? */
 function covers(wide: Intention, narrow: Intention): boolean {
   const part = (w: string, n: string) => w === WILDCARD || w === n;
@@ -41,7 +49,8 @@ function covers(wide: Intention, narrow: Intention): boolean {
 
 /** Principals of the intentions with `action`, each minus the opposite decisions that outrank it. */
 export function intentionPrincipals(snap: ConnectProxySnapshot, action: Intention['Action']): Principal[] {
-  const ordered = [...snap.intentions].sort((a, b) => b.Precedence - a.Precedence || a.ID.localeCompare(b.ID));
+  // Precedence, then source: independent of intention ids, so output depends only on meaning.
+  const ordered = [...snap.intentions].sort((a, b) => b.Precedence - a.Precedence || compareText(sourceKey(a), sourceKey(b)));
   const out: Principal[] = [];
   ordered.forEach((intention, index) => {
     if (intention.Action !== action) return;

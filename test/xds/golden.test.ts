@@ -48,9 +48,9 @@ const REQUIRED = [
 
 async function generateScenario(name: string) {
   const scenario = loadScenario(name);
-  const catalog = scenarioCatalog(scenario);
-  const manager = new ProxyConfigManager({ catalog, ca: fixedCASource(), coalesceMs: 0 });
-  const snapshot = await firstValueFrom(manager.snapshots(scenario.proxy));
+  const catalog = await scenarioCatalog(scenario);
+  const manager = new ProxyConfigManager({ catalog: catalog.source, ca: fixedCASource(), coalesceMs: 0 });
+  const snapshot = await firstValueFrom(manager.snapshots(scenario.proxy)).finally(() => catalog.close());
   assert.deepEqual(snapshot.issues, [], `scenario ${name} has configuration issues`);
   assert.deepEqual(manager.openWatches(), [], 'watches left open after the first snapshot was taken');
   const resources = generateResources(snapshot);
