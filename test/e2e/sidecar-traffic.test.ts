@@ -4,9 +4,10 @@
 // public listener -> its intentions (RBAC) -> the app. Intentions decide who gets through.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Intention, ServiceInstance } from '../../src/catalog/types.js';
+import type { ConfigEntry, Intention, ServiceInstance } from '../../src/catalog/types.js';
 import { toJson } from '../../src/core/proto.js';
 import { Bootstrap } from '../../src/gen/envoy/config/bootstrap/v3/bootstrap.js';
 import { buildConnectProxySnapshot, type SnapshotInputs } from '../../src/proxycfg/resolve.js';
@@ -22,8 +23,14 @@ interface Sidecar {
   readonly service: string;
   readonly publicPort: number;
   readonly localPort: number;
-  readonly upstreams: readonly { readonly name: string; readonly bindPort: number; readonly targetPort: number }[];
+  readonly upstreams: readonly { readonly name: string; readonly bindPort: number; readonly targetPort: number; readonly protocol?: string }[];
   readonly intentions: readonly Intention[];
+  /** The service's protocol (its service-defaults); tcp when absent. */
+  readonly protocol?: string;
+}
+
+function serviceDefaults(name: string, protocol: string | undefined): ConfigEntry | undefined {
+  return protocol ? { Kind: 'service-defaults', Name: name, Protocol: protocol, CreateIndex: 1, ModifyIndex: 1 } : undefined;
 }
 
 function sidecarInputs(s: Sidecar): SnapshotInputs {
@@ -53,11 +60,11 @@ function sidecarInputs(s: Sidecar): SnapshotInputs {
     leaf: testLeaf(s.service),
     intentions: s.intentions,
     defaultIntentionPolicy: 'deny',
-    entries: { proxyDefaults: undefined, serviceDefaults: undefined, mesh: undefined },
+    entries: { proxyDefaults: undefined, serviceDefaults: serviceDefaults(s.service, s.protocol), mesh: undefined },
     upstreams: s.upstreams.map((u, index) => ({
       upstream: proxy.Proxy!.Upstreams![index]!,
       index,
-      serviceDefaults: undefined,
+      serviceDefaults: serviceDefaults(u.name, u.protocol),
       nodes: [
         {
           Node: { ID: 'n', Node: 'node-1', Address: '127.0.0.1', Datacenter: 'dc1', Meta: {}, CreateIndex: 1, ModifyIndex: 1 },
@@ -98,6 +105,8 @@ describe('sidecars running generated config carry real traffic', () => {
   let toDb = 0;
   let toCache = 0;
   let toImpostor = 0;
+  let toApi = 0;
+  let http: HttpServer;
 
   before(async () => {
     echo = createServer((c) => c.on('data', (d: Buffer) => c.write(`echo ${d.toString()}`)));
@@ -105,7 +114,13 @@ describe('sidecars running generated config carry real traffic', () => {
     await once(echo, 'listening');
     const appPort = (echo.address() as { port: number }).port;
     const [dbPublic, cachePublic, webPublic, webApp] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    [toDb, toCache, toImpostor] = [await freePort(), await freePort(), await freePort()];
+    [toDb, toCache, toImpostor, toApi] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    // api speaks HTTP: its public listener runs an HTTP connection manager, web's api upstream uses RDS.
+    http = createHttpServer((req, res) => res.end(`api saw ${req.method} ${req.url} from ${req.headers['x-forwarded-proto'] ?? 'plain'}`));
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    const apiPublic = await freePort();
+    envoys.push(await startSidecar({ service: 'api', publicPort: apiPublic, localPort: (http.address() as { port: number }).port, upstreams: [], intentions: [intention('web', 'api')], protocol: 'http' }));
     // db allows web; cache has no intentions (default deny). Both front the same echo app.
     envoys.push(await startSidecar({ service: 'db', publicPort: dbPublic, localPort: appPort, upstreams: [], intentions: [intention('web', 'db')] }));
     envoys.push(await startSidecar({ service: 'cache', publicPort: cachePublic, localPort: appPort, upstreams: [], intentions: [] }));
@@ -119,33 +134,44 @@ describe('sidecars running generated config carry real traffic', () => {
           { name: 'cache', bindPort: toCache, targetPort: cachePublic },
           // An endpoint for billing that is really cache's sidecar: it presents cache's identity.
           { name: 'billing', bindPort: toImpostor, targetPort: cachePublic },
+          { name: 'api', bindPort: toApi, targetPort: apiPublic, protocol: 'http' },
         ],
         intentions: [],
       }),
     );
   });
 
+  const [cache, web] = [() => envoys[2]!, () => envoys[3]!];
+
   after(async () => {
     await Promise.all(envoys.map((e) => e.stop()));
     echo?.close();
+    http?.close();
   });
 
   it('web reaches db over mutual TLS when an intention allows it', async () => {
     assert.equal(await roundTrip(toDb, 'hello db'), 'echo hello db\n');
-    const web = envoys[2]!;
-    const stats = await web.stats('ssl\\.handshake$');
+    const stats = await web().stats('ssl\\.handshake$');
     assert.ok([...stats.values()].some((v) => v > 0), `no TLS handshake counted by web's sidecar: ${JSON.stringify([...stats])}`);
   });
 
   it('web is refused by cache, whose default policy denies and has no intention for web', async () => {
     assert.equal(await roundTrip(toCache, 'hello cache'), '');
-    const denied = await envoys[1]!.stats('rbac\\.denied$');
+    const denied = await cache().stats('rbac\\.denied$');
     assert.ok([...denied.values()].reduce((a, b) => a + b, 0) > 0, `cache's RBAC denied nothing: ${JSON.stringify([...denied])}`);
   });
 
   it("web refuses a peer whose certificate is not the upstream's SPIFFE identity", async () => {
     assert.equal(await roundTrip(toImpostor, 'hello billing'), '');
-    const san = await envoys[2]!.stats('^cluster\\.billing\\..*ssl\\.fail_verify_san$');
+    const san = await web().stats('^cluster\\.billing\\..*ssl\\.fail_verify_san$');
     assert.ok([...san.values()].some((v) => v > 0), `web's billing cluster counted no SAN failure: ${JSON.stringify([...san])}`);
+  });
+
+  it('web reaches an HTTP service through its RDS-routed upstream listener and the HTTP public listener', async () => {
+    const res = await fetch(`http://127.0.0.1:${toApi}/orders?id=7`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'api saw GET /orders?id=7 from http');
+    const rq = await web().stats('^http\\.upstream\\.api\\..*downstream_rq_2xx$');
+    assert.ok([...rq.values()].some((v) => v > 0), `web's api listener counted no 2xx: ${JSON.stringify([...rq])}`);
   });
 });
