@@ -2,6 +2,7 @@
 // through Catalog -> ProxyConfigManager as snapshots, and deregistration releases every watch.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { firstValueFrom } from 'rxjs';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { ProxyConfigManager } from '../../src/proxycfg/manager.js';
 import type { ConnectProxySnapshot } from '../../src/proxycfg/snapshot.js';
@@ -37,6 +38,7 @@ describe('proxycfg over the real catalog', () => {
     const latest = () => seen[seen.length - 1];
     try {
       await waitFor('a first snapshot with no db endpoints', () => latest()?.upstreams[0]?.endpoints.length === 0);
+      assert.deepEqual(await firstValueFrom(manager.connectProxyIds()), ['web-sidecar-proxy']);
 
       await db.registerService(sidecar('db', '10.0.2.1'));
       await waitFor('db endpoint, healthy', () => latest()?.upstreams[0]?.endpoints[0]?.health === 'passing');
