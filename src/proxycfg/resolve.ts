@@ -111,6 +111,7 @@ export function buildConnectProxySnapshot(inputs: SnapshotInputs): ConnectProxyS
   const p = proxy.Proxy;
   if (!p) issues.add('Proxy', 'a connect-proxy registration needs a Proxy block');
   const config = issues.parse(proxyConfigSchema, p?.Config, 'Proxy.Config', {});
+  if (p?.Mode === 'transparent') issues.add('Proxy.Mode', 'transparent proxying is not supported; use explicit upstreams (Mode "direct")');
   const defaultsProtocol = entryProtocol(issues, inputs.entries.proxyDefaults, 'Config.protocol');
   const localPort = p?.LocalServicePort;
   if (localPort === undefined) issues.add('Proxy.LocalServicePort', 'required: the port of the service this proxy fronts');

@@ -84,13 +84,13 @@ describe('generateResources', () => {
     const p = proxy('web-1', 'web', ['db']);
     const bad: ServiceInstance = {
       ...p,
-      Proxy: { ...p.Proxy!, Config: { protocol: 'htp', bind_port: 70000 }, Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, Config: { protocol: 'tcpp' } }] },
+      Proxy: { ...p.Proxy!, Mode: 'transparent', Config: { protocol: 'htp', bind_port: 70000 }, Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, Config: { protocol: 'tcpp' } }] },
     };
     const snap = buildConnectProxySnapshot(inputs(bad));
     const result = tryGenerateResources(snap);
     assert.equal(result.ok, false);
     const paths = result.ok ? [] : result.issues.map((i) => i.path).sort();
-    assert.deepEqual(paths, ['Proxy.Config.bind_port', 'Proxy.Config.protocol', 'Proxy.Upstreams[0].Config.protocol']);
+    assert.deepEqual(paths, ['Proxy.Config.bind_port', 'Proxy.Config.protocol', 'Proxy.Mode', 'Proxy.Upstreams[0].Config.protocol']);
     assert.throws(() => generateResources(snap), (err: unknown) => err instanceof ValidationError && /proxy web-1: .*Proxy\.Config\.protocol/.test(err.message));
   });
 
