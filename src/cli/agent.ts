@@ -2,12 +2,16 @@
 // the `agent` command, tests and the later xDS/CA integration) and closed gracefully.
 import type { AddressInfo } from 'node:net';
 import { agentRoutes } from '../api/agent.js';
+import { caRoutes } from '../api/ca.js';
 import { catalogRoutes } from '../api/catalog.js';
 import { configRoutes } from '../api/config.js';
 import { intentionRoutes } from '../api/intentions.js';
 import type { Route } from '../api/route.js';
 import { ApiServer } from '../api/server.js';
 import { statusRoutes } from '../api/status.js';
+import { CAService } from '../ca/ca-service.js';
+import { LeafManager } from '../ca/leaf-manager.js';
+import { storeCAState } from '../ca/store-state.js';
 import { Catalog } from '../catalog/catalog.js';
 import { networkProbes, type Probes } from '../catalog/checks/probes.js';
 import { CheckRunner } from '../catalog/checks/runner.js';
@@ -30,6 +34,8 @@ export interface Agent {
   readonly catalog: Catalog;
   readonly http: ApiServer;
   readonly checks: CheckRunner;
+  readonly ca: CAService;
+  readonly leaves: LeafManager;
   /** The bound HTTP address, `host:port` (the real port when configured with 0). */
   readonly httpAddress: string;
   close(): Promise<void>;
@@ -42,6 +48,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const catalog = new Catalog(store, { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock });
   await catalog.registerNode(config.bind, { ...config.nodeMeta });
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
+  const ca = new CAService({ store: storeCAState(store), clock, logger: logger.child({ component: 'ca' }), datacenter: config.datacenter });
+  await ca.start();
+  const leaves = new LeafManager({ ca, clock, logger: logger.child({ component: 'leaf' }) });
   let address: AddressInfo | undefined;
   const http = new ApiServer({
     logger: logger.child({ component: 'http' }),
@@ -50,6 +59,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       catalogRoutes(catalog),
       configRoutes(catalog),
       intentionRoutes(catalog),
+      caRoutes({ ca, leaves, checkIntention: (src, dst) => catalog.check(src, dst), clock }),
       statusRoutes(() => `${config.bind}:${address?.port ?? config.httpPort}`),
       ...(deps.routes ?? []),
     ],
@@ -57,6 +67,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   try {
     address = await http.listen(config.httpPort, config.bind);
   } catch (err) {
+    leaves.stop();
+    ca.stop();
     store.close();
     throw err;
   }
@@ -69,11 +81,15 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     catalog,
     http,
     checks,
+    ca,
+    leaves,
     httpAddress: `${host}:${address.port}`,
     close() {
       closing ??= (async () => {
         await http.close();
         checks.stop();
+        leaves.stop();
+        ca.stop();
         await store.drain();
         store.close();
       })();

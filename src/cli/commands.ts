@@ -1,7 +1,8 @@
 // The command table. Each capability adds its commands here.
 import { agentCommand } from './agent-command.js';
+import { CA_COMMANDS } from './ca.js';
 import { clientCommands } from './client-commands.js';
 import type { Command } from './command.js';
 import { versionCommand } from './version.js';
 
-export const COMMANDS: readonly Command[] = [versionCommand, agentCommand, ...clientCommands];
+export const COMMANDS: readonly Command[] = [versionCommand, agentCommand, ...clientCommands, ...CA_COMMANDS];

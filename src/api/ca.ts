@@ -1,0 +1,104 @@
+// The CA's HTTP API in Consul's shapes: roots (server and agent, blocking), the agent's leaf
+// for a service (blocking, issued on demand), authorize by intentions, and the CA configuration.
+import { map, type Observable } from 'rxjs';
+import { z } from 'zod';
+import type { CAConfigurationView } from '../ca/ca-service.js';
+import type { CARoots, LeafCert } from '../ca/types.js';
+import type { IntentionDecision } from '../catalog/types.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { ValidationError } from '../core/errors.js';
+import { parseSpiffeServiceUri } from '../core/names.js';
+import { blockingRead, indexed } from './blocking.js';
+import type { ApiRequest, Route } from './route.js';
+
+export interface CARoutesDeps {
+  readonly ca: {
+    readonly trustDomain: string;
+    roots(): CARoots;
+    watchRoots(): Observable<CARoots>;
+    configuration(): CAConfigurationView;
+    setConfiguration(input: unknown): Promise<CAConfigurationView>;
+  };
+  readonly leaves: {
+    getLeaf(service: string): Promise<LeafCert>;
+    watchLeaf(service: string): Observable<LeafCert>;
+  };
+  /** The catalog's intention decision for source -> destination (precedence and default policy). */
+  readonly checkIntention: (source: string, destination: string) => IntentionDecision | Promise<IntentionDecision>;
+  readonly clock?: Clock;
+}
+
+const authorizeSchema = z.object({
+  Target: z.string().min(1, 'Target service must be specified'),
+  ClientCertURI: z.string().min(1, 'must be the URI SAN of the client certificate'),
+  ClientCertSerial: z.string().optional(),
+});
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body ?? {});
+  if (!r.success) throw new ValidationError(r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })));
+  return r.data;
+}
+
+export function caRoutes(deps: CARoutesDeps): Route[] {
+  const clock = deps.clock ?? systemClock;
+  const roots$ = () => deps.ca.watchRoots().pipe(map((r) => ({ index: r.Index, value: r })));
+
+  const roots = async (req: ApiRequest) => {
+    const result = await blockingRead(req, roots$(), clock);
+    if (req.query.get('pem') === 'true') {
+      return {
+        text: result.value.Roots.map((r) => r.RootCert).join(''),
+        headers: { 'Content-Type': 'application/pem-certificate-chain', 'X-Consul-Index': String(Math.max(1, result.index)) },
+      };
+    }
+    return indexed(result);
+  };
+
+  return [
+    { method: 'GET', pattern: '/v1/connect/ca/roots', handler: roots },
+    { method: 'GET', pattern: '/v1/agent/connect/ca/roots', handler: roots },
+    {
+      method: 'GET',
+      pattern: '/v1/agent/connect/ca/leaf/:service',
+      handler: async (req) => {
+        const service = req.params.service ?? '';
+        if (!/^[A-Za-z0-9_.-]+$/.test(service)) throw ValidationError.of('service', `"${service}" is not a valid service name`);
+        // Issue (or find) first, so a refused CSR answers its error (429 when rate limited).
+        await deps.leaves.getLeaf(service);
+        const leaf$ = deps.leaves.watchLeaf(service).pipe(map((l) => ({ index: l.ModifyIndex, value: l })));
+        return indexed(await blockingRead(req, leaf$, clock));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/v1/agent/connect/authorize',
+      handler: async (req) => {
+        const body = parseBody(authorizeSchema, req.body);
+        const id = parseSpiffeServiceUri(body.ClientCertURI);
+        if (!id) throw ValidationError.of('ClientCertURI', 'not a valid service identity (spiffe://<trust-domain>/ns/<ns>/dc/<dc>/svc/<svc>)');
+        if (id.trustDomain.toLowerCase() !== deps.ca.trustDomain.toLowerCase()) {
+          return { body: { Authorized: false, Reason: `Identity from an external trust domain "${id.trustDomain}"` } };
+        }
+        const decision = await deps.checkIntention(id.service, body.Target);
+        return { body: { Authorized: decision.Allowed, Reason: decision.Reason } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/connect/ca/configuration',
+      handler: () => {
+        const cfg = deps.ca.configuration();
+        return { body: cfg, headers: { 'X-Consul-Index': String(cfg.ModifyIndex) } };
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: '/v1/connect/ca/configuration',
+      handler: async (req) => {
+        await deps.ca.setConfiguration(req.body);
+        return { body: true };
+      },
+    },
+  ];
+}

@@ -1,0 +1,206 @@
+// The agent side of leaf certificates: per service identity it makes a key, asks the CA to sign
+// a CSR for it, and keeps the leaf fresh: renewal at a random point between 60% and 90% of its
+// lifetime, re-issue (spread over a jitter window) after the active root changes. Each leaf is
+// a stream shared by all its subscribers; the leaf stays cached when they go away, so coming
+// back does not sign again needlessly. Structurally a proxycfg CASource.
+import { defer, distinctUntilChanged, filter, finalize, map, type Observable, type Subscription, BehaviorSubject } from 'rxjs';
+import type { Clock } from '../core/clock.js';
+import { errorMessage, RateLimitError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { DEFAULT_NAMESPACE, spiffeServiceUri } from '../core/names.js';
+import type { LeafSignRequest, SignedLeaf } from './ca-service.js';
+import { nameCN } from './certs.js';
+import { buildCsr } from './csr.js';
+import { generateKey, signerFor, type KeySpec } from './keys.js';
+import { toPem } from './pem.js';
+import { isoSeconds } from './roots.js';
+import type { CARoots, LeafCert } from './types.js';
+
+/** What the leaf manager needs of the CA (CAService provides it). */
+export interface LeafIssuer {
+  readonly trustDomain: string;
+  readonly datacenter: string;
+  watchRoots(): Observable<CARoots>;
+  leafKeySpec(): KeySpec;
+  signLeaf(csr: Uint8Array, req: LeafSignRequest): Promise<SignedLeaf>;
+  /** CSRs per second the CA accepts (0: unlimited); sizes the re-issue jitter window. */
+  csrRate?(): number;
+}
+
+export interface LeafManagerDeps {
+  readonly ca: LeafIssuer;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly namespace?: string;
+  /** Uniform in [0, 1); Math.random by default. */
+  readonly random?: () => number;
+  /** Smallest window over which re-issues after a root change are spread (default 30s). */
+  readonly reissueJitterMs?: number;
+}
+
+interface Cached {
+  readonly cert: LeafCert;
+  readonly rootId: string;
+  readonly notAfter: number;
+  readonly renewAt: number;
+}
+
+interface Entry {
+  readonly service: string;
+  readonly leaf$: BehaviorSubject<Cached | undefined>;
+  subscribers: number;
+  issuing?: Promise<Cached>;
+  cancelTimer: () => void;
+  failures: number;
+}
+
+const RENEW_FROM = 0.6;
+const RENEW_TO = 0.9;
+const MAX_BACKOFF_MS = 60_000;
+
+export class LeafManager {
+  private readonly entries = new Map<string, Entry>();
+  private readonly random: () => number;
+  private readonly log: Logger;
+  private activeRootId = '';
+  private index = 0;
+  private readonly rootsSub: Subscription;
+
+  constructor(private readonly deps: LeafManagerDeps) {
+    this.random = deps.random ?? Math.random;
+    this.log = deps.logger.child({ component: 'leaf-manager' });
+    this.rootsSub = deps.ca.watchRoots().subscribe((roots) => this.onRoots(roots));
+  }
+
+  stop(): void {
+    this.rootsSub.unsubscribe();
+    for (const e of this.entries.values()) e.cancelTimer();
+  }
+
+  watchRoots(): Observable<CARoots> {
+    return this.deps.ca.watchRoots();
+  }
+
+  /** The service's leaf: issued on first subscription, then every renewal or re-issue. */
+  watchLeaf(service: string): Observable<LeafCert> {
+    return defer(() => {
+      const entry = this.entry(service);
+      entry.subscribers++;
+      this.refresh(entry);
+      return entry.leaf$.pipe(
+        filter((c): c is Cached => c !== undefined),
+        map((c) => c.cert),
+        distinctUntilChanged(),
+        finalize(() => {
+          entry.subscribers--;
+          if (entry.subscribers === 0) {
+            entry.cancelTimer();
+            entry.cancelTimer = () => undefined;
+          }
+        }),
+      );
+    });
+  }
+
+  /** The current leaf, issuing one when there is none usable; a refused CSR rejects (e.g. RateLimitError). */
+  async getLeaf(service: string): Promise<LeafCert> {
+    const entry = this.entry(service);
+    const cached = entry.leaf$.value;
+    if (cached && this.usable(cached)) return cached.cert;
+    return (await this.issue(entry)).cert;
+  }
+
+  private entry(service: string): Entry {
+    let e = this.entries.get(service);
+    if (!e) {
+      e = { service, leaf$: new BehaviorSubject<Cached | undefined>(undefined), subscribers: 0, cancelTimer: () => undefined, failures: 0 };
+      this.entries.set(service, e);
+    }
+    return e;
+  }
+
+  private usable(c: Cached): boolean {
+    return c.rootId === this.activeRootId && this.deps.clock.now() < c.renewAt;
+  }
+
+  /** Issues now if the cached leaf is missing or stale, else schedules its renewal. */
+  private refresh(entry: Entry): void {
+    const cached = entry.leaf$.value;
+    if (cached && this.usable(cached)) this.schedule(entry, cached.renewAt - this.deps.clock.now());
+    else if (!entry.issuing) this.background(entry);
+  }
+
+  private schedule(entry: Entry, delayMs: number): void {
+    entry.cancelTimer();
+    if (entry.subscribers === 0) return;
+    entry.cancelTimer = this.deps.clock.setTimeout(() => this.background(entry), Math.max(0, delayMs));
+  }
+
+  /** Issues and keeps going on failure, with jittered exponential backoff. */
+  private background(entry: Entry): void {
+    this.issue(entry).then(
+      () => undefined,
+      (err: unknown) => {
+        entry.failures++;
+        const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(entry.failures - 1, 6)) * (0.5 + this.random() / 2);
+        const level = err instanceof RateLimitError ? 'info' : 'warn';
+        this.log[level]({ service: entry.service, retryInMs: Math.round(backoff), err: errorMessage(err) }, 'leaf certificate issuance failed; retrying');
+        this.schedule(entry, backoff);
+      },
+    );
+  }
+
+  private issue(entry: Entry): Promise<Cached> {
+    if (entry.issuing) return entry.issuing;
+    const run = this.sign(entry).catch((err: unknown) => {
+      entry.issuing = undefined;
+      throw err;
+    });
+    entry.issuing = run;
+    return run;
+  }
+
+  private async sign(entry: Entry): Promise<Cached> {
+    const { ca } = this.deps;
+    const namespace = this.deps.namespace ?? DEFAULT_NAMESPACE;
+    const uri = spiffeServiceUri({ trustDomain: ca.trustDomain, namespace, datacenter: ca.datacenter, service: entry.service });
+    const spec = ca.leafKeySpec();
+    const key = await generateKey(spec);
+    const csr = buildCsr(nameCN(entry.service), key.spki, [uri], signerFor(spec, key.pkcs8));
+    const signed = await ca.signLeaf(csr, { service: entry.service, namespace });
+    const prev = entry.leaf$.value;
+    const index = ++this.index;
+    const cert: LeafCert = {
+      SerialNumber: signed.serialNumber,
+      CertPEM: signed.certPem,
+      PrivateKeyPEM: toPem('PRIVATE KEY', key.pkcs8),
+      Service: entry.service,
+      ServiceURI: signed.serviceUri,
+      ValidAfter: isoSeconds(signed.notBefore),
+      ValidBefore: isoSeconds(signed.notAfter),
+      CreateIndex: prev?.cert.CreateIndex ?? index,
+      ModifyIndex: index,
+    };
+    const lifetime = signed.notAfter - signed.notBefore;
+    const renewAt = signed.notBefore + lifetime * (RENEW_FROM + (RENEW_TO - RENEW_FROM) * this.random());
+    const cached: Cached = { cert, rootId: signed.rootId, notAfter: signed.notAfter, renewAt };
+    entry.failures = 0;
+    // Done before subscribers hear of it, so one reacting at once (a timer) can issue again.
+    entry.issuing = undefined;
+    entry.leaf$.next(cached);
+    this.log.debug({ service: entry.service, serial: cert.SerialNumber, validBefore: cert.ValidBefore }, 'leaf certificate issued');
+    this.schedule(entry, renewAt - this.deps.clock.now());
+    return cached;
+  }
+
+  private onRoots(roots: CARoots): void {
+    const changed = this.activeRootId !== '' && roots.ActiveRootID !== this.activeRootId;
+    this.activeRootId = roots.ActiveRootID;
+    if (!changed) return;
+    const watched = [...this.entries.values()].filter((e) => e.subscribers > 0 && e.leaf$.value?.rootId !== roots.ActiveRootID);
+    const rate = this.deps.ca.csrRate?.() ?? 0;
+    const window = Math.max(this.deps.reissueJitterMs ?? 30_000, rate > 0 ? (watched.length / rate) * 2000 : 0);
+    this.log.info({ leaves: watched.length, windowMs: Math.round(window) }, 'active CA root changed; re-issuing leaves');
+    for (const e of watched) this.schedule(e, this.random() * window);
+  }
+}

@@ -1,0 +1,76 @@
+// Pure functions over the published roots: the record of a new root, the list after a
+// rotation, and pruning roots whose leaves have all expired.
+import { certFingerprint, readCert } from './cert-info.js';
+import type { CAConfig } from './config.js';
+import { certPem, colonHex } from './pem.js';
+import type { RootChain } from './provider.js';
+import type { PersistedRoot } from './state-store.js';
+import type { CARoot, CARoots } from './types.js';
+
+/** Consul's timestamp spelling: RFC 3339 without fractional seconds. */
+export const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export interface NewRootInput {
+  readonly chain: RootChain;
+  /** The certificate that signs leaves (its key id is the root's SigningKeyID). */
+  readonly signingCert: Uint8Array;
+  /** Extra intermediates, e.g. the new root cross-signed by the old one. */
+  readonly crossSigned?: Uint8Array;
+  readonly config: CAConfig;
+  readonly clusterId: string;
+  readonly index: number;
+}
+
+export function rootRecord(input: NewRootInput): PersistedRoot {
+  const root = readCert(input.chain.root);
+  const signing = readCert(input.signingCert);
+  const serial = root.serial.reduce((n, b) => (n * 256n + BigInt(b)) & ((1n << 53n) - 1n), 0n);
+  return {
+    ID: certFingerprint(input.chain.root),
+    Name: 'Switchyard CA Primary Cert',
+    SerialNumber: Number(serial),
+    SigningKeyID: colonHex(signing.subjectKeyId ?? new Uint8Array()),
+    ExternalTrustDomain: input.clusterId,
+    NotBefore: isoSeconds(root.notBefore),
+    NotAfter: isoSeconds(root.notAfter),
+    RootCert: certPem(input.chain.root),
+    IntermediateCerts: [...input.chain.intermediates, ...(input.crossSigned ? [input.crossSigned] : [])].map(certPem),
+    Active: true,
+    PrivateKeyType: input.config.Config.PrivateKeyType,
+    PrivateKeyBits: input.config.Config.PrivateKeyBits,
+    CreateIndex: input.index,
+    ModifyIndex: input.index,
+  };
+}
+
+/**
+ * The roots after `next` becomes active: the previously active root is kept, inactive, until the
+ * last leaf it can have signed (issued at most now, living at most `oldLeafTtlMs`) has expired.
+ */
+export function rotateRoots(roots: readonly PersistedRoot[], next: PersistedRoot, now: number, oldLeafTtlMs: number, index: number): PersistedRoot[] {
+  const kept = roots.map((r) =>
+    r.Active ? { ...r, Active: false, RotatedOutAt: now, PruneAfter: now + oldLeafTtlMs, ModifyIndex: index } : r,
+  );
+  return [...kept, next];
+}
+
+/** Drops inactive roots whose leaves have all expired; undefined when nothing changes. */
+export function pruneRoots(roots: readonly PersistedRoot[], now: number): PersistedRoot[] | undefined {
+  const kept = roots.filter((r) => r.Active || r.PruneAfter === undefined || r.PruneAfter > now);
+  return kept.length === roots.length ? undefined : kept;
+}
+
+export function nextPruneAt(roots: readonly PersistedRoot[]): number | undefined {
+  const times = roots.filter((r) => !r.Active && r.PruneAfter !== undefined).map((r) => r.PruneAfter as number);
+  return times.length ? Math.min(...times) : undefined;
+}
+
+export function publicRoots(roots: readonly PersistedRoot[], trustDomain: string, index: number): CARoots {
+  const active = roots.find((r) => r.Active);
+  return {
+    ActiveRootID: active?.ID ?? '',
+    TrustDomain: trustDomain,
+    Roots: roots.map(({ RotatedOutAt: _r, PruneAfter: _p, ...root }): CARoot => root),
+    Index: index,
+  };
+}

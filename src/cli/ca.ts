@@ -1,0 +1,64 @@
+// `switchyard ca ...`: thin clients of the CA configuration and roots endpoints, after
+// `consul connect ca get-config / set-config`.
+import { readFileSync } from 'node:fs';
+import { errorMessage, ValidationError } from '../core/errors.js';
+import type { Command, CommandIO } from './command.js';
+import { flagsHelp, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
+import { ApiClient, DEFAULT_HTTP_ADDR } from './http-client.js';
+
+const HTTP_ADDR = { type: 'string', help: 'Address of the Switchyard agent HTTP API (or $SWITCHYARD_HTTP_ADDR)' } as const;
+
+function client(flag: string | undefined, io: CommandIO): ApiClient {
+  return new ApiClient(flag ?? io.env.SWITCHYARD_HTTP_ADDR ?? io.env.CONSUL_HTTP_ADDR ?? DEFAULT_HTTP_ADDR);
+}
+
+const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+
+/** A command that parses its flags, then talks to the agent's HTTP API. */
+function apiCommand<S extends FlagSpecs & { 'http-addr': typeof HTTP_ADDR }>(
+  name: string,
+  summary: string,
+  specs: S,
+  body: (flags: ParsedFlags<S>, api: ApiClient, io: CommandIO) => Promise<void>,
+): Command {
+  return {
+    name,
+    summary,
+    help: flagsHelp(specs),
+    async run(args, io) {
+      const { flags } = parseFlags(specs, args);
+      await body(flags, client(flags['http-addr'] as string | undefined, io), io);
+      return 0;
+    },
+  };
+}
+
+export const caGetConfigCommand = apiCommand('ca get-config', 'Print the CA configuration', { 'http-addr': HTTP_ADDR }, async (_flags, api, io) => {
+  io.stdout(json(await api.get('/v1/connect/ca/configuration')));
+});
+
+const setSpecs = {
+  'http-addr': HTTP_ADDR,
+  'config-file': { type: 'string', help: 'JSON file with the new configuration ({"Provider":"consul","Config":{...}})' },
+} as const;
+
+export const caSetConfigCommand = apiCommand('ca set-config', 'Change the CA configuration (a new key type rotates the root)', setSpecs, async (flags, api, io) => {
+  const file = flags['config-file'];
+  if (!file) throw ValidationError.of('-config-file', 'is required');
+  let body: unknown;
+  try {
+    body = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw ValidationError.of('-config-file', `cannot read JSON from ${file}: ${errorMessage(err)}`);
+  }
+  await api.put('/v1/connect/ca/configuration', body);
+  io.stdout('Configuration updated!\n');
+});
+
+const rootsSpecs = { 'http-addr': HTTP_ADDR, pem: { type: 'bool', help: 'Print the roots as a PEM bundle' } } as const;
+
+export const caRootsCommand = apiCommand('ca roots', 'Print the published CA roots', rootsSpecs, async (flags, api, io) => {
+  io.stdout(flags.pem ? await api.get<string>('/v1/connect/ca/roots?pem=true') : json(await api.get('/v1/connect/ca/roots')));
+});
+
+export const CA_COMMANDS: readonly Command[] = [caGetConfigCommand, caSetConfigCommand, caRootsCommand];

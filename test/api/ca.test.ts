@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { CARoots, LeafCert } from '../../src/ca/types.js';
+import { RateLimitError, ValidationError } from '../../src/core/errors.js';
+import { opensslVerify } from '../ca/support.js';
+import { caFixture, request, route, serve } from './ca-fixture.js';
+
+describe('CA HTTP API', () => {
+  it('GET /v1/connect/ca/roots answers Consul\'s shape, and the PEM bundle with ?pem=true', async () => {
+    const { ca, routes } = await caFixture();
+    const res = await route(routes, 'GET', '/v1/connect/ca/roots').handler(request('GET'));
+    const body = res.body as CARoots;
+    assert.equal(body.TrustDomain, ca.trustDomain);
+    assert.equal(body.Roots.length, 1);
+    const root = body.Roots[0]!;
+    for (const k of ['ID', 'Name', 'SerialNumber', 'SigningKeyID', 'NotBefore', 'NotAfter', 'RootCert', 'IntermediateCerts', 'Active', 'PrivateKeyType', 'PrivateKeyBits', 'CreateIndex', 'ModifyIndex']) {
+      assert.ok(k in root, k);
+    }
+    assert.equal(body.ActiveRootID, root.ID);
+    assert.match(root.NotBefore, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.ok(Number(res.headers?.['X-Consul-Index']) >= 1);
+    const pem = await route(routes, 'GET', '/v1/connect/ca/roots').handler(request('GET', 'pem=true'));
+    assert.equal(pem.text, root.RootCert);
+    assert.match(pem.text ?? '', /^-----BEGIN CERTIFICATE-----/);
+  });
+
+  it('GET /v1/agent/connect/ca/roots blocks until the roots change', async () => {
+    const { ca, routes } = await caFixture();
+    const index = ca.roots().Index;
+    const pending = route(routes, 'GET', '/v1/agent/connect/ca/roots').handler(request('GET', `index=${index}&wait=1m`));
+    await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+    const res = await pending;
+    assert.equal((res.body as CARoots).Roots.length, 2);
+    assert.ok(Number(res.headers?.['X-Consul-Index']) > index);
+  });
+
+  it('GET /v1/agent/connect/ca/leaf/:service issues on demand and serves the cached leaf after', async () => {
+    const { ca, clock, routes } = await caFixture();
+    const leafRoute = route(routes, 'GET', '/v1/agent/connect/ca/leaf/:service');
+    const res = await leafRoute.handler(request('GET', '', undefined, { service: 'web' }));
+    const leaf = res.body as LeafCert;
+    assert.equal(leaf.Service, 'web');
+    assert.equal(leaf.ServiceURI, `spiffe://${ca.trustDomain}/ns/default/dc/dc1/svc/web`);
+    assert.match(leaf.PrivateKeyPEM, /BEGIN PRIVATE KEY/);
+    assert.match(leaf.SerialNumber, /^[0-9a-f]{2}(:[0-9a-f]{2})+$/);
+    assert.equal(res.headers?.['X-Consul-Index'], String(leaf.ModifyIndex));
+    const v = opensslVerify(ca.roots().Roots.map((r) => r.RootCert).join(''), leaf.CertPEM, '', clock.now());
+    assert.ok(v.ok, v.output);
+    const same = await leafRoute.handler(request('GET', '', undefined, { service: 'web' }));
+    assert.equal((same.body as LeafCert).SerialNumber, leaf.SerialNumber, 'cached, not signed again');
+    await assert.rejects(Promise.resolve().then(() => leafRoute.handler(request('GET', '', undefined, { service: 'bad/name' }))), ValidationError);
+  });
+
+  it('answers a rate-limited leaf request with RateLimitError (HTTP 429)', async () => {
+    const { routes } = await caFixture([], 'deny', { CSRMaxPerSecond: 1 });
+    const leafRoute = route(routes, 'GET', '/v1/agent/connect/ca/leaf/:service');
+    await leafRoute.handler(request('GET', '', undefined, { service: 'a' }));
+    await assert.rejects(Promise.resolve(leafRoute.handler(request('GET', '', undefined, { service: 'b' }))), RateLimitError);
+    const { server, addr } = await serve(routes);
+    try {
+      const res = await fetch(`http://${addr}/v1/agent/connect/ca/leaf/c`);
+      assert.equal(res.status, 429);
+      assert.match(await res.text(), /rate limit reached/);
+    } finally {
+      server.close();
+    }
+  });
+
+  describe('POST /v1/agent/connect/authorize', () => {
+    const table = [
+      { source: 'web', destination: 'db', action: 'allow' },
+      { source: '*', destination: 'db', action: 'deny' },
+      { source: 'admin', destination: '*', action: 'allow' },
+      { source: '*', destination: 'cache', action: 'allow' },
+      { source: 'evil', destination: 'cache', action: 'deny' },
+    ] as const;
+    const cases: [string, string, string, 'allow' | 'deny', boolean, RegExp][] = [
+      ['exact allow', 'web', 'db', 'deny', true, /web => db/],
+      ['wildcard source deny', 'api', 'db', 'allow', false, /\* => db/],
+      ['exact deny beats wildcard allow', 'evil', 'cache', 'allow', false, /evil => cache/],
+      ['exact destination wildcard source beats wildcard destination', 'admin', 'db', 'allow', false, /\* => db/],
+      ['wildcard destination exact source', 'admin', 'search', 'deny', true, /admin => \*/],
+      ['default deny', 'web', 'search', 'deny', false, /Default/],
+      ['default allow', 'web', 'search', 'allow', true, /Default/],
+    ];
+    for (const [name, source, target, policy, allowed, reason] of cases) {
+      it(name, async () => {
+        const { ca, routes } = await caFixture(table, policy);
+        const res = await route(routes, 'POST', '/v1/agent/connect/authorize').handler(
+          request('POST', '', { Target: target, ClientCertURI: `spiffe://${ca.trustDomain}/ns/default/dc/dc1/svc/${source}`, ClientCertSerial: '01:02' }),
+        );
+        const body = res.body as { Authorized: boolean; Reason: string };
+        assert.equal(body.Authorized, allowed);
+        assert.match(body.Reason, reason);
+      });
+    }
+
+    it('rejects bad input naming the field, and denies other trust domains', async () => {
+      const { routes } = await caFixture(table, 'allow');
+      const h = route(routes, 'POST', '/v1/agent/connect/authorize').handler;
+      await assert.rejects(Promise.resolve().then(() => h(request('POST', '', { ClientCertURI: 'spiffe://x/ns/default/dc/dc1/svc/web' }))), /Target/);
+      await assert.rejects(Promise.resolve().then(() => h(request('POST', '', { Target: 'db', ClientCertURI: 'https://nope' }))), /ClientCertURI: not a valid service identity/);
+      const res = await h(request('POST', '', { Target: 'db', ClientCertURI: 'spiffe://other.consul/ns/default/dc/dc1/svc/web' }));
+      assert.deepEqual((res.body as { Authorized: boolean }).Authorized, false);
+    });
+  });
+
+  it('GET and PUT /v1/connect/ca/configuration', async () => {
+    const { ca, routes } = await caFixture();
+    const get = await route(routes, 'GET', '/v1/connect/ca/configuration').handler(request('GET'));
+    const cfg = get.body as { Provider: string; ClusterID: string; Config: Record<string, unknown> };
+    assert.equal(cfg.Provider, 'consul');
+    assert.equal(cfg.ClusterID, ca.clusterId);
+    assert.equal(cfg.Config.LeafCertTTL, '72h');
+    assert.equal(cfg.Config.PrivateKeyType, 'ec');
+    const put = route(routes, 'PUT', '/v1/connect/ca/configuration').handler;
+    await assert.rejects(Promise.resolve().then(() => put(request('PUT', '', { Provider: 'consul', Config: { PrivateKeyType: 'rsa', PrivateKeyBits: 1024 } }))), /Config\.PrivateKeyBits/);
+    await put(request('PUT', '', { Provider: 'consul', Config: { PrivateKeyType: 'rsa', PrivateKeyBits: 2048 } }));
+    assert.equal(ca.roots().Roots.length, 2);
+    assert.equal(ca.configuration().Config.PrivateKeyType, 'rsa');
+  });
+});

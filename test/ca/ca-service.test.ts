@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { firstValueFrom, filter } from 'rxjs';
+import { CAService } from '../../src/ca/ca-service.js';
+import { readCert } from '../../src/ca/cert-info.js';
+import { certDer } from '../../src/ca/pem.js';
+import { MemoryCAStateStore } from '../../src/ca/state-store.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { RateLimitError, ValidationError } from '../../src/core/errors.js';
+import { nullLogger } from '../../src/core/logger.js';
+import { makeCsr, opensslText, opensslVerify, splitPem } from './support.js';
+
+const HOUR = 3_600_000;
+const CLUSTER = 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
+const TD = `${CLUSTER}.consul`;
+const uri = (svc: string, dc = 'dc1', td = TD) => `spiffe://${td}/ns/default/dc/${dc}/svc/${svc}`;
+
+async function startCA(store = new MemoryCAStateStore(), clock = new ManualClock(Date.now()), initialConfig?: unknown) {
+  const ca = new CAService({ store, clock, logger: nullLogger, datacenter: 'dc1', newClusterId: () => CLUSTER, initialConfig: initialConfig ?? { Config: { CSRMaxPerSecond: 0 } } });
+  await ca.start();
+  return { ca, store, clock };
+}
+
+const rootsPem = (ca: CAService) => ca.roots().Roots.map((r) => r.RootCert).join('');
+
+describe('CA service', () => {
+  it('publishes one active root carrying the trust domain, and signs leaves openssl verifies', async () => {
+    const { ca, clock } = await startCA();
+    const roots = ca.roots();
+    assert.equal(roots.TrustDomain, TD);
+    assert.equal(roots.Roots.length, 1);
+    const [root] = roots.Roots;
+    assert.equal(root?.Active, true);
+    assert.equal(root?.ID, roots.ActiveRootID);
+    assert.equal(root?.PrivateKeyType, 'ec');
+    assert.equal(root?.PrivateKeyBits, 256);
+    assert.match(opensslText(root?.RootCert ?? ''), new RegExp(`URI:spiffe://${TD}\\b`));
+    const leaf = await ca.signLeaf(await makeCsr([uri('web')]), { service: 'web' });
+    const v = opensslVerify(rootsPem(ca), leaf.certPem, '', clock.now());
+    assert.ok(v.ok, v.output);
+    const info = readCert(certDer(leaf.certPem));
+    assert.equal(info.notBefore, Math.floor((clock.now() - 60_000) / 1000) * 1000, 'NotBefore one minute in the past');
+    assert.equal(info.notAfter - info.notBefore, 72 * HOUR + 60_000, 'default TTL 72h');
+    assert.deepEqual(info.uris, [uri('web')]);
+  });
+
+  it('rejects bad CSRs with the field at fault and signs nothing', async () => {
+    const { ca } = await startCA();
+    const cases: [string, () => Promise<unknown>, RegExp][] = [
+      ['garbage', async () => ca.signLeaf(new Uint8Array([1, 2, 3]), { service: 'web' }), /CSR: malformed/],
+      ['other trust domain', async () => ca.signLeaf(await makeCsr([uri('web', 'dc1', 'other.consul')]), { service: 'web' }), /CSR\.URIs\[0\]: trust domain "other\.consul"/],
+      ['other service', async () => ca.signLeaf(await makeCsr([uri('db')]), { service: 'web' }), /CSR\.URIs\[0\]: identity is for service "db"/],
+      ['not a service id', async () => ca.signLeaf(await makeCsr([`spiffe://${TD}/agent/x`]), { service: 'web' }), /CSR\.URIs\[0\]: .* is not a service identity/],
+      ['no SAN', async () => ca.signLeaf(await makeCsr([]), { service: 'web' }), /CSR\.URIs: must carry exactly one URI SAN/],
+      ['other datacenter', async () => ca.signLeaf(await makeCsr([uri('web', 'dc9')]), { service: 'web' }), /CSR\.URIs\[0\]: datacenter "dc9"/],
+      ['TTL too long', async () => ca.signLeaf(await makeCsr([uri('web')]), { service: 'web', ttlMs: 9000 * HOUR }), /TTL: must be between 1h and LeafCertTTL \(72h\), got 9000h/],
+      ['RSA 1024 key', async () => ca.signLeaf(await makeCsr([uri('web')], { type: 'rsa', bits: 1024 }), { service: 'web' }), /CSR\.PublicKey: unsupported key type rsa 1024/],
+      ['EC P-521 key', async () => ca.signLeaf(await makeCsr([uri('web')], { type: 'ec', bits: 521 }), { service: 'web' }), /CSR\.PublicKey: unsupported key type ec 521/],
+      ['TTL too short', async () => ca.signLeaf(await makeCsr([uri('web')]), { service: 'web', ttlMs: 60_000 }), /TTL: must be between 1h .*, got 1m/],
+    ];
+    for (const [name, p, re] of cases) {
+      await assert.rejects(p(), (err: unknown) => err instanceof ValidationError && re.test(err.message), name);
+    }
+    const tampered = await makeCsr([uri('web')]);
+    tampered[tampered.length - 5]! ^= 0xff;
+    await assert.rejects(ca.signLeaf(tampered, { service: 'web' }), /CSR: malformed certificate signing request: signature does not verify/);
+  });
+
+  it('validates configuration with field paths and changes nothing on error', async () => {
+    const { ca, store } = await startCA();
+    const before = store.saves;
+    await assert.rejects(ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 521 } }), /Config\.PrivateKeyBits: ec keys of 521 bits are not supported/);
+    await assert.rejects(ca.setConfiguration({ Config: { PrivateKeyType: 'dsa' } }), /Config\.PrivateKeyType/);
+    await assert.rejects(ca.setConfiguration({ Config: { LeafCertTTL: '10m' } }), /Config\.LeafCertTTL: must be at least 1h/);
+    await assert.rejects(ca.setConfiguration({ Config: { leaf_cert_ttl: '9000h' } }), /Config\.LeafCertTTL: must be at most 8760h/);
+    await assert.rejects(ca.setConfiguration({ Config: { LeafCertTTL: 'soon' } }), /Config\.LeafCertTTL: "soon" is not a duration/);
+    await assert.rejects(ca.setConfiguration({ Provider: 'vault' }), /Provider: "vault" is not supported/);
+    await assert.rejects(ca.setConfiguration({ Config: { Bogus: 1 } }), /Config/);
+    assert.equal(store.saves, before);
+    assert.equal(ca.configuration().Config.PrivateKeyBits, 256);
+  });
+
+  it('keeps root, cluster id and trust domain across a restart on the same state', async () => {
+    const first = await startCA();
+    const before = first.ca.roots();
+    const leaf = await first.ca.signLeaf(await makeCsr([uri('web')]), { service: 'web' });
+    first.ca.stop();
+    const again = new CAService({ store: first.store, clock: first.clock, logger: nullLogger, datacenter: 'dc1', newClusterId: () => 'must-not-be-used' });
+    await again.start();
+    assert.equal(again.clusterId, CLUSTER);
+    assert.equal(again.trustDomain, TD);
+    assert.deepEqual(again.roots(), before);
+    const next = await again.signLeaf(await makeCsr([uri('web')]), { service: 'web' });
+    assert.ok(opensslVerify(rootsPem(again), next.certPem).ok);
+    assert.ok(opensslVerify(rootsPem(again), leaf.certPem).ok);
+  });
+
+  it('rotates the root on a key change: cross-signed, both published, old pruned when its leaves expire', async () => {
+    const { ca, clock, store } = await startCA();
+    const oldRoot = ca.roots().Roots[0]!;
+    const oldLeaf = await ca.signLeaf(await makeCsr([uri('web')]), { service: 'web' });
+    clock.advance(HOUR);
+    await ca.setConfiguration({ Config: { PrivateKeyType: 'rsa', PrivateKeyBits: 2048, CSRMaxPerSecond: 0 } });
+    const roots = ca.roots();
+    assert.equal(roots.Roots.length, 2);
+    const newRoot = roots.Roots.find((r) => r.Active)!;
+    assert.notEqual(newRoot.ID, oldRoot.ID);
+    assert.equal(roots.ActiveRootID, newRoot.ID);
+    assert.equal(newRoot.PrivateKeyType, 'rsa');
+    assert.equal(roots.Roots.find((r) => r.ID === oldRoot.ID)?.Active, false);
+    assert.equal(newRoot.IntermediateCerts.length, 1, 'the cross-signed certificate');
+    const cross = newRoot.IntermediateCerts[0]!;
+
+    // The old leaf still verifies against the published roots, and under the old root alone.
+    assert.ok(opensslVerify(rootsPem(ca), oldLeaf.certPem, '', clock.now()).ok);
+    assert.ok(opensslVerify(oldRoot.RootCert, oldLeaf.certPem, '', clock.now()).ok);
+    // A new leaf verifies under the new root, and through the cross-signed cert under the old root
+    // (a proxy still holding only the old root accepts it), and carries that cert in its chain.
+    const newLeaf = await ca.signLeaf(await makeCsr([uri('web')], { type: 'rsa', bits: 2048 }), { service: 'web' });
+    const [leafPem, ...chain] = splitPem(newLeaf.certPem);
+    assert.deepEqual(chain, [cross]);
+    let v = opensslVerify(newRoot.RootCert, leafPem!, '', clock.now());
+    assert.ok(v.ok, v.output);
+    v = opensslVerify(oldRoot.RootCert, leafPem!, cross, clock.now());
+    assert.ok(v.ok, v.output);
+    v = opensslVerify(rootsPem(ca), leafPem!, chain.join(''), clock.now());
+    assert.ok(v.ok, v.output);
+
+    // Until the old root's last leaf expires both are listed; then the old one goes.
+    clock.advance(72 * HOUR - HOUR);
+    assert.equal(ca.roots().Roots.length, 2);
+    const pruned = firstValueFrom(ca.watchRoots().pipe(filter((r) => r.Roots.length === 1)));
+    clock.advance(HOUR + 1000);
+    const after = await pruned;
+    assert.deepEqual(after.Roots.map((r) => r.ID), [newRoot.ID]);
+    assert.ok((await store.load())?.roots.length === 1, 'the prune is persisted');
+  });
+
+  it('changes only the configuration when the key settings stay', async () => {
+    const { ca } = await startCA();
+    const id = ca.roots().ActiveRootID;
+    const cfg = await ca.setConfiguration({ Config: { LeafCertTTL: '24h', CSRMaxPerSecond: 0 } });
+    assert.equal(cfg.Config.LeafCertTTL, '24h');
+    assert.equal(ca.roots().ActiveRootID, id);
+    const leaf = await ca.signLeaf(await makeCsr([uri('web')]), { service: 'web' });
+    assert.equal(leaf.notAfter - leaf.notBefore, 24 * HOUR + 60_000);
+  });
+
+  it('refuses CSRs over csr_max_per_second with a RateLimitError, and recovers with time', async () => {
+    const { ca, clock } = await startCA(undefined, undefined, { Config: { csr_max_per_second: 2 } });
+    const csr = await makeCsr([uri('web')]);
+    await ca.signLeaf(csr, { service: 'web' });
+    await ca.signLeaf(csr, { service: 'web' });
+    await assert.rejects(ca.signLeaf(csr, { service: 'web' }), (e: unknown) => e instanceof RateLimitError && /csr_max_per_second/.test(e.message));
+    clock.advance(500);
+    await ca.signLeaf(csr, { service: 'web' });
+  });
+
+  it('caps signings in flight with csr_max_concurrent', async () => {
+    const { ca } = await startCA(undefined, undefined, { Config: { CSRMaxConcurrent: 1 } });
+    const csr = await makeCsr([uri('web')]);
+    const a = ca.signLeaf(csr, { service: 'web' });
+    await assert.rejects(ca.signLeaf(csr, { service: 'web' }), /csr_max_concurrent/);
+    await a;
+    await ca.signLeaf(csr, { service: 'web' });
+  });
+
+  it('rotates without cross-signing when ForceWithoutCrossSigning is set', async () => {
+    const { ca } = await startCA();
+    await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 }, ForceWithoutCrossSigning: true });
+    const active = ca.roots().Roots.find((r) => r.Active)!;
+    assert.deepEqual(active.IntermediateCerts, []);
+    assert.equal(ca.roots().Roots.length, 2);
+  });
+
+  it('after a restart mid-rotation keeps both roots and still prunes the old one on time', async () => {
+    const first = await startCA();
+    await first.ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+    const activeId = first.ca.roots().ActiveRootID;
+    first.ca.stop();
+    const again = new CAService({ store: first.store, clock: first.clock, logger: nullLogger, datacenter: 'dc1' });
+    await again.start();
+    assert.equal(again.roots().Roots.length, 2);
+    assert.equal(again.roots().ActiveRootID, activeId);
+    const leaf = await again.signLeaf(await makeCsr([uri('web')], { type: 'ec', bits: 384 }), { service: 'web' });
+    assert.ok(opensslVerify(again.roots().Roots.find((r) => r.Active)!.RootCert, leaf.certPem, '', first.clock.now()).ok);
+    const pruned = firstValueFrom(again.watchRoots().pipe(filter((r) => r.Roots.length === 1)));
+    first.clock.advance(72 * HOUR + 1000);
+    assert.equal((await pruned).ActiveRootID, activeId);
+  });
+});

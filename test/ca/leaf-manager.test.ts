@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { firstValueFrom, filter, skip, take, toArray } from 'rxjs';
+import { CAService } from '../../src/ca/ca-service.js';
+import { readCert } from '../../src/ca/cert-info.js';
+import { LeafManager } from '../../src/ca/leaf-manager.js';
+import { certDer } from '../../src/ca/pem.js';
+import { MemoryCAStateStore } from '../../src/ca/state-store.js';
+import type { LeafCert } from '../../src/ca/types.js';
+import type { CASource } from '../../src/proxycfg/sources.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { RateLimitError } from '../../src/core/errors.js';
+import { nullLogger } from '../../src/core/logger.js';
+import { opensslText, opensslVerify } from './support.js';
+
+const HOUR = 3_600_000;
+
+async function setup(config: Record<string, unknown> = { CSRMaxPerSecond: 0 }, random: () => number = () => 0.5) {
+  const clock = new ManualClock(Date.now());
+  const ca = new CAService({ store: new MemoryCAStateStore(), clock, logger: nullLogger, datacenter: 'dc1', initialConfig: { Config: config } });
+  await ca.start();
+  let signs = 0;
+  const sign = ca.signLeaf.bind(ca);
+  ca.signLeaf = (csr, req) => {
+    signs++;
+    return sign(csr, req);
+  };
+  const leaves = new LeafManager({ ca, clock, logger: nullLogger, random, reissueJitterMs: 60_000 });
+  return { ca, clock, leaves, signs: () => signs };
+}
+
+const rootsPem = (ca: CAService) => ca.roots().Roots.map((r) => r.RootCert).join('');
+const lifetime = (l: LeafCert) => Date.parse(l.ValidBefore) - Date.parse(l.ValidAfter);
+
+describe('leaf manager', () => {
+  it('issues one leaf per service, shared by its subscribers, with a key matching the cert', async () => {
+    const { ca, clock, leaves, signs } = await setup();
+    const [a, b] = await Promise.all([firstValueFrom(leaves.watchLeaf('web')), firstValueFrom(leaves.watchLeaf('web'))]);
+    assert.equal(a, b);
+    assert.equal(signs(), 1);
+    assert.equal(a.Service, 'web');
+    assert.equal(a.ServiceURI, `spiffe://${ca.trustDomain}/ns/default/dc/dc1/svc/web`);
+    const v = opensslVerify(rootsPem(ca), a.CertPEM, '', clock.now());
+    assert.ok(v.ok, v.output);
+    assert.match(opensslText(a.CertPEM), /URI:spiffe:\/\/.*\/svc\/web/);
+    const certKey = Buffer.from(readCert(certDer(a.CertPEM)).spki);
+    const ownKey = createPublicKey(createPrivateKey(a.PrivateKeyPEM)).export({ format: 'der', type: 'spki' });
+    assert.deepEqual(ownKey, certKey);
+    assert.equal(lifetime(a), 72 * HOUR + 60_000);
+  });
+
+  it('is a CASource for the proxy layer', async () => {
+    const { ca, leaves } = await setup();
+    const source: CASource = leaves;
+    assert.equal((await firstValueFrom(source.watchRoots())).ActiveRootID, ca.roots().ActiveRootID);
+  });
+
+  it('keeps the leaf cached across resubscription', async () => {
+    const { leaves, signs } = await setup();
+    const first = await firstValueFrom(leaves.watchLeaf('web'));
+    const again = await firstValueFrom(leaves.watchLeaf('web'));
+    assert.equal(again.SerialNumber, first.SerialNumber);
+    assert.equal(signs(), 1);
+    assert.equal((await leaves.getLeaf('web')).SerialNumber, first.SerialNumber);
+  });
+
+  it('renews at a random point between 60% and 90% of the lifetime', async () => {
+    for (const [r, fraction] of [[0, 0.6], [0.5, 0.75], [0.999, 0.9]] as const) {
+      const { clock, leaves } = await setup(undefined, () => r);
+      const seen: LeafCert[] = [];
+      const sub = leaves.watchLeaf('web').subscribe((l) => seen.push(l));
+      await firstValueFrom(leaves.watchLeaf('web'));
+      const first = seen[0]!;
+      const renewAt = Date.parse(first.ValidAfter) + lifetime(first) * fraction;
+      clock.advance(renewAt - clock.now() - 60_000);
+      assert.equal(seen.length, 1, `not renewed before ${fraction}`);
+      const renewed = firstValueFrom(leaves.watchLeaf('web').pipe(filter((l) => l.SerialNumber !== first.SerialNumber)));
+      clock.advance(120_000);
+      const next = await renewed;
+      assert.ok(next.ModifyIndex > first.ModifyIndex);
+      assert.equal(next.CreateIndex, first.CreateIndex);
+      sub.unsubscribe();
+    }
+  });
+
+  it('re-issues every watched leaf under a new root, spread over the jitter window', async () => {
+    const randoms = [0.5, 0.5, 0.5, 0.1, 0.5, 0.9, 0.5];
+    const { ca, clock, leaves } = await setup(undefined, () => randoms.shift() ?? 0.5);
+    const services = ['web', 'api', 'db'];
+    const latest = new Map<string, LeafCert>();
+    const subs = services.map((s) => leaves.watchLeaf(s).subscribe((l) => latest.set(s, l)));
+    await Promise.all(services.map((s) => firstValueFrom(leaves.watchLeaf(s))));
+    const oldSerials = new Map(services.map((s) => [s, latest.get(s)!.SerialNumber]));
+    await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+    const newRootPem = ca.roots().Roots.find((r) => r.Active)!.RootCert;
+    // Jitter draws 0.1, 0.5 and 0.9 of a 60s window: after 10s only the first has moved.
+    const firstMoved = firstValueFrom(leaves.watchLeaf('web').pipe(skip(1)));
+    clock.advance(10_000);
+    await firstMoved;
+    assert.notEqual(latest.get('web')!.SerialNumber, oldSerials.get('web'));
+    assert.equal(latest.get('db')!.SerialNumber, oldSerials.get('db'));
+    const rest = Promise.all(['api', 'db'].map((s) => firstValueFrom(leaves.watchLeaf(s).pipe(skip(1)))));
+    clock.advance(50_000);
+    await rest;
+    for (const s of services) {
+      const leaf = latest.get(s)!;
+      assert.notEqual(leaf.SerialNumber, oldSerials.get(s));
+      const v = opensslVerify(newRootPem, leaf.CertPEM, '', clock.now());
+      assert.ok(v.ok, `${s}: ${v.output}`);
+    }
+    subs.forEach((sub) => sub.unsubscribe());
+  });
+
+  it('answers a RateLimitError directly, and retries in the background until it gets the leaf', async () => {
+    const { clock, leaves } = await setup({ CSRMaxPerSecond: 1 });
+    await leaves.getLeaf('a');
+    await assert.rejects(leaves.getLeaf('b'), RateLimitError);
+    const got = firstValueFrom(leaves.watchLeaf('b').pipe(take(1), toArray()));
+    clock.advance(5_000);
+    assert.equal((await got)[0]?.Service, 'b');
+  });
+});

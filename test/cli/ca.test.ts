@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { main } from '../../src/cli/main.js';
+import { caFixture, serve } from '../api/ca-fixture.js';
+
+async function run(argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: {} });
+  return { code, stdout, stderr };
+}
+
+describe('switchyard ca', () => {
+  it('gets and sets the configuration and lists roots over HTTP', async () => {
+    const { ca, routes } = await caFixture();
+    const { server, addr } = await serve(routes);
+    try {
+      const got = await run(['ca', 'get-config', '-http-addr', addr]);
+      assert.equal(got.code, 0, got.stderr);
+      assert.equal(JSON.parse(got.stdout).ClusterID, ca.clusterId);
+
+      const dir = mkdtempSync(join(tmpdir(), 'sy-cli-'));
+      const file = join(dir, 'ca.json');
+      writeFileSync(file, JSON.stringify({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384 } }));
+      const set = await run(['ca', 'set-config', '-http-addr', addr, '-config-file', file]);
+      assert.equal(set.code, 0, set.stderr);
+      assert.match(set.stdout, /Configuration updated/);
+
+      const roots = await run(['ca', 'roots', `-http-addr=${addr}`]);
+      assert.equal(JSON.parse(roots.stdout).Roots.length, 2);
+      const pem = await run(['ca', 'roots', '-http-addr', addr, '-pem']);
+      assert.equal(pem.stdout.match(/BEGIN CERTIFICATE/g)?.length, 2);
+
+      writeFileSync(file, JSON.stringify({ Config: { PrivateKeyType: 'rsa', PrivateKeyBits: 1000 } }));
+      const bad = await run(['ca', 'set-config', '-http-addr', addr, '-config-file', file]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /400: .*Config\.PrivateKeyBits/);
+      const missing = await run(['ca', 'set-config', '-http-addr', addr]);
+      assert.match(missing.stderr, /-config-file: is required/);
+    } finally {
+      server.close();
+    }
+  });
+});
