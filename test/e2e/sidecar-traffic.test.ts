@@ -5,18 +5,15 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { connect, createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { ConfigEntry, Intention, ServiceInstance } from '../../src/catalog/types.js';
-import { toJson } from '../../src/core/proto.js';
-import { Bootstrap } from '../../src/gen/envoy/config/bootstrap/v3/bootstrap.js';
 import { buildConnectProxySnapshot, type SnapshotInputs } from '../../src/proxycfg/resolve.js';
-import { generateBootstrap } from '../../src/xds/bootstrap.js';
 import { generateResources } from '../../src/xds/generate.js';
 import { intention } from '../proxycfg/marble-sources.js';
-import { EnvoyProcess } from '../support/envoy.js';
+import type { EnvoyProcess } from '../support/envoy.js';
 import { testLeaf, testRoots } from '../support/fixed-ca.js';
-import { staticEnvoyConfig } from '../support/static-envoy-config.js';
+import { roundTrip, startEcho, startSidecarEnvoy } from '../support/traffic.js';
 import { freePort } from '../support/wait.js';
 
 interface Sidecar {
@@ -79,24 +76,7 @@ function sidecarInputs(s: Sidecar): SnapshotInputs {
 async function startSidecar(s: Sidecar): Promise<EnvoyProcess> {
   const snap = buildConnectProxySnapshot(sidecarInputs(s));
   assert.deepEqual(snap.issues, []);
-  const bootstrap = toJson(Bootstrap, generateBootstrap({ proxyId: snap.proxy.ID, proxyService: snap.proxy.Service, destinationService: s.service, datacenter: 'dc1', xdsAddress: '127.0.0.1', xdsPort: 8502 }));
-  return EnvoyProcess.start(staticEnvoyConfig(bootstrap as Record<string, unknown>, generateResources(snap), { running: true }), { logLevel: 'warn' });
-}
-
-/** Sends a line through a port; resolves with what came back before the connection closed. */
-async function roundTrip(port: number, message: string): Promise<string> {
-  const socket = connect(port, '127.0.0.1');
-  let received = '';
-  socket.on('data', (d: Buffer) => {
-    received += d.toString();
-    if (received.includes('\n')) socket.end();
-  });
-  // A refused connection is closed or reset by the proxy: either way, what came back is the answer.
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  socket.on('error', () => undefined);
-  socket.once('connect', () => socket.write(`${message}\n`));
-  await closed;
-  return received;
+  return startSidecarEnvoy(snap, generateResources(snap));
 }
 
 describe('sidecars running generated config carry real traffic', () => {
@@ -109,10 +89,9 @@ describe('sidecars running generated config carry real traffic', () => {
   let http: HttpServer;
 
   before(async () => {
-    echo = createServer((c) => c.on('data', (d: Buffer) => c.write(`echo ${d.toString()}`)));
-    echo.listen(0, '127.0.0.1');
-    await once(echo, 'listening');
-    const appPort = (echo.address() as { port: number }).port;
+    const app = await startEcho();
+    echo = app.server;
+    const appPort = app.port;
     const [dbPublic, cachePublic, webPublic, webApp] = [await freePort(), await freePort(), await freePort(), await freePort()];
     [toDb, toCache, toImpostor, toApi] = [await freePort(), await freePort(), await freePort(), await freePort()];
     // api speaks HTTP: its public listener runs an HTTP connection manager, web's api upstream uses RDS.
