@@ -5,7 +5,7 @@ import { pack } from '../core/proto.js';
 import type { Filter } from '../gen/envoy/config/listener/v3/listener_components.js';
 import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import { Router } from '../gen/envoy/extensions/filters/http/router/v3/router.js';
-import { HttpConnectionManager, HttpConnectionManager_CodecType } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
+import { HttpConnectionManager, HttpConnectionManager_CodecType, HttpConnectionManager_ForwardClientCertDetails } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
 import { TcpProxy } from '../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.js';
 import { adsConfigSource } from './config-source.js';
 
@@ -25,7 +25,12 @@ export function tcpProxyFilter(statPrefix: string, cluster: string): Filter {
 /** Routes inline (the public listener) or by RDS over ADS (upstream listeners). */
 export type HcmRoutes = { readonly inline: RouteConfiguration } | { readonly rds: string };
 
+/**
+ * On the public listener (inline routes, mTLS from the caller) the app is told who called: the
+ * caller's certificate details go in x-forwarded-client-cert, as Consul's public listener does.
+ */
 export function httpConnectionManagerFilter(statPrefix: string, protocol: Protocol, routes: HcmRoutes): Filter {
+  const inbound = 'inline' in routes;
   const hcm = HttpConnectionManager.fromPartial({
     statPrefix,
     codecType: HttpConnectionManager_CodecType.AUTO,
@@ -35,6 +40,12 @@ export function httpConnectionManagerFilter(statPrefix: string, protocol: Protoc
         : { $case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: routes.rds } },
     httpFilters: [{ name: ROUTER_FILTER, configType: { $case: 'typedConfig', value: pack(Router, Router.fromPartial({})) } }],
     ...(protocol === 'http2' || protocol === 'grpc' ? { http2ProtocolOptions: {} } : {}),
+    ...(inbound
+      ? {
+          forwardClientCertDetails: HttpConnectionManager_ForwardClientCertDetails.APPEND_FORWARD,
+          setCurrentClientCertDetails: { subject: true, cert: true, chain: true, dns: true, uri: true },
+        }
+      : {}),
   });
   return { name: HTTP_CONNECTION_MANAGER_FILTER, configType: { $case: 'typedConfig', value: pack(HttpConnectionManager, hcm) } };
 }

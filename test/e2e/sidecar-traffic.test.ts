@@ -12,7 +12,7 @@ import { buildConnectProxySnapshot, type SnapshotInputs } from '../../src/proxyc
 import { generateResources } from '../../src/xds/generate.js';
 import { intention } from '../proxycfg/marble-sources.js';
 import type { EnvoyProcess } from '../support/envoy.js';
-import { testLeaf, testRoots } from '../support/fixed-ca.js';
+import { TEST_TRUST_DOMAIN, testLeaf, testRoots } from '../support/fixed-ca.js';
 import { roundTrip, startEcho, startSidecarEnvoy } from '../support/traffic.js';
 import { freePort } from '../support/wait.js';
 
@@ -95,7 +95,11 @@ describe('sidecars running generated config carry real traffic', () => {
     const [dbPublic, cachePublic, webPublic, webApp] = [await freePort(), await freePort(), await freePort(), await freePort()];
     [toDb, toCache, toImpostor, toApi] = [await freePort(), await freePort(), await freePort(), await freePort()];
     // api speaks HTTP: its public listener runs an HTTP connection manager, web's api upstream uses RDS.
-    http = createHttpServer((req, res) => res.end(`api saw ${req.method} ${req.url} from ${req.headers['x-forwarded-proto'] ?? 'plain'}`));
+    http = createHttpServer((req, res) => {
+      // The caller's identity, as the public listener forwards it (x-forwarded-client-cert URI=...).
+      const caller = /URI=([^;,]+)/.exec(String(req.headers['x-forwarded-client-cert'] ?? ''))?.[1] ?? 'nobody';
+      res.end(`api saw ${req.method} ${req.url} from ${caller}`);
+    });
     http.listen(0, '127.0.0.1');
     await once(http, 'listening');
     const apiPublic = await freePort();
@@ -149,7 +153,7 @@ describe('sidecars running generated config carry real traffic', () => {
   it('web reaches an HTTP service through its RDS-routed upstream listener and the HTTP public listener', async () => {
     const res = await fetch(`http://127.0.0.1:${toApi}/orders?id=7`);
     assert.equal(res.status, 200);
-    assert.equal(await res.text(), 'api saw GET /orders?id=7 from http');
+    assert.equal(await res.text(), `api saw GET /orders?id=7 from spiffe://${TEST_TRUST_DOMAIN}/ns/default/dc/dc1/svc/web`);
     const rq = await web().stats('^http\\.upstream\\.api\\..*downstream_rq_2xx$');
     assert.ok([...rq.values()].some((v) => v > 0), `web's api listener counted no 2xx: ${JSON.stringify([...rq])}`);
   });
