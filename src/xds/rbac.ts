@@ -3,8 +3,9 @@
 // sources, under default allow a DENY policy lists the refused ones. A wildcard intention is
 // narrowed by every higher-precedence intention of the opposite action it covers, so
 // `* allow` + `web deny` allows every source except web (as Consul's agent/xds/rbac.go does).
+// Principals match the peer certificate's URI SAN (its SPIFFE ID) by regex: see sourcePrincipal.
 import type { Intention } from '../catalog/types.js';
-import { CONNECT_AUTHZ_STAT_PREFIX, spiffeServiceUri } from '../core/names.js';
+import { CONNECT_AUTHZ_STAT_PREFIX } from '../core/names.js';
 import { pack } from '../core/proto.js';
 import type { Filter } from '../gen/envoy/config/listener/v3/listener_components.js';
 import { Principal, RBAC_Action } from '../gen/envoy/config/rbac/v3/rbac.js';
@@ -21,12 +22,14 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The SPIFFE principal(s) of an intention's source: an exact URI, or a regex for wildcards. */
+/**
+ * The principal of an intention's source: a URI SAN regex with the names (or `[^/]+` for a
+ * wildcard) and any datacenter. Intentions name services, not datacenters, and every
+ * datacenter shares the trust domain: an exact-URI match on our own datacenter would refuse an
+ * allowed service calling from another one and, worse, let a denied service from another
+ * datacenter slip past the exclusion that narrows a wildcard allow. (Consul matches the same way.)
+ */
 function sourcePrincipal(i: Intention, snap: ConnectProxySnapshot): Principal {
-  if (i.SourceName !== WILDCARD && i.SourceNS !== WILDCARD) {
-    const uri = spiffeServiceUri({ trustDomain: snap.trustDomain, namespace: i.SourceNS, datacenter: snap.datacenter, service: i.SourceName });
-    return Principal.fromPartial({ identifier: { $case: 'authenticated', value: { principalName: { matchPattern: { $case: 'exact', value: uri } } } } });
-  }
   const ns = i.SourceNS === WILDCARD ? '[^/]+' : escapeRegex(i.SourceNS);
   const svc = i.SourceName === WILDCARD ? '[^/]+' : escapeRegex(i.SourceName);
   const regex = `^spiffe://${escapeRegex(snap.trustDomain)}/ns/${ns}/dc/[^/]+/svc/${svc}$`;

@@ -132,17 +132,24 @@ function matches(p: Principal, uri: string): boolean {
   }
 }
 
-function allowedSources(intentions: Intention[], defaultPolicy: 'allow' | 'deny', sources: string[]): string[] {
+/** The public listener's RBAC rules for these intentions. */
+function rbacRules(intentions: Intention[], defaultPolicy: 'allow' | 'deny') {
   const set = generateResources(buildConnectProxySnapshot(inputs(proxy('web-1', 'web', []), { intentions, defaultIntentionPolicy: defaultPolicy })));
   const listener = unpack(Listener, { typeUrl: TypeUrl.Listener, value: set.get(TypeUrl.Listener)!.get('public_listener:0.0.0.0:21000')!.value });
   const filter = listener.filterChains[0]!.filters[0]!;
   assert.equal(filter.name, 'envoy.filters.network.rbac');
-  const rules = unpack(RBAC, (filter.configType as { value: Parameters<typeof unpack>[1] }).value).rules!;
-  return sources.filter((s) => {
-    const uri = `spiffe://${TEST_TRUST_DOMAIN}/ns/default/dc/dc1/svc/${s}`;
-    const hit = Object.values(rules.policies).some((pol) => pol.principals.some((p) => matches(p, uri)));
-    return rules.action === RBAC_Action.ALLOW ? hit : !hit;
-  });
+  return unpack(RBAC, (filter.configType as { value: Parameters<typeof unpack>[1] }).value).rules!;
+}
+
+/** Would a peer with this SPIFFE ID get through? */
+function admits(rules: ReturnType<typeof rbacRules>, uri: string): boolean {
+  const hit = Object.values(rules.policies).some((pol) => pol.principals.some((p) => matches(p, uri)));
+  return rules.action === RBAC_Action.ALLOW ? hit : !hit;
+}
+
+function allowedSources(intentions: Intention[], defaultPolicy: 'allow' | 'deny', sources: string[]): string[] {
+  const rules = rbacRules(intentions, defaultPolicy);
+  return sources.filter((s) => admits(rules, `spiffe://${TEST_TRUST_DOMAIN}/ns/default/dc/dc1/svc/${s}`));
 }
 
 describe('intentions -> RBAC', () => {
@@ -156,6 +163,15 @@ describe('intentions -> RBAC', () => {
   it('default allow refuses exactly the denied sources', () => {
     assert.deepEqual(allowedSources([intention('billing', 'web', 'deny'), intention('api', 'web')], 'allow', everyone), ['api', 'cache', 'db']);
     assert.deepEqual(allowedSources([], 'allow', everyone), everyone);
+  });
+
+  it('matches a source service in any datacenter of the trust domain', () => {
+    const dc2 = (svc: string) => `spiffe://${TEST_TRUST_DOMAIN}/ns/default/dc/dc2/svc/${svc}`;
+    const rules = rbacRules([intention('*', 'web'), intention('billing', 'web', 'deny')], 'deny');
+    const allowed = (uri: string) => admits(rules, uri);
+    assert.equal(allowed(dc2('api')), true);
+    assert.equal(allowed(dc2('billing')), false, 'billing from another datacenter got past the exclusion');
+    assert.equal(allowed(`spiffe://other.consul/ns/default/dc/dc1/svc/api`), false, 'another trust domain was allowed');
   });
 
   it('an exact intention outranks a wildcard of the opposite action', () => {
