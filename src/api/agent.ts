@@ -1,10 +1,14 @@
 // /v1/agent/*: services and checks registered on this agent's node.
 import type { Catalog } from '../catalog/catalog.js';
 import type { HealthStatus } from '../catalog/types.js';
+import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../core/errors.js';
+import { parseInput } from '../core/validate.js';
 import { blockingRead, indexed } from './blocking.js';
 import { agentService } from './shapes.js';
 import type { ApiRequest, Route } from './route.js';
+
+const checkUpdate = z.object({ Status: z.enum(['passing', 'warning', 'critical']), Output: z.string().optional() });
 
 const STATUS: Record<string, HealthStatus> = { pass: 'passing', warn: 'warning', fail: 'critical' };
 
@@ -42,6 +46,23 @@ export function agentRoutes(catalog: Catalog): Route[] {
         const r = await blockingRead(req, catalog.service(id));
         if (!r.value) throw new NotFoundError(`unknown service ID: ${id}`);
         return indexed(r, agentService(r.value));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/agent/checks',
+      handler: async (req) => {
+        const r = await blockingRead(req, catalog.agentChecks());
+        return indexed(r, Object.fromEntries(r.value.map((c) => [c.CheckID, c])));
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: '/v1/agent/check/update/:id',
+      handler: async (req) => {
+        const body = parseInput(checkUpdate, req.body ?? {}, 'invalid check update');
+        await catalog.updateCheck(req.params.id as string, body.Status, body.Output ?? '');
+        return { text: '' };
       },
     },
     ...(['pass', 'warn', 'fail'] as const).map(

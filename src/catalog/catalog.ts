@@ -7,13 +7,14 @@ import { NotFoundError, ValidationError } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
 import { SharedQueries } from '../store/shared.js';
 import type { Indexed, ReadTx, Store, TableName, WriteTx } from '../store/types.js';
+import { checkEntryGraph } from './config/graph.js';
 import { checkKind, validateConfigEntry } from './config/kinds.js';
 import { decide, intentionsOf, sortIntentions, type DefaultPolicy, type IntentionWithPermissions } from './intentions/precedence.js';
 import { legacyIntentionBody, serviceIntentionsSchema, type IntentionSource } from './intentions/schema.js';
 import * as q from './queries.js';
 import { expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
 import { registrationSchema } from './services/schema.js';
-import type { CatalogNode, CheckServiceNode, ConfigEntry, HealthStatus, IntentionDecision, ServiceInstance } from './types.js';
+import type { CatalogNode, CheckServiceNode, ConfigEntry, HealthCheck, HealthStatus, IntentionDecision, ServiceInstance } from './types.js';
 
 export interface CatalogOptions {
   readonly datacenter: string;
@@ -119,6 +120,7 @@ export class Catalog {
       const key = `${entry.Kind}/${entry.Name}`;
       if (cas !== undefined && (tx.get('config_entries', key)?.modifyIndex ?? 0) !== cas) return false;
       tx.put('config_entries', key, entry);
+      checkEntryGraph(tx, entry.Kind, entry.Name);
       return true;
     });
     return r.result;
@@ -131,6 +133,7 @@ export class Catalog {
       const row = tx.get('config_entries', key);
       if (cas !== undefined && (row?.modifyIndex ?? 0) !== cas) return false;
       tx.delete('config_entries', key);
+      checkEntryGraph(tx, kind, name);
       return true;
     });
     return r.result;
@@ -199,6 +202,10 @@ export class Catalog {
     return this.query(`agent-services:${this.node}`, SERVICE_TABLES, (tx) => q.nodeServices(tx, this.node));
   }
 
+  agentChecks(): Observable<Indexed<HealthCheck[]>> {
+    return this.query(`agent-checks:${this.node}`, ['checks'], (tx) => q.checks(tx, this.node));
+  }
+
   service(id: string): Observable<Indexed<ServiceInstance | undefined>> {
     return this.query(`service:${this.node}/${id}`, SERVICE_TABLES, (tx) => q.serviceById(tx, this.node, id));
   }
@@ -264,13 +271,6 @@ export class Catalog {
 
   watchConfigEntry(kind: string, name: string): Observable<ConfigEntry | undefined> {
     return this.values(`config:${kind}/${name}`, () => this.configEntry(kind, name));
-  }
-
-  /** The service on this node, or NotFoundError (the agent API's 404). */
-  requireService(id: string): ServiceInstance {
-    const s = this.store.read((tx) => q.serviceById(tx, this.node, id));
-    if (!s) throw new NotFoundError(`unknown service ID: ${id}`);
-    return s;
   }
 }
 

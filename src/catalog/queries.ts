@@ -52,17 +52,16 @@ export function matchesService(s: ServiceInstance, name: string, connect: boolea
 
 /** `/v1/health/service/:name` and `/v1/health/connect/:name`. */
 export function serviceHealth(tx: ReadTx, name: string, filter: HealthFilter = {}): CheckServiceNode[] {
-  const byNode = new Map(nodes(tx).map((n) => [n.Node, n]));
-  const allChecks = checks(tx);
   const out: CheckServiceNode[] = [];
-  for (const s of allServices(tx)) {
-    if (!matchesService(s, name, filter.connect ?? false)) continue;
-    if (filter.tag !== undefined && !s.Tags.includes(filter.tag)) continue;
-    const node = byNode.get(s.Node);
-    if (!node) continue;
-    const own = allChecks.filter((c) => c.Node === s.Node && (c.ServiceID === s.ID || c.ServiceID === ''));
+  for (const row of tx.list<StoredService>('services')) {
+    const v = row.value;
+    if (!matchesService(v as ServiceInstance, name, filter.connect ?? false)) continue;
+    if (filter.tag !== undefined && !v.Tags.includes(filter.tag)) continue;
+    const nodeRow = tx.get<Omit<CatalogNode, 'CreateIndex' | 'ModifyIndex'>>('nodes', v.Node);
+    if (!nodeRow) continue;
+    const own = checks(tx, v.Node).filter((c) => c.ServiceID === v.ID || c.ServiceID === '');
     if (filter.passing && own.some((c) => c.Status !== 'passing')) continue;
-    out.push({ Node: node, Service: s, Checks: own });
+    out.push({ Node: withIndexes(nodeRow), Service: withIndexes(row), Checks: own });
   }
   return out;
 }

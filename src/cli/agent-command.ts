@@ -10,7 +10,7 @@ import { flagsHelp, parseFlags } from './flags.js';
 const FLAGS = {
   dev: { type: 'bool', help: 'Development mode: in-memory store, local defaults' },
   'data-dir': { type: 'string', help: 'Folder of the durable store (SQLite, WAL)' },
-  'http-port': { type: 'int', help: 'HTTP API port', min: 0, max: 65535 },
+  'http-port': { type: 'int', help: `HTTP API port (default ${DEFAULTS.httpPort})`, min: 0, max: 65535 },
   'grpc-port': { type: 'int', help: `gRPC (xDS) port (default ${DEFAULTS.grpcPort})`, min: 0, max: 65535 },
   bind: { type: 'string', help: `Address to bind to (default ${DEFAULTS.bind})` },
   datacenter: { type: 'string', help: `Datacenter name (default ${DEFAULTS.datacenter})` },
@@ -21,7 +21,7 @@ const FLAGS = {
 export const agentCommand: Command = {
   name: 'agent',
   summary: 'Run the Switchyard agent (catalog, HTTP API, health checks)',
-  help: `Flags:\n${flagsHelp(FLAGS)}\n\nThe HTTP port defaults to ${DEFAULTS.httpPort}.`,
+  help: `Flags:\n${flagsHelp(FLAGS)}`,
   async run(args, io) {
     const { flags } = parseFlags(FLAGS, args);
     const config = resolveConfig(flags);

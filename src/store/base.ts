@@ -8,13 +8,26 @@ import { CommittedState, type Change } from './state.js';
 import { StagedTransaction } from './transaction.js';
 import type { Indexed, ReadTx, Row, Store, TableName, WriteResult, WriteTx } from './types.js';
 
+export interface CommittedTx {
+  readonly index: number;
+  readonly changes: readonly Change[];
+}
+
+interface PendingWrite {
+  readonly fn: (tx: WriteTx) => unknown;
+  readonly resolve: (r: WriteResult<unknown>) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 export abstract class BaseStore implements Store {
   protected readonly state = new CommittedState();
   private readonly queries = new SharedQueries();
-  private queue: Promise<unknown> = Promise.resolve();
+  private pending: PendingWrite[] = [];
+  private draining: Promise<void> | undefined;
   protected closed = false;
 
-  protected abstract persist(index: number, changes: readonly Change[]): void | Promise<void>;
+  /** Persists committed transactions, in order, durably, all or none. */
+  protected abstract persist(group: readonly CommittedTx[]): void | Promise<void>;
   abstract close(): void;
 
   currentIndex(): number {
@@ -26,19 +39,55 @@ export abstract class BaseStore implements Store {
   }
 
   write<T>(fn: (tx: WriteTx) => T): Promise<WriteResult<T>> {
-    const run = async (): Promise<WriteResult<T>> => {
-      if (this.closed) throw new Error('the store is closed');
-      const tx = new StagedTransaction(this.state, this.state.index + 1);
-      const result = fn(tx);
-      const changes = tx.changes();
-      if (changes.length === 0) return { index: this.state.index, result };
-      await this.persist(tx.index, changes);
-      this.state.apply(tx.index, changes);
-      return { index: tx.index, result };
-    };
-    const next = this.queue.then(run, run);
-    this.queue = next.catch(() => undefined);
-    return next;
+    return new Promise<WriteResult<T>>((resolve, reject) => {
+      this.pending.push({ fn, resolve: resolve as (r: WriteResult<unknown>) => void, reject });
+      if (!this.draining) this.draining = this.drainPending();
+    });
+  }
+
+  /**
+   * Group commit: the transactions queued while the previous group was being persisted run one
+   * after another (each sees the ones before it), each at its own index, and are persisted
+   * together (one fsync); none is acknowledged before the group is durable.
+   */
+  private async drainPending(): Promise<void> {
+    // setImmediate, not a microtask: requests read in the same turn of the event loop join the group.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.pending.length > 0) {
+      const queued = this.pending.splice(0);
+      const group: { tx: StagedTransaction; write: PendingWrite; result: unknown }[] = [];
+      // Transactions that changed nothing answer once what they read is durable too.
+      const unchanged: { index: number; write: PendingWrite; result: unknown }[] = [];
+      let view: ReadTx = this.state;
+      for (const write of queued) {
+        if (this.closed) {
+          write.reject(new Error('the store is closed'));
+          continue;
+        }
+        const tx = new StagedTransaction(view, this.state.index + group.length + 1);
+        try {
+          const result = write.fn(tx);
+          if (tx.changes().length === 0) {
+            unchanged.push({ index: tx.index - 1, write, result });
+            continue;
+          }
+          group.push({ tx, write, result });
+          view = tx;
+        } catch (err) {
+          write.reject(err);
+        }
+      }
+      try {
+        if (group.length > 0) await this.persist(group.map((g) => ({ index: g.tx.index, changes: g.tx.changes() })));
+      } catch (err) {
+        for (const g of [...group, ...unchanged]) g.write.reject(err);
+        continue;
+      }
+      for (const g of group) this.state.apply(g.tx.index, g.tx.changes());
+      for (const g of group) g.write.resolve({ index: g.tx.index, result: g.result });
+      for (const u of unchanged) u.write.resolve({ index: u.index, result: u.result });
+    }
+    this.draining = undefined;
   }
 
   watch<T>(key: string, tables: readonly TableName[], query: (tx: ReadTx) => T): Observable<Indexed<T>> {
@@ -81,6 +130,6 @@ export abstract class BaseStore implements Store {
 
   /** Resolves once every write queued so far has finished. */
   async drain(): Promise<void> {
-    await this.queue;
+    while (this.draining) await this.draining;
   }
 }

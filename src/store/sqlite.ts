@@ -4,8 +4,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { BaseStore } from './base.js';
-import type { Change } from './state.js';
+import { BaseStore, type CommittedTx } from './base.js';
 import { TABLES, type TableName } from './types.js';
 
 const SCHEMA = `
@@ -27,7 +26,7 @@ interface RowRecord {
 
 export class SqliteStore extends BaseStore {
   private readonly db: Database.Database;
-  private readonly commit: (index: number, changes: readonly Change[]) => void;
+  private readonly commit: (group: readonly CommittedTx[]) => void;
 
   /** `path` is a file (its folder is created) or `:memory:`. */
   constructor(readonly path: string) {
@@ -45,20 +44,22 @@ export class SqliteStore extends BaseStore {
     const remove = this.db.prepare('DELETE FROM rows WHERE tbl = ? AND key = ?');
     const setTable = this.db.prepare('INSERT INTO table_index (tbl, idx) VALUES (?, ?) ON CONFLICT (tbl) DO UPDATE SET idx = excluded.idx');
     const setIndex = this.db.prepare("INSERT INTO meta (key, value) VALUES ('index', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-    this.commit = this.db.transaction((index: number, changes: readonly Change[]) => {
-      const tables = new Set<TableName>();
-      for (const c of changes) {
-        if (c.row) upsert.run(c.table, c.key, JSON.stringify(c.row.value), c.row.createIndex, c.row.modifyIndex);
-        else remove.run(c.table, c.key);
-        tables.add(c.table);
+    this.commit = this.db.transaction((group: readonly CommittedTx[]) => {
+      for (const { index, changes } of group) {
+        const tables = new Set<TableName>();
+        for (const c of changes) {
+          if (c.row) upsert.run(c.table, c.key, JSON.stringify(c.row.value), c.row.createIndex, c.row.modifyIndex);
+          else remove.run(c.table, c.key);
+          tables.add(c.table);
+        }
+        for (const t of tables) setTable.run(t, index);
+        setIndex.run(index);
       }
-      for (const t of tables) setTable.run(t, index);
-      setIndex.run(index);
     });
   }
 
-  protected persist(index: number, changes: readonly Change[]): void {
-    this.commit(index, changes);
+  protected persist(group: readonly CommittedTx[]): void {
+    this.commit(group);
   }
 
   private load(): void {

@@ -16,6 +16,8 @@ export class CommittedState implements ReadTx {
   private readonly tables = new Map<TableName, Map<string, Row>>();
   private readonly indexes = new Map<TableName, number>();
   private readonly listeners = new Map<TableName, Set<Listener>>();
+  /** Each table's rows sorted by key, rebuilt lazily after a change. */
+  private readonly sorted = new Map<TableName, readonly Row[]>();
   index = 0;
 
   get<T>(table: TableName, key: string): Row<T> | undefined {
@@ -23,9 +25,12 @@ export class CommittedState implements ReadTx {
   }
 
   list<T>(table: TableName, prefix = ''): readonly Row<T>[] {
-    const rows: Row<T>[] = [];
-    for (const [key, row] of this.tables.get(table) ?? []) if (key.startsWith(prefix)) rows.push(row as Row<T>);
-    return rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    let rows = this.sorted.get(table);
+    if (!rows) {
+      rows = [...(this.tables.get(table)?.values() ?? [])].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      this.sorted.set(table, rows);
+    }
+    return (prefix === '' ? rows : rows.filter((r) => r.key.startsWith(prefix))) as readonly Row<T>[];
   }
 
   tableIndex(...tables: TableName[]): number {
@@ -35,6 +40,7 @@ export class CommittedState implements ReadTx {
   /** Loads a row at startup (no notification). */
   load(table: TableName, row: Row): void {
     this.rowsOf(table).set(row.key, row);
+    this.sorted.delete(table);
   }
 
   setTableIndex(table: TableName, index: number): void {
@@ -50,6 +56,7 @@ export class CommittedState implements ReadTx {
       else this.rowsOf(c.table).delete(c.key);
       touched.add(c.table);
       this.indexes.set(c.table, index);
+      this.sorted.delete(c.table);
     }
     const woken = new Set<Listener>();
     for (const t of touched) for (const l of this.listeners.get(t) ?? []) woken.add(l);

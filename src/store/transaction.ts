@@ -1,7 +1,7 @@
-// A write transaction: changes are staged over the committed state (reads see them) and handed
-// to the backend as one list when the transaction function returns.
-import type { Change, CommittedState } from './state.js';
-import type { Row, TableName, WriteTx } from './types.js';
+// A write transaction: changes are staged over what it reads from (the committed state, or an
+// earlier transaction of the same group commit) and handed to the backend as one list.
+import type { Change } from './state.js';
+import type { ReadTx, Row, TableName, WriteTx } from './types.js';
 
 const slot = (table: TableName, key: string) => `${table}\u0000${key}`;
 
@@ -9,7 +9,7 @@ export class StagedTransaction implements WriteTx {
   private readonly staged = new Map<string, Change>();
 
   constructor(
-    private readonly state: CommittedState,
+    private readonly state: ReadTx,
     readonly index: number,
   ) {}
 

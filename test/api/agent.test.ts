@@ -72,6 +72,7 @@ describe('/v1/agent', () => {
       [{ Name: 'x', Kind: 'sidecar' }, /Kind: Invalid option/],
       [{ Name: 'x', Kind: 'connect-proxy', Port: 1 }, /Proxy\.DestinationServiceName: must be set for a connect-proxy/],
       [{ Name: 'x', Kind: 'connect-proxy', Port: 1, Proxy: { DestinationServiceName: 'y', Upstreams: [{ DestinationName: 'db', LocalBindPort: 'nine' }] } }, /Proxy\.Upstreams\[0\]\.LocalBindPort: .*expected number/],
+      [{ Name: 'x', Connect: { SidecarService: { Proxy: { Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000 }, { DestinationName: 'api', LocalBindPort: 9000 }] } } } }, /Connect\.SidecarService\.Proxy\.Upstreams\[1\]\.LocalBindPort: 9000 is already bound/],
       [{ Name: 'x', Check: { HTTP: 'http://127.0.0.1/' } }, /Check\.Interval: must be set for an HTTP check/],
       [{ Name: 'x', Check: { TTL: 'soon' } }, /Check\.TTL: must be a duration/],
       [{ Name: 'x', Check: { Notes: 'n' } }, /Check: must set one of TTL, HTTP, TCP or GRPC/],
@@ -108,6 +109,17 @@ describe('/v1/agent', () => {
     const unknown = await a.put('/v1/agent/check/pass/nope');
     assert.equal(unknown.status, 404);
     assert.match(unknown.text, /Unknown check ID "nope"/);
+  });
+
+  it('lists the agent\'s checks and updates one with a status and output', async () => {
+    await a.put('/v1/agent/service/register', { Name: 'upd', Port: 1, Check: { CheckID: 'upd-ttl', TTL: '60s', Notes: 'n' } });
+    const r = await a.put('/v1/agent/check/update/upd-ttl', { Status: 'warning', Output: 'slow' });
+    assert.equal(r.status, 200, r.text);
+    const checks = (await a.get('/v1/agent/checks')).json as Record<string, { Status: string; Output: string; ServiceID: string; Notes: string }>;
+    assert.deepEqual(checks['upd-ttl'] && [checks['upd-ttl'].Status, checks['upd-ttl'].Output, checks['upd-ttl'].ServiceID, checks['upd-ttl'].Notes], ['warning', 'slow', 'upd', 'n']);
+    const bad = await a.put('/v1/agent/check/update/upd-ttl', { Status: 'fine' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /Status: Invalid option/);
   });
 
   it('deregisters a service together with its sidecar and checks', async () => {

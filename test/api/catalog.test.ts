@@ -46,6 +46,16 @@ describe('/v1/catalog and /v1/health', () => {
     assert.deepEqual(native.map((e) => e.Service.ID), ['native']);
   });
 
+  it('rejects bad blocking parameters naming them', async () => {
+    for (const [query, message] of [['index=abc', /index: must be a non-negative integer/], ['index=1&wait=soon', /wait: "soon" is not a duration/]] as const) {
+      for (const path of ['/v1/catalog/services', '/v1/catalog/nodes', '/v1/health/service/web', '/v1/agent/services', '/v1/connect/intentions', '/v1/config/service-defaults']) {
+        const r = await a.get(`${path}?${query}`);
+        assert.equal(r.status, 400, `${path}?${query}`);
+        assert.match(r.text, message);
+      }
+    }
+  });
+
   it('answers a blocking query promptly when a relevant change lands', async () => {
     const first = await a.get('/v1/health/service/web');
     const started = Date.now();

@@ -79,6 +79,26 @@ describe('/v1/config', () => {
     assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
   });
 
+  it('refuses routing or splitting for a tcp service, and a protocol change that would leave one on tcp', async () => {
+    await a.delete('/v1/config/proxy-defaults/global');
+    const before = a.agent.store.currentIndex();
+    const router = { Kind: 'service-router', Name: 'shop', Routes: [{ Match: { HTTP: { PathPrefix: '/a' } }, Destination: { Service: 'a' } }] };
+    const refused = await a.put('/v1/config', router);
+    assert.equal(refused.status, 400);
+    assert.match(refused.text, /Name: service "shop" would use protocol "tcp", which does not permit advanced routing or splitting/);
+    assert.equal(a.agent.store.currentIndex(), before);
+    assert.equal((await a.put('/v1/config', { Kind: 'service-defaults', Name: 'shop', Protocol: 'http' })).status, 200);
+    assert.equal((await a.put('/v1/config', router)).status, 200);
+    const downgrade = await a.put('/v1/config', { Kind: 'service-defaults', Name: 'shop', Protocol: 'tcp' });
+    assert.equal(downgrade.status, 400);
+    assert.match(downgrade.text, /Protocol: service "shop" would use protocol "tcp"/);
+    const removal = await a.delete('/v1/config/service-defaults/shop');
+    assert.equal(removal.status, 400);
+    assert.equal(((await a.get('/v1/config/service-defaults/shop')).json as { Protocol: string }).Protocol, 'http');
+    assert.equal((await a.put('/v1/config', { Kind: 'proxy-defaults', Name: 'global', Config: { protocol: 'http' } })).status, 200);
+    assert.equal((await a.delete('/v1/config/service-defaults/shop')).status, 200, 'proxy-defaults now makes it http');
+  });
+
   it('rejects unknown kinds in paths', async () => {
     const r = await a.get('/v1/config/bogus');
     assert.equal(r.status, 400);

@@ -47,6 +47,22 @@ describe('SqliteStore', () => {
     store.close();
   });
 
+  it('group-commits concurrent writes, each at its own index, each seeing the ones before it', async () => {
+    const store = new SqliteStore(':memory:');
+    const results = await Promise.allSettled([
+      store.write((tx) => tx.put('nodes', 'a', { n: 1 })),
+      store.write((tx) => {
+        tx.put('nodes', 'lost', {});
+        throw new Error('rejected alone');
+      }),
+      store.write((tx) => tx.put('nodes', 'b', { sawA: tx.get('nodes', 'a') !== undefined })),
+      store.write((tx) => tx.get('nodes', 'b') !== undefined),
+    ]);
+    assert.deepEqual(results.map((r) => (r.status === 'fulfilled' ? r.value.index : 'rejected')), [1, 'rejected', 2, 2]);
+    assert.deepEqual(store.read((tx) => tx.list('nodes').map((r) => [r.key, r.value, r.modifyIndex])), [['a', { n: 1 }, 1], ['b', { sawA: true }, 2]]);
+    store.close();
+  });
+
   it('keeps every committed write across a reopen of the same file', async () => {
     const path = join(tempDir(), 'db', 'switchyard.db');
     const first = new SqliteStore(path);

@@ -8,7 +8,6 @@ import type { Clock } from '../../core/clock.js';
 import { errorMessage } from '../../core/errors.js';
 import { nullLogger, type Logger } from '../../core/logger.js';
 import type { Catalog } from '../catalog.js';
-import { checks } from '../queries.js';
 import type { HealthCheck, HealthCheckDefinition } from '../types.js';
 import type { ProbeResult, Probes } from './probes.js';
 
@@ -27,6 +26,8 @@ export interface CheckRunnerDeps {
 
 export class CheckRunner {
   private readonly scheduled = new Map<string, Scheduled>();
+  /** Critical checks whose service goes after DeregisterCriticalServiceAfter: cancel by CheckID. */
+  private readonly reaping = new Map<string, () => void>();
   private sub: Subscription | undefined;
   private readonly logger: Logger;
 
@@ -38,14 +39,15 @@ export class CheckRunner {
   }
 
   start(): void {
-    const node = this.catalog.node;
-    this.sub = this.catalog.query(`runner-checks:${node}`, ['checks'], (tx) => checks(tx, node)).subscribe((r) => this.sync(r.value));
+    this.sub = this.catalog.agentChecks().subscribe((r) => this.sync(r.value));
   }
 
   stop(): void {
     this.sub?.unsubscribe();
     for (const s of this.scheduled.values()) s.cancel();
     this.scheduled.clear();
+    for (const cancel of this.reaping.values()) cancel();
+    this.reaping.clear();
   }
 
   private sync(list: readonly HealthCheck[]): void {
@@ -54,6 +56,7 @@ export class CheckRunner {
       const def = c.Definition;
       if (!def) continue;
       seen.add(c.CheckID);
+      this.reap(c, def);
       // A TTL check restarts its timer whenever it is written (an update) while not critical.
       const key = def.TTL ? `${JSON.stringify(def)}@${c.ModifyIndex}` : JSON.stringify(def);
       const current = this.scheduled.get(c.CheckID);
@@ -68,6 +71,30 @@ export class CheckRunner {
         this.scheduled.delete(id);
       }
     }
+    for (const [id, cancel] of this.reaping) {
+      if (!seen.has(id)) {
+        cancel();
+        this.reaping.delete(id);
+      }
+    }
+  }
+
+  /** Consul's DeregisterCriticalServiceAfter: a service whose check stays critical that long is deregistered. */
+  private reap(c: HealthCheck, def: HealthCheckDefinition): void {
+    const after = def.DeregisterCriticalServiceAfter;
+    const tracked = this.reaping.get(c.CheckID);
+    if (!after || c.Status !== 'critical' || !c.ServiceID) {
+      tracked?.();
+      this.reaping.delete(c.CheckID);
+      return;
+    }
+    if (tracked) return;
+    const cancel = this.deps.clock.setTimeout(() => {
+      this.reaping.delete(c.CheckID);
+      this.logger.info({ check: c.CheckID, service: c.ServiceID }, 'deregistering a service critical for longer than DeregisterCriticalServiceAfter');
+      this.catalog.deregisterService(c.ServiceID).catch((err: unknown) => this.logger.debug({ err: errorMessage(err) }, 'already deregistered'));
+    }, parseDuration('DeregisterCriticalServiceAfter', after));
+    this.reaping.set(c.CheckID, cancel);
   }
 
   private scheduleTtl(c: HealthCheck, ttl: string, key: string): void {

@@ -138,6 +138,10 @@ export function entryBase<K extends string>(kind: K) {
   };
 }
 
+export function issue(ctx: z.RefinementCtx, path: PropertyKey[], message: string): void {
+  ctx.addIssue({ code: 'custom', path, message });
+}
+
 export function duplicates<T>(items: readonly T[], key: (t: T) => string): number[] {
   const seen = new Set<string>();
   const dups: number[] = [];

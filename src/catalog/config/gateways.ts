@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   duplicates,
   entryBase,
+  issue,
   headerModifiers,
   namespace,
   nonNegativeInt,
@@ -14,8 +15,6 @@ import {
   tlsVersionRules,
   tlsVersion,
 } from './common.js';
-
-const issue = (ctx: z.RefinementCtx, path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
 
 const sds = z.strictObject({ ClusterName: z.string().optional(), CertResource: z.string().optional() }).superRefine((v, ctx) => {
   if (!v.ClusterName !== !v.CertResource) issue(ctx, [], 'ClusterName and CertResource must be set together');

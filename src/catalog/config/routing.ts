@@ -1,10 +1,9 @@
 // service-router, service-splitter and service-resolver: L7 traffic management, with the
 // cross-field rules Consul enforces.
 import { z } from 'zod';
-import { duplicates, duration, entryBase, headerModifiers, namespace, nonNegativeInt, partition, serviceName } from './common.js';
+import { duplicates, duration, entryBase, issue, headerModifiers, namespace, nonNegativeInt, partition, serviceName } from './common.js';
 
 type Ctx = z.RefinementCtx;
-const issue = (ctx: Ctx, path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
 export const onlyOne = (ctx: Ctx, v: Record<string, unknown>, fields: readonly string[], what: string) => {
   const set = fields.filter((f) => v[f] !== undefined && v[f] !== '' && v[f] !== false);
   if (set.length > 1) issue(ctx, [set[1] as string], `cannot be set together with ${set[0]} (${what})`);
@@ -108,27 +107,22 @@ export const serviceSplitterSchema = z
 
 const SUBSET_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
+/** Where a resolver sends traffic (a redirect or a failover target). */
+const targetFields = {
+  Service: serviceName.optional(),
+  ServiceSubset: z.string().optional(),
+  Namespace: namespace.optional(),
+  Partition: partition.optional(),
+  Datacenter: z.string().optional(),
+  Peer: z.string().optional(),
+};
+
 const resolverTarget = z
-  .strictObject({
-    Service: serviceName.optional(),
-    ServiceSubset: z.string().optional(),
-    Namespace: namespace.optional(),
-    Partition: partition.optional(),
-    Datacenter: z.string().optional(),
-    Peer: z.string().optional(),
-  })
+  .strictObject(targetFields)
   .superRefine((v, ctx) => onlyOne(ctx, v, ['Datacenter', 'Peer'], 'a target is in a datacenter or a peer'));
 
 const redirect = z
-  .strictObject({
-    Service: serviceName.optional(),
-    ServiceSubset: z.string().optional(),
-    Namespace: namespace.optional(),
-    Partition: partition.optional(),
-    Datacenter: z.string().optional(),
-    Peer: z.string().optional(),
-    SamenessGroup: z.string().optional(),
-  })
+  .strictObject({ ...targetFields, SamenessGroup: z.string().optional() })
   .superRefine((v, ctx) => {
     if (Object.values(v).every((x) => x === undefined || x === '')) issue(ctx, [], 'must name at least one of Service, ServiceSubset, Namespace, Partition, Datacenter, Peer');
     onlyOne(ctx, v, ['Datacenter', 'Peer', 'SamenessGroup'], 'one redirect destination');

@@ -1,9 +1,7 @@
 // The service-intentions config entry: every intention towards one destination (or `*`).
 import { z } from 'zod';
-import { duplicates, entryBase, meta, namespace, partition, serviceNameOrWildcard } from '../config/common.js';
+import { duplicates, entryBase, issue, meta, namespace, partition, serviceNameOrWildcard } from '../config/common.js';
 import { HTTP_METHODS, headerMatch, onlyOne } from '../config/routing.js';
-
-const issue = (ctx: z.RefinementCtx, path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
 
 export const intentionAction = z.enum(['allow', 'deny']);
 

@@ -3,7 +3,7 @@
 // and dropped, as Consul's decoder ignores fields it does not know; the fields it models are
 // checked strictly.
 import { z } from 'zod';
-import { duration, meta, namespace, opaque, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
+import { duplicates, duration, issue, meta, namespace, opaque, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
 
 export const checkDefinition = z
   .object({
@@ -47,18 +47,28 @@ const upstream = z.object({
   MeshGateway: meshGatewayConfig.optional(),
 });
 
-export const proxySchema = z.object({
-  DestinationServiceName: serviceName.optional(),
-  DestinationServiceID: z.string().optional(),
-  LocalServiceAddress: z.string().optional(),
-  LocalServicePort: portOrZero.optional(),
-  Mode: proxyMode.optional(),
-  Config: opaque.optional(),
-  Upstreams: z.array(upstream).optional(),
-  MeshGateway: meshGatewayConfig.optional(),
-  Expose: exposeConfig.optional(),
-  TransparentProxy: transparentProxyConfig.optional(),
-});
+export const proxySchema = z
+  .object({
+    DestinationServiceName: serviceName.optional(),
+    DestinationServiceID: z.string().optional(),
+    LocalServiceAddress: z.string().optional(),
+    LocalServicePort: portOrZero.optional(),
+    Mode: proxyMode.optional(),
+    Config: opaque.optional(),
+    Upstreams: z.array(upstream).optional(),
+    MeshGateway: meshGatewayConfig.optional(),
+    Expose: exposeConfig.optional(),
+    TransparentProxy: transparentProxyConfig.optional(),
+  })
+  .superRefine((p, ctx) => {
+    const ups = p.Upstreams ?? [];
+    for (const i of duplicates(ups, (u) => `${u.DestinationType ?? 'service'}/${u.Datacenter ?? ''}/${u.DestinationName}`)) {
+      issue(ctx, ['Upstreams', i, 'DestinationName'], `"${ups[i]?.DestinationName}" is already an upstream of this proxy`);
+    }
+    for (const i of duplicates(ups, (u) => `${u.LocalBindAddress || '127.0.0.1'}:${u.LocalBindPort}`)) {
+      issue(ctx, ['Upstreams', i, 'LocalBindPort'], `${ups[i]?.LocalBindPort} is already bound by another upstream`);
+    }
+  });
 
 const SERVICE_KINDS = ['', 'connect-proxy', 'mesh-gateway', 'ingress-gateway', 'terminating-gateway'] as const;
 

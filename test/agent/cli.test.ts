@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { resolveConfig } from '../../src/cli/agent-config.js';
+import { main } from '../../src/cli/main.js';
+import { TestAgent } from '../support/agent.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, content: unknown): string {
+  const p = join(dir, name);
+  writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
+  return p;
+}
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), env: {} });
+  return { code, out, err };
+}
+
+describe('agent configuration', () => {
+  it('applies defaults, then the config file, then flags', () => {
+    const cfg = resolveConfig({ dev: true, node: 'n1' });
+    assert.deepEqual([cfg.datacenter, cfg.bind, cfg.httpPort, cfg.grpcPort, cfg.dataDir, cfg.defaultIntentionPolicy], ['dc1', '127.0.0.1', 8500, 8502, undefined, 'allow']);
+    const path = file('agent.json', { datacenter: 'east', node_name: 'fromfile', data_dir: '/tmp/x', ports: { http: 9500 }, default_intention_policy: 'deny' });
+    const merged = resolveConfig({ 'config-file': path, 'http-port': 9600 });
+    assert.deepEqual([merged.datacenter, merged.node, merged.dataDir, merged.httpPort, merged.defaultIntentionPolicy], ['east', 'fromfile', '/tmp/x', 9600, 'deny']);
+  });
+
+  it('rejects bad configuration naming the field', async () => {
+    assert.throws(() => resolveConfig({}), /-data-dir: is required unless -dev is set/);
+    assert.throws(() => resolveConfig({ dev: true, 'data-dir': '/x' }), /-dev: keeps state in memory/);
+    assert.throws(() => resolveConfig({ 'config-file': file('bad.json', { ports: { http: 'x' }, colour: 1 }) }), /ports\.http: .*expected number.*colour: unknown field/);
+    assert.throws(() => resolveConfig({ 'config-file': file('broken.json', '{') }), /-config-file: cannot read .* as JSON/);
+    const r = await run('agent', '-dev', '-http-port', '99999');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /-http-port: must be at most 65535/);
+  });
+});
+
+describe('client commands', () => {
+  let a: TestAgent;
+  let addr: string;
+  before(async () => {
+    a = await TestAgent.start();
+    addr = a.agent.httpAddress;
+  });
+  after(() => a.close());
+
+  it('services register and deregister', async () => {
+    const reg = await run('services', 'register', '-http-addr', addr, file('web.json', { Name: 'web', Port: 80, Connect: { SidecarService: {} } }));
+    assert.equal(reg.code, 0, reg.err);
+    assert.match(reg.out, /Registered service: web/);
+    assert.ok(a.catalog.store.read((tx) => tx.get('services', 'node1/web-sidecar-proxy')));
+    const bad = await run('services', 'register', '-http-addr', addr, file('bad.json', { Name: 'web', Port: 'x' }));
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /400: invalid service registration: Port: /);
+    const dereg = await run('services', 'deregister', '-http-addr', addr, 'web');
+    assert.equal(dereg.code, 0, dereg.err);
+    assert.equal(a.catalog.store.read((tx) => tx.list('services').length), 0);
+  });
+
+  it('config write, read, list and delete', async () => {
+    const w = await run('config', 'write', '-http-addr', addr, file('sd.json', { Kind: 'service-defaults', Name: 'web', Protocol: 'http' }));
+    assert.equal(w.code, 0, w.err);
+    const r = await run('config', 'read', '-http-addr', addr, '-kind', 'service-defaults', '-name', 'web');
+    assert.equal((JSON.parse(r.out) as { Protocol: string }).Protocol, 'http');
+    assert.equal((await run('config', 'list', '-http-addr', addr, '-kind', 'service-defaults')).out, 'web\n');
+    assert.equal((await run('config', 'delete', '-http-addr', addr, '-kind', 'service-defaults', '-name', 'web')).code, 0);
+    const missing = await run('config', 'read', '-http-addr', addr, '-kind', 'service-defaults', '-name', 'web');
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /404: Config entry not found/);
+    const noKind = await run('config', 'list', '-http-addr', addr);
+    assert.match(noKind.err, /-kind: is required/);
+  });
+
+  it('intention create and check', async () => {
+    assert.equal((await run('intention', 'create', '-http-addr', addr, '-deny', 'web', 'db')).code, 0);
+    const denied = await run('intention', 'check', '-http-addr', addr, 'web', 'db');
+    assert.deepEqual([denied.code, denied.out], [2, 'Denied\n']);
+    assert.equal((await run('intention', 'create', '-http-addr', addr, 'web', 'db')).code, 0);
+    const allowed = await run('intention', 'check', '-http-addr', addr, 'web', 'db');
+    assert.deepEqual([allowed.code, allowed.out], [0, 'Allowed\n']);
+    const bad = await run('intention', 'create', '-http-addr', addr, 'web');
+    assert.match(bad.err, /SRC DST: expected 2 argument/);
+  });
+
+  it('says clearly when the agent cannot be reached', async () => {
+    const r = await run('intention', 'check', '-http-addr', '127.0.0.1:1', 'a', 'b');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /cannot reach the agent at http:\/\/127\.0\.0\.1:1/);
+  });
+});

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ApiServer } from '../../src/api/server.js';
+import { ConflictError, NotFoundError, PermissionDeniedError, RateLimitError, ValidationError } from '../../src/core/errors.js';
+import { TestAgent } from '../support/agent.js';
+
+describe('HTTP server', () => {
+  let server: ApiServer;
+  let base: string;
+  const thrower = (err: Error) => () => {
+    throw err;
+  };
+  before(async () => {
+    server = new ApiServer({
+      routes: [
+        [
+          { method: 'GET', pattern: '/v1/bad', handler: thrower(ValidationError.of('Field.Sub', 'is wrong')) },
+          { method: 'GET', pattern: '/v1/missing', handler: thrower(new NotFoundError('not here')) },
+          { method: 'GET', pattern: '/v1/conflict', handler: thrower(new ConflictError('taken')) },
+          { method: 'GET', pattern: '/v1/slow', handler: thrower(new RateLimitError('slow down')) },
+          { method: 'GET', pattern: '/v1/denied', handler: thrower(new PermissionDeniedError('no')) },
+          { method: 'GET', pattern: '/v1/boom', handler: thrower(new Error('kaput')) },
+          { method: 'GET', pattern: '/v1/echo/:name/*rest', handler: (req) => ({ body: req.params }) },
+        ],
+      ],
+    });
+    const addr = await server.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${addr.port}`;
+  });
+  after(() => server.close());
+
+  it('maps core errors to status codes with plain-text bodies', async () => {
+    for (const [path, status, text] of [
+      ['/v1/bad', 400, 'Field.Sub: is wrong\n'],
+      ['/v1/missing', 404, 'not here\n'],
+      ['/v1/conflict', 409, 'taken\n'],
+      ['/v1/slow', 429, 'slow down\n'],
+      ['/v1/denied', 403, 'no\n'],
+      ['/v1/boom', 500, 'kaput\n'],
+    ] as const) {
+      const res = await fetch(base + path);
+      assert.equal(res.status, status, path);
+      assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+      assert.equal(await res.text(), text);
+    }
+  });
+
+  it('answers 404 for an unknown path and 405 for a wrong method', async () => {
+    assert.equal((await fetch(`${base}/v1/nothing`)).status, 404);
+    const wrong = await fetch(`${base}/v1/bad`, { method: 'DELETE' });
+    assert.equal(wrong.status, 405);
+  });
+
+  it('decodes path parameters and the remainder', async () => {
+    const res = await fetch(`${base}/v1/echo/a%20b/x/y`);
+    assert.deepEqual(await res.json(), { name: 'a b', rest: 'x/y' });
+  });
+
+  it('accepts route lists added later (for example the CA\'s)', async () => {
+    server.addRoutes([{ method: 'GET', pattern: '/v1/connect/ca/roots', handler: () => ({ body: { Roots: [] } }) }]);
+    assert.deepEqual(await (await fetch(`${base}/v1/connect/ca/roots`)).json(), { Roots: [] });
+  });
+});
+
+describe('/v1/status', () => {
+  let a: TestAgent;
+  before(async () => (a = await TestAgent.start()));
+  after(() => a.close());
+
+  it('names this agent as the leader', async () => {
+    const r = await a.get('/v1/status/leader');
+    assert.equal(r.status, 200);
+    assert.equal(r.json, a.agent.httpAddress);
+  });
+});
