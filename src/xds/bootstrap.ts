@@ -14,10 +14,11 @@ import { statsTags } from './stats-tags.js';
 export interface BootstrapOptions {
   /** The proxy's service id: Envoy's node id, and how Switchyard finds its snapshot. */
   readonly proxyId: string;
-  /** The proxy's service name: Envoy's node cluster. */
-  readonly proxyService: string;
-  /** The service it fronts (stats tags `local_cluster`, `consul.source.service`). */
-  readonly destinationService: string;
+  /**
+   * The service the proxy fronts (a sidecar's Proxy.DestinationServiceName): Envoy's node
+   * cluster, as Consul sets it, and the stats tags `local_cluster` and `consul.source.service`.
+   */
+  readonly service: string;
   readonly namespace?: string;
   readonly datacenter: string;
   /** Switchyard's gRPC (xDS) endpoint: an IP or a DNS name. */
@@ -48,7 +49,7 @@ function xdsClusterTypedOptions() {
 export function generateBootstrap(opts: BootstrapOptions): Bootstrap {
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   return Bootstrap.fromPartial({
-    node: { id: opts.proxyId, cluster: opts.proxyService },
+    node: { id: opts.proxyId, cluster: opts.service },
     admin: { address: socketAddress(opts.adminAddress ?? '127.0.0.1', opts.adminPort ?? 19000) },
     staticResources: {
       clusters: [
@@ -78,6 +79,6 @@ export function generateBootstrap(opts: BootstrapOptions): Bootstrap {
       cdsConfig: adsConfigSource(),
       ldsConfig: adsConfigSource(),
     },
-    statsConfig: { statsTags: statsTags({ service: opts.destinationService, namespace, datacenter: opts.datacenter }) },
+    statsConfig: { statsTags: statsTags({ service: opts.service, namespace, datacenter: opts.datacenter }) },
   });
 }

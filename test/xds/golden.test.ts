@@ -56,8 +56,7 @@ async function generateScenario(name: string) {
   const resources = generateResources(snapshot);
   const options: BootstrapOptions = {
     proxyId: snapshot.proxy.ID,
-    proxyService: snapshot.proxy.Service,
-    destinationService: snapshot.service,
+    service: snapshot.service,
     datacenter: snapshot.datacenter,
     xdsAddress: '127.0.0.1',
     xdsPort: 8502,
