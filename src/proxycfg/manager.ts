@@ -1,7 +1,7 @@
 // Every registered connect-proxy's snapshot stream, by proxy id, with watches shared between
 // proxies. The ADS server asks `snapshots(nodeId)` per stream; two streams of one proxy share
 // one pipeline.
-import { map, distinctUntilChanged, shareReplay, type Observable } from 'rxjs';
+import { distinctUntilChanged, map, of, shareReplay, switchMap, type Observable } from 'rxjs';
 import { WatchCache, SharedCASource, SharedCatalogSource } from './shared.js';
 import { connectProxySnapshots, type ConnectProxyDeps } from './connect-proxy.js';
 import type { ConnectProxySnapshot } from './snapshot.js';
@@ -19,6 +19,20 @@ export class ProxyConfigManager {
   /** Snapshots of one proxy (completes when it is deregistered). */
   snapshots(proxyId: string): Observable<ConnectProxySnapshot> {
     return this.pipelines.get(`proxy/${proxyId}`, () => connectProxySnapshots(proxyId, { ...this.deps, catalog: this.catalog, ca: this.ca }));
+  }
+
+  /**
+   * The ADS server's view (its ProxyResourceSource contract, before generation): `undefined`
+   * while the proxy is not registered (or not a connect-proxy), then its snapshots; `undefined`
+   * again after deregistration, and snapshots again if it comes back. Compose with the
+   * generators as `watch(id).pipe(map((s) => s && generateResources(s)))`.
+   */
+  watch(proxyId: string): Observable<ConnectProxySnapshot | undefined> {
+    return this.catalog.watchService(proxyId).pipe(
+      map((s) => s?.Kind === 'connect-proxy'),
+      distinctUntilChanged(),
+      switchMap((registered) => (registered ? this.snapshots(proxyId) : of(undefined))),
+    );
   }
 
   /** Ids of the registered connect-proxies, sorted. */

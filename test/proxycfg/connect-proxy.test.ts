@@ -173,4 +173,18 @@ describe('connect-proxy snapshots', () => {
     assert.deepEqual(manager!.openWatches(), []);
     assert.ok(src.opened['leaf/api']);
   });
+
+  it('serves the ADS view: undefined while unregistered, snapshots while registered, undefined after', () => {
+    run(
+      (h) => ({ 'service/web-proxy': h.cold('u 19ms a 29ms u 19ms b', { u: undefined, a: proxy('web-proxy', 'web', ['db'], 1), b: proxy('web-proxy', 'web', [], 2) }) }),
+      (src, h) => {
+        const manager = new ProxyConfigManager({ catalog: src, ca: src, coalesceMs: WINDOW });
+        h.expectObservable(manager.watch('web-proxy').pipe(map((s) => (s ? summary(s) : 'none')))).toBe('n 29ms a 19ms n 29ms b', {
+          n: 'none',
+          a: '[db:21000] intentions=',
+          b: '[] intentions=',
+        });
+      },
+    );
+  });
 });
