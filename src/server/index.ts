@@ -1,0 +1,4 @@
+// The ADS server's public surface for the composition root and the HTTP API.
+export { startXdsServer, type XdsServer, type XdsServerOptions } from './server.js';
+export type { ProxyResourceSource } from './source.js';
+export { XdsStatusRegistry, type NackStatus, type ProxyXdsStatus, type StreamStatus, type TypeStatus } from './status.js';

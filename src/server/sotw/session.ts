@@ -1,0 +1,155 @@
+// The state of one state-of-the-world stream, per type: requested names, the last response, the
+// acknowledged version, and the version the client rejected. No I/O.
+import { createHash } from 'node:crypto';
+import type { EncodedResource, ResourceSet } from '../../core/resources.js';
+import type { XdsTypeUrl } from '../../core/type-urls.js';
+import { PHASES, WILDCARD_TYPES } from '../order.js';
+
+export class SotwTypeState {
+  readonly names = new Set<string>();
+  wildcard = false;
+  /**
+   * Legacy wildcard (go-control-plane subscription.go): an empty name list means "everything"
+   * only while every request for the type so far was empty. Once names were given, an empty
+   * list is an unsubscribe, which is what gRPC clients send at shutdown.
+   */
+  allowLegacyWildcard: boolean | undefined;
+  /** Nonce of the last response; a request carrying another nonce is stale. */
+  lastNonce = '';
+  /** version_info of the last response for the current subscription ('' after unsubscribing). */
+  lastVersion = '';
+  /** Waiting for the ACK/NACK of lastNonce. */
+  pending = false;
+  ackedVersion = '';
+  /** A version the client NACKed: not sent again; the next different version is. */
+  rejectedVersion: string | undefined;
+  /** The nonce already recorded as NACKed (grpc-js repeats it on later requests). */
+  nackedNonce = '';
+
+  get active(): boolean {
+    return this.wildcard || this.names.size > 0;
+  }
+}
+
+export interface SotwRequestFacts {
+  readonly names: readonly string[];
+  readonly nonce: string;
+  readonly versionInfo: string;
+  readonly error: boolean;
+  /** A gRPC (proxyless) client: never a wildcard. */
+  readonly grpcClient: boolean;
+}
+
+export type SotwAnswer = 'ack' | 'nack' | 'repeated-nack' | 'stale' | 'none';
+
+export interface SotwPlan {
+  readonly typeUrl: XdsTypeUrl;
+  readonly versionInfo: string;
+  readonly resources: readonly EncodedResource[];
+}
+
+export class SotwSession {
+  private readonly types = new Map<XdsTypeUrl, SotwTypeState>();
+
+  peek(typeUrl: XdsTypeUrl): SotwTypeState | undefined {
+    return this.types.get(typeUrl);
+  }
+
+  /** Applies one request. A stale nonce changes nothing and must not trigger a response. */
+  request(typeUrl: XdsTypeUrl, req: SotwRequestFacts): SotwAnswer {
+    let state = this.types.get(typeUrl);
+    if (!state) {
+      state = new SotwTypeState();
+      this.types.set(typeUrl, state);
+    }
+    if (req.nonce !== '' && req.nonce !== state.lastNonce) return 'stale';
+    let answer: SotwAnswer = 'none';
+    if (req.nonce !== '' && req.error) {
+      answer = state.nackedNonce === req.nonce ? 'repeated-nack' : 'nack';
+      if (answer === 'nack') {
+        state.nackedNonce = req.nonce;
+        state.rejectedVersion = state.lastVersion;
+        state.pending = false;
+      }
+    } else if (req.nonce !== '' && state.pending) {
+      answer = 'ack';
+      state.pending = false;
+      state.ackedVersion = req.versionInfo;
+      state.rejectedVersion = undefined;
+    }
+    this.subscribe(typeUrl, state, req);
+    return answer;
+  }
+
+  private subscribe(typeUrl: XdsTypeUrl, state: SotwTypeState, req: SotwRequestFacts): void {
+    const before = [...state.names].join('\0') + (state.wildcard ? '\0*' : '');
+    if (state.allowLegacyWildcard === undefined) {
+      state.allowLegacyWildcard = req.names.length === 0 && !req.grpcClient && WILDCARD_TYPES.has(typeUrl);
+    }
+    if (req.names.length > 0) state.allowLegacyWildcard = false;
+    state.names.clear();
+    state.wildcard = req.names.length === 0 ? state.allowLegacyWildcard : false;
+    for (const name of req.names) {
+      if (name === '*') state.wildcard = true;
+      else state.names.add(name);
+    }
+    const after = [...state.names].join('\0') + (state.wildcard ? '\0*' : '');
+    // After an unsubscribe the client holds nothing of this type: a later subscribe is answered.
+    if (!state.active && before !== after) state.lastVersion = '';
+  }
+
+  /** Records a response as sent. */
+  sent(typeUrl: XdsTypeUrl, nonce: string, versionInfo: string): void {
+    const state = this.types.get(typeUrl);
+    if (!state) return;
+    state.lastNonce = nonce;
+    state.lastVersion = versionInfo;
+    state.pending = true;
+  }
+}
+
+/** The resources a response of this type carries: the full set for wildcards, else the requested names. */
+export function sotwResources(desired: ResourceSet, typeUrl: XdsTypeUrl, state: SotwTypeState): EncodedResource[] {
+  const all = desired.get(typeUrl);
+  if (!all) return [];
+  if (state.wildcard) return [...all.values()].sort(byName);
+  return [...state.names].sort().flatMap((n) => {
+    const r = all.get(n);
+    return r ? [r] : [];
+  });
+}
+
+/** Deterministic version_info: a hash of the subscription and of every resource version. */
+export function sotwVersion(state: SotwTypeState, resources: readonly EncodedResource[]): string {
+  const h = createHash('sha256');
+  h.update(state.wildcard ? '*\n' : `${[...state.names].sort().join(',')}\n`);
+  for (const r of resources) h.update(`${r.name}@${r.version}\n`);
+  return h.digest('hex').slice(0, 16);
+}
+
+function plan(desired: ResourceSet, typeUrl: XdsTypeUrl, state: SotwTypeState): SotwPlan | undefined {
+  const resources = sotwResources(desired, typeUrl, state);
+  const versionInfo = sotwVersion(state, resources);
+  if (versionInfo === state.lastVersion || versionInfo === state.rejectedVersion) return undefined;
+  return { typeUrl, versionInfo, resources };
+}
+
+/** The next SotW response, in the same order and holds as delta; undefined when nothing is due. */
+export function nextSotwResponse(desired: ResourceSet, session: SotwSession): SotwPlan | undefined {
+  const busy = (typeUrl: XdsTypeUrl): boolean => {
+    const state = session.peek(typeUrl);
+    return state !== undefined && state.active && (state.pending || plan(desired, typeUrl, state) !== undefined);
+  };
+  for (const phase of PHASES) {
+    if (phase.op !== 'upsert') continue;
+    const state = session.peek(phase.typeUrl);
+    if (!state?.active || state.pending || phase.waitsFor.some(busy)) continue;
+    const next = plan(desired, phase.typeUrl, state);
+    if (next) return next;
+  }
+  return undefined;
+}
+
+function byName(a: EncodedResource, b: EncodedResource): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}

@@ -1,0 +1,122 @@
+// State-of-the-world ADS as proxyless gRPC clients and older Envoys drive it (REAL-PEERS.md).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TypeUrl } from '../../src/core/type-urls.js';
+import { waitFor } from '../support/wait.js';
+import { cluster, endpoints, listener, resourceSet, route, secret } from './fixtures.js';
+import { assertSotw, startHarness } from './harness.js';
+
+const { Cluster, Endpoint, Listener, Route, Secret } = TypeUrl;
+
+const lis = listener('greeter', 50051, 'greeter-route');
+const rc = route('greeter-route', 'greeter');
+const cl = cluster('greeter');
+const cla = endpoints('greeter', 50051);
+const all = [lis, rc, cl, cla, secret('greeter-leaf')];
+
+describe('state-of-the-world ADS', () => {
+  it('serves a gRPC client LDS -> RDS -> CDS -> EDS with ACKs, then pushes a change', async () => {
+    const h = await startHarness();
+    h.source.set('grpc-client', resourceSet(...all));
+    const c = h.sotw('grpc-client');
+    // Strictly LDS -> RDS -> CDS -> EDS, each ACKed before the next, as gRPC clients do.
+    const steps = [
+      { typeUrl: Listener, name: 'greeter', expected: lis },
+      { typeUrl: Route, name: 'greeter-route', expected: rc },
+      { typeUrl: Cluster, name: 'greeter', expected: cl },
+      { typeUrl: Endpoint, name: 'greeter', expected: cla },
+    ];
+    let eds = undefined as unknown as Awaited<ReturnType<typeof c.expect>>;
+    for (const step of steps) {
+      c.send({ typeUrl: step.typeUrl, resourceNames: [step.name] });
+      eds = await c.expect(step.typeUrl);
+      assertSotw(eds, step.typeUrl, [step.expected]);
+      c.ack(eds, [step.name]);
+    }
+    await c.expectNothing();
+    await waitFor('the ACK in status', () => h.server.status.get('grpc-client')?.Streams[0]?.Types[Endpoint]?.VersionInfo === eds.versionInfo);
+
+    const moved = endpoints('greeter', 50052);
+    h.source.set('grpc-client', resourceSet(lis, rc, cl, moved));
+    const next = await c.expect();
+    assertSotw(next, Endpoint, [moved]);
+    assert.notEqual(next.versionInfo, eds.versionInfo);
+  });
+
+  it('after a NACK keeps quiet (also when grpc-js repeats the NACK), then sends the next version', async () => {
+    const h = await startHarness();
+    h.source.set('grpc-client', resourceSet(...all));
+    const c = h.sotw('grpc-client');
+    c.send({ typeUrl: Cluster, resourceNames: ['greeter'] });
+    const good = await c.expect();
+    c.ack(good, ['greeter']);
+    h.source.set('grpc-client', resourceSet(lis, rc, cluster('greeter', 99), cla));
+    const bad = await c.expect();
+    c.nack(bad, good.versionInfo, ['greeter'], 'xDS response validation errors: [greeter: bad timeout]');
+    await c.expectNothing();
+    // grpc-js repeats the same error and nonce on later requests of the type.
+    c.nack(bad, good.versionInfo, ['greeter'], 'xDS response validation errors: [greeter: bad timeout]');
+    await c.expectNothing();
+    const nack = h.server.status.get('grpc-client')?.LastNack;
+    assert.equal(nack?.Nonce, bad.nonce);
+    assert.match(nack?.Error ?? '', /^xDS response validation errors/);
+    const fixed = cluster('greeter', 7);
+    h.source.set('grpc-client', resourceSet(lis, rc, fixed, cla));
+    assertSotw(await c.expect('the fix'), Cluster, [fixed]);
+  });
+
+  it('does not answer a request carrying a stale nonce', async () => {
+    const h = await startHarness();
+    h.source.set('grpc-client', resourceSet(...all));
+    const c = h.sotw('grpc-client');
+    c.send({ typeUrl: Cluster, resourceNames: ['greeter'] });
+    const first = await c.expect();
+    c.send({ typeUrl: Cluster, resourceNames: ['greeter', 'other'], versionInfo: '', responseNonce: 'stale' });
+    await c.expectNothing();
+    c.ack(first, ['greeter']);
+    await c.expectNothing();
+  });
+
+  it('treats an empty name list from a gRPC client as an unsubscribe, not a wildcard', async () => {
+    const h = await startHarness();
+    h.source.set('grpc-client', resourceSet(...all, cluster('other')));
+    const c = h.sotw('grpc-client');
+    c.send({ typeUrl: Cluster, resourceNames: ['greeter'] });
+    const cds = await c.expect();
+    assertSotw(cds, Cluster, [cl]);
+    c.ack(cds, []); // grpc-js at shutdown
+    await c.expectNothing();
+    h.source.set('grpc-client', resourceSet(...all, cluster('other', 3), cluster('greeter', 4)));
+    await c.expectNothing();
+    c.send({ typeUrl: Cluster, resourceNames: ['greeter'], versionInfo: cds.versionInfo, responseNonce: cds.nonce });
+    assertSotw(await c.expect('the resubscribed cluster'), Cluster, [cluster('greeter', 4)]);
+  });
+
+  it('treats an empty first CDS/LDS request from Envoy as the legacy wildcard (full set)', async () => {
+    const h = await startHarness();
+    const other = cluster('other');
+    h.source.set('envoy-sotw', resourceSet(...all, other));
+    const c = h.sotw('envoy-sotw', 'envoy');
+    c.send({ typeUrl: Cluster, resourceNames: [] });
+    const cds = await c.expect();
+    assertSotw(cds, Cluster, [cl, other]);
+    c.ack(cds, []);
+    h.source.set('envoy-sotw', resourceSet(...all));
+    assertSotw(await c.expect('the full set without the removed cluster'), Cluster, [cl]);
+  });
+
+  it('holds Listeners while Clusters are unacknowledged and never sends another proxy\'s Secret', async () => {
+    const h = await startHarness();
+    h.source.set('envoy-sotw', resourceSet(...all));
+    const c = h.sotw('envoy-sotw', 'envoy');
+    c.send({ typeUrl: Cluster, resourceNames: [] });
+    c.send({ typeUrl: Listener, resourceNames: [] });
+    c.send({ typeUrl: Secret, resourceNames: ['greeter-leaf', 'billing-leaf'] });
+    const cds = await c.expect();
+    assertSotw(cds, Cluster, [cl]);
+    assertSotw(await c.expect(), Secret, [secret('greeter-leaf')]);
+    await c.expectNothing();
+    c.ack(cds, []);
+    assertSotw(await c.expect(), Listener, [lis]);
+  });
+});

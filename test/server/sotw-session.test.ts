@@ -1,0 +1,51 @@
+// The state-of-the-world session and its decisions, without I/O.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { TypeUrl } from '../../src/core/type-urls.js';
+import { nextSotwResponse, SotwSession, type SotwRequestFacts } from '../../src/server/sotw/session.js';
+import { cluster, endpoints, resourceSet } from './fixtures.js';
+
+const { Cluster, Endpoint } = TypeUrl;
+const req = (names: string[], more: Partial<SotwRequestFacts> = {}): SotwRequestFacts => ({ names, nonce: '', versionInfo: '', error: false, grpcClient: true, ...more });
+
+describe('SotW session', () => {
+  const set = resourceSet(cluster('a'), cluster('b'), endpoints('a', 1));
+
+  it('answers requested names, waits for the ACK, then sends only a different version', () => {
+    const s = new SotwSession();
+    assert.equal(s.request(Endpoint, req(['a', 'missing'])), 'none');
+    const first = nextSotwResponse(set, s);
+    assert.deepEqual(first?.resources.map((r) => r.name), ['a']);
+    s.sent(Endpoint, '1', first?.versionInfo ?? '');
+    const changed = resourceSet(cluster('a'), endpoints('a', 2));
+    assert.equal(nextSotwResponse(changed, s), undefined, 'one unacknowledged response per type');
+    assert.equal(s.request(Endpoint, req(['a', 'missing'], { nonce: '1', versionInfo: first?.versionInfo })), 'ack');
+    assert.equal(nextSotwResponse(set, s), undefined, 'same version: nothing');
+    assert.deepEqual(nextSotwResponse(changed, s)?.resources.map((r) => r.version), [endpoints('a', 2).version]);
+  });
+
+  it('ignores stale nonces entirely and records a repeated NACK once', () => {
+    const s = new SotwSession();
+    s.request(Cluster, req(['a']));
+    const first = nextSotwResponse(set, s);
+    s.sent(Cluster, '1', first?.versionInfo ?? '');
+    assert.equal(s.request(Cluster, req(['a', 'b'], { nonce: '0' })), 'stale');
+    assert.deepEqual([...(s.peek(Cluster)?.names ?? [])], ['a'], 'a stale request changes nothing');
+    assert.equal(s.request(Cluster, req(['a'], { nonce: '1', error: true })), 'nack');
+    assert.equal(s.request(Cluster, req(['a'], { nonce: '1', error: true })), 'repeated-nack');
+    assert.equal(nextSotwResponse(set, s), undefined, 'the rejected version is not resent');
+  });
+
+  it('distinguishes the legacy wildcard (Envoy, CDS/LDS, first request empty) from an unsubscribe', () => {
+    const envoy = new SotwSession();
+    envoy.request(Cluster, req([], { grpcClient: false }));
+    assert.deepEqual(nextSotwResponse(set, envoy)?.resources.map((r) => r.name), ['a', 'b']);
+    const grpc = new SotwSession();
+    grpc.request(Cluster, req([]));
+    assert.equal(nextSotwResponse(set, grpc), undefined);
+    const later = new SotwSession();
+    later.request(Cluster, req(['a'], { grpcClient: false }));
+    later.request(Cluster, req([], { grpcClient: false }));
+    assert.equal(later.peek(Cluster)?.active, false, 'empty after names is an unsubscribe, for Envoy too');
+  });
+});
