@@ -62,3 +62,37 @@ export function rootsSecretName(trustDomain: string): string {
 export function sidecarServiceName(service: string): string {
   return `${service}-sidecar-proxy`;
 }
+
+/**
+ * The id of an explicit upstream, which prefixes its listener name and names its route: the
+ * destination name, qualified by namespace and datacenter only when they differ from the
+ * proxy's own (Consul's `UpstreamID`).
+ */
+export function upstreamId(destination: string, namespace = DEFAULT_NAMESPACE, datacenter?: string): string {
+  let id = destination;
+  if (namespace !== DEFAULT_NAMESPACE) id = `${namespace}/${id}`;
+  if (datacenter) id = `${id}?dc=${datacenter}`;
+  return id;
+}
+
+/** RDS name of an HTTP upstream's RouteConfiguration: its upstream id, as Consul names it. */
+export function upstreamRouteName(upstream: string): string {
+  return upstream;
+}
+
+/** Name of the RouteConfiguration inlined in an HTTP public listener. */
+export const PUBLIC_LISTENER_ROUTE = 'public_listener';
+
+/** Stat prefix of the public listener's filters (`public_listener` in Consul's stats). */
+export const PUBLIC_LISTENER_STAT_PREFIX = 'public_listener';
+
+/** Stat prefix of an upstream listener's filters: `upstream.<svc>.<ns>.<dc>`. */
+export function upstreamStatPrefix(service: string, namespace: string, datacenter: string): string {
+  return `upstream.${service}.${namespace}.${datacenter}`;
+}
+
+/** The bootstrap's static cluster that reaches Switchyard's gRPC (xDS) port. */
+export const XDS_CLUSTER = 'switchyard_xds';
+
+/** Name of the network RBAC filter's stat prefix on the public listener. */
+export const CONNECT_AUTHZ_STAT_PREFIX = 'connect_authz';

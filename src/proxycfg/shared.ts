@@ -1,0 +1,77 @@
+// One live watch per query, however many proxies need it: the first subscriber opens the
+// source's watch, later ones share its latest value, and the last one to leave closes it
+// (shareReplay with refCount: plain shareReplay(1) would never unsubscribe).
+import { defer, finalize, shareReplay, type Observable } from 'rxjs';
+import type { CARoots, LeafCert } from '../ca/types.js';
+import type { CheckServiceNode, ConfigEntry, Intention, ServiceInstance } from '../catalog/types.js';
+import type { CASource, CatalogSource } from './sources.js';
+
+export class WatchCache {
+  private readonly live = new Map<string, Observable<unknown>>();
+
+  get<T>(key: string, open: () => Observable<T>): Observable<T> {
+    const existing = this.live.get(key);
+    if (existing) return existing as Observable<T>;
+    const shared: Observable<T> = defer(open).pipe(
+      finalize(() => {
+        if (this.live.get(key) === shared) this.live.delete(key);
+      }),
+      shareReplay({ bufferSize: 1, refCount: true }),
+    );
+    this.live.set(key, shared);
+    return shared;
+  }
+
+  /** Keys of the watches currently open (for tests and status). */
+  keys(): string[] {
+    return [...this.live.keys()].sort();
+  }
+}
+
+/** A CatalogSource whose watches are shared by key. */
+export class SharedCatalogSource implements CatalogSource {
+  constructor(
+    private readonly inner: CatalogSource,
+    private readonly cache = new WatchCache(),
+  ) {}
+
+  watchProxies(): Observable<readonly ServiceInstance[]> {
+    return this.cache.get('proxies', () => this.inner.watchProxies());
+  }
+  watchService(serviceId: string): Observable<ServiceInstance | undefined> {
+    return this.cache.get(`service/${serviceId}`, () => this.inner.watchService(serviceId));
+  }
+  watchConnectHealth(service: string): Observable<readonly CheckServiceNode[]> {
+    return this.cache.get(`connect-health/${service}`, () => this.inner.watchConnectHealth(service));
+  }
+  watchIntentions(destination: string): Observable<readonly Intention[]> {
+    return this.cache.get(`intentions/${destination}`, () => this.inner.watchIntentions(destination));
+  }
+  watchDefaultIntentionPolicy(): Observable<'allow' | 'deny'> {
+    return this.cache.get('default-intention-policy', () => this.inner.watchDefaultIntentionPolicy());
+  }
+  watchConfigEntry(kind: string, name: string): Observable<ConfigEntry | undefined> {
+    return this.cache.get(`config-entry/${kind}/${name}`, () => this.inner.watchConfigEntry(kind, name));
+  }
+  openWatches(): string[] {
+    return this.cache.keys();
+  }
+}
+
+/** A CASource whose watches are shared by key. */
+export class SharedCASource implements CASource {
+  constructor(
+    private readonly inner: CASource,
+    private readonly cache = new WatchCache(),
+  ) {}
+
+  watchRoots(): Observable<CARoots> {
+    return this.cache.get('roots', () => this.inner.watchRoots());
+  }
+  watchLeaf(service: string): Observable<LeafCert> {
+    return this.cache.get(`leaf/${service}`, () => this.inner.watchLeaf(service));
+  }
+  openWatches(): string[] {
+    return this.cache.keys();
+  }
+}

@@ -1,0 +1,84 @@
+// The bootstrap a sidecar Envoy starts from (`switchyard connect envoy`): who it is, where its
+// admin API listens, and how to reach Switchyard's ADS (delta by default) with its token.
+// Everything else (clusters, listeners, secrets) arrives over ADS.
+import { DEFAULT_NAMESPACE, XDS_CLUSTER } from '../core/names.js';
+import { pack } from '../core/proto.js';
+import { Bootstrap } from '../gen/envoy/config/bootstrap/v3/bootstrap.js';
+import { Cluster_DiscoveryType } from '../gen/envoy/config/cluster/v3/cluster.js';
+import { ApiConfigSource_ApiType, ApiVersion } from '../gen/envoy/config/core/v3/config_source.js';
+import { HttpProtocolOptions } from '../gen/envoy/extensions/upstreams/http/v3/http_protocol_options.js';
+import { millis, socketAddress } from './address.js';
+import { adsConfigSource } from './config-source.js';
+import { statsTags } from './stats-tags.js';
+
+export interface BootstrapOptions {
+  /** The proxy's service id: Envoy's node id, and how Switchyard finds its snapshot. */
+  readonly proxyId: string;
+  /**
+   * The service the proxy fronts (a sidecar's Proxy.DestinationServiceName): Envoy's node
+   * cluster, as Consul sets it, and the stats tags `local_cluster` and `consul.source.service`.
+   */
+  readonly service: string;
+  readonly namespace?: string;
+  readonly datacenter: string;
+  /** Switchyard's gRPC (xDS) endpoint: an IP or a DNS name. */
+  readonly xdsAddress: string;
+  readonly xdsPort: number;
+  /** Envoy's admin listener; default 127.0.0.1:19000. */
+  readonly adminAddress?: string;
+  readonly adminPort?: number;
+  /** `delta` (incremental, default) or `sotw` (state of the world). */
+  readonly adsMode?: 'delta' | 'sotw';
+  /** ACL token sent as gRPC initial metadata `x-consul-token`. */
+  readonly token?: string;
+  /** Connect timeout to Switchyard, default 1000 ms. */
+  readonly xdsConnectTimeoutMs?: number;
+}
+
+export const TOKEN_METADATA_KEY = 'x-consul-token';
+
+const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
+
+function xdsClusterTypedOptions() {
+  const http2 = HttpProtocolOptions.fromPartial({
+    upstreamProtocolOptions: { $case: 'explicitHttpConfig', value: { protocolConfig: { $case: 'http2ProtocolOptions', value: {} } } },
+  });
+  return { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': pack(HttpProtocolOptions, http2) };
+}
+
+export function generateBootstrap(opts: BootstrapOptions): Bootstrap {
+  const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+  return Bootstrap.fromPartial({
+    node: { id: opts.proxyId, cluster: opts.service },
+    admin: { address: socketAddress(opts.adminAddress ?? '127.0.0.1', opts.adminPort ?? 19000) },
+    staticResources: {
+      clusters: [
+        {
+          name: XDS_CLUSTER,
+          clusterDiscoveryType: { $case: 'type', value: IP_LITERAL.test(opts.xdsAddress) ? Cluster_DiscoveryType.STATIC : Cluster_DiscoveryType.STRICT_DNS },
+          connectTimeout: millis(opts.xdsConnectTimeoutMs ?? 1000),
+          typedExtensionProtocolOptions: xdsClusterTypedOptions(),
+          loadAssignment: {
+            clusterName: XDS_CLUSTER,
+            endpoints: [{ lbEndpoints: [{ hostIdentifier: { $case: 'endpoint', value: { address: socketAddress(opts.xdsAddress, opts.xdsPort) } } }] }],
+          },
+        },
+      ],
+    },
+    dynamicResources: {
+      adsConfig: {
+        apiType: opts.adsMode === 'sotw' ? ApiConfigSource_ApiType.GRPC : ApiConfigSource_ApiType.DELTA_GRPC,
+        transportApiVersion: ApiVersion.V3,
+        grpcServices: [
+          {
+            targetSpecifier: { $case: 'envoyGrpc', value: { clusterName: XDS_CLUSTER } },
+            initialMetadata: opts.token ? [{ key: TOKEN_METADATA_KEY, value: opts.token }] : [],
+          },
+        ],
+      },
+      cdsConfig: adsConfigSource(),
+      ldsConfig: adsConfigSource(),
+    },
+    statsConfig: { statsTags: statsTags({ service: opts.service, namespace, datacenter: opts.datacenter }) },
+  });
+}

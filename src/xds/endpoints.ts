@@ -1,0 +1,40 @@
+// One ClusterLoadAssignment per upstream cluster. Health comes from the catalog's checks
+// (critical -> UNHEALTHY); the single locality carries a weight because gRPC clients drop a
+// locality without load_balancing_weight.
+import { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint.js';
+import { HealthStatus } from '../gen/envoy/config/core/v3/health_check.js';
+import type { HealthStatus as CatalogHealth } from '../catalog/types.js';
+import type { ConnectProxySnapshot, UpstreamSnapshot } from '../proxycfg/snapshot.js';
+import { socketAddress } from './address.js';
+import { upstreamCluster } from './routes.js';
+import { byName } from './sort.js';
+
+/** Passing and warning instances take traffic, as in Consul; critical ones do not. */
+export function envoyHealth(status: CatalogHealth): HealthStatus {
+  return status === 'critical' ? HealthStatus.UNHEALTHY : HealthStatus.HEALTHY;
+}
+
+export function loadAssignment(snap: ConnectProxySnapshot, u: UpstreamSnapshot): ClusterLoadAssignment {
+  return ClusterLoadAssignment.fromPartial({
+    clusterName: upstreamCluster(snap, u),
+    endpoints:
+      u.endpoints.length === 0
+        ? []
+        : [
+            {
+              loadBalancingWeight: 1,
+              lbEndpoints: u.endpoints.map((e) => ({
+                hostIdentifier: { $case: 'endpoint' as const, value: { address: socketAddress(e.address, e.port) } },
+                healthStatus: envoyHealth(e.health),
+                loadBalancingWeight: 1,
+              })),
+            },
+          ],
+  });
+}
+
+export function generateEndpoints(snap: ConnectProxySnapshot): ClusterLoadAssignment[] {
+  return snap.upstreams
+    .map((u) => loadAssignment(snap, u))
+    .sort((a, b) => byName({ name: a.clusterName }, { name: b.clusterName }));
+}

@@ -1,0 +1,51 @@
+// The network filters that end a filter chain: tcp_proxy to a cluster, or an HTTP connection
+// manager (router filter always present: gRPC C-core rejects an HCM without one).
+import type { Protocol } from '../catalog/types.js';
+import { pack } from '../core/proto.js';
+import type { Filter } from '../gen/envoy/config/listener/v3/listener_components.js';
+import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
+import { Router } from '../gen/envoy/extensions/filters/http/router/v3/router.js';
+import { HttpConnectionManager, HttpConnectionManager_CodecType, HttpConnectionManager_ForwardClientCertDetails } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
+import { TcpProxy } from '../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.js';
+import { adsConfigSource } from './config-source.js';
+
+export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
+export const HTTP_CONNECTION_MANAGER_FILTER = 'envoy.filters.network.http_connection_manager';
+export const ROUTER_FILTER = 'envoy.filters.http.router';
+
+export function isHttp(protocol: Protocol): boolean {
+  return protocol !== 'tcp';
+}
+
+export function tcpProxyFilter(statPrefix: string, cluster: string): Filter {
+  const tcp = TcpProxy.fromPartial({ statPrefix, clusterSpecifier: { $case: 'cluster', value: cluster } });
+  return { name: TCP_PROXY_FILTER, configType: { $case: 'typedConfig', value: pack(TcpProxy, tcp) } };
+}
+
+/** Routes inline (the public listener) or by RDS over ADS (upstream listeners). */
+export type HcmRoutes = { readonly inline: RouteConfiguration } | { readonly rds: string };
+
+/**
+ * On the public listener (inline routes, mTLS from the caller) the app is told who called: the
+ * caller's certificate details go in x-forwarded-client-cert, as Consul's public listener does.
+ */
+export function httpConnectionManagerFilter(statPrefix: string, protocol: Protocol, routes: HcmRoutes): Filter {
+  const inbound = 'inline' in routes;
+  const hcm = HttpConnectionManager.fromPartial({
+    statPrefix,
+    codecType: HttpConnectionManager_CodecType.AUTO,
+    routeSpecifier:
+      'inline' in routes
+        ? { $case: 'routeConfig', value: routes.inline }
+        : { $case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: routes.rds } },
+    httpFilters: [{ name: ROUTER_FILTER, configType: { $case: 'typedConfig', value: pack(Router, Router.fromPartial({})) } }],
+    ...(protocol === 'http2' || protocol === 'grpc' ? { http2ProtocolOptions: {} } : {}),
+    ...(inbound
+      ? {
+          forwardClientCertDetails: HttpConnectionManager_ForwardClientCertDetails.APPEND_FORWARD,
+          setCurrentClientCertDetails: { subject: true, cert: true, chain: true, dns: true, uri: true },
+        }
+      : {}),
+  });
+  return { name: HTTP_CONNECTION_MANAGER_FILTER, configType: { $case: 'typedConfig', value: pack(HttpConnectionManager, hcm) } };
+}

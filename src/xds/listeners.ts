@@ -1,0 +1,54 @@
+// Listeners: the public listener (mTLS in, intentions enforced by RBAC, then to local_app) and
+// one outbound listener per upstream (tcp_proxy, or HTTP with its routes by RDS).
+import { PUBLIC_LISTENER_STAT_PREFIX, publicListenerName, upstreamListenerName, upstreamRouteName, upstreamStatPrefix, LOCAL_APP_CLUSTER } from '../core/names.js';
+import { TrafficDirection } from '../gen/envoy/config/core/v3/base.js';
+import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
+import type { ConnectProxySnapshot, UpstreamSnapshot } from '../proxycfg/snapshot.js';
+import { socketAddress } from './address.js';
+import { httpConnectionManagerFilter, isHttp, tcpProxyFilter } from './filters.js';
+import { networkRbacFilter } from './rbac.js';
+import { publicListenerRoute, upstreamCluster } from './routes.js';
+import { byName } from './sort.js';
+import { downstreamTransportSocket } from './tls.js';
+
+export function publicListener(snap: ConnectProxySnapshot): Listener {
+  const { bindAddress, bindPort, protocol } = snap.publicListener;
+  const terminal = isHttp(protocol)
+    ? httpConnectionManagerFilter(PUBLIC_LISTENER_STAT_PREFIX, protocol, { inline: publicListenerRoute() })
+    : tcpProxyFilter(PUBLIC_LISTENER_STAT_PREFIX, LOCAL_APP_CLUSTER);
+  return Listener.fromPartial({
+    name: publicListenerName(bindAddress, bindPort),
+    address: socketAddress(bindAddress, bindPort),
+    trafficDirection: TrafficDirection.INBOUND,
+    filterChains: [{ filters: [networkRbacFilter(snap), terminal], transportSocket: downstreamTransportSocket(snap) }],
+  });
+}
+
+export function upstreamListener(snap: ConnectProxySnapshot, u: UpstreamSnapshot): Listener {
+  const statPrefix = upstreamStatPrefix(u.destinationName, u.namespace, u.datacenter);
+  const filter = isHttp(u.protocol)
+    ? httpConnectionManagerFilter(statPrefix, u.protocol, { rds: upstreamRouteName(u.id) })
+    : tcpProxyFilter(statPrefix, upstreamCluster(snap, u));
+  return Listener.fromPartial({
+    name: upstreamListenerName(u.id, u.bindAddress, u.bindPort),
+    address: socketAddress(u.bindAddress, u.bindPort),
+    trafficDirection: TrafficDirection.OUTBOUND,
+    filterChains: [{ filters: [filter] }],
+  });
+}
+
+export function generateListeners(snap: ConnectProxySnapshot): Listener[] {
+  return [publicListener(snap), ...snap.upstreams.map((u) => upstreamListener(snap, u))].sort(byName);
+}
+
+const routeNamesCache = new WeakMap<ConnectProxySnapshot, ReadonlyMap<string, readonly string[]>>();
+
+/** The RouteConfiguration names a listener's HTTP connection manager fetches by RDS. */
+export function listenerRouteNames(snap: ConnectProxySnapshot, listenerName: string): readonly string[] {
+  let byListener = routeNamesCache.get(snap);
+  if (!byListener) {
+    byListener = new Map(snap.upstreams.filter((u) => isHttp(u.protocol)).map((u) => [upstreamListenerName(u.id, u.bindAddress, u.bindPort), [upstreamRouteName(u.id)]]));
+    routeNamesCache.set(snap, byListener);
+  }
+  return byListener.get(listenerName) ?? [];
+}

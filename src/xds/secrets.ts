@@ -1,0 +1,31 @@
+// SDS Secrets: the proxy's leaf certificate and key (names.leafSecretName) and the trust bundle
+// of every CA root as a validation context (names.rootsSecretName).
+import { leafSecretName, rootsSecretName } from '../core/names.js';
+import { Secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
+import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
+import { byName } from './sort.js';
+
+function inline(text: string) {
+  return { specifier: { $case: 'inlineString' as const, value: text } };
+}
+
+function withNewline(pem: string): string {
+  return pem.endsWith('\n') ? pem : `${pem}\n`;
+}
+
+export function leafSecret(snap: ConnectProxySnapshot): Secret {
+  return Secret.fromPartial({
+    name: leafSecretName(snap.service, snap.namespace),
+    type: { $case: 'tlsCertificate', value: { certificateChain: inline(withNewline(snap.leaf.CertPEM)), privateKey: inline(withNewline(snap.leaf.PrivateKeyPEM)) } },
+  });
+}
+
+/** Every root (active and not yet retired) is trusted, so peers on either side of a rotation connect. */
+export function rootsSecret(snap: ConnectProxySnapshot): Secret {
+  const bundle = [...snap.roots.Roots].sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0)).map((r) => withNewline(r.RootCert)).join('');
+  return Secret.fromPartial({ name: rootsSecretName(snap.trustDomain), type: { $case: 'validationContext', value: { trustedCa: inline(bundle) } } });
+}
+
+export function generateSecrets(snap: ConnectProxySnapshot): Secret[] {
+  return [leafSecret(snap), rootsSecret(snap)].sort(byName);
+}

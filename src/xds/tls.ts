@@ -1,0 +1,70 @@
+// TLS for the mesh: certificates and trust bundle by SDS (names from core/names.ts), peer
+// identity checked by SPIFFE URI SAN on the way out, client certificates required on the way in.
+import type { Protocol } from '../catalog/types.js';
+import { leafSecretName, rootsSecretName } from '../core/names.js';
+import { pack } from '../core/proto.js';
+import type { TransportSocket } from '../gen/envoy/config/core/v3/base.js';
+import { SubjectAltNameMatcher_SanType } from '../gen/envoy/extensions/transport_sockets/tls/v3/common.js';
+import { SdsSecretConfig } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
+import { CommonTlsContext, DownstreamTlsContext, UpstreamTlsContext } from '../gen/envoy/extensions/transport_sockets/tls/v3/tls.js';
+import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
+import { adsConfigSource } from './config-source.js';
+
+const TLS_TRANSPORT_SOCKET = 'tls';
+
+function sds(name: string): SdsSecretConfig {
+  return SdsSecretConfig.fromPartial({ name, sdsConfig: adsConfigSource() });
+}
+
+export function leafSds(snap: ConnectProxySnapshot): SdsSecretConfig {
+  return sds(leafSecretName(snap.service, snap.namespace));
+}
+
+export function rootsSds(snap: ConnectProxySnapshot): SdsSecretConfig {
+  return sds(rootsSecretName(snap.trustDomain));
+}
+
+/** ALPN to offer for a protocol: h2 where HTTP/2 is spoken, nothing for plain TCP. */
+export function alpnFor(protocol: Protocol): string[] {
+  switch (protocol) {
+    case 'http2':
+    case 'grpc':
+      return ['h2', 'http/1.1'];
+    case 'http':
+      return ['http/1.1'];
+    case 'tcp':
+      return [];
+  }
+}
+
+/** Client side of a connection to an upstream: our leaf, the roots, and the peer's exact SPIFFE ID. */
+export function upstreamTransportSocket(snap: ConnectProxySnapshot, sni: string, peerSpiffeId: string, protocol: Protocol): TransportSocket {
+  const common = CommonTlsContext.fromPartial({
+    alpnProtocols: alpnFor(protocol),
+    tlsCertificateSdsSecretConfigs: [leafSds(snap)],
+    validationContextType: {
+      $case: 'combinedValidationContext',
+      value: {
+        defaultValidationContext: {
+          matchTypedSubjectAltNames: [{ sanType: SubjectAltNameMatcher_SanType.URI, matcher: { matchPattern: { $case: 'exact', value: peerSpiffeId } } }],
+        },
+        validationContextSdsSecretConfig: rootsSds(snap),
+      },
+    },
+  });
+  const ctx = UpstreamTlsContext.fromPartial({ commonTlsContext: common, sni });
+  return { name: TLS_TRANSPORT_SOCKET, configType: { $case: 'typedConfig', value: pack(UpstreamTlsContext, ctx) } };
+}
+
+/** Server side of the public listener: our leaf, client certificates required and chained to the roots. */
+export function downstreamTransportSocket(snap: ConnectProxySnapshot): TransportSocket {
+  const ctx = DownstreamTlsContext.fromPartial({
+    commonTlsContext: {
+      alpnProtocols: alpnFor(snap.publicListener.protocol),
+      tlsCertificateSdsSecretConfigs: [leafSds(snap)],
+      validationContextType: { $case: 'validationContextSdsSecretConfig', value: rootsSds(snap) },
+    },
+    requireClientCertificate: true,
+  });
+  return { name: TLS_TRANSPORT_SOCKET, configType: { $case: 'typedConfig', value: pack(DownstreamTlsContext, ctx) } };
+}

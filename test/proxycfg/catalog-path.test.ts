@@ -1,0 +1,61 @@
+// The live path with the real catalog: registrations, health changes and deregistration flow
+// through Catalog -> ProxyConfigManager as snapshots, and deregistration releases every watch.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { firstValueFrom } from 'rxjs';
+import { Catalog } from '../../src/catalog/catalog.js';
+import { ProxyConfigManager } from '../../src/proxycfg/manager.js';
+import type { ConnectProxySnapshot } from '../../src/proxycfg/snapshot.js';
+import { openStore } from '../../src/store/sqlite.js';
+import { fixedCASource } from '../support/fixed-ca.js';
+import { waitFor } from '../support/wait.js';
+
+function sidecar(service: string, address: string, upstreams: { DestinationName: string; LocalBindPort: number }[] = []) {
+  return {
+    ID: `${service}-sidecar-proxy`,
+    Name: `${service}-sidecar-proxy`,
+    Kind: 'connect-proxy',
+    Address: address,
+    Port: 21000,
+    Proxy: { DestinationServiceName: service, DestinationServiceID: service, LocalServicePort: 8080, Upstreams: upstreams },
+    Checks: [{ CheckID: `${service}-sidecar-ttl`, TTL: '30s', Status: 'passing' }],
+  };
+}
+
+describe('proxycfg over the real catalog', () => {
+  it('follows registrations and health, and lets go of everything on deregistration', async () => {
+    const store = openStore(undefined);
+    const web = new Catalog(store, { datacenter: 'dc1', node: 'node-web', defaultIntentionPolicy: 'deny' });
+    const db = new Catalog(store, { datacenter: 'dc1', node: 'node-db' });
+    await web.registerNode('10.0.1.1');
+    await db.registerNode('10.0.2.1');
+    await web.registerService(sidecar('web', '10.0.1.1', [{ DestinationName: 'db', LocalBindPort: 9191 }]));
+
+    const manager = new ProxyConfigManager({ catalog: web, ca: fixedCASource(), coalesceMs: 20 });
+    const seen: ConnectProxySnapshot[] = [];
+    let completed = false;
+    const sub = manager.snapshots('web-sidecar-proxy').subscribe({ next: (s) => seen.push(s), complete: () => (completed = true) });
+    const latest = () => seen[seen.length - 1];
+    try {
+      await waitFor('a first snapshot with no db endpoints', () => latest()?.upstreams[0]?.endpoints.length === 0);
+      assert.deepEqual(await firstValueFrom(manager.connectProxyIds()), ['web-sidecar-proxy']);
+
+      await db.registerService(sidecar('db', '10.0.2.1'));
+      await waitFor('db endpoint, healthy', () => latest()?.upstreams[0]?.endpoints[0]?.health === 'passing');
+
+      await db.updateCheck('db-sidecar-ttl', 'critical');
+      await waitFor('db endpoint critical', () => latest()?.upstreams[0]?.endpoints[0]?.health === 'critical');
+
+      await web.putIntention('api', 'web', { Action: 'allow' });
+      await waitFor('the intention', () => latest()?.intentions.some((i) => i.SourceName === 'api'));
+      assert.ok(manager.openWatches().includes('connect-health/db'));
+
+      await web.deregisterService('web-sidecar-proxy');
+      await waitFor('the stream to complete', () => completed);
+      assert.deepEqual(manager.openWatches(), []);
+    } finally {
+      sub.unsubscribe();
+      store.close();
+    }
+  });
+});

@@ -1,0 +1,197 @@
+// The generators as a user of the ADS server sees them: deterministic versions, identical
+// resources shared between proxies, parent -> child names, configuration issues named instead
+// of generated, intentions enforced as an operator would expect, stats tags decoding names.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createHash } from 'node:crypto';
+import type { CheckServiceNode, ConfigEntry, Intention, ServiceInstance } from '../../src/catalog/types.js';
+import { ValidationError } from '../../src/core/errors.js';
+import { unpack } from '../../src/core/proto.js';
+import { TypeUrl } from '../../src/core/type-urls.js';
+import { Listener } from '../../src/gen/envoy/config/listener/v3/listener.js';
+import type { Principal } from '../../src/gen/envoy/config/rbac/v3/rbac.js';
+import { RBAC_Action } from '../../src/gen/envoy/config/rbac/v3/rbac.js';
+import { RBAC } from '../../src/gen/envoy/extensions/filters/network/rbac/v3/rbac.js';
+import { buildConnectProxySnapshot, type SnapshotInputs } from '../../src/proxycfg/resolve.js';
+import { ResourceInterner } from '../../src/xds/encode.js';
+import { generateResources, tryGenerateResources } from '../../src/xds/generate.js';
+import { statsTags } from '../../src/xds/stats-tags.js';
+import { intention, instances, proxy } from '../proxycfg/marble-sources.js';
+import { TEST_TRUST_DOMAIN, testLeaf, testRoots } from '../support/fixed-ca.js';
+
+function inputs(p: ServiceInstance, over: Partial<SnapshotInputs> = {}, health: Record<string, CheckServiceNode[]> = {}): SnapshotInputs {
+  return {
+    proxy: p,
+    roots: testRoots(),
+    leaf: testLeaf(p.Proxy!.DestinationServiceName),
+    intentions: [],
+    defaultIntentionPolicy: 'deny',
+    entries: { proxyDefaults: undefined, serviceDefaults: undefined, mesh: undefined },
+    upstreams: (p.Proxy?.Upstreams ?? []).map((upstream, index) => ({ upstream, index, serviceDefaults: undefined, nodes: health[upstream.DestinationName] ?? instances(upstream.DestinationName, 2) })),
+    ...over,
+  };
+}
+
+function entry(kind: string, name: string, fields: Record<string, unknown>): ConfigEntry {
+  return { Kind: kind, Name: name, CreateIndex: 1, ModifyIndex: 1, ...fields };
+}
+
+describe('generateResources', () => {
+  it('versions each resource by a hash of its bytes and shares identical resources between proxies', () => {
+    const interner = new ResourceInterner();
+    const a = generateResources(buildConnectProxySnapshot(inputs(proxy('web-1', 'web', ['db']))), { interner });
+    const b = generateResources(buildConnectProxySnapshot(inputs(proxy('web-2', 'web', ['db']))), { interner });
+    const c = generateResources(buildConnectProxySnapshot(inputs(proxy('api-1', 'api', ['db']))), { interner });
+    const dbName = `db.default.dc1.internal.${TEST_TRUST_DOMAIN}`;
+    const clusterA = a.get(TypeUrl.Cluster)!.get(dbName)!;
+    assert.equal(clusterA.version, createHash('sha256').update(clusterA.value).digest('hex').slice(0, 16));
+    // Two instances of web: every resource is the same object.
+    for (const [type, byName] of a) for (const [name, r] of byName) assert.equal(b.get(type)!.get(name), r, `${type} ${name} not shared`);
+    // api presents its own certificate to db, so the cluster differs; db's endpoints do not.
+    assert.notEqual(c.get(TypeUrl.Cluster)!.get(dbName), clusterA);
+    assert.equal(c.get(TypeUrl.Endpoint)!.get(dbName), a.get(TypeUrl.Endpoint)!.get(dbName));
+  });
+
+  it('is deterministic: the same snapshot gives the same bytes with a fresh interner', () => {
+    const snap = buildConnectProxySnapshot(inputs(proxy('web-1', 'web', ['db', 'api'])));
+    const one = generateResources(snap, { interner: new ResourceInterner() });
+    const two = generateResources(snap, { interner: new ResourceInterner() });
+    for (const [type, byName] of one) for (const [name, r] of byName) assert.equal(two.get(type)!.get(name)!.version, r.version);
+  });
+
+  it('names the children Envoy must be sent again when a parent changes, in name order', () => {
+    const snap = buildConnectProxySnapshot(
+      inputs(proxy('web-1', 'web', ['db', 'api']), {}, {}),
+    );
+    const withHttpApi = buildConnectProxySnapshot({
+      ...inputs(proxy('web-1', 'web', ['db', 'api'])),
+      upstreams: inputs(proxy('web-1', 'web', ['db', 'api'])).upstreams.map((u) => (u.upstream.DestinationName === 'api' ? { ...u, serviceDefaults: entry('service-defaults', 'api', { Protocol: 'http' }) } : u)),
+    });
+    const set = generateResources(withHttpApi);
+    const clusters = set.get(TypeUrl.Cluster)!;
+    assert.deepEqual([...clusters.keys()], [...clusters.keys()].sort());
+    assert.deepEqual(clusters.get('local_app')!.children, undefined);
+    const db = `db.default.dc1.internal.${TEST_TRUST_DOMAIN}`;
+    assert.deepEqual(clusters.get(db)!.children, [db]);
+    const listeners = set.get(TypeUrl.Listener)!;
+    assert.deepEqual(listeners.get('api:127.0.0.1:9001')!.children, ['api']);
+    assert.equal(listeners.get('db:127.0.0.1:9000')!.children, undefined);
+    assert.deepEqual([...set.get(TypeUrl.Route)!.keys()], ['api']);
+    assert.equal(generateResources(snap).get(TypeUrl.Route)!.size, 0);
+  });
+
+  it('refuses a snapshot with configuration issues, naming every field', () => {
+    const p = proxy('web-1', 'web', ['db']);
+    const bad: ServiceInstance = {
+      ...p,
+      Proxy: { ...p.Proxy!, Mode: 'transparent', Config: { protocol: 'htp', bind_port: 70000 }, Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, Config: { protocol: 'tcpp' } }] },
+    };
+    const snap = buildConnectProxySnapshot(inputs(bad));
+    const result = tryGenerateResources(snap);
+    assert.equal(result.ok, false);
+    const paths = result.ok ? [] : result.issues.map((i) => i.path).sort();
+    assert.deepEqual(paths, ['Proxy.Config.bind_port', 'Proxy.Config.protocol', 'Proxy.Mode', 'Proxy.Upstreams[0].Config.protocol']);
+    assert.throws(() => generateResources(snap), (err: unknown) => err instanceof ValidationError && /proxy web-1: .*Proxy\.Config\.protocol/.test(err.message));
+  });
+
+  it('resolves protocol: proxy Config, then service-defaults, then proxy-defaults, then tcp', () => {
+    const p = proxy('web-1', 'web', []);
+    const entries = (sd?: string, pd?: string) => ({
+      proxyDefaults: pd ? entry('proxy-defaults', 'global', { Config: { protocol: pd } }) : undefined,
+      serviceDefaults: sd ? entry('service-defaults', 'web', { Protocol: sd }) : undefined,
+      mesh: undefined,
+    });
+    const protocol = (px: ServiceInstance, e: ReturnType<typeof entries>) => buildConnectProxySnapshot(inputs(px, { entries: e })).publicListener.protocol;
+    assert.equal(protocol(p, entries()), 'tcp');
+    assert.equal(protocol(p, entries(undefined, 'grpc')), 'grpc');
+    assert.equal(protocol(p, entries('http', 'grpc')), 'http');
+    assert.equal(protocol({ ...p, Proxy: { ...p.Proxy!, Config: { protocol: 'http2' } } }, entries('http', 'grpc')), 'http2');
+  });
+});
+
+/** A small interpreter of Envoy's RBAC principals over one peer's URI SAN. */
+function matches(p: Principal, uri: string): boolean {
+  const id = p.identifier;
+  switch (id?.$case) {
+    case 'any':
+      return id.value;
+    case 'authenticated': {
+      const m = id.value.principalName?.matchPattern;
+      if (m?.$case === 'exact') return m.value === uri;
+      if (m?.$case === 'safeRegex') return new RegExp(m.value.regex).test(uri);
+      throw new Error(`unexpected matcher ${m?.$case}`);
+    }
+    case 'andIds':
+      return id.value.ids.every((x) => matches(x, uri));
+    case 'orIds':
+      return id.value.ids.some((x) => matches(x, uri));
+    case 'notId':
+      return !matches(id.value, uri);
+    default:
+      throw new Error(`unexpected principal ${id?.$case}`);
+  }
+}
+
+/** The public listener's RBAC rules for these intentions. */
+function rbacRules(intentions: Intention[], defaultPolicy: 'allow' | 'deny') {
+  const set = generateResources(buildConnectProxySnapshot(inputs(proxy('web-1', 'web', []), { intentions, defaultIntentionPolicy: defaultPolicy })));
+  const listener = unpack(Listener, { typeUrl: TypeUrl.Listener, value: set.get(TypeUrl.Listener)!.get('public_listener:0.0.0.0:21000')!.value });
+  const filter = listener.filterChains[0]!.filters[0]!;
+  assert.equal(filter.name, 'envoy.filters.network.rbac');
+  return unpack(RBAC, (filter.configType as { value: Parameters<typeof unpack>[1] }).value).rules!;
+}
+
+/** Would a peer with this SPIFFE ID get through? */
+function admits(rules: ReturnType<typeof rbacRules>, uri: string): boolean {
+  const hit = Object.values(rules.policies).some((pol) => pol.principals.some((p) => matches(p, uri)));
+  return rules.action === RBAC_Action.ALLOW ? hit : !hit;
+}
+
+function allowedSources(intentions: Intention[], defaultPolicy: 'allow' | 'deny', sources: string[]): string[] {
+  const rules = rbacRules(intentions, defaultPolicy);
+  return sources.filter((s) => admits(rules, `spiffe://${TEST_TRUST_DOMAIN}/ns/default/dc/dc1/svc/${s}`));
+}
+
+describe('intentions -> RBAC', () => {
+  const everyone = ['api', 'billing', 'cache', 'db'];
+
+  it('default deny admits exactly the allowed sources', () => {
+    assert.deepEqual(allowedSources([intention('api', 'web'), intention('cache', 'web', 'deny')], 'deny', everyone), ['api']);
+    assert.deepEqual(allowedSources([], 'deny', everyone), []);
+  });
+
+  it('default allow refuses exactly the denied sources', () => {
+    assert.deepEqual(allowedSources([intention('billing', 'web', 'deny'), intention('api', 'web')], 'allow', everyone), ['api', 'cache', 'db']);
+    assert.deepEqual(allowedSources([], 'allow', everyone), everyone);
+  });
+
+  it('matches a source service in any datacenter of the trust domain', () => {
+    const dc2 = (svc: string) => `spiffe://${TEST_TRUST_DOMAIN}/ns/default/dc/dc2/svc/${svc}`;
+    const rules = rbacRules([intention('*', 'web'), intention('billing', 'web', 'deny')], 'deny');
+    const allowed = (uri: string) => admits(rules, uri);
+    assert.equal(allowed(dc2('api')), true);
+    assert.equal(allowed(dc2('billing')), false, 'billing from another datacenter got past the exclusion');
+    assert.equal(allowed(`spiffe://other.consul/ns/default/dc/dc1/svc/api`), false, 'another trust domain was allowed');
+  });
+
+  it('an exact intention outranks a wildcard of the opposite action', () => {
+    assert.deepEqual(allowedSources([intention('*', 'web'), intention('billing', 'web', 'deny')], 'deny', everyone), ['api', 'cache', 'db']);
+    assert.deepEqual(allowedSources([intention('*', 'web', 'deny'), intention('api', 'web')], 'allow', everyone), ['api']);
+  });
+});
+
+describe('bootstrap stats tags', () => {
+  it('decode service, namespace, datacenter and trust domain from a cluster stat name', () => {
+    const stat = `cluster.db.default.dc1.internal.${TEST_TRUST_DOMAIN}.upstream_cx_total`;
+    const tags = Object.fromEntries(
+      statsTags({ service: 'web', namespace: 'default', datacenter: 'dc1' })
+        .filter((t) => t.tagValue?.$case === 'regex')
+        .map((t) => [t.tagName, new RegExp((t.tagValue as { value: string }).value).exec(stat)?.[2]]),
+    );
+    assert.equal(tags['consul.destination.service'], 'db');
+    assert.equal(tags['consul.destination.namespace'], 'default');
+    assert.equal(tags['consul.destination.datacenter'], 'dc1');
+    assert.equal(tags['consul.destination.routing_type'], 'internal');
+    assert.equal(tags['consul.destination.trust_domain'], TEST_TRUST_DOMAIN.replace(/\.consul$/, ''));
+  });
+});

@@ -1,0 +1,86 @@
+// Golden tests (Consul agent/xds/golden_test.go style): a table of scenarios under fixtures/,
+// each replayed through catalog -> proxycfg -> generators; every resource type and the
+// bootstrap compared with its canonical-JSON golden, and the whole lot accepted by a real
+// Envoy (`envoy --mode validate`).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { firstValueFrom } from 'rxjs';
+import { toJson } from '../../src/core/proto.js';
+import { TypeUrl } from '../../src/core/type-urls.js';
+import { Bootstrap } from '../../src/gen/envoy/config/bootstrap/v3/bootstrap.js';
+import { ProxyConfigManager } from '../../src/proxycfg/manager.js';
+import { generateBootstrap, type BootstrapOptions } from '../../src/xds/bootstrap.js';
+import { generateResources } from '../../src/xds/generate.js';
+import { validateConfig } from '../support/envoy.js';
+import { fixedCASource } from '../support/fixed-ca.js';
+import { assertGolden } from '../support/golden.js';
+import { loadScenario, scenarioNames } from '../support/scenario.js';
+import { scenarioCatalog } from '../support/scenario-catalog.js';
+import { resourcesJson, staticEnvoyConfig } from '../support/static-envoy-config.js';
+
+const GOLDEN_FILES = [
+  ['clusters.json', TypeUrl.Cluster],
+  ['endpoints.json', TypeUrl.Endpoint],
+  ['listeners.json', TypeUrl.Listener],
+  ['routes.json', TypeUrl.Route],
+  ['secrets.json', TypeUrl.Secret],
+] as const;
+
+/** Every scenario the table must hold (a missing folder fails, not skips). */
+const REQUIRED = [
+  'tcp-defaults',
+  'http-public-listener',
+  'http2-public-listener',
+  'grpc-public-listener',
+  'tcp-upstream',
+  'http-upstream',
+  'several-upstreams',
+  'intentions-default-allow',
+  'intentions-default-deny',
+  'intentions-wildcard-sources',
+  'custom-bind-address-port',
+  'custom-local-app-address',
+  'unhealthy-endpoints',
+  'mixed-health-endpoints',
+  'no-upstreams',
+  'upstream-without-instances',
+];
+
+async function generateScenario(name: string) {
+  const scenario = loadScenario(name);
+  const catalog = await scenarioCatalog(scenario);
+  const manager = new ProxyConfigManager({ catalog: catalog.source, ca: fixedCASource(), coalesceMs: 0 });
+  const snapshot = await firstValueFrom(manager.snapshots(scenario.proxy)).finally(() => catalog.close());
+  assert.deepEqual(snapshot.issues, [], `scenario ${name} has configuration issues`);
+  assert.deepEqual(manager.openWatches(), [], 'watches left open after the first snapshot was taken');
+  const resources = generateResources(snapshot);
+  const options: BootstrapOptions = {
+    proxyId: snapshot.proxy.ID,
+    service: snapshot.service,
+    datacenter: snapshot.datacenter,
+    xdsAddress: '127.0.0.1',
+    xdsPort: 8502,
+    ...(scenario.bootstrap ?? {}),
+  };
+  const bootstrap = toJson(Bootstrap, generateBootstrap(options)) as Record<string, unknown>;
+  return { resources, bootstrap };
+}
+
+describe('xDS golden files', () => {
+  const names = scenarioNames();
+
+  it('has every required scenario', () => {
+    assert.deepEqual(REQUIRED.filter((r) => !names.includes(r)), []);
+    assert.ok(names.length >= 15);
+  });
+
+  for (const name of names) {
+    it(`${name}: matches its goldens and a real Envoy accepts it`, async () => {
+      const { resources, bootstrap } = await generateScenario(name);
+      for (const [file, typeUrl] of GOLDEN_FILES) assertGolden(name, file, resourcesJson(resources, typeUrl));
+      assertGolden(name, 'bootstrap.json', bootstrap);
+      const result = await validateConfig(staticEnvoyConfig(bootstrap, resources));
+      assert.ok(result.ok, `Envoy rejected scenario ${name}:\n${result.output}`);
+    });
+  }
+});
