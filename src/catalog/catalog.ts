@@ -272,6 +272,18 @@ export class Catalog {
   watchConfigEntry(kind: string, name: string): Observable<ConfigEntry | undefined> {
     return this.values(`config:${kind}/${name}`, () => this.configEntry(kind, name));
   }
+
+  // ---- what proxyless gRPC clients need ---------------------------------------------------
+
+  /** Names of services with typical (non-proxy, non-gateway) instances, sorted. */
+  watchServiceNames(): Observable<readonly string[]> {
+    return this.values('service-names', () => this.query('service-names', SERVICE_TABLES, (tx) => [...new Set(q.allServices(tx).filter((s) => s.Kind === '').map((s) => s.Service))].sort()));
+  }
+
+  /** A service's own instances with their checks (what /v1/health/service/:name answers). */
+  watchServiceHealth(service: string): Observable<readonly CheckServiceNode[]> {
+    return this.values(`health:${service}`, () => this.health(service));
+  }
 }
 
 /** Intentions that apply to a destination: its own and the wildcard's, highest precedence first. */

@@ -28,7 +28,7 @@ export const agentCommand: Command = {
     const logger = pino({ level: config.logLevel, base: { node: config.node } }, pino.destination(2)) as unknown as Logger;
     const agent = await startAgent(config, { logger });
     logger.info({ http: agent.httpAddress, dataDir: config.dataDir ?? '(in memory)', datacenter: config.datacenter }, 'agent started');
-    io.stdout(`Switchyard agent running: node ${config.node}, datacenter ${config.datacenter}, HTTP on ${agent.httpAddress}, store ${config.dataDir ?? 'in memory (-dev)'}\n`);
+    io.stdout(`Switchyard agent running: node ${config.node}, datacenter ${config.datacenter}, HTTP on ${agent.httpAddress}, gRPC (xDS) on ${config.bind}:${agent.xds.port}, store ${config.dataDir ?? 'in memory (-dev)'}\n`);
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));

@@ -9,6 +9,7 @@ import { intentionRoutes } from '../api/intentions.js';
 import type { Route } from '../api/route.js';
 import { ApiServer } from '../api/server.js';
 import { statusRoutes } from '../api/status.js';
+import { xdsStatusRoutes } from '../api/xds-status.js';
 import { CAService } from '../ca/ca-service.js';
 import { LeafManager } from '../ca/leaf-manager.js';
 import { storeCAState } from '../ca/store-state.js';
@@ -17,7 +18,11 @@ import { networkProbes, type Probes } from '../catalog/checks/probes.js';
 import { CheckRunner } from '../catalog/checks/runner.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { nullLogger, type Logger } from '../core/logger.js';
+import { ProxyConfigManager } from '../proxycfg/manager.js';
+import { proxylessSnapshots } from '../proxycfg/proxyless.js';
+import { startXdsServer, XdsStatusRegistry, type XdsServer } from '../server/index.js';
 import { openStore, type SqliteStore } from '../store/sqlite.js';
+import { meshResourceSource } from './xds-source.js';
 import type { AgentConfig } from './agent-config.js';
 
 export interface AgentDeps {
@@ -36,6 +41,7 @@ export interface Agent {
   readonly checks: CheckRunner;
   readonly ca: CAService;
   readonly leaves: LeafManager;
+  readonly xds: XdsServer;
   /** The bound HTTP address, `host:port` (the real port when configured with 0). */
   readonly httpAddress: string;
   close(): Promise<void>;
@@ -51,6 +57,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const ca = new CAService({ store: storeCAState(store), clock, logger: logger.child({ component: 'ca' }), datacenter: config.datacenter });
   await ca.start();
   const leaves = new LeafManager({ ca, clock, logger: logger.child({ component: 'leaf' }) });
+  const xdsStatus = new XdsStatusRegistry();
   let address: AddressInfo | undefined;
   const http = new ApiServer({
     logger: logger.child({ component: 'http' }),
@@ -60,13 +67,19 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       configRoutes(catalog),
       intentionRoutes(catalog),
       caRoutes({ ca, leaves, checkIntention: (src, dst) => catalog.check(src, dst), clock }),
+      xdsStatusRoutes(xdsStatus),
       statusRoutes(() => `${config.bind}:${address?.port ?? config.httpPort}`),
       ...(deps.routes ?? []),
     ],
   });
+  const proxies = new ProxyConfigManager({ catalog, ca: leaves });
+  const source = meshResourceSource({ proxies, proxyless: proxylessSnapshots(catalog, leaves, { datacenter: config.datacenter }), logger: logger.child({ component: 'xds' }) });
+  let xds: XdsServer;
   try {
     address = await http.listen(config.httpPort, config.bind);
+    xds = await startXdsServer({ source, logger: logger.child({ component: 'xds' }), status: xdsStatus, host: config.bind, port: config.grpcPort });
   } catch (err) {
+    await http.close().catch(() => undefined);
     leaves.stop();
     ca.stop();
     store.close();
@@ -83,9 +96,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     checks,
     ca,
     leaves,
+    xds,
     httpAddress: `${host}:${address.port}`,
     close() {
       closing ??= (async () => {
+        await xds.close();
         await http.close();
         checks.stop();
         leaves.stop();

@@ -2,7 +2,8 @@
 import { agentCommand } from './agent-command.js';
 import { CA_COMMANDS } from './ca.js';
 import { clientCommands } from './client-commands.js';
+import { connectEnvoyCommand } from './connect-envoy.js';
 import type { Command } from './command.js';
 import { versionCommand } from './version.js';
 
-export const COMMANDS: readonly Command[] = [versionCommand, agentCommand, ...clientCommands, ...CA_COMMANDS];
+export const COMMANDS: readonly Command[] = [versionCommand, agentCommand, ...clientCommands, ...CA_COMMANDS, connectEnvoyCommand];

@@ -3,9 +3,8 @@
 import type { Protocol } from '../catalog/types.js';
 import { pack } from '../core/proto.js';
 import type { Filter } from '../gen/envoy/config/listener/v3/listener_components.js';
-import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import { Router } from '../gen/envoy/extensions/filters/http/router/v3/router.js';
-import { HttpConnectionManager, HttpConnectionManager_CodecType, HttpConnectionManager_ForwardClientCertDetails } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
+import { HttpConnectionManager, HttpConnectionManager_CodecType, HttpConnectionManager_ForwardClientCertDetails, type HttpFilter } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
 import { TcpProxy } from '../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.js';
 import { adsConfigSource } from './config-source.js';
 
@@ -22,23 +21,23 @@ export function tcpProxyFilter(statPrefix: string, cluster: string): Filter {
   return { name: TCP_PROXY_FILTER, configType: { $case: 'typedConfig', value: pack(TcpProxy, tcp) } };
 }
 
-/** Routes inline (the public listener) or by RDS over ADS (upstream listeners). */
-export type HcmRoutes = { readonly inline: RouteConfiguration } | { readonly rds: string };
+/** Routes by RDS over ADS; `inbound` for the public listener. */
+export interface HcmRoutes {
+  readonly rds: string;
+  readonly inbound?: boolean;
+}
 
 /**
  * On the public listener (inline routes, mTLS from the caller) the app is told who called: the
  * caller's certificate details go in x-forwarded-client-cert, as Consul's public listener does.
  */
-export function httpConnectionManagerFilter(statPrefix: string, protocol: Protocol, routes: HcmRoutes): Filter {
-  const inbound = 'inline' in routes;
+export function httpConnectionManagerFilter(statPrefix: string, protocol: Protocol, routes: HcmRoutes, filters: readonly HttpFilter[] = []): Filter {
+  const inbound = routes.inbound === true;
   const hcm = HttpConnectionManager.fromPartial({
     statPrefix,
     codecType: HttpConnectionManager_CodecType.AUTO,
-    routeSpecifier:
-      'inline' in routes
-        ? { $case: 'routeConfig', value: routes.inline }
-        : { $case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: routes.rds } },
-    httpFilters: [{ name: ROUTER_FILTER, configType: { $case: 'typedConfig', value: pack(Router, Router.fromPartial({})) } }],
+    routeSpecifier: { $case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: routes.rds } },
+    httpFilters: [...filters, { name: ROUTER_FILTER, configType: { $case: 'typedConfig', value: pack(Router, Router.fromPartial({})) } }],
     ...(protocol === 'http2' || protocol === 'grpc' ? { http2ProtocolOptions: {} } : {}),
     ...(inbound
       ? {

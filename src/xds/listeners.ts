@@ -1,26 +1,27 @@
 // Listeners: the public listener (mTLS in, intentions enforced by RBAC, then to local_app) and
 // one outbound listener per upstream (tcp_proxy, or HTTP with its routes by RDS).
-import { PUBLIC_LISTENER_STAT_PREFIX, publicListenerName, upstreamListenerName, upstreamRouteName, upstreamStatPrefix, LOCAL_APP_CLUSTER } from '../core/names.js';
+import { PUBLIC_LISTENER_ROUTE, PUBLIC_LISTENER_STAT_PREFIX, publicListenerName, upstreamListenerName, upstreamRouteName, upstreamStatPrefix, LOCAL_APP_CLUSTER } from '../core/names.js';
 import { TrafficDirection } from '../gen/envoy/config/core/v3/base.js';
 import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
 import type { ConnectProxySnapshot, UpstreamSnapshot } from '../proxycfg/snapshot.js';
 import { socketAddress } from './address.js';
 import { httpConnectionManagerFilter, isHttp, tcpProxyFilter } from './filters.js';
-import { networkRbacFilter } from './rbac.js';
-import { publicListenerRoute, upstreamCluster } from './routes.js';
+import { httpRbacFilter, networkRbacFilter } from './rbac.js';
+import { upstreamCluster } from './routes.js';
 import { byName } from './sort.js';
 import { downstreamTransportSocket } from './tls.js';
 
 export function publicListener(snap: ConnectProxySnapshot): Listener {
   const { bindAddress, bindPort, protocol } = snap.publicListener;
-  const terminal = isHttp(protocol)
-    ? httpConnectionManagerFilter(PUBLIC_LISTENER_STAT_PREFIX, protocol, { inline: publicListenerRoute() })
-    : tcpProxyFilter(PUBLIC_LISTENER_STAT_PREFIX, LOCAL_APP_CLUSTER);
+  // Intentions: per request for HTTP protocols, per connection for tcp.
+  const filters = isHttp(protocol)
+    ? [httpConnectionManagerFilter(PUBLIC_LISTENER_STAT_PREFIX, protocol, { rds: PUBLIC_LISTENER_ROUTE, inbound: true }, [httpRbacFilter()])]
+    : [networkRbacFilter(snap), tcpProxyFilter(PUBLIC_LISTENER_STAT_PREFIX, LOCAL_APP_CLUSTER)];
   return Listener.fromPartial({
     name: publicListenerName(bindAddress, bindPort),
     address: socketAddress(bindAddress, bindPort),
     trafficDirection: TrafficDirection.INBOUND,
-    filterChains: [{ filters: [networkRbacFilter(snap), terminal], transportSocket: downstreamTransportSocket(snap) }],
+    filterChains: [{ filters, transportSocket: downstreamTransportSocket(snap) }],
   });
 }
 
@@ -47,7 +48,10 @@ const routeNamesCache = new WeakMap<ConnectProxySnapshot, ReadonlyMap<string, re
 export function listenerRouteNames(snap: ConnectProxySnapshot, listenerName: string): readonly string[] {
   let byListener = routeNamesCache.get(snap);
   if (!byListener) {
-    byListener = new Map(snap.upstreams.filter((u) => isHttp(u.protocol)).map((u) => [upstreamListenerName(u.id, u.bindAddress, u.bindPort), [upstreamRouteName(u.id)]]));
+    const names = new Map<string, readonly string[]>(snap.upstreams.filter((u) => isHttp(u.protocol)).map((u) => [upstreamListenerName(u.id, u.bindAddress, u.bindPort), [upstreamRouteName(u.id)]]));
+    const { bindAddress, bindPort, protocol } = snap.publicListener;
+    if (isHttp(protocol)) names.set(publicListenerName(bindAddress, bindPort), [PUBLIC_LISTENER_ROUTE]);
+    byListener = names;
     routeNamesCache.set(snap, byListener);
   }
   return byListener.get(listenerName) ?? [];

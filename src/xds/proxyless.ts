@@ -11,7 +11,12 @@ import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import { Router } from '../gen/envoy/extensions/filters/http/router/v3/router.js';
 import { HttpConnectionManager } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
 import { SocketAddress } from '../gen/envoy/config/core/v3/address.js';
-import { pack } from '../core/proto.js';
+import { encode, pack } from '../core/proto.js';
+import { serviceSni } from '../core/names.js';
+import type { EncodedResource, ResourceSet } from '../core/resources.js';
+import { TypeUrl, type XdsTypeUrl } from '../core/type-urls.js';
+import type { ProxylessServiceSnapshot } from '../proxycfg/proxyless.js';
+import { sharedInterner, type ResourceInterner } from './encode.js';
 
 export interface ProxylessEndpoint {
   readonly address: string;
@@ -80,4 +85,23 @@ export function proxylessResources(svc: ProxylessService): ProxylessResources {
       : [],
   });
   return { listener, route, cluster, endpoints };
+}
+
+/** One service's four resources, encoded and interned. */
+export function encodeProxylessService(snap: ProxylessServiceSnapshot, interner: ResourceInterner = sharedInterner): readonly EncodedResource[] {
+  const clusterName = serviceSni(snap.service, snap.namespace, snap.datacenter, snap.trustDomain);
+  const r = proxylessResources({ name: snap.service, clusterName, endpoints: snap.instances });
+  return [
+    interner.intern(TypeUrl.Listener, r.listener.name, encode(Listener, r.listener), [r.route.name]),
+    interner.intern(TypeUrl.Route, r.route.name, encode(RouteConfiguration, r.route)),
+    interner.intern(TypeUrl.Cluster, r.cluster.name, encode(Cluster, r.cluster), [r.endpoints.clusterName]),
+    interner.intern(TypeUrl.Endpoint, r.endpoints.clusterName, encode(ClusterLoadAssignment, r.endpoints)),
+  ];
+}
+
+/** Groups encoded resources into a ResourceSet (every xDS type present, possibly empty). */
+export function toResourceSet(resources: Iterable<EncodedResource>): ResourceSet {
+  const set = new Map<XdsTypeUrl, Map<string, EncodedResource>>(Object.values(TypeUrl).map((t) => [t, new Map()]));
+  for (const r of resources) set.get(r.typeUrl)?.set(r.name, r);
+  return set;
 }

@@ -1,4 +1,6 @@
-// Intentions -> the public listener's network RBAC filter. Only the intentions that differ from
+// Intentions -> the public listener's RBAC filter: the network filter for tcp (checked once per
+// connection), the HTTP filter for http, http2 and grpc (checked per request, so a new deny
+// intention also stops requests on connections that are already open, as in Consul). Only the intentions that differ from
 // the default policy become principals: under default deny an ALLOW policy lists the permitted
 // sources, under default allow a DENY policy lists the refused ones. A wildcard intention is
 // narrowed by every higher-precedence intention of the opposite action it covers, so
@@ -8,11 +10,14 @@ import type { Intention } from '../catalog/types.js';
 import { CONNECT_AUTHZ_STAT_PREFIX } from '../core/names.js';
 import { pack } from '../core/proto.js';
 import type { Filter } from '../gen/envoy/config/listener/v3/listener_components.js';
-import { Principal, RBAC_Action } from '../gen/envoy/config/rbac/v3/rbac.js';
+import { Principal, RBAC as RbacRules, RBAC_Action } from '../gen/envoy/config/rbac/v3/rbac.js';
+import { RBAC as HttpRBAC } from '../gen/envoy/extensions/filters/http/rbac/v3/rbac.js';
+import type { HttpFilter } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
 import { RBAC } from '../gen/envoy/extensions/filters/network/rbac/v3/rbac.js';
 import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
 
 export const NETWORK_RBAC_FILTER = 'envoy.filters.network.rbac';
+export const HTTP_RBAC_FILTER = 'envoy.filters.http.rbac';
 /** The one policy's name in the RBAC rules. */
 export const INTENTIONS_POLICY = 'consul-intentions-layer4';
 
@@ -72,16 +77,28 @@ export function intentionPrincipals(snap: ConnectProxySnapshot, action: Intentio
   return out;
 }
 
-/** The network RBAC filter enforcing the snapshot's intentions and default policy. */
-export function networkRbacFilter(snap: ConnectProxySnapshot): Filter {
+/** The RBAC rules enforcing the snapshot's intentions and default policy. */
+export function intentionRules(snap: ConnectProxySnapshot): RbacRules {
   const defaultDeny = snap.defaultIntentionPolicy === 'deny';
   const principals = intentionPrincipals(snap, defaultDeny ? 'allow' : 'deny');
-  const rbac = RBAC.fromPartial({
-    statPrefix: CONNECT_AUTHZ_STAT_PREFIX,
-    rules: {
-      action: defaultDeny ? RBAC_Action.ALLOW : RBAC_Action.DENY,
-      policies: principals.length === 0 ? {} : { [INTENTIONS_POLICY]: { permissions: [{ rule: { $case: 'any', value: true } }], principals } },
-    },
+  return RbacRules.fromPartial({
+    action: defaultDeny ? RBAC_Action.ALLOW : RBAC_Action.DENY,
+    policies: principals.length === 0 ? {} : { [INTENTIONS_POLICY]: { permissions: [{ rule: { $case: 'any', value: true } }], principals } },
   });
+}
+
+/** The network RBAC filter (tcp public listeners). */
+export function networkRbacFilter(snap: ConnectProxySnapshot): Filter {
+  const rbac = RBAC.fromPartial({ statPrefix: CONNECT_AUTHZ_STAT_PREFIX, rules: intentionRules(snap) });
   return { name: NETWORK_RBAC_FILTER, configType: { $case: 'typedConfig', value: pack(RBAC, rbac) } };
+}
+
+/**
+ * The HTTP RBAC filter (http, http2 and grpc public listeners), ahead of the router. Its rules
+ * come per route from the public listener's RouteConfiguration (routes.ts); the filter-level
+ * config denies everything, so a route without them (there is none) fails closed.
+ */
+export function httpRbacFilter(): HttpFilter {
+  const rbac = HttpRBAC.fromPartial({ rules: { action: RBAC_Action.ALLOW, policies: {} }, rulesStatPrefix: `${CONNECT_AUTHZ_STAT_PREFIX}.` });
+  return { name: HTTP_RBAC_FILTER, isOptional: false, disabled: false, configType: { $case: 'typedConfig', value: pack(HttpRBAC, rbac) } };
 }

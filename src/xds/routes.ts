@@ -1,7 +1,13 @@
-// RouteConfigurations: one per HTTP upstream (served by RDS), sending everything to its cluster;
-// and the public listener's inline route to local_app.
+// RouteConfigurations, all served by RDS: one per HTTP upstream, sending everything to its
+// cluster; and, for an HTTP public listener, the route to local_app carrying the intentions as
+// the RBAC filter's per-route config. A route update applies to the next request on every open
+// connection, so a new deny intention stops requests on pooled connections at once (rules in
+// the listener would only reach connections opened after the listener update).
 import { LOCAL_APP_CLUSTER, PUBLIC_LISTENER_ROUTE, serviceSni, upstreamRouteName } from '../core/names.js';
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
+import { pack } from '../core/proto.js';
+import { RBACPerRoute } from '../gen/envoy/extensions/filters/http/rbac/v3/rbac.js';
+import { HTTP_RBAC_FILTER, intentionRules } from './rbac.js';
 import type { ConnectProxySnapshot, UpstreamSnapshot } from '../proxycfg/snapshot.js';
 import { isHttp } from './filters.js';
 import { byName } from './sort.js';
@@ -25,10 +31,13 @@ export function upstreamCluster(snap: ConnectProxySnapshot, u: UpstreamSnapshot)
   return serviceSni(u.destinationName, u.namespace, u.datacenter, snap.trustDomain);
 }
 
-export function publicListenerRoute(): RouteConfiguration {
-  return catchAllRoute(PUBLIC_LISTENER_ROUTE, LOCAL_APP_CLUSTER);
+export function publicListenerRoute(snap: ConnectProxySnapshot): RouteConfiguration {
+  const route = catchAllRoute(PUBLIC_LISTENER_ROUTE, LOCAL_APP_CLUSTER);
+  const rbac = pack(RBACPerRoute, RBACPerRoute.fromPartial({ rbac: { rules: intentionRules(snap), rulesStatPrefix: 'connect_authz.' } }));
+  return { ...route, virtualHosts: route.virtualHosts.map((vh) => ({ ...vh, typedPerFilterConfig: { [HTTP_RBAC_FILTER]: rbac } })) };
 }
 
 export function generateRoutes(snap: ConnectProxySnapshot): RouteConfiguration[] {
-  return snap.upstreams.filter((u) => isHttp(u.protocol)).map((u) => catchAllRoute(upstreamRouteName(u.id), upstreamCluster(snap, u))).sort(byName);
+  const upstreams = snap.upstreams.filter((u) => isHttp(u.protocol)).map((u) => catchAllRoute(upstreamRouteName(u.id), upstreamCluster(snap, u)));
+  return [...(isHttp(snap.publicListener.protocol) ? [publicListenerRoute(snap)] : []), ...upstreams].sort(byName);
 }

@@ -4,7 +4,7 @@ import type { Protocol } from '../catalog/types.js';
 import { leafSecretName, rootsSecretName } from '../core/names.js';
 import { pack } from '../core/proto.js';
 import type { TransportSocket } from '../gen/envoy/config/core/v3/base.js';
-import { SubjectAltNameMatcher_SanType } from '../gen/envoy/extensions/transport_sockets/tls/v3/common.js';
+import { SubjectAltNameMatcher_SanType, TlsParameters, TlsParameters_TlsProtocol } from '../gen/envoy/extensions/transport_sockets/tls/v3/common.js';
 import { SdsSecretConfig } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
 import { CommonTlsContext, DownstreamTlsContext, UpstreamTlsContext } from '../gen/envoy/extensions/transport_sockets/tls/v3/tls.js';
 import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
@@ -24,6 +24,21 @@ export function rootsSds(snap: ConnectProxySnapshot): SdsSecretConfig {
   return sds(rootsSecretName(snap.trustDomain));
 }
 
+/**
+ * TLS parameters of every mesh connection, both sides. Leaf keys follow the CA's key type, so
+ * after a rotation to EC P-384 (or RSA) the peers must still agree: Envoy's client defaults to
+ * TLS 1.2 offering only X25519 and P-256, and a TLS 1.2 server refuses to use a P-384
+ * certificate with such a client (BoringSSL WRONG_CURVE). Both sides speak TLS 1.2 to 1.3 and
+ * offer P-384 as well.
+ */
+export function meshTlsParams(): TlsParameters {
+  return TlsParameters.fromPartial({
+    tlsMinimumProtocolVersion: TlsParameters_TlsProtocol.TLSv1_2,
+    tlsMaximumProtocolVersion: TlsParameters_TlsProtocol.TLSv1_3,
+    ecdhCurves: ['X25519', 'P-256', 'P-384'],
+  });
+}
+
 /** ALPN to offer for a protocol: h2 where HTTP/2 is spoken, nothing for plain TCP. */
 export function alpnFor(protocol: Protocol): string[] {
   switch (protocol) {
@@ -40,6 +55,7 @@ export function alpnFor(protocol: Protocol): string[] {
 /** Client side of a connection to an upstream: our leaf, the roots, and the peer's exact SPIFFE ID. */
 export function upstreamTransportSocket(snap: ConnectProxySnapshot, sni: string, peerSpiffeId: string, protocol: Protocol): TransportSocket {
   const common = CommonTlsContext.fromPartial({
+    tlsParams: meshTlsParams(),
     alpnProtocols: alpnFor(protocol),
     tlsCertificateSdsSecretConfigs: [leafSds(snap)],
     validationContextType: {
@@ -60,6 +76,7 @@ export function upstreamTransportSocket(snap: ConnectProxySnapshot, sni: string,
 export function downstreamTransportSocket(snap: ConnectProxySnapshot): TransportSocket {
   const ctx = DownstreamTlsContext.fromPartial({
     commonTlsContext: {
+      tlsParams: meshTlsParams(),
       alpnProtocols: alpnFor(snap.publicListener.protocol),
       tlsCertificateSdsSecretConfigs: [leafSds(snap)],
       validationContextType: { $case: 'validationContextSdsSecretConfig', value: rootsSds(snap) },

@@ -1,0 +1,89 @@
+// `switchyard connect envoy`: builds a sidecar's bootstrap from its registration and either
+// prints it (-bootstrap) or runs Envoy with it, passing signals through and exiting as Envoy does.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServiceInstance } from '../catalog/types.js';
+import { ValidationError } from '../core/errors.js';
+import { toJson } from '../core/proto.js';
+import { Bootstrap } from '../gen/envoy/config/bootstrap/v3/bootstrap.js';
+import { generateBootstrap } from '../xds/bootstrap.js';
+import type { Command } from './command.js';
+import { findEnvoy } from './envoy-binary.js';
+import { flagsHelp, parseFlags } from './flags.js';
+import { ApiClient, DEFAULT_HTTP_ADDR } from './http-client.js';
+
+const FLAGS = {
+  'sidecar-for': { type: 'string', help: 'ID of the service whose sidecar proxy this Envoy is' },
+  'proxy-id': { type: 'string', help: 'ID of the proxy service registration (instead of -sidecar-for)' },
+  bootstrap: { type: 'bool', help: 'print the bootstrap JSON instead of running Envoy' },
+  'admin-bind': { type: 'string', help: "Envoy's admin address", default: '127.0.0.1:19000' },
+  'grpc-addr': { type: 'string', help: "Switchyard's gRPC (xDS) address", default: '127.0.0.1:8502' },
+  'http-addr': { type: 'string', help: "Switchyard's HTTP API address", default: DEFAULT_HTTP_ADDR },
+  token: { type: 'string', help: 'ACL token, sent to Switchyard as x-consul-token' },
+  'ads-mode': { type: 'string', help: 'delta or sotw', default: 'delta' },
+} as const;
+
+/** `host:port` with a port in range; errors name the flag. */
+export function hostPort(flag: string, raw: string): { host: string; port: number } {
+  const m = /^(.+):(\d+)$/.exec(raw);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw ValidationError.of(`-${flag}`, `must be ADDRESS:PORT, got "${raw}"`);
+  return { host: (m[1] as string).replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+async function findProxy(api: ApiClient, flags: { 'sidecar-for'?: string; 'proxy-id'?: string }): Promise<ServiceInstance> {
+  if (flags['proxy-id']) return api.get<ServiceInstance>(`/v1/agent/service/${encodeURIComponent(flags['proxy-id'])}`);
+  const target = flags['sidecar-for'];
+  if (!target) throw ValidationError.of('-sidecar-for', 'one of -sidecar-for or -proxy-id is required');
+  const services = await api.get<Record<string, ServiceInstance>>('/v1/agent/services');
+  const sidecars = Object.values(services).filter((s) => s.Kind === 'connect-proxy' && (s.Proxy?.DestinationServiceID ?? s.Proxy?.DestinationServiceName) === target);
+  if (sidecars.length === 0) throw ValidationError.of('-sidecar-for', `no sidecar proxy is registered for service ID "${target}"`);
+  if (sidecars.length > 1) throw ValidationError.of('-sidecar-for', `several sidecar proxies for "${target}" (${sidecars.map((s) => s.ID).join(', ')}); pick one with -proxy-id`);
+  return sidecars[0] as ServiceInstance;
+}
+
+export const connectEnvoyCommand: Command = {
+  name: 'connect envoy',
+  summary: 'Run (or print the bootstrap of) an Envoy sidecar configured by Switchyard',
+  help: `${flagsHelp(FLAGS)}\n\nArguments after -- are passed to Envoy. Envoy is found through $ENVOY_BIN, PATH, or .tools/.`,
+  async run(args, io) {
+    const { flags, passthrough } = parseFlags(FLAGS, args);
+    const mode = flags['ads-mode'];
+    if (mode !== 'delta' && mode !== 'sotw') throw ValidationError.of('-ads-mode', `must be delta or sotw, got "${mode}"`);
+    const admin = hostPort('admin-bind', flags['admin-bind'] as string);
+    const grpc = hostPort('grpc-addr', flags['grpc-addr'] as string);
+    const api = new ApiClient(flags['http-addr']);
+    const proxy = await findProxy(api, flags);
+    const bootstrap = generateBootstrap({
+      proxyId: proxy.ID,
+      service: proxy.Proxy?.DestinationServiceName ?? proxy.Service,
+      namespace: proxy.Namespace,
+      datacenter: proxy.Datacenter,
+      xdsAddress: grpc.host,
+      xdsPort: grpc.port,
+      adminAddress: admin.host,
+      adminPort: admin.port,
+      adsMode: mode,
+      token: flags.token,
+    });
+    const json = JSON.stringify(toJson(Bootstrap, bootstrap), null, 2);
+    if (flags.bootstrap) {
+      io.stdout(`${json}\n`);
+      return 0;
+    }
+    const envoy = findEnvoy(io.env);
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-envoy-'));
+    const file = join(dir, 'bootstrap.json');
+    writeFileSync(file, json, { mode: 0o600 });
+    const child = spawn(envoy, ['-c', file, ...passthrough], { stdio: 'inherit' });
+    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
+    for (const [s, h] of handlers) process.on(s, h);
+    const code = await new Promise<number>((resolve) => child.once('exit', (c, sig) => resolve(c ?? (sig ? 128 : 1))));
+    for (const [s, h] of handlers) process.off(s, h);
+    rmSync(dir, { recursive: true, force: true });
+    return code;
+  },
+};

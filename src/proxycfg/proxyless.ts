@@ -1,0 +1,56 @@
+// What proxyless gRPC clients see: every service with typical instances, each with its own
+// instances and health, dialable as `xds:///<service>`. One view shared by every proxyless
+// client; a change to one service re-emits only that service's snapshot object (the others
+// are the same objects), so consumers can memoise per service.
+import { combineLatest, distinctUntilChanged, map, of, shareReplay, switchMap, type Observable } from 'rxjs';
+import type { CheckServiceNode } from '../catalog/types.js';
+import { aggregateStatus } from '../catalog/types.js';
+import { WatchCache } from './shared.js';
+import type { CASource } from './sources.js';
+
+export interface ProxylessCatalog {
+  watchServiceNames(): Observable<readonly string[]>;
+  watchServiceHealth(service: string): Observable<readonly CheckServiceNode[]>;
+}
+
+export interface ProxylessInstance {
+  readonly address: string;
+  readonly port: number;
+  /** Not critical (passing or warning), as for sidecar upstreams. */
+  readonly healthy: boolean;
+}
+
+export interface ProxylessServiceSnapshot {
+  readonly service: string;
+  readonly namespace: string;
+  readonly datacenter: string;
+  readonly trustDomain: string;
+  readonly instances: readonly ProxylessInstance[];
+}
+
+function instancesOf(nodes: readonly CheckServiceNode[]): ProxylessInstance[] {
+  return nodes
+    .map((n) => ({ address: n.Service.Address || n.Node.Address, port: n.Service.Port, healthy: aggregateStatus(n.Checks) !== 'critical' }))
+    .sort((a, b) => a.address.localeCompare(b.address) || a.port - b.port);
+}
+
+function sameInstances(a: readonly ProxylessInstance[], b: readonly ProxylessInstance[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.address === b[i]?.address && x.port === b[i]?.port && x.healthy === b[i]?.healthy);
+}
+
+export function proxylessSnapshots(catalog: ProxylessCatalog, ca: CASource, opts: { readonly datacenter: string; readonly namespace?: string }): Observable<readonly ProxylessServiceSnapshot[]> {
+  const perService = new WatchCache();
+  const trustDomain$ = ca.watchRoots().pipe(map((r) => r.TrustDomain), distinctUntilChanged());
+  const serviceView = (service: string, trustDomain: string) =>
+    perService.get(`${trustDomain}/${service}`, () =>
+      catalog.watchServiceHealth(service).pipe(
+        map(instancesOf),
+        distinctUntilChanged(sameInstances),
+        map((instances): ProxylessServiceSnapshot => ({ service, namespace: opts.namespace ?? 'default', datacenter: opts.datacenter, trustDomain, instances })),
+      ),
+    );
+  return combineLatest([trustDomain$, catalog.watchServiceNames()]).pipe(
+    switchMap(([td, names]) => (names.length === 0 ? of([]) : combineLatest(names.map((n) => serviceView(n, td))))),
+    shareReplay({ bufferSize: 1, refCount: true }),
+  );
+}
