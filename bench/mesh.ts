@@ -3,7 +3,7 @@
 // where a generator would share them (one Cluster and ClusterLoadAssignment per service).
 import { createHash } from 'node:crypto';
 import { lookupType } from '../src/core/proto.js';
-import type { EncodedResource, ResourceSet } from '../src/core/resources.js';
+import { resourceSetOf, type EncodedResource, type ResourceSet } from '../src/core/resources.js';
 import { TypeUrl, type XdsTypeUrl } from '../src/core/type-urls.js';
 
 const ADS = { ads: {}, resourceApiVersion: 'V3' };
@@ -180,14 +180,8 @@ export function rootsSecret(generation = 0): EncodedResource {
   });
 }
 
-export function resourceSet(resources: readonly EncodedResource[]): Map<XdsTypeUrl, Map<string, EncodedResource>> {
-  const out = new Map<XdsTypeUrl, Map<string, EncodedResource>>();
-  for (const r of resources) {
-    let byName = out.get(r.typeUrl);
-    if (!byName) out.set(r.typeUrl, (byName = new Map()));
-    byName.set(r.name, r);
-  }
-  return out;
+export function resourceSet(resources: readonly EncodedResource[]): ResourceSet {
+  return resourceSetOf(resources);
 }
 
 /** A copy of `set` with some resources replaced (same names), sharing everything else. */

@@ -3,13 +3,13 @@
 // service. Configuration problems keep the last good set and are logged, naming every field.
 import { distinctUntilChanged, filter, map, shareReplay, type Observable } from 'rxjs';
 import type { Logger } from '../core/logger.js';
-import type { EncodedResource, ResourceSet } from '../core/resources.js';
+import { resourceSetOf, type EncodedResource, type ResourceSet } from '../core/resources.js';
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
 import type { ProxyConfigManager } from '../proxycfg/manager.js';
 import type { ProxylessServiceSnapshot } from '../proxycfg/proxyless.js';
 import type { ProxyResourceSource } from '../server/source.js';
 import { tryGenerateResources } from '../xds/generate.js';
-import { encodeProxylessService, toResourceSet } from '../xds/proxyless.js';
+import { encodeProxylessService } from '../xds/proxyless.js';
 
 /** gRPC's xDS clients (grpc-js, C-core and its wrappers) name themselves "gRPC ..."; Envoy says "envoy". */
 export function isProxylessNode(node: Node): boolean {
@@ -31,7 +31,7 @@ export function meshResourceSource(deps: MeshSourceDeps): ProxyResourceSource {
     return resources;
   };
   const proxyless$: Observable<ResourceSet> = deps.proxyless.pipe(
-    map((services) => toResourceSet(services.flatMap(encodeOnce))),
+    map((services) => resourceSetOf(services.flatMap(encodeOnce))),
     shareReplay({ bufferSize: 1, refCount: true }),
   );
   return {

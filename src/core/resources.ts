@@ -18,3 +18,14 @@ export interface EncodedResource {
 
 /** Desired resources of one proxy, by type URL then by name. */
 export type ResourceSet = ReadonlyMap<XdsTypeUrl, ReadonlyMap<string, EncodedResource>>;
+
+/** Groups resources into a ResourceSet by type (only the types present). */
+export function resourceSetOf(resources: Iterable<EncodedResource>): ResourceSet {
+  const out = new Map<XdsTypeUrl, Map<string, EncodedResource>>();
+  for (const r of resources) {
+    let byName = out.get(r.typeUrl);
+    if (!byName) out.set(r.typeUrl, (byName = new Map()));
+    byName.set(r.name, r);
+  }
+  return out;
+}

@@ -1,32 +1,14 @@
 // One live watch per query, however many proxies need it: the first subscriber opens the
 // source's watch, later ones share its latest value, and the last one to leave closes it
 // (shareReplay with refCount: plain shareReplay(1) would never unsubscribe).
-import { defer, finalize, shareReplay, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
 import type { CheckServiceNode, ConfigEntry, Intention, ServiceInstance } from '../catalog/types.js';
+import { SharedQueries as WatchCache } from '../store/shared.js';
 import type { CASource, CatalogSource } from './sources.js';
 
-export class WatchCache {
-  private readonly live = new Map<string, Observable<unknown>>();
-
-  get<T>(key: string, open: () => Observable<T>): Observable<T> {
-    const existing = this.live.get(key);
-    if (existing) return existing as Observable<T>;
-    const shared: Observable<T> = defer(open).pipe(
-      finalize(() => {
-        if (this.live.get(key) === shared) this.live.delete(key);
-      }),
-      shareReplay({ bufferSize: 1, refCount: true }),
-    );
-    this.live.set(key, shared);
-    return shared;
-  }
-
-  /** Keys of the watches currently open (for tests and status). */
-  keys(): string[] {
-    return [...this.live.keys()].sort();
-  }
-}
+/** One live watch per key: the store's shared-query mechanism, reused. */
+export { WatchCache };
 
 /** A CatalogSource whose watches are shared by key. */
 export class SharedCatalogSource implements CatalogSource {

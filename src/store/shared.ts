@@ -18,6 +18,11 @@ export class SharedQueries {
     return shared;
   }
 
+  /** Keys of the queries open right now, sorted (for tests and status). */
+  keys(): string[] {
+    return [...this.live.keys()].sort();
+  }
+
   /** How many distinct queries have subscribers or are being set up (for tests). */
   get size(): number {
     return this.live.size;

@@ -13,8 +13,8 @@ import { HttpConnectionManager } from '../gen/envoy/extensions/filters/network/h
 import { SocketAddress } from '../gen/envoy/config/core/v3/address.js';
 import { encode, pack } from '../core/proto.js';
 import { serviceSni } from '../core/names.js';
-import type { EncodedResource, ResourceSet } from '../core/resources.js';
-import { TypeUrl, type XdsTypeUrl } from '../core/type-urls.js';
+import type { EncodedResource } from '../core/resources.js';
+import { TypeUrl } from '../core/type-urls.js';
 import type { ProxylessServiceSnapshot } from '../proxycfg/proxyless.js';
 import { sharedInterner, type ResourceInterner } from './encode.js';
 
@@ -97,11 +97,4 @@ export function encodeProxylessService(snap: ProxylessServiceSnapshot, interner:
     interner.intern(TypeUrl.Cluster, r.cluster.name, encode(Cluster, r.cluster), [r.endpoints.clusterName]),
     interner.intern(TypeUrl.Endpoint, r.endpoints.clusterName, encode(ClusterLoadAssignment, r.endpoints)),
   ];
-}
-
-/** Groups encoded resources into a ResourceSet (every xDS type present, possibly empty). */
-export function toResourceSet(resources: Iterable<EncodedResource>): ResourceSet {
-  const set = new Map<XdsTypeUrl, Map<string, EncodedResource>>(Object.values(TypeUrl).map((t) => [t, new Map()]));
-  for (const r of resources) set.get(r.typeUrl)?.set(r.name, r);
-  return set;
 }

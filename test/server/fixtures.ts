@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import { encode, lookupType } from '../../src/core/proto.js';
-import type { EncodedResource, ResourceSet } from '../../src/core/resources.js';
+import { resourceSetOf, type EncodedResource, type ResourceSet } from '../../src/core/resources.js';
 import { TypeUrl, type XdsTypeUrl } from '../../src/core/type-urls.js';
 import { Cluster, Cluster_DiscoveryType } from '../../src/gen/envoy/config/cluster/v3/cluster.js';
 import { ClusterLoadAssignment } from '../../src/gen/envoy/config/endpoint/v3/endpoint.js';
@@ -73,13 +73,7 @@ export function secret(name: string, marker = name): EncodedResource {
 }
 
 export function resourceSet(...resources: EncodedResource[]): ResourceSet {
-  const out = new Map<XdsTypeUrl, Map<string, EncodedResource>>();
-  for (const r of resources) {
-    let byName = out.get(r.typeUrl);
-    if (!byName) out.set(r.typeUrl, (byName = new Map()));
-    byName.set(r.name, r);
-  }
-  return out;
+  return resourceSetOf(resources);
 }
 
 /** A source driven by the test: per proxy a subject, undefined until set. */

@@ -3,28 +3,15 @@
 // backend the ClusterLoadAssignment names.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { credentials, makeGenericClientConstructor, Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
-import * as grpcXds from '@grpc/grpc-js-xds';
 import { nullLogger } from '../../src/core/logger.js';
 import { TypeUrl } from '../../src/core/type-urls.js';
 import { startXdsServer, type XdsServer } from '../../src/server/server.js';
+import { grpcBootstrap, grpcJsXdsClient, startGreeter, type GreeterServer } from '../support/grpc-peers.js';
 import { waitFor } from '../support/wait.js';
 import { FakeSource, jsonResource, resourceSet } from './fixtures.js';
 
 const ADS = { ads: {}, resourceApiVersion: 'V3' };
 const ROUTER = { name: 'envoy.filters.http.router', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
-
-const echo = {
-  echo: {
-    path: '/switchyard.test.Echo/Echo',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (b: Buffer) => b,
-    requestDeserialize: (b: Buffer) => b,
-    responseSerialize: (b: Buffer) => b,
-    responseDeserialize: (b: Buffer) => b,
-  },
-} satisfies ServiceDefinition;
 
 function greeterResources(backendPort: number) {
   return resourceSet(
@@ -52,35 +39,24 @@ function greeterResources(backendPort: number) {
 
 describe('a real proxyless gRPC client on SotW ADS', () => {
   let server: XdsServer;
-  const backend = new Server();
+  let backend: GreeterServer;
   const source = new FakeSource();
-  let backendPort = 0;
 
   before(async () => {
-    grpcXds.register();
-    backend.addService(echo, { echo: (call: { request: Buffer }, cb: (e: null, r: Buffer) => void) => cb(null, Buffer.concat([Buffer.from('echo:'), call.request])) });
-    backendPort = await new Promise<number>((resolve, reject) => backend.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    backend = await startGreeter('backend');
     server = await startXdsServer({ source, logger: nullLogger });
-    source.set('grpc-client', greeterResources(backendPort));
+    source.set('grpc-client', greeterResources(backend.port));
   });
 
   after(async () => {
-    backend.forceShutdown();
+    await backend?.close();
     await server?.close();
   });
 
   it('resolves xds:///greeter and reaches the backend', async () => {
-    const bootstrap = {
-      xds_servers: [{ server_uri: `127.0.0.1:${server.port}`, channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
-      node: { id: 'grpc-client', locality: {} },
-    };
-    const Client = makeGenericClientConstructor(echo, 'Echo');
-    const client = new Client('xds:///greeter', credentials.createInsecure(), { 'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap) });
+    const client = await grpcJsXdsClient('xds:///greeter', grpcBootstrap(server.port, 'grpc-client'));
     try {
-      const reply = await new Promise<Buffer>((resolve, reject) =>
-        (client as unknown as { echo(b: Buffer, opts: object, cb: (e: Error | null, r: Buffer) => void): void }).echo(Buffer.from('hi'), { deadline: Date.now() + 15_000 }, (e, r) => (e ? reject(e) : resolve(r))),
-      );
-      assert.equal(reply.toString(), 'echo:hi');
+      assert.equal(await client.hello(), 'hello from backend');
       const types = await waitFor('four ACKed types in status', () => {
         const t = server.status.get('grpc-client')?.Streams[0]?.Types ?? {};
         return Object.keys(t).length === 4 && t;

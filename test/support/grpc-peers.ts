@@ -57,7 +57,7 @@ export async function grpcJsXdsClient(target: string, bootstrap: Record<string, 
   return {
     hello: () =>
       new Promise<string>((resolve, reject) => {
-        client.makeUnaryRequest(HELLO_PATH, raw.requestSerialize, raw.responseDeserialize, Buffer.from('hi'), { deadline: Date.now() + 3000 }, (err, reply) =>
+        client.makeUnaryRequest(HELLO_PATH, raw.requestSerialize, raw.responseDeserialize, Buffer.from('hi'), { deadline: Date.now() + 10_000 }, (err, reply) =>
           err ? reject(err) : resolve((reply as Buffer).toString()),
         );
       }),
