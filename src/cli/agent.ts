@@ -54,9 +54,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const catalog = new Catalog(store, { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock });
   await catalog.registerNode(config.bind, { ...config.nodeMeta });
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
-  const ca = new CAService({ store: storeCAState(store), clock, logger: logger.child({ component: 'ca' }), datacenter: config.datacenter });
+  const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter });
   await ca.start();
-  const leaves = new LeafManager({ ca, clock, logger: logger.child({ component: 'leaf' }) });
+  const leaves = new LeafManager({ ca, clock, logger });
   const xdsStatus = new XdsStatusRegistry();
   let address: AddressInfo | undefined;
   const http = new ApiServer({
@@ -77,7 +77,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let xds: XdsServer;
   try {
     address = await http.listen(config.httpPort, config.bind);
-    xds = await startXdsServer({ source, logger: logger.child({ component: 'xds' }), status: xdsStatus, host: config.bind, port: config.grpcPort });
+    xds = await startXdsServer({ source, logger, status: xdsStatus, host: config.bind, port: config.grpcPort });
   } catch (err) {
     await http.close().catch(() => undefined);
     leaves.stop();

@@ -2,7 +2,7 @@
 // mTLS between them, real applications. For both tcp and http protocols.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AgentProcess } from '../support/e2e-agent.js';
+import { AgentProcess } from '../support/agent-process.js';
 import { call, CallLoop, startNamedHttpServer, type NamedServer } from '../support/apps.js';
 import { EnvoyProcess } from '../support/envoy.js';
 import { freePort, waitFor } from '../support/wait.js';

@@ -3,7 +3,7 @@
 // python3-grpcio) — over state-of-the-world ADS, and both follow an endpoint change.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { AgentProcess } from '../support/e2e-agent.js';
+import { AgentProcess } from '../support/agent-process.js';
 import { grpcBootstrap, grpcJsXdsClient, PythonXdsClient, startGreeter, type GreeterServer } from '../support/grpc-peers.js';
 import { waitFor } from '../support/wait.js';
 
