@@ -2,7 +2,7 @@
 // instances and health, dialable as `xds:///<service>`. One view shared by every proxyless
 // client; a change to one service re-emits only that service's snapshot object (the others
 // are the same objects), so consumers can memoise per service.
-import { combineLatest, distinctUntilChanged, map, of, shareReplay, switchMap, type Observable } from 'rxjs';
+import { combineLatest, distinctUntilChanged, map, Observable, of, shareReplay, type OperatorFunction, type Subscription } from 'rxjs';
 import type { CheckServiceNode } from '../catalog/types.js';
 import { aggregateStatus } from '../catalog/types.js';
 import { WatchCache } from './shared.js';
@@ -50,7 +50,49 @@ export function proxylessSnapshots(catalog: ProxylessCatalog, ca: CASource, opts
       ),
     );
   return combineLatest([trustDomain$, catalog.watchServiceNames()]).pipe(
-    switchMap(([td, names]) => (names.length === 0 ? of([]) : combineLatest(names.map((n) => serviceView(n, td))))),
+    switchMapKeepingShared(([td, names]) => (names.length === 0 ? of([]) : combineLatest(names.map((n) => serviceView(n, td))))),
     shareReplay({ bufferSize: 1, refCount: true }),
   );
+}
+
+/**
+ * switchMap, except that the new inner observable is subscribed before the previous one is
+ * released. switchMap unsubscribes first, which drops every shared per-service view to zero
+ * subscribers: each one would be torn down and re-opened (and each service re-encoded, since its
+ * snapshot is a new object) whenever any service is added or removed.
+ */
+function switchMapKeepingShared<T, R>(project: (value: T) => Observable<R>): OperatorFunction<T, R> {
+  return (source) =>
+    new Observable<R>((subscriber) => {
+      let inner: Subscription | undefined;
+      let generation = 0;
+      let innerActive = false;
+      let outerDone = false;
+      const outer = source.subscribe({
+        next: (value) => {
+          const mine = ++generation;
+          const previous = inner;
+          innerActive = true;
+          inner = project(value).subscribe({
+            next: (r) => subscriber.next(r),
+            error: (err: unknown) => subscriber.error(err),
+            complete: () => {
+              if (mine !== generation) return;
+              innerActive = false;
+              if (outerDone) subscriber.complete();
+            },
+          });
+          previous?.unsubscribe();
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => {
+          outerDone = true;
+          if (!innerActive) subscriber.complete();
+        },
+      });
+      return () => {
+        outer.unsubscribe();
+        inner?.unsubscribe();
+      };
+    });
 }
