@@ -119,4 +119,44 @@ describe('state-of-the-world ADS', () => {
     c.ack(cds, []);
     assertSotw(await c.expect(), Listener, [lis]);
   });
+
+  it('resends the ClusterLoadAssignment after a Cluster update, and the RouteConfiguration after a Listener update', async () => {
+    const h = await startHarness();
+    h.source.set('envoy-sotw', resourceSet(...all));
+    const c = h.sotw('envoy-sotw', 'envoy');
+    c.send({ typeUrl: Cluster, resourceNames: [] });
+    const cds = await c.expect('CDS');
+    assertSotw(cds, Cluster, [cl]);
+    c.send({ typeUrl: Endpoint, resourceNames: ['greeter'] });
+    const eds = await c.expect('EDS');
+    assertSotw(eds, Endpoint, [cla]);
+    c.ack(cds, []);
+    c.ack(eds, ['greeter']);
+    c.send({ typeUrl: Listener, resourceNames: [] });
+    const lds = await c.expect('LDS');
+    assertSotw(lds, Listener, [lis]);
+    c.send({ typeUrl: Route, resourceNames: ['greeter-route'] });
+    const rds = await c.expect('RDS');
+    assertSotw(rds, Route, [rc]);
+    c.ack(lds, []);
+    c.ack(rds, ['greeter-route']);
+    await c.expectNothing();
+
+    const changed = cluster('greeter', 9);
+    h.source.set('envoy-sotw', resourceSet(lis, rc, changed, cla, secret('greeter-leaf')));
+    const cds2 = await c.expect('the changed cluster');
+    assertSotw(cds2, Cluster, [changed]);
+    // Envoy dropped the cluster's endpoints and does not ask again: the server must resend them.
+    const eds2 = await c.expect('the same ClusterLoadAssignment again');
+    assertSotw(eds2, Endpoint, [cla]);
+    c.ack(cds2, []);
+    c.ack(eds2, ['greeter']);
+    await c.expectNothing();
+
+    const changedListener = listener('greeter', 50052, 'greeter-route');
+    h.source.set('envoy-sotw', resourceSet(changedListener, rc, changed, cla, secret('greeter-leaf')));
+    const lds2 = await c.expect('the changed listener');
+    assertSotw(lds2, Listener, [changedListener]);
+    assertSotw(await c.expect('the same RouteConfiguration again'), Route, [rc]);
+  });
 });

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { EncodedResource, ResourceSet } from '../../core/resources.js';
 import type { XdsTypeUrl } from '../../core/type-urls.js';
-import { PHASES, WILDCARD_TYPES } from '../order.js';
+import { CHILD_TYPE, PHASES, WILDCARD_TYPES } from '../order.js';
 
 export class SotwTypeState {
   readonly names = new Set<string>();
@@ -25,6 +25,12 @@ export class SotwTypeState {
   rejectedVersion: string | undefined;
   /** The nonce already recorded as NACKed (grpc-js repeats it on later requests). */
   nackedNonce = '';
+  /**
+   * A response of the parent type (CHILD_TYPE) was sent since the last response of this type:
+   * Envoy dropped what it held of the replaced parents' children and does not ask again, so the
+   * current version is sent again even though the client already has it.
+   */
+  forced = false;
 
   get active(): boolean {
     return this.wildcard || this.names.size > 0;
@@ -105,6 +111,10 @@ export class SotwSession {
     state.lastNonce = nonce;
     state.lastVersion = versionInfo;
     state.pending = true;
+    state.forced = false;
+    const childType = CHILD_TYPE.get(typeUrl);
+    const child = childType && this.types.get(childType);
+    if (child) child.forced = true;
   }
 }
 
@@ -130,7 +140,7 @@ export function sotwVersion(state: SotwTypeState, resources: readonly EncodedRes
 function plan(desired: ResourceSet, typeUrl: XdsTypeUrl, state: SotwTypeState): SotwPlan | undefined {
   const resources = sotwResources(desired, typeUrl, state);
   const versionInfo = sotwVersion(state, resources);
-  if (versionInfo === state.lastVersion || versionInfo === state.rejectedVersion) return undefined;
+  if (versionInfo === state.rejectedVersion || (versionInfo === state.lastVersion && !state.forced)) return undefined;
   return { typeUrl, versionInfo, resources };
 }
 
