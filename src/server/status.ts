@@ -46,13 +46,22 @@ interface ProxyEntry {
   lastNack: NackStatus | null;
 }
 
+/** How many proxies with no stream are kept for their last NACK (the oldest disconnects go first). */
+export const DEFAULT_MAX_DISCONNECTED = 1000;
+
 export class XdsStatusRegistry {
   private readonly proxies = new Map<string, ProxyEntry>();
+  /** Proxies listed only for their NACK, in the order they lost their last stream. */
+  private readonly disconnected = new Set<string>();
 
-  constructor(private readonly clock: Clock = systemClock) {}
+  constructor(
+    private readonly clock: Clock = systemClock,
+    private readonly maxDisconnected = DEFAULT_MAX_DISCONNECTED,
+  ) {}
 
   openStream(proxyId: string, streamId: string, kind: StreamKind): StreamStatusHandle {
     const entry = this.entry(proxyId);
+    this.disconnected.delete(proxyId);
     const types = new Map<string, TypeStatus>();
     entry.streams.set(streamId, { kind, types });
     return {
@@ -63,9 +72,19 @@ export class XdsStatusRegistry {
         entry.lastNack = { TypeUrl: typeUrl, Nonce: nonce, Error: error, Time: new Date(this.clock.now()).toISOString() };
       },
       close: () => {
-        entry.streams.delete(streamId);
-        // A proxy with no stream stays listed while it has a NACK to show.
-        if (entry.streams.size === 0 && entry.lastNack === null) this.proxies.delete(proxyId);
+        if (!entry.streams.delete(streamId) || entry.streams.size > 0 || this.proxies.get(proxyId) !== entry) return;
+        if (entry.lastNack === null) {
+          this.proxies.delete(proxyId);
+          return;
+        }
+        // A proxy with no stream stays listed while it has a NACK to show, but proxy ids churn
+        // (every new instance has its own): keep only the most recently disconnected ones.
+        this.disconnected.add(proxyId);
+        for (const oldest of this.disconnected) {
+          if (this.disconnected.size <= this.maxDisconnected) break;
+          this.disconnected.delete(oldest);
+          this.proxies.delete(oldest);
+        }
       },
     };
   }

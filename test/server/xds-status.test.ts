@@ -5,7 +5,7 @@ import type { ApiRequest } from '../../src/api/route.js';
 import { xdsStatusRoutes } from '../../src/api/xds-status.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { NotFoundError } from '../../src/core/errors.js';
-import { XdsStatusRegistry } from '../../src/server/status.js';
+import { DEFAULT_MAX_DISCONNECTED, XdsStatusRegistry } from '../../src/server/status.js';
 import { clientErrorText } from '../../src/server/stream-host.js';
 
 function get(params: Record<string, string> = {}): ApiRequest {
@@ -32,6 +32,34 @@ describe('xDS status', () => {
     s.close();
     assert.equal(reg.get('web')?.ConnectedStreams, 0, 'kept while it has a NACK to show');
     assert.throws(() => one?.handler(get({ proxyId: 'nobody' })), NotFoundError);
+  });
+
+  it('keeps a bounded number of disconnected proxies for their NACK, oldest disconnect dropped first', () => {
+    const reg = new XdsStatusRegistry(new ManualClock(Date.UTC(2026, 0, 1)));
+    const live = reg.openStream('live', 'delta-0', 'delta');
+    live.nacked('t/Cluster', '1', 'bad cluster');
+    // Proxy ids churn: every new instance of a service connects under its own id.
+    const churn = DEFAULT_MAX_DISCONNECTED + 50;
+    for (let i = 0; i < churn; i++) {
+      const s = reg.openStream(`web-${i}`, `delta-${i + 1}`, 'delta');
+      s.nacked('t/Listener', '1', 'bad listener');
+      s.close();
+    }
+    const listed = reg.list();
+    assert.equal(listed.length, DEFAULT_MAX_DISCONNECTED + 1, 'the connected proxy and the most recent disconnected ones');
+    assert.equal(reg.get('live')?.ConnectedStreams, 1);
+    assert.equal(reg.get('web-0'), undefined, 'the oldest disconnected proxy is forgotten');
+    assert.equal(reg.get(`web-${churn - 1}`)?.LastNack?.Error, 'bad listener');
+    // Reconnecting takes a proxy off the disconnected list: it is not evicted while connected.
+    const back = reg.openStream(`web-${churn - 1}`, 'delta-again', 'delta');
+    for (let i = 0; i < DEFAULT_MAX_DISCONNECTED; i++) {
+      const s = reg.openStream(`api-${i}`, `delta-api-${i}`, 'delta');
+      s.nacked('t/Listener', '1', 'bad listener');
+      s.close();
+    }
+    assert.equal(reg.get(`web-${churn - 1}`)?.ConnectedStreams, 1);
+    back.close();
+    assert.equal(reg.list().length, DEFAULT_MAX_DISCONNECTED + 1);
   });
 
   it('removes PEM bodies from client error text', () => {
