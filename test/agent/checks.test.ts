@@ -54,6 +54,21 @@ describe('health checks run by the agent', () => {
     assert.match(expired?.Output ?? '', /TTL expired \(last output: still\)/);
   });
 
+  it('keeps a TTL check passing while the same heartbeat (same note, or none) keeps coming', async () => {
+    await a.put('/v1/agent/service/register', { Name: 'beat', Port: 1, Check: { TTL: '10s' } });
+    await a.put('/v1/agent/check/pass/service:beat');
+    await waitFor('the TTL timer', () => a.agent.checks.size > 0 && clock.pendingTimers() > 0);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(9_000);
+      // Nothing changes in the catalog, but the heartbeat must still restart the TTL.
+      await a.put('/v1/agent/check/pass/service:beat');
+    }
+    clock.advance(9_000);
+    assert.equal((await status(a, 'beat'))?.Status, 'passing', 'each heartbeat restarted the TTL');
+    clock.advance(1_000);
+    await waitFor('TTL expiry', async () => (await status(a, 'beat'))?.Status === 'critical');
+  });
+
   it('runs HTTP checks every interval: 2xx passing, 429 warning, 5xx critical', async () => {
     let code = 200;
     const server = createHttpServer((_req, res) => res.writeHead(code).end(`code ${code}`));

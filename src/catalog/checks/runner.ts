@@ -16,6 +16,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 interface Scheduled {
   readonly key: string;
   cancel: () => void;
+  /** A TTL check that is not critical: restarts its TTL (a heartbeat). */
+  restart?: () => void;
 }
 
 export interface CheckRunnerDeps {
@@ -29,6 +31,7 @@ export class CheckRunner {
   /** Critical checks whose service goes after DeregisterCriticalServiceAfter: cancel by CheckID. */
   private readonly reaping = new Map<string, () => void>();
   private sub: Subscription | undefined;
+  private heartbeats: Subscription | undefined;
   private readonly logger: Logger;
 
   constructor(
@@ -40,10 +43,13 @@ export class CheckRunner {
 
   start(): void {
     this.sub = this.catalog.agentChecks().subscribe((r) => this.sync(r.value));
+    // An update that changes nothing writes nothing, so sync() never sees it: restart here.
+    this.heartbeats = this.catalog.watchCheckUpdates().subscribe((id) => this.scheduled.get(id)?.restart?.());
   }
 
   stop(): void {
     this.sub?.unsubscribe();
+    this.heartbeats?.unsubscribe();
     for (const s of this.scheduled.values()) s.cancel();
     this.scheduled.clear();
     for (const cancel of this.reaping.values()) cancel();
@@ -101,10 +107,15 @@ export class CheckRunner {
     const entry: Scheduled = { key, cancel: () => undefined };
     this.scheduled.set(c.CheckID, entry);
     if (c.Status === 'critical') return;
-    entry.cancel = this.deps.clock.setTimeout(() => {
-      const output = `TTL expired${c.Output ? ` (last output: ${c.Output})` : ''}`;
-      this.write(c.CheckID, { status: 'critical', output });
-    }, parseDuration('TTL', ttl));
+    const ms = parseDuration('TTL', ttl);
+    entry.restart = () => {
+      entry.cancel();
+      entry.cancel = this.deps.clock.setTimeout(() => {
+        const output = `TTL expired${c.Output ? ` (last output: ${c.Output})` : ''}`;
+        this.write(c.CheckID, { status: 'critical', output });
+      }, ms);
+    };
+    entry.restart();
   }
 
   private scheduleProbe(id: string, def: HealthCheckDefinition, key: string): void {
