@@ -12,6 +12,8 @@ import type { HealthCheck, HealthCheckDefinition } from '../types.js';
 import type { ProbeResult, Probes } from './probes.js';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** Consul's MinInterval: a shorter Interval (even 0s, which the schema accepts) is raised to it. */
+const MIN_INTERVAL_MS = 1000;
 
 interface Scheduled {
   readonly key: string;
@@ -125,8 +127,9 @@ export class CheckRunner {
       stopped = true;
     };
     this.scheduled.set(id, entry);
-    const interval = parseDuration('Interval', def.Interval ?? '10s');
-    const timeout = def.Timeout ? parseDuration('Timeout', def.Timeout) : DEFAULT_TIMEOUT_MS;
+    const interval = Math.max(MIN_INTERVAL_MS, parseDuration('Interval', def.Interval ?? '10s'));
+    // As in Consul, a Timeout of 0 means the default, not "fail at once".
+    const timeout = (def.Timeout ? parseDuration('Timeout', def.Timeout) : 0) || DEFAULT_TIMEOUT_MS;
     const tick = async () => {
       if (stopped) return;
       const result = await this.probe(def, timeout);

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Catalog } from '../../src/catalog/catalog.js';
+import type { Probes } from '../../src/catalog/checks/probes.js';
+import { CheckRunner } from '../../src/catalog/checks/runner.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { openStore } from '../../src/store/sqlite.js';
+import { waitFor } from '../support/wait.js';
+
+describe('check runner', () => {
+  it('probes no more often than once a second, and takes a zero Timeout as the default, as Consul does', async () => {
+    const clock = new ManualClock();
+    const store = openStore(undefined);
+    const catalog = new Catalog(store, { datacenter: 'dc1', node: 'n1' });
+    await catalog.registerNode('127.0.0.1');
+    await catalog.registerService({ Name: 'web', Port: 80, Check: { TCP: '127.0.0.1:80', Interval: '0s', Timeout: '0s' } });
+    const timeouts: number[] = [];
+    const probes: Probes = {
+      tcp: (_address, timeoutMs) => {
+        timeouts.push(timeoutMs);
+        return Promise.resolve({ status: 'passing', output: 'ok' });
+      },
+      http: () => Promise.reject(new Error('unused')),
+      grpc: () => Promise.reject(new Error('unused')),
+    };
+    const runner = new CheckRunner(catalog, { clock, probes });
+    runner.start();
+    try {
+      await waitFor('the first probe and its next timer', () => timeouts.length === 1 && clock.pendingTimers() > 0);
+      for (let i = 0; i < 9; i++) {
+        clock.advance(100);
+        await new Promise((r) => setImmediate(r));
+      }
+      assert.equal(timeouts.length, 1, 'an Interval of 0s must not probe in a loop');
+      clock.advance(100);
+      await waitFor('the second probe, a second later', () => timeouts.length === 2);
+      assert.deepEqual(timeouts, [10_000, 10_000]);
+    } finally {
+      runner.stop();
+      store.close();
+    }
+  });
+});
