@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Catalog } from '../../src/catalog/catalog.js';
-import type { Probes } from '../../src/catalog/checks/probes.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkProbes, type Probes } from '../../src/catalog/checks/probes.js';
 import { CheckRunner } from '../../src/catalog/checks/runner.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { openStore } from '../../src/store/sqlite.js';
@@ -38,6 +40,33 @@ describe('check runner', () => {
     } finally {
       runner.stop();
       store.close();
+    }
+  });
+});
+
+describe('network probes', () => {
+  it('bounds an HTTP check by its Timeout even when the server keeps trickling bytes', async () => {
+    // http.request's `timeout` is an idle timeout: a body sent a byte at a time never trips it.
+    const server = createServer((_req, res) => {
+      res.writeHead(200);
+      const t = setInterval(() => res.write('.'), 20);
+      res.on('close', () => clearInterval(t));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const started = Date.now();
+      const r = await Promise.race([
+        networkProbes.http({ HTTP: `http://127.0.0.1:${port}/health` }, 300),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5000).unref()),
+      ]);
+      assert.ok(r, 'the probe ended');
+      assert.equal(r.status, 'critical');
+      assert.match(r.output, /timed out after 300 ms/);
+      assert.ok(Date.now() - started < 3000);
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 });

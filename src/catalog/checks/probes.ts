@@ -43,6 +43,10 @@ function http(def: HealthCheckDefinition, timeoutMs: number): Promise<ProbeResul
         resolve({ status, output: `HTTP ${method} ${url.href}: ${code} ${res.statusMessage ?? ''} Output: ${body.slice(0, MAX_OUTPUT)}` });
       });
     });
+    // `timeout` above only bounds idleness; this bounds the whole check, as Consul's client Timeout does.
+    const deadline = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    deadline.unref();
+    req.on('close', () => clearTimeout(deadline));
     req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
     req.on('error', (err) => resolve({ status: 'critical', output: `HTTP ${method} ${url.href}: ${errorMessage(err)}` }));
     req.end(def.Body);
