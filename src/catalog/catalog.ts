@@ -234,7 +234,7 @@ export class Catalog {
 
   health(name: string, filter: q.HealthFilter = {}): Observable<Indexed<CheckServiceNode[]>> {
     // Unambiguous: no tag and the empty tag differ, and a tag or name may contain ":".
-    const key = `health:${JSON.stringify([filter.connect ? 'connect' : 'service', filter.passing ? 'passing' : 'any', filter.tag ?? null, name])}`;
+    const key = `health:${JSON.stringify([filter.connect ? 'connect' : 'service', filter.passing ? 'passing' : 'any', filter.tags ?? null, name])}`;
     return this.query(key, HEALTH_TABLES, (tx) => q.serviceHealth(tx, name, filter));
   }
 

@@ -68,6 +68,18 @@ describe('/v1/catalog and /v1/health', () => {
     assert.deepEqual((r.json as { Checks: { Status: string }[] }[]).map((e) => e.Checks[0]?.Status), ['passing', 'passing']);
   });
 
+  it('requires every tag when ?tag= is repeated, as Consul does', async () => {
+    await a.put('/v1/agent/service/register', { ID: 'web-3', Name: 'web', Port: 8082, Tags: ['blue', 'canary'] });
+    try {
+      const ids = (r: { json: unknown }) => (r.json as { ServiceID?: string; Service?: { ID: string } }[]).map((e) => e.ServiceID ?? e.Service?.ID);
+      assert.deepEqual(ids(await a.get('/v1/catalog/service/web?tag=blue&tag=canary')), ['web-3']);
+      assert.deepEqual(ids(await a.get('/v1/health/service/web?tag=blue&tag=canary')), ['web-3']);
+      assert.deepEqual(ids(await a.get('/v1/health/service/web?tag=blue')), ['web-1', 'web-3']);
+    } finally {
+      await a.put('/v1/agent/service/deregister/web-3');
+    }
+  });
+
   it('answers each filter its own result while another filter of the same service is being watched', async () => {
     // `?tag=` (filter by the empty tag: nothing matches, as in Consul) and no tag at all once
     // shared one watch key, so whichever was live answered for both.
