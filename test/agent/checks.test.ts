@@ -117,14 +117,14 @@ describe('health checks run by the agent', () => {
   });
 
   it('deregisters a service whose check stays critical longer than DeregisterCriticalServiceAfter', async () => {
-    await a.put('/v1/agent/service/register', { Name: 'flaky', Port: 1, Check: { TTL: '1h', DeregisterCriticalServiceAfter: '30s' } });
+    await a.put('/v1/agent/service/register', { Name: 'flaky', Port: 1, Check: { TTL: '1h', DeregisterCriticalServiceAfter: '90s' } });
     await waitFor('the reaper', () => a.agent.checks.size > 0 && clock.pendingTimers() > 0);
-    clock.advance(20_000);
+    clock.advance(60_000);
     await a.put('/v1/agent/check/pass/service:flaky');
     await a.put('/v1/agent/check/fail/service:flaky');
-    clock.advance(20_000);
-    assert.equal((await a.get('/v1/agent/service/flaky')).status, 200, 'critical again for only 20s');
-    clock.advance(10_000);
+    clock.advance(60_000);
+    assert.equal((await a.get('/v1/agent/service/flaky')).status, 200, 'critical again for only 60s');
+    clock.advance(30_000);
     await waitFor('deregistration', async () => (await a.get('/v1/agent/service/flaky')).status === 404);
   });
 

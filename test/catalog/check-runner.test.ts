@@ -44,6 +44,30 @@ describe('check runner', () => {
   });
 });
 
+describe('check runner reaping', () => {
+  it('deregisters a critical service no sooner than a minute, whatever DeregisterCriticalServiceAfter says, as Consul does', async () => {
+    const clock = new ManualClock();
+    const store = openStore(undefined);
+    const catalog = new Catalog(store, { datacenter: 'dc1', node: 'n1' });
+    await catalog.registerNode('127.0.0.1');
+    await catalog.registerService({ Name: 'flaky', Port: 80, Check: { TTL: '1h', DeregisterCriticalServiceAfter: '1s' } });
+    const reject = () => Promise.reject(new Error('unused'));
+    const runner = new CheckRunner(catalog, { clock, probes: { tcp: reject, http: reject, grpc: reject } });
+    runner.start();
+    const registered = () => store.read((tx) => tx.get('services', 'n1/flaky') !== undefined);
+    try {
+      clock.advance(59_000);
+      await new Promise((r) => setImmediate(r));
+      assert.ok(registered(), 'still registered after 59s');
+      clock.advance(1_000);
+      await waitFor('the reaping after a minute', () => !registered());
+    } finally {
+      runner.stop();
+      store.close();
+    }
+  });
+});
+
 describe('network probes', () => {
   it('bounds an HTTP check by its Timeout even when the server keeps trickling bytes', async () => {
     // http.request's `timeout` is an idle timeout: a body sent a byte at a time never trips it.

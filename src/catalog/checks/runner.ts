@@ -14,6 +14,8 @@ import type { ProbeResult, Probes } from './probes.js';
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** Consul's MinInterval: a shorter Interval (even 0s, which the schema accepts) is raised to it. */
 const MIN_INTERVAL_MS = 1000;
+/** Consul's minimum DeregisterCriticalServiceAfter: a shorter one (a service is critical at registration) is raised to it. */
+const MIN_DEREGISTER_AFTER_MS = 60_000;
 
 interface Scheduled {
   readonly key: string;
@@ -101,7 +103,7 @@ export class CheckRunner {
       this.reaping.delete(c.CheckID);
       this.logger.info({ check: c.CheckID, service: c.ServiceID }, 'deregistering a service critical for longer than DeregisterCriticalServiceAfter');
       this.catalog.deregisterService(c.ServiceID).catch((err: unknown) => this.logger.debug({ err: errorMessage(err) }, 'already deregistered'));
-    }, parseDuration('DeregisterCriticalServiceAfter', after));
+    }, Math.max(MIN_DEREGISTER_AFTER_MS, parseDuration('DeregisterCriticalServiceAfter', after)));
     this.reaping.set(c.CheckID, cancel);
   }
 
