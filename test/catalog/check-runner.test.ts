@@ -69,6 +69,14 @@ describe('check runner reaping', () => {
 });
 
 describe('network probes', () => {
+  it('answers critical, never throws, when Node refuses to send the request', async () => {
+    // A header value with a line break passes the schema; http.request throws on it. Thrown
+    // out of the probe, it was an unhandled rejection in the runner: the agent stopped.
+    const r = await networkProbes.http({ HTTP: 'http://127.0.0.1:9/health', Header: { 'X-Token': ['a\nb'] } }, 1000);
+    assert.equal(r.status, 'critical');
+    assert.match(r.output, /HTTP GET http:\/\/127\.0\.0\.1:9\/health: .*X-Token/);
+  });
+
   it('bounds an HTTP check by its Timeout even when the server keeps trickling bytes', async () => {
     // http.request's `timeout` is an idle timeout: a body sent a byte at a time never trips it.
     const server = createServer((_req, res) => {

@@ -134,7 +134,13 @@ export class CheckRunner {
     const timeout = (def.Timeout ? parseDuration('Timeout', def.Timeout) : 0) || DEFAULT_TIMEOUT_MS;
     const tick = async () => {
       if (stopped) return;
-      const result = await this.probe(def, timeout);
+      // A probe that throws must not become an unhandled rejection (which ends the agent).
+      let result: ProbeResult;
+      try {
+        result = await this.probe(def, timeout);
+      } catch (err) {
+        result = { status: 'critical', output: errorMessage(err) };
+      }
       if (stopped) return;
       this.write(id, result);
       const cancelTimer = this.deps.clock.setTimeout(() => void tick(), interval);
