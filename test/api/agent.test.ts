@@ -97,6 +97,8 @@ describe('/v1/agent', () => {
       [{ Name: 'x', Check: { HTTP: 'file:///etc/passwd', Interval: '10s' } }, /Check\.HTTP: must be an http\(s\) URL/],
       [{ Name: 'x', Check: { HTTP: 'http://127.0.0.1/', Interval: '10s', Method: 'GET POST' } }, /Check\.Method: must be an HTTP method token/],
       [{ Name: 'x', Check: { HTTP: 'http://127.0.0.1/', Interval: '10s', Header: { 'bad header': ['v'] } } }, /Check\.Header\.bad header: must be an HTTP header name/],
+      [{ Name: 'x', Check: { TCP: '127.0.0.1:99999', Interval: '10s' } }, /Check\.TCP: must be host:port with a port up to 65535/],
+      [{ Name: 'x', Check: { GRPC: '127.0.0.1:70000/svc', Interval: '10s' } }, /Check\.GRPC: must be host:port or host:port\/service with a port up to 65535/],
     ];
     for (const [body, message] of cases) {
       const r = await a.put('/v1/agent/service/register', body);

@@ -12,6 +12,12 @@ const httpHeaders = z.record(z.string(), z.array(z.string())).superRefine((h, ct
   for (const name of Object.keys(h)) if (!HTTP_TOKEN.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be an HTTP header name' });
 });
 
+/** Whether the port of a `host:port` is at most 65535 (net.connect throws above); other shapes are the regex's to report. */
+const portInRange = (hostPort: string): boolean => {
+  const m = /:(\d{1,5})$/.exec(hostPort);
+  return !m || Number(m[1]) <= 65535;
+};
+
 export const checkDefinition = z
   .object({
     CheckID: z.string().min(1, 'must not be empty').optional(),
@@ -29,8 +35,12 @@ export const checkDefinition = z
     Header: httpHeaders.optional(),
     Body: z.string().optional(),
     TLSSkipVerify: z.boolean().optional(),
-    TCP: z.string().regex(/^.+:\d{1,5}$/, 'must be host:port').optional(),
-    GRPC: z.string().regex(/^[^/]+:\d{1,5}(\/.*)?$/, 'must be host:port or host:port/service').optional(),
+    TCP: z.string().regex(/^.+:\d{1,5}$/, 'must be host:port').refine(portInRange, 'must be host:port with a port up to 65535').optional(),
+    GRPC: z
+      .string()
+      .regex(/^[^/]+:\d{1,5}(\/.*)?$/, 'must be host:port or host:port/service')
+      .refine((v) => portInRange(v.split('/')[0] as string), 'must be host:port or host:port/service with a port up to 65535')
+      .optional(),
     GRPCUseTLS: z.boolean().optional(),
     Interval: duration.optional(),
     Timeout: duration.optional(),
