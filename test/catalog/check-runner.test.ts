@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Catalog } from '../../src/catalog/catalog.js';
@@ -68,6 +69,8 @@ describe('check runner reaping', () => {
   });
 });
 
+const LONG = `com.example.${'very-long-name.'.repeat(12)}Health`;
+
 describe('network probes', () => {
   it('answers critical, never throws, when Node refuses to send the request', async () => {
     // A header value with a line break passes the schema; http.request throws on it. Thrown
@@ -75,6 +78,41 @@ describe('network probes', () => {
     const r = await networkProbes.http({ HTTP: 'http://127.0.0.1:9/health', Header: { 'X-Token': ['a\nb'] } }, 1000);
     assert.equal(r.status, 'critical');
     assert.match(r.output, /HTTP GET http:\/\/127\.0\.0\.1:9\/health: .*X-Token/);
+  });
+
+  it('asks a gRPC server about a service whose name is longer than 127 bytes', async () => {
+    // The request's length prefix is a varint: one byte only up to 127.
+    let asked: string | undefined;
+    const server = new grpc.Server();
+    server.addService(
+      {
+        Check: {
+          path: '/grpc.health.v1.Health/Check',
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: (v: Buffer) => v,
+          requestDeserialize: (b: Buffer) => b,
+          responseSerialize: (s: number) => Buffer.from([0x08, s]),
+          responseDeserialize: (b: Buffer) => b[1],
+        },
+      },
+      {
+        Check: (call: { request: Buffer }, cb: (err: null, v: number) => void) => {
+          const b = call.request;
+          // field 1, length-delimited; a two-byte varint length for 128-16383.
+          asked = b[0] === 0x0a && b.length > 3 ? b.subarray(3).toString('utf8') : undefined;
+          cb(null, asked === LONG ? 1 : 2);
+        },
+      },
+    );
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    try {
+      const r = await networkProbes.grpc(`127.0.0.1:${port}/${LONG}`, false, 5000);
+      assert.equal(asked, LONG);
+      assert.equal(r.status, 'passing', r.output);
+    } finally {
+      server.forceShutdown();
+    }
   });
 
   it('bounds an HTTP check by its Timeout even when the server keeps trickling bytes', async () => {

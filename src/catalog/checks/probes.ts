@@ -78,7 +78,17 @@ const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
 
 function encodeRequest(service: string): Buffer {
   const bytes = Buffer.from(service, 'utf8');
-  return bytes.length === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0a, bytes.length]), bytes]);
+  if (bytes.length === 0) return Buffer.alloc(0);
+  // The length is a varint: 7 bits a byte, high bit set on all but the last.
+  const length: number[] = [];
+  for (let n = bytes.length; ; n >>>= 7) {
+    if (n < 0x80) {
+      length.push(n);
+      break;
+    }
+    length.push((n & 0x7f) | 0x80);
+  }
+  return Buffer.concat([Buffer.from([0x0a, ...length]), bytes]);
 }
 
 function decodeStatus(buf: Buffer): number {
