@@ -71,6 +71,8 @@ export function blockingRead<T>(req: ApiRequest, source: Observable<Indexed<T>>,
     });
     held.sub = sub;
     if (settled) sub.unsubscribe();
+    // A signal aborted already (the client left while the handler was busy) fires no event.
+    else if (req.signal.aborted) finish();
     else req.signal.addEventListener('abort', onAbort, { once: true });
   });
 }

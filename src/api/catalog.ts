@@ -1,7 +1,7 @@
 // /v1/catalog/* and /v1/health/*: reads across the catalog, all blocking.
 import type { Catalog } from '../catalog/catalog.js';
 import { blockingRead, indexed } from './blocking.js';
-import { flag } from './params.js';
+import { flag, tagsParam } from './params.js';
 import type { Route } from './route.js';
 import { catalogNode, catalogService, healthEntry } from './shapes.js';
 
@@ -16,9 +16,9 @@ export function catalogRoutes(catalog: Catalog): Route[] {
       method: 'GET',
       pattern: '/v1/catalog/service/:name',
       handler: async (req) => {
-        const tag = req.query.get('tag');
+        const tags = tagsParam(req);
         const r = await blockingRead(req, catalog.serviceNodes(req.params.name as string));
-        return indexed(r, r.value.filter((c) => tag === null || c.Service.Tags.includes(tag)).map(catalogService));
+        return indexed(r, r.value.filter((c) => !tags || tags.every((t) => c.Service.Tags.includes(t))).map(catalogService));
       },
     },
     {
@@ -34,7 +34,7 @@ export function catalogRoutes(catalog: Catalog): Route[] {
         method: 'GET',
         pattern: `/v1/health/${what}/:name`,
         handler: async (req) => {
-          const filter = { connect: what === 'connect', passing: flag(req, 'passing'), tag: req.query.get('tag') ?? undefined };
+          const filter = { connect: what === 'connect', passing: flag(req, 'passing'), tags: tagsParam(req) };
           const r = await blockingRead(req, catalog.health(req.params.name as string, filter));
           return indexed(r, r.value.map(healthEntry));
         },

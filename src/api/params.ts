@@ -17,6 +17,12 @@ export function required(req: ApiRequest, name: string): string {
   return v;
 }
 
+/** Consul's `?tag=a&tag=b`: an instance must carry every tag; undefined when there is none. */
+export function tagsParam(req: ApiRequest): string[] | undefined {
+  const tags = req.query.getAll('tag');
+  return tags.length > 0 ? tags : undefined;
+}
+
 /** `?cas=N`: undefined when absent. */
 export function casParam(req: ApiRequest): number | undefined {
   const v = req.query.get('cas');

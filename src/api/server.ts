@@ -65,8 +65,16 @@ export class ApiServer {
 
   /** Runs one request through the routes without a socket (tests, in-process callers). */
   async dispatch(method: string, url: string, body: unknown, signal = new AbortController().signal, headers: Record<string, string | undefined> = {}): Promise<ApiResponse & { status: number }> {
-    const parsed = new URL(url, 'http://local');
-    const found = matchRoute(this.routes, method, parsed.pathname);
+    let parsed: URL;
+    let found: ReturnType<typeof matchRoute>;
+    try {
+      parsed = new URL(url, 'http://local');
+      found = matchRoute(this.routes, method, parsed.pathname);
+    } catch (err) {
+      // A malformed escape (decodeURIComponent's URIError) or URL is the client's error, and
+      // must not escape: thrown from here it was an unhandled rejection that stopped the agent.
+      return { status: 400, text: `invalid request path ${JSON.stringify(url)}: ${errorMessage(err)}\n` };
+    }
     if (found === 'method') return { status: 405, text: `method ${method} not allowed on ${parsed.pathname}\n` };
     if (!found) return { status: 404, text: `unknown path ${parsed.pathname}\n` };
     const req: ApiRequest = { method, params: found.params, query: parsed.searchParams, body, headers, signal };

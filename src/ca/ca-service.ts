@@ -58,6 +58,11 @@ export interface SignedLeaf {
   readonly rootId: string;
 }
 
+/** How long a leaf signed under the active root can live. */
+function maxLeafTtlMs(s: PersistedCAState): number {
+  return Math.max(s.activeRootMaxLeafTtlMs ?? 0, leafTtlMs(s.config));
+}
+
 export class CAService {
   private state?: PersistedCAState;
   private provider?: CAProvider;
@@ -171,7 +176,8 @@ export class CAService {
       const s = this.current;
       const index = s.index + 1;
       if (!needsNewRoot(s.config, config)) {
-        await this.commit({ ...s, config, configModifyIndex: index, index });
+        const activeRootMaxLeafTtlMs = Math.max(maxLeafTtlMs(s), leafTtlMs(config));
+        await this.commit({ ...s, config, configModifyIndex: index, index, activeRootMaxLeafTtlMs });
         this.limiter?.update(config.Config);
         this.log.info({ index }, 'CA configuration updated');
         return this.configuration();
@@ -195,8 +201,9 @@ export class CAService {
       crossSigned = await old.crossSignCA(chain.root);
     }
     const root = rootRecord({ chain, signingCert: await next.activeLeafSigningCert(), crossSigned, config, clusterId: s.clusterId, index });
-    const roots = rotateRoots(s.roots, root, this.deps.clock.now(), leafTtlMs(s.config), index);
-    await this.commit({ ...s, config, configModifyIndex: index, providerState: await next.state(), roots, index });
+    // Not only the current LeafCertTTL: a longer one in force earlier signed leaves that live on.
+    const roots = rotateRoots(s.roots, root, this.deps.clock.now(), maxLeafTtlMs(s), index);
+    await this.commit({ ...s, config, configModifyIndex: index, providerState: await next.state(), roots, index, activeRootMaxLeafTtlMs: leafTtlMs(config) });
     this.provider = next;
     this.limiter?.update(config.Config);
     await old.cleanup(false, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));

@@ -23,6 +23,11 @@ export interface PersistedCAState {
   readonly roots: readonly PersistedRoot[];
   /** The CA's own change index (roots and configuration). */
   readonly index: number;
+  /**
+   * The longest LeafCertTTL in force since the active root became active (absent: the current
+   * one): a leaf it signed may live that long, so a rotation keeps it published that long.
+   */
+  readonly activeRootMaxLeafTtlMs?: number;
 }
 
 export interface CAStateStore {

@@ -1,7 +1,7 @@
 // The catalog: services, checks, nodes, config entries and intentions over the store. Writes
 // validate first (nothing is stored when anything is wrong) and commit as one transaction;
 // reads are watches (shared per query, re-run only when a table they read changes).
-import { BehaviorSubject, distinctUntilChanged, map, type Observable } from 'rxjs';
+import { BehaviorSubject, distinctUntilChanged, map, Subject, type Observable } from 'rxjs';
 import { systemClock, type Clock } from '../core/clock.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
@@ -35,6 +35,7 @@ export class Catalog {
   private readonly policy: BehaviorSubject<DefaultPolicy>;
   private readonly shared = new SharedQueries();
   private readonly clock: Clock;
+  private readonly checkUpdates = new Subject<string>();
 
   constructor(
     readonly store: Store,
@@ -108,7 +109,16 @@ export class Catalog {
       if (row.value.Status === status && row.value.Output === nextOutput) return;
       tx.put('checks', row.key, { ...row.value, Status: status, Output: nextOutput });
     });
+    this.checkUpdates.next(checkId);
     return r.index;
+  }
+
+  /**
+   * The ID of every check updated through updateCheck, written or not: a TTL heartbeat that
+   * changes nothing in the catalog must still restart the check's TTL.
+   */
+  watchCheckUpdates(): Observable<string> {
+    return this.checkUpdates.asObservable();
   }
 
   // ---- config entries ----------------------------------------------------------------------
@@ -223,7 +233,8 @@ export class Catalog {
   }
 
   health(name: string, filter: q.HealthFilter = {}): Observable<Indexed<CheckServiceNode[]>> {
-    const key = `health:${filter.connect ? 'connect' : 'service'}:${filter.passing ? 'passing' : 'any'}:${filter.tag ?? ''}:${name}`;
+    // Unambiguous: no tag and the empty tag differ, and a tag or name may contain ":".
+    const key = `health:${JSON.stringify([filter.connect ? 'connect' : 'service', filter.passing ? 'passing' : 'any', filter.tags ?? null, name])}`;
     return this.query(key, HEALTH_TABLES, (tx) => q.serviceHealth(tx, name, filter));
   }
 

@@ -42,7 +42,8 @@ export interface HealthFilter {
   /** Sidecars and Connect-native instances of the service instead of the service itself. */
   readonly connect?: boolean;
   readonly passing?: boolean;
-  readonly tag?: string;
+  /** Instances carrying every one of these tags (Consul's repeated `?tag=`). */
+  readonly tags?: readonly string[];
 }
 
 export function matchesService(s: ServiceInstance, name: string, connect: boolean): boolean {
@@ -56,7 +57,7 @@ export function serviceHealth(tx: ReadTx, name: string, filter: HealthFilter = {
   for (const row of tx.list<StoredService>('services')) {
     const v = row.value;
     if (!matchesService(v as ServiceInstance, name, filter.connect ?? false)) continue;
-    if (filter.tag !== undefined && !v.Tags.includes(filter.tag)) continue;
+    if (filter.tags && !filter.tags.every((t) => v.Tags.includes(t))) continue;
     const nodeRow = tx.get<Omit<CatalogNode, 'CreateIndex' | 'ModifyIndex'>>('nodes', v.Node);
     if (!nodeRow) continue;
     const own = checks(tx, v.Node).filter((c) => c.ServiceID === v.ID || c.ServiceID === '');

@@ -7,11 +7,21 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): () => void;
 }
 
+/** Node fires a timer longer than this after 1 ms (TimeoutOverflowWarning), so longer ones are chained. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
+    let left = Math.max(0, ms);
+    let t: ReturnType<typeof setTimeout>;
+    const arm = (): void => {
+      const step = Math.min(left, MAX_TIMER_MS);
+      left -= step;
+      t = setTimeout(left > 0 ? arm : fn, step);
+      t.unref?.();
+    };
+    arm();
     return () => clearTimeout(t);
   },
 };

@@ -2,7 +2,7 @@
 // transaction is on disk (WAL fsynced) when COMMIT returns, before any caller hears of it.
 // `:memory:` gives the same store without a file (the agent's -dev mode).
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BaseStore, type CommittedTx } from './base.js';
 import { TABLES, type TableName } from './types.js';
@@ -31,7 +31,12 @@ export class SqliteStore extends BaseStore {
   /** `path` is a file (its folder is created) or `:memory:`. */
   constructor(readonly path: string) {
     super();
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      // The store holds the CA's private keys: folder and file for their owner only. SQLite
+      // gives the -wal and -shm files the database file's permissions.
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      closeSync(openSync(path, 'a', 0o600));
+    }
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');

@@ -54,6 +54,21 @@ describe('health checks run by the agent', () => {
     assert.match(expired?.Output ?? '', /TTL expired \(last output: still\)/);
   });
 
+  it('keeps a TTL check passing while the same heartbeat (same note, or none) keeps coming', async () => {
+    await a.put('/v1/agent/service/register', { Name: 'beat', Port: 1, Check: { TTL: '10s' } });
+    await a.put('/v1/agent/check/pass/service:beat');
+    await waitFor('the TTL timer', () => a.agent.checks.size > 0 && clock.pendingTimers() > 0);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(9_000);
+      // Nothing changes in the catalog, but the heartbeat must still restart the TTL.
+      await a.put('/v1/agent/check/pass/service:beat');
+    }
+    clock.advance(9_000);
+    assert.equal((await status(a, 'beat'))?.Status, 'passing', 'each heartbeat restarted the TTL');
+    clock.advance(1_000);
+    await waitFor('TTL expiry', async () => (await status(a, 'beat'))?.Status === 'critical');
+  });
+
   it('runs HTTP checks every interval: 2xx passing, 429 warning, 5xx critical', async () => {
     let code = 200;
     const server = createHttpServer((_req, res) => res.writeHead(code).end(`code ${code}`));
@@ -102,14 +117,14 @@ describe('health checks run by the agent', () => {
   });
 
   it('deregisters a service whose check stays critical longer than DeregisterCriticalServiceAfter', async () => {
-    await a.put('/v1/agent/service/register', { Name: 'flaky', Port: 1, Check: { TTL: '1h', DeregisterCriticalServiceAfter: '30s' } });
+    await a.put('/v1/agent/service/register', { Name: 'flaky', Port: 1, Check: { TTL: '1h', DeregisterCriticalServiceAfter: '90s' } });
     await waitFor('the reaper', () => a.agent.checks.size > 0 && clock.pendingTimers() > 0);
-    clock.advance(20_000);
+    clock.advance(60_000);
     await a.put('/v1/agent/check/pass/service:flaky');
     await a.put('/v1/agent/check/fail/service:flaky');
-    clock.advance(20_000);
-    assert.equal((await a.get('/v1/agent/service/flaky')).status, 200, 'critical again for only 20s');
-    clock.advance(10_000);
+    clock.advance(60_000);
+    assert.equal((await a.get('/v1/agent/service/flaky')).status, 200, 'critical again for only 60s');
+    clock.advance(30_000);
     await waitFor('deregistration', async () => (await a.get('/v1/agent/service/flaky')).status === 404);
   });
 

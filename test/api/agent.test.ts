@@ -90,6 +90,24 @@ describe('/v1/agent', () => {
     assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
   });
 
+  it('rejects HTTP checks the probe cannot send: a non-http(s) URL, a bad method or header name', async () => {
+    const before = a.agent.store.currentIndex();
+    const cases: [unknown, RegExp][] = [
+      [{ Name: 'x', Check: { HTTP: 'ftp://127.0.0.1/x', Interval: '10s' } }, /Check\.HTTP: must be an http\(s\) URL/],
+      [{ Name: 'x', Check: { HTTP: 'file:///etc/passwd', Interval: '10s' } }, /Check\.HTTP: must be an http\(s\) URL/],
+      [{ Name: 'x', Check: { HTTP: 'http://127.0.0.1/', Interval: '10s', Method: 'GET POST' } }, /Check\.Method: must be an HTTP method token/],
+      [{ Name: 'x', Check: { HTTP: 'http://127.0.0.1/', Interval: '10s', Header: { 'bad header': ['v'] } } }, /Check\.Header\.bad header: must be an HTTP header name/],
+      [{ Name: 'x', Check: { TCP: '127.0.0.1:99999', Interval: '10s' } }, /Check\.TCP: must be host:port with a port up to 65535/],
+      [{ Name: 'x', Check: { GRPC: '127.0.0.1:70000/svc', Interval: '10s' } }, /Check\.GRPC: must be host:port or host:port\/service with a port up to 65535/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await a.put('/v1/agent/service/register', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)} -> ${r.text}`);
+      assert.match(r.text, message);
+    }
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+  });
+
   it('reports both problems when a body has two', async () => {
     const r = await a.put('/v1/agent/service/register', { Name: 'x', Port: -1, Meta: { a: 1 } });
     assert.equal(r.status, 400);

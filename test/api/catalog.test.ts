@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TestAgent } from '../support/agent.js';
+import { waitFor } from '../support/wait.js';
 
 describe('/v1/catalog and /v1/health', () => {
   let a: TestAgent;
@@ -65,6 +66,31 @@ describe('/v1/catalog and /v1/health', () => {
     assert.ok(Date.now() - started < 5000, 'returned long before the wait');
     assert.ok(r.index > first.index, `index moved (${first.index} -> ${r.index})`);
     assert.deepEqual((r.json as { Checks: { Status: string }[] }[]).map((e) => e.Checks[0]?.Status), ['passing', 'passing']);
+  });
+
+  it('requires every tag when ?tag= is repeated, as Consul does', async () => {
+    await a.put('/v1/agent/service/register', { ID: 'web-3', Name: 'web', Port: 8082, Tags: ['blue', 'canary'] });
+    try {
+      const ids = (r: { json: unknown }) => (r.json as { ServiceID?: string; Service?: { ID: string } }[]).map((e) => e.ServiceID ?? e.Service?.ID);
+      assert.deepEqual(ids(await a.get('/v1/catalog/service/web?tag=blue&tag=canary')), ['web-3']);
+      assert.deepEqual(ids(await a.get('/v1/health/service/web?tag=blue&tag=canary')), ['web-3']);
+      assert.deepEqual(ids(await a.get('/v1/health/service/web?tag=blue')), ['web-1', 'web-3']);
+    } finally {
+      await a.put('/v1/agent/service/deregister/web-3');
+    }
+  });
+
+  it('answers each filter its own result while another filter of the same service is being watched', async () => {
+    // `?tag=` (filter by the empty tag: nothing matches, as in Consul) and no tag at all once
+    // shared one watch key, so whichever was live answered for both.
+    const empty = await a.get('/v1/health/service/web?tag=');
+    assert.deepEqual(empty.json, []);
+    const live = a.agent.store.liveQueries;
+    const pending = a.get(`/v1/health/service/web?tag=&index=${empty.index}&wait=1s`);
+    await waitFor('the blocking query to hold its watch', () => a.agent.store.liveQueries > live);
+    const all = (await a.get('/v1/health/service/web')).json as { Service: { ID: string } }[];
+    assert.deepEqual(all.map((e) => e.Service.ID), ['web-1', 'web-2']);
+    assert.deepEqual((await pending).json, []);
   });
 
   it('answers a blocking query after about wait when nothing relevant changes', async () => {

@@ -56,6 +56,13 @@ describe('HTTP server', () => {
     assert.deepEqual(await res.json(), { name: 'a b', rest: 'x/y' });
   });
 
+  it('answers 400 to a malformed percent-escape in the path, and keeps serving', async () => {
+    const res = await fetch(`${base}/v1/echo/%E0%A4%A/x`);
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /invalid request path .*URI malformed/);
+    assert.equal((await fetch(`${base}/v1/echo/a/b`)).status, 200);
+  });
+
   it('accepts route lists added later (for example the CA\'s)', async () => {
     server.addRoutes([{ method: 'GET', pattern: '/v1/connect/ca/roots', handler: () => ({ body: { Roots: [] } }) }]);
     assert.deepEqual(await (await fetch(`${base}/v1/connect/ca/roots`)).json(), { Roots: [] });

@@ -136,6 +136,21 @@ describe('CA service', () => {
     assert.ok((await store.load())?.roots.length === 1, 'the prune is persisted');
   });
 
+  it('keeps a rotated-out root until its longest-lived leaf expires, even after LeafCertTTL was shortened', async () => {
+    const { ca, clock } = await startCA();
+    const oldRoot = ca.roots().Roots[0]!;
+    const oldLeaf = await ca.signLeaf(await makeCsr([uri('web')]), { service: 'web' }); // 72h
+    await ca.setConfiguration({ Config: { LeafCertTTL: '1h', CSRMaxPerSecond: 0 } });
+    await ca.setConfiguration({ Config: { LeafCertTTL: '1h', PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+    clock.advance(2 * HOUR);
+    await new Promise((r) => setImmediate(r)); // a prune, if one was due, has committed
+    assert.ok(ca.roots().Roots.some((r) => r.ID === oldRoot.ID), 'the old root is still published 2h later');
+    assert.ok(opensslVerify(rootsPem(ca), oldLeaf.certPem, '', clock.now()).ok, 'its 72h leaf still verifies');
+    const pruned = firstValueFrom(ca.watchRoots().pipe(filter((r) => r.Roots.length === 1)));
+    clock.advance(70 * HOUR + 1000);
+    assert.deepEqual((await pruned).Roots.map((r) => r.ID), [ca.roots().ActiveRootID]);
+  });
+
   it('changes only the configuration when the key settings stay', async () => {
     const { ca } = await startCA();
     const id = ca.roots().ActiveRootID;

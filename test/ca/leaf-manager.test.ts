@@ -9,7 +9,7 @@ import { certDer } from '../../src/ca/pem.js';
 import { MemoryCAStateStore } from '../../src/ca/state-store.js';
 import type { LeafCert } from '../../src/ca/types.js';
 import type { CASource } from '../../src/proxycfg/sources.js';
-import { ManualClock } from '../../src/core/clock.js';
+import { ManualClock, systemClock } from '../../src/core/clock.js';
 import { RateLimitError } from '../../src/core/errors.js';
 import { nullLogger } from '../../src/core/logger.js';
 import { opensslText, opensslVerify } from './support.js';
@@ -119,5 +119,32 @@ describe('leaf manager', () => {
     const got = firstValueFrom(leaves.watchLeaf('b').pipe(take(1), toArray()));
     clock.advance(5_000);
     assert.equal((await got)[0]?.Service, 'b');
+  });
+
+  it('with the system clock, does not renew a long-lived leaf at once (renewal beyond the 24.8-day timer limit)', async () => {
+    // LeafCertTTL 8760h: the renewal is 219+ days away, past Node's 2^31-1 ms timer limit, which
+    // Node turns into 1 ms; unchained, the manager re-issued the leaf over and over.
+    const config = { CSRMaxPerSecond: 0, LeafCertTTL: '8760h', IntermediateCertTTL: '26280h' };
+    const ca = new CAService({ store: new MemoryCAStateStore(), clock: systemClock, logger: nullLogger, datacenter: 'dc1', initialConfig: { Config: config } });
+    await ca.start();
+    let signs = 0;
+    const sign = ca.signLeaf.bind(ca);
+    ca.signLeaf = (csr, req) => {
+      signs++;
+      return sign(csr, req);
+    };
+    const leaves = new LeafManager({ ca, clock: systemClock, logger: nullLogger });
+    const seen: LeafCert[] = [];
+    const sub = leaves.watchLeaf('web').subscribe((l) => seen.push(l));
+    try {
+      await firstValueFrom(leaves.watchLeaf('web'));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(signs, 1);
+      assert.equal(seen.length, 1);
+    } finally {
+      sub.unsubscribe();
+      leaves.stop();
+      ca.stop();
+    }
   });
 });

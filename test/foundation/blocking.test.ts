@@ -42,6 +42,18 @@ describe('blocking queries', () => {
     assert.equal(s.observed, false, 'the watch was released');
   });
 
+  it('does not block for a client that went away before the query started', async () => {
+    // The leaf endpoint issues the leaf before it blocks: a client gone by then used to hold
+    // the watch (and the leaf's renewal timer) until wait ran out.
+    const s = new BehaviorSubject<Indexed<string>>({ index: 7, value: 'a' });
+    const clock = new ManualClock();
+    const gone = new AbortController();
+    gone.abort();
+    assert.deepEqual(await blockingRead(req('index=7&wait=10m', gone.signal), s, clock), { index: 7, value: 'a' });
+    assert.equal(s.observed, false, 'the watch was released');
+    assert.equal(clock.pendingTimers(), 0);
+  });
+
   it('sets X-Consul-Index, never 0', () => {
     assert.equal(indexed({ index: 0, value: 1 }).headers?.['X-Consul-Index'], '1');
     assert.equal(indexed({ index: 42, value: 1 }).headers?.['X-Consul-Index'], '42');

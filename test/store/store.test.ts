@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -75,6 +75,16 @@ describe('SqliteStore', () => {
     assert.equal(second.read((tx) => tx.tableIndex('config_entries')), 21);
     assert.equal(second.read((tx) => tx.get('config_entries', 'k/7'))?.createIndex, 8);
     second.close();
+  });
+
+  it('keeps its files (which hold the CA private keys) readable by their owner only', async () => {
+    const dir = join(tempDir(), 'data');
+    const path = join(dir, 'switchyard.db');
+    const store = new SqliteStore(path);
+    await store.putDoc('ca', { providerState: { signingKey: 'secret' } });
+    for (const p of [path, `${path}-wal`]) assert.equal(statSync(p).mode & 0o077, 0, `${p} is mode ${(statSync(p).mode & 0o777).toString(8)}`);
+    assert.equal(statSync(dir).mode & 0o077, 0, 'the folder it created');
+    store.close();
   });
 
   it('watch emits the current value, then only when a table it reads changes the result', async () => {

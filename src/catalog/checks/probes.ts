@@ -31,18 +31,29 @@ function http(def: HealthCheckDefinition, timeoutMs: number): Promise<ProbeResul
   const headers: Record<string, string | string[]> = { 'user-agent': 'Switchyard Health Check', accept: 'text/plain, text/*, */*', ...def.Header };
   return new Promise((resolve) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method, headers, timeout: timeoutMs, rejectUnauthorized: !def.TLSSkipVerify }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (body.length < MAX_OUTPUT) body += chunk;
+    let req: ReturnType<typeof send>;
+    try {
+      req = send(url, { method, headers, timeout: timeoutMs, rejectUnauthorized: !def.TLSSkipVerify }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (body.length < MAX_OUTPUT) body += chunk;
+        });
+        res.on('end', () => {
+          const code = res.statusCode ?? 0;
+          const status: HealthStatus = code >= 200 && code < 300 ? 'passing' : code === 429 ? 'warning' : 'critical';
+          resolve({ status, output: `HTTP ${method} ${url.href}: ${code} ${res.statusMessage ?? ''} Output: ${body.slice(0, MAX_OUTPUT)}` });
+        });
       });
-      res.on('end', () => {
-        const code = res.statusCode ?? 0;
-        const status: HealthStatus = code >= 200 && code < 300 ? 'passing' : code === 429 ? 'warning' : 'critical';
-        resolve({ status, output: `HTTP ${method} ${url.href}: ${code} ${res.statusMessage ?? ''} Output: ${body.slice(0, MAX_OUTPUT)}` });
-      });
-    });
+    } catch (err) {
+      // Node refuses some requests synchronously (a header value with a line break, say).
+      resolve({ status: 'critical', output: `HTTP ${method} ${url.href}: ${errorMessage(err)}` });
+      return;
+    }
+    // `timeout` above only bounds idleness; this bounds the whole check, as Consul's client Timeout does.
+    const deadline = setTimeout(() => req.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    deadline.unref();
+    req.on('close', () => clearTimeout(deadline));
     req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
     req.on('error', (err) => resolve({ status: 'critical', output: `HTTP ${method} ${url.href}: ${errorMessage(err)}` }));
     req.end(def.Body);
@@ -67,7 +78,17 @@ const SERVING_STATUS = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
 
 function encodeRequest(service: string): Buffer {
   const bytes = Buffer.from(service, 'utf8');
-  return bytes.length === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0a, bytes.length]), bytes]);
+  if (bytes.length === 0) return Buffer.alloc(0);
+  // The length is a varint: 7 bits a byte, high bit set on all but the last.
+  const length: number[] = [];
+  for (let n = bytes.length; ; n >>>= 7) {
+    if (n < 0x80) {
+      length.push(n);
+      break;
+    }
+    length.push((n & 0x7f) | 0x80);
+  }
+  return Buffer.concat([Buffer.from([0x0a, ...length]), bytes]);
 }
 
 function decodeStatus(buf: Buffer): number {

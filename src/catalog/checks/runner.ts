@@ -12,10 +12,16 @@ import type { HealthCheck, HealthCheckDefinition } from '../types.js';
 import type { ProbeResult, Probes } from './probes.js';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** Consul's MinInterval: a shorter Interval (even 0s, which the schema accepts) is raised to it. */
+const MIN_INTERVAL_MS = 1000;
+/** Consul's minimum DeregisterCriticalServiceAfter: a shorter one (a service is critical at registration) is raised to it. */
+const MIN_DEREGISTER_AFTER_MS = 60_000;
 
 interface Scheduled {
   readonly key: string;
   cancel: () => void;
+  /** A TTL check that is not critical: restarts its TTL (a heartbeat). */
+  restart?: () => void;
 }
 
 export interface CheckRunnerDeps {
@@ -29,6 +35,7 @@ export class CheckRunner {
   /** Critical checks whose service goes after DeregisterCriticalServiceAfter: cancel by CheckID. */
   private readonly reaping = new Map<string, () => void>();
   private sub: Subscription | undefined;
+  private heartbeats: Subscription | undefined;
   private readonly logger: Logger;
 
   constructor(
@@ -40,10 +47,13 @@ export class CheckRunner {
 
   start(): void {
     this.sub = this.catalog.agentChecks().subscribe((r) => this.sync(r.value));
+    // An update that changes nothing writes nothing, so sync() never sees it: restart here.
+    this.heartbeats = this.catalog.watchCheckUpdates().subscribe((id) => this.scheduled.get(id)?.restart?.());
   }
 
   stop(): void {
     this.sub?.unsubscribe();
+    this.heartbeats?.unsubscribe();
     for (const s of this.scheduled.values()) s.cancel();
     this.scheduled.clear();
     for (const cancel of this.reaping.values()) cancel();
@@ -93,7 +103,7 @@ export class CheckRunner {
       this.reaping.delete(c.CheckID);
       this.logger.info({ check: c.CheckID, service: c.ServiceID }, 'deregistering a service critical for longer than DeregisterCriticalServiceAfter');
       this.catalog.deregisterService(c.ServiceID).catch((err: unknown) => this.logger.debug({ err: errorMessage(err) }, 'already deregistered'));
-    }, parseDuration('DeregisterCriticalServiceAfter', after));
+    }, Math.max(MIN_DEREGISTER_AFTER_MS, parseDuration('DeregisterCriticalServiceAfter', after)));
     this.reaping.set(c.CheckID, cancel);
   }
 
@@ -101,10 +111,15 @@ export class CheckRunner {
     const entry: Scheduled = { key, cancel: () => undefined };
     this.scheduled.set(c.CheckID, entry);
     if (c.Status === 'critical') return;
-    entry.cancel = this.deps.clock.setTimeout(() => {
-      const output = `TTL expired${c.Output ? ` (last output: ${c.Output})` : ''}`;
-      this.write(c.CheckID, { status: 'critical', output });
-    }, parseDuration('TTL', ttl));
+    const ms = parseDuration('TTL', ttl);
+    entry.restart = () => {
+      entry.cancel();
+      entry.cancel = this.deps.clock.setTimeout(() => {
+        const output = `TTL expired${c.Output ? ` (last output: ${c.Output})` : ''}`;
+        this.write(c.CheckID, { status: 'critical', output });
+      }, ms);
+    };
+    entry.restart();
   }
 
   private scheduleProbe(id: string, def: HealthCheckDefinition, key: string): void {
@@ -114,11 +129,18 @@ export class CheckRunner {
       stopped = true;
     };
     this.scheduled.set(id, entry);
-    const interval = parseDuration('Interval', def.Interval ?? '10s');
-    const timeout = def.Timeout ? parseDuration('Timeout', def.Timeout) : DEFAULT_TIMEOUT_MS;
+    const interval = Math.max(MIN_INTERVAL_MS, parseDuration('Interval', def.Interval ?? '10s'));
+    // As in Consul, a Timeout of 0 means the default, not "fail at once".
+    const timeout = (def.Timeout ? parseDuration('Timeout', def.Timeout) : 0) || DEFAULT_TIMEOUT_MS;
     const tick = async () => {
       if (stopped) return;
-      const result = await this.probe(def, timeout);
+      // A probe that throws must not become an unhandled rejection (which ends the agent).
+      let result: ProbeResult;
+      try {
+        result = await this.probe(def, timeout);
+      } catch (err) {
+        result = { status: 'critical', output: errorMessage(err) };
+      }
       if (stopped) return;
       this.write(id, result);
       const cancelTimer = this.deps.clock.setTimeout(() => void tick(), interval);

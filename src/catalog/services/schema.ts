@@ -5,6 +5,19 @@
 import { z } from 'zod';
 import { duplicates, duration, issue, meta, namespace, opaque, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
 
+/** RFC 9110 token: what Node (and Go) accept as a method or header name. */
+const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const httpHeaders = z.record(z.string(), z.array(z.string())).superRefine((h, ctx) => {
+  for (const name of Object.keys(h)) if (!HTTP_TOKEN.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be an HTTP header name' });
+});
+
+/** Whether the port of a `host:port` is at most 65535 (net.connect throws above); other shapes are the regex's to report. */
+const portInRange = (hostPort: string): boolean => {
+  const m = /:(\d{1,5})$/.exec(hostPort);
+  return !m || Number(m[1]) <= 65535;
+};
+
 export const checkDefinition = z
   .object({
     CheckID: z.string().min(1, 'must not be empty').optional(),
@@ -13,13 +26,21 @@ export const checkDefinition = z
     Notes: z.string().optional(),
     Status: z.enum(['passing', 'warning', 'critical']).optional(),
     TTL: duration.optional(),
-    HTTP: z.url({ error: 'must be an http(s) URL' }).optional(),
-    Method: z.string().optional(),
-    Header: z.record(z.string(), z.array(z.string())).optional(),
+    // z.url() alone takes any scheme (ftp:, file:), which the probe cannot send.
+    HTTP: z
+      .url({ error: 'must be an http(s) URL' })
+      .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
+      .optional(),
+    Method: z.string().regex(HTTP_TOKEN, 'must be an HTTP method token (such as GET or POST)').optional(),
+    Header: httpHeaders.optional(),
     Body: z.string().optional(),
     TLSSkipVerify: z.boolean().optional(),
-    TCP: z.string().regex(/^.+:\d{1,5}$/, 'must be host:port').optional(),
-    GRPC: z.string().regex(/^[^/]+:\d{1,5}(\/.*)?$/, 'must be host:port or host:port/service').optional(),
+    TCP: z.string().regex(/^.+:\d{1,5}$/, 'must be host:port').refine(portInRange, 'must be host:port with a port up to 65535').optional(),
+    GRPC: z
+      .string()
+      .regex(/^[^/]+:\d{1,5}(\/.*)?$/, 'must be host:port or host:port/service')
+      .refine((v) => portInRange(v.split('/')[0] as string), 'must be host:port or host:port/service with a port up to 65535')
+      .optional(),
     GRPCUseTLS: z.boolean().optional(),
     Interval: duration.optional(),
     Timeout: duration.optional(),
