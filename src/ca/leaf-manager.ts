@@ -36,6 +36,11 @@ export interface LeafManagerDeps {
   readonly random?: () => number;
   /** Smallest window over which re-issues after a root change are spread (default 30s). */
   readonly reissueJitterMs?: number;
+  /**
+   * How long a leaf nobody watches stays cached (default 72h). Then it is dropped, private key
+   * and all, so names asked for once (for example over HTTP) do not accumulate.
+   */
+  readonly idleEvictMs?: number;
 }
 
 interface Cached {
@@ -57,6 +62,7 @@ interface Entry {
 const RENEW_FROM = 0.6;
 const RENEW_TO = 0.9;
 const MAX_BACKOFF_MS = 60_000;
+const IDLE_EVICT_MS = 72 * 3_600_000;
 
 export class LeafManager {
   private readonly entries = new Map<string, Entry>();
@@ -93,10 +99,8 @@ export class LeafManager {
         distinctUntilChanged(),
         finalize(() => {
           entry.subscribers--;
-          if (entry.subscribers === 0) {
-            entry.cancelTimer();
-            entry.cancelTimer = () => undefined;
-          }
+          // The last watcher gone: stop renewing, and drop the entry once it has been idle.
+          if (entry.subscribers === 0) this.schedule(entry, 0);
         }),
       );
     });
@@ -130,10 +134,25 @@ export class LeafManager {
     else if (!entry.issuing) this.background(entry);
   }
 
+  /** Renewal (or retry) in `delayMs` while watched; eviction after the idle period while not. */
   private schedule(entry: Entry, delayMs: number): void {
     entry.cancelTimer();
-    if (entry.subscribers === 0) return;
+    if (entry.subscribers === 0) {
+      entry.cancelTimer = this.deps.clock.setTimeout(() => this.evict(entry), this.deps.idleEvictMs ?? IDLE_EVICT_MS);
+      return;
+    }
     entry.cancelTimer = this.deps.clock.setTimeout(() => this.background(entry), Math.max(0, delayMs));
+  }
+
+  private evict(entry: Entry): void {
+    if (entry.subscribers > 0 || entry.issuing) return;
+    if (this.entries.get(entry.service) === entry) this.entries.delete(entry.service);
+    this.log.debug({ service: entry.service }, 'idle leaf certificate dropped');
+  }
+
+  /** Service names with a cached leaf (for tests and status). */
+  cachedServices(): string[] {
+    return [...this.entries.keys()].sort();
   }
 
   /** Issues and keeps going on failure, with jittered exponential backoff. */

@@ -65,6 +65,25 @@ describe('leaf manager', () => {
     assert.equal((await leaves.getLeaf('web')).SerialNumber, first.SerialNumber);
   });
 
+  it('drops a leaf nobody has watched for the idle period, and keeps watched ones', async () => {
+    const { clock, leaves, signs } = await setup();
+    await leaves.getLeaf('asked-once-over-http');
+    const sub = leaves.watchLeaf('watched').subscribe();
+    const first = await firstValueFrom(leaves.watchLeaf('watched'));
+    clock.advance(40 * HOUR);
+    assert.deepEqual(leaves.cachedServices(), ['asked-once-over-http', 'watched'], 'still cached within the idle period');
+    // Past 72h: the unwatched leaf goes; the watched one is renewed (at 75% of 72h) and stays.
+    clock.advance(33 * HOUR);
+    await firstValueFrom(leaves.watchLeaf('watched').pipe(filter((l) => l.SerialNumber !== first.SerialNumber)));
+    assert.deepEqual(leaves.cachedServices(), ['watched'], 'the unwatched leaf (and its key) is gone; the watched one stays');
+    sub.unsubscribe();
+    clock.advance(73 * HOUR);
+    assert.deepEqual(leaves.cachedServices(), [], 'dropped once its last watcher has been gone for the idle period');
+    const before = signs();
+    await leaves.getLeaf('watched');
+    assert.equal(signs(), before + 1, 'asking again issues a fresh leaf');
+  });
+
   it('renews at a random point between 60% and 90% of the lifetime', async () => {
     for (const [r, fraction] of [[0, 0.6], [0.5, 0.75], [0.999, 0.9]] as const) {
       const { clock, leaves } = await setup(undefined, () => r);
