@@ -5,6 +5,7 @@ import { createServer as createTcpServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { TestAgent } from '../support/agent.js';
+import { healthServer } from '../support/grpc-peers.js';
 import { freePort, waitFor } from '../support/wait.js';
 
 async function status(a: TestAgent, service: string): Promise<{ Status: string; Output: string } | undefined> {
@@ -14,24 +15,6 @@ async function status(a: TestAgent, service: string): Promise<{ Status: string; 
 
 function listen(server: Server | ReturnType<typeof createTcpServer>): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-}
-
-/** A grpc.health.v1.Health server whose status the test sets (1 SERVING, 2 NOT_SERVING). */
-function healthServer(statusOf: () => number): grpc.Server {
-  const server = new grpc.Server();
-  const definition: grpc.ServiceDefinition = {
-    Check: {
-      path: '/grpc.health.v1.Health/Check',
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (v: Buffer) => v,
-      requestDeserialize: (b: Buffer) => b,
-      responseSerialize: (s: number) => Buffer.from([0x08, s]),
-      responseDeserialize: (b: Buffer) => b[1],
-    },
-  };
-  server.addService(definition, { Check: (_call: unknown, cb: (err: null, v: number) => void) => cb(null, statusOf()) });
-  return server;
 }
 
 describe('health checks run by the agent', () => {

@@ -9,6 +9,7 @@ import { CheckRunner } from '../../src/catalog/checks/runner.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { openStore } from '../../src/store/sqlite.js';
 import { waitFor } from '../support/wait.js';
+import { healthServer } from '../support/grpc-peers.js';
 
 describe('check runner', () => {
   it('probes no more often than once a second, and takes a zero Timeout as the default, as Consul does', async () => {
@@ -83,28 +84,11 @@ describe('network probes', () => {
   it('asks a gRPC server about a service whose name is longer than 127 bytes', async () => {
     // The request's length prefix is a varint: one byte only up to 127.
     let asked: string | undefined;
-    const server = new grpc.Server();
-    server.addService(
-      {
-        Check: {
-          path: '/grpc.health.v1.Health/Check',
-          requestStream: false,
-          responseStream: false,
-          requestSerialize: (v: Buffer) => v,
-          requestDeserialize: (b: Buffer) => b,
-          responseSerialize: (s: number) => Buffer.from([0x08, s]),
-          responseDeserialize: (b: Buffer) => b[1],
-        },
-      },
-      {
-        Check: (call: { request: Buffer }, cb: (err: null, v: number) => void) => {
-          const b = call.request;
-          // field 1, length-delimited; a two-byte varint length for 128-16383.
-          asked = b[0] === 0x0a && b.length > 3 ? b.subarray(3).toString('utf8') : undefined;
-          cb(null, asked === LONG ? 1 : 2);
-        },
-      },
-    );
+    const server = healthServer((b) => {
+      // field 1, length-delimited; a two-byte varint length for 128-16383.
+      asked = b[0] === 0x0a && b.length > 3 ? b.subarray(3).toString('utf8') : undefined;
+      return asked === LONG ? 1 : 2;
+    });
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
     try {
       const r = await networkProbes.grpc(`127.0.0.1:${port}/${LONG}`, false, 5000);

@@ -105,3 +105,24 @@ export class PythonXdsClient {
     this.child.kill();
   }
 }
+
+/**
+ * A grpc.health.v1.Health server for check tests: `answer` gets the raw request (field 1 is the
+ * service name) and returns the status (1 SERVING, 2 NOT_SERVING).
+ */
+export function healthServer(answer: (request: Buffer) => number): grpc.Server {
+  const server = new grpc.Server();
+  const definition: grpc.ServiceDefinition = {
+    Check: {
+      path: '/grpc.health.v1.Health/Check',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (v: Buffer) => v,
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (s: number) => Buffer.from([0x08, s]),
+      responseDeserialize: (b: Buffer) => b[1],
+    },
+  };
+  server.addService(definition, { Check: (call: { request: Buffer }, cb: (err: null, v: number) => void) => cb(null, answer(call.request)) });
+  return server;
+}
