@@ -47,6 +47,7 @@ export function meshResourceSource(deps: MeshSourceDeps): ProxyResourceSource {
           return null;
         }),
         filter((set): set is ResourceSet | undefined => set !== null),
+        // Sets are new objects on every snapshot; this only collapses repeated `undefined`.
         distinctUntilChanged(),
       );
     },

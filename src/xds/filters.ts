@@ -12,6 +12,11 @@ export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
 export const HTTP_CONNECTION_MANAGER_FILTER = 'envoy.filters.network.http_connection_manager';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
 
+/** The router, last of every HTTP filter chain (gRPC C-core refuses a chain without it). */
+export function routerFilter(): HttpFilter {
+  return { name: ROUTER_FILTER, isOptional: false, disabled: false, configType: { $case: 'typedConfig', value: pack(Router, Router.fromPartial({})) } };
+}
+
 export function isHttp(protocol: Protocol): boolean {
   return protocol !== 'tcp';
 }
@@ -37,7 +42,7 @@ export function httpConnectionManagerFilter(statPrefix: string, protocol: Protoc
     statPrefix,
     codecType: HttpConnectionManager_CodecType.AUTO,
     routeSpecifier: { $case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: routes.rds } },
-    httpFilters: [...filters, { name: ROUTER_FILTER, configType: { $case: 'typedConfig', value: pack(Router, Router.fromPartial({})) } }],
+    httpFilters: [...filters, routerFilter()],
     ...(protocol === 'http2' || protocol === 'grpc' ? { http2ProtocolOptions: {} } : {}),
     ...(inbound
       ? {

@@ -3,20 +3,20 @@
 // whose one virtual host matches the name, an EDS Cluster and its ClusterLoadAssignment with a
 // weighted locality (gRPC drops localities without a weight). Pure: plain data in, messages out.
 import { Cluster, Cluster_DiscoveryType, Cluster_LbPolicy } from '../gen/envoy/config/cluster/v3/cluster.js';
-import { ApiVersion, ConfigSource } from '../gen/envoy/config/core/v3/config_source.js';
 import { HealthStatus } from '../gen/envoy/config/core/v3/health_check.js';
 import { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint.js';
 import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
-import { Router } from '../gen/envoy/extensions/filters/http/router/v3/router.js';
 import { HttpConnectionManager } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
-import { SocketAddress } from '../gen/envoy/config/core/v3/address.js';
 import { encode, pack } from '../core/proto.js';
 import { serviceSni } from '../core/names.js';
 import type { EncodedResource } from '../core/resources.js';
 import { TypeUrl } from '../core/type-urls.js';
 import type { ProxylessServiceSnapshot } from '../proxycfg/proxyless.js';
+import { socketAddress } from './address.js';
+import { adsConfigSource } from './config-source.js';
 import { sharedInterner, type ResourceInterner } from './encode.js';
+import { routerFilter } from './filters.js';
 
 export interface ProxylessEndpoint {
   readonly address: string;
@@ -39,13 +39,11 @@ export interface ProxylessResources {
   readonly endpoints: ClusterLoadAssignment;
 }
 
-const ADS_SOURCE = ConfigSource.fromPartial({ configSourceSpecifier: { $case: 'ads', value: {} }, resourceApiVersion: ApiVersion.V3 });
-
 export function proxylessResources(svc: ProxylessService): ProxylessResources {
   const hcm = HttpConnectionManager.fromPartial({
     statPrefix: svc.name,
-    routeSpecifier: { $case: 'rds', value: { configSource: ADS_SOURCE, routeConfigName: svc.name } },
-    httpFilters: [{ name: 'envoy.filters.http.router', configType: { $case: 'typedConfig', value: pack(Router, Router.fromPartial({})) } }],
+    routeSpecifier: { $case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: svc.name } },
+    httpFilters: [routerFilter()],
   });
   const listener = Listener.fromPartial({ name: svc.name, apiListener: { apiListener: pack(HttpConnectionManager, hcm) } });
   const route = RouteConfiguration.fromPartial({
@@ -61,7 +59,7 @@ export function proxylessResources(svc: ProxylessService): ProxylessResources {
   const cluster = Cluster.fromPartial({
     name: svc.clusterName,
     clusterDiscoveryType: { $case: 'type', value: Cluster_DiscoveryType.EDS },
-    edsClusterConfig: { edsConfig: ADS_SOURCE, serviceName: svc.clusterName },
+    edsClusterConfig: { edsConfig: adsConfigSource(), serviceName: svc.clusterName },
     lbPolicy: Cluster_LbPolicy.ROUND_ROBIN,
   });
   const sorted = [...svc.endpoints].sort((a, b) => a.address.localeCompare(b.address) || a.port - b.port);
@@ -75,7 +73,7 @@ export function proxylessResources(svc: ProxylessService): ProxylessResources {
             lbEndpoints: sorted.map((e) => ({
               hostIdentifier: {
                 $case: 'endpoint' as const,
-                value: { address: { address: { $case: 'socketAddress' as const, value: SocketAddress.fromPartial({ address: e.address, portSpecifier: { $case: 'portValue', value: e.port } }) } } },
+                value: { address: socketAddress(e.address, e.port) },
               },
               healthStatus: e.healthy ? HealthStatus.HEALTHY : HealthStatus.UNHEALTHY,
               loadBalancingWeight: 1,

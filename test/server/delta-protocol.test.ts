@@ -43,6 +43,15 @@ async function bringUp(c: DeltaClient): Promise<void> {
   c.ack(rds);
 }
 
+/** A server with the base set for web-sidecar and one client brought all the way up. */
+async function running() {
+  const h = await startHarness();
+  h.source.set('web-sidecar', resourceSet(...base));
+  const c = h.delta();
+  await bringUp(c);
+  return { h, c };
+}
+
 describe('delta ADS', () => {
   it('ends a stream whose first request has no node with InvalidArgument', async () => {
     const h = await startHarness();
@@ -78,10 +87,7 @@ describe('delta ADS', () => {
   });
 
   it('brings a sidecar up: Secrets and Clusters first, Listeners held until Clusters and Endpoints are acknowledged', async () => {
-    const h = await startHarness();
-    h.source.set('web-sidecar', resourceSet(...base));
-    const c = h.delta();
-    await bringUp(c);
+    const { h, c } = await running();
     await c.expectNothing();
     const st = h.server.status.get('web-sidecar');
     assert.equal(st?.ConnectedStreams, 1);
@@ -115,10 +121,7 @@ describe('delta ADS', () => {
   });
 
   it('resends the ClusterLoadAssignment after a Cluster update even though it did not change', async () => {
-    const h = await startHarness();
-    h.source.set('web-sidecar', resourceSet(...base));
-    const c = h.delta();
-    await bringUp(c);
+    const { h, c } = await running();
     const changed = cluster('api', 9);
     h.source.set('web-sidecar', resourceSet(leaf, roots, changed, apiEndpoints, pub, pubRoute));
     const cds = await c.expect('the changed cluster');
@@ -128,10 +131,7 @@ describe('delta ADS', () => {
   });
 
   it('resends the RouteConfiguration after a Listener update', async () => {
-    const h = await startHarness();
-    h.source.set('web-sidecar', resourceSet(...base));
-    const c = h.delta();
-    await bringUp(c);
+    const { h, c } = await running();
     const moved = listener('public', 20001, 'public-route');
     h.source.set('web-sidecar', resourceSet(leaf, roots, api, apiEndpoints, moved, pubRoute));
     const lds = await c.expect();
@@ -140,10 +140,7 @@ describe('delta ADS', () => {
   });
 
   it('does not lose an endpoint update that races a cluster ACK (pending updates are kept per nonce)', async () => {
-    const h = await startHarness();
-    h.source.set('web-sidecar', resourceSet(...base));
-    const c = h.delta();
-    await bringUp(c);
+    const { h, c } = await running();
     const changed = cluster('api', 9);
     h.source.set('web-sidecar', resourceSet(leaf, roots, changed, apiEndpoints, pub, pubRoute));
     const cds = await c.expect();
@@ -159,10 +156,7 @@ describe('delta ADS', () => {
   });
 
   it('sends removals for wildcard types, listeners before the clusters they used', async () => {
-    const h = await startHarness();
-    h.source.set('web-sidecar', resourceSet(...base));
-    const c = h.delta();
-    await bringUp(c);
+    const { h, c } = await running();
     h.source.set('web-sidecar', resourceSet(leaf, roots));
     const lds = await c.expect();
     assertDelta(lds, Listener, [], ['public']);
