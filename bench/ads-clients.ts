@@ -5,9 +5,16 @@
 import { credentials, makeGenericClientConstructor, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { TypeUrl } from '../src/core/type-urls.js';
-import { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from '../src/gen/envoy/service/discovery/v3/discovery.js';
+import { Cluster } from '../src/gen/envoy/config/cluster/v3/cluster.js';
+import type { TransportSocket } from '../src/gen/envoy/config/core/v3/base.js';
+import { Listener } from '../src/gen/envoy/config/listener/v3/listener.js';
+import { DownstreamTlsContext, UpstreamTlsContext, type CommonTlsContext } from '../src/gen/envoy/extensions/transport_sockets/tls/v3/tls.js';
+import { HttpConnectionManager } from '../src/gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
+import type { Any } from '../src/gen/google/protobuf/any.js';
+import { DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryResponse } from '../src/gen/envoy/service/discovery/v3/discovery.js';
 
 export type ClientCommand =
+  /** Connects more sidecars (added to those already connected). */
   | { readonly cmd: 'start'; readonly port: number; readonly proxies: readonly string[] }
   | { readonly cmd: 'mark' }
   | { readonly cmd: 'report' }
@@ -19,6 +26,8 @@ export interface ClientStats {
   readonly lastAckAt: number;
   readonly bytes: number;
   readonly responses: number;
+  /** By type: what a state-of-the-world server would send to resend what this client holds. */
+  readonly sotwBytes: Readonly<Record<string, number>>;
 }
 
 export type ClientEvent =
@@ -45,11 +54,51 @@ const definition = {
 const AdsClient = makeGenericClientConstructor(definition, 'ads');
 
 const ALL_TYPES = [TypeUrl.Cluster, TypeUrl.Endpoint, TypeUrl.Listener, TypeUrl.Route, TypeUrl.Secret];
+const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+
+/** The SDS names a transport socket's TLS context refers to. */
+function sdsNames(socket: TransportSocket | undefined): string[] {
+  const any = socket?.configType?.$case === 'typedConfig' ? socket.configType.value : undefined;
+  let common: CommonTlsContext | undefined;
+  if (any?.typeUrl.endsWith('.UpstreamTlsContext')) common = UpstreamTlsContext.decode(any.value).commonTlsContext;
+  else if (any?.typeUrl.endsWith('.DownstreamTlsContext')) common = DownstreamTlsContext.decode(any.value).commonTlsContext;
+  if (!common) return [];
+  const names = common.tlsCertificateSdsSecretConfigs.map((c) => c.name);
+  const v = common.validationContextType;
+  if (v?.$case === 'validationContextSdsSecretConfig') names.push(v.value.name);
+  if (v?.$case === 'combinedValidationContext' && v.value.validationContextSdsSecretConfig) names.push(v.value.validationContextSdsSecretConfig.name);
+  return names;
+}
+
+/** The Secrets a Cluster or Listener needs, as Envoy finds them. */
+function secretNames(typeUrl: string, resource: Any | undefined): string[] {
+  if (!resource) return [];
+  if (typeUrl === TypeUrl.Cluster) return sdsNames(Cluster.decode(resource.value).transportSocket);
+  return Listener.decode(resource.value).filterChains.flatMap((c) => sdsNames(c.transportSocket));
+}
+
+/** The RDS names a Listener's HTTP connection managers refer to, as Envoy finds them. */
+function routeNames(resource: Any | undefined): string[] {
+  if (!resource) return [];
+  const listener = Listener.decode(resource.value);
+  const names: string[] = [];
+  for (const chain of listener.filterChains) {
+    for (const f of chain.filters) {
+      if (f.configType?.$case !== 'typedConfig' || f.configType.value.typeUrl !== HCM_TYPE) continue;
+      const hcm = HttpConnectionManager.decode(f.configType.value.value);
+      if (hcm.routeSpecifier?.$case === 'rds') names.push(hcm.routeSpecifier.value.routeConfigName);
+    }
+  }
+  return names;
+}
 
 class Sidecar {
   private readonly client: Client;
   private readonly stream: ClientDuplexStream<DeltaDiscoveryRequest, Received>;
   private readonly seenTypes = new Set<string>();
+  private readonly secrets = new Set<string>();
+  /** What this client holds, by type and name, as Envoy would. */
+  private readonly held = new Map<string, Map<string, Any>>();
   lastAckAt = 0;
   bytes = 0;
   responses = 0;
@@ -63,7 +112,6 @@ class Sidecar {
     call.on('error', () => undefined);
     this.send({ typeUrl: TypeUrl.Cluster, node: { id: proxy, cluster: proxy, userAgentName: 'envoy' } as never });
     this.send({ typeUrl: TypeUrl.Listener });
-    this.send({ typeUrl: TypeUrl.Secret, resourceNamesSubscribe: ['leaf', 'roots'] });
   }
 
   get ready(): boolean {
@@ -74,6 +122,15 @@ class Sidecar {
     this.lastAckAt = 0;
     this.bytes = 0;
     this.responses = 0;
+  }
+
+  /** A state-of-the-world resend of everything held: one DiscoveryResponse per type. */
+  sotwBytes(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [typeUrl, byName] of this.held) {
+      out[typeUrl] = DiscoveryResponse.encode(DiscoveryResponse.fromPartial({ versionInfo: '0123456789abcdef', nonce: '12345', typeUrl, resources: [...byName.values()] })).finish().length;
+    }
+    return out;
   }
 
   close(): void {
@@ -89,14 +146,22 @@ class Sidecar {
     this.seenTypes.add(msg.typeUrl);
     this.bytes += bytes;
     this.responses++;
+    let held = this.held.get(msg.typeUrl);
+    if (!held) this.held.set(msg.typeUrl, (held = new Map()));
+    for (const name of msg.removedResources) held.delete(name);
+    for (const r of msg.resources) if (r.resource) held.set(r.name, r.resource);
+    if (msg.typeUrl === TypeUrl.Cluster || msg.typeUrl === TypeUrl.Listener) {
+      const wanted = [...new Set(msg.resources.flatMap((r) => secretNames(msg.typeUrl, r.resource)))].filter((n) => !this.secrets.has(n));
+      for (const n of wanted) this.secrets.add(n);
+      if (wanted.length) this.send({ typeUrl: TypeUrl.Secret, resourceNamesSubscribe: wanted });
+    }
     if (msg.typeUrl === TypeUrl.Cluster) {
       const added = msg.resources.map((r) => r.name);
       if (added.length || msg.removedResources.length) {
         this.send({ typeUrl: TypeUrl.Endpoint, resourceNamesSubscribe: added, resourceNamesUnsubscribe: msg.removedResources });
       }
     } else if (msg.typeUrl === TypeUrl.Listener) {
-      // The mesh names each listener's route after it (public-<proxy>, upstream-<service>).
-      const routes = msg.resources.map((r) => (r.name.startsWith('public_listener') ? `public-${this.proxy}` : `upstream-${r.name.split(':')[0] ?? ''}`));
+      const routes = msg.resources.flatMap((r) => routeNames(r.resource));
       if (routes.length) this.send({ typeUrl: TypeUrl.Route, resourceNamesSubscribe: routes });
     }
     this.send({ typeUrl: msg.typeUrl, responseNonce: msg.nonce });
@@ -105,21 +170,21 @@ class Sidecar {
 }
 
 function main(): void {
-  let sidecars: Sidecar[] = [];
+  const sidecars: Sidecar[] = [];
   const emit = (e: ClientEvent) => process.send?.(e);
   let timer: NodeJS.Timeout | undefined;
   let cpuAtMark = process.cpuUsage();
   process.on('message', (m: ClientCommand) => {
     if (m.cmd === 'start') {
-      sidecars = m.proxies.map((p) => new Sidecar(m.port, p));
-      timer = setInterval(() => emit({ ev: 'progress', ready: sidecars.filter((s) => s.ready).length, responses: sidecars.reduce((n, s) => n + s.responses, 0) }), 100);
+      sidecars.push(...m.proxies.map((p) => new Sidecar(m.port, p)));
+      timer ??= setInterval(() => emit({ ev: 'progress', ready: sidecars.filter((s) => s.ready).length, responses: sidecars.reduce((n, s) => n + s.responses, 0) }), 100);
     } else if (m.cmd === 'mark') {
       cpuAtMark = process.cpuUsage();
       for (const s of sidecars) s.mark();
       emit({ ev: 'marked' });
     } else if (m.cmd === 'report') {
       const cpu = process.cpuUsage(cpuAtMark);
-      emit({ ev: 'report', cpuMs: (cpu.user + cpu.system) / 1000, stats: sidecars.filter((s) => s.responses > 0).map((s) => ({ proxy: s.proxy, lastAckAt: s.lastAckAt, bytes: s.bytes, responses: s.responses })) });
+      emit({ ev: 'report', cpuMs: (cpu.user + cpu.system) / 1000, stats: sidecars.filter((s) => s.responses > 0).map((s) => ({ proxy: s.proxy, lastAckAt: s.lastAckAt, bytes: s.bytes, responses: s.responses, sotwBytes: s.sotwBytes() })) });
     } else {
       clearInterval(timer);
       for (const s of sidecars) s.close();
