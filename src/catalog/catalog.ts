@@ -6,7 +6,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
 import { SharedQueries } from '../store/shared.js';
-import type { Indexed, ReadTx, Store, TableName, WriteTx } from '../store/types.js';
+import type { Indexed, ReadTx, Relevance, Store, TableName, WriteTx } from '../store/types.js';
 import { checkEntryGraph } from './config/graph.js';
 import { checkKind, validateConfigEntry } from './config/kinds.js';
 import { decide, intentionsOf, sortIntentions, type DefaultPolicy, type IntentionWithPermissions } from './intentions/precedence.js';
@@ -204,8 +204,8 @@ export class Catalog {
 
   // ---- indexed reads (blocking queries) ----------------------------------------------------
 
-  query<T>(key: string, tables: readonly TableName[], fn: (tx: ReadTx) => T): Observable<Indexed<T>> {
-    return this.store.watch(key, tables, fn);
+  query<T>(key: string, tables: readonly TableName[], fn: (tx: ReadTx) => T, relevant?: Relevance): Observable<Indexed<T>> {
+    return this.store.watch(key, tables, fn, relevant);
   }
 
   agentServices(): Observable<Indexed<ServiceInstance[]>> {
@@ -217,7 +217,7 @@ export class Catalog {
   }
 
   service(id: string): Observable<Indexed<ServiceInstance | undefined>> {
-    return this.query(`service:${this.node}/${id}`, SERVICE_TABLES, (tx) => q.serviceById(tx, this.node, id));
+    return this.query(`service:${this.node}/${id}`, SERVICE_TABLES, (tx) => q.serviceById(tx, this.node, id), q.keysRelevance(`${this.node}/${id}`));
   }
 
   catalogServices(): Observable<Indexed<Record<string, string[]>>> {
@@ -225,7 +225,7 @@ export class Catalog {
   }
 
   serviceNodes(name: string): Observable<Indexed<CheckServiceNode[]>> {
-    return this.query(`service-nodes:${name}`, ['nodes', 'services'], (tx) => q.serviceHealth(tx, name).map((c) => ({ ...c, Checks: [] })));
+    return this.query(`service-nodes:${name}`, ['nodes', 'services'], (tx) => q.serviceHealth(tx, name).map((c) => ({ ...c, Checks: [] })), q.serviceHealthRelevance(name, false));
   }
 
   nodes(): Observable<Indexed<CatalogNode[]>> {
@@ -235,23 +235,23 @@ export class Catalog {
   health(name: string, filter: q.HealthFilter = {}): Observable<Indexed<CheckServiceNode[]>> {
     // Unambiguous: no tag and the empty tag differ, and a tag or name may contain ":".
     const key = `health:${JSON.stringify([filter.connect ? 'connect' : 'service', filter.passing ? 'passing' : 'any', filter.tags ?? null, name])}`;
-    return this.query(key, HEALTH_TABLES, (tx) => q.serviceHealth(tx, name, filter));
+    return this.query(key, HEALTH_TABLES, (tx) => q.serviceHealth(tx, name, filter), q.serviceHealthRelevance(name, filter.connect ?? false));
   }
 
   configEntry(kind: string, name: string): Observable<Indexed<ConfigEntry | undefined>> {
-    return this.query(`config:${kind}/${name}`, CONFIG_TABLES, (tx) => q.configEntry(tx, kind, name));
+    return this.query(`config:${kind}/${name}`, CONFIG_TABLES, (tx) => q.configEntry(tx, kind, name), q.keysRelevance(`${kind}/${name}`));
   }
 
   configEntries(kind: string): Observable<Indexed<ConfigEntry[]>> {
-    return this.query(`config:${kind}/`, CONFIG_TABLES, (tx) => q.configEntries(tx, kind));
+    return this.query(`config:${kind}/`, CONFIG_TABLES, (tx) => q.configEntries(tx, kind), (c) => c.key.startsWith(`${kind}/`));
   }
 
   intentions(): Observable<Indexed<IntentionWithPermissions[]>> {
-    return this.query('intentions', CONFIG_TABLES, (tx) => sortIntentions(q.intentionEntries(tx).flatMap(intentionsOf)));
+    return this.query('intentions', CONFIG_TABLES, (tx) => sortIntentions(q.intentionEntries(tx).flatMap(intentionsOf)), (c) => c.key.startsWith('service-intentions/'));
   }
 
   intentionsTo(destination: string): Observable<Indexed<IntentionWithPermissions[]>> {
-    return this.query(`intentions-to:${destination}`, CONFIG_TABLES, (tx) => intentionsFor(tx, destination));
+    return this.query(`intentions-to:${destination}`, CONFIG_TABLES, (tx) => intentionsFor(tx, destination), q.keysRelevance(`service-intentions/${destination}`, 'service-intentions/*'));
   }
 
   // ---- what the proxy layer watches (CatalogSource) ----------------------------------------

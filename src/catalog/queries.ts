@@ -1,6 +1,6 @@
 // Read queries over the store: pure functions of a read transaction, so the same code answers
 // a one-off read, a blocking query and a watch. Rows carry their indexes as CreateIndex/ModifyIndex.
-import type { ReadTx, Row } from '../store/types.js';
+import type { ReadTx, Relevance, Row } from '../store/types.js';
 import type { StoredIntentions } from './intentions/precedence.js';
 import type { StoredCheck, StoredService } from './services/register.js';
 import type { CatalogNode, CheckServiceNode, ConfigEntry, HealthCheck, ServiceInstance } from './types.js';
@@ -65,6 +65,32 @@ export function serviceHealth(tx: ReadTx, name: string, filter: HealthFilter = {
     out.push({ Node: withIndexes(nodeRow), Service: withIndexes(row), Checks: own });
   }
   return out;
+}
+
+/**
+ * The changes that can alter serviceHealth(name): an instance that matches before or after, a
+ * check of a matching instance or of a node (node checks count for all of its instances), any
+ * node. A write elsewhere in the catalog does not re-run it.
+ */
+export function serviceHealthRelevance(name: string, connect: boolean): Relevance {
+  const matches = (r: Row | undefined) => r !== undefined && matchesService(r.value as ServiceInstance, name, connect);
+  return (c, tx) => {
+    if (c.table === 'services') return matches(c.row) || matches(c.prev);
+    if (c.table !== 'checks') return true;
+    return [c.row, c.prev].some((r) => {
+      if (!r) return false;
+      const check = r.value as StoredCheck;
+      if (check.ServiceID === '') return true;
+      const service = tx.get<StoredService>('services', `${check.Node}/${check.ServiceID}`);
+      // A check whose instance is gone went with it, and that instance's change decides.
+      return service !== undefined && matches(service);
+    });
+  };
+}
+
+/** Changes to exactly these keys (of the tables watched). */
+export function keysRelevance(...keys: string[]): Relevance {
+  return (c) => keys.includes(c.key);
 }
 
 export function configEntry(tx: ReadTx, kind: string, name: string): ConfigEntry | undefined {

@@ -1,14 +1,14 @@
 // The ADS server's resource source, composed: a sidecar's stream gets its proxycfg snapshots
 // turned into resources by the generators; a proxyless gRPC client gets the shared view of every
 // service. Configuration problems keep the last good set and are logged, naming every field.
-import { distinctUntilChanged, filter, map, shareReplay, type Observable } from 'rxjs';
+import { defer, distinctUntilChanged, filter, map, shareReplay, type Observable } from 'rxjs';
 import type { Logger } from '../core/logger.js';
 import { resourceSetOf, type EncodedResource, type ResourceSet } from '../core/resources.js';
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
 import type { ProxyConfigManager } from '../proxycfg/manager.js';
 import type { ProxylessServiceSnapshot } from '../proxycfg/proxyless.js';
 import type { ProxyResourceSource } from '../server/source.js';
-import { tryGenerateResources } from '../xds/generate.js';
+import { tryGenerateResources, type GenerateContext } from '../xds/generate.js';
 import { encodeProxylessService } from '../xds/proxyless.js';
 
 /** gRPC's xDS clients (grpc-js, C-core and its wrappers) name themselves "gRPC ..."; Envoy says "envoy". */
@@ -38,18 +38,28 @@ export function meshResourceSource(deps: MeshSourceDeps): ProxyResourceSource {
     watch(nodeId: string, node: Node): Observable<ResourceSet | undefined> {
       if (isProxylessNode(node)) return proxyless$;
       const log = deps.logger.child({ proxy: nodeId });
-      return deps.proxies.watch(nodeId).pipe(
-        map((snap) => {
-          if (!snap) return undefined;
-          const result = tryGenerateResources(snap);
-          if (result.ok) return result.resources;
-          log.warn({ issues: result.issues }, 'configuration problems; keeping the last good configuration');
-          return null;
-        }),
-        filter((set): set is ResourceSet | undefined => set !== null),
-        // Sets are new objects on every snapshot; this only collapses repeated `undefined`.
-        distinctUntilChanged(),
-      );
+      return defer(() => {
+        // What this stream generated last, so an endpoint-only change regenerates only endpoints.
+        let previous: GenerateContext['previous'];
+        return deps.proxies.watch(nodeId).pipe(
+          map((snap) => {
+            if (!snap) {
+              previous = undefined;
+              return undefined;
+            }
+            const result = tryGenerateResources(snap, { previous });
+            if (result.ok) {
+              previous = { snapshot: snap, resources: result.resources };
+              return result.resources;
+            }
+            log.warn({ issues: result.issues }, 'configuration problems; keeping the last good configuration');
+            return null;
+          }),
+          filter((set): set is ResourceSet | undefined => set !== null),
+          // Sets are new objects on every snapshot; this only collapses repeated `undefined`.
+          distinctUntilChanged(),
+        );
+      });
     },
   };
 }

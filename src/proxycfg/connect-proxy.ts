@@ -4,12 +4,14 @@
 //       combineLatest(roots, leaf(service), intentions(service), default policy,
 //                     proxy-defaults, service-defaults(service), mesh,
 //                     upstreams: per upstream combineLatest(connect health, service-defaults)))
-//   ── auditTime(window)            coalesce a burst into one snapshot, latest wins
+//   ── throttleTime(window, leading + trailing)
+//                                   the first change goes out at once; the rest of a burst
+//                                   becomes one snapshot at the window's end, latest wins
 //
 // combineLatest is the readiness gate: nothing is emitted before roots, leaf and intentions
 // (and every other watch) have produced a value. A deregistration (watchService -> undefined)
 // completes the stream, which releases every watch it opened.
-import { asyncScheduler, auditTime, combineLatest, distinctUntilChanged, map, of, switchMap, takeWhile, type Observable, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, combineLatest, distinctUntilChanged, map, of, switchMap, takeWhile, throttleTime, type Observable, type SchedulerLike } from 'rxjs';
 import type { ServiceInstance, Upstream } from '../catalog/types.js';
 import { buildConnectProxySnapshot, type UpstreamInputs } from './resolve.js';
 import type { ConnectProxySnapshot } from './snapshot.js';
@@ -20,7 +22,10 @@ export const DEFAULT_COALESCE_MS = 200;
 export interface ConnectProxyDeps {
   readonly catalog: CatalogSource;
   readonly ca: CASource;
-  /** Window in which a burst of changes yields one snapshot (auditTime); default 200 ms. */
+  /**
+   * At most one snapshot per window (200 ms by default): a change after a quiet window is sent at
+   * once, and what follows it within the window is coalesced into one snapshot at its end.
+   */
   readonly coalesceMs?: number;
   /** For virtual time in tests; TestScheduler.run() patches the default too. */
   readonly scheduler?: SchedulerLike;
@@ -81,7 +86,7 @@ export function connectProxySnapshots(proxyId: string, deps: ConnectProxyDeps): 
     // is turned into a value that ends the stream (takeWhile), which unsubscribes every watch.
     switchMap((proxy) => (proxy?.Kind === 'connect-proxy' ? snapshotsOf(deps, proxy) : of(DEREGISTERED))),
     takeWhile((s): s is ConnectProxySnapshot => s !== DEREGISTERED),
-    auditTime(deps.coalesceMs ?? DEFAULT_COALESCE_MS, deps.scheduler ?? asyncScheduler),
+    throttleTime(deps.coalesceMs ?? DEFAULT_COALESCE_MS, deps.scheduler ?? asyncScheduler, { leading: true, trailing: true }),
   );
 }
 

@@ -84,6 +84,19 @@ function compareEndpoints(a: UpstreamEndpoint, b: UpstreamEndpoint): number {
   return a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0);
 }
 
+/**
+ * One endpoints array per health result: the shared watch hands every proxy the same result
+ * object, so every snapshot of every proxy upstream of that service holds the same (frozen)
+ * array, and the generators can reuse what they built from it.
+ */
+const endpointsByResult = new WeakMap<readonly CheckServiceNode[], readonly UpstreamEndpoint[]>();
+
+function endpointsOf(nodes: readonly CheckServiceNode[]): readonly UpstreamEndpoint[] {
+  let endpoints = endpointsByResult.get(nodes);
+  if (!endpoints) endpointsByResult.set(nodes, (endpoints = Object.freeze(nodes.map(endpointOf).sort(compareEndpoints))));
+  return endpoints;
+}
+
 function resolveUpstream(issues: Issues, proxy: ServiceInstance, defaultsProtocol: Protocol | undefined, input: UpstreamInputs): UpstreamSnapshot {
   const { upstream: u, index } = input;
   const path = `Proxy.Upstreams[${index}]`;
@@ -100,7 +113,7 @@ function resolveUpstream(issues: Issues, proxy: ServiceInstance, defaultsProtoco
     bindPort: u.LocalBindPort,
     protocol: config.protocol ?? entryProtocol(issues, input.serviceDefaults, 'Protocol') ?? defaultsProtocol ?? 'tcp',
     connectTimeoutMs: config.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    endpoints: input.nodes.map(endpointOf).sort(compareEndpoints),
+    endpoints: endpointsOf(input.nodes),
   };
 }
 

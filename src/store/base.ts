@@ -1,12 +1,12 @@
 // What every backend shares: serialised write transactions over the in-memory committed state,
-// watches that re-run a query only when a table it reads changes, and the CA's documents.
+// watches that re-run a query only when a change it may depend on commits, and the CA's documents.
 // A backend supplies `persist`, which must be durable when it returns (or resolves).
 import { isDeepStrictEqual } from 'node:util';
 import { Observable } from 'rxjs';
 import { SharedQueries } from './shared.js';
 import { CommittedState, type Change } from './state.js';
 import { StagedTransaction } from './transaction.js';
-import type { Indexed, ReadTx, Row, Store, TableName, WriteResult, WriteTx } from './types.js';
+import type { Indexed, ReadTx, Relevance, Row, Store, TableName, WriteResult, WriteTx } from './types.js';
 
 export interface CommittedTx {
   readonly index: number;
@@ -90,7 +90,7 @@ export abstract class BaseStore implements Store {
     this.draining = undefined;
   }
 
-  watch<T>(key: string, tables: readonly TableName[], query: (tx: ReadTx) => T): Observable<Indexed<T>> {
+  watch<T>(key: string, tables: readonly TableName[], query: (tx: ReadTx) => T, relevant?: Relevance): Observable<Indexed<T>> {
     return this.queries.get(key, () => new Observable<Indexed<T>>((subscriber) => {
       let last: { value: T } | undefined;
       const run = () => {
@@ -99,7 +99,8 @@ export abstract class BaseStore implements Store {
         last = { value };
         subscriber.next({ index: Math.max(1, this.state.tableIndex(...tables)), value });
       };
-      const stop = this.state.listen(tables, () => {
+      const stop = this.state.listen(tables, (_index, changes) => {
+        if (relevant && !changes.some((c) => tables.includes(c.table) && relevant(c, this.state))) return;
         try {
           run();
         } catch (err) {
@@ -120,7 +121,7 @@ export abstract class BaseStore implements Store {
   }
 
   watchDoc<T>(key: string): Observable<Indexed<T | undefined>> {
-    return this.watch(`doc:${key}`, ['ca_state'], (tx) => tx.get<T>('ca_state', key)?.value);
+    return this.watch(`doc:${key}`, ['ca_state'], (tx) => tx.get<T>('ca_state', key)?.value, (c) => c.key === key);
   }
 
   /** How many distinct watch queries are live (for tests and metrics). */

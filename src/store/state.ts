@@ -1,7 +1,7 @@
 // The committed state every backend keeps in memory: rows by table, each table's last-change
 // index, and the listeners of each table. Backends persist first, then `apply` a committed
 // change here, which wakes only the listeners of the tables it touched. Reads never touch disk.
-import type { ReadTx, Row, TableName } from './types.js';
+import type { ReadTx, Row, RowChange, TableName } from './types.js';
 
 export interface Change {
   readonly table: TableName;
@@ -10,7 +10,8 @@ export interface Change {
   readonly row: Row | undefined;
 }
 
-type Listener = (index: number) => void;
+/** Called with the changes of one committed transaction (only those to the tables it listens to, and maybe others). */
+type Listener = (index: number, changes: readonly RowChange[]) => void;
 
 export class CommittedState implements ReadTx {
   private readonly tables = new Map<TableName, Map<string, Row>>();
@@ -51,7 +52,9 @@ export class CommittedState implements ReadTx {
   apply(index: number, changes: readonly Change[]): void {
     this.index = index;
     const touched = new Set<TableName>();
+    const events: RowChange[] = [];
     for (const c of changes) {
+      events.push({ ...c, prev: this.rowsOf(c.table).get(c.key) });
       if (c.row) this.rowsOf(c.table).set(c.key, c.row);
       else this.rowsOf(c.table).delete(c.key);
       touched.add(c.table);
@@ -60,7 +63,7 @@ export class CommittedState implements ReadTx {
     }
     const woken = new Set<Listener>();
     for (const t of touched) for (const l of this.listeners.get(t) ?? []) woken.add(l);
-    for (const l of woken) l(index);
+    for (const l of woken) l(index, events);
   }
 
   /** Calls `fn` after every commit touching one of `tables`; returns the unsubscribe. */

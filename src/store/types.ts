@@ -16,6 +16,24 @@ export interface Row<T = unknown> {
   readonly modifyIndex: number;
 }
 
+/** One row's change in a committed write, as watches see it. */
+export interface RowChange {
+  readonly table: TableName;
+  readonly key: string;
+  /** The row after the write; undefined when it was deleted. */
+  readonly row: Row | undefined;
+  /** The row before the write; undefined when it was created. */
+  readonly prev: Row | undefined;
+}
+
+/**
+ * Whether a committed change can alter a watch's result (`tx` is the state after the write).
+ * A watch re-runs its query only for changes this accepts, so one write costs the watches it
+ * concerns, not every watch on the table: answering false for a change that matters loses an
+ * update, answering true too often only costs a query.
+ */
+export type Relevance = (change: RowChange, tx: ReadTx) => boolean;
+
 /** A value and the store index of the last change to what it depends on (>= 1). */
 export interface Indexed<T> {
   readonly index: number;
@@ -57,10 +75,11 @@ export interface Store {
    */
   write<T>(fn: (tx: WriteTx) => T): Promise<WriteResult<T>>;
   /**
-   * Runs `query` now and again after every write to one of `tables`, emitting when its result
-   * differs (deep equality). Watches with the same `key` share one subscription.
+   * Runs `query` now and again after every write to one of `tables` (that `relevant` accepts, when
+   * given), emitting when its result differs (deep equality). Watches with the same `key` share
+   * one subscription.
    */
-  watch<T>(key: string, tables: readonly TableName[], query: (tx: ReadTx) => T): Observable<Indexed<T>>;
+  watch<T>(key: string, tables: readonly TableName[], query: (tx: ReadTx) => T, relevant?: Relevance): Observable<Indexed<T>>;
   /** Named JSON documents (the CA's cluster id, roots, keys, config) in the `ca_state` table. */
   getDoc<T>(key: string): Row<T> | undefined;
   putDoc<T>(key: string, value: T): Promise<number>;

@@ -13,6 +13,7 @@ export function versionOf(value: Uint8Array): string {
 
 export class ResourceInterner {
   private readonly entries = new Map<string, WeakRef<EncodedResource>>();
+  private readonly memos = new WeakMap<object, Map<string, EncodedResource>>();
   private readonly finalizer = new FinalizationRegistry<string>((key) => {
     if (this.entries.get(key)?.deref() === undefined) this.entries.delete(key);
   });
@@ -26,6 +27,18 @@ export class ResourceInterner {
     Object.freeze(resource);
     this.entries.set(key, new WeakRef(resource));
     this.finalizer.register(resource, key);
+    return resource;
+  }
+
+  /**
+   * The resource `build` makes from `input` under `name`, built once for as long as `input` (an
+   * immutable object shared between proxies, such as a health result's endpoints) is alive.
+   */
+  memo(input: object, name: string, build: () => EncodedResource): EncodedResource {
+    let byName = this.memos.get(input);
+    if (!byName) this.memos.set(input, (byName = new Map()));
+    let resource = byName.get(name);
+    if (!resource) byName.set(name, (resource = build()));
     return resource;
   }
 

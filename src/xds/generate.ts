@@ -1,6 +1,13 @@
 // A connect-proxy snapshot -> its complete ResourceSet (the contract with the ADS server).
 // Resource types are described generically: one row per type with its URL, message type, name
 // and children; generation is one loop over the table.
+//
+// Most changes in a mesh are endpoint changes (an instance comes, goes or fails a check), and
+// one such change reaches every proxy upstream of that service. Given the proxy's previous
+// snapshot and set, a snapshot that differs only in upstream endpoints keeps every other type's
+// resources as they were, and each ClusterLoadAssignment is built once per endpoints result and
+// cluster name and shared by all proxies, so the per-proxy work is a comparison and lookups.
+import { isDeepStrictEqual } from 'node:util';
 import type { FieldIssue } from '../core/errors.js';
 import { ValidationError } from '../core/errors.js';
 import { encode, type ProtoType } from '../core/proto.js';
@@ -14,14 +21,16 @@ import { Secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.
 import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
 import { generateClusters } from './clusters.js';
 import { sharedInterner, type ResourceInterner } from './encode.js';
-import { generateEndpoints } from './endpoints.js';
+import { generateEndpoints, loadAssignment } from './endpoints.js';
 import { generateListeners, listenerRouteNames } from './listeners.js';
-import { generateRoutes } from './routes.js';
+import { generateRoutes, upstreamCluster } from './routes.js';
 import { generateSecrets } from './secrets.js';
 
 export interface GenerateContext {
   /** Where identical resources are shared; defaults to the process-wide interner. */
   readonly interner?: ResourceInterner;
+  /** This proxy's previous snapshot and the set generated from it (see the top of this file). */
+  readonly previous?: { readonly snapshot: ConnectProxySnapshot; readonly resources: ResourceSet };
 }
 
 interface ResourceKind<T> {
@@ -52,14 +61,40 @@ export const CONNECT_PROXY_KINDS: readonly ResourceKind<unknown>[] = [
   kind({ typeUrl: TypeUrl.Route, type: RouteConfiguration, generate: generateRoutes, name: (r) => r.name, children: () => [] }),
 ];
 
+/** Whether two snapshots of a proxy differ in nothing but their upstreams' endpoints. */
+export function onlyEndpointsDiffer(a: ConnectProxySnapshot, b: ConnectProxySnapshot): boolean {
+  const withoutEndpoints = (s: ConnectProxySnapshot) => ({ ...s, upstreams: s.upstreams.map(({ endpoints: _, ...u }) => u) });
+  return a.upstreams.length === b.upstreams.length && isDeepStrictEqual(withoutEndpoints(a), withoutEndpoints(b));
+}
+
+/** The ClusterLoadAssignments, each built and encoded once per (endpoints result, cluster name). */
+function endpointResources(snap: ConnectProxySnapshot, interner: ResourceInterner): Map<string, EncodedResource> {
+  const named = snap.upstreams.map((u) => [upstreamCluster(snap, u), u] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const byName = new Map<string, EncodedResource>();
+  for (const [name, u] of named) {
+    byName.set(name, interner.memo(u.endpoints, name, () => interner.intern(TypeUrl.Endpoint, name, encode(ClusterLoadAssignment, loadAssignment(snap, u)))));
+  }
+  return byName;
+}
+
 export type GenerateResult = { readonly ok: true; readonly resources: ResourceSet } | { readonly ok: false; readonly issues: readonly FieldIssue[] };
 
 /** Generates, or names every problem of the snapshot that prevents it. Never throws for bad input. */
 export function tryGenerateResources(snap: ConnectProxySnapshot, ctx: GenerateContext = {}): GenerateResult {
   if (snap.issues.length > 0) return { ok: false, issues: snap.issues };
   const interner = ctx.interner ?? sharedInterner;
+  const reuse = ctx.previous && onlyEndpointsDiffer(ctx.previous.snapshot, snap) ? ctx.previous.resources : undefined;
   const set = new Map<XdsTypeUrl, ReadonlyMap<string, EncodedResource>>();
   for (const k of CONNECT_PROXY_KINDS) {
+    const kept = k.typeUrl === TypeUrl.Endpoint ? undefined : reuse?.get(k.typeUrl);
+    if (kept) {
+      set.set(k.typeUrl, kept);
+      continue;
+    }
+    if (k.typeUrl === TypeUrl.Endpoint) {
+      set.set(k.typeUrl, endpointResources(snap, interner));
+      continue;
+    }
     const byName = new Map<string, EncodedResource>();
     for (const message of k.generate(snap)) {
       const name = k.name(message);

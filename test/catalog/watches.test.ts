@@ -84,4 +84,35 @@ describe('Catalog watches (CatalogSource)', () => {
     p.unsubscribe();
     store.close();
   });
+  it('re-runs a health watch only for writes that can change it, and misses none that do', async () => {
+    const store = new SqliteStore(':memory:');
+    // Counts how often each watch's query runs.
+    const runs = new Map<string, number>();
+    const counting = Object.create(store) as SqliteStore;
+    counting.watch = (key, tables, query, relevant) =>
+      store.watch(key, tables, (tx) => (runs.set(key, (runs.get(key) ?? 0) + 1), query(tx)), relevant);
+    const catalog = new Catalog(counting, { datacenter: 'dc1', node: 'n1' });
+    await catalog.registerNode('10.0.0.1');
+    await catalog.registerService({ Name: 'db', Port: 5432, Connect: { SidecarService: { Check: { TTL: '10s' } } } });
+    const statuses: string[] = [];
+    const sub = catalog.watchConnectHealth('db').subscribe((nodes) => statuses.push(nodes.map((n) => `${n.Service.Port}:${n.Checks.map((c) => c.Status).join('+')}`).join(',')));
+    const key = [...runs.keys()].find((k) => k.includes('connect'))!;
+    const ran = () => runs.get(key) ?? 0;
+    const before = ran();
+
+    // Another service, its sidecar and its checks: the db watch does not run.
+    await catalog.registerService({ Name: 'web', Port: 80, Connect: { SidecarService: { Check: { TTL: '10s' } } } });
+    await catalog.updateCheck('service:web-sidecar-proxy', 'passing');
+    assert.equal(ran(), before, 'writes about web re-ran the db watch');
+
+    // Each of these changes db's answer and is seen.
+    await catalog.updateCheck('service:db-sidecar-proxy', 'passing');
+    await catalog.registerService({ Name: 'db', ID: 'db-2', Port: 5433, Connect: { SidecarService: {} } });
+    await catalog.deregisterService('db');
+    await catalog.deregisterService('db-2');
+    assert.deepEqual(statuses, ['21000:critical', '21000:passing', '21002:,21000:passing', '21002:', '']);
+    assert.equal(ran() - before, 4, 'one run per relevant write');
+    sub.unsubscribe();
+    store.close();
+  });
 });

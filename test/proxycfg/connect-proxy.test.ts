@@ -1,5 +1,6 @@
 // The connect-proxy snapshot pipeline in virtual time (rxjs TestScheduler marbles): the
-// readiness gate, coalescing (a burst -> one snapshot; constant churn still emits), upstreams
+// readiness gate, coalescing (a change after a quiet window goes out at once; the rest of a burst
+// becomes one more snapshot; constant churn emits once a window), upstreams
 // added and removed, no upstreams, deregistration releasing every watch, shared watches.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -42,8 +43,8 @@ describe('connect-proxy snapshots', () => {
         'intentions/web': h.cold('------i', { i: [intention('api', 'web')] }),
       }),
       (src, h) => {
-        // Intentions arrive last, at frame 6; the snapshot follows one coalescing window later.
-        h.expectObservable(snapshotsOf(src).pipe(map(summary))).toBe('16ms s', { s: '[db:21000] intentions=api' });
+        // Intentions arrive last, at frame 6; nothing was sent before, so the snapshot goes at once.
+        h.expectObservable(snapshotsOf(src).pipe(map(summary))).toBe('6ms s', { s: '[db:21000] intentions=api' });
       },
     );
   });
@@ -58,34 +59,36 @@ describe('connect-proxy snapshots', () => {
     );
   });
 
-  it('turns a burst of changes into one snapshot with the latest values', () => {
+  it('sends the first change of a burst at once and the rest as one snapshot with the latest values', () => {
     run(
       (h) => ({
         'service/web-proxy': h.cold('a', { a: proxy('web-proxy', 'web', ['db']) }),
         'intentions/web': h.cold('a-b-c-d', { a: [], b: [intention('a', 'web')], c: [intention('b', 'web')], d: [intention('c', 'web')] }),
       }),
-      (src, h) => h.expectObservable(snapshotsOf(src).pipe(map(summary))).toBe('10ms s', { s: '[db:21000] intentions=c' }),
+      (src, h) => h.expectObservable(snapshotsOf(src).pipe(map(summary))).toBe('s 9ms t', { s: '[db:21000] intentions=', t: '[db:21000] intentions=c' }),
     );
   });
 
-  it('keeps emitting the latest snapshot under constant churn (auditTime, not debounceTime)', () => {
+  it('keeps emitting the latest snapshot once a window under constant churn (throttle, not debounce)', () => {
     run(
       () => ({}),
       (src, h) => {
         // db's health changes every 2 frames for 60 frames: a debounce would stay silent until it
-        // stopped; the audit window emits every window with the newest value.
+        // stopped; the throttle emits the first value, then the newest one at every window's end.
         const churn = timer(0, 2).pipe(
           take(30),
           map((i) => instances('db', 1, 30000 + i)),
         );
         src.opened['service/web-proxy'] = h.cold('a', { a: proxy('web-proxy', 'web', ['db']) });
         src.opened['health/db'] = churn;
-        h.expectObservable(snapshotsOf(src).pipe(map(summary))).toBe('10ms a 11ms b 11ms c 11ms d 11ms e', {
-          a: '[db:30005] intentions=',
-          b: '[db:30011] intentions=',
-          c: '[db:30017] intentions=',
-          d: '[db:30023] intentions=',
-          e: '[db:30029] intentions=',
+        h.expectObservable(snapshotsOf(src).pipe(map(summary))).toBe('a 9ms b 9ms c 9ms d 9ms e 9ms f 9ms g', {
+          a: '[db:30000] intentions=',
+          b: '[db:30005] intentions=',
+          c: '[db:30010] intentions=',
+          d: '[db:30015] intentions=',
+          e: '[db:30020] intentions=',
+          f: '[db:30025] intentions=',
+          g: '[db:30029] intentions=',
         });
       },
     );
@@ -94,7 +97,7 @@ describe('connect-proxy snapshots', () => {
   it('emits for a proxy with no upstreams (combineLatest of none would never emit)', () => {
     run(
       (h) => ({ 'service/web-proxy': h.cold('a', { a: proxy('web-proxy', 'web', []) }) }),
-      (src, h) => h.expectObservable(snapshotsOf(src).pipe(map(summary))).toBe('10ms s', { s: '[] intentions=' }),
+      (src, h) => h.expectObservable(snapshotsOf(src).pipe(map(summary))).toBe('s', { s: '[] intentions=' }),
     );
   });
 
@@ -110,7 +113,7 @@ describe('connect-proxy snapshots', () => {
         'health/api': h.cold('a', { a: instances('api', 1, 22000) }),
       }),
       (src, h) => {
-        h.expectObservable(snapshotsOf(src).pipe(map(summary))).toBe('10ms a 19ms b 19ms c', {
+        h.expectObservable(snapshotsOf(src).pipe(map(summary))).toBe('a 19ms b 19ms c', {
           a: '[db:21000+21001] intentions=',
           b: '[api:22000,db:21000+21001] intentions=',
           c: '[api:22000] intentions=',
@@ -126,7 +129,7 @@ describe('connect-proxy snapshots', () => {
     const src = run(
       (h) => ({ 'service/web-proxy': h.cold('a 29ms u', { a: proxy('web-proxy', 'web', ['db', 'api']), u: undefined }) }),
       (src, h) => {
-        h.expectObservable(snapshotsOf(src).pipe(map(summary))).toBe('10ms s 19ms |', { s: '[api:21000,db:21000] intentions=' });
+        h.expectObservable(snapshotsOf(src).pipe(map(summary))).toBe('s 29ms |', { s: '[api:21000,db:21000] intentions=' });
       },
     );
     const keys = Object.keys(src.opened).sort();
@@ -162,8 +165,8 @@ describe('connect-proxy snapshots', () => {
       }),
       (src, h) => {
         manager = new ProxyConfigManager({ catalog: src, ca: src, coalesceMs: WINDOW });
-        h.expectObservable(manager.snapshots('web-proxy').pipe(map(summary))).toBe('10ms s 19ms |', { s: '[db:21000] intentions=' });
-        h.expectObservable(manager.snapshots('api-proxy').pipe(map(summary))).toBe('10ms s 39ms |', { s: '[db:21000] intentions=' });
+        h.expectObservable(manager.snapshots('web-proxy').pipe(map(summary))).toBe('s 29ms |', { s: '[db:21000] intentions=' });
+        h.expectObservable(manager.snapshots('api-proxy').pipe(map(summary))).toBe('s 49ms |', { s: '[db:21000] intentions=' });
         // Two proxies, one subscription each to db's health and to the roots.
         h.expectSubscriptions(src.subscriptions('health/db')).toBe('^ 49ms !');
         h.expectSubscriptions(src.subscriptions('roots')).toBe('^ 49ms !');
@@ -179,7 +182,7 @@ describe('connect-proxy snapshots', () => {
       (h) => ({ 'service/web-proxy': h.cold('u 19ms a 29ms u 19ms b', { u: undefined, a: proxy('web-proxy', 'web', ['db'], 1), b: proxy('web-proxy', 'web', [], 2) }) }),
       (src, h) => {
         const manager = new ProxyConfigManager({ catalog: src, ca: src, coalesceMs: WINDOW });
-        h.expectObservable(manager.watch('web-proxy').pipe(map((s) => (s ? summary(s) : 'none')))).toBe('n 29ms a 19ms n 29ms b', {
+        h.expectObservable(manager.watch('web-proxy').pipe(map((s) => (s ? summary(s) : 'none')))).toBe('n 19ms a 29ms n 19ms b', {
           n: 'none',
           a: '[db:21000] intentions=',
           b: '[] intentions=',

@@ -52,6 +52,52 @@ describe('generateResources', () => {
     assert.equal(c.get(TypeUrl.Endpoint)!.get(dbName), a.get(TypeUrl.Endpoint)!.get(dbName));
   });
 
+  describe('given the previous snapshot (an endpoint change reaching many proxies)', () => {
+    const p = proxy('web-1', 'web', ['db', 'api']);
+    const dbBefore = instances('db', 2);
+    const dbAfter = [...instances('db', 2), ...instances('db', 3).slice(2)];
+    const before = buildConnectProxySnapshot(inputs(p, {}, { db: dbBefore }));
+    const after = buildConnectProxySnapshot(inputs(p, {}, { db: dbAfter }));
+    const db = `db.default.dc1.internal.${TEST_TRUST_DOMAIN}`;
+
+    it('gives exactly what a full generation gives, keeping every resource but the changed assignment', () => {
+      const interner = new ResourceInterner();
+      const first = generateResources(before, { interner });
+      const incremental = generateResources(after, { interner, previous: { snapshot: before, resources: first } });
+      const full = generateResources(after, { interner: new ResourceInterner() });
+      assert.deepEqual(
+        [...incremental].map(([t, m]) => [t, [...m].map(([n, r]) => [n, r.version])]),
+        [...full].map(([t, m]) => [t, [...m].map(([n, r]) => [n, r.version])]),
+      );
+      for (const [type, byName] of first) {
+        for (const [name, r] of byName) {
+          if (type === TypeUrl.Endpoint && name === db) assert.notEqual(incremental.get(type)!.get(name)!.version, r.version);
+          else assert.equal(incremental.get(type)!.get(name), r, `${type} ${name} was rebuilt`);
+        }
+      }
+    });
+
+    it('builds an assignment once per health result and cluster, shared by every proxy', () => {
+      const interner = new ResourceInterner();
+      const health = { db: dbAfter };
+      const a = generateResources(buildConnectProxySnapshot(inputs(proxy('web-1', 'web', ['db']), {}, health)), { interner });
+      const b = generateResources(buildConnectProxySnapshot(inputs(proxy('api-1', 'api', ['db']), {}, health)), { interner });
+      assert.equal(a.get(TypeUrl.Endpoint)!.get(db), b.get(TypeUrl.Endpoint)!.get(db));
+      assert.equal(a.get(TypeUrl.Endpoint)!.get(db)!.value.length > 0, true);
+    });
+
+    it('regenerates everything when anything but endpoints changed', () => {
+      const interner = new ResourceInterner();
+      const first = generateResources(before, { interner });
+      const allowed = buildConnectProxySnapshot(inputs(p, { intentions: [intention('api', 'web')] }, { db: dbAfter }));
+      const next = generateResources(allowed, { interner, previous: { snapshot: before, resources: first } });
+      const full = generateResources(allowed, { interner: new ResourceInterner() });
+      for (const [type, byName] of full) for (const [name, r] of byName) assert.equal(next.get(type)!.get(name)!.version, r.version, `${type} ${name}`);
+      const publicListener = [...first.get(TypeUrl.Listener)!.keys()].find((n) => n.startsWith('public_listener'))!;
+      assert.notEqual(next.get(TypeUrl.Listener)!.get(publicListener)!.version, first.get(TypeUrl.Listener)!.get(publicListener)!.version);
+    });
+  });
+
   it('is deterministic: the same snapshot gives the same bytes with a fresh interner', () => {
     const snap = buildConnectProxySnapshot(inputs(proxy('web-1', 'web', ['db', 'api'])));
     const one = generateResources(snap, { interner: new ResourceInterner() });
