@@ -2,14 +2,17 @@
 // Resource types are described generically: one row per type with its URL, message type, name
 // and children; generation is one loop over the table.
 //
-// Most changes in a mesh are endpoint changes (an instance comes, goes or fails a check), and
-// one such change reaches every proxy upstream of that service. Given the proxy's previous
-// snapshot and set, a snapshot that differs only in upstream endpoints keeps every other type's
-// resources as they were, and each ClusterLoadAssignment is built once per endpoints result and
-// cluster name and shared by all proxies, so the per-proxy work is a comparison and lookups.
+// Most changes in a mesh are endpoint changes (an instance comes, goes or fails a check) and
+// certificate changes (a leaf renewed, the roots rotated); one such change reaches every proxy
+// upstream of that service, or every proxy of it, or all of them. So the types built from those
+// inputs alone (ClusterLoadAssignments, Secrets) are built once per shared input object (one
+// health result, one leaf, one set of roots) and name, for all proxies; and given a proxy's
+// previous snapshot and set, a snapshot that differs in nothing else keeps the other types'
+// resources as they were. The per-proxy work of such a change is a comparison and lookups.
 import { isDeepStrictEqual } from 'node:util';
 import type { FieldIssue } from '../core/errors.js';
 import { ValidationError } from '../core/errors.js';
+import { leafSecretName, rootsSecretName } from '../core/names.js';
 import { encode, type ProtoType } from '../core/proto.js';
 import type { EncodedResource, ResourceSet } from '../core/resources.js';
 import { TypeUrl, type XdsTypeUrl } from '../core/type-urls.js';
@@ -24,7 +27,7 @@ import { sharedInterner, type ResourceInterner } from './encode.js';
 import { generateEndpoints, loadAssignment } from './endpoints.js';
 import { generateListeners, listenerRouteNames } from './listeners.js';
 import { generateRoutes, upstreamCluster } from './routes.js';
-import { generateSecrets } from './secrets.js';
+import { generateSecrets, leafSecret, rootsSecret } from './secrets.js';
 
 export interface GenerateContext {
   /** Where identical resources are shared; defaults to the process-wide interner. */
@@ -39,6 +42,11 @@ interface ResourceKind<T> {
   generate(snap: ConnectProxySnapshot): T[];
   name(message: T): string;
   children(snap: ConnectProxySnapshot, message: T): readonly string[];
+  /**
+   * Builds the type from inputs shared between proxies, once per input object (used instead of
+   * `generate`, which gives the same resources); such types are rebuilt on every snapshot.
+   */
+  shared?(snap: ConnectProxySnapshot, interner: ResourceInterner): Map<string, EncodedResource>;
 }
 
 function kind<T>(k: ResourceKind<T>): ResourceKind<unknown> {
@@ -47,7 +55,7 @@ function kind<T>(k: ResourceKind<T>): ResourceKind<unknown> {
 
 /** Every type a sidecar receives, in xDS send order (Secrets, Clusters, Endpoints, Listeners, Routes). */
 export const CONNECT_PROXY_KINDS: readonly ResourceKind<unknown>[] = [
-  kind({ typeUrl: TypeUrl.Secret, type: Secret, generate: generateSecrets, name: (s) => s.name, children: () => [] }),
+  kind({ typeUrl: TypeUrl.Secret, type: Secret, generate: generateSecrets, name: (s) => s.name, children: () => [], shared: secretResources }),
   kind({
     typeUrl: TypeUrl.Cluster,
     type: Cluster,
@@ -56,25 +64,33 @@ export const CONNECT_PROXY_KINDS: readonly ResourceKind<unknown>[] = [
     // An EDS cluster's assignment is named by the cluster (eds service_name unset).
     children: (_s, c) => (c.clusterDiscoveryType?.$case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS ? [c.name] : []),
   }),
-  kind({ typeUrl: TypeUrl.Endpoint, type: ClusterLoadAssignment, generate: generateEndpoints, name: (e) => e.clusterName, children: () => [] }),
+  kind({ typeUrl: TypeUrl.Endpoint, type: ClusterLoadAssignment, generate: generateEndpoints, name: (e) => e.clusterName, children: () => [], shared: endpointResources }),
   kind({ typeUrl: TypeUrl.Listener, type: Listener, generate: generateListeners, name: (l) => l.name, children: (s, l) => listenerRouteNames(s, l.name) }),
   kind({ typeUrl: TypeUrl.Route, type: RouteConfiguration, generate: generateRoutes, name: (r) => r.name, children: () => [] }),
 ];
 
-/** Whether two snapshots of a proxy differ in nothing but their upstreams' endpoints. */
-export function onlyEndpointsDiffer(a: ConnectProxySnapshot, b: ConnectProxySnapshot): boolean {
-  const withoutEndpoints = (s: ConnectProxySnapshot) => ({ ...s, upstreams: s.upstreams.map(({ endpoints: _, ...u }) => u) });
-  return a.upstreams.length === b.upstreams.length && isDeepStrictEqual(withoutEndpoints(a), withoutEndpoints(b));
+/** Whether two snapshots of a proxy differ in nothing but the inputs of the `shared` types. */
+function sameBesidesSharedInputs(a: ConnectProxySnapshot, b: ConnectProxySnapshot): boolean {
+  const rest = (s: ConnectProxySnapshot) => ({ ...s, leaf: undefined, roots: undefined, upstreams: s.upstreams.map(({ endpoints: _, ...u }) => u) });
+  return a.upstreams.length === b.upstreams.length && isDeepStrictEqual(rest(a), rest(b));
 }
 
-/** The ClusterLoadAssignments, each built and encoded once per (endpoints result, cluster name). */
+const byKey = <T>(entries: (readonly [string, T])[]) => entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/** The ClusterLoadAssignments, each built once per (health result's endpoints, cluster name). */
 function endpointResources(snap: ConnectProxySnapshot, interner: ResourceInterner): Map<string, EncodedResource> {
-  const named = snap.upstreams.map((u) => [upstreamCluster(snap, u), u] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const byName = new Map<string, EncodedResource>();
-  for (const [name, u] of named) {
+  for (const [name, u] of byKey(snap.upstreams.map((u) => [upstreamCluster(snap, u), u] as const))) {
     byName.set(name, interner.memo(u.endpoints, name, () => interner.intern(TypeUrl.Endpoint, name, encode(ClusterLoadAssignment, loadAssignment(snap, u)))));
   }
   return byName;
+}
+
+/** The leaf Secret once per (leaf, name) and the roots Secret once per (roots, name). */
+function secretResources(snap: ConnectProxySnapshot, interner: ResourceInterner): Map<string, EncodedResource> {
+  const secret = (input: object, name: string, build: (snap: ConnectProxySnapshot) => Secret) =>
+    [name, interner.memo(input, name, () => interner.intern(TypeUrl.Secret, name, encode(Secret, build(snap))))] as const;
+  return new Map(byKey([secret(snap.leaf, leafSecretName(snap.service, snap.namespace), leafSecret), secret(snap.roots, rootsSecretName(snap.trustDomain), rootsSecret)]));
 }
 
 export type GenerateResult = { readonly ok: true; readonly resources: ResourceSet } | { readonly ok: false; readonly issues: readonly FieldIssue[] };
@@ -83,16 +99,12 @@ export type GenerateResult = { readonly ok: true; readonly resources: ResourceSe
 export function tryGenerateResources(snap: ConnectProxySnapshot, ctx: GenerateContext = {}): GenerateResult {
   if (snap.issues.length > 0) return { ok: false, issues: snap.issues };
   const interner = ctx.interner ?? sharedInterner;
-  const reuse = ctx.previous && onlyEndpointsDiffer(ctx.previous.snapshot, snap) ? ctx.previous.resources : undefined;
+  const reuse = ctx.previous && sameBesidesSharedInputs(ctx.previous.snapshot, snap) ? ctx.previous.resources : undefined;
   const set = new Map<XdsTypeUrl, ReadonlyMap<string, EncodedResource>>();
   for (const k of CONNECT_PROXY_KINDS) {
-    const kept = k.typeUrl === TypeUrl.Endpoint ? undefined : reuse?.get(k.typeUrl);
+    const kept = k.shared ? k.shared(snap, interner) : reuse?.get(k.typeUrl);
     if (kept) {
       set.set(k.typeUrl, kept);
-      continue;
-    }
-    if (k.typeUrl === TypeUrl.Endpoint) {
-      set.set(k.typeUrl, endpointResources(snap, interner));
       continue;
     }
     const byName = new Map<string, EncodedResource>();

@@ -52,7 +52,7 @@ describe('generateResources', () => {
     assert.equal(c.get(TypeUrl.Endpoint)!.get(dbName), a.get(TypeUrl.Endpoint)!.get(dbName));
   });
 
-  describe('given the previous snapshot (an endpoint change reaching many proxies)', () => {
+  describe('given the previous snapshot (an endpoint or certificate change reaching many proxies)', () => {
     const p = proxy('web-1', 'web', ['db', 'api']);
     const dbBefore = instances('db', 2);
     const dbAfter = [...instances('db', 2), ...instances('db', 3).slice(2)];
@@ -86,7 +86,24 @@ describe('generateResources', () => {
       assert.equal(a.get(TypeUrl.Endpoint)!.get(db)!.value.length > 0, true);
     });
 
-    it('regenerates everything when anything but endpoints changed', () => {
+    it('after a roots rotation rebuilds only Secrets, the roots Secret once for every proxy', () => {
+      const interner = new ResourceInterner();
+      const first = generateResources(before, { interner });
+      const old = testRoots();
+      // A second root (the same certificate under a new ID is enough to change the bundle).
+      const rotated = { ...old, ActiveRootID: 'test-root-2', Index: 2, Roots: [...old.Roots, { ...old.Roots[0]!, ID: 'test-root-2' }] };
+      const next = (id: string, service: string) => buildConnectProxySnapshot(inputs(proxy(id, service, ['db', 'api']), { roots: rotated }, { db: dbBefore }));
+      const web = generateResources(next('web-1', 'web'), { interner, previous: { snapshot: before, resources: first } });
+      const api = generateResources(next('api-1', 'api'), { interner });
+      for (const type of [TypeUrl.Cluster, TypeUrl.Listener, TypeUrl.Route]) assert.equal(web.get(type), first.get(type), `${type} was rebuilt`);
+      const roots = [...web.get(TypeUrl.Secret)!.keys()].find((n) => n.startsWith('roots'))!;
+      assert.equal(web.get(TypeUrl.Secret)!.get(roots), api.get(TypeUrl.Secret)!.get(roots));
+      assert.notEqual(web.get(TypeUrl.Secret)!.get(roots)!.version, first.get(TypeUrl.Secret)!.get(roots)!.version);
+      const full = generateResources(next('web-1', 'web'), { interner: new ResourceInterner() });
+      for (const [type, byName] of full) for (const [name, r] of byName) assert.equal(web.get(type)!.get(name)!.version, r.version, `${type} ${name}`);
+    });
+
+    it('regenerates everything when anything but endpoints and certificates changed', () => {
       const interner = new ResourceInterner();
       const first = generateResources(before, { interner });
       const allowed = buildConnectProxySnapshot(inputs(p, { intentions: [intention('api', 'web')] }, { db: dbAfter }));
