@@ -1,13 +1,14 @@
 // The ADS server's resource source, composed: a sidecar's stream gets its proxycfg snapshots
 // turned into resources by the generators; a proxyless gRPC client gets the shared view of every
 // service. Configuration problems keep the last good set and are logged, naming every field.
-import { defer, distinctUntilChanged, filter, map, shareReplay, type Observable } from 'rxjs';
+import { defer, distinctUntilChanged, map, shareReplay, type Observable } from 'rxjs';
 import type { Logger } from '../core/logger.js';
 import { resourceSetOf, type EncodedResource, type ResourceSet } from '../core/resources.js';
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
 import type { ProxyConfigManager } from '../proxycfg/manager.js';
 import type { ProxylessServiceSnapshot } from '../proxycfg/proxyless.js';
-import type { ProxyResourceSource } from '../server/source.js';
+import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
+import type { PendingResourceSet, ProxyResourceSource } from '../server/source.js';
 import { tryGenerateResources, type GenerateContext } from '../xds/generate.js';
 import { encodeProxylessService } from '../xds/proxyless.js';
 
@@ -35,28 +36,26 @@ export function meshResourceSource(deps: MeshSourceDeps): ProxyResourceSource {
     shareReplay({ bufferSize: 1, refCount: true }),
   );
   return {
-    watch(nodeId: string, node: Node): Observable<ResourceSet | undefined> {
+    watch(nodeId: string, node: Node): Observable<ResourceSet | PendingResourceSet | undefined> {
       if (isProxylessNode(node)) return proxyless$;
       const log = deps.logger.child({ proxy: nodeId });
       return defer(() => {
-        // What this stream generated last, so an endpoint-only change regenerates only endpoints.
+        // What this stream generated last: a snapshot that differs from it only in endpoints or
+        // certificates regenerates only those types.
         let previous: GenerateContext['previous'];
+        const generate = (snap: ConnectProxySnapshot): ResourceSet | null => {
+          const result = tryGenerateResources(snap, { previous });
+          if (result.ok) {
+            previous = { snapshot: snap, resources: result.resources };
+            return result.resources;
+          }
+          log.warn({ issues: result.issues }, 'configuration problems; keeping the last good configuration');
+          return null;
+        };
         return deps.proxies.watch(nodeId).pipe(
-          map((snap) => {
-            if (!snap) {
-              previous = undefined;
-              return undefined;
-            }
-            const result = tryGenerateResources(snap, { previous });
-            if (result.ok) {
-              previous = { snapshot: snap, resources: result.resources };
-              return result.resources;
-            }
-            log.warn({ issues: result.issues }, 'configuration problems; keeping the last good configuration');
-            return null;
-          }),
-          filter((set): set is ResourceSet | undefined => set !== null),
-          // Sets are new objects on every snapshot; this only collapses repeated `undefined`.
+          // Generated when the server gets to this stream; a snapshot superseded before then never is.
+          map((snap) => (snap ? () => generate(snap) : undefined)),
+          // Every snapshot is a new function; this only collapses repeated `undefined`.
           distinctUntilChanged(),
         );
       });

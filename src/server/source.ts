@@ -4,10 +4,19 @@ import type { Observable } from 'rxjs';
 import type { ResourceSet } from '../core/resources.js';
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
 
+/**
+ * A desired set the server computes only when it gets to the stream (in its push queue, or to
+ * answer a request), so a set superseded before then is never computed, and the work of one
+ * change reaching many proxies is spread over the event loop. `null`: nothing new to send
+ * (for example the configuration has problems); the stream keeps its current set.
+ */
+export type PendingResourceSet = () => ResourceSet | null;
+
 export interface ProxyResourceSource {
   /**
    * Desired resources of the proxy whose id is `nodeId` (Envoy's node.id). Emits a new
-   * ResourceSet on every change, and `undefined` while the proxy is not registered.
+   * ResourceSet (or one to compute later) on every change, and `undefined` while the proxy is
+   * not registered.
    *
    * - A stream whose proxy is not registered yet waits, sending nothing, until a set arrives.
    * - `undefined` after a set (the proxy was deregistered) ends the stream with Aborted; the
@@ -18,5 +27,5 @@ export interface ProxyResourceSource {
    * `node` is the client's whole first-request node (user agent, metadata), for sources that
    * serve different kinds of clients (sidecars, proxyless gRPC).
    */
-  watch(nodeId: string, node: Node): Observable<ResourceSet | undefined>;
+  watch(nodeId: string, node: Node): Observable<ResourceSet | PendingResourceSet | undefined>;
 }

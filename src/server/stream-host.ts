@@ -9,7 +9,7 @@ import type { ResourceSet } from '../core/resources.js';
 import { isXdsTypeUrl, typeNameOf, type XdsTypeUrl } from '../core/type-urls.js';
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
 import type { PushQueue } from './push-queue.js';
-import type { ProxyResourceSource } from './source.js';
+import type { PendingResourceSet, ProxyResourceSource } from './source.js';
 import type { StreamKind, StreamStatusHandle, XdsStatusRegistry } from './status.js';
 
 export interface StreamDeps {
@@ -59,6 +59,9 @@ export function serveStream<Req extends AdsRequest>(
   let statusHandle: StreamStatusHandle | undefined;
   let watch: RxSubscription | undefined;
   let desired: ResourceSet | undefined;
+  // The latest desired set not computed yet (it replaces `desired` when computed).
+  let pending: PendingResourceSet | undefined;
+  let registered = false;
   let nonceSeq = 0;
   let closed = false;
   // A request is answered at once; a desired-set change is queued (and coalesced) in deps.pushes.
@@ -102,7 +105,12 @@ export function serveStream<Req extends AdsRequest>(
         return l;
       },
       status: statusHandle,
-      desired: () => desired,
+      desired: () => {
+        const compute = pending;
+        pending = undefined;
+        desired = compute?.() ?? desired;
+        return desired;
+      },
       nextNonce: () => String(++nonceSeq),
       write: (bytes) => {
         if (!closed) call.write(bytes);
@@ -112,10 +120,12 @@ export function serveStream<Req extends AdsRequest>(
     watch = deps.source.watch(proxy, node).subscribe({
       next: (set) => {
         if (set === undefined) {
-          if (desired !== undefined) fail(Status.ABORTED, `proxy ${proxy} was deregistered`);
+          if (registered) fail(Status.ABORTED, `proxy ${proxy} was deregistered`);
           return;
         }
-        desired = set;
+        registered = true;
+        if (typeof set === 'function') pending = set;
+        else [desired, pending] = [set, undefined];
         deps.pushes.enqueue(push);
       },
       complete: () => fail(Status.ABORTED, `resource source for proxy ${proxy} is gone`),

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
+import type { ResourceSet } from '../../src/core/resources.js';
 import { TypeUrl } from '../../src/core/type-urls.js';
 import type { DeltaClient } from '../support/ads-client.js';
 import { recordingLogger } from '../support/recording-logger.js';
@@ -314,6 +315,27 @@ describe('delta ADS', () => {
     await again.expectNothing();
     h.source.set('web-sidecar', resourceSet(api, cluster('db')));
     assertDelta(await again.expect(), Cluster, [cluster('db')]);
+  });
+
+  it('computes a pending set only when it gets to the stream: a superseded one never, a null one keeps the current set', async () => {
+    const { h, c } = await running();
+    const computed: string[] = [];
+    const pending = (label: string, set: ResourceSet | null) => () => (computed.push(label), set);
+    const slower = cluster('api', 7);
+    // Two changes before the server gets to the stream (its pushes wait for the next turn).
+    h.source.set('web-sidecar', pending('superseded', resourceSet(leaf, roots, cluster('api', 6), apiEndpoints, pub, pubRoute)));
+    h.source.set('web-sidecar', pending('latest', resourceSet(leaf, roots, slower, apiEndpoints, pub, pubRoute)));
+    const cds = await c.expect('CDS');
+    assertDelta(cds, Cluster, [slower]);
+    assert.deepEqual(computed, ['latest']);
+    c.ack(cds);
+    c.ack(await c.expect('EDS, resent with its changed cluster'));
+    // Generation found problems: nothing is sent and the stream keeps its set.
+    h.source.set('web-sidecar', pending('broken', null));
+    await c.expectNothing();
+    assert.deepEqual(computed, ['latest', 'broken']);
+    h.source.set('web-sidecar', pending('fixed', resourceSet(leaf, roots, slower, endpoints('api', 8081), pub, pubRoute)));
+    assertDelta(await c.expect('EDS'), Endpoint, [endpoints('api', 8081)]);
   });
 
   it('ends the stream with Unavailable when generation fails and Aborted when the source is gone', async () => {

@@ -10,7 +10,7 @@ import { ClusterLoadAssignment } from '../../src/gen/envoy/config/endpoint/v3/en
 import { Listener } from '../../src/gen/envoy/config/listener/v3/listener.js';
 import { RouteConfiguration } from '../../src/gen/envoy/config/route/v3/route.js';
 import { Secret } from '../../src/gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
-import type { ProxyResourceSource } from '../../src/server/source.js';
+import type { PendingResourceSet, ProxyResourceSource } from '../../src/server/source.js';
 
 function resource(typeUrl: XdsTypeUrl, name: string, value: Uint8Array, children?: string[]): EncodedResource {
   const version = createHash('sha256').update(value).digest('hex').slice(0, 16);
@@ -78,15 +78,15 @@ export function resourceSet(...resources: EncodedResource[]): ResourceSet {
 
 /** A source driven by the test: per proxy a subject, undefined until set. */
 export class FakeSource implements ProxyResourceSource {
-  private readonly subjects = new Map<string, BehaviorSubject<ResourceSet | undefined>>();
+  private readonly subjects = new Map<string, BehaviorSubject<ResourceSet | PendingResourceSet | undefined>>();
   watchers = 0;
 
-  watch(nodeId: string): Observable<ResourceSet | undefined> {
+  watch(nodeId: string): Observable<ResourceSet | PendingResourceSet | undefined> {
     this.watchers++;
     return this.subject(nodeId).asObservable();
   }
 
-  set(nodeId: string, set: ResourceSet | undefined): void {
+  set(nodeId: string, set: ResourceSet | PendingResourceSet | undefined): void {
     this.subject(nodeId).next(set);
   }
 
@@ -98,9 +98,9 @@ export class FakeSource implements ProxyResourceSource {
     this.subject(nodeId).error(err);
   }
 
-  private subject(nodeId: string): BehaviorSubject<ResourceSet | undefined> {
+  private subject(nodeId: string): BehaviorSubject<ResourceSet | PendingResourceSet | undefined> {
     let s = this.subjects.get(nodeId);
-    if (!s) this.subjects.set(nodeId, (s = new BehaviorSubject<ResourceSet | undefined>(undefined)));
+    if (!s) this.subjects.set(nodeId, (s = new BehaviorSubject<ResourceSet | PendingResourceSet | undefined>(undefined)));
     return s;
   }
 }
