@@ -3,10 +3,11 @@
 //   watchService(id) ── takeWhile(registered) ── distinct ── switchMap(proxy =>
 //       combineLatest(roots, leaf(service), intentions(service), default policy,
 //                     proxy-defaults, service-defaults(service), mesh,
-//                     upstreams: per upstream combineLatest(connect health, service-defaults)))
-//   ── throttleTime(window, leading + trailing)
+//                     upstreams: per upstream combineLatest(connect health, service-defaults))
+//       ── throttleTime(window, leading + trailing)
 //                                   the first change goes out at once; the rest of a burst
-//                                   becomes one snapshot at the window's end, latest wins
+//                                   becomes one more at the window's end, latest wins
+//       ── map(build snapshot))     so a burst costs one build per window, not one per change
 //
 // combineLatest is the readiness gate: nothing is emitted before roots, leaf and intentions
 // (and every other watch) have produced a value. A deregistration (watchService -> undefined)
@@ -61,6 +62,7 @@ function snapshotsOf(deps: ConnectProxyDeps, proxy: ServiceInstance): Observable
     mesh: catalog.watchConfigEntry(MESH.kind, MESH.name),
     upstreams: watchUpstreams(catalog, proxy),
   }).pipe(
+    throttleTime(deps.coalesceMs ?? DEFAULT_COALESCE_MS, deps.scheduler ?? asyncScheduler, { leading: true, trailing: true }),
     map((p) =>
       buildConnectProxySnapshot({
         proxy,
@@ -86,7 +88,6 @@ export function connectProxySnapshots(proxyId: string, deps: ConnectProxyDeps): 
     // is turned into a value that ends the stream (takeWhile), which unsubscribes every watch.
     switchMap((proxy) => (proxy?.Kind === 'connect-proxy' ? snapshotsOf(deps, proxy) : of(DEREGISTERED))),
     takeWhile((s): s is ConnectProxySnapshot => s !== DEREGISTERED),
-    throttleTime(deps.coalesceMs ?? DEFAULT_COALESCE_MS, deps.scheduler ?? asyncScheduler, { leading: true, trailing: true }),
   );
 }
 

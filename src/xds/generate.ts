@@ -69,10 +69,25 @@ export const CONNECT_PROXY_KINDS: readonly ResourceKind<unknown>[] = [
   kind({ typeUrl: TypeUrl.Route, type: RouteConfiguration, generate: generateRoutes, name: (r) => r.name, children: () => [] }),
 ];
 
+/** Whether two objects have the same keys and values, except `skip` (identity first: snapshots share most parts). */
+function sameExcept(a: object, b: object, skip: ReadonlySet<string>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  const va = a as Record<string, unknown>;
+  const vb = b as Record<string, unknown>;
+  return ka.every((k) => skip.has(k) || va[k] === vb[k] || isDeepStrictEqual(va[k], vb[k]));
+}
+
+const SHARED_INPUTS = new Set(['leaf', 'roots', 'upstreams']);
+const UPSTREAM_SHARED_INPUTS = new Set(['endpoints']);
+
 /** Whether two snapshots of a proxy differ in nothing but the inputs of the `shared` types. */
 function sameBesidesSharedInputs(a: ConnectProxySnapshot, b: ConnectProxySnapshot): boolean {
-  const rest = (s: ConnectProxySnapshot) => ({ ...s, leaf: undefined, roots: undefined, upstreams: s.upstreams.map(({ endpoints: _, ...u }) => u) });
-  return a.upstreams.length === b.upstreams.length && isDeepStrictEqual(rest(a), rest(b));
+  return (
+    a.upstreams.length === b.upstreams.length &&
+    sameExcept(a, b, SHARED_INPUTS) &&
+    a.upstreams.every((u, i) => b.upstreams[i] !== undefined && sameExcept(u, b.upstreams[i], UPSTREAM_SHARED_INPUTS))
+  );
 }
 
 const byKey = <T>(entries: (readonly [string, T])[]) => entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
