@@ -25,6 +25,8 @@ export interface ClientStats {
   /** performance.timeOrigin + now() of the last ACK sent since the mark. */
   readonly lastAckAt: number;
   readonly bytes: number;
+  /** Of `bytes`, the encoded resources themselves (the rest is the protocol's envelope). */
+  readonly payloadBytes: number;
   readonly responses: number;
   /** By type: what a state-of-the-world server would send to resend what this client holds. */
   readonly sotwBytes: Readonly<Record<string, number>>;
@@ -101,6 +103,7 @@ class Sidecar {
   private readonly held = new Map<string, Map<string, Any>>();
   lastAckAt = 0;
   bytes = 0;
+  payloadBytes = 0;
   responses = 0;
 
   constructor(port: number, readonly proxy: string) {
@@ -121,6 +124,7 @@ class Sidecar {
   mark(): void {
     this.lastAckAt = 0;
     this.bytes = 0;
+    this.payloadBytes = 0;
     this.responses = 0;
   }
 
@@ -145,6 +149,7 @@ class Sidecar {
   private onResponse({ bytes, msg }: Received): void {
     this.seenTypes.add(msg.typeUrl);
     this.bytes += bytes;
+    this.payloadBytes += msg.resources.reduce((n, r) => n + (r.resource?.value.length ?? 0), 0);
     this.responses++;
     let held = this.held.get(msg.typeUrl);
     if (!held) this.held.set(msg.typeUrl, (held = new Map()));
@@ -184,7 +189,7 @@ function main(): void {
       emit({ ev: 'marked' });
     } else if (m.cmd === 'report') {
       const cpu = process.cpuUsage(cpuAtMark);
-      emit({ ev: 'report', cpuMs: (cpu.user + cpu.system) / 1000, stats: sidecars.filter((s) => s.responses > 0).map((s) => ({ proxy: s.proxy, lastAckAt: s.lastAckAt, bytes: s.bytes, responses: s.responses, sotwBytes: s.sotwBytes() })) });
+      emit({ ev: 'report', cpuMs: (cpu.user + cpu.system) / 1000, stats: sidecars.filter((s) => s.responses > 0).map((s) => ({ proxy: s.proxy, lastAckAt: s.lastAckAt, bytes: s.bytes, payloadBytes: s.payloadBytes, responses: s.responses, sotwBytes: s.sotwBytes() })) });
     } else {
       clearInterval(timer);
       for (const s of sidecars) s.close();

@@ -132,6 +132,7 @@ export async function timeChange(clients: Clients, ready: number, change: Change
   const lat = runs.flatMap((r) => r.lat);
   const stats = runs.flatMap((r) => r.stats);
   const bytes = Math.max(...runs.map((r) => mean(r.stats.map((s) => s.bytes))));
+  const payload = Math.max(...runs.map((r) => mean(r.stats.map((s) => s.payloadBytes))));
   const full = mean(stats.map((s) => Object.values(s.sotwBytes).reduce((a, b) => a + b, 0)));
   const sameType = mean(stats.map((s) => s.sotwBytes[change.typeUrl] ?? 0));
   const p99 = pct(lat, 99);
@@ -141,7 +142,7 @@ export async function timeChange(clients: Clients, ready: number, change: Change
   console.log(`  change -> ACK    p50 ${f(pct(lat, 50))} ms   p99 ${f(p99)} ms   max per run ${runs.map((r) => f(Math.max(...r.lat))).join(' / ')} ms   ${change.endpointChange ? `(target p99 <= ${TARGETS.p99Ms} ms)` : '(no latency target)'}`);
   console.log(`  change call ${runs.map((r) => f(r.pushMs)).join(' / ')} ms; event-loop delay during push: p99 ${runs.map((r) => f(r.eldP99)).join(' / ')} ms, max ${runs.map((r) => f(r.eldMax)).join(' / ')} ms`);
   console.log(`  CPU until quiet (incl. ~400 ms idle polling): server ${runs.map((r) => r.serverCpuMs.toFixed(0)).join(' / ')} ms, clients ${runs.map((r) => r.clientCpuMs.toFixed(0)).join(' / ')} ms`);
-  console.log(`  bytes per affected client ${bytes.toFixed(0)} B in ${f(mean(runs[0]?.stats.map((s) => s.responses) ?? []))} responses; ` +
+  console.log(`  bytes per affected client ${bytes.toFixed(0)} B in ${f(mean(runs[0]?.stats.map((s) => s.responses) ?? []))} responses, of which ${payload.toFixed(0)} B are the resources themselves (1/${(full / payload).toFixed(0)} of everything) and ${(bytes - payload).toFixed(0)} B the envelope (type URLs, names, versions, nonce); ` +
     `SotW resend of everything it holds ${full.toFixed(0)} B (1/${(full / bytes).toFixed(0)}), of the changed type only ${sameType.toFixed(0)} B (1/${(sameType / bytes).toFixed(1)}) ` +
     `${change.endpointChange ? `(target <= 1/${TARGETS.sotwRatio} of everything)` : '(no bytes target)'}`);
   console.log(`  ${ok ? 'targets met' : 'TARGET MISSED'}`);
