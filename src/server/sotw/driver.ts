@@ -15,7 +15,7 @@ export function sotwDriver(ctx: StreamContext): SessionDriver<DiscoveryRequest> 
     if (!desired) return;
     for (let plan = nextSotwResponse(desired, session); plan; plan = nextSotwResponse(desired, session)) {
       const nonce = ctx.nextNonce();
-      session.sent(plan.typeUrl, nonce, plan.versionInfo);
+      session.sent(plan.typeUrl, nonce, plan.versionInfo, plan.resources);
       ctx.logFor(plan.typeUrl).debug({ nonce, version: plan.versionInfo, resources: plan.resources.length }, 'sending');
       ctx.write(encodeSotwResponse({ typeUrl: plan.typeUrl, versionInfo: plan.versionInfo, nonce, resources: plan.resources }));
     }

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { EncodedResource, ResourceSet } from '../../core/resources.js';
 import type { XdsTypeUrl } from '../../core/type-urls.js';
-import { CHILD_TYPE, PHASES, WILDCARD_TYPES } from '../order.js';
+import { CHILD_TYPE, PHASES, WILDCARD_TYPES, type PhaseOp } from '../order.js';
 
 export class SotwTypeState {
   readonly names = new Set<string>();
@@ -25,6 +25,9 @@ export class SotwTypeState {
   rejectedVersion: string | undefined;
   /** The nonce already recorded as NACKed (grpc-js repeats it on later requests). */
   nackedNonce = '';
+  /** Resources of the last response sent, and of the last one the client accepted (what it holds). */
+  lastResources: readonly EncodedResource[] = [];
+  heldResources: readonly EncodedResource[] = [];
   /**
    * A response of the parent type (CHILD_TYPE) was sent since the last response of this type:
    * Envoy dropped what it held of the replaced parents' children and does not ask again, so the
@@ -80,6 +83,7 @@ export class SotwSession {
     } else if (req.nonce !== '' && state.pending) {
       answer = 'ack';
       state.pending = false;
+      state.heldResources = state.lastResources;
       state.ackedVersion = req.versionInfo;
       state.rejectedVersion = undefined;
     }
@@ -101,15 +105,19 @@ export class SotwSession {
     }
     const after = [...state.names].join('\0') + (state.wildcard ? '\0*' : '');
     // After an unsubscribe the client holds nothing of this type: a later subscribe is answered.
-    if (!state.active && before !== after) state.lastVersion = '';
+    if (!state.active && before !== after) {
+      state.lastVersion = '';
+      state.heldResources = [];
+    }
   }
 
   /** Records a response as sent. */
-  sent(typeUrl: XdsTypeUrl, nonce: string, versionInfo: string): void {
+  sent(typeUrl: XdsTypeUrl, nonce: string, versionInfo: string, resources: readonly EncodedResource[]): void {
     const state = this.types.get(typeUrl);
     if (!state) return;
     state.lastNonce = nonce;
     state.lastVersion = versionInfo;
+    state.lastResources = resources;
     state.pending = true;
     state.forced = false;
     const childType = CHILD_TYPE.get(typeUrl);
@@ -137,24 +145,41 @@ export function sotwVersion(state: SotwTypeState, resources: readonly EncodedRes
   return h.digest('hex').slice(0, 16);
 }
 
-function plan(desired: ResourceSet, typeUrl: XdsTypeUrl, state: SotwTypeState): SotwPlan | undefined {
-  const resources = sotwResources(desired, typeUrl, state);
+/**
+ * For Clusters and Listeners a response is the whole set, so leaving a resource out removes it.
+ * Make before break: while upserts are sent (op 'upsert'), what the client holds and is no
+ * longer desired stays in the set; the set without it is sent in the removal phase, once
+ * nothing is left to add and what referenced it has been replaced (PHASES).
+ */
+function plan(desired: ResourceSet, typeUrl: XdsTypeUrl, state: SotwTypeState, op: PhaseOp): SotwPlan | undefined {
+  const wanted = sotwResources(desired, typeUrl, state);
+  const names = new Set(wanted.map((r) => r.name));
+  const kept = WILDCARD_TYPES.has(typeUrl) ? state.heldResources.filter((r) => !names.has(r.name) && (state.wildcard || state.names.has(r.name))) : [];
+  if (op === 'remove') {
+    if (kept.length === 0 || plan(desired, typeUrl, state, 'upsert') !== undefined) return undefined;
+    return versioned(typeUrl, state, wanted);
+  }
+  return versioned(typeUrl, state, kept.length > 0 ? [...wanted, ...kept].sort(byName) : wanted);
+}
+
+function versioned(typeUrl: XdsTypeUrl, state: SotwTypeState, resources: readonly EncodedResource[]): SotwPlan | undefined {
   const versionInfo = sotwVersion(state, resources);
   if (versionInfo === state.rejectedVersion || (versionInfo === state.lastVersion && !state.forced)) return undefined;
   return { typeUrl, versionInfo, resources };
 }
 
-/** The next SotW response, in the same order and holds as delta; undefined when nothing is due. */
+/** The next SotW response, in the same order and with the same holds as delta; undefined when nothing is due. */
 export function nextSotwResponse(desired: ResourceSet, session: SotwSession): SotwPlan | undefined {
   const busy = (typeUrl: XdsTypeUrl): boolean => {
     const state = session.peek(typeUrl);
-    return state !== undefined && state.active && (state.pending || plan(desired, typeUrl, state) !== undefined);
+    return state !== undefined && state.active && (state.pending || plan(desired, typeUrl, state, 'upsert') !== undefined);
   };
   for (const phase of PHASES) {
-    if (phase.op !== 'upsert') continue;
+    // Other types are answered by name: a name no longer desired is the client's to drop.
+    if (phase.op === 'remove' && !WILDCARD_TYPES.has(phase.typeUrl)) continue;
     const state = session.peek(phase.typeUrl);
     if (!state?.active || state.pending || phase.waitsFor.some(busy)) continue;
-    const next = plan(desired, phase.typeUrl, state);
+    const next = plan(desired, phase.typeUrl, state, phase.op);
     if (next) return next;
   }
   return undefined;
