@@ -7,7 +7,6 @@ import type { HealthStatus as CatalogHealth } from '../catalog/types.js';
 import type { ConnectProxySnapshot, UpstreamSnapshot } from '../proxycfg/snapshot.js';
 import { socketAddress } from './address.js';
 import { upstreamCluster } from './routes.js';
-import { byName } from './sort.js';
 
 /** Passing and warning instances take traffic, as in Consul; critical ones do not. */
 export function envoyHealth(status: CatalogHealth): HealthStatus {
@@ -31,10 +30,4 @@ export function loadAssignment(snap: ConnectProxySnapshot, u: UpstreamSnapshot):
             },
           ],
   });
-}
-
-export function generateEndpoints(snap: ConnectProxySnapshot): ClusterLoadAssignment[] {
-  return snap.upstreams
-    .map((u) => loadAssignment(snap, u))
-    .sort((a, b) => byName({ name: a.clusterName }, { name: b.clusterName }));
 }

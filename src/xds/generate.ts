@@ -1,6 +1,6 @@
 // A connect-proxy snapshot -> its complete ResourceSet (the contract with the ADS server).
-// Resource types are described generically: one row per type with its URL, message type, name
-// and children; generation is one loop over the table.
+// Resource types are described as data: one row per type, either built per proxy (message type,
+// generator, name and children) or from shared inputs; generation is one loop over the table.
 //
 // Most changes in a mesh are endpoint changes (an instance comes, goes or fails a check) and
 // certificate changes (a leaf renewed, the roots rotated); one such change reaches every proxy
@@ -24,10 +24,10 @@ import { Secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.
 import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
 import { generateClusters } from './clusters.js';
 import { sharedInterner, type ResourceInterner } from './encode.js';
-import { generateEndpoints, loadAssignment } from './endpoints.js';
+import { loadAssignment } from './endpoints.js';
 import { generateListeners, listenerRouteNames } from './listeners.js';
 import { generateRoutes, upstreamCluster } from './routes.js';
-import { generateSecrets, leafSecret, rootsSecret } from './secrets.js';
+import { leafSecret, rootsSecret } from './secrets.js';
 
 export interface GenerateContext {
   /** Where identical resources are shared; defaults to the process-wide interner. */
@@ -36,26 +36,30 @@ export interface GenerateContext {
   readonly previous?: { readonly snapshot: ConnectProxySnapshot; readonly resources: ResourceSet };
 }
 
-interface ResourceKind<T> {
+/** A type built per proxy from its snapshot. */
+interface ProxyKind<T> {
   readonly typeUrl: XdsTypeUrl;
   readonly type: ProtoType<T>;
   generate(snap: ConnectProxySnapshot): T[];
   name(message: T): string;
   children(snap: ConnectProxySnapshot, message: T): readonly string[];
-  /**
-   * Builds the type from inputs shared between proxies, once per input object (used instead of
-   * `generate`, which gives the same resources); such types are rebuilt on every snapshot.
-   */
-  shared?(snap: ConnectProxySnapshot, interner: ResourceInterner): Map<string, EncodedResource>;
 }
 
-function kind<T>(k: ResourceKind<T>): ResourceKind<unknown> {
-  return k as ResourceKind<unknown>;
+/** A type built from inputs shared between proxies, once per input object; rebuilt (looked up) on every snapshot. */
+interface SharedKind {
+  readonly typeUrl: XdsTypeUrl;
+  shared(snap: ConnectProxySnapshot, interner: ResourceInterner): Map<string, EncodedResource>;
+}
+
+type ResourceKind = ProxyKind<unknown> | SharedKind;
+
+function kind<T>(k: ProxyKind<T>): ResourceKind {
+  return k as ProxyKind<unknown>;
 }
 
 /** Every type a sidecar receives, in xDS send order (Secrets, Clusters, Endpoints, Listeners, Routes). */
-export const CONNECT_PROXY_KINDS: readonly ResourceKind<unknown>[] = [
-  kind({ typeUrl: TypeUrl.Secret, type: Secret, generate: generateSecrets, name: (s) => s.name, children: () => [], shared: secretResources }),
+export const CONNECT_PROXY_KINDS: readonly ResourceKind[] = [
+  { typeUrl: TypeUrl.Secret, shared: secretResources },
   kind({
     typeUrl: TypeUrl.Cluster,
     type: Cluster,
@@ -64,7 +68,7 @@ export const CONNECT_PROXY_KINDS: readonly ResourceKind<unknown>[] = [
     // An EDS cluster's assignment is named by the cluster (eds service_name unset).
     children: (_s, c) => (c.clusterDiscoveryType?.$case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS ? [c.name] : []),
   }),
-  kind({ typeUrl: TypeUrl.Endpoint, type: ClusterLoadAssignment, generate: generateEndpoints, name: (e) => e.clusterName, children: () => [], shared: endpointResources }),
+  { typeUrl: TypeUrl.Endpoint, shared: endpointResources },
   kind({ typeUrl: TypeUrl.Listener, type: Listener, generate: generateListeners, name: (l) => l.name, children: (s, l) => listenerRouteNames(s, l.name) }),
   kind({ typeUrl: TypeUrl.Route, type: RouteConfiguration, generate: generateRoutes, name: (r) => r.name, children: () => [] }),
 ];
@@ -117,7 +121,11 @@ export function tryGenerateResources(snap: ConnectProxySnapshot, ctx: GenerateCo
   const reuse = ctx.previous && sameBesidesSharedInputs(ctx.previous.snapshot, snap) ? ctx.previous.resources : undefined;
   const set = new Map<XdsTypeUrl, ReadonlyMap<string, EncodedResource>>();
   for (const k of CONNECT_PROXY_KINDS) {
-    const kept = k.shared ? k.shared(snap, interner) : reuse?.get(k.typeUrl);
+    if ('shared' in k) {
+      set.set(k.typeUrl, k.shared(snap, interner));
+      continue;
+    }
+    const kept = reuse?.get(k.typeUrl);
     if (kept) {
       set.set(k.typeUrl, kept);
       continue;

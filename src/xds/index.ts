@@ -2,8 +2,8 @@
 export { generateBootstrap, TOKEN_METADATA_KEY, type BootstrapOptions } from './bootstrap.js';
 export { generateClusters } from './clusters.js';
 export { ResourceInterner, sharedInterner, versionOf } from './encode.js';
-export { generateEndpoints } from './endpoints.js';
+export { loadAssignment } from './endpoints.js';
 export { CONNECT_PROXY_KINDS, generateResources, tryGenerateResources, type GenerateContext, type GenerateResult } from './generate.js';
 export { generateListeners } from './listeners.js';
 export { generateRoutes } from './routes.js';
-export { generateSecrets } from './secrets.js';
+export { leafSecret, rootsSecret } from './secrets.js';

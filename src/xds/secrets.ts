@@ -3,7 +3,6 @@
 import { leafSecretName, rootsSecretName } from '../core/names.js';
 import { Secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
 import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
-import { byName } from './sort.js';
 
 function inline(text: string) {
   return { specifier: { $case: 'inlineString' as const, value: text } };
@@ -24,8 +23,4 @@ export function leafSecret(snap: ConnectProxySnapshot): Secret {
 export function rootsSecret(snap: ConnectProxySnapshot): Secret {
   const bundle = [...snap.roots.Roots].sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0)).map((r) => withNewline(r.RootCert)).join('');
   return Secret.fromPartial({ name: rootsSecretName(snap.trustDomain), type: { $case: 'validationContext', value: { trustedCa: inline(bundle) } } });
-}
-
-export function generateSecrets(snap: ConnectProxySnapshot): Secret[] {
-  return [leafSecret(snap), rootsSecret(snap)].sort(byName);
 }
