@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Observable } from 'rxjs';
 import { SharedQueries } from './shared.js';
 import { CommittedState, type Change } from './state.js';
-import { StagedTransaction } from './transaction.js';
+import { GroupChanges, StagedTransaction } from './transaction.js';
 import type { Indexed, ReadTx, Relevance, Row, Store, TableName, WriteResult, WriteTx } from './types.js';
 
 export interface CommittedTx {
@@ -58,13 +58,13 @@ export abstract class BaseStore implements Store {
       const group: { tx: StagedTransaction; write: PendingWrite; result: unknown }[] = [];
       // Transactions that changed nothing answer once what they read is durable too.
       const unchanged: { index: number; write: PendingWrite; result: unknown }[] = [];
-      let view: ReadTx = this.state;
+      const earlier = new GroupChanges();
       for (const write of queued) {
         if (this.closed) {
           write.reject(new Error('the store is closed'));
           continue;
         }
-        const tx = new StagedTransaction(view, this.state.index + group.length + 1);
+        const tx = new StagedTransaction(this.state, this.state.index + group.length + 1, earlier);
         try {
           const result = write.fn(tx);
           if (tx.changes().length === 0) {
@@ -72,7 +72,7 @@ export abstract class BaseStore implements Store {
             continue;
           }
           group.push({ tx, write, result });
-          view = tx;
+          earlier.add(tx.index, tx.changes());
         } catch (err) {
           write.reject(err);
         }

@@ -63,6 +63,31 @@ describe('SqliteStore', () => {
     store.close();
   });
 
+  it('lists through the earlier writes of its group and its own, sorted, as a read after the commit will', async () => {
+    const store = new SqliteStore(':memory:');
+    await store.write((tx) => ['b', 'd', 'f'].forEach((k) => tx.put('services', `n/${k}`, { k })));
+    const show = (rows: readonly { key: string; value: unknown }[]) => rows.map((r) => `${r.key}=${(r.value as { k: string }).k}`);
+    let seen: string[] = [];
+    await Promise.all([
+      store.write((tx) => {
+        tx.put('services', 'n/a', { k: 'a' });
+        tx.delete('services', 'n/d');
+      }),
+      store.write((tx) => {
+        tx.put('services', 'n/e', { k: 'e' });
+        tx.put('services', 'n/b', { k: 'B' });
+        tx.put('services', 'other/x', { k: 'x' });
+      }),
+      store.write((tx) => {
+        tx.put('services', 'n/c', { k: 'c' });
+        seen = show(tx.list('services', 'n/'));
+      }),
+    ]);
+    assert.deepEqual(seen, ['n/a=a', 'n/b=B', 'n/c=c', 'n/e=e', 'n/f=f']);
+    assert.deepEqual(show(store.read((tx) => tx.list('services', 'n/'))), seen);
+    store.close();
+  });
+
   it('keeps every committed write across a reopen of the same file', async () => {
     const path = join(tempDir(), 'db', 'switchyard.db');
     const first = new SqliteStore(path);
