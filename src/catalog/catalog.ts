@@ -217,7 +217,7 @@ export class Catalog {
   }
 
   service(id: string): Observable<Indexed<ServiceInstance | undefined>> {
-    return this.query(`service:${this.node}/${id}`, SERVICE_TABLES, (tx) => q.serviceById(tx, this.node, id), q.keysRelevance(`${this.node}/${id}`));
+    return this.query(`service:${this.node}/${id}`, SERVICE_TABLES, (tx) => q.serviceById(tx, this.node, id), q.keysRelevance('services', `${this.node}/${id}`));
   }
 
   catalogServices(): Observable<Indexed<Record<string, string[]>>> {
@@ -239,19 +239,19 @@ export class Catalog {
   }
 
   configEntry(kind: string, name: string): Observable<Indexed<ConfigEntry | undefined>> {
-    return this.query(`config:${kind}/${name}`, CONFIG_TABLES, (tx) => q.configEntry(tx, kind, name), q.keysRelevance(`${kind}/${name}`));
+    return this.query(`config:${kind}/${name}`, CONFIG_TABLES, (tx) => q.configEntry(tx, kind, name), q.keysRelevance('config_entries', `${kind}/${name}`));
   }
 
   configEntries(kind: string): Observable<Indexed<ConfigEntry[]>> {
-    return this.query(`config:${kind}/`, CONFIG_TABLES, (tx) => q.configEntries(tx, kind), (c) => c.key.startsWith(`${kind}/`));
+    return this.query(`config:${kind}/`, CONFIG_TABLES, (tx) => q.configEntries(tx, kind), q.prefixRelevance('config_entries', `${kind}/`));
   }
 
   intentions(): Observable<Indexed<IntentionWithPermissions[]>> {
-    return this.query('intentions', CONFIG_TABLES, (tx) => sortIntentions(q.intentionEntries(tx).flatMap(intentionsOf)), (c) => c.key.startsWith('service-intentions/'));
+    return this.query('intentions', CONFIG_TABLES, (tx) => sortIntentions(q.intentionEntries(tx).flatMap(intentionsOf)), q.prefixRelevance('config_entries', 'service-intentions/'));
   }
 
   intentionsTo(destination: string): Observable<Indexed<IntentionWithPermissions[]>> {
-    return this.query(`intentions-to:${destination}`, CONFIG_TABLES, (tx) => intentionsFor(tx, destination), q.keysRelevance(`service-intentions/${destination}`, 'service-intentions/*'));
+    return this.query(`intentions-to:${destination}`, CONFIG_TABLES, (tx) => intentionsFor(tx, destination), q.keysRelevance('config_entries', `service-intentions/${destination}`, 'service-intentions/*'));
   }
 
   // ---- what the proxy layer watches (CatalogSource) ----------------------------------------

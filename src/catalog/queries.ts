@@ -1,6 +1,6 @@
 // Read queries over the store: pure functions of a read transaction, so the same code answers
 // a one-off read, a blocking query and a watch. Rows carry their indexes as CreateIndex/ModifyIndex.
-import type { ReadTx, Relevance, Row } from '../store/types.js';
+import type { ReadTx, Relevance, Row, RowChange, TableName } from '../store/types.js';
 import type { StoredIntentions } from './intentions/precedence.js';
 import type { StoredCheck, StoredService } from './services/register.js';
 import type { CatalogNode, CheckServiceNode, ConfigEntry, HealthCheck, ServiceInstance } from './types.js';
@@ -67,30 +67,67 @@ export function serviceHealth(tx: ReadTx, name: string, filter: HealthFilter = {
   return out;
 }
 
+/** What one committed transaction touched, as health watches see it. */
+interface HealthTouched {
+  /** A node or a node-level check changed: every service on some node may have. */
+  readonly any: boolean;
+  /** Names whose instances (or their checks) changed, for serviceHealth(name) ... */
+  readonly services: ReadonlySet<string>;
+  /** ... and for serviceHealth(name, { connect: true }) (sidecars by destination, native services). */
+  readonly connect: ReadonlySet<string>;
+}
+
+function healthTouched(changes: readonly RowChange[], tx: ReadTx): HealthTouched {
+  let any = false;
+  const services = new Set<string>();
+  const connect = new Set<string>();
+  const add = (s: StoredService) => {
+    services.add(s.Service);
+    if (s.Kind === 'connect-proxy' && s.Proxy?.DestinationServiceName) connect.add(s.Proxy.DestinationServiceName);
+    if (s.Connect?.Native) connect.add(s.Service);
+  };
+  for (const c of changes) {
+    for (const row of [c.row, c.prev]) {
+      if (!row) continue;
+      if (c.table === 'nodes') any = true;
+      else if (c.table === 'services') add(row.value as StoredService);
+      else if (c.table === 'checks') {
+        const check = row.value as StoredCheck;
+        if (check.ServiceID === '') any = true;
+        else {
+          // A check whose instance is gone went with it, and that instance's change counts.
+          const service = tx.get<StoredService>('services', `${check.Node}/${check.ServiceID}`);
+          if (service) add(service.value);
+        }
+      }
+    }
+  }
+  return { any, services, connect };
+}
+
 /**
- * The changes that can alter serviceHealth(name): an instance that matches before or after, a
- * check of a matching instance or of a node (node checks count for all of its instances), any
- * node. A write elsewhere in the catalog does not re-run it.
+ * The transactions that can alter serviceHealth(name): one changing an instance that matches
+ * before or after, a check of a matching instance, a node or a node-level check. What the
+ * transaction touched is worked out once for all health watches.
  */
 export function serviceHealthRelevance(name: string, connect: boolean): Relevance {
-  const matches = (r: Row | undefined) => r !== undefined && matchesService(r.value as ServiceInstance, name, connect);
-  return (c, tx) => {
-    if (c.table === 'services') return matches(c.row) || matches(c.prev);
-    if (c.table !== 'checks') return true;
-    return [c.row, c.prev].some((r) => {
-      if (!r) return false;
-      const check = r.value as StoredCheck;
-      if (check.ServiceID === '') return true;
-      const service = tx.get<StoredService>('services', `${check.Node}/${check.ServiceID}`);
-      // A check whose instance is gone went with it, and that instance's change decides.
-      return service !== undefined && matches(service);
-    });
+  return (batch, tx) => {
+    const touched = batch.derive('health', (changes) => healthTouched(changes, tx));
+    return touched.any || (connect ? touched.connect : touched.services).has(name);
   };
 }
 
-/** Changes to exactly these keys (of the tables watched). */
-export function keysRelevance(...keys: string[]): Relevance {
-  return (c) => keys.includes(c.key);
+/** Transactions changing one of these keys of `table`. */
+export function keysRelevance(table: TableName, ...keys: string[]): Relevance {
+  return (batch) => {
+    const changed = batch.derive(`keys:${table}`, (changes) => new Set(changes.filter((c) => c.table === table).map((c) => c.key)));
+    return keys.some((k) => changed.has(k));
+  };
+}
+
+/** Transactions changing a key of `table` that starts with `prefix`. */
+export function prefixRelevance(table: TableName, prefix: string): Relevance {
+  return (batch) => batch.changes.some((c) => c.table === table && c.key.startsWith(prefix));
 }
 
 export function configEntry(tx: ReadTx, kind: string, name: string): ConfigEntry | undefined {

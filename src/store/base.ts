@@ -99,8 +99,8 @@ export abstract class BaseStore implements Store {
         last = { value };
         subscriber.next({ index: Math.max(1, this.state.tableIndex(...tables)), value });
       };
-      const stop = this.state.listen(tables, (_index, changes) => {
-        if (relevant && !changes.some((c) => tables.includes(c.table) && relevant(c, this.state))) return;
+      const stop = this.state.listen(tables, (_index, batch) => {
+        if (relevant && !relevant(batch, this.state)) return;
         try {
           run();
         } catch (err) {
@@ -121,7 +121,7 @@ export abstract class BaseStore implements Store {
   }
 
   watchDoc<T>(key: string): Observable<Indexed<T | undefined>> {
-    return this.watch(`doc:${key}`, ['ca_state'], (tx) => tx.get<T>('ca_state', key)?.value, (c) => c.key === key);
+    return this.watch(`doc:${key}`, ['ca_state'], (tx) => tx.get<T>('ca_state', key)?.value, (batch) => batch.changes.some((c) => c.table === 'ca_state' && c.key === key));
   }
 
   /** How many distinct watch queries are live (for tests and metrics). */

@@ -1,7 +1,7 @@
 // The committed state every backend keeps in memory: rows by table, each table's last-change
 // index, and the listeners of each table. Backends persist first, then `apply` a committed
 // change here, which wakes only the listeners of the tables it touched. Reads never touch disk.
-import type { ReadTx, Row, RowChange, TableName } from './types.js';
+import type { ChangeBatch, ReadTx, Row, RowChange, TableName } from './types.js';
 
 export interface Change {
   readonly table: TableName;
@@ -10,8 +10,19 @@ export interface Change {
   readonly row: Row | undefined;
 }
 
-/** Called with the changes of one committed transaction (only those to the tables it listens to, and maybe others). */
-type Listener = (index: number, changes: readonly RowChange[]) => void;
+/** Called with the changes of one committed transaction (to the tables it listens to, and maybe others). */
+type Listener = (index: number, batch: ChangeBatch) => void;
+
+function changeBatch(changes: readonly RowChange[]): ChangeBatch {
+  const derived = new Map<string, unknown>();
+  return {
+    changes,
+    derive<T>(key: string, compute: (changes: readonly RowChange[]) => T): T {
+      if (!derived.has(key)) derived.set(key, compute(changes));
+      return derived.get(key) as T;
+    },
+  };
+}
 
 export class CommittedState implements ReadTx {
   private readonly tables = new Map<TableName, Map<string, Row>>();
@@ -63,7 +74,8 @@ export class CommittedState implements ReadTx {
     }
     const woken = new Set<Listener>();
     for (const t of touched) for (const l of this.listeners.get(t) ?? []) woken.add(l);
-    for (const l of woken) l(index, events);
+    const batch = changeBatch(events);
+    for (const l of woken) l(index, batch);
   }
 
   /** Calls `fn` after every commit touching one of `tables`; returns the unsubscribe. */

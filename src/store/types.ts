@@ -26,13 +26,24 @@ export interface RowChange {
   readonly prev: Row | undefined;
 }
 
+/** The changes of one committed transaction, as watches see them. */
+export interface ChangeBatch {
+  readonly changes: readonly RowChange[];
+  /**
+   * A value computed from this batch once and shared by every watch asking for it under `key`
+   * (an index of what the batch touched), so deciding relevance costs each watch a lookup
+   * instead of a pass over the changes.
+   */
+  derive<T>(key: string, compute: (changes: readonly RowChange[]) => T): T;
+}
+
 /**
- * Whether a committed change can alter a watch's result (`tx` is the state after the write).
- * A watch re-runs its query only for changes this accepts, so one write costs the watches it
- * concerns, not every watch on the table: answering false for a change that matters loses an
- * update, answering true too often only costs a query.
+ * Whether a committed transaction can alter a watch's result (`tx` is the state after it). A
+ * watch re-runs its query only for transactions this accepts, so one write costs the watches
+ * it concerns, not every watch on the table: answering false for a change that matters loses
+ * an update, answering true too often only costs a query.
  */
-export type Relevance = (change: RowChange, tx: ReadTx) => boolean;
+export type Relevance = (batch: ChangeBatch, tx: ReadTx) => boolean;
 
 /** A value and the store index of the last change to what it depends on (>= 1). */
 export interface Indexed<T> {
