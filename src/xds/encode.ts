@@ -14,6 +14,10 @@ export function versionOf(value: Uint8Array): string {
 export class ResourceInterner {
   private readonly entries = new Map<string, WeakRef<EncodedResource>>();
   private readonly memos = new WeakMap<object, Map<string, EncodedResource>>();
+  private readonly shapes = new Map<string, WeakRef<ReadonlyMap<string, EncodedResource>>>();
+  private readonly shapeFinalizer = new FinalizationRegistry<string>((key) => {
+    if (this.shapes.get(key)?.deref() === undefined) this.shapes.delete(key);
+  });
   private readonly finalizer = new FinalizationRegistry<string>((key) => {
     if (this.entries.get(key)?.deref() === undefined) this.entries.delete(key);
   });
@@ -40,6 +44,19 @@ export class ResourceInterner {
     let resource = byName.get(name);
     if (!resource) byName.set(name, (resource = build()));
     return resource;
+  }
+
+  /**
+   * One type's resources built for a snapshot shape (generate.ts), built once for as long as
+   * some proxy's set holds them.
+   */
+  shaped(key: string, build: () => ReadonlyMap<string, EncodedResource>): ReadonlyMap<string, EncodedResource> {
+    const hit = this.shapes.get(key)?.deref();
+    if (hit) return hit;
+    const built = build();
+    this.shapes.set(key, new WeakRef(built));
+    this.shapeFinalizer.register(built, key);
+    return built;
   }
 
   /** Number of live entries (for tests and metrics). */

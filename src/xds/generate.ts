@@ -9,6 +9,11 @@
 // health result, one leaf, one set of roots) and name, for all proxies; and given a proxy's
 // previous snapshot and set, a snapshot that differs in nothing else keeps the other types'
 // resources as they were. The per-proxy work of such a change is a comparison and lookups.
+//
+// The other types (Clusters, Listeners, Routes) are built once per snapshot shape: proxies whose
+// snapshots agree on everything those types are built from (typically the instances of one
+// service) share them, so a mesh-wide change builds and encodes them once per shape, not once
+// per proxy.
 import { isDeepStrictEqual } from 'node:util';
 import type { FieldIssue } from '../core/errors.js';
 import { ValidationError } from '../core/errors.js';
@@ -112,6 +117,43 @@ function secretResources(snap: ConnectProxySnapshot, interner: ResourceInterner)
   return new Map(byKey([secret(snap.leaf, leafSecretName(snap.service, snap.namespace), leafSecret), secret(snap.roots, rootsSecretName(snap.trustDomain), rootsSecret)]));
 }
 
+/** Snapshot fields rebuilt with every snapshot, so compared by value in a shape. */
+const SHAPE_BY_VALUE = new Set(['publicListener', 'localApp', 'issues', 'upstreams']);
+/** Fields the per-proxy types are not built from: the registration (resolved into publicListener and localApp) and the shared inputs. */
+const SHAPE_IGNORES = new Set(['proxy', 'leaf', 'roots']);
+const objectIds = new WeakMap<object, number>();
+let lastObjectId = 0;
+
+/** Any other object (shared and immutable: intentions, the mesh entry) by identity, which is always safe. */
+function identity(o: object): string {
+  let id = objectIds.get(o);
+  if (id === undefined) objectIds.set(o, (id = ++lastObjectId));
+  return `#${id}`;
+}
+
+/** What a snapshot's per-proxy types are built from, as a string key. */
+export function snapshotShape(s: ConnectProxySnapshot): string {
+  const fields = s as unknown as Record<string, unknown>;
+  return JSON.stringify(
+    Object.keys(fields)
+      .filter((k) => !SHAPE_IGNORES.has(k))
+      .sort()
+      .map((k) => {
+        const v = k === 'upstreams' ? s.upstreams.map(({ endpoints: _, ...u }) => u) : fields[k];
+        return [k, v === null || typeof v !== 'object' || SHAPE_BY_VALUE.has(k) ? (v ?? null) : identity(v)];
+      }),
+  );
+}
+
+function buildKind(k: ProxyKind<unknown>, snap: ConnectProxySnapshot, interner: ResourceInterner): ReadonlyMap<string, EncodedResource> {
+  const byName = new Map<string, EncodedResource>();
+  for (const message of k.generate(snap)) {
+    const name = k.name(message);
+    byName.set(name, interner.intern(k.typeUrl, name, encode(k.type, message), k.children(snap, message)));
+  }
+  return byName;
+}
+
 export type GenerateResult = { readonly ok: true; readonly resources: ResourceSet } | { readonly ok: false; readonly issues: readonly FieldIssue[] };
 
 /** Generates, or names every problem of the snapshot that prevents it. Never throws for bad input. */
@@ -120,6 +162,7 @@ export function tryGenerateResources(snap: ConnectProxySnapshot, ctx: GenerateCo
   const interner = ctx.interner ?? sharedInterner;
   const reuse = ctx.previous && sameBesidesSharedInputs(ctx.previous.snapshot, snap) ? ctx.previous.resources : undefined;
   const set = new Map<XdsTypeUrl, ReadonlyMap<string, EncodedResource>>();
+  let shape: string | undefined;
   for (const k of CONNECT_PROXY_KINDS) {
     if ('shared' in k) {
       set.set(k.typeUrl, k.shared(snap, interner));
@@ -130,12 +173,8 @@ export function tryGenerateResources(snap: ConnectProxySnapshot, ctx: GenerateCo
       set.set(k.typeUrl, kept);
       continue;
     }
-    const byName = new Map<string, EncodedResource>();
-    for (const message of k.generate(snap)) {
-      const name = k.name(message);
-      byName.set(name, interner.intern(k.typeUrl, name, encode(k.type, message), k.children(snap, message)));
-    }
-    set.set(k.typeUrl, byName);
+    shape ??= snapshotShape(snap);
+    set.set(k.typeUrl, interner.shaped(`${k.typeUrl} ${shape}`, () => buildKind(k, snap, interner)));
   }
   return { ok: true, resources: set };
 }

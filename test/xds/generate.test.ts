@@ -115,6 +115,23 @@ describe('generateResources', () => {
     });
   });
 
+  it('builds Clusters, Listeners and Routes once for instances whose snapshots have the same shape', () => {
+    const interner = new ResourceInterner();
+    const intentions = [intention('api', 'web')];
+    const snap = (id: string, port = 21000) => buildConnectProxySnapshot(inputs({ ...proxy(id, 'web', ['db']), Port: port, Address: `10.0.1.${id.length}` }, { intentions }));
+    const a = generateResources(snap('web-1'), { interner });
+    const b = generateResources(snap('web-22'), { interner });
+    for (const type of [TypeUrl.Cluster, TypeUrl.Listener, TypeUrl.Route]) assert.equal(b.get(type), a.get(type), `${type} built again`);
+    // Another public port is another shape: its listener differs, and what is equal is still one object.
+    const c = generateResources(snap('web-3', 21001), { interner });
+    assert.notEqual(c.get(TypeUrl.Listener), a.get(TypeUrl.Listener));
+    const db = `db.default.dc1.internal.${TEST_TRUST_DOMAIN}`;
+    assert.equal(c.get(TypeUrl.Cluster)!.get(db), a.get(TypeUrl.Cluster)!.get(db));
+    // Equal intentions in another array are another shape (compared by identity), with the same bytes.
+    const d = generateResources(buildConnectProxySnapshot(inputs(proxy('web-4', 'web', ['db']), { intentions: [intention('api', 'web')] })), { interner });
+    for (const [type, byName] of a) for (const [name, r] of byName) assert.equal(d.get(type)!.get(name)!.version, r.version, `${type} ${name}`);
+  });
+
   it('is deterministic: the same snapshot gives the same bytes with a fresh interner', () => {
     const snap = buildConnectProxySnapshot(inputs(proxy('web-1', 'web', ['db', 'api'])));
     const one = generateResources(snap, { interner: new ResourceInterner() });
