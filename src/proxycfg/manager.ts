@@ -10,6 +10,8 @@ export class ProxyConfigManager {
   private readonly catalog: SharedCatalogSource;
   private readonly ca: SharedCASource;
   private readonly pipelines = new WatchCache();
+  /** Combinations of watches that many proxies share (a service's inputs, a destination's). */
+  private readonly combined = new WatchCache();
 
   constructor(private readonly deps: ConnectProxyDeps) {
     this.catalog = new SharedCatalogSource(deps.catalog);
@@ -18,7 +20,7 @@ export class ProxyConfigManager {
 
   /** Snapshots of one proxy (completes when it is deregistered). */
   snapshots(proxyId: string): Observable<ConnectProxySnapshot> {
-    return this.pipelines.get(`proxy/${proxyId}`, () => connectProxySnapshots(proxyId, { ...this.deps, catalog: this.catalog, ca: this.ca }));
+    return this.pipelines.get(`proxy/${proxyId}`, () => connectProxySnapshots(proxyId, { ...this.deps, catalog: this.catalog, ca: this.ca, shared: this.combined }));
   }
 
   /**
@@ -46,6 +48,6 @@ export class ProxyConfigManager {
 
   /** The watches open right now, by key (every one is released when no proxy needs it). */
   openWatches(): string[] {
-    return [...this.catalog.openWatches(), ...this.ca.openWatches()];
+    return [...this.catalog.openWatches(), ...this.ca.openWatches(), ...this.combined.keys()];
   }
 }

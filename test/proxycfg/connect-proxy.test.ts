@@ -167,8 +167,10 @@ describe('connect-proxy snapshots', () => {
         manager = new ProxyConfigManager({ catalog: src, ca: src, coalesceMs: WINDOW });
         h.expectObservable(manager.snapshots('web-proxy').pipe(map(summary))).toBe('s 29ms |', { s: '[db:21000] intentions=' });
         h.expectObservable(manager.snapshots('api-proxy').pipe(map(summary))).toBe('s 49ms |', { s: '[db:21000] intentions=' });
-        // Two proxies, one subscription each to db's health and to the roots.
+        // Two proxies, one subscription each to db's health and to the roots; one combination
+        // of db's inputs for both, and one of each service's own inputs.
         h.expectSubscriptions(src.subscriptions('health/db')).toBe('^ 49ms !');
+        timer(10).subscribe(() => assert.deepEqual(manager!.openWatches().filter((k) => k.includes('-inputs/')), ['destination-inputs/db', 'service-inputs/api', 'service-inputs/web']));
         h.expectSubscriptions(src.subscriptions('roots')).toBe('^ 49ms !');
         h.expectSubscriptions(src.subscriptions('leaf/web')).toBe('^ 29ms !');
       },
