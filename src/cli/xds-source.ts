@@ -1,7 +1,7 @@
 // The ADS server's resource source, composed: a sidecar's stream gets its proxycfg snapshots
 // turned into resources by the generators; a proxyless gRPC client gets the shared view of every
 // service. Configuration problems keep the last good set and are logged, naming every field.
-import { defer, distinctUntilChanged, map, shareReplay, type Observable } from 'rxjs';
+import { distinctUntilChanged, map, shareReplay, type Observable } from 'rxjs';
 import type { Logger } from '../core/logger.js';
 import { resourceSetOf, type EncodedResource, type ResourceSet } from '../core/resources.js';
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
@@ -9,7 +9,7 @@ import type { ProxyConfigManager } from '../proxycfg/manager.js';
 import type { ProxylessServiceSnapshot } from '../proxycfg/proxyless.js';
 import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
 import type { PendingResourceSet, ProxyResourceSource } from '../server/source.js';
-import { tryGenerateResources, type GenerateContext } from '../xds/generate.js';
+import { tryGenerateResources } from '../xds/generate.js';
 import { encodeProxylessService } from '../xds/proxyless.js';
 
 /** gRPC's xDS clients (grpc-js, C-core and its wrappers) name themselves "gRPC ..."; Envoy says "envoy". */
@@ -39,26 +39,18 @@ export function meshResourceSource(deps: MeshSourceDeps): ProxyResourceSource {
     watch(nodeId: string, node: Node): Observable<ResourceSet | PendingResourceSet | undefined> {
       if (isProxylessNode(node)) return proxyless$;
       const log = deps.logger.child({ proxy: nodeId });
-      return defer(() => {
-        // What this stream generated last: a snapshot that differs from it only in endpoints or
-        // certificates regenerates only those types.
-        let previous: GenerateContext['previous'];
-        const generate = (snap: ConnectProxySnapshot): ResourceSet | null => {
-          const result = tryGenerateResources(snap, { previous });
-          if (result.ok) {
-            previous = { snapshot: snap, resources: result.resources };
-            return result.resources;
-          }
-          log.warn({ issues: result.issues }, 'configuration problems; keeping the last good configuration');
-          return null;
-        };
-        return deps.proxies.watch(nodeId).pipe(
-          // Generated when the server gets to this stream; a snapshot superseded before then never is.
-          map((snap) => (snap ? () => generate(snap) : undefined)),
-          // Every snapshot is a new function; this only collapses repeated `undefined`.
-          distinctUntilChanged(),
-        );
-      });
+      const generate = (snap: ConnectProxySnapshot): ResourceSet | null => {
+        const result = tryGenerateResources(snap);
+        if (result.ok) return result.resources;
+        log.warn({ issues: result.issues }, 'configuration problems; keeping the last good configuration');
+        return null;
+      };
+      return deps.proxies.watch(nodeId).pipe(
+        // Generated when the server gets to this stream; a snapshot superseded before then never is.
+        map((snap) => (snap ? () => generate(snap) : undefined)),
+        // Every snapshot is a new function; this only collapses repeated `undefined`.
+        distinctUntilChanged(),
+      );
     },
   };
 }

@@ -6,15 +6,11 @@
 // certificate changes (a leaf renewed, the roots rotated); one such change reaches every proxy
 // upstream of that service, or every proxy of it, or all of them. So the types built from those
 // inputs alone (ClusterLoadAssignments, Secrets) are built once per shared input object (one
-// health result, one leaf, one set of roots) and name, for all proxies; and given a proxy's
-// previous snapshot and set, a snapshot that differs in nothing else keeps the other types'
-// resources as they were. The per-proxy work of such a change is a comparison and lookups.
-//
-// The other types (Clusters, Listeners, Routes) are built once per snapshot shape: proxies whose
-// snapshots agree on everything those types are built from (typically the instances of one
-// service) share them, so a mesh-wide change builds and encodes them once per shape, not once
-// per proxy.
-import { isDeepStrictEqual } from 'node:util';
+// health result, one leaf, one set of roots) and name, for all proxies. The other types
+// (Clusters, Listeners, Routes) are built once per snapshot shape: everything they are built
+// from, which leaves out the registration, the endpoints and the certificates. Proxies of one
+// shape (typically the instances of one service) share them, and a proxy whose new snapshot
+// differs only in endpoints or certificates keeps them; such a change costs a proxy lookups.
 import type { FieldIssue } from '../core/errors.js';
 import { ValidationError } from '../core/errors.js';
 import { leafSecretName, rootsSecretName } from '../core/names.js';
@@ -37,8 +33,6 @@ import { leafSecret, rootsSecret } from './secrets.js';
 export interface GenerateContext {
   /** Where identical resources are shared; defaults to the process-wide interner. */
   readonly interner?: ResourceInterner;
-  /** This proxy's previous snapshot and the set generated from it (see the top of this file). */
-  readonly previous?: { readonly snapshot: ConnectProxySnapshot; readonly resources: ResourceSet };
 }
 
 /** A type built per proxy from its snapshot. */
@@ -78,27 +72,6 @@ export const CONNECT_PROXY_KINDS: readonly ResourceKind[] = [
   kind({ typeUrl: TypeUrl.Route, type: RouteConfiguration, generate: generateRoutes, name: (r) => r.name, children: () => [] }),
 ];
 
-/** Whether two objects have the same keys and values, except `skip` (identity first: snapshots share most parts). */
-function sameExcept(a: object, b: object, skip: ReadonlySet<string>): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  const va = a as Record<string, unknown>;
-  const vb = b as Record<string, unknown>;
-  return ka.every((k) => skip.has(k) || va[k] === vb[k] || isDeepStrictEqual(va[k], vb[k]));
-}
-
-const SHARED_INPUTS = new Set(['leaf', 'roots', 'upstreams']);
-const UPSTREAM_SHARED_INPUTS = new Set(['endpoints']);
-
-/** Whether two snapshots of a proxy differ in nothing but the inputs of the `shared` types. */
-function sameBesidesSharedInputs(a: ConnectProxySnapshot, b: ConnectProxySnapshot): boolean {
-  return (
-    a.upstreams.length === b.upstreams.length &&
-    sameExcept(a, b, SHARED_INPUTS) &&
-    a.upstreams.every((u, i) => b.upstreams[i] !== undefined && sameExcept(u, b.upstreams[i], UPSTREAM_SHARED_INPUTS))
-  );
-}
-
 const byKey = <T>(entries: (readonly [string, T])[]) => entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
 /** The ClusterLoadAssignments, each built once per (health result's endpoints, cluster name). */
@@ -132,7 +105,7 @@ function identity(o: object): string {
 }
 
 /** What a snapshot's per-proxy types are built from, as a string key. */
-export function snapshotShape(s: ConnectProxySnapshot): string {
+function snapshotShape(s: ConnectProxySnapshot): string {
   const fields = s as unknown as Record<string, unknown>;
   return JSON.stringify(
     Object.keys(fields)
@@ -160,21 +133,10 @@ export type GenerateResult = { readonly ok: true; readonly resources: ResourceSe
 export function tryGenerateResources(snap: ConnectProxySnapshot, ctx: GenerateContext = {}): GenerateResult {
   if (snap.issues.length > 0) return { ok: false, issues: snap.issues };
   const interner = ctx.interner ?? sharedInterner;
-  const reuse = ctx.previous && sameBesidesSharedInputs(ctx.previous.snapshot, snap) ? ctx.previous.resources : undefined;
+  const shape = snapshotShape(snap);
   const set = new Map<XdsTypeUrl, ReadonlyMap<string, EncodedResource>>();
-  let shape: string | undefined;
   for (const k of CONNECT_PROXY_KINDS) {
-    if ('shared' in k) {
-      set.set(k.typeUrl, k.shared(snap, interner));
-      continue;
-    }
-    const kept = reuse?.get(k.typeUrl);
-    if (kept) {
-      set.set(k.typeUrl, kept);
-      continue;
-    }
-    shape ??= snapshotShape(snap);
-    set.set(k.typeUrl, interner.shaped(`${k.typeUrl} ${shape}`, () => buildKind(k, snap, interner)));
+    set.set(k.typeUrl, 'shared' in k ? k.shared(snap, interner) : interner.shaped(`${k.typeUrl} ${shape}`, () => buildKind(k, snap, interner)));
   }
   return { ok: true, resources: set };
 }

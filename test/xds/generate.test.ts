@@ -19,12 +19,15 @@ import { statsTags } from '../../src/xds/stats-tags.js';
 import { intention, instances, proxy } from '../proxycfg/marble-sources.js';
 import { TEST_TRUST_DOMAIN, testLeaf, testRoots } from '../support/fixed-ca.js';
 
+/** As the shared watch gives every proxy of a service the same intentions array. */
+const NO_INTENTIONS: readonly Intention[] = Object.freeze([]);
+
 function inputs(p: ServiceInstance, over: Partial<SnapshotInputs> = {}, health: Record<string, CheckServiceNode[]> = {}): SnapshotInputs {
   return {
     proxy: p,
     roots: testRoots(),
     leaf: testLeaf(p.Proxy!.DestinationServiceName),
-    intentions: [],
+    intentions: NO_INTENTIONS,
     defaultIntentionPolicy: 'deny',
     entries: { proxyDefaults: undefined, serviceDefaults: undefined, mesh: undefined },
     upstreams: (p.Proxy?.Upstreams ?? []).map((upstream, index) => ({ upstream, index, serviceDefaults: undefined, nodes: health[upstream.DestinationName] ?? instances(upstream.DestinationName, 2) })),
@@ -52,7 +55,7 @@ describe('generateResources', () => {
     assert.equal(c.get(TypeUrl.Endpoint)!.get(dbName), a.get(TypeUrl.Endpoint)!.get(dbName));
   });
 
-  describe('given the previous snapshot (an endpoint or certificate change reaching many proxies)', () => {
+  describe('an endpoint or certificate change reaching many proxies', () => {
     const p = proxy('web-1', 'web', ['db', 'api']);
     const dbBefore = instances('db', 2);
     const dbAfter = [...instances('db', 2), ...instances('db', 3).slice(2)];
@@ -63,7 +66,8 @@ describe('generateResources', () => {
     it('gives exactly what a full generation gives, keeping every resource but the changed assignment', () => {
       const interner = new ResourceInterner();
       const first = generateResources(before, { interner });
-      const incremental = generateResources(after, { interner, previous: { snapshot: before, resources: first } });
+      const incremental = generateResources(after, { interner });
+      for (const type of [TypeUrl.Cluster, TypeUrl.Listener, TypeUrl.Route]) assert.equal(incremental.get(type), first.get(type), `${type} was rebuilt`);
       const full = generateResources(after, { interner: new ResourceInterner() });
       assert.deepEqual(
         [...incremental].map(([t, m]) => [t, [...m].map(([n, r]) => [n, r.version])]),
@@ -93,7 +97,7 @@ describe('generateResources', () => {
       // A second root (the same certificate under a new ID is enough to change the bundle).
       const rotated = { ...old, ActiveRootID: 'test-root-2', Index: 2, Roots: [...old.Roots, { ...old.Roots[0]!, ID: 'test-root-2' }] };
       const next = (id: string, service: string) => buildConnectProxySnapshot(inputs(proxy(id, service, ['db', 'api']), { roots: rotated }, { db: dbBefore }));
-      const web = generateResources(next('web-1', 'web'), { interner, previous: { snapshot: before, resources: first } });
+      const web = generateResources(next('web-1', 'web'), { interner });
       const api = generateResources(next('api-1', 'api'), { interner });
       for (const type of [TypeUrl.Cluster, TypeUrl.Listener, TypeUrl.Route]) assert.equal(web.get(type), first.get(type), `${type} was rebuilt`);
       const roots = [...web.get(TypeUrl.Secret)!.keys()].find((n) => n.startsWith('roots'))!;
@@ -107,9 +111,10 @@ describe('generateResources', () => {
       const interner = new ResourceInterner();
       const first = generateResources(before, { interner });
       const allowed = buildConnectProxySnapshot(inputs(p, { intentions: [intention('api', 'web')] }, { db: dbAfter }));
-      const next = generateResources(allowed, { interner, previous: { snapshot: before, resources: first } });
+      const next = generateResources(allowed, { interner });
       const full = generateResources(allowed, { interner: new ResourceInterner() });
       for (const [type, byName] of full) for (const [name, r] of byName) assert.equal(next.get(type)!.get(name)!.version, r.version, `${type} ${name}`);
+      assert.notEqual(next.get(TypeUrl.Listener), first.get(TypeUrl.Listener));
       const publicListener = [...first.get(TypeUrl.Listener)!.keys()].find((n) => n.startsWith('public_listener'))!;
       assert.notEqual(next.get(TypeUrl.Listener)!.get(publicListener)!.version, first.get(TypeUrl.Listener)!.get(publicListener)!.version);
     });
