@@ -11,27 +11,37 @@ export function versionOf(value: Uint8Array): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 16);
 }
 
-export class ResourceInterner {
-  private readonly entries = new Map<string, WeakRef<EncodedResource>>();
-  private readonly memos = new WeakMap<object, Map<string, EncodedResource>>();
-  private readonly shapes = new Map<string, WeakRef<ReadonlyMap<string, EncodedResource>>>();
-  private readonly shapeFinalizer = new FinalizationRegistry<string>((key) => {
-    if (this.shapes.get(key)?.deref() === undefined) this.shapes.delete(key);
-  });
+/** Values by key, each kept only while something else holds it (weak references). */
+class WeakValues<V extends object> {
+  private readonly values = new Map<string, WeakRef<V>>();
   private readonly finalizer = new FinalizationRegistry<string>((key) => {
-    if (this.entries.get(key)?.deref() === undefined) this.entries.delete(key);
+    if (this.values.get(key)?.deref() === undefined) this.values.delete(key);
   });
+
+  get(key: string, build: () => V): V {
+    const hit = this.values.get(key)?.deref();
+    if (hit) return hit;
+    const value = build();
+    this.values.set(key, new WeakRef(value));
+    this.finalizer.register(value, key);
+    return value;
+  }
+
+  get size(): number {
+    return this.values.size;
+  }
+}
+
+export class ResourceInterner {
+  private readonly entries = new WeakValues<EncodedResource>();
+  private readonly memos = new WeakMap<object, Map<string, EncodedResource>>();
+  private readonly shapes = new WeakValues<ReadonlyMap<string, EncodedResource>>();
 
   intern(typeUrl: XdsTypeUrl, name: string, value: Uint8Array, children?: readonly string[]): EncodedResource {
     const version = versionOf(value);
-    const key = `${typeUrl}\u0000${name}\u0000${version}`;
-    const existing = this.entries.get(key)?.deref();
-    if (existing) return existing;
-    const resource: EncodedResource = children && children.length > 0 ? { typeUrl, name, version, value, children: Object.freeze([...children]) } : { typeUrl, name, version, value };
-    Object.freeze(resource);
-    this.entries.set(key, new WeakRef(resource));
-    this.finalizer.register(resource, key);
-    return resource;
+    return this.entries.get(`${typeUrl}\u0000${name}\u0000${version}`, () =>
+      Object.freeze(children && children.length > 0 ? { typeUrl, name, version, value, children: Object.freeze([...children]) } : { typeUrl, name, version, value }),
+    );
   }
 
   /**
@@ -51,12 +61,7 @@ export class ResourceInterner {
    * some proxy's set holds them.
    */
   shaped(key: string, build: () => ReadonlyMap<string, EncodedResource>): ReadonlyMap<string, EncodedResource> {
-    const hit = this.shapes.get(key)?.deref();
-    if (hit) return hit;
-    const built = build();
-    this.shapes.set(key, new WeakRef(built));
-    this.shapeFinalizer.register(built, key);
-    return built;
+    return this.shapes.get(key, build);
   }
 
   /** Number of live entries (for tests and metrics). */

@@ -155,11 +155,9 @@ function plan(desired: ResourceSet, typeUrl: XdsTypeUrl, state: SotwTypeState, o
   const wanted = sotwResources(desired, typeUrl, state);
   const names = new Set(wanted.map((r) => r.name));
   const kept = WILDCARD_TYPES.has(typeUrl) ? state.heldResources.filter((r) => !names.has(r.name) && (state.wildcard || state.names.has(r.name))) : [];
-  if (op === 'remove') {
-    if (kept.length === 0 || plan(desired, typeUrl, state, 'upsert') !== undefined) return undefined;
-    return versioned(typeUrl, state, wanted);
-  }
-  return versioned(typeUrl, state, kept.length > 0 ? [...wanted, ...kept].sort(byName) : wanted);
+  const upsert = versioned(typeUrl, state, kept.length > 0 ? [...wanted, ...kept].sort(byName) : wanted);
+  if (op === 'upsert') return upsert;
+  return kept.length > 0 && upsert === undefined ? versioned(typeUrl, state, wanted) : undefined;
 }
 
 function versioned(typeUrl: XdsTypeUrl, state: SotwTypeState, resources: readonly EncodedResource[]): SotwPlan | undefined {
