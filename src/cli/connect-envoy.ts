@@ -44,10 +44,20 @@ async function findProxy(api: ApiClient, flags: { 'sidecar-for'?: string; 'proxy
   return sidecars[0] as ServiceInstance;
 }
 
+/**
+ * Envoys on one host need distinct base ids (their shared-memory and hot-restart socket names);
+ * the second one started with the default 0 exits at once. Unless the operator chose one, Envoy
+ * picks an unused id itself, so several sidecars run side by side as they are meant to.
+ */
+function baseIdArgs(passthrough: readonly string[]): string[] {
+  const chosen = passthrough.some((a) => /^--(base-id|use-dynamic-base-id)(=|$)/.test(a));
+  return chosen ? [] : ['--use-dynamic-base-id'];
+}
+
 export const connectEnvoyCommand: Command = {
   name: 'connect envoy',
   summary: 'Run (or print the bootstrap of) an Envoy sidecar configured by Switchyard',
-  help: `${flagsHelp(FLAGS)}\n\nArguments after -- are passed to Envoy. Envoy is found through $ENVOY_BIN, PATH, or .tools/.`,
+  help: `${flagsHelp(FLAGS)}\n\nArguments after -- are passed to Envoy; without a --base-id among them Envoy runs with\n--use-dynamic-base-id, so several sidecars can share a host. Envoy is found through $ENVOY_BIN,\nPATH, or .tools/.`,
   async run(args, io) {
     const { flags, passthrough } = parseFlags(FLAGS, args);
     const mode = flags['ads-mode'];
@@ -77,7 +87,7 @@ export const connectEnvoyCommand: Command = {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-envoy-'));
     const file = join(dir, 'bootstrap.json');
     writeFileSync(file, json, { mode: 0o600 });
-    const child = spawn(envoy, ['-c', file, ...passthrough], { stdio: 'inherit' });
+    const child = spawn(envoy, ['-c', file, ...baseIdArgs(passthrough), ...passthrough], { stdio: 'inherit' });
     const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
     const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
     for (const [s, h] of handlers) process.on(s, h);

@@ -1,5 +1,6 @@
 // `switchyard connect envoy` runs a real Envoy for a registered sidecar: Envoy comes up, connects
-// to Switchyard's ADS and receives its identity; SIGTERM to the command stops Envoy with it. Bad
+// to Switchyard's ADS and receives its identity, two sidecars run side by side without the
+// operator choosing base ids, and SIGTERM to the command stops Envoy with it. Bad
 // flags are refused naming the flag, and nothing is started.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -13,13 +14,16 @@ describe('switchyard connect envoy', () => {
 
   before(async () => {
     agent = await AgentProcess.start();
-    await agent.api.put('/v1/agent/service/register', { ID: 'web', Name: 'web', Port: await freePort(), Connect: { SidecarService: { Port: await freePort() } } });
+    for (const name of ['web', 'api']) {
+      await agent.api.put('/v1/agent/service/register', { ID: name, Name: name, Port: await freePort(), Connect: { SidecarService: { Port: await freePort() } } });
+    }
   });
   after(async () => agent?.dispose());
 
-  it('runs Envoy with the sidecar bootstrap, and SIGTERM stops both', async () => {
+  /** `connect envoy` for a sidecar, as an operator runs it: no base id chosen. */
+  async function connectEnvoy(service: string) {
     const admin = await freePort();
-    const cli = spawn(BIN, ['connect', 'envoy', '-sidecar-for', 'web', '-admin-bind', `127.0.0.1:${admin}`, '-http-addr', agent.httpAddr, '-grpc-addr', agent.grpcAddr, '--', '--base-id', String(40_000 + (process.pid % 1000)), '--log-level', 'warn'], {
+    const cli = spawn(BIN, ['connect', 'envoy', '-sidecar-for', service, '-admin-bind', `127.0.0.1:${admin}`, '-http-addr', agent.httpAddr, '-grpc-addr', agent.grpcAddr, '--', '--log-level', 'warn'], {
       env: { ...process.env, ENVOY_BIN: await envoyBinary() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -27,18 +31,29 @@ describe('switchyard connect envoy', () => {
     cli.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     cli.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));
-    try {
-      const adminGet = async (path: string) => (await fetch(`http://127.0.0.1:${admin}${path}`)).text();
-      await waitFor('Envoy to be LIVE and connected to Switchyard', async () => {
+    const adminGet = async (path: string) => (await fetch(`http://127.0.0.1:${admin}${path}`)).text();
+    const ready = async () => {
+      await waitFor(`the Envoy of ${service} to be LIVE and connected to Switchyard`, async () => {
         if (cli.exitCode !== null) throw new Error(`connect envoy exited: ${out}`);
-        return (await adminGet('/ready')).trim() === 'LIVE' && (await adminGet('/stats?filter=^control_plane.connected_state$')).includes(': 1');
+        return (await adminGet('/ready').catch(() => '')).trim() === 'LIVE' && (await adminGet('/stats?filter=^control_plane.connected_state$')).includes(': 1');
       }, { timeoutMs: 30_000, intervalMs: 100 });
-      await waitFor('the leaf of web in /certs', async () => /svc\/web/.test(await adminGet('/certs')), { timeoutMs: 20_000 });
-      cli.kill('SIGTERM');
-      await exited;
-      await assert.rejects(fetch(`http://127.0.0.1:${admin}/ready`), 'Envoy is gone with the command');
+      await waitFor(`the leaf of ${service} in /certs`, async () => new RegExp(`svc/${service}"`).test(await adminGet('/certs')), { timeoutMs: 20_000 });
+    };
+    return { admin, cli, exited, ready };
+  }
+
+  it('runs Envoy with the sidecar bootstrap, two sidecars side by side, and SIGTERM stops each', async () => {
+    const sidecars = [await connectEnvoy('web'), await connectEnvoy('api')];
+    try {
+      // Both on one host with no --base-id given: the second would exit at once with Envoy's default base id 0.
+      await Promise.all(sidecars.map((s) => s.ready()));
+      for (const s of sidecars) {
+        s.cli.kill('SIGTERM');
+        await s.exited;
+        await assert.rejects(fetch(`http://127.0.0.1:${s.admin}/ready`), 'Envoy is gone with the command');
+      }
     } finally {
-      cli.kill('SIGKILL');
+      for (const s of sidecars) s.cli.kill('SIGKILL');
     }
   });
 
