@@ -1,5 +1,6 @@
 // End to end: a real Switchyard agent, real Envoy sidecars configured only through ADS, real
-// mTLS between them, real applications. For both tcp and http protocols.
+// mTLS between them, real applications. For both tcp and http protocols over delta ADS, and for
+// http with Envoy on state-of-the-world ADS (`connect envoy -ads-mode sotw`, for older Envoys).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AgentProcess } from '../support/agent-process.js';
@@ -15,8 +16,15 @@ function sanUris(dump: CertsDump): string[] {
   return dump.certificates.flatMap((c) => [...c.cert_chain, ...c.ca_cert]).flatMap((x) => (x.subject_alt_names ?? []).map((s) => s.uri ?? '')).filter(Boolean);
 }
 
-for (const protocol of ['tcp', 'http'] as const) {
-  describe(`mesh with real Envoy sidecars (${protocol})`, { concurrency: false }, () => {
+const VARIANTS = [
+  { protocol: 'tcp', adsMode: 'delta' },
+  { protocol: 'http', adsMode: 'delta' },
+  { protocol: 'http', adsMode: 'sotw' },
+] as const;
+
+for (const { protocol, adsMode } of VARIANTS) {
+  describe(`mesh with real Envoy sidecars (${protocol}, ${adsMode} ADS)`, { concurrency: false }, () => {
+    const bootstrapFor = (id: string) => agent.bootstrapFor(id, ['-ads-mode', adsMode]);
     let agent: AgentProcess;
     const apps: NamedServer[] = [];
     const envoys: EnvoyProcess[] = [];
@@ -34,7 +42,7 @@ for (const protocol of ['tcp', 'http'] as const) {
         Address: '127.0.0.1',
         Connect: { SidecarService: { Port: await freePort() } },
       });
-      const envoy = await EnvoyProcess.start(agent.bootstrapFor(id), { logLevel: 'warn' });
+      const envoy = await EnvoyProcess.start(bootstrapFor(id), { logLevel: 'warn' });
       envoys.push(envoy);
       return envoy;
     }
@@ -50,7 +58,7 @@ for (const protocol of ['tcp', 'http'] as const) {
         Port: await freePort(),
         Connect: { SidecarService: { Port: await freePort(), Proxy: { Upstreams: [{ DestinationName: 'server', LocalBindPort: upstreamPort }] } } },
       });
-      clientEnvoy = await EnvoyProcess.start(agent.bootstrapFor('client'), { logLevel: 'warn' });
+      clientEnvoy = await EnvoyProcess.start(bootstrapFor('client'), { logLevel: 'warn' });
       envoys.push(clientEnvoy);
     });
 
@@ -69,6 +77,8 @@ for (const protocol of ['tcp', 'http'] as const) {
       assert.ok(clientCerts.some((u) => /^spiffe:\/\/[^/]+\.consul\/ns\/default\/dc\/dc1\/svc\/client$/.test(u)), `client sidecar certs: ${clientCerts.join(', ')}`);
       const serverCerts = sanUris(await serverEnvoy.adminJson<CertsDump>('/certs'));
       assert.ok(serverCerts.some((u) => u.endsWith('/svc/server')), `server sidecar certs: ${serverCerts.join(', ')}`);
+      const status = (await agent.api.get('/v1/agent/xds/status/client-sidecar-proxy')) as { Streams: { Kind: string }[] };
+      assert.deepEqual(status.Streams.map((st) => st.Kind), [adsMode], 'the client sidecar is served over the ADS variant its bootstrap asks for');
       const handshakes = [...(await serverEnvoy.stats('ssl\\.handshake$')).entries()].filter(([k]) => k.startsWith('listener.'));
       assert.ok(handshakes.some(([, v]) => v > 0), `the server sidecar's public listener saw TLS handshakes: ${JSON.stringify(handshakes)}`);
     });
