@@ -197,6 +197,17 @@ describe('delta ADS', () => {
     await c.expectNothing(); // db is no longer subscribed
   });
 
+  it('answers a subscribe to a name the client already holds: it may have forgotten it', async () => {
+    const { c } = await running();
+    // Envoy re-subscribes when a new watch for the name replaces one it dropped (the xDS protocol:
+    // the server must still provide such resources, even at the version it last sent).
+    c.subscribe(Endpoint, ['api']);
+    const eds = await c.expect('the ClusterLoadAssignment again');
+    assertDelta(eds, Endpoint, [apiEndpoints]);
+    c.ack(eds);
+    await c.expectNothing();
+  });
+
   it('tells the client an explicitly subscribed resource it held is gone; a never-held absent name gets nothing', async () => {
     const h = await startHarness();
     h.source.set('web-sidecar', resourceSet(apiEndpoints, endpoints('db', 5432)));

@@ -62,6 +62,10 @@ export class DeltaSession {
     const state = this.type(typeUrl);
     if (!state.subscription.active) {
       for (const [name, version] of Object.entries(initial)) state.acked.set(name, version);
+    } else {
+      // A name subscribed again may have been forgotten by the client while it stayed subscribed
+      // (xDS protocol, "Subscribing to Resources"): answer it even at the version it was sent.
+      for (const name of subscribe) if (state.acked.has(name)) state.acked.set(name, UNKNOWN_VERSION);
     }
     const explicit = new Set(unsubscribe.filter((n) => state.subscription.explicitNames().has(n)));
     state.subscription.apply(subscribe, unsubscribe, WILDCARD_TYPES.has(typeUrl));
