@@ -279,6 +279,37 @@ describe('delta ADS', () => {
     await waitFor('the ACK in status', () => h.server.status.get('web-sidecar')?.Streams[0]?.Types[Cluster]?.Nonce === resp.nonce);
   });
 
+  it('resends a ClusterLoadAssignment after its Cluster changes even though a NACKed response carried it', async () => {
+    const h = await startHarness();
+    const db = cluster('db');
+    const dbEndpoints = endpoints('db', 5432);
+    h.source.set('web-sidecar', resourceSet(api, apiEndpoints, db, dbEndpoints));
+    const c = h.delta();
+    c.subscribe(Cluster);
+    const cds = await c.expect('CDS');
+    assertDelta(cds, Cluster, [api, db]);
+    c.subscribe(Endpoint, ['api', 'db']);
+    c.ack(cds);
+    c.ack(await c.expect('EDS'));
+    // api's cluster changes while db's endpoints become something the client rejects: the EDS
+    // response carries api's unchanged assignment (resent for its cluster) and db's, and is NACKed.
+    const api2 = cluster('api', 6);
+    const badDb = endpoints('db', 0);
+    h.source.set('web-sidecar', resourceSet(api2, apiEndpoints, db, badDb));
+    const cds2 = await c.expect('the changed cluster');
+    assertDelta(cds2, Cluster, [api2]);
+    const eds2 = await c.expect('api resent with the new db');
+    assertDelta(eds2, Endpoint, [apiEndpoints, badDb]);
+    c.ack(cds2);
+    c.nack(eds2, 'db: invalid port 0');
+    await c.expectNothing();
+    // api's cluster changes again: Envoy drops its endpoints again and waits for them.
+    const api3 = cluster('api', 7);
+    h.source.set('web-sidecar', resourceSet(api3, apiEndpoints, db, badDb));
+    assertDelta(await c.expect('the changed cluster'), Cluster, [api3]);
+    assertDelta(await c.expect('api\'s ClusterLoadAssignment again'), Endpoint, [apiEndpoints]);
+  });
+
   it('ignores a stale nonce: no resend, no acknowledgement', async () => {
     const h = await startHarness();
     h.source.set('web-sidecar', resourceSet(api));

@@ -65,6 +65,38 @@ describe('state-of-the-world ADS', () => {
     assertSotw(await c.expect('the fix'), Cluster, [fixed]);
   });
 
+  it('resends the ClusterLoadAssignments after a Cluster update even though the client rejected that version', async () => {
+    const h = await startHarness();
+    const other = cluster('other');
+    const otherCla = endpoints('other', 7000);
+    h.source.set('envoy-sotw', resourceSet(cl, cla, other, otherCla));
+    const c = h.sotw('envoy-sotw', 'envoy');
+    c.send({ typeUrl: Cluster, resourceNames: [] });
+    const cds = await c.expect('CDS');
+    assertSotw(cds, Cluster, [cl, other]);
+    c.send({ typeUrl: Endpoint, resourceNames: ['greeter', 'other'] });
+    const eds = await c.expect('EDS');
+    assertSotw(eds, Endpoint, [cla, otherCla]);
+    c.ack(cds, []);
+    c.ack(eds, ['greeter', 'other']);
+    // greeter's cluster changes while other's endpoints become something the client rejects.
+    const changed = cluster('greeter', 9);
+    const badOther = endpoints('other', 0);
+    h.source.set('envoy-sotw', resourceSet(changed, cla, other, badOther));
+    const cds2 = await c.expect('the changed cluster');
+    assertSotw(cds2, Cluster, [changed, other]);
+    const eds2 = await c.expect('the assignments');
+    assertSotw(eds2, Endpoint, [cla, badOther]);
+    c.ack(cds2, []);
+    c.nack(eds2, eds.versionInfo, ['greeter', 'other'], 'other: invalid port 0');
+    await c.expectNothing();
+    // greeter's cluster changes again: Envoy drops its endpoints again and waits for them.
+    const again = cluster('greeter', 10);
+    h.source.set('envoy-sotw', resourceSet(again, cla, other, badOther));
+    assertSotw(await c.expect('the changed cluster'), Cluster, [again, other]);
+    assertSotw(await c.expect('the assignments again'), Endpoint, [cla, badOther]);
+  });
+
   it('does not answer a request carrying a stale nonce', async () => {
     const h = await startHarness();
     h.source.set('grpc-client', resourceSet(...all));

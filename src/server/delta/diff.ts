@@ -20,8 +20,9 @@ export function upsertsFor(desired: ResourceSet, typeUrl: XdsTypeUrl, state: Del
   const out: EncodedResource[] = [];
   const sub = state.subscription;
   const consider = (res: EncodedResource) => {
-    if (state.rejected.get(res.name) === res.version) return;
-    if (state.acked.get(res.name) !== res.version || state.forced.has(res.name)) out.push(res);
+    // A forced child goes even at a version the client rejected: it dropped what it held of it.
+    if (state.forced.has(res.name)) out.push(res);
+    else if (state.rejected.get(res.name) !== res.version && state.acked.get(res.name) !== res.version) out.push(res);
   };
   const resources = desired.get(typeUrl) ?? NO_RESOURCES;
   if (sub.isWildcard) {

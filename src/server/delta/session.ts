@@ -26,7 +26,7 @@ export class DeltaTypeState {
   readonly acked = new Map<string, string>();
   /** name -> version the client NACKed: not sent again until the desired version changes. */
   readonly rejected = new Map<string, string>();
-  /** Children whose parent was sent: resend even though the client holds their version. */
+  /** Children whose parent was sent: resend even though the client holds (or rejected) their version. */
   readonly forced = new Set<string>();
   /** Whether any response of this type has been sent on this stream. */
   answered = false;

@@ -21,7 +21,7 @@ export class SotwTypeState {
   /** Waiting for the ACK/NACK of lastNonce. */
   pending = false;
   ackedVersion = '';
-  /** A version the client NACKed: not sent again; the next different version is. */
+  /** A version the client NACKed: not sent again (unless forced); the next different version is. */
   rejectedVersion: string | undefined;
   /** The nonce already recorded as NACKed (grpc-js repeats it on later requests). */
   nackedNonce = '';
@@ -162,7 +162,8 @@ function plan(desired: ResourceSet, typeUrl: XdsTypeUrl, state: SotwTypeState, o
 
 function versioned(typeUrl: XdsTypeUrl, state: SotwTypeState, resources: readonly EncodedResource[]): SotwPlan | undefined {
   const versionInfo = sotwVersion(state, resources);
-  if (versionInfo === state.rejectedVersion || (versionInfo === state.lastVersion && !state.forced)) return undefined;
+  // A forced resend goes even at a version the client rejected: it dropped what it held of it.
+  if (!state.forced && (versionInfo === state.rejectedVersion || versionInfo === state.lastVersion)) return undefined;
   return { typeUrl, versionInfo, resources };
 }
 
