@@ -197,6 +197,24 @@ describe('delta ADS', () => {
     await c.expectNothing(); // db is no longer subscribed
   });
 
+  it('sends the wildcard set again when * is subscribed after an unsubscribe (the client dropped it)', async () => {
+    const h = await startHarness();
+    h.source.set('web-sidecar', resourceSet(api, cluster('db')));
+    const c = h.delta();
+    c.subscribe(Cluster, ['*', 'api']);
+    const cds = await c.expect();
+    assertDelta(cds, Cluster, [api, cluster('db')]);
+    c.ack(cds);
+    // Envoy drops what it held only through the wildcard when it unsubscribes *.
+    c.send({ typeUrl: Cluster, resourceNamesUnsubscribe: ['*'] });
+    await c.expectNothing();
+    c.subscribe(Cluster, ['*']);
+    const again = await c.expect('db again');
+    assertDelta(again, Cluster, [cluster('db')]);
+    c.ack(again);
+    await c.expectNothing();
+  });
+
   it('answers a subscribe to a name the client already holds: it may have forgotten it', async () => {
     const { c } = await running();
     // Envoy re-subscribes when a new watch for the name replaces one it dropped (the xDS protocol:

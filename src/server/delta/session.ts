@@ -3,7 +3,7 @@
 // to, what it has acknowledged, and the updates in flight keyed by nonce. No I/O.
 import type { XdsTypeUrl } from '../../core/type-urls.js';
 import { WILDCARD_TYPES } from '../order.js';
-import { Subscription } from './subscription.js';
+import { Subscription, WILDCARD } from './subscription.js';
 
 /** One sent, not yet answered response: exactly what an ACK of its nonce makes acknowledged. */
 export interface PendingUpdate {
@@ -69,7 +69,9 @@ export class DeltaSession {
     }
     const explicit = new Set(unsubscribe.filter((n) => state.subscription.explicitNames().has(n)));
     state.subscription.apply(subscribe, unsubscribe, WILDCARD_TYPES.has(typeUrl));
-    for (const name of unsubscribe) {
+    // Unsubscribing * drops what the client held only through the wildcard (Envoy clears it).
+    const dropped = unsubscribe.includes(WILDCARD) ? [...unsubscribe, ...state.acked.keys()] : unsubscribe;
+    for (const name of dropped) {
       if (!state.subscription.covers(name)) {
         // The client forgets what it no longer subscribes to; a later subscribe must resend it.
         state.acked.delete(name);
