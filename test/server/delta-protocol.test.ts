@@ -272,6 +272,20 @@ describe('delta ADS', () => {
     await c.expectNothing();
   });
 
+  it('removes a cluster that came in a NACKed response (Envoy applies the valid ones) once it is gone', async () => {
+    const { h, c } = await running();
+    const bad = cluster('bad', 10);
+    const db = cluster('db');
+    h.source.set('web-sidecar', resourceSet(...base, bad, db));
+    const rejected = await c.expect();
+    assertDelta(rejected, Cluster, [bad, db]);
+    // Envoy adds db and rejects bad: "Error adding/updating cluster(s) bad: ...".
+    c.nack(rejected, 'Error adding/updating cluster(s) bad: connect_timeout too large');
+    await c.expectNothing();
+    h.source.set('web-sidecar', resourceSet(...base));
+    assertDelta(await c.expect('the removal of what the client may hold'), Cluster, [], ['bad', 'db']);
+  });
+
   it('sends a fixed version after a NACK once the desired set changes, and logs the NACK at warn', async () => {
     const logger = recordingLogger();
     const h = await startHarness(logger);

@@ -71,6 +71,18 @@ describe('delta session and diff', () => {
     assert.deepEqual(summary(pass(changed, s, nonces)), [], 'no resend loop after a NACK');
   });
 
+  it('does not retry a NACKed removal', () => {
+    const s = new DeltaSession();
+    const nonces = { n: 0 };
+    s.subscribe(Cluster, [], []);
+    for (const p of pass(resourceSet(cluster('api'), cluster('db')), s, nonces)) s.answer(p.typeUrl, p.nonce, false);
+    const onlyApi = resourceSet(cluster('api'));
+    const [removal] = pass(onlyApi, s, nonces);
+    assert.deepEqual(summary(removal ? [removal] : []), ['Cluster: -db']);
+    assert.equal(s.answer(Cluster, removal?.nonce ?? '', true).kind, 'nack');
+    assert.deepEqual(summary(pass(onlyApi, s, nonces)), [], 'no removal loop');
+  });
+
   it('counts initial_resource_versions only on the first request of a type', () => {
     const s = new DeltaSession();
     s.subscribe(Cluster, [], [], { api: cluster('api').version });

@@ -39,14 +39,18 @@ export function upsertsFor(desired: ResourceSet, typeUrl: XdsTypeUrl, state: Del
 /**
  * Names the client holds that are no longer desired. For wildcard types the server must say so;
  * for an explicitly subscribed name the client held, the removal tells it the resource is gone.
- * A name the client subscribed to but never held is not answered (it stays waiting).
+ * A name the client subscribed to but never held is not answered (it stays waiting). A name only
+ * sent in a NACKed response counts as held: Envoy applies the valid resources of a response it
+ * rejects, and removing a name it does not hold is harmless.
  */
 export function removalsFor(desired: ResourceSet, typeUrl: XdsTypeUrl, state: DeltaTypeState): string[] {
   const resources = desired.get(typeUrl) ?? NO_RESOURCES;
   const out: string[] = [];
-  for (const name of state.acked.keys()) {
+  const consider = (name: string) => {
     if (!resources.has(name) && state.subscription.covers(name) && state.rejected.get(name) !== REMOVED) out.push(name);
-  }
+  };
+  for (const name of state.acked.keys()) consider(name);
+  for (const name of state.rejected.keys()) if (!state.acked.has(name)) consider(name);
   return out.length > 1 ? out.sort() : out;
 }
 
