@@ -36,6 +36,22 @@ describe('SotW session', () => {
     assert.equal(nextSotwResponse(set, s), undefined, 'the rejected version is not resent');
   });
 
+  it('on a new stream, sends nothing for a type the client already holds at the current version', () => {
+    const first = new SotwSession();
+    first.request(Cluster, req([], { grpcClient: false }));
+    const held = nextSotwResponse(set, first);
+    assert.ok(held, 'the first stream is answered');
+    // The client reconnects (an agent restart) holding that version.
+    const again = new SotwSession();
+    again.request(Cluster, req([], { grpcClient: false, versionInfo: held.versionInfo }));
+    assert.equal(nextSotwResponse(set, again), undefined, 'the same set is not resent');
+    const changed = resourceSet(cluster('a'), cluster('b', 7), endpoints('a', 1));
+    assert.deepEqual(nextSotwResponse(changed, again)?.resources.map((r) => r.version), [cluster('a').version, cluster('b', 7).version], 'a change is sent whole, as always');
+    const stale = new SotwSession();
+    stale.request(Cluster, req([], { grpcClient: false, versionInfo: 'from-another-server' }));
+    assert.deepEqual(nextSotwResponse(set, stale)?.versionInfo, held.versionInfo, 'any other version gets the current set');
+  });
+
   it('distinguishes the legacy wildcard (Envoy, CDS/LDS, first request empty) from an unsubscribe', () => {
     const envoy = new SotwSession();
     envoy.request(Cluster, req([], { grpcClient: false }));

@@ -70,6 +70,10 @@ export class SotwSession {
     if (!state) {
       state = new SotwTypeState();
       this.types.set(typeUrl, state);
+      // A client reconnecting says which version it still holds. Versions are a deterministic
+      // hash of the subscription and the resources, so the same version means the same set:
+      // nothing is resent until it changes (as delta does with initial_resource_versions).
+      if (req.nonce === '' && req.versionInfo !== '') state.lastVersion = state.ackedVersion = req.versionInfo;
     }
     if (req.nonce !== '' && req.nonce !== state.lastNonce) return 'stale';
     let answer: SotwAnswer = 'none';
