@@ -16,6 +16,11 @@ function sanUris(dump: CertsDump): string[] {
   return dump.certificates.flatMap((c) => [...c.cert_chain, ...c.ca_cert]).flatMap((x) => (x.subject_alt_names ?? []).map((s) => s.uri ?? '')).filter(Boolean);
 }
 
+/** The healthy endpoints of the `server` upstream in a sidecar's /clusters text. */
+function healthyServerEndpoints(clusters: string): string[] {
+  return clusters.split('\n').filter((l) => l.startsWith('server.default.dc1.internal.') && l.includes('::health_flags::healthy'));
+}
+
 const VARIANTS = [
   { protocol: 'tcp', adsMode: 'delta' },
   { protocol: 'http', adsMode: 'delta' },
@@ -98,8 +103,7 @@ for (const { protocol, adsMode } of VARIANTS) {
         if (r.ok) seen.add(r.body);
         return seen.has('server-1') && seen.has('server-2');
       }, { timeoutMs: 30_000, intervalMs: 20 });
-      const clusters = await clientEnvoy.admin('/clusters');
-      const serverCluster = clusters.split('\n').filter((l) => l.startsWith('server.default.dc1.internal.') && l.includes('::health_flags::healthy'));
+      const serverCluster = healthyServerEndpoints(await clientEnvoy.admin('/clusters'));
       assert.equal(serverCluster.length, 2, `client sidecar's endpoints for server:\n${serverCluster.join('\n')}`);
     });
 
@@ -127,7 +131,9 @@ for (const { protocol, adsMode } of VARIANTS) {
     });
 
     it('restarting Switchyard does not interrupt traffic and the reconnect sends only differences', async () => {
-      const counters = '^cluster_manager\\.(cluster_modified|cluster_added|cluster_removed)$|^listener_manager\\.(listener_modified|listener_added|listener_removed)$';
+      // Envoy skips a resent Cluster or Listener identical to the one it has, so the *_modified
+      // counters alone do not see a full resend; update_success counts every CDS/LDS response it accepts.
+      const counters = '^cluster_manager\\.(cds\\.update_success|cluster_modified|cluster_added|cluster_removed)$|^listener_manager\\.(lds\\.update_success|listener_modified|listener_added|listener_removed)$';
       const beforeStats = await clientEnvoy.stats(counters);
       const loop = new CallLoop(upstreamPort);
       try {
@@ -141,7 +147,12 @@ for (const { protocol, adsMode } of VARIANTS) {
         await loop.stop();
       }
       assert.deepEqual(loop.failures(), [], `calls failed across the restart (${loop.failures().length} of ${loop.results.length})`);
-      assert.deepEqual(Object.fromEntries(await clientEnvoy.stats(counters)), Object.fromEntries(beforeStats), 'the reconnect changed clusters or listeners that had not changed');
+      // Being connected again says nothing about what the reconnect sent, or whether Envoy has
+      // applied it yet. An endpoint change made now travels the same stream after anything the
+      // reconnect sent (Clusters go before Endpoints): once Envoy shows it, the counters are final.
+      await agent.api.put('/v1/agent/service/deregister/server-2');
+      await waitFor('the client sidecar to drop server-2', async () => healthyServerEndpoints(await clientEnvoy.admin('/clusters')).length === 1, { timeoutMs: 10_000 });
+      assert.deepEqual(Object.fromEntries(await clientEnvoy.stats(counters)), Object.fromEntries(beforeStats), 'the reconnect sent clusters or listeners that had not changed');
     });
   });
 }
