@@ -59,10 +59,10 @@ describe('/v1/catalog and /v1/health', () => {
 
   it('answers a blocking query promptly when a relevant change lands', async () => {
     const first = await a.get('/v1/health/service/web');
+    const pending = await a.blockingGet(`/v1/health/service/web?index=${first.index}&wait=30s`);
     const started = Date.now();
-    const pending = a.get(`/v1/health/service/web?index=${first.index}&wait=30s`);
     await a.put('/v1/agent/check/pass/service:web-2');
-    const r = await pending;
+    const r = await pending.reply;
     assert.ok(Date.now() - started < 5000, 'returned long before the wait');
     assert.ok(r.index > first.index, `index moved (${first.index} -> ${r.index})`);
     assert.deepEqual((r.json as { Checks: { Status: string }[] }[]).map((e) => e.Checks[0]?.Status), ['passing', 'passing']);
@@ -96,9 +96,9 @@ describe('/v1/catalog and /v1/health', () => {
   it('answers a blocking query after about wait when nothing relevant changes', async () => {
     const first = await a.get('/v1/catalog/service/web');
     const started = Date.now();
-    const pending = a.get(`/v1/catalog/service/web?index=${first.index}&wait=400ms`);
+    const pending = await a.blockingGet(`/v1/catalog/service/web?index=${first.index}&wait=400ms`);
     await a.put('/v1/config', { Kind: 'service-defaults', Name: 'other', Protocol: 'http' });
-    const r = await pending;
+    const r = await pending.reply;
     const took = Date.now() - started;
     assert.ok(took >= 380 && took < 3000, `took ${took} ms`);
     assert.equal(r.index, first.index);

@@ -43,9 +43,12 @@ describe('/v1/config', () => {
   it('answers a blocking read of one entry when it changes', async () => {
     await a.put('/v1/config', { Kind: 'service-resolver', Name: 'db', ConnectTimeout: '5s' });
     const first = await a.get('/v1/config/service-resolver/db');
-    const pending = a.get(`/v1/config/service-resolver/db?index=${first.index}&wait=30s`);
+    const pending = await a.blockingGet(`/v1/config/service-resolver/db?index=${first.index}&wait=30s`);
+    const started = Date.now();
     await a.put('/v1/config', { Kind: 'service-resolver', Name: 'db', ConnectTimeout: '7s' });
-    const r = await pending;
+    const r = await pending.reply;
+    // At the end of the wait it would answer with the new entry too: only the time tells it woke.
+    assert.ok(Date.now() - started < 5000, 'returned long before the wait');
     assert.equal((r.json as { ConnectTimeout: string }).ConnectTimeout, '7s');
   });
 

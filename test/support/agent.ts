@@ -2,6 +2,7 @@
 // returns status, headers and body as a test wants them.
 import type { AgentConfig } from '../../src/cli/agent-config.js';
 import { startAgent, type Agent, type AgentDeps } from '../../src/cli/agent.js';
+import { waitFor } from './wait.js';
 
 export function devConfig(over: Partial<AgentConfig> = {}): AgentConfig {
   return {
@@ -55,6 +56,17 @@ export class TestAgent {
 
   get(path: string) {
     return this.call('GET', path);
+  }
+
+  /**
+   * Starts a blocking GET and returns once it holds its store watch, so that a write made next
+   * wakes it (a write made at once tends to land first, and the query then answers without blocking).
+   */
+  async blockingGet(path: string): Promise<{ readonly reply: Promise<Reply> }> {
+    const live = this.agent.store.liveQueries;
+    const reply = this.get(path);
+    await waitFor(`GET ${path} to hold its watch`, () => this.agent.store.liveQueries > live);
+    return { reply };
   }
 
   put(path: string, body?: unknown) {
