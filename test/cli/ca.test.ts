@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -17,12 +17,12 @@ describe('switchyard ca', () => {
   it('gets and sets the configuration and lists roots over HTTP', async () => {
     const { ca, routes } = await caFixture();
     const { server, addr } = await serve(routes);
+    const dir = mkdtempSync(join(tmpdir(), 'sy-cli-'));
     try {
       const got = await run(['ca', 'get-config', '-http-addr', addr]);
       assert.equal(got.code, 0, got.stderr);
       assert.equal(JSON.parse(got.stdout).ClusterID, ca.clusterId);
 
-      const dir = mkdtempSync(join(tmpdir(), 'sy-cli-'));
       const file = join(dir, 'ca.json');
       writeFileSync(file, JSON.stringify({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384 } }));
       const set = await run(['ca', 'set-config', '-http-addr', addr, '-config-file', file]);
@@ -42,6 +42,7 @@ describe('switchyard ca', () => {
       assert.match(missing.stderr, /-config-file: is required/);
     } finally {
       server.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
