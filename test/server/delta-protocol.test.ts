@@ -268,8 +268,6 @@ describe('delta ADS', () => {
     assert.equal(nack?.TypeUrl, Cluster);
     assert.equal(nack?.Nonce, rejected.nonce);
     assert.match(nack?.Error ?? '', /connect_timeout too large/);
-    c.ack({ ...rejected, nonce: 'x' }); // stale nonce: changes nothing
-    await c.expectNothing();
   });
 
   it('removes a cluster that came in a NACKed response (Envoy applies the valid ones) once it is gone', async () => {
