@@ -26,11 +26,12 @@ describe('switchyard connect envoy', () => {
     const cli = spawn(BIN, ['connect', 'envoy', '-sidecar-for', service, '-admin-bind', `127.0.0.1:${admin}`, '-http-addr', agent.httpAddr, '-grpc-addr', agent.grpcAddr, '--', '--log-level', 'warn'], {
       env: { ...process.env, ENVOY_BIN: await envoyBinary() },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, Envoy included, so the cleanup reaches Envoy whatever the command does.
+      detached: true,
     });
     let out = '';
     cli.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     cli.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));
     const adminGet = async (path: string) => (await fetch(`http://127.0.0.1:${admin}${path}`)).text();
     const ready = async () => {
       await waitFor(`the Envoy of ${service} to be LIVE and connected to Switchyard`, async () => {
@@ -39,7 +40,16 @@ describe('switchyard connect envoy', () => {
       }, { timeoutMs: 30_000, intervalMs: 100 });
       await waitFor(`the leaf of ${service} in /certs`, async () => new RegExp(`svc/${service}"`).test(await adminGet('/certs')), { timeoutMs: 20_000 });
     };
-    return { admin, cli, exited, ready };
+    const exited = () => waitFor(`connect envoy for ${service} to exit on SIGTERM`, () => cli.exitCode !== null || cli.signalCode !== null, { timeoutMs: 10_000 });
+    // SIGKILL to the command alone would leave its Envoy running (it does not exit when ADS goes).
+    const kill = () => {
+      try {
+        process.kill(-cli.pid!, 'SIGKILL');
+      } catch {
+        // the group has already exited
+      }
+    };
+    return { admin, cli, exited, ready, kill };
   }
 
   it('runs Envoy with the sidecar bootstrap, two sidecars side by side, and SIGTERM stops each', async () => {
@@ -49,11 +59,11 @@ describe('switchyard connect envoy', () => {
       await Promise.all(sidecars.map((s) => s.ready()));
       for (const s of sidecars) {
         s.cli.kill('SIGTERM');
-        await s.exited;
+        await s.exited();
         await assert.rejects(fetch(`http://127.0.0.1:${s.admin}/ready`), 'Envoy is gone with the command');
       }
     } finally {
-      for (const s of sidecars) s.cli.kill('SIGKILL');
+      for (const s of sidecars) s.kill();
     }
   });
 
