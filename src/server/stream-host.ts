@@ -47,6 +47,14 @@ interface AdsRequest {
 
 let streamSeq = 0;
 
+/** A pending set that threw when computed: generation failed, as when the source errors. */
+class GenerationFailed extends Error {}
+
+/** Unavailable for a failed generation (the source's contract), Internal for anything else. */
+function failureCode(err: unknown): Status {
+  return err instanceof GenerationFailed ? Status.UNAVAILABLE : Status.INTERNAL;
+}
+
 export function serveStream<Req extends AdsRequest>(
   call: ServerDuplexStream<Req, Buffer>,
   deps: StreamDeps,
@@ -71,7 +79,7 @@ export function serveStream<Req extends AdsRequest>(
       driver?.desiredChanged();
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'push failed');
-      fail(Status.INTERNAL, errorMessage(err));
+      fail(failureCode(err), errorMessage(err));
     }
   };
 
@@ -108,7 +116,11 @@ export function serveStream<Req extends AdsRequest>(
       desired: () => {
         const compute = pending;
         pending = undefined;
-        desired = compute?.() ?? desired;
+        try {
+          desired = compute?.() ?? desired;
+        } catch (err) {
+          throw new GenerationFailed(`generating resources for proxy ${proxy} failed: ${errorMessage(err)}`);
+        }
         return desired;
       },
       nextNonce: () => String(++nonceSeq),
@@ -147,7 +159,7 @@ export function serveStream<Req extends AdsRequest>(
       driver?.request(req, req.typeUrl);
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'request handling failed');
-      fail(Status.INTERNAL, errorMessage(err));
+      fail(failureCode(err), errorMessage(err));
     }
   });
   call.on('end', () => {

@@ -410,7 +410,7 @@ describe('delta ADS', () => {
     assertDelta(await c.expect('EDS'), Endpoint, [endpoints('api', 8081)]);
   });
 
-  it('ends the stream with Unavailable when generation fails and Aborted when the source is gone', async () => {
+  it('ends the stream with Unavailable when generation fails (in the source or computing a pending set) and Aborted when the source is gone', async () => {
     const h = await startHarness();
     h.source.set('a', resourceSet(api));
     h.source.set('b', resourceSet(api));
@@ -425,6 +425,17 @@ describe('delta ADS', () => {
     assert.equal((await a.expectEnd()).code, status.UNAVAILABLE);
     assert.equal((await b.expectEnd()).code, status.ABORTED);
     await waitForNoStreams(h.server.status, ['a', 'b']);
+    // Generation failing when a pending set is computed ends the stream the same way.
+    h.source.set('c', resourceSet(api));
+    const c = h.delta('c');
+    c.subscribe(Cluster);
+    await c.expect();
+    h.source.set('c', () => {
+      throw new Error('no leaf certificate');
+    });
+    const end = await c.expectEnd();
+    assert.equal(end.code, status.UNAVAILABLE);
+    assert.match(end.details, /generating resources for proxy c failed: no leaf certificate/);
   });
 });
 
