@@ -41,22 +41,26 @@ describe('mutual TLS with issued leaves', () => {
     const ca = new CAService({ store: new MemoryCAStateStore(), clock: systemClock, logger: nullLogger, datacenter: 'dc1', initialConfig: { Config: { CSRMaxPerSecond: 0 } } });
     await ca.start();
     const leaves = new LeafManager({ ca, clock: systemClock, logger: nullLogger });
-    const oldRoots = ca.roots().Roots.map((r) => r.RootCert).join('');
-    const db = await leaves.getLeaf('db');
-    const web = await leaves.getLeaf('web');
-    const r = await handshake(db, oldRoots, web, oldRoots);
-    assert.equal(r.seenByServer, `URI:${web.ServiceURI}`);
-    assert.equal(r.seenByClient, `URI:${db.ServiceURI}`);
+    try {
+      const oldRoots = ca.roots().Roots.map((r) => r.RootCert).join('');
+      const db = await leaves.getLeaf('db');
+      const web = await leaves.getLeaf('web');
+      const r = await handshake(db, oldRoots, web, oldRoots);
+      assert.equal(r.seenByServer, `URI:${web.ServiceURI}`);
+      assert.equal(r.seenByClient, `URI:${db.ServiceURI}`);
 
-    await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
-    const allRoots = ca.roots().Roots.map((x) => x.RootCert).join('');
-    const newWeb = await leaves.getLeaf('web');
-    assert.notEqual(newWeb.SerialNumber, web.SerialNumber);
-    // db has not been re-issued yet and trusts only the old root: the cross-signed cert in
-    // web's chain carries it; web, with the new bundle, still accepts db's old leaf.
-    const r2 = await handshake(db, oldRoots, newWeb, allRoots);
-    assert.equal(r2.seenByServer, `URI:${newWeb.ServiceURI}`);
-    leaves.stop();
-    ca.stop();
+      await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+      const allRoots = ca.roots().Roots.map((x) => x.RootCert).join('');
+      const newWeb = await leaves.getLeaf('web');
+      assert.notEqual(newWeb.SerialNumber, web.SerialNumber);
+      // db has not been re-issued yet and trusts only the old root: the cross-signed cert in
+      // web's chain carries it; web, with the new bundle, still accepts db's old leaf.
+      const r2 = await handshake(db, oldRoots, newWeb, allRoots);
+      assert.equal(r2.seenByServer, `URI:${newWeb.ServiceURI}`);
+    } finally {
+      // Their timers would keep the test process alive if an assertion failed.
+      leaves.stop();
+      ca.stop();
+    }
   });
 });

@@ -121,20 +121,23 @@ export class EnvoyProcess {
     running.add(proc);
     let earlyExit: number | null | undefined;
     child.once('exit', (code) => (earlyExit = code));
-    const address = await waitFor(
-      'Envoy admin address',
-      () => {
-        if (earlyExit !== undefined) throw new Error(`envoy exited with ${earlyExit}`);
-        return existsSync(adminPath) && readFileSync(adminPath, 'utf8').trim();
-      },
-      { timeoutMs: 20_000 },
-    ).catch((err: Error) => {
-      proc.kill();
-      throw new Error(`${err.message}\n--- envoy output ---\n${proc.logs()}`);
-    });
-    proc.adminUrl = `http://${address}`;
-    if (opts.readyTimeoutMs !== 0) {
-      await proc.waitReady(opts.readyTimeoutMs ?? 20_000);
+    try {
+      const address = await waitFor(
+        'Envoy admin address',
+        () => {
+          if (earlyExit !== undefined) throw new Error(`envoy exited with ${earlyExit}`);
+          return existsSync(adminPath) && readFileSync(adminPath, 'utf8').trim();
+        },
+        { timeoutMs: 20_000 },
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}\n--- envoy output ---\n${proc.logs()}`);
+      });
+      proc.adminUrl = `http://${address}`;
+      if (opts.readyTimeoutMs !== 0) await proc.waitReady(opts.readyTimeoutMs ?? 20_000);
+    } catch (err) {
+      // The caller never gets this Envoy, so nothing else would stop it or remove its directory.
+      await proc.stop();
+      throw err;
     }
     return proc;
   }
