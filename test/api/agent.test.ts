@@ -90,6 +90,29 @@ describe('/v1/agent', () => {
     assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
   });
 
+  it('refuses a host name where Envoy needs an IP address, naming the field, and takes IPv6', async () => {
+    const before = a.agent.store.currentIndex();
+    const sidecar = (Proxy: unknown, extra: object = {}) => ({ Name: 'x', Port: 80, Connect: { SidecarService: { ...extra, Proxy } } });
+    const cases: [unknown, RegExp][] = [
+      [sidecar({ Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, LocalBindAddress: 'localhost' }] }), /Connect\.SidecarService\.Proxy\.Upstreams\[0\]\.LocalBindAddress: must be an IPv4 or IPv6 address/],
+      [sidecar({ Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, LocalBindAddress: '127.1' }] }), /Upstreams\[0\]\.LocalBindAddress: must be an IPv4 or IPv6 address/],
+      [sidecar({ LocalServiceAddress: 'app.internal' }), /Connect\.SidecarService\.Proxy\.LocalServiceAddress: must be an IPv4 or IPv6 address/],
+      [sidecar({}, { Address: 'x.example.com' }), /Connect\.SidecarService\.Address: must be an IPv4 or IPv6 address/],
+      [{ Kind: 'connect-proxy', Name: 'x-proxy', Port: 21000, Address: 'x.example.com', Proxy: { DestinationServiceName: 'x', LocalServicePort: 80 } }, /^[^\n]*Address: must be an IPv4 or IPv6 address/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await a.put('/v1/agent/service/register', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)} -> ${r.text}`);
+      assert.match(r.text, message);
+    }
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+    // A plain service may still be known by a host name (Consul DNS); no Envoy connects to it.
+    assert.equal((await a.put('/v1/agent/service/register', { Name: 'ext', Port: 443, Address: 'ext.example.com' })).status, 200);
+    const v6 = sidecar({ LocalServiceAddress: '::1', Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, LocalBindAddress: '::1' }] }, { Address: 'fd00::1' });
+    const r = await a.put('/v1/agent/service/register', { ...v6, Name: 'v6' });
+    assert.equal(r.status, 200, r.text);
+  });
+
   it('rejects HTTP checks the probe cannot send: a non-http(s) URL, a bad method or header name', async () => {
     const before = a.agent.store.currentIndex();
     const cases: [unknown, RegExp][] = [

@@ -44,6 +44,7 @@ const REQUIRED = [
   'mixed-health-endpoints',
   'no-upstreams',
   'upstream-without-instances',
+  'ipv6-addresses',
 ];
 
 async function generateScenario(name: string) {

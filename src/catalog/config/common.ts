@@ -1,4 +1,5 @@
 // Building blocks shared by the config entry schemas.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 export const NAME_RE = /^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$/;
@@ -19,6 +20,11 @@ export const meta = z.record(z.string(), z.string());
 export const opaque = z.record(z.string(), z.unknown());
 export const port = z.number().int('must be an integer').min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535');
 export const portOrZero = z.number().int('must be an integer').min(0, 'must be between 0 and 65535').max(65535, 'must be between 0 and 65535');
+/**
+ * An IPv4 or IPv6 address literal, or empty (the default). Envoy binds listeners and reaches
+ * STATIC and EDS endpoints by IP only: a host name there makes it reject the whole resource.
+ */
+export const ipAddressOrEmpty = z.string().refine((v) => v === '' || isIP(v) !== 0, 'must be an IPv4 or IPv6 address, not a host name');
 export const nonNegativeInt = z.number().int('must be an integer').min(0, 'must not be negative');
 export const protocol = z.enum(['tcp', 'http', 'http2', 'grpc']);
 

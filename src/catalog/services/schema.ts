@@ -2,8 +2,9 @@
 // Switchyard does not model (EnableTagOverride, Weights, TaggedAddresses, ...) are accepted
 // and dropped, as Consul's decoder ignores fields it does not know; the fields it models are
 // checked strictly.
+import { isIP } from 'node:net';
 import { z } from 'zod';
-import { duplicates, duration, issue, meta, namespace, opaque, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
+import { duplicates, duration, ipAddressOrEmpty, issue, meta, namespace, opaque, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
 
 /** RFC 9110 token: what Node (and Go) accept as a method or header name. */
 const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -62,7 +63,7 @@ const upstream = z.object({
   DestinationNamespace: namespace.optional(),
   DestinationPartition: z.string().optional(),
   Datacenter: z.string().optional(),
-  LocalBindAddress: z.string().optional(),
+  LocalBindAddress: ipAddressOrEmpty.optional(),
   LocalBindPort: port,
   Config: opaque.optional(),
   MeshGateway: meshGatewayConfig.optional(),
@@ -72,7 +73,7 @@ export const proxySchema = z
   .object({
     DestinationServiceName: serviceName.optional(),
     DestinationServiceID: z.string().optional(),
-    LocalServiceAddress: z.string().optional(),
+    LocalServiceAddress: ipAddressOrEmpty.optional(),
     LocalServicePort: portOrZero.optional(),
     Mode: proxyMode.optional(),
     Config: opaque.optional(),
@@ -108,18 +109,25 @@ const serviceFields = {
 };
 
 /** Consul's rules for a proxy-kind registration. */
-function kindRules(v: { Kind?: string; Port?: number; Proxy?: { DestinationServiceName?: string } }, ctx: z.RefinementCtx): void {
+function kindRules(v: { Kind?: string; Port?: number; Address?: string; Proxy?: { DestinationServiceName?: string } }, ctx: z.RefinementCtx): void {
   if (v.Kind === 'connect-proxy' && !v.Proxy?.DestinationServiceName) {
     ctx.addIssue({ code: 'custom', path: ['Proxy', 'DestinationServiceName'], message: 'must be set for a connect-proxy' });
   }
   if (v.Kind && !v.Port) ctx.addIssue({ code: 'custom', path: ['Port'], message: `must be set for a ${v.Kind}` });
   if (!v.Kind && v.Proxy) ctx.addIssue({ code: 'custom', path: ['Proxy'], message: 'is only valid for Kind "connect-proxy" or a gateway' });
+  if (v.Kind === 'connect-proxy') proxyAddressRule(v, ctx);
+}
+
+/** A connect-proxy's Address is where its peers' Envoys connect (an EDS endpoint), so it must be an IP. */
+function proxyAddressRule(v: { Address?: string }, ctx: z.RefinementCtx): void {
+  if (v.Address && isIP(v.Address) === 0) issue(ctx, ['Address'], "must be an IPv4 or IPv6 address, not a host name (other proxies' Envoys connect to it)");
 }
 
 export const sidecarSchema = z
   .object({ ...serviceFields, Name: serviceName.optional(), Kind: z.enum(['', 'connect-proxy']).optional() })
   .superRefine((v, ctx) => {
     if (v.Check && v.Checks?.length) ctx.addIssue({ code: 'custom', path: ['Check'], message: 'cannot be set together with Checks' });
+    proxyAddressRule(v, ctx);
   });
 
 export const registrationSchema = z
