@@ -1,9 +1,12 @@
 // Turns a proxy registration plus the config entries that apply into the resolved, validated
-// parts of a snapshot. The opaque `Config` maps are parsed with zod here, once, so a typo becomes
-// a named issue instead of a silently ignored setting; the generators never see raw config.
-import { z } from 'zod';
+// parts of a snapshot. The opaque `Config` maps are parsed here with the schemas registration
+// checks them with (catalog/services/proxy-config.ts), so anything stored before that check
+// becomes a named issue instead of a silently ignored setting; the generators never see raw config.
+import type { z } from 'zod';
 import type { CheckServiceNode, ConfigEntry, Protocol, ServiceInstance, Upstream } from '../catalog/types.js';
 import { aggregateStatus } from '../catalog/types.js';
+import { protocol } from '../catalog/config/common.js';
+import { proxyConfigSchema, upstreamConfigSchema } from '../catalog/services/proxy-config.js';
 import { DEFAULT_NAMESPACE, upstreamId } from '../core/names.js';
 import type { FieldIssue } from '../core/errors.js';
 import type { ConnectProxySnapshot, UpstreamEndpoint, UpstreamSnapshot } from './snapshot.js';
@@ -11,23 +14,6 @@ import type { ConnectProxySnapshot, UpstreamEndpoint, UpstreamSnapshot } from '.
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_PUBLIC_BIND_ADDRESS = '0.0.0.0';
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1';
-
-const protocol = z.enum(['tcp', 'http', 'http2', 'grpc']);
-const port = z.number().int().min(1).max(65535);
-const timeoutMs = z.number().int().min(1);
-
-/** The keys of a proxy registration's `Proxy.Config` Switchyard understands (others are kept for Envoy extensions). */
-const proxyConfigSchema = z.looseObject({
-  protocol: protocol.optional(),
-  bind_address: z.string().min(1).optional(),
-  bind_port: port.optional(),
-  local_connect_timeout_ms: timeoutMs.optional(),
-});
-
-const upstreamConfigSchema = z.looseObject({
-  protocol: protocol.optional(),
-  connect_timeout_ms: timeoutMs.optional(),
-});
 
 /** Collects issues while reading; every read returns a usable value so resolution continues. */
 class Issues {

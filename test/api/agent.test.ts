@@ -113,6 +113,30 @@ describe('/v1/agent', () => {
     assert.equal(r.status, 200, r.text);
   });
 
+  it('refuses Proxy.Config and upstream Config values no Envoy configuration can be built from, keeping other keys', async () => {
+    const before = a.agent.store.currentIndex();
+    const proxy = (Proxy: object) => ({ Kind: 'connect-proxy', Name: 'x-proxy', Port: 21000, Proxy: { DestinationServiceName: 'x', LocalServicePort: 80, ...Proxy } });
+    const upstream = (Config: object) => proxy({ Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, Config }] });
+    const cases: [unknown, RegExp][] = [
+      [proxy({ Config: { protocol: 'HTTP' } }), /Proxy\.Config\.protocol: Invalid option/],
+      [proxy({ Config: { bind_address: 'localhost' } }), /Proxy\.Config\.bind_address: must be an IPv4 or IPv6 address/],
+      [proxy({ Config: { bind_port: '20000' } }), /Proxy\.Config\.bind_port: .*expected number/],
+      [proxy({ Config: { local_connect_timeout_ms: 1e13 } }), /Proxy\.Config\.local_connect_timeout_ms: must be at most 86400000/],
+      [upstream({ protocol: 'tcpp' }), /Proxy\.Upstreams\[0\]\.Config\.protocol: Invalid option/],
+      [upstream({ connect_timeout_ms: 0 }), /Proxy\.Upstreams\[0\]\.Config\.connect_timeout_ms: must be at least 1/],
+      [{ Name: 'x', Connect: { SidecarService: { Proxy: { Config: { protocol: 'h2' } } } } }, /Connect\.SidecarService\.Proxy\.Config\.protocol: Invalid option/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await a.put('/v1/agent/service/register', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)} -> ${r.text}`);
+      assert.match(r.text, message);
+    }
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+    const ok = proxy({ Config: { protocol: 'grpc', bind_address: '::', envoy_extra: { any: 1 } }, Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, Config: { connect_timeout_ms: 250, custom: 'kept' } }] });
+    assert.equal((await a.put('/v1/agent/service/register', ok)).status, 200);
+    assert.deepEqual(((await a.get('/v1/agent/service/x-proxy')).json as { Proxy: unknown }).Proxy, ok.Proxy);
+  });
+
   it('rejects HTTP checks the probe cannot send: a non-http(s) URL, a bad method or header name', async () => {
     const before = a.agent.store.currentIndex();
     const cases: [unknown, RegExp][] = [

@@ -4,7 +4,8 @@
 // checked strictly.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { duplicates, duration, ipAddressOrEmpty, issue, meta, namespace, opaque, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
+import { proxyConfigSchema, upstreamConfigSchema } from './proxy-config.js';
+import { duplicates, duration, ipAddressOrEmpty, issue, meta, namespace, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
 
 /** RFC 9110 token: what Node (and Go) accept as a method or header name. */
 const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -65,7 +66,7 @@ const upstream = z.object({
   Datacenter: z.string().optional(),
   LocalBindAddress: ipAddressOrEmpty.optional(),
   LocalBindPort: port,
-  Config: opaque.optional(),
+  Config: upstreamConfigSchema.optional(),
   MeshGateway: meshGatewayConfig.optional(),
 });
 
@@ -76,7 +77,7 @@ export const proxySchema = z
     LocalServiceAddress: ipAddressOrEmpty.optional(),
     LocalServicePort: portOrZero.optional(),
     Mode: proxyMode.optional(),
-    Config: opaque.optional(),
+    Config: proxyConfigSchema.optional(),
     Upstreams: z.array(upstream).optional(),
     MeshGateway: meshGatewayConfig.optional(),
     Expose: exposeConfig.optional(),
