@@ -82,6 +82,20 @@ describe('/v1/config', () => {
     assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
   });
 
+  it('refuses a proxy-defaults Config.protocol no proxy could be configured with, keeping other Config keys', async () => {
+    const before = a.agent.store.currentIndex();
+    for (const protocol of ['HTTP', 'udp', 5]) {
+      const r = await a.put('/v1/config', { Kind: 'proxy-defaults', Name: 'global', Config: { protocol } });
+      assert.equal(r.status, 400, `${JSON.stringify(protocol)} -> ${r.status} ${r.text}`);
+      assert.match(r.text, /Config\.protocol: /);
+    }
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+    const entry = { Kind: 'proxy-defaults', Name: 'global', Config: { protocol: 'http2', envoy_extension: { a: 1 } } };
+    assert.equal((await a.put('/v1/config', entry)).status, 200);
+    assert.deepEqual(((await a.get('/v1/config/proxy-defaults/global')).json as { Config: unknown }).Config, entry.Config);
+    assert.equal((await a.delete('/v1/config/proxy-defaults/global')).status, 200);
+  });
+
   it('refuses routing or splitting for a tcp service, and a protocol change that would leave one on tcp', async () => {
     await a.delete('/v1/config/proxy-defaults/global');
     const before = a.agent.store.currentIndex();

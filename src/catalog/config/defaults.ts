@@ -10,7 +10,6 @@ import {
   mutualTLSMode,
   namespace,
   nonNegativeInt,
-  opaque,
   passiveHealthCheck,
   port,
   protocol,
@@ -31,7 +30,9 @@ const prioritizeByLocality = z.strictObject({ Mode: z.enum(['', 'none', 'failove
 export const proxyDefaultsSchema = z.strictObject({
   ...entryBase('proxy-defaults'),
   Name: z.literal('global', { error: 'must be "global" for proxy-defaults' }),
-  Config: opaque.optional(),
+  // Opaque, but for the key every proxy's configuration is built from: a protocol no listener
+  // can speak would leave every proxy of the mesh without configuration.
+  Config: z.looseObject({ protocol: z.union([z.literal(''), protocol], { error: 'must be one of "tcp", "http", "http2" or "grpc"' }).optional() }).optional(),
   Mode: proxyMode.optional(),
   TransparentProxy: transparentProxyConfig.optional(),
   MutualTLSMode: mutualTLSMode.optional(),
