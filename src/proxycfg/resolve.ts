@@ -7,12 +7,12 @@ import type { CheckServiceNode, ConfigEntry, Protocol, ServiceInstance, Upstream
 import { aggregateStatus } from '../catalog/types.js';
 import { protocol } from '../catalog/config/common.js';
 import { proxyConfigSchema, upstreamConfigSchema } from '../catalog/services/proxy-config.js';
+import { DEFAULT_PUBLIC_BIND_ADDRESS, DEFAULT_UPSTREAM_BIND_ADDRESS } from '../catalog/services/register.js';
 import { DEFAULT_NAMESPACE, upstreamId } from '../core/names.js';
 import type { FieldIssue } from '../core/errors.js';
 import type { ConnectProxySnapshot, UpstreamEndpoint, UpstreamSnapshot } from './snapshot.js';
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-export const DEFAULT_PUBLIC_BIND_ADDRESS = '0.0.0.0';
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1';
 
 /** Collects issues while reading; every read returns a usable value so resolution continues. */
@@ -95,7 +95,7 @@ function resolveUpstream(issues: Issues, proxy: ServiceInstance, defaultsProtoco
     destinationName: u.DestinationName,
     namespace,
     datacenter: proxy.Datacenter,
-    bindAddress: u.LocalBindAddress || DEFAULT_LOCAL_ADDRESS,
+    bindAddress: u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS,
     bindPort: u.LocalBindPort,
     protocol: config.protocol ?? entryProtocol(issues, input.serviceDefaults, 'Protocol') ?? defaultsProtocol ?? 'tcp',
     connectTimeoutMs: config.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,

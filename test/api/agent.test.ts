@@ -137,6 +137,25 @@ describe('/v1/agent', () => {
     assert.deepEqual(((await a.get('/v1/agent/service/x-proxy')).json as { Proxy: unknown }).Proxy, ok.Proxy);
   });
 
+  it('refuses an upstream bound where another listener of the proxy already is', async () => {
+    const before = a.agent.store.currentIndex();
+    const ups = (...Upstreams: object[]) => Upstreams.map((u, i) => ({ DestinationName: `db${i}`, LocalBindPort: 9191, ...u }));
+    const cases: [unknown, RegExp][] = [
+      [{ Name: 'x', Port: 80, Connect: { SidecarService: { Port: 9191, Proxy: { Upstreams: ups({ LocalBindAddress: '0.0.0.0' }) } } } }, /Connect\.SidecarService\.Proxy\.Upstreams\[0\]\.LocalBindPort: 9191 on 0\.0\.0\.0 is the proxy's public listener/],
+      [{ Kind: 'connect-proxy', Name: 'x-proxy', Port: 21000, Proxy: { DestinationServiceName: 'x', LocalServicePort: 80, Config: { bind_address: '127.0.0.1', bind_port: 9191 }, Upstreams: ups({}) } }, /Proxy\.Upstreams\[0\]\.LocalBindPort: 9191 on 127\.0\.0\.1 is the proxy's public listener/],
+      [{ Name: 'x', Port: 80, Connect: { SidecarService: { Proxy: { Upstreams: ups({ LocalBindAddress: '::1' }, { LocalBindAddress: '0:0:0:0:0:0:0:1' }) } } } }, /Upstreams\[1\]\.LocalBindPort: 9191 is already bound by another upstream/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await a.put('/v1/agent/service/register', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)} -> ${r.text}`);
+      assert.match(r.text, message);
+    }
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+    // A more specific address on the public port is a different listener, which Envoy takes.
+    const ok = { Name: 'x', Port: 80, Connect: { SidecarService: { Port: 9191, Proxy: { Upstreams: ups({}) } } } };
+    assert.equal((await a.put('/v1/agent/service/register', ok)).status, 200);
+  });
+
   it('rejects HTTP checks the probe cannot send: a non-http(s) URL, a bad method or header name', async () => {
     const before = a.agent.store.currentIndex();
     const cases: [unknown, RegExp][] = [

@@ -25,6 +25,10 @@ export const portOrZero = z.number().int('must be an integer').min(0, 'must be b
  * STATIC and EDS endpoints by IP only: a host name there makes it reject the whole resource.
  */
 export const ipAddressOrEmpty = z.string().refine((v) => v === '' || isIP(v) !== 0, 'must be an IPv4 or IPv6 address, not a host name');
+/** One spelling per address (`0:0:0:0:0:0:0:1` is `::1`), to compare what Envoy would bind. */
+export function canonicalIp(address: string): string {
+  return isIP(address) === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
+}
 export const nonNegativeInt = z.number().int('must be an integer').min(0, 'must not be negative');
 export const protocol = z.enum(['tcp', 'http', 'http2', 'grpc']);
 

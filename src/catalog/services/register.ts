@@ -2,11 +2,15 @@
 // sidecar (Connect.SidecarService expanded as Consul does) and their checks.
 import { ValidationError } from '../../core/errors.js';
 import { DEFAULT_NAMESPACE, sidecarServiceName } from '../../core/names.js';
+import { canonicalIp } from '../config/common.js';
 import type { HealthCheck, HealthCheckDefinition, ServiceInstance } from '../types.js';
 import type { CheckDefinition, Registration, SidecarRegistration } from './schema.js';
 
 export const SIDECAR_PORT_MIN = 21000;
 export const SIDECAR_PORT_MAX = 21255;
+/** Where a proxy's public listener and its upstreams bind when the registration does not say. */
+export const DEFAULT_PUBLIC_BIND_ADDRESS = '0.0.0.0';
+export const DEFAULT_UPSTREAM_BIND_ADDRESS = '127.0.0.1';
 
 export type StoredService = Omit<ServiceInstance, 'CreateIndex' | 'ModifyIndex'>;
 export type StoredCheck = Omit<HealthCheck, 'CreateIndex' | 'ModifyIndex'>;
@@ -29,13 +33,31 @@ export function expandRegistration(reg: Registration, ctx: RegisterContext): Exp
   const service = toService(reg, reg.Kind ?? '', ctx);
   const services = [service];
   const checks = toChecks(service, reg, ctx);
+  if (service.Kind === 'connect-proxy') checkPublicListener(service, 'Proxy');
   const sidecarReg = reg.Connect?.SidecarService;
   if (sidecarReg) {
     const sidecar = expandSidecar(service, sidecarReg, ctx);
+    checkPublicListener(sidecar, 'Connect.SidecarService.Proxy');
     services.push(sidecar);
     checks.push(...toChecks(sidecar, sidecarReg, ctx));
   }
   return { services, checks };
+}
+
+/**
+ * No upstream may bind the proxy's public listener address and port (Config bind_address,
+ * default 0.0.0.0, and bind_port, default its Port): Envoy refuses two listeners on one address.
+ */
+function checkPublicListener(proxy: StoredService, path: string): void {
+  const config = (proxy.Proxy?.Config ?? {}) as { bind_address?: string; bind_port?: number };
+  const address = canonicalIp(config.bind_address || DEFAULT_PUBLIC_BIND_ADDRESS);
+  const port = config.bind_port ?? proxy.Port;
+  const issues = (proxy.Proxy?.Upstreams ?? []).flatMap((u, i) =>
+    canonicalIp(u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS) === address && u.LocalBindPort === port
+      ? [{ path: `${path}.Upstreams[${i}].LocalBindPort`, message: `${port} on ${address} is the proxy's public listener` }]
+      : [],
+  );
+  if (issues.length > 0) throw new ValidationError(issues, 'invalid service registration');
 }
 
 function toService(reg: Registration | SidecarRegistration, kind: ServiceInstance['Kind'], ctx: RegisterContext): StoredService {

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { proxyConfigSchema, upstreamConfigSchema } from './proxy-config.js';
-import { duplicates, duration, ipAddressOrEmpty, issue, meta, namespace, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
+import { canonicalIp, duplicates, duration, ipAddressOrEmpty, issue, meta, namespace, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
 
 /** RFC 9110 token: what Node (and Go) accept as a method or header name. */
 const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -88,7 +88,7 @@ export const proxySchema = z
     for (const i of duplicates(ups, (u) => `${u.DestinationType ?? 'service'}/${u.Datacenter ?? ''}/${u.DestinationName}`)) {
       issue(ctx, ['Upstreams', i, 'DestinationName'], `"${ups[i]?.DestinationName}" is already an upstream of this proxy`);
     }
-    for (const i of duplicates(ups, (u) => `${u.LocalBindAddress || '127.0.0.1'}:${u.LocalBindPort}`)) {
+    for (const i of duplicates(ups, (u) => `${canonicalIp(u.LocalBindAddress || '127.0.0.1')}:${u.LocalBindPort}`)) {
       issue(ctx, ['Upstreams', i, 'LocalBindPort'], `${ups[i]?.LocalBindPort} is already bound by another upstream`);
     }
   });
