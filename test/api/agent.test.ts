@@ -156,6 +156,23 @@ describe('/v1/agent', () => {
     assert.equal((await a.put('/v1/agent/service/register', ok)).status, 200);
   });
 
+  it('refuses what no configuration can be built for yet: another datacenter, prepared queries, transparent mode', async () => {
+    const before = a.agent.store.currentIndex();
+    const sidecar = (Proxy: object) => ({ Name: 'x', Port: 80, Connect: { SidecarService: { Proxy } } });
+    const cases: [unknown, RegExp][] = [
+      [sidecar({ Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, Datacenter: 'dc2' }] }), /Connect\.SidecarService\.Proxy\.Upstreams\[0\]\.Datacenter: cross-datacenter upstreams are not supported \(this agent is in dc1\)/],
+      [sidecar({ Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, DestinationType: 'prepared_query' }] }), /Upstreams\[0\]\.DestinationType: prepared_query upstreams are not supported/],
+      [{ Kind: 'connect-proxy', Name: 'x-proxy', Port: 21000, Proxy: { DestinationServiceName: 'x', LocalServicePort: 80, Mode: 'transparent' } }, /Proxy\.Mode: transparent proxying is not supported/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await a.put('/v1/agent/service/register', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)} -> ${r.text}`);
+      assert.match(r.text, message);
+    }
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+    assert.equal((await a.put('/v1/agent/service/register', sidecar({ Mode: 'direct', Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, Datacenter: 'dc1' }] }))).status, 200);
+  });
+
   it('rejects HTTP checks the probe cannot send: a non-http(s) URL, a bad method or header name', async () => {
     const before = a.agent.store.currentIndex();
     const cases: [unknown, RegExp][] = [

@@ -1,6 +1,6 @@
 // Turns a validated registration into the rows Consul's agent would store: the service, its
 // sidecar (Connect.SidecarService expanded as Consul does) and their checks.
-import { ValidationError } from '../../core/errors.js';
+import { ValidationError, type FieldIssue } from '../../core/errors.js';
 import { DEFAULT_NAMESPACE, sidecarServiceName } from '../../core/names.js';
 import { canonicalIp } from '../config/common.js';
 import type { HealthCheck, HealthCheckDefinition, ServiceInstance } from '../types.js';
@@ -33,31 +33,49 @@ export function expandRegistration(reg: Registration, ctx: RegisterContext): Exp
   const service = toService(reg, reg.Kind ?? '', ctx);
   const services = [service];
   const checks = toChecks(service, reg, ctx);
-  if (service.Kind === 'connect-proxy') checkPublicListener(service, 'Proxy');
+  if (service.Kind === 'connect-proxy') checkServable(service, 'Proxy', ctx);
   const sidecarReg = reg.Connect?.SidecarService;
   if (sidecarReg) {
     const sidecar = expandSidecar(service, sidecarReg, ctx);
-    checkPublicListener(sidecar, 'Connect.SidecarService.Proxy');
+    checkServable(sidecar, 'Connect.SidecarService.Proxy', ctx);
     services.push(sidecar);
     checks.push(...toChecks(sidecar, sidecarReg, ctx));
   }
   return { services, checks };
 }
 
+/** Refuses a connect-proxy whose configuration Envoy would reject or Switchyard cannot build. */
+function checkServable(proxy: StoredService, path: string, ctx: RegisterContext): void {
+  const issues = [...publicListenerIssues(proxy, path), ...unsupportedIssues(proxy, path, ctx)];
+  if (issues.length > 0) throw new ValidationError(issues, 'invalid service registration');
+}
+
 /**
  * No upstream may bind the proxy's public listener address and port (Config bind_address,
  * default 0.0.0.0, and bind_port, default its Port): Envoy refuses two listeners on one address.
  */
-function checkPublicListener(proxy: StoredService, path: string): void {
+function publicListenerIssues(proxy: StoredService, path: string): FieldIssue[] {
   const config = (proxy.Proxy?.Config ?? {}) as { bind_address?: string; bind_port?: number };
   const address = canonicalIp(config.bind_address || DEFAULT_PUBLIC_BIND_ADDRESS);
   const port = config.bind_port ?? proxy.Port;
-  const issues = (proxy.Proxy?.Upstreams ?? []).flatMap((u, i) =>
+  return (proxy.Proxy?.Upstreams ?? []).flatMap((u, i) =>
     canonicalIp(u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS) === address && u.LocalBindPort === port
       ? [{ path: `${path}.Upstreams[${i}].LocalBindPort`, message: `${port} on ${address} is the proxy's public listener` }]
       : [],
   );
-  if (issues.length > 0) throw new ValidationError(issues, 'invalid service registration');
+}
+
+/** What Consul serves and Switchyard does not yet: no configuration could be built for it. */
+function unsupportedIssues(proxy: StoredService, path: string, ctx: RegisterContext): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  if (proxy.Proxy?.Mode === 'transparent') issues.push({ path: `${path}.Mode`, message: 'transparent proxying is not supported; use explicit upstreams (Mode "direct")' });
+  (proxy.Proxy?.Upstreams ?? []).forEach((u, i) => {
+    if (u.DestinationType === 'prepared_query') issues.push({ path: `${path}.Upstreams[${i}].DestinationType`, message: 'prepared_query upstreams are not supported' });
+    if (u.Datacenter && u.Datacenter !== ctx.datacenter) {
+      issues.push({ path: `${path}.Upstreams[${i}].Datacenter`, message: `cross-datacenter upstreams are not supported (this agent is in ${ctx.datacenter})` });
+    }
+  });
+  return issues;
 }
 
 function toService(reg: Registration | SidecarRegistration, kind: ServiceInstance['Kind'], ctx: RegisterContext): StoredService {
