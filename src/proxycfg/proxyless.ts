@@ -2,6 +2,7 @@
 // instances and health, dialable as `xds:///<service>`. One view shared by every proxyless
 // client; a change to one service re-emits only that service's snapshot object (the others
 // are the same objects), so consumers can memoise per service.
+import { isIP } from 'node:net';
 import { combineLatest, distinctUntilChanged, map, Observable, of, shareReplay, type OperatorFunction, type Subscription } from 'rxjs';
 import type { CheckServiceNode } from '../catalog/types.js';
 import { aggregateStatus } from '../catalog/types.js';
@@ -28,9 +29,15 @@ export interface ProxylessServiceSnapshot {
   readonly instances: readonly ProxylessInstance[];
 }
 
+/**
+ * Instances gRPC can dial. A service may be registered at a host name (as in Consul), but an
+ * EDS endpoint must be an IP: gRPC would reject the service's whole ClusterLoadAssignment, so
+ * such instances are left out and the others still serve.
+ */
 function instancesOf(nodes: readonly CheckServiceNode[]): ProxylessInstance[] {
   return nodes
     .map((n) => ({ address: n.Service.Address || n.Node.Address, port: n.Service.Port, healthy: aggregateStatus(n.Checks) !== 'critical' }))
+    .filter((i) => isIP(i.address) !== 0)
     .sort((a, b) => a.address.localeCompare(b.address) || a.port - b.port);
 }
 

@@ -46,4 +46,15 @@ describe('proxyless view', () => {
     assert.deepEqual(Object.fromEntries(catalog.opened), { a: 1, b: 1, c: 1 }, 'each health watch opened once');
     sub.unsubscribe();
   });
+
+  it('leaves out instances registered at a host name, which gRPC cannot take as an endpoint', () => {
+    const catalog = new FakeProxylessCatalog();
+    const [atIp, atName] = instances('db', 2);
+    catalog.health.set('db', new BehaviorSubject<readonly CheckServiceNode[]>([atIp!, { ...atName!, Service: { ...atName!.Service, Address: 'db-2.internal' } }]));
+    const views: (readonly ProxylessServiceSnapshot[])[] = [];
+    const sub = proxylessSnapshots(catalog, fixedCASource(), { datacenter: 'dc1' }).subscribe((v) => views.push(v));
+    catalog.names.next(['db']);
+    assert.deepEqual(views.at(-1)?.[0]?.instances.map((i) => i.address), ['10.9.0.1']);
+    sub.unsubscribe();
+  });
 });
