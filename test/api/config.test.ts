@@ -123,4 +123,19 @@ describe('/v1/config', () => {
     assert.equal((await a.get('/v1/config/bogus/x')).status, 400);
     assert.equal((await a.delete('/v1/config/bogus/x')).status, 400);
   });
+
+  it('rejects kinds that are names of plain-object members (constructor, toString, __proto__)', async () => {
+    const before = a.agent.store.currentIndex();
+    for (const kind of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const put = await a.put('/v1/config', { Kind: kind, Name: 'x' });
+      assert.equal(put.status, 400, `PUT ${kind} -> ${put.status} ${put.text}`);
+      assert.match(put.text, new RegExp(`Kind: unknown config entry kind "${kind}"`));
+      for (const [method, path] of [['GET', `/v1/config/${kind}`], ['GET', `/v1/config/${kind}/x`], ['DELETE', `/v1/config/${kind}/x`]] as const) {
+        const r = await a.call(method, path);
+        assert.equal(r.status, 400, `${method} ${path} -> ${r.status} ${r.text}`);
+        assert.match(r.text, new RegExp(`kind: unknown config entry kind "${kind}"`));
+      }
+    }
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+  });
 });

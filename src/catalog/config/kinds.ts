@@ -24,7 +24,8 @@ export const CONFIG_KINDS = Object.keys(CONFIG_SCHEMAS) as ConfigKind[];
 
 export function checkKind(kind: unknown, field = 'Kind'): ConfigKind {
   if (typeof kind !== 'string' || kind === '') throw ValidationError.of(field, 'must be set to a config entry kind');
-  if (!(kind in CONFIG_SCHEMAS)) throw ValidationError.of(field, `unknown config entry kind "${kind}" (expected one of ${CONFIG_KINDS.join(', ')})`);
+  // Own keys only: `in` also finds Object.prototype's members (constructor, toString, __proto__).
+  if (!Object.hasOwn(CONFIG_SCHEMAS, kind)) throw ValidationError.of(field, `unknown config entry kind "${kind}" (expected one of ${CONFIG_KINDS.join(', ')})`);
   return kind as ConfigKind;
 }
 
