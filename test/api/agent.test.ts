@@ -191,6 +191,15 @@ describe('/v1/agent', () => {
     assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
   });
 
+  it('refuses a sidecar whose ID is its own service\'s ID, which would replace the service', async () => {
+    const before = a.agent.store.currentIndex();
+    const r = await a.put('/v1/agent/service/register', { Name: 'self', Port: 9000, Check: { TTL: '30s' }, Connect: { SidecarService: { ID: 'self' } } });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.text, /Connect\.SidecarService\.ID: "self" is the ID of the service itself/);
+    assert.equal((await a.get('/v1/agent/service/self')).status, 404);
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+  });
+
   it('reports both problems when a body has two', async () => {
     const r = await a.put('/v1/agent/service/register', { Name: 'x', Port: -1, Meta: { a: 1 } });
     assert.equal(r.status, 400);

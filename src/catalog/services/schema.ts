@@ -139,6 +139,10 @@ export const registrationSchema = z
   .superRefine((v, ctx) => {
     kindRules(v, ctx);
     if (v.Check && v.Checks?.length) ctx.addIssue({ code: 'custom', path: ['Check'], message: 'cannot be set together with Checks' });
+    const sidecarId = v.Connect?.SidecarService?.ID;
+    if (sidecarId !== undefined && sidecarId === (v.ID ?? v.Name)) {
+      ctx.addIssue({ code: 'custom', path: ['Connect', 'SidecarService', 'ID'], message: `"${sidecarId}" is the ID of the service itself; the sidecar would replace it` });
+    }
     if (v.Kind && v.Connect?.SidecarService) ctx.addIssue({ code: 'custom', path: ['Connect', 'SidecarService'], message: 'is only valid for a typical service, not a proxy' });
     if (v.Connect?.Native && v.Kind) ctx.addIssue({ code: 'custom', path: ['Connect', 'Native'], message: 'is only valid for a typical service' });
   });
