@@ -61,7 +61,7 @@ export function agentRoutes(catalog: Catalog): Route[] {
       pattern: '/v1/agent/check/update/:id',
       handler: async (req) => {
         const body = parseInput(checkUpdate, req.body ?? {}, 'invalid check update');
-        await catalog.updateCheck(req.params.id as string, body.Status, body.Output ?? '');
+        await catalog.updateCheck(req.params.id as string, body.Status, body.Output ?? '', { ttlOnly: true });
         return { text: '' };
       },
     },
@@ -70,7 +70,7 @@ export function agentRoutes(catalog: Catalog): Route[] {
         method: 'PUT',
         pattern: `/v1/agent/check/${verb}/:id`,
         handler: async (req) => {
-          await catalog.updateCheck(req.params.id as string, STATUS[verb] as HealthStatus, note(req));
+          await catalog.updateCheck(req.params.id as string, STATUS[verb] as HealthStatus, note(req), { ttlOnly: true });
           return { text: '' };
         },
       }),

@@ -100,11 +100,18 @@ export class Catalog {
     return r.index;
   }
 
-  /** Sets a check's status (TTL updates and the agent's check runner). Unchanged status and output write nothing. */
-  async updateCheck(checkId: string, status: HealthStatus, output?: string): Promise<number> {
+  /**
+   * Sets a check's status (TTL updates and the agent's check runner). Unchanged status and output
+   * write nothing. `ttlOnly` (the HTTP API's updates) refuses checks the agent probes itself, as
+   * Consul does: their status is the probe's.
+   */
+  async updateCheck(checkId: string, status: HealthStatus, output?: string, opts: { ttlOnly?: boolean } = {}): Promise<number> {
     const r = await this.store.write((tx) => {
       const row = tx.get<StoredCheck>('checks', `${this.node}/${checkId}`);
       if (!row) throw new NotFoundError(`Unknown check ID "${checkId}"`);
+      if (opts.ttlOnly && row.value.Type !== 'ttl') {
+        throw ValidationError.of('CheckID', `"${checkId}" is a ${row.value.Type} check, whose status comes from the agent's probe; only TTL checks take status updates`);
+      }
       const nextOutput = output ?? row.value.Output;
       if (row.value.Status === status && row.value.Output === nextOutput) return;
       tx.put('checks', row.key, { ...row.value, Status: status, Output: nextOutput });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TestAgent } from '../support/agent.js';
+import { waitFor } from '../support/wait.js';
 
 describe('/v1/agent', () => {
   let a: TestAgent;
@@ -230,6 +231,21 @@ describe('/v1/agent', () => {
     const bad = await a.put('/v1/agent/check/update/upd-ttl', { Status: 'fine' });
     assert.equal(bad.status, 400);
     assert.match(bad.text, /Status: Invalid option/);
+  });
+
+  it('refuses status updates for checks the agent runs itself (HTTP, TCP, gRPC), as Consul does', async () => {
+    await a.put('/v1/agent/service/register', { Name: 'probed', Port: 1, Check: { CheckID: 'probed-tcp', TCP: '127.0.0.1:1', Interval: '1h' } });
+    const checkOf = async () => ((await a.get('/v1/agent/checks')).json as Record<string, { Status: string; Output: string }>)['probed-tcp'];
+    await waitFor('the TCP probe to report', async () => (await checkOf())?.Output !== '');
+    const before = a.agent.store.currentIndex();
+    for (const [path, body] of [['/v1/agent/check/pass/probed-tcp', undefined], ['/v1/agent/check/update/probed-tcp', { Status: 'passing', Output: 'fine' }]] as const) {
+      const r = await a.put(path, body);
+      assert.equal(r.status, 400, `${path} -> ${r.status} ${r.text}`);
+      assert.match(r.text, /CheckID: "probed-tcp" is a tcp check/);
+    }
+    assert.equal((await checkOf())?.Status, 'critical', 'the probe\'s status stands');
+    assert.deepEqual((await a.get('/v1/health/service/probed?passing')).json, []);
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
   });
 
   it('deregisters a service together with its sidecar and checks', async () => {
