@@ -201,6 +201,22 @@ describe('/v1/agent', () => {
     assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
   });
 
+  it('refuses two checks with one ID in a registration, which would keep only the last', async () => {
+    const before = a.agent.store.currentIndex();
+    const cases: [unknown, RegExp][] = [
+      [{ Name: 'twice', Checks: [{ CheckID: 'c1', TTL: '30s' }, { CheckID: 'c1', TTL: '10s' }] }, /Checks\[1\]\.CheckID: "c1" is already the ID of another check/],
+      [{ Name: 'twice', Checks: [{ ID: 'c1', TTL: '30s' }, { CheckID: 'c1', TTL: '10s' }] }, /Checks\[1\]\.CheckID: "c1" is already the ID of another check/],
+      [{ Name: 'twice', Check: { CheckID: 'c1', TTL: '30s' }, Connect: { SidecarService: { Check: { CheckID: 'c1', TTL: '10s' } } } }, /Connect\.SidecarService\.Check\.CheckID: "c1" is already the ID of another check/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await a.put('/v1/agent/service/register', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)} -> ${r.text}`);
+      assert.match(r.text, message);
+    }
+    assert.equal((await a.get('/v1/agent/service/twice')).status, 404);
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+  });
+
   it('reports both problems when a body has two', async () => {
     const r = await a.put('/v1/agent/service/register', { Name: 'x', Port: -1, Meta: { a: 1 } });
     assert.equal(r.status, 400);

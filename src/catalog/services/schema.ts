@@ -131,6 +131,15 @@ export const sidecarSchema = z
     proxyAddressRule(v, ctx);
   });
 
+/** Checks given with an ID (`CheckID`, else `ID`), each with the path of that field. */
+function namedChecks(reg: { Check?: CheckDefinition; Checks?: CheckDefinition[] }, at: PropertyKey[]): { id: string; path: PropertyKey[] }[] {
+  const defs: [CheckDefinition, PropertyKey[]][] = reg.Checks?.length ? reg.Checks.map((c, i) => [c, [...at, 'Checks', i]]) : reg.Check ? [[reg.Check, [...at, 'Check']]] : [];
+  return defs.flatMap(([c, path]) => {
+    const id = c.CheckID ?? c.ID;
+    return id === undefined ? [] : [{ id, path: [...path, c.CheckID !== undefined ? 'CheckID' : 'ID'] }];
+  });
+}
+
 export const registrationSchema = z
   .object({
     ...serviceFields,
@@ -142,6 +151,11 @@ export const registrationSchema = z
     const sidecarId = v.Connect?.SidecarService?.ID;
     if (sidecarId !== undefined && sidecarId === (v.ID ?? v.Name)) {
       ctx.addIssue({ code: 'custom', path: ['Connect', 'SidecarService', 'ID'], message: `"${sidecarId}" is the ID of the service itself; the sidecar would replace it` });
+    }
+    const named = [...namedChecks(v, []), ...(v.Connect?.SidecarService ? namedChecks(v.Connect.SidecarService, ['Connect', 'SidecarService']) : [])];
+    for (const i of duplicates(named, (c) => c.id)) {
+      const c = named[i] as { id: string; path: PropertyKey[] };
+      ctx.addIssue({ code: 'custom', path: c.path, message: `"${c.id}" is already the ID of another check in this registration` });
     }
     if (v.Kind && v.Connect?.SidecarService) ctx.addIssue({ code: 'custom', path: ['Connect', 'SidecarService'], message: 'is only valid for a typical service, not a proxy' });
     if (v.Connect?.Native && v.Kind) ctx.addIssue({ code: 'custom', path: ['Connect', 'Native'], message: 'is only valid for a typical service' });
