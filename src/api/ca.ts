@@ -96,6 +96,9 @@ export function caRoutes(deps: CARoutesDeps): Route[] {
       method: 'PUT',
       pattern: '/v1/connect/ca/configuration',
       handler: async (req) => {
+        // The configuration replaces the whole of the current one: an empty body would reset it
+        // to the defaults (a new root, when the key type differs). Consul refuses it too.
+        if (req.body === undefined) throw ValidationError.of('body', 'is empty; send the CA configuration as JSON ({"Provider": "consul", "Config": {...}})');
         await deps.ca.setConfiguration(req.body);
         return { body: true };
       },

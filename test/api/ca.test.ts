@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { CARoots, LeafCert } from '../../src/ca/types.js';
 import { RateLimitError, ValidationError } from '../../src/core/errors.js';
 import { opensslVerify } from '../ca/support.js';
+import { TestAgent } from '../support/agent.js';
 import { caFixture, request, route, serve } from './ca-fixture.js';
 
 describe('CA HTTP API', () => {
@@ -118,5 +119,21 @@ describe('CA HTTP API', () => {
     await put(request('PUT', '', { Provider: 'consul', Config: { PrivateKeyType: 'rsa', PrivateKeyBits: 2048 } }));
     assert.equal(ca.roots().Roots.length, 2);
     assert.equal(ca.configuration().Config.PrivateKeyType, 'rsa');
+  });
+
+  it('PUT /v1/connect/ca/configuration with an empty body is refused, not a reset to the defaults', async () => {
+    const a = await TestAgent.start();
+    try {
+      assert.equal((await a.put('/v1/connect/ca/configuration', { Provider: 'consul', Config: { LeafCertTTL: '24h' } })).status, 200);
+      const before = await a.get('/v1/connect/ca/configuration');
+      const r = await a.put('/v1/connect/ca/configuration');
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.text, /body: .*empty/);
+      const after = await a.get('/v1/connect/ca/configuration');
+      assert.deepEqual(after.json, before.json);
+      assert.equal((after.json as { Config: { LeafCertTTL: string } }).Config.LeafCertTTL, '24h');
+    } finally {
+      await a.close();
+    }
   });
 });
