@@ -9,6 +9,7 @@ import { compileRoute, matchRoute, type CompiledRoute } from './match.js';
 import type { ApiRequest, ApiResponse, Route } from './route.js';
 
 const MAX_BODY = 16 * 1024 * 1024;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface ApiServerOptions {
   readonly routes?: readonly (readonly Route[])[];
@@ -115,7 +116,13 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY) throw new Error(`body larger than ${MAX_BODY} bytes`);
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  let text: string;
+  try {
+    text = UTF8.decode(Buffer.concat(chunks));
+  } catch {
+    // Buffer#toString would swap each bad byte for U+FFFD and store what the caller never sent.
+    throw new Error('the body is not valid UTF-8');
+  }
   if (text.trim() === '') return undefined;
   return JSON.parse(text) as unknown;
 }

@@ -217,6 +217,16 @@ describe('/v1/agent', () => {
     assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
   });
 
+  it('refuses a body that is not valid UTF-8 instead of storing replacement characters', async () => {
+    const before = a.agent.store.currentIndex();
+    const body = Buffer.concat([Buffer.from('{"Name":"bytes","Tags":["a'), Buffer.from([0xff, 0xfe]), Buffer.from('b"]}')]);
+    const res = await fetch(`${a.base}/v1/agent/service/register`, { method: 'PUT', body });
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /Request decode failed: .*not valid UTF-8/);
+    assert.equal((await a.get('/v1/agent/service/bytes')).status, 404);
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+  });
+
   it('reports both problems when a body has two', async () => {
     const r = await a.put('/v1/agent/service/register', { Name: 'x', Port: -1, Meta: { a: 1 } });
     assert.equal(r.status, 400);
