@@ -40,7 +40,8 @@ export function parseFlags<S extends FlagSpecs>(specs: S, argv: readonly string[
     const body = arg.replace(/^--?/, '');
     const eq = body.indexOf('=');
     const name = eq < 0 ? body : body.slice(0, eq);
-    const spec = specs[name];
+    // Own keys only: a plain lookup also finds Object.prototype's members (-constructor, -valueOf).
+    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
     if (!spec) throw ValidationError.of(`-${name}`, 'unknown flag');
     if (spec.type === 'bool') {
       flags[name] = eq < 0 ? true : parseBool(name, body.slice(eq + 1));

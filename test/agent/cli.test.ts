@@ -90,6 +90,16 @@ describe('client commands', () => {
     assert.match(bad.err, /SRC DST: expected 2 argument/);
   });
 
+  it('refuses flags named like members of every object (valueOf, constructor, __proto__) and does nothing', async () => {
+    assert.equal((await a.put('/v1/config', { Kind: 'service-defaults', Name: 'kept', Protocol: 'http' })).status, 200);
+    for (const flag of ['-valueOf', '-constructor', '-__proto__', '-toString=1']) {
+      const r = await run('config', 'delete', '-kind', 'service-defaults', '-name', 'kept', flag, ...(flag.includes('=') ? [] : ['1']), '-http-addr', addr);
+      assert.equal(r.code, 1, `${flag}: ${r.out}${r.err}`);
+      assert.match(r.err, new RegExp(`${flag.split('=')[0]}: unknown flag`));
+    }
+    assert.equal((await a.get('/v1/config/service-defaults/kept')).status, 200, 'the entry is still there');
+  });
+
   it('says clearly when the agent cannot be reached', async () => {
     const r = await run('intention', 'check', '-http-addr', '127.0.0.1:1', 'a', 'b');
     assert.equal(r.code, 1);
