@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger.js';
 import { DEFAULTS, resolveConfig } from './agent-config.js';
 import { startAgent } from './agent.js';
 import type { Command } from './command.js';
-import { flagsHelp, parseFlags } from './flags.js';
+import { flagsHelp, noArguments, parseFlags } from './flags.js';
 
 const FLAGS = {
   dev: { type: 'bool', help: 'Development mode: in-memory store, local defaults' },
@@ -23,7 +23,8 @@ export const agentCommand: Command = {
   summary: 'Run the Switchyard agent (catalog, HTTP API, health checks)',
   help: `Flags:\n${flagsHelp(FLAGS)}`,
   async run(args, io) {
-    const { flags } = parseFlags(FLAGS, args);
+    const { flags, positional } = parseFlags(FLAGS, args);
+    noArguments(positional);
     const config = resolveConfig(flags);
     const logger = pino({ level: config.logLevel, base: { node: config.node } }, pino.destination(2)) as unknown as Logger;
     const agent = await startAgent(config, { logger });

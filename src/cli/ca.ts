@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { errorMessage, ValidationError } from '../core/errors.js';
 import type { Command, CommandIO } from './command.js';
-import { flagsHelp, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
+import { flagsHelp, noArguments, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
 import { ApiClient, DEFAULT_HTTP_ADDR } from './http-client.js';
 
 const HTTP_ADDR = { type: 'string', help: 'Address of the Switchyard agent HTTP API (or $SWITCHYARD_HTTP_ADDR)' } as const;
@@ -26,7 +26,8 @@ function apiCommand<S extends FlagSpecs & { 'http-addr': typeof HTTP_ADDR }>(
     summary,
     help: flagsHelp(specs),
     async run(args, io) {
-      const { flags } = parseFlags(specs, args);
+      const { flags, positional } = parseFlags(specs, args);
+      noArguments(positional);
       await body(flags, client(flags['http-addr'] as string | undefined, io), io);
       return 0;
     },

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { ValidationError, errorMessage } from '../core/errors.js';
 import type { Command, CommandIO } from './command.js';
-import { flagsHelp, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
+import { flagsHelp, noArguments, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
 import { ApiClient, DEFAULT_HTTP_ADDR } from './http-client.js';
 
 const HTTP_ADDR = { 'http-addr': { type: 'string', help: 'Address of the agent\'s HTTP API', default: DEFAULT_HTTP_ADDR } } as const;
@@ -73,16 +73,19 @@ export const clientCommands: readonly Command[] = [
     io.stdout(`Config entry written: ${String(body.Kind)}/${String(body.Name)}\n`);
     return 0;
   }),
-  command('config read', 'Print a config entry', '-kind KIND -name NAME', kindAndName, async (api, f, _a, io) => {
+  command('config read', 'Print a config entry', '-kind KIND -name NAME', kindAndName, async (api, f, args, io) => {
+    noArguments(args);
     io.stdout(json(await api.get(`/v1/config/${enc(need(f.kind, 'kind'))}/${enc(need(f.name, 'name'))}`)));
     return 0;
   }),
-  command('config list', 'List the names of the config entries of a kind', '-kind KIND', { kind: kindAndName.kind }, async (api, f, _a, io) => {
+  command('config list', 'List the names of the config entries of a kind', '-kind KIND', { kind: kindAndName.kind }, async (api, f, args, io) => {
+    noArguments(args);
     const entries = await api.get<{ Name: string }[]>(`/v1/config/${enc(need(f.kind, 'kind'))}`);
     io.stdout(entries.map((e) => `${e.Name}\n`).join(''));
     return 0;
   }),
-  command('config delete', 'Delete a config entry', '-kind KIND -name NAME', kindAndName, async (api, f, _a, io) => {
+  command('config delete', 'Delete a config entry', '-kind KIND -name NAME', kindAndName, async (api, f, args, io) => {
+    noArguments(args);
     const kind = need(f.kind, 'kind');
     const name = need(f.name, 'name');
     await api.delete(`/v1/config/${enc(kind)}/${enc(name)}`);

@@ -11,7 +11,7 @@ import { Bootstrap } from '../gen/envoy/config/bootstrap/v3/bootstrap.js';
 import { generateBootstrap } from '../xds/bootstrap.js';
 import type { Command } from './command.js';
 import { findEnvoy } from './envoy-binary.js';
-import { flagsHelp, parseFlags } from './flags.js';
+import { flagsHelp, noArguments, parseFlags } from './flags.js';
 import { ApiClient, DEFAULT_HTTP_ADDR } from './http-client.js';
 
 const FLAGS = {
@@ -59,7 +59,8 @@ export const connectEnvoyCommand: Command = {
   summary: 'Run (or print the bootstrap of) an Envoy sidecar configured by Switchyard',
   help: `${flagsHelp(FLAGS)}\n\nArguments after -- are passed to Envoy; without a --base-id among them Envoy runs with\n--use-dynamic-base-id, so several sidecars can share a host. Envoy is found through $ENVOY_BIN,\nPATH, or .tools/.`,
   async run(args, io) {
-    const { flags, passthrough } = parseFlags(FLAGS, args);
+    const { flags, positional, passthrough } = parseFlags(FLAGS, args);
+    noArguments(positional, 'arguments for Envoy go after --');
     const mode = flags['ads-mode'];
     if (mode !== 'delta' && mode !== 'sotw') throw ValidationError.of('-ads-mode', `must be delta or sotw, got "${mode}"`);
     const admin = hostPort('admin-bind', flags['admin-bind'] as string);

@@ -56,6 +56,15 @@ export function parseFlags<S extends FlagSpecs>(specs: S, argv: readonly string[
   return { flags: flags as ParsedFlags<S>, positional, passthrough };
 }
 
+/**
+ * For a command that takes flags only: a stray word (a flag typed without its dash, a value
+ * whose flag is missing) is an error naming it, not silently dropped while the command runs.
+ */
+export function noArguments(positional: readonly string[], hint = 'this command takes flags only'): void {
+  const [first] = positional;
+  if (first !== undefined) throw ValidationError.of(JSON.stringify(first), `unexpected argument (${hint})`);
+}
+
 function parseBool(name: string, raw: string): boolean {
   if (raw === 'true') return true;
   if (raw === 'false') return false;

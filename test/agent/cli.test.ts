@@ -100,6 +100,21 @@ describe('client commands', () => {
     assert.equal((await a.get('/v1/config/service-defaults/kept')).status, 200, 'the entry is still there');
   });
 
+  it('refuses arguments a command does not take (a flag missing its dash), and does nothing', async () => {
+    assert.equal((await a.put('/v1/config', { Kind: 'service-defaults', Name: 'stays', Protocol: 'http' })).status, 200);
+    const del = await run('config', 'delete', '-http-addr', addr, '-kind', 'service-defaults', 'name', 'stays');
+    assert.equal(del.code, 1, del.out + del.err);
+    assert.match(del.err, /"name": unexpected argument/);
+    const cas = await run('config', 'delete', '-http-addr', addr, '-kind', 'service-defaults', '-name', 'stays', 'cas=0');
+    assert.equal(cas.code, 1, cas.out + cas.err);
+    assert.match(cas.err, /"cas=0": unexpected argument/);
+    assert.equal((await a.get('/v1/config/service-defaults/stays')).status, 200, 'the entry is still there');
+    const roots = await run('ca', 'roots', '-http-addr', addr, 'pem');
+    assert.equal(roots.code, 1, roots.out + roots.err);
+    assert.match(roots.err, /"pem": unexpected argument/);
+    assert.equal(roots.out, '');
+  });
+
   it('says clearly when the agent cannot be reached', async () => {
     const r = await run('intention', 'check', '-http-addr', '127.0.0.1:1', 'a', 'b');
     assert.equal(r.code, 1);
