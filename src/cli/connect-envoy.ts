@@ -34,7 +34,13 @@ export function hostPort(flag: string, raw: string): { host: string; port: numbe
 }
 
 async function findProxy(api: ApiClient, flags: { 'sidecar-for'?: string; 'proxy-id'?: string }): Promise<ServiceInstance> {
-  if (flags['proxy-id']) return api.get<ServiceInstance>(`/v1/agent/service/${encodeURIComponent(flags['proxy-id'])}`);
+  const proxyId = flags['proxy-id'];
+  if (proxyId) {
+    const proxy = await api.get<ServiceInstance>(`/v1/agent/service/${encodeURIComponent(proxyId)}`);
+    // A typical service gets no xDS configuration: its Envoy would wait for one forever.
+    if (!proxy.Kind) throw ValidationError.of('-proxy-id', `service "${proxyId}" is not a proxy or gateway; give the proxy's ID, or -sidecar-for ${proxyId} for its sidecar`);
+    return proxy;
+  }
   const target = flags['sidecar-for'];
   if (!target) throw ValidationError.of('-sidecar-for', 'one of -sidecar-for or -proxy-id is required');
   const services = await api.get<Record<string, ServiceInstance>>('/v1/agent/services');

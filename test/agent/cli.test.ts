@@ -115,6 +115,14 @@ describe('client commands', () => {
     assert.equal(roots.out, '');
   });
 
+  it('connect envoy -proxy-id refuses a service that is not a proxy or gateway', async () => {
+    assert.equal((await a.put('/v1/agent/service/register', { Name: 'plain', Port: 8080 })).status, 200);
+    const r = await run('connect', 'envoy', '-proxy-id', 'plain', '-bootstrap', '-http-addr', addr);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.err, /-proxy-id: service "plain" is not a proxy or gateway/);
+    assert.equal(r.out, '', 'no bootstrap printed');
+  });
+
   it('says clearly when the agent cannot be reached', async () => {
     const r = await run('intention', 'check', '-http-addr', '127.0.0.1:1', 'a', 'b');
     assert.equal(r.code, 1);
