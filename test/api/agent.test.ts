@@ -227,6 +227,15 @@ describe('/v1/agent', () => {
     assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
   });
 
+  it('refuses a "__proto__" key, which validation would otherwise drop without a word', async () => {
+    const before = a.agent.store.currentIndex();
+    const r = await a.put('/v1/agent/service/register', '{"Name":"proto","Meta":{"__proto__":"x","env":"prod"}}');
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.text, /Request decode failed: Meta\.__proto__: cannot be used as a key/);
+    assert.equal((await a.get('/v1/agent/service/proto')).status, 404);
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+  });
+
   it('reports both problems when a body has two', async () => {
     const r = await a.put('/v1/agent/service/register', { Name: 'x', Port: -1, Meta: { a: 1 } });
     assert.equal(r.status, 400);
