@@ -155,28 +155,33 @@ export class LeafManager {
     return [...this.entries.keys()].sort();
   }
 
-  /** Issues and keeps going on failure, with jittered exponential backoff. */
+  /** Issues (a failure is retried by issue() while the leaf is watched). */
   private background(entry: Entry): void {
-    this.issue(entry).then(
-      () => undefined,
-      (err: unknown) => {
-        entry.failures++;
-        const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(entry.failures - 1, 6)) * (0.5 + this.random() / 2);
-        const level = err instanceof RateLimitError ? 'info' : 'warn';
-        this.log[level]({ service: entry.service, retryInMs: Math.round(backoff), err: errorMessage(err) }, 'leaf certificate issuance failed; retrying');
-        this.schedule(entry, backoff);
-      },
-    );
+    this.issue(entry).catch(() => undefined);
   }
 
+  /**
+   * Whoever started it (a watcher, a renewal, an HTTP request), a failed issuance of a watched
+   * leaf is retried with jittered exponential backoff: a watcher may have joined an issuance an
+   * HTTP request started, and would otherwise wait for a leaf forever.
+   */
   private issue(entry: Entry): Promise<Cached> {
     if (entry.issuing) return entry.issuing;
     const run = this.sign(entry).catch((err: unknown) => {
       entry.issuing = undefined;
+      if (entry.subscribers > 0) this.retryLater(entry, err);
       throw err;
     });
     entry.issuing = run;
     return run;
+  }
+
+  private retryLater(entry: Entry, err: unknown): void {
+    entry.failures++;
+    const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(entry.failures - 1, 6)) * (0.5 + this.random() / 2);
+    const level = err instanceof RateLimitError ? 'info' : 'warn';
+    this.log[level]({ service: entry.service, retryInMs: Math.round(backoff), err: errorMessage(err) }, 'leaf certificate issuance failed; retrying');
+    this.schedule(entry, backoff);
   }
 
   private async sign(entry: Entry): Promise<Cached> {

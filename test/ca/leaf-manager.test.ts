@@ -12,6 +12,7 @@ import type { CASource } from '../../src/proxycfg/sources.js';
 import { ManualClock, systemClock, type Clock } from '../../src/core/clock.js';
 import { RateLimitError } from '../../src/core/errors.js';
 import { nullLogger } from '../../src/core/logger.js';
+import { waitFor } from '../support/wait.js';
 import { opensslText, opensslVerify } from './support.js';
 
 const HOUR = 3_600_000;
@@ -144,6 +145,27 @@ describe('leaf manager', () => {
     const got = firstValueFrom(leaves.watchLeaf('b').pipe(take(1), toArray()));
     clock.advance(5_000);
     assert.equal((await got)[0]?.Service, 'b');
+  });
+
+  it('gives a watcher its leaf even when the issuance it joined (one asked for over HTTP) fails', async () => {
+    const { ca, clock, leaves } = await setup();
+    const sign = ca.signLeaf.bind(ca);
+    let calls = 0;
+    ca.signLeaf = (csr, req) => (++calls === 1 ? Promise.reject(new Error('CA unavailable')) : sign(csr, req));
+    const asked = leaves.getLeaf('web');
+    let leaf: LeafCert | undefined;
+    const sub = leaves.watchLeaf('web').subscribe((l) => (leaf = l));
+    try {
+      await assert.rejects(asked, /CA unavailable/);
+      // The retry backs off for up to 1 s; virtual time moves until the watcher has its leaf.
+      const got = await waitFor('the watcher to get its leaf after the failed issuance', () => {
+        clock.advance(1_000);
+        return leaf;
+      });
+      assert.equal(got.Service, 'web');
+    } finally {
+      sub.unsubscribe();
+    }
   });
 
   it('with the system clock, does not renew a long-lived leaf at once (renewal beyond the 24.8-day timer limit)', async () => {
