@@ -63,6 +63,7 @@ const RENEW_FROM = 0.6;
 const RENEW_TO = 0.9;
 const MAX_BACKOFF_MS = 60_000;
 const IDLE_EVICT_MS = 72 * 3_600_000;
+const REISSUE_JITTER_MS = 30_000;
 
 export class LeafManager {
   private readonly entries = new Map<string, Entry>();
@@ -213,7 +214,10 @@ export class LeafManager {
     entry.issuing = undefined;
     entry.leaf$.next(cached);
     this.log.debug({ service: entry.service, serial: cert.SerialNumber, validBefore: cert.ValidBefore }, 'leaf certificate issued');
-    this.schedule(entry, renewAt - this.deps.clock.now());
+    // Signed by a root that stopped being active while the CSR was out (onRoots found nothing to
+    // re-issue yet): re-issue within the jitter window, as for every other leaf, not at renewal.
+    const stale = this.activeRootId !== '' && cached.rootId !== this.activeRootId;
+    this.schedule(entry, stale ? this.random() * (this.deps.reissueJitterMs ?? REISSUE_JITTER_MS) : renewAt - this.deps.clock.now());
     return cached;
   }
 
@@ -223,7 +227,7 @@ export class LeafManager {
     if (!changed) return;
     const watched = [...this.entries.values()].filter((e) => e.subscribers > 0 && e.leaf$.value?.rootId !== roots.ActiveRootID);
     const rate = this.deps.ca.csrRate?.() ?? 0;
-    const window = Math.max(this.deps.reissueJitterMs ?? 30_000, rate > 0 ? (watched.length / rate) * 2000 : 0);
+    const window = Math.max(this.deps.reissueJitterMs ?? REISSUE_JITTER_MS, rate > 0 ? (watched.length / rate) * 2000 : 0);
     this.log.info({ leaves: watched.length, windowMs: Math.round(window) }, 'active CA root changed; re-issuing leaves');
     for (const e of watched) this.schedule(e, this.random() * window);
   }

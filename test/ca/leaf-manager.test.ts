@@ -168,6 +168,39 @@ describe('leaf manager', () => {
     }
   });
 
+  it('re-issues a leaf that was being signed by the old root when the root changed', async () => {
+    const { ca, clock, leaves } = await setup();
+    const sign = ca.signLeaf.bind(ca);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    // The first CSR is signed by the root active when it arrives; its answer is held until after the rotation.
+    ca.signLeaf = async (csr, req) => {
+      const signed = sign(csr, req);
+      if (++calls === 1) await gate;
+      return signed;
+    };
+    let leaf: LeafCert | undefined;
+    const sub = leaves.watchLeaf('web').subscribe((l) => (leaf = l));
+    try {
+      await waitFor('the first CSR to reach the CA', () => calls === 1);
+      await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+      const newRootPem = ca.roots().Roots.find((r) => r.Active)!.RootCert;
+      release();
+      const first = await waitFor('the leaf signed by the old root', () => leaf);
+      // Within the re-issue jitter window (60 s here), not at its renewal days later.
+      const started = clock.now();
+      const got = await waitFor('the leaf to be re-issued', () => {
+        if (clock.now() - started < 60_000) clock.advance(1_000);
+        return leaf !== first && leaf;
+      });
+      const v = opensslVerify(newRootPem, got.CertPEM, '', clock.now());
+      assert.ok(v.ok, v.output);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
   it('with the system clock, does not renew a long-lived leaf at once (renewal beyond the 24.8-day timer limit)', async () => {
     // LeafCertTTL 8760h: the renewal is 219+ days away, past Node's 2^31-1 ms timer limit, which
     // Node turns into 1 ms; unchained, the manager re-issued the leaf over and over.
