@@ -9,6 +9,11 @@ import { isSupportedKey, SUPPORTED_KEYS, type KeyType } from './keys.js';
 const HOUR = 3_600_000;
 export const LEAF_TTL_MIN_MS = HOUR;
 export const LEAF_TTL_MAX_MS = 8760 * HOUR;
+/**
+ * A root must end before the year 9999 (the last an X.509 time can spell), or the certificate
+ * cannot be built; a hundred years (ten times Consul's default) keeps that true for millennia.
+ */
+const ROOT_TTL_MAX_MS = 876_000 * HOUR;
 
 export interface ProviderSettings {
   readonly PrivateKeyType: KeyType;
@@ -61,7 +66,7 @@ const settingsSchema = z
     PrivateKeyType: z.enum(['ec', 'rsa']).default('ec'),
     PrivateKeyBits: z.number().int().optional(),
     LeafCertTTL: duration('72h', { min: [LEAF_TTL_MIN_MS, '1h'], max: [LEAF_TTL_MAX_MS, '8760h (one year)'] }),
-    RootCertTTL: duration('87600h'),
+    RootCertTTL: duration('87600h', { max: [ROOT_TTL_MAX_MS, '876000h (a hundred years)'] }),
     IntermediateCertTTL: duration('8760h'),
     CSRMaxPerSecond: z.number().min(0).default(50),
     CSRMaxConcurrent: z.number().int().min(0).default(0),

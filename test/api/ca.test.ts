@@ -121,6 +121,20 @@ describe('CA HTTP API', () => {
     assert.equal(ca.configuration().Config.PrivateKeyType, 'rsa');
   });
 
+  it('PUT /v1/connect/ca/configuration refuses a RootCertTTL no certificate can carry, naming it, and keeps the root', async () => {
+    const a = await TestAgent.start();
+    try {
+      const before = await a.get('/v1/connect/ca/roots');
+      // 70 million hours from now is past the year 9999, the last an X.509 time can spell.
+      const r = await a.put('/v1/connect/ca/configuration', { Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, RootCertTTL: '70000000h' } });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.text, /Config\.RootCertTTL: must be at most/);
+      assert.deepEqual((await a.get('/v1/connect/ca/roots')).json, before.json);
+    } finally {
+      await a.close();
+    }
+  });
+
   it('PUT /v1/connect/ca/configuration with an empty body is refused, not a reset to the defaults', async () => {
     const a = await TestAgent.start();
     try {
