@@ -4,6 +4,7 @@ import { map, type Observable } from 'rxjs';
 import { z } from 'zod';
 import type { CAConfigurationView } from '../ca/ca-service.js';
 import type { CARoots, LeafCert } from '../ca/types.js';
+import { serviceName } from '../catalog/config/common.js';
 import type { IntentionDecision } from '../catalog/types.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ValidationError } from '../core/errors.js';
@@ -63,7 +64,9 @@ export function caRoutes(deps: CARoutesDeps): Route[] {
       pattern: '/v1/agent/connect/ca/leaf/:service',
       handler: async (req) => {
         const service = req.params.service ?? '';
-        if (!/^[A-Za-z0-9_.-]+$/.test(service)) throw ValidationError.of('service', `"${service}" is not a valid service name`);
+        // The rule registration applies: a leaf only for a name a service can have.
+        const name = serviceName.safeParse(service);
+        if (!name.success) throw ValidationError.of('service', `"${service}" is not a valid service name: ${name.error.issues[0]?.message ?? ''}`);
         // Issue (or find) first, so a refused CSR answers its error (429 when rate limited).
         await deps.leaves.getLeaf(service);
         const leaf$ = deps.leaves.watchLeaf(service).pipe(map((l) => ({ index: l.ModifyIndex, value: l })));

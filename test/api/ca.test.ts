@@ -52,6 +52,22 @@ describe('CA HTTP API', () => {
     await assert.rejects(Promise.resolve().then(() => leafRoute.handler(request('GET', '', undefined, { service: 'bad/name' }))), ValidationError);
   });
 
+  it('GET /v1/agent/connect/ca/leaf/:service refuses a name no service can have, and signs nothing', async () => {
+    const a = await TestAgent.start();
+    try {
+      // The catalog registers none of these, so a leaf for one is an identity no service has
+      // ("..." makes spiffe://<td>/ns/default/dc/dc1/svc/...).
+      for (const name of ['...', '.web', 'web.', '-web', 'a'.repeat(129)]) {
+        const r = await a.get(`/v1/agent/connect/ca/leaf/${name}`);
+        assert.equal(r.status, 400, `${name}: ${r.text}`);
+        assert.match(r.text, /service/);
+      }
+      assert.deepEqual(a.agent.leaves.cachedServices(), []);
+    } finally {
+      await a.close();
+    }
+  });
+
   it('answers a rate-limited leaf request with RateLimitError (HTTP 429)', async () => {
     const { routes } = await caFixture([], 'deny', { CSRMaxPerSecond: 1 });
     const leafRoute = route(routes, 'GET', '/v1/agent/connect/ca/leaf/:service');
