@@ -37,7 +37,10 @@ export class SqliteStore extends BaseStore {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       closeSync(openSync(path, 'a', 0o600));
     }
-    this.db = new Database(path);
+    // The busy timeout only matters for taking the lock (nothing else shares the file): an agent
+    // that is still exiting gets a moment to let go of it.
+    this.db = new Database(path, { timeout: 2000 });
+    if (path !== ':memory:') this.lock();
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.exec(SCHEMA);
@@ -61,6 +64,23 @@ export class SqliteStore extends BaseStore {
         setIndex.run(index);
       }
     });
+  }
+
+  /**
+   * One agent per data dir. Each agent serves reads from its own memory and numbers writes from
+   * its own index, so a second one on the same file would answer from a stale copy and write
+   * over the first one's acknowledged rows. The database is held exclusively (taken before WAL
+   * is entered, so no shared-memory index is used) until close; a second opener fails here.
+   */
+  private lock(): void {
+    this.db.pragma('locking_mode = EXCLUSIVE');
+    try {
+      this.db.exec('BEGIN IMMEDIATE; COMMIT;');
+    } catch (err) {
+      this.db.close();
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new Error(`${this.path} is in use by another Switchyard agent (one agent per data dir)`);
+      throw err;
+    }
   }
 
   protected persist(group: readonly CommittedTx[]): void {

@@ -102,6 +102,18 @@ describe('SqliteStore', () => {
     second.close();
   });
 
+  it('holds its file exclusively: a second store on it is refused, and the first keeps working', async () => {
+    const path = join(tempDir(), 'db', 'switchyard.db');
+    const first = new SqliteStore(path);
+    await first.write((tx) => tx.put('config_entries', 'k', { v: 1 }));
+    assert.throws(() => new SqliteStore(path), /switchyard\.db is in use by another Switchyard agent/);
+    await first.write((tx) => tx.put('config_entries', 'k', { v: 2 }));
+    first.close();
+    const second = new SqliteStore(path);
+    assert.deepEqual(second.read((tx) => tx.get('config_entries', 'k'))?.value, { v: 2 });
+    second.close();
+  });
+
   it('keeps its files (which hold the CA private keys) readable by their owner only', async () => {
     const dir = join(tempDir(), 'data');
     const path = join(dir, 'switchyard.db');
