@@ -203,17 +203,21 @@ export class CAService {
     const root = rootRecord({ chain, signingCert: await next.activeLeafSigningCert(), crossSigned, config, clusterId: s.clusterId, index });
     // Not only the current LeafCertTTL: a longer one in force earlier signed leaves that live on.
     const roots = rotateRoots(s.roots, root, this.deps.clock.now(), maxLeafTtlMs(s), index);
-    await this.commit({ ...s, config, configModifyIndex: index, providerState: await next.state(), roots, index, activeRootMaxLeafTtlMs: leafTtlMs(config) });
-    this.provider = next;
+    // The new provider signs from the moment the new roots are visible: a leaf asked for by
+    // whoever sees them must be signed by the root it is labelled with.
+    await this.commit({ ...s, config, configModifyIndex: index, providerState: await next.state(), roots, index, activeRootMaxLeafTtlMs: leafTtlMs(config) }, () => {
+      this.provider = next;
+    });
     this.limiter?.update(config.Config);
     await old.cleanup(false, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
     this.log.info({ index, activeRoot: root.ID, keyType: config.Config.PrivateKeyType, keyBits: config.Config.PrivateKeyBits }, 'CA root rotated');
   }
 
-  /** Durable first, then visible. */
-  private async commit(next: PersistedCAState): Promise<void> {
+  /** Durable first, then visible; `apply` switches what must change with it before anyone sees it. */
+  private async commit(next: PersistedCAState, apply?: () => void): Promise<void> {
     await this.deps.store.save(next);
     this.state = next;
+    apply?.();
     this.publish();
   }
 

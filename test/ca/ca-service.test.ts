@@ -136,6 +136,29 @@ describe('CA service', () => {
     assert.ok((await store.load())?.roots.length === 1, 'the prune is persisted');
   });
 
+  it('signs with the new root as soon as it is published: a leaf requested on the roots update verifies under the root it names', async () => {
+    const { ca, clock } = await startCA();
+    const oldRootId = ca.roots().ActiveRootID;
+    const csr = await makeCsr([uri('web')], { type: 'ec', bits: 384 });
+    // Whoever sees the new roots may ask for a leaf at once (a watcher, a proxy just registered).
+    let onPublish: Promise<Awaited<ReturnType<CAService['signLeaf']>>> | undefined;
+    const sub = ca.watchRoots().subscribe((r) => {
+      if (r.ActiveRootID !== oldRootId && !onPublish) onPublish = ca.signLeaf(csr, { service: 'web' });
+    });
+    try {
+      await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+    } finally {
+      sub.unsubscribe();
+    }
+    assert.ok(onPublish, 'the new roots were published');
+    const leaf = await onPublish;
+    const newRoot = ca.roots().Roots.find((r) => r.Active)!;
+    assert.equal(leaf.rootId, newRoot.ID);
+    const [leafPem] = splitPem(leaf.certPem);
+    const v = opensslVerify(newRoot.RootCert, leafPem!, '', clock.now());
+    assert.ok(v.ok, `a leaf labelled with the new root must be signed by it: ${v.output}`);
+  });
+
   it('keeps a rotated-out root until its longest-lived leaf expires, even after LeafCertTTL was shortened', async () => {
     const { ca, clock } = await startCA();
     const oldRoot = ca.roots().Roots[0]!;
