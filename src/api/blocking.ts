@@ -32,7 +32,9 @@ export function parseBlocking(query: URLSearchParams): BlockingParams {
     if (!/^\d+$/.test(rawIndex)) throw ValidationError.of('index', `must be a non-negative integer, got "${rawIndex}"`);
     index = Number(rawIndex);
   }
-  const waitMs = rawWait ? Math.min(parseDuration('wait', rawWait), MAX_WAIT_MS) : DEFAULT_WAIT_MS;
+  // As in Consul, no wait and a zero wait both mean the default.
+  const wait = rawWait ? parseDuration('wait', rawWait) : 0;
+  const waitMs = wait > 0 ? Math.min(wait, MAX_WAIT_MS) : DEFAULT_WAIT_MS;
   return { index, waitMs };
 }
 

@@ -68,6 +68,15 @@ describe('/v1/catalog and /v1/health', () => {
     assert.deepEqual((r.json as { Checks: { Status: string }[] }[]).map((e) => e.Checks[0]?.Status), ['passing', 'passing']);
   });
 
+  it('treats wait=0s as the default wait, as Consul does: the query still blocks', async () => {
+    const first = await a.get('/v1/health/service/web');
+    const pending = await a.blockingGet(`/v1/health/service/web?index=${first.index}&wait=0s`);
+    await a.put('/v1/agent/check/warn/service:web-2');
+    const r = await pending.reply;
+    assert.ok(r.index > first.index, `answered by the change (${first.index} -> ${r.index})`);
+    await a.put('/v1/agent/check/pass/service:web-2');
+  });
+
   it('requires every tag when ?tag= is repeated, as Consul does', async () => {
     await a.put('/v1/agent/service/register', { ID: 'web-3', Name: 'web', Port: 8082, Tags: ['blue', 'canary'] });
     try {
