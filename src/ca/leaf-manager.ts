@@ -217,8 +217,14 @@ export class LeafManager {
     // Signed by a root that stopped being active while the CSR was out (onRoots found nothing to
     // re-issue yet): re-issue within the jitter window, as for every other leaf, not at renewal.
     const stale = this.activeRootId !== '' && cached.rootId !== this.activeRootId;
-    this.schedule(entry, stale ? this.random() * (this.deps.reissueJitterMs ?? REISSUE_JITTER_MS) : renewAt - this.deps.clock.now());
+    this.schedule(entry, stale ? this.random() * this.reissueWindow(1) : renewAt - this.deps.clock.now());
     return cached;
+  }
+
+  /** The window `leaves` re-issues after a root change are spread over (within the CSR rate, with room). */
+  private reissueWindow(leaves: number): number {
+    const rate = this.deps.ca.csrRate?.() ?? 0;
+    return Math.max(this.deps.reissueJitterMs ?? REISSUE_JITTER_MS, rate > 0 ? (leaves / rate) * 2000 : 0);
   }
 
   private onRoots(roots: CARoots): void {
@@ -226,8 +232,7 @@ export class LeafManager {
     this.activeRootId = roots.ActiveRootID;
     if (!changed) return;
     const watched = [...this.entries.values()].filter((e) => e.subscribers > 0 && e.leaf$.value?.rootId !== roots.ActiveRootID);
-    const rate = this.deps.ca.csrRate?.() ?? 0;
-    const window = Math.max(this.deps.reissueJitterMs ?? REISSUE_JITTER_MS, rate > 0 ? (watched.length / rate) * 2000 : 0);
+    const window = this.reissueWindow(watched.length);
     this.log.info({ leaves: watched.length, windowMs: Math.round(window) }, 'active CA root changed; re-issuing leaves');
     for (const e of watched) this.schedule(e, this.random() * window);
   }
