@@ -43,7 +43,14 @@ export class ApiServer {
 
   /** Listens and resolves to the bound address (port 0 picks a free one). */
   listen(port: number, host: string): Promise<AddressInfo> {
-    const server = createServer((req, res) => void this.handle(req, res));
+    const server = createServer((req, res) => {
+      // The last line of defence: whatever a request does, it answers for itself alone. An
+      // exception escaping here was an unhandled rejection, which stops the agent.
+      this.handle(req, res).catch((err: unknown) => {
+        this.logger.error({ err: errorMessage(err), method: req.method, path: req.url }, 'request failed');
+        this.send(res, req, { status: 500, text: `internal error: ${errorMessage(err)}\n` });
+      });
+    });
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -99,13 +106,41 @@ export class ApiServer {
       try {
         body = await readJson(req);
       } catch (err) {
-        return send(res, { status: 400, text: `Request decode failed: ${errorMessage(err)}\n` });
+        return this.send(res, req, { status: 400, text: `Request decode failed: ${errorMessage(err)}\n` });
       }
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
-      send(res, await this.dispatch(req.method ?? 'GET', req.url ?? '/', body, abort.signal, headers));
+      this.send(res, req, await this.dispatch(req.method ?? 'GET', req.url ?? '/', body, abort.signal, headers));
     } finally {
       this.inflight.delete(abort);
     }
+  }
+
+  /**
+   * Writes a reply. A body that cannot be serialized (a value nested deeper than the call stack
+   * allows, a BigInt) is a 500 for this request, logged with what failed: thrown from here it
+   * stopped the agent.
+   */
+  private send(res: ServerResponse, req: IncomingMessage, r: ApiResponse & { status?: number }): void {
+    if (res.writableEnded || res.destroyed) return;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    let { status = 200, text, headers } = r;
+    let payload: string;
+    try {
+      payload = text ?? JSON.stringify(r.body ?? null);
+    } catch (err) {
+      this.logger.error({ err: errorMessage(err), method: req.method, path: req.url }, 'cannot serialize the response');
+      [status, headers] = [500, {}];
+      payload = text = `cannot serialize the response: ${errorMessage(err)}\n`;
+    }
+    res.writeHead(status, {
+      'content-type': text !== undefined ? 'text/plain; charset=utf-8' : 'application/json',
+      'content-length': Buffer.byteLength(payload),
+      ...headers,
+    });
+    res.end(payload);
   }
 }
 
@@ -159,14 +194,4 @@ function protoKeyPath(body: unknown): PropertyKey[] | undefined {
   return undefined;
 }
 
-function send(res: ServerResponse, r: ApiResponse & { status?: number }): void {
-  if (res.writableEnded || res.destroyed) return;
-  const isText = r.text !== undefined;
-  const payload = isText ? (r.text as string) : JSON.stringify(r.body ?? null);
-  res.writeHead(r.status ?? 200, {
-    'content-type': isText ? 'text/plain; charset=utf-8' : 'application/json',
-    'content-length': Buffer.byteLength(payload),
-    ...r.headers,
-  });
-  res.end(payload);
-}
+

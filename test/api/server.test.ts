@@ -3,6 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import { ApiServer } from '../../src/api/server.js';
 import { ConflictError, NotFoundError, PermissionDeniedError, RateLimitError, ValidationError } from '../../src/core/errors.js';
 import { TestAgent } from '../support/agent.js';
+import { recordingLogger } from '../support/recording-logger.js';
+
+/** `{"a":{"a":...}}` nested `depth` deep: JSON.stringify overflows the call stack on it. */
+function nested(depth: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < depth; i++) v = { a: v };
+  return v;
+}
 
 describe('HTTP server', () => {
   let server: ApiServer;
@@ -61,6 +69,23 @@ describe('HTTP server', () => {
     assert.equal(res.status, 400);
     assert.match(await res.text(), /invalid request path .*URI malformed/);
     assert.equal((await fetch(`${base}/v1/echo/a/b`)).status, 200);
+  });
+
+  it('answers 500 for a response that cannot be serialized, logs what failed, and keeps serving', async () => {
+    const log = recordingLogger();
+    const srv = new ApiServer({ logger: log, routes: [[{ method: 'GET', pattern: '/v1/deep', handler: () => ({ body: nested(100_000) }) }, { method: 'GET', pattern: '/v1/ok', handler: () => ({ body: 'ok' }) }]] });
+    const { port } = await srv.listen(0, '127.0.0.1');
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/v1/deep`);
+      assert.equal(res.status, 500);
+      assert.match(await res.text(), /cannot serialize the response.*Maximum call stack/);
+      const entry = log.entries.find((e) => e.level === 'error');
+      assert.deepEqual([entry?.fields.method, entry?.fields.path], ['GET', '/v1/deep']);
+      assert.match(String(entry?.fields.err), /Maximum call stack/);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/v1/ok`)).status, 200);
+    } finally {
+      await srv.close();
+    }
   });
 
   it('accepts route lists added later (for example the CA\'s)', async () => {
