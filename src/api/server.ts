@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ConflictError, NotFoundError, PermissionDeniedError, RateLimitError, ValidationError, errorMessage } from '../core/errors.js';
 import { nullLogger, type Logger } from '../core/logger.js';
-import { formatPath } from '../core/validate.js';
+import { jsonBoundsIssue } from '../core/json-bounds.js';
 import { compileRoute, matchRoute, type CompiledRoute } from './match.js';
 import type { ApiRequest, ApiResponse, Route } from './route.js';
 
@@ -161,37 +161,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
   if (text.trim() === '') return undefined;
   const body = JSON.parse(text) as unknown;
-  const proto = protoKeyPath(body);
-  if (proto) throw new Error(`${formatPath(proto)}: cannot be used as a key`);
+  const issue = jsonBoundsIssue(body);
+  if (issue) throw new Error(issue.path ? `${issue.path}: ${issue.message}` : `the body ${issue.message}`);
   return body;
 }
-
-/**
- * Where the body has a `__proto__` key. JSON.parse keeps it as an own key, but the schemas build
- * plain objects, where it sets the prototype: the key would be dropped from what is stored, and
- * left out of validation, while the write answered 200.
- */
-function protoKeyPath(body: unknown): PropertyKey[] | undefined {
-  // A loop over nodes that point at their parent, so a deeply nested body costs linear time and
-  // no call stack (refusing it is the schemas' job, with their message).
-  interface Node {
-    readonly value: unknown;
-    readonly key?: PropertyKey;
-    readonly parent?: Node;
-  }
-  const pathOf = (n: Node): PropertyKey[] => {
-    const keys: PropertyKey[] = [];
-    for (let at: Node | undefined = n; at?.parent; at = at.parent) keys.push(at.key as PropertyKey);
-    return keys.reverse();
-  };
-  const stack: Node[] = [{ value: body }];
-  for (let node = stack.pop(); node; node = stack.pop()) {
-    const { value } = node;
-    if (typeof value !== 'object' || value === null) continue;
-    if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) return [...pathOf(node), '__proto__'];
-    for (const [key, child] of Object.entries(value)) stack.push({ value: child, key: Array.isArray(value) ? Number(key) : key, parent: node });
-  }
-  return undefined;
-}
-
 
