@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { nodeMeta } from '../catalog/meta.js';
 import { ValidationError, errorMessage } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
 
@@ -16,7 +17,7 @@ export const configFileSchema = z.strictObject({
   bind_addr: z.string().min(1, 'must not be empty').optional(),
   ports: z.strictObject({ http: portNumber.optional(), grpc: portNumber.optional() }).optional(),
   default_intention_policy: z.enum(['allow', 'deny']).optional(),
-  node_meta: z.record(z.string(), z.string()).optional(),
+  node_meta: nodeMeta.optional(),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
 });
 

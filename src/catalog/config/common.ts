@@ -1,6 +1,7 @@
 // Building blocks shared by the config entry schemas.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { meta } from '../meta.js';
 
 export const NAME_RE = /^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$/;
 
@@ -16,8 +17,16 @@ export const serviceNameOrWildcard = z.union([z.literal('*'), serviceName], { er
 
 export const namespace = z.string().refine((v) => v === '' || v === 'default', 'only the "default" namespace exists');
 export const partition = z.string().refine((v) => v === '' || v === 'default', 'only the "default" partition exists');
-export const meta = z.record(z.string(), z.string());
-export const opaque = z.record(z.string(), z.unknown());
+/**
+ * Opaque maps (`Proxy.Config`, `proxy-defaults` `Config`, extension `Arguments`, `JWT`) are kept
+ * as given, copied into snapshots and served back whole: at most 128 Ki characters of JSON, far
+ * above Consul's documented keys with several escape-hatch listeners in them.
+ */
+export const OPAQUE_MAX_JSON_CHARS = 128 * 1024;
+export function boundedOpaque<S extends z.ZodType>(schema: S): S {
+  return schema.refine((v) => JSON.stringify(v).length <= OPAQUE_MAX_JSON_CHARS, `is larger than ${OPAQUE_MAX_JSON_CHARS} characters of JSON`);
+}
+export const opaque = boundedOpaque(z.record(z.string(), z.unknown()));
 export const port = z.number().int('must be an integer').min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535');
 export const portOrZero = z.number().int('must be an integer').min(0, 'must be between 0 and 65535').max(65535, 'must be between 0 and 65535');
 /**

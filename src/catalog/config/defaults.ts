@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import {
   accessLogsConfig,
-
+  boundedOpaque,
   entryBase,
   envoyExtensions,
   exposeConfig,
@@ -32,7 +32,7 @@ export const proxyDefaultsSchema = z.strictObject({
   Name: z.literal('global', { error: 'must be "global" for proxy-defaults' }),
   // Opaque, but for the key every proxy's configuration is built from: a protocol no listener
   // can speak would leave every proxy of the mesh without configuration.
-  Config: z.looseObject({ protocol: z.union([z.literal(''), protocol], { error: 'must be one of "tcp", "http", "http2" or "grpc"' }).optional() }).optional(),
+  Config: boundedOpaque(z.looseObject({ protocol: z.union([z.literal(''), protocol], { error: 'must be one of "tcp", "http", "http2" or "grpc"' }).optional() })).optional(),
   Mode: proxyMode.optional(),
   TransparentProxy: transparentProxyConfig.optional(),
   MutualTLSMode: mutualTLSMode.optional(),

@@ -1,6 +1,7 @@
 // The service-intentions config entry: every intention towards one destination (or `*`).
 import { z } from 'zod';
-import { duplicates, entryBase, issue, meta, namespace, partition, serviceNameOrWildcard } from '../config/common.js';
+import { duplicates, entryBase, issue, namespace, opaque, partition, serviceNameOrWildcard } from '../config/common.js';
+import { meta, metaValueString } from '../meta.js';
 import { HTTP_METHODS, headerMatch, onlyOne } from '../config/routing.js';
 
 export const intentionAction = z.enum(['allow', 'deny']);
@@ -34,7 +35,7 @@ export const intentionSource = z
     // Computed; accepted (and ignored) when a client echoes an entry it read.
     Precedence: z.number().optional(),
     Type: z.literal('consul').optional(),
-    Description: z.string().optional(),
+    Description: metaValueString.optional(),
     LegacyID: z.string().optional(),
     LegacyMeta: meta.optional(),
     LegacyCreateTime: z.string().optional(),
@@ -50,7 +51,7 @@ export const serviceIntentionsSchema = z
     ...entryBase('service-intentions'),
     Name: serviceNameOrWildcard,
     Sources: z.array(intentionSource).optional(),
-    JWT: z.record(z.string(), z.unknown()).optional(),
+    JWT: opaque.optional(),
   })
   .superRefine((v, ctx) => {
     for (const i of duplicates(v.Sources ?? [], (s) => s.Name)) issue(ctx, ['Sources', i, 'Name'], 'is listed more than once');
@@ -67,7 +68,7 @@ export const legacyIntentionBody = z.strictObject({
   DestinationNS: namespace.optional(),
   SourceType: z.literal('consul').optional(),
   Action: intentionAction,
-  Description: z.string().optional(),
+  Description: metaValueString.optional(),
   Meta: meta.optional(),
   ID: z.string().optional(),
   Precedence: z.number().optional(),

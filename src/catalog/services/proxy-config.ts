@@ -3,22 +3,26 @@
 // cannot take is a 400 naming the field, not a proxy left without configuration; proxycfg reads
 // the stored maps with the same schemas. Other keys are kept as given (for Envoy extensions).
 import { z } from 'zod';
-import { ipAddressOrEmpty, port, protocol } from '../config/common.js';
+import { boundedOpaque, ipAddressOrEmpty, port, protocol } from '../config/common.js';
 
 /** Connect timeouts in milliseconds: at least 1 (Envoy requires > 0) and at most one day. */
 export const MAX_CONNECT_TIMEOUT_MS = 86_400_000;
 const timeoutMs = z.number().int('must be an integer').min(1, 'must be at least 1').max(MAX_CONNECT_TIMEOUT_MS, `must be at most ${MAX_CONNECT_TIMEOUT_MS} (one day)`);
 
 /** `Proxy.Config` */
-export const proxyConfigSchema = z.looseObject({
-  protocol: protocol.optional(),
-  bind_address: ipAddressOrEmpty.refine((v) => v !== '', 'must not be empty').optional(),
-  bind_port: port.optional(),
-  local_connect_timeout_ms: timeoutMs.optional(),
-});
+export const proxyConfigSchema = boundedOpaque(
+  z.looseObject({
+    protocol: protocol.optional(),
+    bind_address: ipAddressOrEmpty.refine((v) => v !== '', 'must not be empty').optional(),
+    bind_port: port.optional(),
+    local_connect_timeout_ms: timeoutMs.optional(),
+  }),
+);
 
 /** `Proxy.Upstreams[].Config` */
-export const upstreamConfigSchema = z.looseObject({
-  protocol: protocol.optional(),
-  connect_timeout_ms: timeoutMs.optional(),
-});
+export const upstreamConfigSchema = boundedOpaque(
+  z.looseObject({
+    protocol: protocol.optional(),
+    connect_timeout_ms: timeoutMs.optional(),
+  }),
+);

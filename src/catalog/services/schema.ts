@@ -5,7 +5,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { proxyConfigSchema, upstreamConfigSchema } from './proxy-config.js';
-import { canonicalIp, duplicates, duration, ipAddressOrEmpty, issue, meta, namespace, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
+import { META_WAN_FEDERATION_KEY, serviceMeta } from '../meta.js';
+import { canonicalIp, duplicates, duration, ipAddressOrEmpty, issue, namespace, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
 
 /** RFC 9110 token: what Node (and Go) accept as a method or header name. */
 const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -100,7 +101,7 @@ const serviceFields = {
   Name: serviceName,
   Kind: z.enum(SERVICE_KINDS).optional(),
   Tags: z.array(z.string()).optional(),
-  Meta: meta.optional(),
+  Meta: serviceMeta.optional(),
   Address: z.string().optional(),
   Port: portOrZero.optional(),
   Namespace: namespace.optional(),
@@ -117,6 +118,14 @@ function kindRules(v: { Kind?: string; Port?: number; Address?: string; Proxy?: 
   if (v.Kind && !v.Port) ctx.addIssue({ code: 'custom', path: ['Port'], message: `must be set for a ${v.Kind}` });
   if (!v.Kind && v.Proxy) ctx.addIssue({ code: 'custom', path: ['Proxy'], message: 'is only valid for Kind "connect-proxy" or a gateway' });
   if (v.Kind === 'connect-proxy') proxyAddressRule(v, ctx);
+  wanFederationRule(v, ctx);
+}
+
+/** Consul lets a mesh gateway alone set the reserved Meta key that marks it for WAN federation. */
+function wanFederationRule(v: { Kind?: string; Meta?: Record<string, string> }, ctx: z.RefinementCtx): void {
+  if (v.Kind !== 'mesh-gateway' && v.Meta && Object.hasOwn(v.Meta, META_WAN_FEDERATION_KEY)) {
+    issue(ctx, ['Meta', META_WAN_FEDERATION_KEY], 'key prefix "consul-" is reserved for internal use (this key is for mesh gateways)');
+  }
 }
 
 /** A connect-proxy's Address is where its peers' Envoys connect (an EDS endpoint), so it must be an IP. */
@@ -129,6 +138,7 @@ export const sidecarSchema = z
   .superRefine((v, ctx) => {
     if (v.Check && v.Checks?.length) ctx.addIssue({ code: 'custom', path: ['Check'], message: 'cannot be set together with Checks' });
     proxyAddressRule(v, ctx);
+    wanFederationRule(v, ctx);
   });
 
 /** Checks given with an ID (`CheckID`, else `ID`), each with the path of that field. */
