@@ -7,6 +7,7 @@ import { SharedQueries } from './shared.js';
 import { CommittedState, type Change } from './state.js';
 import { GroupChanges, StagedTransaction } from './transaction.js';
 import type { Indexed, ReadTx, Relevance, Row, Store, TableName, WriteResult, WriteTx } from './types.js';
+import type { UnservableRecord } from './unservable.js';
 
 export interface CommittedTx {
   readonly index: number;
@@ -32,6 +33,10 @@ export abstract class BaseStore implements Store {
 
   currentIndex(): number {
     return this.state.index;
+  }
+
+  unservable(): UnservableRecord[] {
+    return this.state.unservable();
   }
 
   read<T>(fn: (tx: ReadTx) => T): T {
@@ -64,7 +69,7 @@ export abstract class BaseStore implements Store {
           write.reject(new Error('the store is closed'));
           continue;
         }
-        const tx = new StagedTransaction(this.state, this.state.index + group.length + 1, earlier);
+        const tx = new StagedTransaction(this.state.stored, this.state.index + group.length + 1, earlier);
         try {
           const result = write.fn(tx);
           if (tx.changes().length === 0) {

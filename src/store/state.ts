@@ -2,6 +2,7 @@
 // index, and the listeners of each table. Backends persist first, then `apply` a committed
 // change here, which wakes only the listeners of the tables it touched. Reads never touch disk.
 import type { ChangeBatch, ReadTx, Row, RowChange, TableName } from './types.js';
+import { Quarantine, UnservableRecordError, unservableReason, type UnservableRecord } from './unservable.js';
 
 export interface Change {
   readonly table: TableName;
@@ -30,13 +31,33 @@ export class CommittedState implements ReadTx {
   private readonly listeners = new Map<TableName, Set<Listener>>();
   /** Each table's rows sorted by key, rebuilt lazily after a change. */
   private readonly sorted = new Map<TableName, readonly Row[]>();
+  private readonly quarantine = new Quarantine();
   index = 0;
 
+  /**
+   * What write transactions read: every row as stored, those that cannot be served included,
+   * so that a write can replace or delete them.
+   */
+  readonly stored: ReadTx = {
+    get: <T>(table: TableName, key: string) => this.tables.get(table)?.get(key) as Row<T> | undefined,
+    list: <T>(table: TableName, prefix = '') => this.sortedRows<T>(table, prefix),
+    tableIndex: (...tables: TableName[]) => this.tableIndex(...tables),
+  };
+
+  /** Throws UnservableRecordError for a row that cannot be served. */
   get<T>(table: TableName, key: string): Row<T> | undefined {
-    return this.tables.get(table)?.get(key) as Row<T> | undefined;
+    const bad = this.quarantine.get(table, key);
+    if (bad) throw new UnservableRecordError(bad);
+    return this.stored.get<T>(table, key);
   }
 
+  /** Rows that cannot be served are left out. */
   list<T>(table: TableName, prefix = ''): readonly Row<T>[] {
+    const rows = this.sortedRows<T>(table, prefix);
+    return this.quarantine.holds(table) ? rows.filter((r) => !this.quarantine.get(table, r.key)) : rows;
+  }
+
+  private sortedRows<T>(table: TableName, prefix: string): readonly Row<T>[] {
     let rows = this.sorted.get(table);
     if (!rows) {
       rows = [...(this.tables.get(table)?.values() ?? [])].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -45,14 +66,21 @@ export class CommittedState implements ReadTx {
     return (prefix === '' ? rows : rows.filter((r) => r.key.startsWith(prefix))) as readonly Row<T>[];
   }
 
+  /** The rows loaded at startup that cannot be served (until a write replaces or deletes them). */
+  unservable(): UnservableRecord[] {
+    return this.quarantine.list();
+  }
+
   tableIndex(...tables: TableName[]): number {
     return Math.max(0, ...tables.map((t) => this.indexes.get(t) ?? 0));
   }
 
-  /** Loads a row at startup (no notification). */
+  /** Loads a row at startup (no notification); one that cannot be served is set apart. */
   load(table: TableName, row: Row): void {
     this.rowsOf(table).set(row.key, row);
     this.sorted.delete(table);
+    const reason = unservableReason(table, row);
+    if (reason) this.quarantine.add({ table, key: row.key, reason });
   }
 
   setTableIndex(table: TableName, index: number): void {
@@ -66,6 +94,7 @@ export class CommittedState implements ReadTx {
     const events: RowChange[] = [];
     for (const c of changes) {
       events.push({ ...c, prev: this.rowsOf(c.table).get(c.key) });
+      this.quarantine.release(c.table, c.key);
       if (c.row) this.rowsOf(c.table).set(c.key, c.row);
       else this.rowsOf(c.table).delete(c.key);
       touched.add(c.table);
