@@ -3,6 +3,7 @@
 // key settings change, cross-signed by the old one), prunes old roots once their leaves have
 // expired, and signs validated, rate-limited leaf CSRs.
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { BehaviorSubject, filter, type Observable } from 'rxjs';
 import type { Clock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
@@ -11,7 +12,7 @@ import type { Logger } from '../core/logger.js';
 import { trustDomainFor } from '../core/names.js';
 import { BuiltinProvider } from './builtin/builtin-provider.js';
 import { readCert } from './cert-info.js';
-import { DEFAULT_CA_CONFIG, leafTtlMs, LEAF_TTL_MIN_MS, needsNewRoot, parseCAConfig, type CAConfig } from './config.js';
+import { DEFAULT_CA_CONFIG, leafTtlMs, LEAF_TTL_MIN_MS, needsNewRoot, parseCAConfig, parseCAConfigRequest, type CAConfig } from './config.js';
 import type { KeySpec } from './keys.js';
 import { validateLeafCsr } from './leaf-validation.js';
 import { certPem, colonHex } from './pem.js';
@@ -169,11 +170,18 @@ export class CAService {
     return run;
   }
 
-  /** Validates and applies a configuration; a change of key settings rotates the root. */
+  /**
+   * Validates and applies a configuration request (Consul's body); a change of key settings
+   * rotates the root, and the configuration in force sent back (a read-modify-write) writes nothing.
+   */
   async setConfiguration(input: unknown): Promise<CAConfigurationView> {
-    const config = parseCAConfig(input);
+    const { config, clusterId } = parseCAConfigRequest(input);
     return this.serialise(async () => {
       const s = this.current;
+      if (clusterId !== undefined && clusterId !== s.clusterId) {
+        throw ValidationError.of('ClusterID', `cannot be changed (this cluster is "${s.clusterId}"); leave it out or send back what GET answers`, 'invalid CA configuration');
+      }
+      if (isDeepStrictEqual(config, s.config)) return this.configuration();
       const index = s.index + 1;
       if (!needsNewRoot(s.config, config)) {
         const activeRootMaxLeafTtlMs = Math.max(maxLeafTtlMs(s), leafTtlMs(config));

@@ -1,9 +1,11 @@
 // The CA configuration in Consul's shape (`/v1/connect/ca/configuration`): the provider name,
 // its Config map, and ForceWithoutCrossSigning. Keys in Config may be spelt as Consul's API
-// (`LeafCertTTL`) or as its agent config (`leaf_cert_ttl`, `csr_max_per_second`).
+// (`LeafCertTTL`) or as its agent config (`leaf_cert_ttl`, `csr_max_per_second`). A request is
+// validated strictly, since a body misread as "the defaults" would rotate the root.
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
+import { formatPath } from '../core/validate.js';
 import { isSupportedKey, SUPPORTED_KEYS, type KeyType } from './keys.js';
 
 const HOUR = 3_600_000;
@@ -31,15 +33,26 @@ export interface CAConfig {
   readonly ForceWithoutCrossSigning: boolean;
 }
 
-const SNAKE: Record<string, keyof ProviderSettings> = {
-  private_key_type: 'PrivateKeyType',
-  private_key_bits: 'PrivateKeyBits',
-  leaf_cert_ttl: 'LeafCertTTL',
-  root_cert_ttl: 'RootCertTTL',
-  intermediate_cert_ttl: 'IntermediateCertTTL',
-  csr_max_per_second: 'CSRMaxPerSecond',
-  csr_max_concurrent: 'CSRMaxConcurrent',
-};
+/**
+ * Every Config key the built-in provider takes, as Consul's API spells it, with its agent-config
+ * (snake_case) spelling. Consul's decoder also takes any other case and ignores unknown keys;
+ * here a key is one of these two spellings or it is refused, with a hint when only its case is wrong.
+ */
+const SETTING_KEYS = {
+  PrivateKeyType: 'private_key_type',
+  PrivateKeyBits: 'private_key_bits',
+  LeafCertTTL: 'leaf_cert_ttl',
+  RootCertTTL: 'root_cert_ttl',
+  IntermediateCertTTL: 'intermediate_cert_ttl',
+  CSRMaxPerSecond: 'csr_max_per_second',
+  CSRMaxConcurrent: 'csr_max_concurrent',
+  RotationPeriod: 'rotation_period',
+  SkipValidate: 'skip_validate',
+  PrivateKey: 'private_key',
+  RootCert: 'root_cert',
+} as const;
+type SettingKey = keyof typeof SETTING_KEYS;
+const SETTING_OF = new Map<string, SettingKey>(Object.entries(SETTING_KEYS).flatMap(([k, snake]) => [[k, k as SettingKey], [snake, k as SettingKey]]));
 
 const msOf = (v: unknown): number | undefined => {
   if (typeof v !== 'string') return undefined;
@@ -50,37 +63,64 @@ const msOf = (v: unknown): number | undefined => {
   }
 };
 
-const duration = (def: string, bounds: { min?: [number, string]; max?: [number, string] } = {}) =>
-  z
-    .string()
-    .default(def)
-    .superRefine((v, ctx) => {
-      const ms = msOf(v);
-      if (ms === undefined) ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (for example 72h, 30m)` });
-      else if (bounds.min && ms < bounds.min[0]) ctx.addIssue({ code: 'custom', message: `must be at least ${bounds.min[1]}, got ${v}` });
-      else if (bounds.max && ms > bounds.max[0]) ctx.addIssue({ code: 'custom', message: `must be at most ${bounds.max[1]}, got ${v}` });
-    });
+const DURATION_TYPE = 'must be a duration string such as "72h" or "1h30m" (Go syntax)';
 
-const settingsSchema = z
-  .object({
-    PrivateKeyType: z.enum(['ec', 'rsa']).default('ec'),
-    PrivateKeyBits: z.number().int().optional(),
-    LeafCertTTL: duration('72h', { min: [LEAF_TTL_MIN_MS, '1h'], max: [LEAF_TTL_MAX_MS, '8760h (one year)'] }),
-    RootCertTTL: duration('87600h', { max: [ROOT_TTL_MAX_MS, '876000h (a hundred years)'] }),
-    IntermediateCertTTL: duration('8760h'),
-    CSRMaxPerSecond: z.number().min(0).default(50),
-    CSRMaxConcurrent: z.number().int().min(0).default(0),
-  })
-  .strict();
+const duration = (bounds: { min?: [number, string]; max?: [number, string] } = {}) =>
+  z.string({ error: DURATION_TYPE }).superRefine((v, ctx) => {
+    const ms = msOf(v);
+    if (ms === undefined) ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (for example 72h, 30m)` });
+    else if (bounds.min && ms < bounds.min[0]) ctx.addIssue({ code: 'custom', message: `must be at least ${bounds.min[1]}, got ${v}` });
+    else if (bounds.max && ms > bounds.max[0]) ctx.addIssue({ code: 'custom', message: `must be at most ${bounds.max[1]}, got ${v}` });
+  });
+
+/** A setting Consul's provider takes that Switchyard's does not: refused when set, not ignored. */
+const importedKey = () =>
+  z
+    .string({ error: 'must be a string' })
+    .optional()
+    .refine((v) => !v, 'is not supported: the built-in provider generates its own root key (importing a key and root is not built yet)');
+
+const settingsSchema = z.strictObject({
+  PrivateKeyType: z.enum(['ec', 'rsa'], { error: 'must be "ec" or "rsa"' }).default('ec'),
+  PrivateKeyBits: z.number({ error: 'must be a number of bits (ec: 256 or 384, rsa: 2048 or 4096)' }).int('must be a whole number of bits').optional(),
+  LeafCertTTL: duration({ min: [LEAF_TTL_MIN_MS, '1h'], max: [LEAF_TTL_MAX_MS, '8760h (one year)'] }).default('72h'),
+  RootCertTTL: duration({ max: [ROOT_TTL_MAX_MS, '876000h (a hundred years)'] }).default('87600h'),
+  IntermediateCertTTL: duration().default('8760h'),
+  CSRMaxPerSecond: z.number({ error: 'must be a number (0 turns the limit off)' }).min(0, 'must be at least 0 (0 turns the limit off)').default(50),
+  CSRMaxConcurrent: z.number({ error: 'must be a whole number (0 turns the limit off)' }).int('must be a whole number').min(0, 'must be at least 0 (0 turns the limit off)').default(0),
+  // Older Consul versions returned it in every configuration; it has no effect there either.
+  RotationPeriod: duration().optional(),
+  SkipValidate: z
+    .boolean({ error: 'must be true or false' })
+    .optional()
+    .refine((v) => v !== true, 'is not supported: Switchyard always validates the CA configuration'),
+  PrivateKey: importedKey(),
+  RootCert: importedKey(),
+});
 
 type Issue = { path: string; message: string };
+
+/** "unknown field", and which field was meant when only the case (or an underscore) differs. */
+function unknownField(key: string, known: readonly string[]): string {
+  const fold = (k: string) => k.toLowerCase().replace(/_/g, '');
+  const meant = known.find((k) => fold(k) === fold(key));
+  return meant ? `unknown field (names are case-sensitive: did you mean "${meant}"?)` : 'unknown field';
+}
+
+function issuesOf(error: z.ZodError, prefix: readonly PropertyKey[], known: readonly string[]): Issue[] {
+  return error.issues.flatMap((i): Issue[] =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ path: formatPath([...prefix, ...i.path, k]), message: unknownField(k, known) }))
+      : [{ path: formatPath([...prefix, ...i.path]), message: i.message }],
+  );
+}
 
 /** Checks between fields, on whatever fields are individually valid, so every problem is reported at once. */
 function crossFieldIssues(raw: Record<string, unknown>): Issue[] {
   const issues: Issue[] = [];
   const type = raw.PrivateKeyType ?? 'ec';
   const bits = raw.PrivateKeyBits ?? (type === 'rsa' ? 2048 : 256);
-  if ((type === 'ec' || type === 'rsa') && typeof bits === 'number' && !isSupportedKey({ type, bits })) {
+  if ((type === 'ec' || type === 'rsa') && typeof bits === 'number' && Number.isInteger(bits) && !isSupportedKey({ type, bits })) {
     const ok = SUPPORTED_KEYS.filter((k) => k.type === type).map((k) => k.bits);
     issues.push({ path: 'PrivateKeyBits', message: `${type} keys of ${bits} bits are not supported (use ${ok.join(' or ')})` });
   }
@@ -96,37 +136,112 @@ function crossFieldIssues(raw: Record<string, unknown>): Issue[] {
   return issues;
 }
 
-const configSchema = z
-  .object({
-    Provider: z.string().default('consul'),
-    Config: z.record(z.string(), z.unknown()).default({}),
-    ForceWithoutCrossSigning: z.boolean().default(false),
-  })
-  .passthrough();
+/** The provider's settings from a Config object; issues carry paths under `Config`. */
+function parseSettings(config: Record<string, unknown>): { settings?: ProviderSettings; issues: Issue[] } {
+  const raw: Record<string, unknown> = {};
+  const spelled = new Map<SettingKey, string>();
+  const issues: Issue[] = [];
+  for (const [k, v] of Object.entries(config)) {
+    const key = SETTING_OF.get(k);
+    if (!key) {
+      raw[k] = v;
+      continue;
+    }
+    const earlier = spelled.get(key);
+    if (earlier !== undefined) issues.push({ path: formatPath(['Config', k]), message: `given twice (as ${earlier} and ${k}); use one spelling` });
+    spelled.set(key, k);
+    raw[key] = v;
+  }
+  const parsed = settingsSchema.safeParse(raw);
+  issues.push(...(parsed.success ? [] : issuesOf(parsed.error, ['Config'], Object.keys(SETTING_KEYS))));
+  issues.push(...crossFieldIssues(raw).map((i) => ({ ...i, path: `Config.${i.path}` })));
+  if (issues.length > 0 || !parsed.success) return { issues };
+  const c = parsed.data;
+  const settings: ProviderSettings = {
+    PrivateKeyType: c.PrivateKeyType,
+    PrivateKeyBits: c.PrivateKeyBits ?? (c.PrivateKeyType === 'ec' ? 256 : 2048),
+    LeafCertTTL: c.LeafCertTTL,
+    RootCertTTL: c.RootCertTTL,
+    IntermediateCertTTL: c.IntermediateCertTTL,
+    CSRMaxPerSecond: c.CSRMaxPerSecond,
+    CSRMaxConcurrent: c.CSRMaxConcurrent,
+  };
+  return { settings, issues };
+}
 
-const zodIssues = (error: z.ZodError, prefix: string): Issue[] =>
-  error.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].filter(Boolean).join('.'), message: i.message }));
+const flag = z.boolean({ error: 'must be true or false' }).optional();
+const raftIndex = z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be at least 0').optional();
+
+/**
+ * PUT /v1/connect/ca/configuration, as Consul's API client (api.CAConfig) writes it. State,
+ * CreateIndex and ModifyIndex come back from a read-modify-write and are ignored, as Consul does
+ * (State only when empty: the provider's state cannot be set); ClusterID, which Switchyard's GET
+ * shows, may be sent back but not changed.
+ */
+const requestSchema = z.strictObject({
+  Provider: z.string({ error: (i) => (i.input === undefined ? 'is required (the built-in provider is "consul")' : 'must be a string') }),
+  Config: z.record(z.string(), z.unknown(), {
+    error: (i) => (i.input === undefined || i.input === null ? 'is required: the provider\'s settings, e.g. {"PrivateKeyType": "ec", "PrivateKeyBits": 256}' : 'must be an object of the provider\'s settings'),
+  }),
+  State: z
+    .record(z.string(), z.string(), { error: 'must be an object of strings' })
+    .nullable()
+    .optional()
+    .refine((v) => !v || Object.keys(v).length === 0, 'is read-only: the provider keeps its own state (leave it out)'),
+  ForceWithoutCrossSigning: flag,
+  force_without_cross_signing: flag,
+  ClusterID: z.string({ error: 'must be a string' }).optional(),
+  CreateIndex: raftIndex,
+  ModifyIndex: raftIndex,
+});
+const REQUEST_KEYS = Object.keys(requestSchema.shape);
 
 const CONTEXT = 'invalid CA configuration';
 
-/** Validates a configuration request body; every problem is reported with its field path. */
-export function parseCAConfig(input: unknown): CAConfig {
-  const top = configSchema.safeParse(input ?? {});
-  if (!top.success) throw new ValidationError(zodIssues(top.error, ''), CONTEXT);
-  if (top.data.Provider !== 'consul') {
-    throw ValidationError.of('Provider', `"${top.data.Provider}" is not supported (the built-in provider is "consul")`, CONTEXT);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export interface CAConfigRequest {
+  readonly config: CAConfig;
+  /** The ClusterID the body carried (a GET's echo), for the caller to check against its own. */
+  readonly clusterId?: string;
+}
+
+/**
+ * Validates a configuration request body strictly: Provider and Config are required, every key
+ * is known, every value has its type, and every problem is reported with its field path. The
+ * Config replaces the whole of the current one, as in Consul: a setting left out takes its default.
+ */
+export function parseCAConfigRequest(input: unknown): CAConfigRequest {
+  if (!isObject(input)) {
+    throw ValidationError.of('', 'the CA configuration must be a JSON object, e.g. {"Provider": "consul", "Config": {"PrivateKeyType": "ec", "PrivateKeyBits": 256}}', CONTEXT);
   }
-  const raw: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(top.data.Config)) raw[SNAKE[k] ?? k] = v;
-  const settings = settingsSchema.safeParse(raw);
-  const issues = [
-    ...(settings.success ? [] : zodIssues(settings.error, 'Config')),
-    ...crossFieldIssues(raw).map((i) => ({ ...i, path: `Config.${i.path}` })),
-  ];
-  if (issues.length > 0 || !settings.success) throw new ValidationError(issues, CONTEXT);
-  const c = settings.data;
-  const Config = { ...c, PrivateKeyBits: c.PrivateKeyBits ?? (c.PrivateKeyType === 'ec' ? 256 : 2048) };
-  return { Provider: 'consul', Config, ForceWithoutCrossSigning: top.data.ForceWithoutCrossSigning };
+  const top = requestSchema.safeParse(input);
+  const issues = top.success ? [] : issuesOf(top.error, [], REQUEST_KEYS);
+  if (typeof input.Provider === 'string' && input.Provider !== 'consul') {
+    issues.push({ path: 'Provider', message: `"${input.Provider}" is not supported (the built-in provider is "consul")` });
+  }
+  // The settings are checked even when the top level has problems: every issue at once.
+  const settings = isObject(input.Config) ? parseSettings(input.Config) : { issues: [] };
+  issues.push(...settings.issues);
+  const force = top.data?.ForceWithoutCrossSigning;
+  const forceSnake = top.data?.force_without_cross_signing;
+  if (force !== undefined && forceSnake !== undefined && force !== forceSnake) {
+    issues.push({ path: 'force_without_cross_signing', message: `contradicts ForceWithoutCrossSigning (${force}); use one spelling` });
+  }
+  if (issues.length > 0 || !top.success || !settings.settings) throw new ValidationError(issues, CONTEXT);
+  return {
+    config: { Provider: 'consul', Config: settings.settings, ForceWithoutCrossSigning: force ?? forceSnake ?? false },
+    ...(top.data.ClusterID === undefined ? {} : { clusterId: top.data.ClusterID }),
+  };
+}
+
+/**
+ * A configuration from built-in defaults and test fixtures: Provider and Config may be left out
+ * (they default to "consul" and {}); the settings are checked exactly as in a request.
+ */
+export function parseCAConfig(input: unknown): CAConfig {
+  const body = isObject(input) ? input : {};
+  return parseCAConfigRequest({ ...body, Provider: body.Provider ?? 'consul', Config: body.Config ?? {} }).config;
 }
 
 export const DEFAULT_CA_CONFIG: CAConfig = parseCAConfig({});
@@ -135,7 +250,7 @@ export function leafTtlMs(c: CAConfig): number {
   return parseDuration('Config.LeafCertTTL', c.Config.LeafCertTTL);
 }
 
-/** Whether going from `a` to `b` needs a new root (a new key type/size or root lifetime). */
+/** Whether going from `a` to `b` needs a new root (a new key type/size or root lifetime, however spelt). */
 export function needsNewRoot(a: CAConfig, b: CAConfig): boolean {
-  return a.Config.PrivateKeyType !== b.Config.PrivateKeyType || a.Config.PrivateKeyBits !== b.Config.PrivateKeyBits || a.Config.RootCertTTL !== b.Config.RootCertTTL;
+  return a.Config.PrivateKeyType !== b.Config.PrivateKeyType || a.Config.PrivateKeyBits !== b.Config.PrivateKeyBits || msOf(a.Config.RootCertTTL) !== msOf(b.Config.RootCertTTL);
 }

@@ -1,6 +1,7 @@
 // `switchyard ca ...`: thin clients of the CA configuration and roots endpoints, after
 // `consul connect ca get-config / set-config`.
 import { readFileSync } from 'node:fs';
+import { parseCAConfigRequest } from '../ca/config.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
 import type { Command, CommandIO } from './command.js';
 import { flagsHelp, noArguments, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
@@ -46,11 +47,24 @@ const setSpecs = {
 export const caSetConfigCommand = apiCommand('ca set-config', 'Change the CA configuration (a new key type rotates the root)', setSpecs, async (flags, api, io) => {
   const file = flags['config-file'];
   if (!file) throw ValidationError.of('-config-file', 'is required');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw ValidationError.of('-config-file', `cannot read ${file}: ${errorMessage(err)}`);
+  }
+  if (text.trim() === '') throw ValidationError.of('-config-file', `${file} is empty; it must hold the CA configuration as JSON ({"Provider":"consul","Config":{...}})`);
   let body: unknown;
   try {
-    body = JSON.parse(readFileSync(file, 'utf8'));
+    body = JSON.parse(text);
   } catch (err) {
     throw ValidationError.of('-config-file', `cannot read JSON from ${file}: ${errorMessage(err)}`);
+  }
+  // The agent's own rule, checked before anything is sent: a malformed file names its field here.
+  try {
+    parseCAConfigRequest(body);
+  } catch (err) {
+    throw ValidationError.of('-config-file', `${file}: ${errorMessage(err)}`);
   }
   await api.put('/v1/connect/ca/configuration', body);
   io.stdout('Configuration updated!\n');

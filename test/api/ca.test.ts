@@ -29,7 +29,7 @@ describe('CA HTTP API', () => {
     const { ca, routes } = await caFixture();
     const index = ca.roots().Index;
     const pending = route(routes, 'GET', '/v1/agent/connect/ca/roots').handler(request('GET', `index=${index}&wait=1m`));
-    await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+    await ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
     const res = await pending;
     assert.equal((res.body as CARoots).Roots.length, 2);
     assert.ok(Number(res.headers?.['X-Consul-Index']) > index);

@@ -69,13 +69,13 @@ describe('CA service', () => {
   it('validates configuration with field paths and changes nothing on error', async () => {
     const { ca, store } = await startCA();
     const before = store.saves;
-    await assert.rejects(ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 521 } }), /Config\.PrivateKeyBits: ec keys of 521 bits are not supported/);
-    await assert.rejects(ca.setConfiguration({ Config: { PrivateKeyType: 'dsa' } }), /Config\.PrivateKeyType/);
-    await assert.rejects(ca.setConfiguration({ Config: { LeafCertTTL: '10m' } }), /Config\.LeafCertTTL: must be at least 1h/);
-    await assert.rejects(ca.setConfiguration({ Config: { leaf_cert_ttl: '9000h' } }), /Config\.LeafCertTTL: must be at most 8760h/);
-    await assert.rejects(ca.setConfiguration({ Config: { LeafCertTTL: 'soon' } }), /Config\.LeafCertTTL: "soon" is not a duration/);
+    await assert.rejects(ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 521 } }), /Config\.PrivateKeyBits: ec keys of 521 bits are not supported/);
+    await assert.rejects(ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'dsa' } }), /Config\.PrivateKeyType/);
+    await assert.rejects(ca.setConfiguration({ Provider: 'consul', Config: { LeafCertTTL: '10m' } }), /Config\.LeafCertTTL: must be at least 1h/);
+    await assert.rejects(ca.setConfiguration({ Provider: 'consul', Config: { leaf_cert_ttl: '9000h' } }), /Config\.LeafCertTTL: must be at most 8760h/);
+    await assert.rejects(ca.setConfiguration({ Provider: 'consul', Config: { LeafCertTTL: 'soon' } }), /Config\.LeafCertTTL: "soon" is not a duration/);
     await assert.rejects(ca.setConfiguration({ Provider: 'vault' }), /Provider: "vault" is not supported/);
-    await assert.rejects(ca.setConfiguration({ Config: { Bogus: 1 } }), /Config/);
+    await assert.rejects(ca.setConfiguration({ Provider: 'consul', Config: { Bogus: 1 } }), /Config/);
     assert.equal(store.saves, before);
     assert.equal(ca.configuration().Config.PrivateKeyBits, 256);
   });
@@ -100,7 +100,7 @@ describe('CA service', () => {
     const oldRoot = ca.roots().Roots[0]!;
     const oldLeaf = await ca.signLeaf(await makeCsr([uri('web')]), { service: 'web' });
     clock.advance(HOUR);
-    await ca.setConfiguration({ Config: { PrivateKeyType: 'rsa', PrivateKeyBits: 2048, CSRMaxPerSecond: 0 } });
+    await ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'rsa', PrivateKeyBits: 2048, CSRMaxPerSecond: 0 } });
     const roots = ca.roots();
     assert.equal(roots.Roots.length, 2);
     const newRoot = roots.Roots.find((r) => r.Active)!;
@@ -146,7 +146,7 @@ describe('CA service', () => {
       if (r.ActiveRootID !== oldRootId && !onPublish) onPublish = ca.signLeaf(csr, { service: 'web' });
     });
     try {
-      await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+      await ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
     } finally {
       sub.unsubscribe();
     }
@@ -163,8 +163,8 @@ describe('CA service', () => {
     const { ca, clock } = await startCA();
     const oldRoot = ca.roots().Roots[0]!;
     const oldLeaf = await ca.signLeaf(await makeCsr([uri('web')]), { service: 'web' }); // 72h
-    await ca.setConfiguration({ Config: { LeafCertTTL: '1h', CSRMaxPerSecond: 0 } });
-    await ca.setConfiguration({ Config: { LeafCertTTL: '1h', PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+    await ca.setConfiguration({ Provider: 'consul', Config: { LeafCertTTL: '1h', CSRMaxPerSecond: 0 } });
+    await ca.setConfiguration({ Provider: 'consul', Config: { LeafCertTTL: '1h', PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
     clock.advance(2 * HOUR);
     await new Promise((r) => setImmediate(r)); // a prune, if one was due, has committed
     assert.ok(ca.roots().Roots.some((r) => r.ID === oldRoot.ID), 'the old root is still published 2h later');
@@ -177,7 +177,7 @@ describe('CA service', () => {
   it('changes only the configuration when the key settings stay', async () => {
     const { ca } = await startCA();
     const id = ca.roots().ActiveRootID;
-    const cfg = await ca.setConfiguration({ Config: { LeafCertTTL: '24h', CSRMaxPerSecond: 0 } });
+    const cfg = await ca.setConfiguration({ Provider: 'consul', Config: { LeafCertTTL: '24h', CSRMaxPerSecond: 0 } });
     assert.equal(cfg.Config.LeafCertTTL, '24h');
     assert.equal(ca.roots().ActiveRootID, id);
     const leaf = await ca.signLeaf(await makeCsr([uri('web')]), { service: 'web' });
@@ -205,7 +205,7 @@ describe('CA service', () => {
 
   it('rotates without cross-signing when ForceWithoutCrossSigning is set', async () => {
     const { ca } = await startCA();
-    await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 }, ForceWithoutCrossSigning: true });
+    await ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 }, ForceWithoutCrossSigning: true });
     const active = ca.roots().Roots.find((r) => r.Active)!;
     assert.deepEqual(active.IntermediateCerts, []);
     assert.equal(ca.roots().Roots.length, 2);
@@ -213,7 +213,7 @@ describe('CA service', () => {
 
   it('after a restart mid-rotation keeps both roots and still prunes the old one on time', async () => {
     const first = await startCA();
-    await first.ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+    await first.ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
     const activeId = first.ca.roots().ActiveRootID;
     first.ca.stop();
     const again = new CAService({ store: first.store, clock: first.clock, logger: nullLogger, datacenter: 'dc1' });

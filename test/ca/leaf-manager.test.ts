@@ -114,7 +114,7 @@ describe('leaf manager', () => {
     const subs = services.map((s) => leaves.watchLeaf(s).subscribe((l) => latest.set(s, l)));
     await Promise.all(services.map((s) => firstValueFrom(leaves.watchLeaf(s))));
     const oldSerials = new Map(services.map((s) => [s, latest.get(s)!.SerialNumber]));
-    await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+    await ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
     const newRootPem = ca.roots().Roots.find((r) => r.Active)!.RootCert;
     // Jitter draws 0.1, 0.5 and 0.9 of a 60s window: after 10s only the first has moved.
     const firstMoved = firstValueFrom(leaves.watchLeaf('web').pipe(skip(1)));
@@ -184,7 +184,7 @@ describe('leaf manager', () => {
     const sub = leaves.watchLeaf('web').subscribe((l) => (leaf = l));
     try {
       await waitFor('the first CSR to reach the CA', () => calls === 1);
-      await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+      await ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
       const newRootPem = ca.roots().Roots.find((r) => r.Active)!.RootCert;
       release();
       const first = await waitFor('the leaf signed by the old root', () => leaf);

@@ -49,7 +49,7 @@ describe('mutual TLS with issued leaves', () => {
       assert.equal(r.seenByServer, `URI:${web.ServiceURI}`);
       assert.equal(r.seenByClient, `URI:${db.ServiceURI}`);
 
-      await ca.setConfiguration({ Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+      await ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
       const allRoots = ca.roots().Roots.map((x) => x.RootCert).join('');
       const newWeb = await leaves.getLeaf('web');
       assert.notEqual(newWeb.SerialNumber, web.SerialNumber);
