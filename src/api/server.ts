@@ -17,6 +17,15 @@ export interface ApiServerOptions {
   readonly logger?: Logger;
 }
 
+export interface CloseOptions {
+  /** How long replies in flight may take before their connections are cut (default 5 s). */
+  readonly graceMs?: number;
+  /** Aborting it ends the grace period at once (a second signal). */
+  readonly cut?: AbortSignal;
+}
+
+const DEFAULT_GRACE_MS = 5000;
+
 export function statusOf(err: unknown): number {
   if (err instanceof ValidationError) return 400;
   if (err instanceof NotFoundError) return 404;
@@ -30,6 +39,10 @@ export class ApiServer {
   private readonly routes: CompiledRoute[] = [];
   private readonly logger: Logger;
   private readonly inflight = new Set<AbortController>();
+  /** Replies not finished yet, for the shutdown to wait on and mark `Connection: close`. */
+  private readonly replies = new Set<ServerResponse>();
+  private onReplyDone: (() => void) | undefined;
+  private stopping = false;
   private server: Server | undefined;
 
   constructor(opts: ApiServerOptions = {}) {
@@ -44,6 +57,14 @@ export class ApiServer {
   /** Listens and resolves to the bound address (port 0 picks a free one). */
   listen(port: number, host: string): Promise<AddressInfo> {
     const server = createServer((req, res) => {
+      // Once shutting down, a request on a connection that is still open is refused: only the
+      // ones whose headers arrived before the signal are in flight, and only they may write.
+      if (this.stopping) return this.send(res, req, { status: 503, text: 'the agent is shutting down; retry later or against another agent\n', headers: { Connection: 'close' } });
+      this.replies.add(res);
+      res.once('close', () => {
+        this.replies.delete(res);
+        this.onReplyDone?.();
+      });
       // The last line of defence: whatever a request does, it answers for itself alone. An
       // exception escaping here was an unhandled rejection, which stops the agent.
       this.handle(req, res).catch((err: unknown) => {
@@ -61,15 +82,44 @@ export class ApiServer {
     });
   }
 
-  /** Stops accepting, ends blocking queries (they answer with the current value) and waits for replies in flight. */
-  async close(): Promise<void> {
+  /**
+   * Shuts down within the grace period: stops accepting connections and closes idle ones, refuses
+   * requests that still arrive on open connections (503, `Connection: close`), ends blocking
+   * queries (they answer with the current value), and lets replies in flight finish, each with
+   * `Connection: close`, until the grace period ends or `cut` aborts; then every connection left
+   * is destroyed. Resolves to the number of requests cut that way.
+   */
+  async close(opts: CloseOptions = {}): Promise<number> {
     const server = this.server;
-    if (!server) return;
+    if (!server) return 0;
     this.server = undefined;
+    this.stopping = true;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const res of this.replies) if (!res.headersSent) res.setHeader('Connection', 'close');
     for (const c of this.inflight) c.abort();
     server.closeIdleConnections();
+    const cut = await this.repliesDone(opts.graceMs ?? DEFAULT_GRACE_MS, opts.cut);
+    server.closeAllConnections();
     await closed;
+    return cut;
+  }
+
+  /** Waits until no reply is in flight, the grace period ends or `cut` aborts; resolves to the replies left. */
+  private repliesDone(graceMs: number, cut: AbortSignal | undefined): Promise<number> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        cut?.removeEventListener('abort', done);
+        this.onReplyDone = undefined;
+        resolve(this.replies.size);
+      };
+      const timer = setTimeout(done, graceMs);
+      cut?.addEventListener('abort', done);
+      this.onReplyDone = () => {
+        if (this.replies.size === 0) done();
+      };
+      if (this.replies.size === 0 || cut?.aborted) done();
+    });
   }
 
   /** Runs one request through the routes without a socket (tests, in-process callers). */

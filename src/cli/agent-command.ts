@@ -1,8 +1,10 @@
-// `switchyard agent`: runs the agent until SIGTERM or SIGINT, then shuts down gracefully
-// (stops accepting requests, lets those in flight finish, closes the store).
+// `switchyard agent`: runs the agent until SIGTERM or SIGINT, then shuts down within a bounded
+// grace period (refuses new requests, lets those in flight finish, ends xDS streams, closes the
+// store); a second signal ends the grace period at once.
 import { pino } from 'pino';
 import type { Logger } from '../core/logger.js';
-import { DEFAULTS, resolveConfig } from './agent-config.js';
+import { formatDuration } from '../core/duration.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS, DEFAULTS, resolveConfig } from './agent-config.js';
 import { startAgent } from './agent.js';
 import type { Command } from './command.js';
 import { flagsHelp, noArguments, parseFlags } from './flags.js';
@@ -16,7 +18,31 @@ const FLAGS = {
   datacenter: { type: 'string', help: `Datacenter name (default ${DEFAULTS.datacenter})` },
   node: { type: 'string', help: 'Node name (default: the host name)' },
   'config-file': { type: 'string', help: 'JSON config file (flags take precedence)' },
+  'shutdown-grace': { type: 'string', help: `After SIGTERM/SIGINT, how long requests in flight may take to finish, as a duration (default ${formatDuration(DEFAULT_SHUTDOWN_GRACE_MS)}, at most 10m)` },
 } as const;
+
+/** What the process may take beyond the grace period (ending xDS streams, closing the store) before it is ended anyway. */
+const SHUTDOWN_MARGIN_MS = 2000;
+
+/**
+ * Resolves on the first SIGTERM/SIGINT; a second one aborts `cut` (ending the grace period at
+ * once; the store is still closed cleanly, since everything after the grace period is bounded).
+ */
+function stopSignals(logger: Logger, cut: AbortController): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let received = 0;
+    const on = (signal: NodeJS.Signals) => {
+      received++;
+      if (received === 1) resolve(signal);
+      else if (received === 2) {
+        logger.warn({ signal }, 'second signal: ending the grace period now, cutting requests still in flight');
+        cut.abort();
+      }
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -30,12 +56,23 @@ export const agentCommand: Command = {
     const agent = await startAgent(config, { logger });
     logger.info({ http: agent.httpAddress, dataDir: config.dataDir ?? '(in memory)', datacenter: config.datacenter }, 'agent started');
     io.stdout(`Switchyard agent running: node ${config.node}, datacenter ${config.datacenter}, HTTP on ${agent.httpAddress}, gRPC (xDS) on ${config.bind}:${agent.xds.port}, store ${config.dataDir ?? 'in memory (-dev)'}\n`);
-    const signal = await new Promise<string>((resolve) => {
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      process.once('SIGINT', () => resolve('SIGINT'));
-    });
-    logger.info({ signal }, 'shutting down');
-    await agent.close();
+    const cut = new AbortController();
+    const signal = await stopSignals(logger, cut);
+    const graceMs = config.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+    const grace = formatDuration(graceMs);
+    logger.info({ signal, grace }, 'shutting down: refusing new requests, finishing those in flight');
+    // The bound holds even if something never lets go: the process ends, and the store (whose
+    // every acknowledged write is already durable) is recovered from its WAL at the next start.
+    setTimeout(() => {
+      logger.error({ grace }, `shutdown did not finish within the grace period plus ${SHUTDOWN_MARGIN_MS} ms; exiting`);
+      process.exit(1);
+    }, graceMs + SHUTDOWN_MARGIN_MS).unref();
+    const { cutRequests } = await agent.close({ graceMs, cut: cut.signal });
+    if (cutRequests > 0) {
+      const why = cut.signal.aborted ? 'when a second signal came' : `after the ${grace} grace period`;
+      logger.warn({ cutRequests }, `${cutRequests} request${cutRequests === 1 ? '' : 's'} still in flight ${why}: connection closed without a reply`);
+    }
+    logger.info('agent stopped');
     io.stdout('Switchyard agent stopped\n');
     return 0;
   },

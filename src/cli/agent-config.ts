@@ -4,11 +4,33 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { nodeMeta } from '../catalog/meta.js';
+import { parseDuration } from '../core/duration.js';
 import { ValidationError, errorMessage } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
 
 const portNumber = z.number().int('must be an integer').min(0, 'must be between 0 and 65535').max(65535, 'must be between 0 and 65535');
 const name = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/, 'must be letters, digits, ".", "-" or "_"');
+
+export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
+const MAX_SHUTDOWN_GRACE_MS = 10 * 60_000;
+
+/** A grace period from a flag or the config file: a Go duration from 0s to 10m. */
+function graceMs(field: string, raw: string): number {
+  const ms = parseDuration(field, raw);
+  if (ms > MAX_SHUTDOWN_GRACE_MS) throw ValidationError.of(field, `must be at most 10m, got ${raw}`);
+  return ms;
+}
+
+function isGrace(raw: string): boolean {
+  try {
+    graceMs('', raw);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const DEFAULTS = { datacenter: 'dc1', bind: '127.0.0.1', httpPort: 8500, grpcPort: 8502 } as const;
 
 export const configFileSchema = z.strictObject({
   datacenter: name.optional(),
@@ -19,6 +41,10 @@ export const configFileSchema = z.strictObject({
   default_intention_policy: z.enum(['allow', 'deny']).optional(),
   node_meta: nodeMeta.optional(),
   log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
+  shutdown_grace: z
+    .string()
+    .refine((v) => isGrace(v), 'must be a duration from 0s to 10m, such as "5s"')
+    .optional(),
 });
 
 export type ConfigFile = z.output<typeof configFileSchema>;
@@ -34,9 +60,9 @@ export interface AgentConfig {
   readonly defaultIntentionPolicy: 'allow' | 'deny';
   readonly nodeMeta: Readonly<Record<string, string>>;
   readonly logLevel: NonNullable<ConfigFile['log_level']>;
+  /** How long writes in flight may take to finish after SIGTERM/SIGINT (default 5 s). */
+  readonly shutdownGraceMs?: number;
 }
-
-export const DEFAULTS = { datacenter: 'dc1', bind: '127.0.0.1', httpPort: 8500, grpcPort: 8502 } as const;
 
 export function readConfigFile(path: string): ConfigFile {
   let raw: unknown;
@@ -57,6 +83,7 @@ export interface AgentFlags {
   datacenter?: string;
   node?: string;
   'config-file'?: string;
+  'shutdown-grace'?: string;
 }
 
 /** Flags over the config file over the defaults. Either -dev or a data dir is required. */
@@ -75,6 +102,12 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
     defaultIntentionPolicy: file.default_intention_policy ?? 'allow',
     nodeMeta: file.node_meta ?? {},
     logLevel: file.log_level ?? 'info',
+    shutdownGraceMs:
+      flags['shutdown-grace'] !== undefined
+        ? graceMs('-shutdown-grace', flags['shutdown-grace'])
+        : file.shutdown_grace !== undefined
+          ? graceMs('shutdown_grace', file.shutdown_grace)
+          : DEFAULT_SHUTDOWN_GRACE_MS,
   };
   parseInput(name, cfg.datacenter, '-datacenter');
   parseInput(name, cfg.node, '-node');

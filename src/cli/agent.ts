@@ -23,7 +23,7 @@ import { proxylessSnapshots } from '../proxycfg/proxyless.js';
 import { startXdsServer, XdsStatusRegistry, type XdsServer } from '../server/index.js';
 import { openStore, type SqliteStore } from '../store/sqlite.js';
 import { meshResourceSource } from './xds-source.js';
-import type { AgentConfig } from './agent-config.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS, type AgentConfig } from './agent-config.js';
 
 export interface AgentDeps {
   readonly logger?: Logger;
@@ -44,7 +44,17 @@ export interface Agent {
   readonly xds: XdsServer;
   /** The bound HTTP address, `host:port` (the real port when configured with 0). */
   readonly httpAddress: string;
-  close(): Promise<void>;
+  /**
+   * Shuts down, bounded by the grace period (the configured one unless given): intake stops at
+   * once (health checks, new connections, new requests, blocking queries, xDS streams), replies
+   * in flight get until the grace period ends (or `cut` aborts), then the store is drained and closed.
+   */
+  close(opts?: { readonly graceMs?: number; readonly cut?: AbortSignal }): Promise<ShutdownReport>;
+}
+
+export interface ShutdownReport {
+  /** Requests still in flight when the grace period ended (their connections were cut). */
+  readonly cutRequests: number;
 }
 
 export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
@@ -90,7 +100,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   }
   checks.start();
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  let closing: Promise<void> | undefined;
+  let closing: Promise<ShutdownReport> | undefined;
   return {
     config,
     store,
@@ -101,15 +111,18 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     leaves,
     xds,
     httpAddress: `${host}:${address.port}`,
-    close() {
+    close(opts = {}) {
       closing ??= (async () => {
-        await xds.close();
-        await http.close();
         checks.stop();
+        const xdsClosed = xds.close();
+        const cutRequests = await http.close({ graceMs: opts.graceMs ?? config.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS, cut: opts.cut });
+        await xdsClosed;
         leaves.stop();
         ca.stop();
+        // What a cut request had started to write still commits (or fails) before the store closes.
         await store.drain();
         store.close();
+        return { cutRequests };
       })();
       return closing;
     },

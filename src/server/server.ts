@@ -1,7 +1,7 @@
 // startXdsServer: one gRPC port serving envoy.service.discovery.v3.AggregatedDiscoveryService,
 // delta (DeltaAggregatedResources) for Envoy and state-of-the-world (StreamAggregatedResources)
 // for proxyless gRPC and older Envoys.
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../core/logger.js';
 import type { DeltaDiscoveryRequest, DiscoveryRequest } from '../gen/envoy/service/discovery/v3/discovery.js';
 import { deltaDriver } from './delta/driver.js';
@@ -30,14 +30,18 @@ export interface XdsServerOptions {
 export interface XdsServer {
   readonly port: number;
   readonly status: XdsStatusRegistry;
-  /** Ends every stream and stops listening. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting streams and ends every open one with UNAVAILABLE ("shutting down"), so a
+   * client keeps its configuration and reconnects with backoff; connections still open after
+   * `timeoutMs` (default 1 s) are cut.
+   */
+  close(timeoutMs?: number): Promise<void>;
 }
 
 export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer> {
   const status = opts.status ?? new XdsStatusRegistry();
   const logger = opts.logger.child({ component: 'xds' });
-  const deps: StreamDeps = { source: opts.source, logger, status, pushes: new PushQueue(opts.pushSliceMs) };
+  const deps: StreamDeps = { source: opts.source, logger, status, pushes: new PushQueue(opts.pushSliceMs), open: new Set() };
   const server = new Server({
     // Envoy and gRPC clients keep ADS streams open for hours; keepalive detects dead peers.
     'grpc.keepalive_time_ms': 60_000,
@@ -56,10 +60,20 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
   return {
     port,
     status,
-    close: () =>
+    close: (timeoutMs = 1000) =>
       new Promise<void>((resolve) => {
-        server.forceShutdown();
-        resolve();
+        const streams = deps.open.size;
+        for (const end of [...deps.open]) end(Status.UNAVAILABLE, 'the xDS server is shutting down');
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, timeoutMs);
+        // GOAWAY, then each connection closes once its (now ended) streams are done.
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        logger.info({ streams }, 'xDS server stopped');
       }),
   };
 }

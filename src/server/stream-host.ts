@@ -18,6 +18,8 @@ export interface StreamDeps {
   readonly status: XdsStatusRegistry;
   /** Where pushes caused by desired-set changes wait their turn. */
   readonly pushes: PushQueue;
+  /** Every open stream's way to end it with a status (the server's shutdown uses it). */
+  readonly open: Set<(code: Status, details: string) => void>;
 }
 
 /** What a driver may use of its stream. */
@@ -86,6 +88,7 @@ export function serveStream<Req extends AdsRequest>(
   const cleanup = () => {
     if (closed) return;
     closed = true;
+    deps.open.delete(fail);
     deps.pushes.cancel(push);
     watch?.unsubscribe();
     statusHandle?.close();
@@ -97,6 +100,7 @@ export function serveStream<Req extends AdsRequest>(
     cleanup();
     call.emit('error', { code, details });
   };
+  deps.open.add(fail);
 
   const start = (node: Node) => {
     const proxy = node.id;

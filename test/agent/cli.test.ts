@@ -128,4 +128,16 @@ describe('client commands', () => {
     assert.equal(r.code, 1);
     assert.match(r.err, /cannot reach the agent at http:\/\/127\.0\.0\.1:1/);
   });
+
+  it('takes the shutdown grace period from shutdown_grace or -shutdown-grace (a duration, 0s to 10m)', async () => {
+    assert.equal(resolveConfig({ dev: true }).shutdownGraceMs, 5000);
+    const path = file('grace.json', { shutdown_grace: '1m30s' });
+    assert.equal(resolveConfig({ dev: true, 'config-file': path }).shutdownGraceMs, 90_000);
+    assert.equal(resolveConfig({ dev: true, 'config-file': path, 'shutdown-grace': '0s' }).shutdownGraceMs, 0);
+    assert.throws(() => resolveConfig({ dev: true, 'config-file': file('grace-bad.json', { shutdown_grace: '1h' }) }), /shutdown_grace: must be a duration from 0s to 10m/);
+    assert.throws(() => resolveConfig({ dev: true, 'shutdown-grace': 'soon' }), /-shutdown-grace: "soon" is not a duration/);
+    const r = await run('agent', '-dev', '-shutdown-grace', '11m');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /-shutdown-grace: must be at most 10m/);
+  });
 });

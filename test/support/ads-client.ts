@@ -9,6 +9,7 @@ import {
   type DiscoveryResponse,
 } from '../../src/gen/envoy/service/discovery/v3/discovery.js';
 import type { Node } from '../../src/gen/envoy/config/core/v3/base.js';
+import { Wakeup } from './wait.js';
 
 export interface StreamEnd {
   readonly code: number;
@@ -18,7 +19,7 @@ export interface StreamEnd {
 /** A queue of what a stream received, read with deadlines. */
 class Inbox<T> {
   private readonly items: T[] = [];
-  private readonly waiters: Array<() => void> = [];
+  private readonly wakeup = new Wakeup();
   ended: StreamEnd | undefined;
 
   push(item: T): void {
@@ -64,18 +65,11 @@ class Inbox<T> {
   }
 
   private wait(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.waiters.push(done);
-    });
+    return this.wakeup.wait(ms);
   }
 
   private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
+    this.wakeup.wake();
   }
 }
 

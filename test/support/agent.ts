@@ -77,7 +77,7 @@ export class TestAgent {
     return this.call('DELETE', path);
   }
 
-  close(): Promise<void> {
-    return this.agent.close();
+  async close(): Promise<void> {
+    await this.agent.close();
   }
 }

@@ -31,6 +31,26 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
+/** Waits that end when `wake()` is called (something arrived) or after their timeout. */
+export class Wakeup {
+  private readonly waiters: Array<() => void> = [];
+
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.waiters.push(done);
+    });
+  }
+
+  wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
 /**
  * Ports for test listeners come from below the kernel's ephemeral range: a port taken from the
  * ephemeral range and released can be handed, before our server binds it, to any outgoing
