@@ -6,7 +6,7 @@ import { NotFoundError, ValidationError } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
 import { blockingRead, indexed } from './blocking.js';
 import { agentService } from './shapes.js';
-import type { ApiRequest, Route } from './route.js';
+import { REGISTRATION_BODY_BYTES, type ApiRequest, type Route } from './route.js';
 
 const checkUpdate = z.object({ Status: z.enum(['passing', 'warning', 'critical']), Output: z.string().optional() });
 
@@ -17,6 +17,7 @@ export function agentRoutes(catalog: Catalog): Route[] {
     {
       method: 'PUT',
       pattern: '/v1/agent/service/register',
+      maxBodyBytes: REGISTRATION_BODY_BYTES,
       handler: async (req) => {
         await catalog.registerService(req.body);
         return { text: '' };

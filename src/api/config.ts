@@ -11,6 +11,7 @@ export function configRoutes(catalog: Catalog): Route[] {
     {
       method: 'PUT',
       pattern: '/v1/config',
+      maxBodyBytes: 'configured',
       handler: async (req) => ({ body: await catalog.setConfigEntry(req.body, casParam(req)) }),
     },
     {

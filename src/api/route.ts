@@ -29,4 +29,17 @@ export interface Route {
   readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   readonly pattern: string;
   readonly handler: Handler;
+  /**
+   * The largest body the route takes, in bytes: SMALL_BODY_BYTES when not set (reads, deletes and
+   * commands carry little or nothing), `'configured'` for the agent's configured limit (config
+   * entries). Never above the configured limit.
+   */
+  readonly maxBodyBytes?: number | 'configured';
 }
+
+/** Bodies of reads, deletes, check updates, intentions and the like: 64 KiB. */
+export const SMALL_BODY_BYTES = 64 * 1024;
+/** One service registration (with its checks and sidecar): 1 MiB. */
+export const REGISTRATION_BODY_BYTES = 1024 * 1024;
+/** The default of the configured limit (`limits.http_max_body_bytes`): 4 MiB, for config entries. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;

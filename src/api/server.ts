@@ -1,20 +1,21 @@
-// The HTTP server: parses requests, matches routes, maps core errors to status codes and writes
-// plain-text errors as Consul does. Route lists are plugged in by the composition root
-// (catalog, config, intentions, CA, ...), at construction or later with addRoutes.
+// The HTTP server: reads requests under a byte limit per route, decodes bodies off the event loop
+// when they are large, matches routes, maps core errors to status codes and writes plain-text
+// errors as Consul does. Route lists are plugged in by the composition root (catalog, config,
+// intentions, CA, ...), at construction or later with addRoutes.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConflictError, NotFoundError, PermissionDeniedError, RateLimitError, ValidationError, errorMessage } from '../core/errors.js';
 import { nullLogger, type Logger } from '../core/logger.js';
-import { jsonBoundsIssue } from '../core/json-bounds.js';
+import { BodyTooLargeError, hasBody, readBody } from './body.js';
+import { BodyDecodeError, BodyDecoder } from './body-decoder.js';
 import { compileRoute, matchRoute, type CompiledRoute } from './match.js';
-import type { ApiRequest, ApiResponse, Route } from './route.js';
-
-const MAX_BODY = 16 * 1024 * 1024;
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+import { DEFAULT_MAX_BODY_BYTES, SMALL_BODY_BYTES, type ApiRequest, type ApiResponse, type Route } from './route.js';
 
 export interface ApiServerOptions {
   readonly routes?: readonly (readonly Route[])[];
   readonly logger?: Logger;
+  /** The largest request body any route takes (`limits.http_max_body_bytes`); default 4 MiB. */
+  readonly maxBodyBytes?: number;
 }
 
 export interface CloseOptions {
@@ -25,6 +26,8 @@ export interface CloseOptions {
 }
 
 const DEFAULT_GRACE_MS = 5000;
+/** A request matched to its route (or the answer when none matches). */
+type Resolved = { readonly route: Route; readonly params: Record<string, string>; readonly path: string; readonly query: URLSearchParams } | { readonly reply: ApiResponse & { status: number } };
 
 export function statusOf(err: unknown): number {
   if (err instanceof ValidationError) return 400;
@@ -43,10 +46,13 @@ export class ApiServer {
   private readonly replies = new Set<ServerResponse>();
   private onReplyDone: (() => void) | undefined;
   private stopping = false;
+  private readonly maxBodyBytes: number;
+  private readonly decoder = new BodyDecoder();
   private server: Server | undefined;
 
   constructor(opts: ApiServerOptions = {}) {
     this.logger = opts.logger ?? nullLogger;
+    this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     for (const list of opts.routes ?? []) this.addRoutes(list);
   }
 
@@ -101,6 +107,7 @@ export class ApiServer {
     const cut = await this.repliesDone(opts.graceMs ?? DEFAULT_GRACE_MS, opts.cut);
     server.closeAllConnections();
     await closed;
+    await this.decoder.close();
     return cut;
   }
 
@@ -124,6 +131,11 @@ export class ApiServer {
 
   /** Runs one request through the routes without a socket (tests, in-process callers). */
   async dispatch(method: string, url: string, body: unknown, signal = new AbortController().signal, headers: Record<string, string | undefined> = {}): Promise<ApiResponse & { status: number }> {
+    const found = this.resolve(method, url);
+    return 'reply' in found ? found.reply : this.run(found, method, body, signal, headers);
+  }
+
+  private resolve(method: string, url: string): Resolved {
     let parsed: URL;
     let found: ReturnType<typeof matchRoute>;
     try {
@@ -132,34 +144,63 @@ export class ApiServer {
     } catch (err) {
       // A malformed escape (decodeURIComponent's URIError) or URL is the client's error, and
       // must not escape: thrown from here it was an unhandled rejection that stopped the agent.
-      return { status: 400, text: `invalid request path ${JSON.stringify(url)}: ${errorMessage(err)}\n` };
+      return { reply: { status: 400, text: `invalid request path ${JSON.stringify(url)}: ${errorMessage(err)}\n` } };
     }
-    if (found === 'method') return { status: 405, text: `method ${method} not allowed on ${parsed.pathname}\n` };
-    if (!found) return { status: 404, text: `unknown path ${parsed.pathname}\n` };
-    const req: ApiRequest = { method, params: found.params, query: parsed.searchParams, body, headers, signal };
+    if (found === 'method') return { reply: { status: 405, text: `method ${method} not allowed on ${parsed.pathname}\n` } };
+    if (!found) return { reply: { status: 404, text: `unknown path ${parsed.pathname}\n` } };
+    return { ...found, path: parsed.pathname, query: parsed.searchParams };
+  }
+
+  private async run(found: Exclude<Resolved, { reply: unknown }>, method: string, body: unknown, signal: AbortSignal, headers: Record<string, string | undefined>): Promise<ApiResponse & { status: number }> {
+    const req: ApiRequest = { method, params: found.params, query: found.query, body, headers, signal };
     try {
       const res = await found.route.handler(req);
       return { ...res, status: res.status ?? 200 };
     } catch (err) {
       const status = statusOf(err);
-      if (status === 500) this.logger.error({ err: errorMessage(err), method, path: parsed.pathname }, 'request failed');
+      if (status === 500) this.logger.error({ err: errorMessage(err), method, path: found.path }, 'request failed');
       return { status, text: `${errorMessage(err)}\n` };
     }
   }
 
+  /** The route's body limit, never above the configured one. */
+  private bodyLimit(route: Route): number {
+    const own = route.maxBodyBytes ?? SMALL_BODY_BYTES;
+    return own === 'configured' ? this.maxBodyBytes : Math.min(own, this.maxBodyBytes);
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const found = this.resolve(method, req.url ?? '/');
+    if ('reply' in found) {
+      // The body (if any) is left unread: the connection cannot carry another request after it.
+      if (hasBody(req)) res.setHeader('connection', 'close');
+      return this.send(res, req, found.reply);
+    }
     const abort = new AbortController();
     this.inflight.add(abort);
     res.on('close', () => abort.abort());
     try {
+      const limit = this.bodyLimit(found.route);
+      let bytes: Uint8Array;
+      try {
+        bytes = await readBody(req, limit);
+      } catch (err) {
+        // Anything else is the client going away while sending: there is no one to answer.
+        if (!(err instanceof BodyTooLargeError)) return;
+        res.setHeader('connection', 'close');
+        const configured = limit === this.maxBodyBytes ? ' (limits.http_max_body_bytes, -http-max-body-bytes)' : '';
+        return this.send(res, req, { status: 413, text: `Request body too large: ${method} ${found.route.pattern} takes at most ${limit} bytes${configured}\n` });
+      }
       let body: unknown;
       try {
-        body = await readJson(req);
+        body = await this.decoder.decode(bytes);
       } catch (err) {
-        return this.send(res, req, { status: 400, text: `Request decode failed: ${errorMessage(err)}\n` });
+        if (err instanceof BodyDecodeError) return this.send(res, req, { status: 400, text: `Request decode failed: ${errorMessage(err)}\n` });
+        throw err;
       }
       const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
-      this.send(res, req, await this.dispatch(req.method ?? 'GET', req.url ?? '/', body, abort.signal, headers));
+      this.send(res, req, await this.run(found, method, body, abort.signal, headers));
     } finally {
       this.inflight.delete(abort);
     }
@@ -193,26 +234,3 @@ export class ApiServer {
     res.end(payload);
   }
 }
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new Error(`body larger than ${MAX_BODY} bytes`);
-    chunks.push(chunk);
-  }
-  let text: string;
-  try {
-    text = UTF8.decode(Buffer.concat(chunks));
-  } catch {
-    // Buffer#toString would swap each bad byte for U+FFFD and store what the caller never sent.
-    throw new Error('the body is not valid UTF-8');
-  }
-  if (text.trim() === '') return undefined;
-  const body = JSON.parse(text) as unknown;
-  const issue = jsonBoundsIssue(body);
-  if (issue) throw new Error(issue.path ? `${issue.path}: ${issue.message}` : `the body ${issue.message}`);
-  return body;
-}
-

@@ -3,12 +3,16 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_MAX_BODY_BYTES, SMALL_BODY_BYTES } from '../api/route.js';
 import { nodeMeta } from '../catalog/meta.js';
 import { parseDuration } from '../core/duration.js';
 import { ValidationError, errorMessage } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
 
 const portNumber = z.number().int('must be an integer').min(0, 'must be between 0 and 65535').max(65535, 'must be between 0 and 65535');
+/** The configured limit on request bodies: from 64 KiB (the small routes' own) to 64 MiB. */
+export const MAX_BODY_BYTES_RANGE = { min: SMALL_BODY_BYTES, max: 64 * 1024 * 1024 } as const;
+const maxBodyBytes = z.number().int('must be an integer').min(MAX_BODY_BYTES_RANGE.min, `must be at least ${MAX_BODY_BYTES_RANGE.min}`).max(MAX_BODY_BYTES_RANGE.max, `must be at most ${MAX_BODY_BYTES_RANGE.max}`);
 const name = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/, 'must be letters, digits, ".", "-" or "_"');
 
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
@@ -45,6 +49,7 @@ export const configFileSchema = z.strictObject({
     .string()
     .refine((v) => isGrace(v), 'must be a duration from 0s to 10m, such as "5s"')
     .optional(),
+  limits: z.strictObject({ http_max_body_bytes: maxBodyBytes.optional() }).optional(),
 });
 
 export type ConfigFile = z.output<typeof configFileSchema>;
@@ -62,6 +67,8 @@ export interface AgentConfig {
   readonly logLevel: NonNullable<ConfigFile['log_level']>;
   /** How long writes in flight may take to finish after SIGTERM/SIGINT (default 5 s). */
   readonly shutdownGraceMs?: number;
+  /** The largest request body the HTTP API takes (config entries; default 4 MiB); smaller records have smaller limits. */
+  readonly httpMaxBodyBytes?: number;
 }
 
 export function readConfigFile(path: string): ConfigFile {
@@ -84,6 +91,7 @@ export interface AgentFlags {
   node?: string;
   'config-file'?: string;
   'shutdown-grace'?: string;
+  'http-max-body-bytes'?: number;
 }
 
 /** Flags over the config file over the defaults. Either -dev or a data dir is required. */
@@ -108,6 +116,7 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
         : file.shutdown_grace !== undefined
           ? graceMs('shutdown_grace', file.shutdown_grace)
           : DEFAULT_SHUTDOWN_GRACE_MS,
+    httpMaxBodyBytes: flags['http-max-body-bytes'] ?? file.limits?.http_max_body_bytes ?? DEFAULT_MAX_BODY_BYTES,
   };
   parseInput(name, cfg.datacenter, '-datacenter');
   parseInput(name, cfg.node, '-node');

@@ -74,6 +74,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let address: AddressInfo | undefined;
   const http = new ApiServer({
     logger: logger.child({ component: 'http' }),
+    maxBodyBytes: config.httpMaxBodyBytes,
     routes: [
       agentRoutes(catalog),
       catalogRoutes(catalog),
