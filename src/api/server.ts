@@ -138,8 +138,11 @@ export class ApiServer {
   private resolve(method: string, url: string): Resolved {
     let parsed: URL;
     let found: ReturnType<typeof matchRoute>;
+    const dots = dotSegment(url);
+    if (dots !== undefined) return { reply: { status: 400, text: `invalid request path ${JSON.stringify(url)}: a "${dots}" segment is not allowed (send the path it stands for)\n` } };
     try {
-      parsed = new URL(url, 'http://local');
+      // Appended, not resolved against a base: "//host/x" stays a path instead of naming a host.
+      parsed = new URL(url.startsWith('/') ? `http://local${url}` : url, 'http://local');
       found = matchRoute(this.routes, method, parsed.pathname);
     } catch (err) {
       // A malformed escape (decodeURIComponent's URIError) or URL is the client's error, and
@@ -233,4 +236,19 @@ export class ApiServer {
     });
     res.end(payload);
   }
+}
+
+/**
+ * The first "." or ".." segment of the request path (also percent-encoded, `%2e%2e`), if any.
+ * URL parsing would resolve it before routing, so `/v1/agent/../connect/ca/configuration`
+ * reached a route its text does not name; it is refused instead, as a proxy in front may have
+ * allowed or denied the path by its text.
+ */
+function dotSegment(url: string): string | undefined {
+  const path = url.split(/[?#]/, 1)[0] as string;
+  for (const segment of path.split('/')) {
+    const plain = segment.replace(/%2e/gi, '.');
+    if (plain === '.' || plain === '..') return segment;
+  }
+  return undefined;
 }

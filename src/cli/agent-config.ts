@@ -13,7 +13,10 @@ const portNumber = z.number().int('must be an integer').min(0, 'must be between 
 /** The configured limit on request bodies: from 64 KiB (the small routes' own) to 64 MiB. */
 export const MAX_BODY_BYTES_RANGE = { min: SMALL_BODY_BYTES, max: 64 * 1024 * 1024 } as const;
 const maxBodyBytes = z.number().int('must be an integer').min(MAX_BODY_BYTES_RANGE.min, `must be at least ${MAX_BODY_BYTES_RANGE.min}`).max(MAX_BODY_BYTES_RANGE.max, `must be at most ${MAX_BODY_BYTES_RANGE.max}`);
-const name = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/, 'must be letters, digits, ".", "-" or "_"');
+const name = z
+  .string()
+  .max(128, 'must be at most 128 characters')
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/, 'must be letters, digits, ".", "-" or "_"');
 
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
 const MAX_SHUTDOWN_GRACE_MS = 10 * 60_000;

@@ -2,7 +2,7 @@
 // transaction is on disk (WAL fsynced) when COMMIT returns, before any caller hears of it.
 // `:memory:` gives the same store without a file (the agent's -dev mode).
 import Database from 'better-sqlite3';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BaseStore, type CommittedTx } from './base.js';
 import { TABLES, type TableName } from './types.js';
@@ -34,8 +34,7 @@ export class SqliteStore extends BaseStore {
     if (path !== ':memory:') {
       // The store holds the CA's private keys: folder and file for their owner only. SQLite
       // gives the -wal and -shm files the database file's permissions.
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      closeSync(openSync(path, 'a', 0o600));
+      prepareFile(path);
     }
     // The busy timeout only matters for taking the lock (nothing else shares the file): an agent
     // that is still exiting gets a moment to let go of it.
@@ -103,6 +102,38 @@ export class SqliteStore extends BaseStore {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
+  }
+}
+
+/**
+ * Creates the data dir and the database file, or says what stands in the way and where: a
+ * read-only file system makes `mkdir -p` report ENOENT, which named nothing useful.
+ */
+function prepareFile(path: string): void {
+  const dir = dirname(path);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new Error(`cannot create the data dir ${dir}: ${whyNotWritable(dir) ?? (err as Error).message}`);
+  }
+  try {
+    closeSync(openSync(path, 'a', 0o600));
+  } catch (err) {
+    throw new Error(`cannot open the database ${path} for writing: ${whyNotWritable(path) ?? whyNotWritable(dir) ?? (err as Error).message}`);
+  }
+}
+
+/** Why `path` (or, when it does not exist, its nearest existing folder) cannot be written, if it cannot. */
+function whyNotWritable(path: string): string | undefined {
+  let at = path;
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  try {
+    accessSync(at, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const what = code === 'EROFS' ? 'is on a read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'is not writable by this user' : `cannot be written (${code})`;
+    return `${at} ${what}; the agent writes every change there before acknowledging it (choose a writable -data-dir)`;
   }
 }
 

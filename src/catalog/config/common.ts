@@ -12,6 +12,26 @@ export const serviceName = z
   .max(128, 'must be at most 128 characters')
   .regex(NAME_RE, 'must contain only letters, digits, "-" and "_", and start and end with a letter or digit');
 
+/** Control characters (C0 with NUL and newline, DEL, C1): never part of an identifier or a label. */
+const CONTROL = /\p{Cc}/u;
+const noControl = (s: string) => !CONTROL.test(s);
+const NO_CONTROL_MESSAGE = 'must not contain control characters (NUL, newline, tab, ...)';
+export const IDENTIFIER_MAX_CHARS = 256;
+
+/**
+ * An ID that is not a DNS name (a service ID, a check ID): free text as in Consul, but never
+ * empty, at most 256 characters and without control characters, so that it can be logged,
+ * used in a path and shown in a UI as it was given.
+ */
+export const identifier = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(IDENTIFIER_MAX_CHARS, `must be at most ${IDENTIFIER_MAX_CHARS} characters`)
+  .refine(noControl, NO_CONTROL_MESSAGE);
+
+/** A short free-text label (a check's name, a tag, an address): may be empty, otherwise as an identifier. */
+export const label = (maxChars: number) => z.string().max(maxChars, `must be at most ${maxChars} characters`).refine(noControl, NO_CONTROL_MESSAGE);
+
 /** A service name or the wildcard `*`. */
 export const serviceNameOrWildcard = z.union([z.literal('*'), serviceName], { error: 'must be a service name or "*"' });
 

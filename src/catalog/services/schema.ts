@@ -5,8 +5,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { proxyConfigSchema, upstreamConfigSchema } from './proxy-config.js';
-import { META_WAN_FEDERATION_KEY, serviceMeta } from '../meta.js';
-import { canonicalIp, duplicates, duration, ipAddressOrEmpty, issue, namespace, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
+import { META_MAX_VALUE_BYTES, META_WAN_FEDERATION_KEY, serviceMeta } from '../meta.js';
+import { IDENTIFIER_MAX_CHARS, canonicalIp, duplicates, duration, identifier, ipAddressOrEmpty, issue, label, namespace, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
 
 /** RFC 9110 token: what Node (and Go) accept as a method or header name. */
 const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -23,9 +23,9 @@ const portInRange = (hostPort: string): boolean => {
 
 export const checkDefinition = z
   .object({
-    CheckID: z.string().min(1, 'must not be empty').optional(),
-    ID: z.string().min(1, 'must not be empty').optional(),
-    Name: z.string().optional(),
+    CheckID: identifier.optional(),
+    ID: identifier.optional(),
+    Name: label(IDENTIFIER_MAX_CHARS).optional(),
     Notes: z.string().optional(),
     Status: z.enum(['passing', 'warning', 'critical']).optional(),
     TTL: duration.optional(),
@@ -48,7 +48,7 @@ export const checkDefinition = z
     Interval: duration.optional(),
     Timeout: duration.optional(),
     DeregisterCriticalServiceAfter: duration.optional(),
-    ServiceID: z.string().optional(),
+    ServiceID: identifier.optional(),
   })
   .superRefine((c, ctx) => {
     const kinds = (['TTL', 'HTTP', 'TCP', 'GRPC'] as const).filter((k) => c[k] !== undefined);
@@ -74,7 +74,7 @@ const upstream = z.object({
 export const proxySchema = z
   .object({
     DestinationServiceName: serviceName.optional(),
-    DestinationServiceID: z.string().optional(),
+    DestinationServiceID: identifier.optional(),
     LocalServiceAddress: ipAddressOrEmpty.optional(),
     LocalServicePort: portOrZero.optional(),
     Mode: proxyMode.optional(),
@@ -97,12 +97,12 @@ export const proxySchema = z
 const SERVICE_KINDS = ['', 'connect-proxy', 'mesh-gateway', 'ingress-gateway', 'terminating-gateway'] as const;
 
 const serviceFields = {
-  ID: z.string().min(1, 'must not be empty').regex(/^[^/]+$/, 'must not contain "/"').optional(),
+  ID: identifier.regex(/^[^/]+$/, 'must not contain "/"').optional(),
   Name: serviceName,
   Kind: z.enum(SERVICE_KINDS).optional(),
-  Tags: z.array(z.string()).optional(),
+  Tags: z.array(label(META_MAX_VALUE_BYTES)).optional(),
   Meta: serviceMeta.optional(),
-  Address: z.string().optional(),
+  Address: label(IDENTIFIER_MAX_CHARS).optional(),
   Port: portOrZero.optional(),
   Namespace: namespace.optional(),
   Proxy: proxySchema.optional(),
