@@ -20,6 +20,7 @@ const FLAGS = {
   node: { type: 'string', help: 'Node name (default: the host name)' },
   'config-file': { type: 'string', help: 'JSON config file (flags take precedence)' },
   'shutdown-grace': { type: 'string', help: `After SIGTERM/SIGINT, how long requests in flight may take to finish, as a duration (default ${formatDuration(DEFAULT_SHUTDOWN_GRACE_MS)}, at most 10m)` },
+  'accept-store-loss': { type: 'bool', help: 'Start from what is left of a damaged data dir (a failed check moves it aside and begins anew; lost writes stay lost) instead of refusing it' },
   'http-max-body-bytes': { type: 'int', help: `Largest HTTP request body, in bytes (default ${DEFAULT_MAX_BODY_BYTES}); smaller records have smaller limits`, min: MAX_BODY_BYTES_RANGE.min, max: MAX_BODY_BYTES_RANGE.max },
 } as const;
 

@@ -72,6 +72,8 @@ export interface AgentConfig {
   readonly shutdownGraceMs?: number;
   /** The largest request body the HTTP API takes (config entries; default 4 MiB); smaller records have smaller limits. */
   readonly httpMaxBodyBytes?: number;
+  /** Start from what is left of a damaged data dir instead of refusing it (`-accept-store-loss`). */
+  readonly acceptStoreLoss?: boolean;
 }
 
 export function readConfigFile(path: string): ConfigFile {
@@ -95,6 +97,7 @@ export interface AgentFlags {
   'config-file'?: string;
   'shutdown-grace'?: string;
   'http-max-body-bytes'?: number;
+  'accept-store-loss'?: boolean;
 }
 
 /** Flags over the config file over the defaults. Either -dev or a data dir is required. */
@@ -120,6 +123,8 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
           ? graceMs('shutdown_grace', file.shutdown_grace)
           : DEFAULT_SHUTDOWN_GRACE_MS,
     httpMaxBodyBytes: flags['http-max-body-bytes'] ?? file.limits?.http_max_body_bytes ?? DEFAULT_MAX_BODY_BYTES,
+    // A flag only, never the config file: it is a decision for one start, not a setting.
+    acceptStoreLoss: flags['accept-store-loss'] ?? false,
   };
   parseInput(name, cfg.datacenter, '-datacenter');
   parseInput(name, cfg.node, '-node');

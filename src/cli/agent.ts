@@ -60,7 +60,8 @@ export interface ShutdownReport {
 export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
   const logger = deps.logger ?? nullLogger;
   const clock = deps.clock ?? systemClock;
-  const store = openStore(config.dataDir);
+  const store = openStore(config.dataDir, { acceptLoss: config.acceptStoreLoss });
+  if (store.loaded.recovered) logger.warn({ path: store.loaded.path, recovered: store.loaded.recovered }, 'started from a damaged data dir (-accept-store-loss)');
   for (const r of store.unservable()) {
     logger.error({ table: r.table, key: r.key, reason: r.reason }, 'stored record cannot be served; reads of it answer 500 and lists leave it out until it is replaced or deleted');
   }
@@ -69,6 +70,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
   const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter });
   await ca.start();
+  logger.info({ path: store.loaded.path, index: store.loaded.index, rows: store.loaded.rows, trustDomain: ca.trustDomain }, 'store loaded');
   const leaves = new LeafManager({ ca, clock, logger });
   const xdsStatus = new XdsStatusRegistry();
   let address: AddressInfo | undefined;
