@@ -191,7 +191,7 @@ export class ApiServer {
       } catch (err) {
         // Anything else is the client going away while sending: there is no one to answer.
         if (!(err instanceof BodyTooLargeError)) return;
-        res.setHeader('connection', 'close');
+        discardRest(req, res);
         const configured = limit === this.maxBodyBytes ? ' (limits.http_max_body_bytes, -http-max-body-bytes)' : '';
         return this.send(res, req, { status: 413, text: `Request body too large: ${method} ${found.route.pattern} takes at most ${limit} bytes${configured}\n` });
       }
@@ -251,4 +251,27 @@ function dotSegment(url: string): string | undefined {
     if (plain === '.' || plain === '..') return segment;
   }
   return undefined;
+}
+
+/** A refused body is read and dropped up to this many bytes so the client hears the answer; past it the connection is cut. */
+const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * After a 413, the client is usually still sending. Closing the connection then resets it
+ * before the client reads the answer (it sees a broken pipe, not the limit), so a body of
+ * bounded declared size is read and dropped (Node discards what the handler left unread) and
+ * the connection stays usable, cut if it passes DISCARD_MAX_BYTES anyway. A larger one, or a
+ * chunked one (reading it stopped at the limit, and it may never end), closes the connection.
+ */
+function discardRest(req: IncomingMessage, res: ServerResponse): void {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (!(declared <= DISCARD_MAX_BYTES)) {
+    res.setHeader('connection', 'close');
+    return;
+  }
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > DISCARD_MAX_BYTES) req.socket.destroy();
+  });
 }

@@ -29,7 +29,7 @@ describe('request body limits', () => {
   });
   after(() => a.close());
 
-  it('refuses a declared Content-Length above the route limit with 413 naming the limit, before reading the body, and closes the connection', async () => {
+  it('refuses a declared Content-Length above the route limit with 413 naming the limit, before reading the body, and the connection survives', async () => {
     const before = a.agent.store.currentIndex();
     const c = await RawConnection.open(port);
     try {
@@ -38,12 +38,34 @@ describe('request body limits', () => {
       const r = await c.response();
       assert.equal(r.status, 413);
       assert.match(r.body, new RegExp(`takes at most ${REGISTRATION_BODY_BYTES} bytes`));
+      // The body the client was still sending is dropped, not stored, and the connection carries the next request.
+      await c.send('x'.repeat(REGISTRATION_BODY_BYTES + 1));
+      await c.send(request('GET', '/v1/status/leader'));
+      assert.equal((await c.response()).status, 200);
+    } finally {
+      c.destroy();
+    }
+    assert.equal(a.agent.store.currentIndex(), before);
+  });
+
+  it('closes the connection after a 413 when the declared body is too large to drop (over 64 MiB)', async () => {
+    const c = await RawConnection.open(port);
+    try {
+      await c.send(`PUT /v1/config HTTP/1.1\r\nHost: t\r\nContent-Length: ${64 * 1024 * 1024 + 1}\r\n\r\n`);
+      const r = await c.response();
+      assert.equal(r.status, 413);
       assert.equal(r.headers.connection, 'close');
       await c.closedByServer();
     } finally {
       c.destroy();
     }
-    assert.equal(a.agent.store.currentIndex(), before);
+  });
+
+  it('lets an HTTP client that sends a body over the limit read the 413 instead of a reset', async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await a.put('/v1/agent/service/register', JSON.stringify({ Name: 'web', Meta: { a: 'x'.repeat(REGISTRATION_BODY_BYTES) } }));
+      assert.equal(r.status, 413);
+    }
   });
 
   it('stops reading a chunked body as soon as it passes the limit', async () => {
