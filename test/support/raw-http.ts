@@ -40,7 +40,7 @@ export class RawConnection {
     });
   }
 
-  send(text: string): Promise<void> {
+  send(text: string | Uint8Array): Promise<void> {
     return new Promise((resolve, reject) => this.socket.write(text, (err) => (err ? reject(err) : resolve())));
   }
 
