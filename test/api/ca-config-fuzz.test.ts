@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TestAgent } from '../support/agent.js';
+import { prng } from '../support/http-fuzz.js';
 
 // A seeded, bounded fuzz of PUT /v1/connect/ca/configuration over the real HTTP server. Bodies
 // are valid configurations, mutations of them (case, types, unknown and duplicate keys, missing
@@ -9,18 +10,6 @@ import { TestAgent } from '../support/agent.js';
 
 const CASES = 400;
 const SEED = 0x5eed_ca;
-
-/** mulberry32: a small deterministic PRNG, so a failure replays from its seed and case number. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 

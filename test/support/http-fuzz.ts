@@ -5,7 +5,7 @@
 // a bounded test in `npm test` and by bench/fuzz.bench.ts for a large run.
 import { RawConnection } from './raw-http.js';
 
-/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same cases. */
+/** mulberry32: a small deterministic PRNG, so a failure replays from its seed and case number. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
