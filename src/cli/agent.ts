@@ -87,7 +87,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     ],
   });
   const proxies = new ProxyConfigManager({ catalog, ca: leaves });
-  const source = meshResourceSource({ proxies, proxyless: proxylessSnapshots(catalog, leaves, { datacenter: config.datacenter }), logger: logger.child({ component: 'xds' }) });
+  const source = meshResourceSource({ proxies, proxyless: proxylessSnapshots(catalog, leaves, { datacenter: config.datacenter }) });
   let xds: XdsServer;
   try {
     address = await http.listen(config.httpPort, config.bind);
