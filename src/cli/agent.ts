@@ -91,7 +91,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let xds: XdsServer;
   try {
     address = await http.listen(config.httpPort, config.bind);
-    xds = await startXdsServer({ source, logger, status: xdsStatus, host: config.bind, port: config.grpcPort });
+    xds = await startXdsServer({ source, logger, status: xdsStatus, host: config.bind, port: config.grpcPort, limits: { maxStreams: config.xdsMaxStreams } });
   } catch (err) {
     await http.close().catch(() => undefined);
     leaves.stop();

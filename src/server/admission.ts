@@ -36,7 +36,7 @@ export class StreamAdmission {
   /** A ticket for a new stream, or the refusal message when the server holds its maximum. */
   admit(): { ticket: Ticket; refusedBefore: number } | { refusal: string; refusedInARow: number } {
     if (this.open >= this.limits.maxStreams) {
-      return { refusal: `the xDS server holds its maximum of ${this.limits.maxStreams} streams (limits.xds_max_streams); retry later`, refusedInARow: ++this.refusedInARow };
+      return { refusal: `the xDS server is at its limit of open streams (${this.limits.maxStreams}: limits.xds_max_streams, -xds-max-streams); retry later`, refusedInARow: ++this.refusedInARow };
     }
     const refusedBefore = this.refusedInARow;
     this.refusedInARow = 0;

@@ -51,7 +51,11 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
     status,
     pushes: new PushQueue(opts.pushSliceMs),
     open: new Set(),
-    admission: new StreamAdmission({ ...DEFAULT_XDS_LIMITS, ...opts.limits }),
+    admission: new StreamAdmission({
+      maxStreams: opts.limits?.maxStreams ?? DEFAULT_XDS_LIMITS.maxStreams,
+      maxStreamsPerNode: opts.limits?.maxStreamsPerNode ?? DEFAULT_XDS_LIMITS.maxStreamsPerNode,
+      maxWaitingStreams: opts.limits?.maxWaitingStreams ?? DEFAULT_XDS_LIMITS.maxWaitingStreams,
+    }),
     logged: new SeenOnce(),
   };
   const server = new Server({

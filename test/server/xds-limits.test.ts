@@ -143,7 +143,7 @@ describe('xDS port limits', () => {
       c.subscribe(Cluster);
       const end = await c.expectEnd();
       assert.equal(end.code, status.RESOURCE_EXHAUSTED);
-      assert.equal(end.details, 'the xDS server holds its maximum of 3 streams (limits.xds_max_streams); retry later');
+      assert.equal(end.details, 'the xDS server is at its limit of open streams (3: limits.xds_max_streams, -xds-max-streams); retry later');
     }
     assert.equal(logger.entries.filter((e) => e.level === 'warn' && /^refusing new xDS streams/.test(e.msg)).length, 1);
     assert.equal(h.server.status.get('d'), undefined);
