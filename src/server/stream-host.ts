@@ -190,8 +190,8 @@ export function serveStream<Req extends AdsRequest>(
           deps.logged.forget(`not-registered:${proxy}`);
           deps.logged.forget(`waiting:${proxy}`);
         }
-        if (typeof set === 'function') pending = set;
-        else [desired, pending] = [set, undefined];
+        // A set given ready-made is taken like a computed one (it clears a generation error).
+        pending = typeof set === 'function' ? set : () => set;
         deps.pushes.enqueue(push);
       },
       complete: () => fail(Status.ABORTED, `resource source for proxy ${proxy} is gone`),
