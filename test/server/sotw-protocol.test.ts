@@ -55,7 +55,7 @@ describe('state-of-the-world ADS', () => {
   });
 
   it('keeps the stream and the last good set when generation fails, answering a request from it, then sends the fix', async () => {
-    const { h, c, good } = await clusterAcked();
+    const { h, c } = await clusterAcked();
     h.source.set('grpc-client', () => {
       throw new Error('service-defaults/greeter.Protocol: bad');
     });
