@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import type { Logger } from '../core/logger.js';
 import { formatDuration } from '../core/duration.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../api/route.js';
-import { DEFAULT_SHUTDOWN_GRACE_MS, DEFAULTS, MAX_BODY_BYTES_RANGE, resolveConfig } from './agent-config.js';
+import { DEFAULT_XDS_LIMITS } from '../server/index.js';
+import { DEFAULT_SHUTDOWN_GRACE_MS, DEFAULTS, MAX_BODY_BYTES_RANGE, resolveConfig, XDS_MAX_STREAMS_RANGE } from './agent-config.js';
 import { startAgent } from './agent.js';
 import type { Command } from './command.js';
 import { flagsHelp, noArguments, parseFlags } from './flags.js';
@@ -22,6 +23,7 @@ const FLAGS = {
   'shutdown-grace': { type: 'string', help: `After SIGTERM/SIGINT, how long requests in flight may take to finish, as a duration (default ${formatDuration(DEFAULT_SHUTDOWN_GRACE_MS)}, at most 10m)` },
   'accept-store-loss': { type: 'bool', help: 'Start from what is left of a damaged data dir (a failed check moves it aside and begins anew; lost writes stay lost) instead of refusing it' },
   'http-max-body-bytes': { type: 'int', help: `Largest HTTP request body, in bytes (default ${DEFAULT_MAX_BODY_BYTES}); smaller records have smaller limits`, min: MAX_BODY_BYTES_RANGE.min, max: MAX_BODY_BYTES_RANGE.max },
+  'xds-max-streams': { type: 'int', help: `Most xDS streams the gRPC port holds at once (default ${DEFAULT_XDS_LIMITS.maxStreams}); beyond it a stream is refused with RESOURCE_EXHAUSTED`, min: XDS_MAX_STREAMS_RANGE.min, max: XDS_MAX_STREAMS_RANGE.max },
 } as const;
 
 /** What the process may take beyond the grace period (ending xDS streams, closing the store) before it is ended anyway. */

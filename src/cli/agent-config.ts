@@ -8,11 +8,15 @@ import { nodeMeta } from '../catalog/meta.js';
 import { parseDuration } from '../core/duration.js';
 import { ValidationError, errorMessage } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
+import { DEFAULT_XDS_LIMITS } from '../server/index.js';
 
 const portNumber = z.number().int('must be an integer').min(0, 'must be between 0 and 65535').max(65535, 'must be between 0 and 65535');
 /** The configured limit on request bodies: from 64 KiB (the small routes' own) to 64 MiB. */
 export const MAX_BODY_BYTES_RANGE = { min: SMALL_BODY_BYTES, max: 64 * 1024 * 1024 } as const;
 const maxBodyBytes = z.number().int('must be an integer').min(MAX_BODY_BYTES_RANGE.min, `must be at least ${MAX_BODY_BYTES_RANGE.min}`).max(MAX_BODY_BYTES_RANGE.max, `must be at most ${MAX_BODY_BYTES_RANGE.max}`);
+/** The configured limit on xDS streams in all: from 1 to a million (default 10,000). */
+export const XDS_MAX_STREAMS_RANGE = { min: 1, max: 1_000_000 } as const;
+const xdsMaxStreams = z.number().int('must be an integer').min(XDS_MAX_STREAMS_RANGE.min, `must be at least ${XDS_MAX_STREAMS_RANGE.min}`).max(XDS_MAX_STREAMS_RANGE.max, `must be at most ${XDS_MAX_STREAMS_RANGE.max}`);
 const name = z
   .string()
   .max(128, 'must be at most 128 characters')
@@ -52,7 +56,7 @@ export const configFileSchema = z.strictObject({
     .string()
     .refine((v) => isGrace(v), 'must be a duration from 0s to 10m, such as "5s"')
     .optional(),
-  limits: z.strictObject({ http_max_body_bytes: maxBodyBytes.optional() }).optional(),
+  limits: z.strictObject({ http_max_body_bytes: maxBodyBytes.optional(), xds_max_streams: xdsMaxStreams.optional() }).optional(),
 });
 
 export type ConfigFile = z.output<typeof configFileSchema>;
@@ -74,6 +78,8 @@ export interface AgentConfig {
   readonly httpMaxBodyBytes?: number;
   /** Start from what is left of a damaged data dir instead of refusing it (`-accept-store-loss`). */
   readonly acceptStoreLoss?: boolean;
+  /** The most xDS streams the gRPC port holds at once (default 10,000); beyond it a stream is refused with RESOURCE_EXHAUSTED. */
+  readonly xdsMaxStreams?: number;
 }
 
 export function readConfigFile(path: string): ConfigFile {
@@ -98,6 +104,7 @@ export interface AgentFlags {
   'shutdown-grace'?: string;
   'http-max-body-bytes'?: number;
   'accept-store-loss'?: boolean;
+  'xds-max-streams'?: number;
 }
 
 /** Flags over the config file over the defaults. Either -dev or a data dir is required. */
@@ -125,6 +132,7 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
     httpMaxBodyBytes: flags['http-max-body-bytes'] ?? file.limits?.http_max_body_bytes ?? DEFAULT_MAX_BODY_BYTES,
     // A flag only, never the config file: it is a decision for one start, not a setting.
     acceptStoreLoss: flags['accept-store-loss'] ?? false,
+    xdsMaxStreams: flags['xds-max-streams'] ?? file.limits?.xds_max_streams ?? DEFAULT_XDS_LIMITS.maxStreams,
   };
   parseInput(name, cfg.datacenter, '-datacenter');
   parseInput(name, cfg.node, '-node');

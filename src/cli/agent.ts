@@ -89,11 +89,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     ],
   });
   const proxies = new ProxyConfigManager({ catalog, ca: leaves });
-  const source = meshResourceSource({ proxies, proxyless: proxylessSnapshots(catalog, leaves, { datacenter: config.datacenter }), logger: logger.child({ component: 'xds' }) });
+  const source = meshResourceSource({ proxies, proxyless: proxylessSnapshots(catalog, leaves, { datacenter: config.datacenter }) });
   let xds: XdsServer;
   try {
     address = await http.listen(config.httpPort, config.bind);
-    xds = await startXdsServer({ source, logger, status: xdsStatus, host: config.bind, port: config.grpcPort });
+    xds = await startXdsServer({ source, logger, status: xdsStatus, host: config.bind, port: config.grpcPort, limits: { maxStreams: config.xdsMaxStreams } });
   } catch (err) {
     await http.close().catch(() => undefined);
     leaves.stop();

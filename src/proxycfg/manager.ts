@@ -27,7 +27,9 @@ export class ProxyConfigManager {
    * The ADS server's view (its ProxyResourceSource contract, before generation): `undefined`
    * while the proxy is not registered (or not a connect-proxy), then its snapshots; `undefined`
    * again after deregistration, and snapshots again if it comes back. Compose with the
-   * generators as `watch(id).pipe(map((s) => s && generateResources(s)))`.
+   * generators as `watch(id).pipe(map((s) => s && (() => generateResources(s))))`: generated
+   * when the server gets to the stream, and a snapshot that fails to generate keeps the stream
+   * (thrown inside the observable instead, it would end it).
    */
   watch(proxyId: string): Observable<ConnectProxySnapshot | undefined> {
     return this.catalog.watchService(proxyId).pipe(

@@ -4,8 +4,10 @@
 import { Server, ServerCredentials, status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from '../core/logger.js';
 import type { DeltaDiscoveryRequest, DiscoveryRequest } from '../gen/envoy/service/discovery/v3/discovery.js';
+import { DEFAULT_XDS_LIMITS, SeenOnce, StreamAdmission, type XdsStreamLimits } from './admission.js';
 import { deltaDriver } from './delta/driver.js';
 import { PushQueue } from './push-queue.js';
+import type { RejectedRequest } from './request-bounds.js';
 import { AdsService } from './service.js';
 import { sotwDriver } from './sotw/driver.js';
 import type { ProxyResourceSource } from './source.js';
@@ -25,6 +27,8 @@ export interface XdsServerOptions {
   readonly credentials?: ServerCredentials;
   /** Longest stretch (ms) of queued pushes run before yielding to I/O; default 5. */
   readonly pushSliceMs?: number;
+  /** Stream limits, each defaulting to DEFAULT_XDS_LIMITS'. */
+  readonly limits?: Partial<XdsStreamLimits>;
 }
 
 export interface XdsServer {
@@ -41,7 +45,19 @@ export interface XdsServer {
 export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer> {
   const status = opts.status ?? new XdsStatusRegistry();
   const logger = opts.logger.child({ component: 'xds' });
-  const deps: StreamDeps = { source: opts.source, logger, status, pushes: new PushQueue(opts.pushSliceMs), open: new Set() };
+  const deps: StreamDeps = {
+    source: opts.source,
+    logger,
+    status,
+    pushes: new PushQueue(opts.pushSliceMs),
+    open: new Set(),
+    admission: new StreamAdmission({
+      maxStreams: opts.limits?.maxStreams ?? DEFAULT_XDS_LIMITS.maxStreams,
+      maxStreamsPerNode: opts.limits?.maxStreamsPerNode ?? DEFAULT_XDS_LIMITS.maxStreamsPerNode,
+      maxWaitingStreams: opts.limits?.maxWaitingStreams ?? DEFAULT_XDS_LIMITS.maxWaitingStreams,
+    }),
+    logged: new SeenOnce(),
+  };
   const server = new Server({
     // Envoy and gRPC clients keep ADS streams open for hours; keepalive detects dead peers.
     'grpc.keepalive_time_ms': 60_000,
@@ -49,8 +65,8 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
   });
   server.addService(AdsService, {
-    deltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest, Buffer>) => serveStream(call, deps, 'delta', deltaDriver),
-    streamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest, Buffer>) => serveStream(call, deps, 'sotw', sotwDriver),
+    deltaAggregatedResources: (call: ServerDuplexStream<DeltaDiscoveryRequest | RejectedRequest, Buffer>) => serveStream(call, deps, 'delta', deltaDriver),
+    streamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest | RejectedRequest, Buffer>) => serveStream(call, deps, 'sotw', sotwDriver),
   });
   const host = opts.host ?? '127.0.0.1';
   const port = await new Promise<number>((resolve, reject) => {

@@ -7,10 +7,12 @@ import type { Node } from '../gen/envoy/config/core/v3/base.js';
 /**
  * A desired set the server computes only when it gets to the stream (in its push queue, or to
  * answer a request), so a set superseded before then is never computed, and the work of one
- * change reaching many proxies is spread over the event loop. `null`: nothing new to send
- * (for example the configuration has problems); the stream keeps its current set.
+ * change reaching many proxies is spread over the event loop. Throwing means generation failed
+ * (the error's message says why, naming the fields at fault): the stream stays open and keeps
+ * its current set, nothing new is sent, and the proxy's status shows the error until a later
+ * set is computed.
  */
-export type PendingResourceSet = () => ResourceSet | null;
+export type PendingResourceSet = () => ResourceSet;
 
 export interface ProxyResourceSource {
   /**
@@ -22,7 +24,8 @@ export interface ProxyResourceSource {
    * - `undefined` after a set (the proxy was deregistered) ends the stream with Aborted; the
    *   client keeps its last configuration and, on reconnect, waits until the proxy is back.
    * - Completing ends the stream with Aborted (source gone); an error ends it with Unavailable
-   *   (generation failed).
+   *   (the source cannot go on). A set that fails to generate is a PendingResourceSet that
+   *   throws, which keeps the stream.
    *
    * `node` is the client's whole first-request node (user agent, metadata), for sources that
    * serve different kinds of clients (sidecars, proxyless gRPC).

@@ -1,5 +1,6 @@
-// Per-proxy xDS status: connected streams, acknowledged state per type, the last NACK. Written by
-// the streams, read by the HTTP API (GET /v1/agent/xds/status).
+// Per-proxy xDS status: connected streams, acknowledged state per type, the last NACK, whether
+// its streams wait (and why), and a generation failure. Written by the streams, read by the HTTP
+// API (GET /v1/agent/xds/status).
 import { systemClock, type Clock } from '../core/clock.js';
 
 export type StreamKind = 'delta' | 'sotw';
@@ -21,6 +22,20 @@ export interface NackStatus {
   readonly Time: string;
 }
 
+export interface GenerationErrorStatus {
+  /** Why the proxy's resources could not be generated (its last good configuration is kept). */
+  readonly Error: string;
+  /** RFC 3339: the latest failed generation. */
+  readonly Time: string;
+}
+
+export interface WaitingStatus {
+  /** Why the proxy's streams receive nothing yet, e.g. "proxy not registered". */
+  readonly Reason: string;
+  /** RFC 3339: since when its longest-waiting stream waits. */
+  readonly Since: string;
+}
+
 export interface StreamStatus {
   readonly ID: string;
   readonly Kind: StreamKind;
@@ -32,18 +47,33 @@ export interface ProxyXdsStatus {
   readonly ConnectedStreams: number;
   readonly Streams: readonly StreamStatus[];
   readonly LastNack: NackStatus | null;
+  readonly Waiting: WaitingStatus | null;
+  readonly GenerationError: GenerationErrorStatus | null;
 }
 
 /** What a stream reports about itself. */
 export interface StreamStatusHandle {
   acked(typeUrl: string, nonce: string, ackedVersions: number, versionInfo?: string): void;
   nacked(typeUrl: string, nonce: string, error: string): void;
+  /** The stream waits (for `reason`) or, with null, no longer does. */
+  waiting(reason: string | null): void;
+  /** Generating the proxy's resources failed; the last good configuration is kept. */
+  generationFailed(error: string): void;
+  /** Generating the proxy's resources succeeded: a generation error is cleared. */
+  generated(): void;
   close(): void;
 }
 
+interface StreamEntry {
+  readonly kind: StreamKind;
+  readonly types: Map<string, TypeStatus>;
+  waiting: { reason: string; since: number } | null;
+}
+
 interface ProxyEntry {
-  readonly streams: Map<string, { kind: StreamKind; types: Map<string, TypeStatus> }>;
+  readonly streams: Map<string, StreamEntry>;
   lastNack: NackStatus | null;
+  generationError: GenerationErrorStatus | null;
 }
 
 /** How many proxies with no stream are kept for their last NACK (the oldest disconnects go first). */
@@ -63,21 +93,32 @@ export class XdsStatusRegistry {
     const entry = this.entry(proxyId);
     this.disconnected.delete(proxyId);
     const types = new Map<string, TypeStatus>();
-    entry.streams.set(streamId, { kind, types });
+    const stream: StreamEntry = { kind, types, waiting: null };
+    entry.streams.set(streamId, stream);
+    const now = () => new Date(this.clock.now()).toISOString();
     return {
       acked: (typeUrl, nonce, count, versionInfo) => {
         types.set(typeUrl, versionInfo === undefined ? { AckedVersions: count, Nonce: nonce } : { AckedVersions: count, Nonce: nonce, VersionInfo: versionInfo });
       },
       nacked: (typeUrl, nonce, error) => {
-        entry.lastNack = { TypeUrl: typeUrl, Nonce: nonce, Error: error, Time: new Date(this.clock.now()).toISOString() };
+        entry.lastNack = { TypeUrl: typeUrl, Nonce: nonce, Error: error, Time: now() };
+      },
+      waiting: (reason) => {
+        stream.waiting = reason === null ? null : { reason, since: this.clock.now() };
+      },
+      generationFailed: (error) => {
+        entry.generationError = { Error: error, Time: now() };
+      },
+      generated: () => {
+        entry.generationError = null;
       },
       close: () => {
         if (!entry.streams.delete(streamId) || entry.streams.size > 0 || this.proxies.get(proxyId) !== entry) return;
-        if (entry.lastNack === null) {
+        if (entry.lastNack === null && entry.generationError === null) {
           this.proxies.delete(proxyId);
           return;
         }
-        // A proxy with no stream stays listed while it has a NACK to show, but proxy ids churn
+        // A proxy with no stream stays listed while it has a problem to show, but proxy ids churn
         // (every new instance has its own): keep only the most recently disconnected ones.
         this.disconnected.add(proxyId);
         for (const oldest of this.disconnected) {
@@ -101,7 +142,7 @@ export class XdsStatusRegistry {
   private entry(proxyId: string): ProxyEntry {
     let entry = this.proxies.get(proxyId);
     if (!entry) {
-      entry = { streams: new Map(), lastNack: null };
+      entry = { streams: new Map(), lastNack: null, generationError: null };
       this.proxies.set(proxyId, entry);
     }
     return entry;
@@ -109,10 +150,14 @@ export class XdsStatusRegistry {
 }
 
 function render(proxyId: string, entry: ProxyEntry): ProxyXdsStatus {
+  let waiting: StreamEntry['waiting'] = null;
+  for (const s of entry.streams.values()) if (s.waiting && (!waiting || s.waiting.since < waiting.since)) waiting = s.waiting;
   return {
     ProxyID: proxyId,
     ConnectedStreams: entry.streams.size,
     Streams: [...entry.streams].map(([id, s]) => ({ ID: id, Kind: s.kind, Types: Object.fromEntries([...s.types].sort(([a], [b]) => (a < b ? -1 : 1))) })),
     LastNack: entry.lastNack,
+    Waiting: waiting && { Reason: waiting.reason, Since: new Date(waiting.since).toISOString() },
+    GenerationError: entry.generationError,
   };
 }

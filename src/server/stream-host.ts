@@ -1,6 +1,7 @@
-// The I/O shell shared by delta and SotW streams: reads requests, checks the node, watches the
-// proxy's desired resources, writes encoded responses and ends the stream with the right status.
-// What to send is decided by the session driver (delta/driver.ts, sotw/driver.ts).
+// The I/O shell shared by delta and SotW streams: admits the stream within the port's limits,
+// reads requests, checks the node, watches the proxy's desired resources, writes encoded
+// responses and ends the stream with the right status. What to send is decided by the session
+// driver (delta/driver.ts, sotw/driver.ts); how many streams may be held, by admission.ts.
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Subscription as RxSubscription } from 'rxjs';
 import { errorMessage } from '../core/errors.js';
@@ -8,7 +9,10 @@ import type { Logger } from '../core/logger.js';
 import type { ResourceSet } from '../core/resources.js';
 import { isXdsTypeUrl, typeNameOf, type XdsTypeUrl } from '../core/type-urls.js';
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
+import type { SeenOnce, StreamAdmission } from './admission.js';
+import { isGrpcClient } from './clients.js';
 import type { PushQueue } from './push-queue.js';
+import { nodeProblem, RejectedRequest } from './request-bounds.js';
 import type { PendingResourceSet, ProxyResourceSource } from './source.js';
 import type { StreamKind, StreamStatusHandle, XdsStatusRegistry } from './status.js';
 
@@ -20,6 +24,10 @@ export interface StreamDeps {
   readonly pushes: PushQueue;
   /** Every open stream's way to end it with a status (the server's shutdown uses it). */
   readonly open: Set<(code: Status, details: string) => void>;
+  /** The port's stream limits: in all, per node id, waiting for a registration. */
+  readonly admission: StreamAdmission;
+  /** Per-proxy events already logged: a refused or waiting client that retries is not logged again. */
+  readonly logged: SeenOnce;
 }
 
 /** What a driver may use of its stream. */
@@ -49,22 +57,26 @@ interface AdsRequest {
 
 let streamSeq = 0;
 
-/** A pending set that threw when computed: generation failed, as when the source errors. */
-class GenerationFailed extends Error {}
-
-/** Unavailable for a failed generation (the source's contract), Internal for anything else. */
-function failureCode(err: unknown): Status {
-  return err instanceof GenerationFailed ? Status.UNAVAILABLE : Status.INTERNAL;
-}
+/** Why a stream of a proxy that is not registered waits (shown in the proxy's xDS status). */
+export const NOT_REGISTERED = 'proxy not registered';
 
 export function serveStream<Req extends AdsRequest>(
-  call: ServerDuplexStream<Req, Buffer>,
+  call: ServerDuplexStream<Req | RejectedRequest, Buffer>,
   deps: StreamDeps,
   kind: StreamKind,
   makeDriver: (ctx: StreamContext) => SessionDriver<Req>,
 ): void {
   const streamId = `${kind}-${++streamSeq}`;
   let log = deps.logger.child({ stream: streamId });
+  const admitted = deps.admission.admit();
+  if ('refusal' in admitted) {
+    // Once per run of refusals: a full server refuses every retry of every client.
+    if (admitted.refusedInARow === 1) log.warn({ limit: deps.admission.limits.maxStreams }, `refusing new xDS streams: ${admitted.refusal}`);
+    call.emit('error', { code: Status.RESOURCE_EXHAUSTED, details: admitted.refusal });
+    return;
+  }
+  if (admitted.refusedBefore > 0) log.info({ refused: admitted.refusedBefore }, `accepting xDS streams again, after refusing ${admitted.refusedBefore}`);
+  const ticket = admitted.ticket;
   let driver: SessionDriver<Req> | undefined;
   let statusHandle: StreamStatusHandle | undefined;
   let watch: RxSubscription | undefined;
@@ -81,7 +93,7 @@ export function serveStream<Req extends AdsRequest>(
       driver?.desiredChanged();
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'push failed');
-      fail(failureCode(err), errorMessage(err));
+      fail(Status.INTERNAL, errorMessage(err));
     }
   };
 
@@ -92,6 +104,7 @@ export function serveStream<Req extends AdsRequest>(
     deps.pushes.cancel(push);
     watch?.unsubscribe();
     statusHandle?.close();
+    ticket.release();
     log.debug('stream closed');
   };
   const fail = (code: Status, details: string) => {
@@ -100,12 +113,24 @@ export function serveStream<Req extends AdsRequest>(
     cleanup();
     call.emit('error', { code, details });
   };
+  /** Ends the stream with RESOURCE_EXHAUSTED, logged once per proxy and reason (the client retries). */
+  const refuse = (proxy: string, reason: string, details: string) => {
+    if (deps.logged.first(`${reason}:${proxy}`)) log.info({ code: 'RESOURCE_EXHAUSTED' }, `refusing stream: ${details}`);
+    cleanup();
+    call.emit('error', { code: Status.RESOURCE_EXHAUSTED, details });
+  };
   deps.open.add(fail);
 
   const start = (node: Node) => {
     const proxy = node.id;
     log = log.child({ proxy });
+    // gRPC clients are held only to the total: a deployment's replicas often share one node id.
+    const refusal = isGrpcClient(node) ? undefined : ticket.claimNode(proxy);
+    if (refusal) return refuse(proxy, 'per-node', refusal);
+    deps.logged.forget(`per-node:${proxy}`);
     statusHandle = deps.status.openStream(proxy, streamId, kind);
+    const status = statusHandle;
+    let generationError: string | undefined;
     const typeLogs = new Map<XdsTypeUrl, Logger>();
     const streamLog = log;
     const ctx: StreamContext = {
@@ -116,15 +141,25 @@ export function serveStream<Req extends AdsRequest>(
         if (!l) typeLogs.set(typeUrl, (l = streamLog.child({ type: typeNameOf(typeUrl) })));
         return l;
       },
-      status: statusHandle,
+      status,
       desired: () => {
         const compute = pending;
         pending = undefined;
+        if (!compute) return desired;
         try {
-          desired = compute?.() ?? desired;
+          desired = compute();
         } catch (err) {
-          throw new GenerationFailed(`generating resources for proxy ${proxy} failed: ${errorMessage(err)}`);
+          // The stream stays, with its last good set: the client keeps serving it, and the next
+          // change of the proxy's inputs is generated again.
+          const error = `generating resources for proxy ${proxy} failed: ${errorMessage(err)}`;
+          if (error !== generationError) streamLog.warn({ err: errorMessage(err) }, 'generation failed; keeping the last good configuration');
+          generationError = error;
+          status.generationFailed(error);
+          return desired;
         }
+        if (generationError !== undefined) streamLog.info('generation succeeded again');
+        generationError = undefined;
+        status.generated();
         return desired;
       },
       nextNonce: () => String(++nonceSeq),
@@ -133,37 +168,54 @@ export function serveStream<Req extends AdsRequest>(
       },
     };
     driver = makeDriver(ctx);
+    let waiting = false;
     watch = deps.source.watch(proxy, node).subscribe({
       next: (set) => {
         if (set === undefined) {
-          if (registered) fail(Status.ABORTED, `proxy ${proxy} was deregistered`);
+          if (registered) return fail(Status.ABORTED, `proxy ${proxy} was deregistered`);
+          if (waiting) return;
+          const tooMany = ticket.startWaiting(proxy);
+          if (tooMany) return refuse(proxy, 'waiting', tooMany);
+          waiting = true;
+          status.waiting(NOT_REGISTERED);
+          if (deps.logged.first(`not-registered:${proxy}`)) log.info(`${NOT_REGISTERED}: the stream waits for its registration, sending nothing`);
           return;
         }
-        registered = true;
-        if (typeof set === 'function') pending = set;
-        else [desired, pending] = [set, undefined];
+        if (!registered) {
+          registered = true;
+          if (waiting) log.info('proxy registered: the stream stops waiting');
+          waiting = false;
+          ticket.stopWaiting();
+          status.waiting(null);
+          deps.logged.forget(`not-registered:${proxy}`);
+          deps.logged.forget(`waiting:${proxy}`);
+        }
+        // A set given ready-made is taken like a computed one (it clears a generation error).
+        pending = typeof set === 'function' ? set : () => set;
         deps.pushes.enqueue(push);
       },
       complete: () => fail(Status.ABORTED, `resource source for proxy ${proxy} is gone`),
-      error: (err: unknown) => fail(Status.UNAVAILABLE, `generating resources for proxy ${proxy} failed: ${errorMessage(err)}`),
+      error: (err: unknown) => fail(Status.UNAVAILABLE, `resource source for proxy ${proxy} failed: ${errorMessage(err)}`),
     });
     if (closed) watch.unsubscribe();
-    log.info('stream opened');
+    else log.info('stream opened');
   };
 
-  call.on('data', (req: Req) => {
+  call.on('data', (req: Req | RejectedRequest) => {
     if (closed) return;
     try {
+      if (req instanceof RejectedRequest) return fail(Status.INVALID_ARGUMENT, req.reason);
       if (!driver) {
-        if (!req.node?.id) return fail(Status.INVALID_ARGUMENT, 'the first request of a stream must carry a node with an id');
-        start(req.node);
+        const problem = nodeProblem(req.node);
+        if (problem) return fail(Status.INVALID_ARGUMENT, problem);
+        start(req.node as Node);
         if (closed) return;
       }
       if (!isXdsTypeUrl(req.typeUrl)) return fail(Status.INVALID_ARGUMENT, `unsupported type URL "${req.typeUrl}"`);
       driver?.request(req, req.typeUrl);
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'request handling failed');
-      fail(failureCode(err), errorMessage(err));
+      fail(Status.INTERNAL, errorMessage(err));
     }
   });
   call.on('end', () => {

@@ -143,7 +143,8 @@ export function tryGenerateResources(snap: ConnectProxySnapshot, ctx: GenerateCo
 
 /**
  * A proxy's complete desired resources. Throws a ValidationError naming every problem when the
- * snapshot carries configuration issues (the server answers Unavailable and keeps the last good set).
+ * snapshot carries configuration issues (the server keeps the stream and its last good set, and
+ * shows the error in the proxy's xDS status).
  */
 export function generateResources(snap: ConnectProxySnapshot, ctx: GenerateContext = {}): ResourceSet {
   const result = tryGenerateResources(snap, ctx);

@@ -129,6 +129,18 @@ describe('client commands', () => {
     assert.match(r.err, /cannot reach the agent at http:\/\/127\.0\.0\.1:1/);
   });
 
+  it('takes the xDS stream limit from limits.xds_max_streams or -xds-max-streams (1 to 1,000,000, default 10,000)', async () => {
+    assert.equal(resolveConfig({ dev: true }).xdsMaxStreams, 10_000);
+    const path = file('xds-limits.json', { limits: { xds_max_streams: 20_000 } });
+    assert.equal(resolveConfig({ dev: true, 'config-file': path }).xdsMaxStreams, 20_000);
+    assert.equal(resolveConfig({ dev: true, 'config-file': path, 'xds-max-streams': 500 }).xdsMaxStreams, 500);
+    assert.throws(() => resolveConfig({ dev: true, 'config-file': file('xds-limits-bad.json', { limits: { xds_max_streams: 0 } }) }), /limits\.xds_max_streams: must be at least 1/);
+    assert.throws(() => resolveConfig({ dev: true, 'config-file': file('xds-limits-typo.json', { limits: { xds_max_stream: 5 } }) }), /limits\.xds_max_stream: unknown field/);
+    const r = await run('agent', '-dev', '-xds-max-streams', '2000000');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /-xds-max-streams: .*1000000/);
+  });
+
   it('takes the shutdown grace period from shutdown_grace or -shutdown-grace (a duration, 0s to 10m)', async () => {
     assert.equal(resolveConfig({ dev: true }).shutdownGraceMs, 5000);
     const path = file('grace.json', { shutdown_grace: '1m30s' });

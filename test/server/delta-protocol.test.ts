@@ -389,10 +389,10 @@ describe('delta ADS', () => {
     assertDelta(await again.expect(), Cluster, [cluster('db')]);
   });
 
-  it('computes a pending set only when it gets to the stream: a superseded one never, a null one keeps the current set', async () => {
+  it('computes a pending set only when it gets to the stream: a superseded one never', async () => {
     const { h, c } = await running();
     const computed: string[] = [];
-    const pending = (label: string, set: ResourceSet | null) => () => (computed.push(label), set);
+    const pending = (label: string, set: ResourceSet) => () => (computed.push(label), set);
     const slower = cluster('api', 7);
     // Two changes before the server gets to the stream (its pushes wait for the next turn).
     h.source.set('web-sidecar', pending('superseded', resourceSet(leaf, roots, cluster('api', 6), apiEndpoints, pub, pubRoute)));
@@ -400,17 +400,56 @@ describe('delta ADS', () => {
     const cds = await c.expect('CDS');
     assertDelta(cds, Cluster, [slower]);
     assert.deepEqual(computed, ['latest']);
-    c.ack(cds);
-    c.ack(await c.expect('EDS, resent with its changed cluster'));
-    // Generation found problems: nothing is sent and the stream keeps its set.
-    h.source.set('web-sidecar', pending('broken', null));
-    await c.expectNothing();
-    assert.deepEqual(computed, ['latest', 'broken']);
-    h.source.set('web-sidecar', pending('fixed', resourceSet(leaf, roots, slower, endpoints('api', 8081), pub, pubRoute)));
-    assertDelta(await c.expect('EDS'), Endpoint, [endpoints('api', 8081)]);
   });
 
-  it('ends the stream with Unavailable when generation fails (in the source or computing a pending set) and Aborted when the source is gone', async () => {
+  it('keeps the stream and the last good config when generation fails, shows the error in status, and delivers the fix', async () => {
+    const logger = recordingLogger();
+    const h = await startHarness(logger);
+    h.source.set('web-sidecar', resourceSet(...base));
+    const c = h.delta();
+    await bringUp(c);
+    const failing = () => {
+      throw new Error('Proxy.Upstreams[0].Config.protocol: must be one of tcp, http, http2, grpc');
+    };
+    h.source.set('web-sidecar', failing);
+    const failed = await waitFor('the generation error in status', () => h.server.status.get('web-sidecar')?.GenerationError ?? undefined);
+    assert.match(failed.Error, /generating resources for proxy web-sidecar failed: Proxy\.Upstreams\[0\]\.Config\.protocol: must be one of/);
+    assert.match(failed.Time, /^\d{4}-\d\d-\d\dT/);
+    // The stream stays open and nothing is sent, also in answer to a request.
+    c.subscribe(Endpoint, ['db']);
+    await c.expectNothing();
+    assert.equal(c.ended, undefined, 'the stream is still open');
+    assert.equal(h.server.status.get('web-sidecar')?.ConnectedStreams, 1);
+    // The same failure again (another change of the inputs) is logged once.
+    h.source.set('web-sidecar', failing);
+    await c.expectNothing();
+    const warns = logger.entries.filter((e) => e.level === 'warn' && /generation failed/.test(e.msg));
+    assert.equal(warns.length, 1);
+    assert.equal(warns[0]?.fields.proxy, 'web-sidecar');
+    assert.match(String(warns[0]?.fields.err), /Config\.protocol/);
+    // Fixed: the next config is delivered and the status clears.
+    const fixed = endpoints('api', 8081);
+    h.source.set('web-sidecar', () => resourceSet(leaf, roots, api, fixed, pub, pubRoute));
+    assertDelta(await c.expect('EDS with the fix'), Endpoint, [fixed]);
+    assert.equal(h.server.status.get('web-sidecar')?.GenerationError, null);
+  });
+
+  it('keeps a stream whose first generation fails: nothing is sent until a set is generated', async () => {
+    const h = await startHarness();
+    h.source.set('web-sidecar', () => {
+      throw new Error('no leaf certificate');
+    });
+    const c = h.delta();
+    c.subscribe(Cluster);
+    c.subscribe(Listener);
+    await waitFor('the generation error in status', () => h.server.status.get('web-sidecar')?.GenerationError ?? undefined);
+    await c.expectNothing();
+    h.source.set('web-sidecar', () => resourceSet(api));
+    assertDelta(await c.expect('CDS'), Cluster, [api]);
+    assert.equal(h.server.status.get('web-sidecar')?.GenerationError, null);
+  });
+
+  it('ends the stream with Unavailable when the source fails and Aborted when the source is gone', async () => {
     const h = await startHarness();
     h.source.set('a', resourceSet(api));
     h.source.set('b', resourceSet(api));
@@ -420,22 +459,13 @@ describe('delta ADS', () => {
     b.subscribe(Cluster);
     await a.expect();
     await b.expect();
-    h.source.fail('a', new Error('no leaf certificate'));
+    h.source.fail('a', new Error('watch broken'));
     h.source.complete('b');
-    assert.equal((await a.expectEnd()).code, status.UNAVAILABLE);
+    const end = await a.expectEnd();
+    assert.equal(end.code, status.UNAVAILABLE);
+    assert.match(end.details, /resource source for proxy a failed: watch broken/);
     assert.equal((await b.expectEnd()).code, status.ABORTED);
     await waitForNoStreams(h.server.status, ['a', 'b']);
-    // Generation failing when a pending set is computed ends the stream the same way.
-    h.source.set('c', resourceSet(api));
-    const c = h.delta('c');
-    c.subscribe(Cluster);
-    await c.expect();
-    h.source.set('c', () => {
-      throw new Error('no leaf certificate');
-    });
-    const end = await c.expectEnd();
-    assert.equal(end.code, status.UNAVAILABLE);
-    assert.match(end.details, /generating resources for proxy c failed: no leaf certificate/);
   });
 });
 

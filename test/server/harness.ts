@@ -4,7 +4,7 @@ import { after } from 'node:test';
 import { nullLogger, type Logger } from '../../src/core/logger.js';
 import type { EncodedResource } from '../../src/core/resources.js';
 import type { DeltaDiscoveryResponse, DiscoveryResponse } from '../../src/gen/envoy/service/discovery/v3/discovery.js';
-import { startXdsServer, type XdsServer } from '../../src/server/server.js';
+import { startXdsServer, type XdsServer, type XdsServerOptions } from '../../src/server/server.js';
 import { DeltaClient, node, SotwClient } from '../support/ads-client.js';
 import { FakeSource } from './fixtures.js';
 
@@ -15,9 +15,9 @@ export interface Harness {
   sotw(proxyId: string, userAgentName?: string): SotwClient;
 }
 
-export async function startHarness(logger: Logger = nullLogger): Promise<Harness> {
+export async function startHarness(logger: Logger = nullLogger, options: Partial<XdsServerOptions> = {}): Promise<Harness> {
   const source = new FakeSource();
-  const server = await startXdsServer({ source, logger });
+  const server = await startXdsServer({ ...options, source, logger });
   const clients: Array<{ close(): void }> = [];
   after(async () => {
     for (const c of clients) c.close();

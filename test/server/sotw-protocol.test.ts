@@ -14,6 +14,17 @@ const cl = cluster('greeter');
 const cla = endpoints('greeter', 50051);
 const all = [lis, rc, cl, cla, secret('greeter-leaf')];
 
+/** A gRPC client of the full set that has received and acknowledged the greeter Cluster. */
+async function clusterAcked() {
+    const h = await startHarness();
+    h.source.set('grpc-client', resourceSet(...all));
+    const c = h.sotw('grpc-client');
+    c.send({ typeUrl: Cluster, resourceNames: ['greeter'] });
+    const good = await c.expect();
+    c.ack(good, ['greeter']);
+  return { h, c, good };
+}
+
 describe('state-of-the-world ADS', () => {
   it('serves a gRPC client LDS -> RDS -> CDS -> EDS with ACKs, then pushes a change', async () => {
     const h = await startHarness();
@@ -43,13 +54,25 @@ describe('state-of-the-world ADS', () => {
     assert.notEqual(next.versionInfo, eds.versionInfo);
   });
 
+  it('keeps the stream and the last good set when generation fails, answering a request from it, then sends the fix', async () => {
+    const { h, c } = await clusterAcked();
+    h.source.set('grpc-client', () => {
+      throw new Error('service-defaults/greeter.Protocol: bad');
+    });
+    await waitFor('the generation error in status', () => h.server.status.get('grpc-client')?.GenerationError ?? undefined);
+    // A new subscription is answered from the last good set.
+    c.send({ typeUrl: Endpoint, resourceNames: ['greeter'] });
+    assertSotw(await c.expect('EDS from the last good set'), Endpoint, [cla]);
+    await c.expectNothing();
+    assert.equal(c.ended, undefined);
+    const fixed = cluster('greeter', 7);
+    h.source.set('grpc-client', resourceSet(lis, rc, fixed, cla));
+    assertSotw(await c.expect('the fix'), Cluster, [fixed]);
+    assert.equal(h.server.status.get('grpc-client')?.GenerationError, null);
+  });
+
   it('after a NACK keeps quiet (also when grpc-js repeats the NACK), then sends the next version', async () => {
-    const h = await startHarness();
-    h.source.set('grpc-client', resourceSet(...all));
-    const c = h.sotw('grpc-client');
-    c.send({ typeUrl: Cluster, resourceNames: ['greeter'] });
-    const good = await c.expect();
-    c.ack(good, ['greeter']);
+    const { h, c, good } = await clusterAcked();
     h.source.set('grpc-client', resourceSet(lis, rc, cluster('greeter', 99), cla));
     const bad = await c.expect();
     c.nack(bad, good.versionInfo, ['greeter'], 'xDS response validation errors: [greeter: bad timeout]');

@@ -26,6 +26,8 @@ describe('xDS status', () => {
       ConnectedStreams: 1,
       Streams: [{ ID: 'delta-1', Kind: 'delta', Types: { 't/Cluster': { AckedVersions: 3, Nonce: '1' } } }],
       LastNack: { TypeUrl: 't/Listener', Nonce: '2', Error: 'bad listener', Time: '2026-01-01T00:00:00.000Z' },
+      Waiting: null,
+      GenerationError: null,
     };
     assert.deepEqual((await all?.handler(get()))?.body, [expected]);
     assert.deepEqual((await one?.handler(get({ proxyId: 'web' })))?.body, expected);
@@ -60,6 +62,30 @@ describe('xDS status', () => {
     assert.equal(reg.get(`web-${churn - 1}`)?.ConnectedStreams, 1);
     back.close();
     assert.equal(reg.list().length, DEFAULT_MAX_DISCONNECTED + 1);
+  });
+
+  it('shows a waiting stream and its reason, and a generation error until generation succeeds', () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const reg = new XdsStatusRegistry(clock);
+    const first = reg.openStream('web', 'delta-1', 'delta');
+    first.waiting('proxy not registered');
+    clock.advance(5000);
+    const second = reg.openStream('web', 'delta-2', 'delta');
+    second.waiting('proxy not registered');
+    assert.deepEqual(reg.get('web')?.Waiting, { Reason: 'proxy not registered', Since: '2026-01-01T00:00:00.000Z' }, 'since the longest-waiting stream');
+    first.waiting(null);
+    assert.equal(reg.get('web')?.Waiting?.Since, '2026-01-01T00:00:05.000Z');
+    second.waiting(null);
+    assert.equal(reg.get('web')?.Waiting, null);
+    first.generationFailed('generating resources for proxy web failed: Proxy.Mode: transparent');
+    assert.deepEqual(reg.get('web')?.GenerationError, { Error: 'generating resources for proxy web failed: Proxy.Mode: transparent', Time: '2026-01-01T00:00:05.000Z' });
+    second.generated();
+    assert.equal(reg.get('web')?.GenerationError, null);
+    // A proxy with no stream left stays listed while it has a generation error to show.
+    first.generationFailed('still broken');
+    first.close();
+    second.close();
+    assert.equal(reg.get('web')?.GenerationError?.Error, 'still broken');
   });
 
   it('removes PEM bodies from client error text', () => {

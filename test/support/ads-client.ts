@@ -85,6 +85,11 @@ abstract class ScriptedAdsClient<Req, Resp> {
     stream.on('status', (s: StreamEnd) => this.inbox.end(s));
   }
 
+  /** How the stream ended, if it has. */
+  get ended(): StreamEnd | undefined {
+    return this.inbox.ended;
+  }
+
   async expectEnd(timeoutMs = 5000): Promise<StreamEnd> {
     return this.inbox.ending(timeoutMs);
   }

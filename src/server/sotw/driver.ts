@@ -2,13 +2,14 @@
 // nextSotwResponse decides.
 import type { XdsTypeUrl } from '../../core/type-urls.js';
 import type { DiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery.js';
+import { isGrpcClient } from '../clients.js';
 import { encodeSotwResponse } from '../encoding.js';
 import { clientErrorText, type SessionDriver, type StreamContext } from '../stream-host.js';
 import { nextSotwResponse, SotwSession } from './session.js';
 
 export function sotwDriver(ctx: StreamContext): SessionDriver<DiscoveryRequest> {
   const session = new SotwSession();
-  const grpcClient = ctx.node.userAgentName.toLowerCase().startsWith('grpc');
+  const grpcClient = isGrpcClient(ctx.node);
 
   const pump = () => {
     const desired = ctx.desired();
