@@ -2,6 +2,7 @@
 // delta (DeltaAggregatedResources) for Envoy and state-of-the-world (StreamAggregatedResources)
 // for proxyless gRPC and older Envoys.
 import { Server, ServerCredentials, status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import type { Logger } from '../core/logger.js';
 import type { DeltaDiscoveryRequest, DiscoveryRequest } from '../gen/envoy/service/discovery/v3/discovery.js';
 import { DEFAULT_XDS_LIMITS, SeenOnce, StreamAdmission, type XdsStreamLimits } from './admission.js';
@@ -29,6 +30,32 @@ export interface XdsServerOptions {
   readonly pushSliceMs?: number;
   /** Stream limits, each defaulting to DEFAULT_XDS_LIMITS'. */
   readonly limits?: Partial<XdsStreamLimits>;
+  /** Connections the kernel queues until they are accepted; default LISTEN_BACKLOG. */
+  readonly listenBacklog?: number;
+}
+
+/**
+ * Connections the kernel holds until they are accepted (Node's default is 511; Linux caps it at
+ * net.core.somaxconn, 4096 by default). After an agent restart every Envoy reconnects within the
+ * same second: past the backlog the kernel answers with SYN cookies and drops handshakes, and a
+ * client whose cookie no longer validates when its retransmission finally arrives gets a reset
+ * before the HTTP/2 preface.
+ */
+export const LISTEN_BACKLOG = 4096;
+
+/** Listens on `host:port` with the given backlog, handing every connection to the gRPC server. */
+function listen(server: Server, credentials: ServerCredentials, host: string, port: number, backlog: number): Promise<TcpServer> {
+  // grpc-js listens with Node's default backlog and has no option for it: we own the listening
+  // socket and inject each connection (grpc-js 1.14's connection injector), credentials and all.
+  const injector = server.createConnectionInjector(credentials);
+  const tcp = createTcpServer((socket) => injector.injectConnection(socket));
+  return new Promise((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen({ host, port, backlog }, () => {
+      tcp.off('error', reject);
+      resolve(tcp);
+    });
+  });
 }
 
 export interface XdsServer {
@@ -69,9 +96,8 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
     streamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest | RejectedRequest, Buffer>) => serveStream(call, deps, 'sotw', sotwDriver),
   });
   const host = opts.host ?? '127.0.0.1';
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${opts.port ?? 0}`, opts.credentials ?? ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
-  });
+  const tcp = await listen(server, opts.credentials ?? ServerCredentials.createInsecure(), host, opts.port ?? 0, opts.listenBacklog ?? LISTEN_BACKLOG);
+  const { port } = tcp.address() as AddressInfo;
   logger.info({ host, port }, 'xDS server listening');
   return {
     port,
@@ -79,6 +105,7 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
     close: (timeoutMs = 1000) =>
       new Promise<void>((resolve) => {
         const streams = deps.open.size;
+        tcp.close();
         for (const end of [...deps.open]) end(Status.UNAVAILABLE, 'the xDS server is shutting down');
         const timer = setTimeout(() => {
           server.forceShutdown();
