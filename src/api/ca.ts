@@ -3,6 +3,7 @@
 import { map, type Observable } from 'rxjs';
 import { z } from 'zod';
 import type { CAConfigurationView } from '../ca/ca-service.js';
+import type { LeafWaitOptions } from '../ca/leaf-manager.js';
 import type { CARoots, LeafCert } from '../ca/types.js';
 import { serviceName } from '../catalog/config/common.js';
 import type { IntentionDecision } from '../catalog/types.js';
@@ -21,13 +22,22 @@ export interface CARoutesDeps {
     setConfiguration(input: unknown): Promise<CAConfigurationView>;
   };
   readonly leaves: {
-    getLeaf(service: string): Promise<LeafCert>;
+    getLeaf(service: string, opts?: LeafWaitOptions): Promise<LeafCert>;
     watchLeaf(service: string): Observable<LeafCert>;
   };
   /** The catalog's intention decision for source -> destination (precedence and default policy). */
   readonly checkIntention: (source: string, destination: string) => IntentionDecision | Promise<IntentionDecision>;
   readonly clock?: Clock;
 }
+
+/**
+ * How long GET /v1/agent/connect/ca/leaf/:service waits for a leaf that is not issued yet. Over
+ * the CSR rate limit the request waits for its turn in the CA's queue, like every sidecar's leaf;
+ * a request that would wait longer is answered 429 at once (Consul's answer when rate limited,
+ * with Retry-After) and queues nothing, so HTTP clients, whose own timeouts are usually longer,
+ * never hold a connection for nothing.
+ */
+export const LEAF_REQUEST_MAX_WAIT_MS = 10_000;
 
 const authorizeSchema = z.object({
   Target: z.string().min(1, 'Target service must be specified'),
@@ -67,8 +77,14 @@ export function caRoutes(deps: CARoutesDeps): Route[] {
         // The rule registration applies: a leaf only for a name a service can have.
         const name = serviceName.safeParse(service);
         if (!name.success) throw ValidationError.of('service', `"${service}" is not a valid service name: ${name.error.issues[0]?.message ?? ''}`);
-        // Issue (or find) first, so a refused CSR answers its error (429 when rate limited).
-        await deps.leaves.getLeaf(service);
+        // Issue (or find) first, so a refused CSR answers its error (429 when its turn is too far off).
+        try {
+          await deps.leaves.getLeaf(service, { signal: req.signal, maxWaitMs: LEAF_REQUEST_MAX_WAIT_MS });
+        } catch (err) {
+          // The client went away, or the agent is shutting down: the CSR left the queue.
+          if (req.signal.aborted && err === req.signal.reason) return { status: 503, text: 'the request ended while its certificate signing request waited for its turn\n' };
+          throw err;
+        }
         const leaf$ = deps.leaves.watchLeaf(service).pipe(map((l) => ({ index: l.ModifyIndex, value: l })));
         return indexed(await blockingRead(req, leaf$, clock));
       },

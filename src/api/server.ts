@@ -162,7 +162,8 @@ export class ApiServer {
     } catch (err) {
       const status = statusOf(err);
       if (status === 500) this.logger.error({ err: errorMessage(err), method, path: found.path }, 'request failed');
-      return { status, text: `${errorMessage(err)}\n` };
+      const retryAfter = err instanceof RateLimitError && err.retryAfterMs !== undefined ? { 'Retry-After': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))) } : undefined;
+      return { status, text: `${errorMessage(err)}\n`, ...(retryAfter && { headers: retryAfter }) };
     }
   }
 

@@ -48,6 +48,25 @@ export interface LeafSignRequest {
   readonly ttlMs?: number;
 }
 
+/**
+ * A CSR, or what makes one when the request's turn in the CSR queue comes (so the key is made
+ * then, with the key type in force then, and requests queue in the order they were made).
+ */
+export type LeafCsr = Uint8Array | (() => Promise<Uint8Array>);
+
+export interface SignWaitOptions {
+  /** Aborting it while the request waits for its turn takes it out of the queue (rejects with the reason). */
+  readonly signal?: AbortSignal;
+}
+
+/** The CSR queue as a caller deciding whether to join it sees it. */
+export interface CsrQueueState {
+  /** Requests waiting for their turn. */
+  readonly waiting: number;
+  /** How long a request joining now would wait (ms); undefined when that cannot be told (csr_max_concurrent). */
+  readonly expectedWaitMs: number | undefined;
+}
+
 export interface SignedLeaf {
   /** The leaf, then any intermediates up to (not including) the root. */
   readonly certPem: string;
@@ -154,6 +173,11 @@ export class CAService {
     return { type: this.current.config.Config.PrivateKeyType, bits: this.current.config.Config.PrivateKeyBits };
   }
 
+  csrQueue(): CsrQueueState {
+    const limiter = this.limiter as CsrLimiter;
+    return { waiting: limiter.waiting, expectedWaitMs: limiter.expectedWaitMs() };
+  }
+
   csrRate(): number {
     const c = this.current.config.Config;
     return c.CSRMaxConcurrent > 0 ? 0 : c.CSRMaxPerSecond;
@@ -244,9 +268,12 @@ export class CAService {
     }, at - this.deps.clock.now());
   }
 
-  /** Validates a leaf CSR (identity, trust domain, key) and signs it, within the CSR rate limit. */
-  async signLeaf(csr: Uint8Array, req: LeafSignRequest = {}): Promise<SignedLeaf> {
-    const release = (this.limiter as CsrLimiter).acquire();
+  /**
+   * Validates a leaf CSR (identity, trust domain, key) and signs it, within the CSR rate limit:
+   * over the limit it waits for its turn, in arrival order.
+   */
+  async signLeaf(csr: LeafCsr, req: LeafSignRequest = {}, opts: SignWaitOptions = {}): Promise<SignedLeaf> {
+    const release = await (this.limiter as CsrLimiter).acquire(opts.signal);
     try {
       // Never longer than LeafCertTTL: a rotated-out root is pruned one LeafCertTTL after rotation.
       const maxTtl = leafTtlMs(this.current.config);
@@ -254,13 +281,14 @@ export class CAService {
       if (!(ttlMs >= LEAF_TTL_MIN_MS && ttlMs <= maxTtl)) {
         throw ValidationError.of('TTL', `must be between ${formatDuration(LEAF_TTL_MIN_MS)} and LeafCertTTL (${formatDuration(maxTtl)}), got ${formatDuration(ttlMs)}`);
       }
-      const { identity, uri } = validateLeafCsr(csr, { trustDomain: this.trustDomain, datacenter: this.deps.datacenter, service: req.service, namespace: req.namespace });
+      const der = typeof csr === 'function' ? await csr() : csr;
+      const { identity, uri } = validateLeafCsr(der, { trustDomain: this.trustDomain, datacenter: this.deps.datacenter, service: req.service, namespace: req.namespace });
       const provider = this.provider as CAProvider;
       const active = this.current.roots.find((r) => r.Active);
-      const der = await provider.sign(csr, { ttlMs });
-      const leaf = readCert(der);
+      const signed = await provider.sign(der, { ttlMs });
+      const leaf = readCert(signed);
       return {
-        certPem: certPem(der) + (active?.IntermediateCerts ?? []).join(''),
+        certPem: certPem(signed) + (active?.IntermediateCerts ?? []).join(''),
         serialNumber: colonHex(leaf.serial),
         serviceUri: uri,
         service: identity.service,

@@ -36,6 +36,13 @@ export class ConflictError extends Error {
 
 export class RateLimitError extends Error {
   override readonly name = 'RateLimitError';
+  constructor(
+    message: string,
+    /** When trying again may succeed (the HTTP API sends it as Retry-After). */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
 }
 
 export class PermissionDeniedError extends Error {

@@ -4,7 +4,8 @@ import type { CARoots, LeafCert } from '../../src/ca/types.js';
 import { RateLimitError, ValidationError } from '../../src/core/errors.js';
 import { opensslVerify } from '../ca/support.js';
 import { TestAgent } from '../support/agent.js';
-import { caFixture, request, route, serve } from './ca-fixture.js';
+import { ApiServer } from '../../src/api/server.js';
+import { caFixture, request, route } from './ca-fixture.js';
 
 describe('CA HTTP API', () => {
   it('GET /v1/connect/ca/roots answers Consul\'s shape, and the PEM bundle with ?pem=true', async () => {
@@ -68,19 +69,43 @@ describe('CA HTTP API', () => {
     }
   });
 
-  it('answers a rate-limited leaf request with RateLimitError (HTTP 429)', async () => {
-    const { routes } = await caFixture([], 'deny', { CSRMaxPerSecond: 1 });
+  it('GET /v1/agent/connect/ca/leaf/:service waits for its turn in the CSR queue up to 10 s; beyond, 429 with Retry-After at once', async () => {
+    const { ca, clock, leaves, routes } = await caFixture([], 'deny', { CSRMaxPerSecond: 1 });
     const leafRoute = route(routes, 'GET', '/v1/agent/connect/ca/leaf/:service');
     await leafRoute.handler(request('GET', '', undefined, { service: 'a' }));
-    await assert.rejects(Promise.resolve(leafRoute.handler(request('GET', '', undefined, { service: 'b' }))), RateLimitError);
-    const { server, addr } = await serve(routes);
+    // Over the limit (one a second), the next request waits for its turn rather than being refused.
+    const b = Promise.resolve(leafRoute.handler(request('GET', '', undefined, { service: 'b' })));
+    assert.equal(ca.csrQueue().waiting, 1);
+    clock.advance(1000);
+    assert.equal(((await b).body as LeafCert).Service, 'b');
+    // Twelve sidecars' leaves queued: a request now would wait 13 s.
+    const subs = Array.from({ length: 12 }, (_, i) => leaves.watchLeaf(`sidecar-${i}`).subscribe());
+    const api = new ApiServer({ routes: [routes] });
+    const addr = await api.listen(0, '127.0.0.1');
     try {
-      const res = await fetch(`http://${addr}/v1/agent/connect/ca/leaf/c`);
+      const res = await fetch(`http://127.0.0.1:${addr.port}/v1/agent/connect/ca/leaf/c`);
       assert.equal(res.status, 429);
-      assert.match(await res.text(), /rate limit reached/);
+      assert.equal(res.headers.get('retry-after'), '13');
+      assert.match(await res.text(), /^rate limit reached: 12 certificate signing requests are waiting for their turn/);
+      assert.equal(ca.csrQueue().waiting, 12, 'the refused request queued nothing');
+      await assert.rejects(Promise.resolve(leafRoute.handler(request('GET', '', undefined, { service: 'd' }))), RateLimitError);
     } finally {
-      server.close();
+      subs.forEach((sub) => sub.unsubscribe());
+      await api.close({ graceMs: 0 });
     }
+  });
+
+  it('GET /v1/agent/connect/ca/leaf/:service whose client goes away while it waits takes its CSR out of the queue', async () => {
+    const { ca, routes } = await caFixture([], 'deny', { CSRMaxPerSecond: 1 });
+    const leafRoute = route(routes, 'GET', '/v1/agent/connect/ca/leaf/:service');
+    await leafRoute.handler(request('GET', '', undefined, { service: 'a' }));
+    const gone = new AbortController();
+    const pending = Promise.resolve(leafRoute.handler({ ...request('GET', '', undefined, { service: 'b' }), signal: gone.signal }));
+    assert.equal(ca.csrQueue().waiting, 1);
+    gone.abort(new Error('client closed the connection'));
+    const res = await pending;
+    assert.equal(res.status, 503);
+    assert.equal(ca.csrQueue().waiting, 0);
   });
 
   describe('POST /v1/agent/connect/authorize', () => {

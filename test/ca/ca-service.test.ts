@@ -6,8 +6,9 @@ import { readCert } from '../../src/ca/cert-info.js';
 import { certDer } from '../../src/ca/pem.js';
 import { MemoryCAStateStore } from '../../src/ca/state-store.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { RateLimitError, ValidationError } from '../../src/core/errors.js';
+import { ValidationError } from '../../src/core/errors.js';
 import { nullLogger } from '../../src/core/logger.js';
+import { waitFor } from '../support/wait.js';
 import { makeCsr, opensslText, opensslVerify, splitPem } from './support.js';
 
 const HOUR = 3_600_000;
@@ -184,23 +185,55 @@ describe('CA service', () => {
     assert.equal(leaf.notAfter - leaf.notBefore, 24 * HOUR + 60_000);
   });
 
-  it('refuses CSRs over csr_max_per_second with a RateLimitError, and recovers with time', async () => {
+  it('over csr_max_per_second, a CSR waits for its turn and is signed in arrival order, none refused', async () => {
     const { ca, clock } = await startCA(undefined, undefined, { Config: { csr_max_per_second: 2 } });
+    const csrs = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((s) => makeCsr([uri(s)])));
+    const signed: string[] = [];
+    const all = Promise.all(csrs.map((csr, i) => ca.signLeaf(csr, { service: 'abcde'[i] }).then((l) => signed.push(l.service))));
+    await waitFor('the burst (two) to be signed', () => signed.length === 2);
+    assert.deepEqual(ca.csrQueue(), { waiting: 3, expectedWaitMs: 2000 });
+    clock.advance(499);
+    assert.equal(ca.csrQueue().waiting, 3, 'no token yet');
+    clock.advance(1);
+    await waitFor('the third, after one token (500 ms)', () => signed.length === 3);
+    clock.advance(1000);
+    await all;
+    assert.deepEqual(signed, ['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('caps signings in flight with csr_max_concurrent: the next waits until one ends, a validation error ends it too', async () => {
+    const { ca } = await startCA(undefined, undefined, { Config: { CSRMaxConcurrent: 1 } });
     const csr = await makeCsr([uri('web')]);
-    await ca.signLeaf(csr, { service: 'web' });
-    await ca.signLeaf(csr, { service: 'web' });
-    await assert.rejects(ca.signLeaf(csr, { service: 'web' }), (e: unknown) => e instanceof RateLimitError && /csr_max_per_second/.test(e.message));
-    clock.advance(500);
+    let releaseCsr: (csr: Uint8Array) => void = () => undefined;
+    // The first request's CSR is made when its turn comes, and held: its slot stays taken.
+    const first = ca.signLeaf(() => new Promise<Uint8Array>((resolve) => (releaseCsr = resolve)), { service: 'web' });
+    const order: string[] = [];
+    const second = ca.signLeaf(csr, { service: 'web' }).then(() => order.push('second'));
+    const bad = ca.signLeaf(new Uint8Array([1, 2, 3]), { service: 'web' }).catch((e: unknown) => order.push(`bad: ${(e as Error).message}`));
+    await waitFor('the first to have its turn', () => ca.csrQueue().waiting === 2);
+    assert.equal(ca.csrQueue().expectedWaitMs, undefined);
+    releaseCsr(csr);
+    await Promise.all([first, second, bad]);
+    assert.equal(order[0], 'second');
+    assert.match(order[1] ?? '', /^bad: CSR: malformed/);
     await ca.signLeaf(csr, { service: 'web' });
   });
 
-  it('caps signings in flight with csr_max_concurrent', async () => {
-    const { ca } = await startCA(undefined, undefined, { Config: { CSRMaxConcurrent: 1 } });
+  it('a CSR whose caller goes away while it waits leaves the queue, unsigned', async () => {
+    const { ca, clock } = await startCA(undefined, undefined, { Config: { CSRMaxPerSecond: 1 } });
     const csr = await makeCsr([uri('web')]);
-    const a = ca.signLeaf(csr, { service: 'web' });
-    await assert.rejects(ca.signLeaf(csr, { service: 'web' }), /csr_max_concurrent/);
-    await a;
     await ca.signLeaf(csr, { service: 'web' });
+    const gone = new AbortController();
+    let made = 0;
+    const waiting = ca.signLeaf(() => (made++, Promise.resolve(csr)), { service: 'web' }, { signal: gone.signal });
+    const behind = ca.signLeaf(csr, { service: 'web' });
+    assert.equal(ca.csrQueue().waiting, 2);
+    gone.abort(new Error('caller gone'));
+    await assert.rejects(waiting, /caller gone/);
+    assert.equal(ca.csrQueue().waiting, 1);
+    clock.advance(1000);
+    await behind;
+    assert.equal(made, 0, 'its CSR was never made');
   });
 
   it('rotates without cross-signing when ForceWithoutCrossSigning is set', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { firstValueFrom, filter, skip, take, toArray } from 'rxjs';
+import { firstValueFrom, filter, skip } from 'rxjs';
 import { CAService } from '../../src/ca/ca-service.js';
 import { readCert } from '../../src/ca/cert-info.js';
 import { LeafManager } from '../../src/ca/leaf-manager.js';
@@ -20,14 +20,16 @@ const HOUR = 3_600_000;
 async function setup(config: Record<string, unknown> = { CSRMaxPerSecond: 0 }, random: () => number = () => 0.5, clock: Clock = new ManualClock(Date.now())) {
   const ca = new CAService({ store: new MemoryCAStateStore(), clock, logger: nullLogger, datacenter: 'dc1', initialConfig: { Config: config } });
   await ca.start();
-  let signs = 0;
+  // The services whose CSR had its turn (the leaf manager makes its CSR then), in that order.
+  const turns: string[] = [];
   const sign = ca.signLeaf.bind(ca);
-  ca.signLeaf = (csr, req) => {
-    signs++;
-    return sign(csr, req);
+  ca.signLeaf = (csr, req, opts) => {
+    const service = req?.service ?? '';
+    const counted = typeof csr === 'function' ? () => (turns.push(service), csr()) : (turns.push(service), csr);
+    return sign(counted, req, opts);
   };
   const leaves = new LeafManager({ ca, clock, logger: nullLogger, random, reissueJitterMs: 60_000 });
-  return { ca, clock: clock as ManualClock, leaves, signs: () => signs };
+  return { ca, clock: clock as ManualClock, leaves, signs: () => turns.length, turns };
 }
 
 const rootsPem = (ca: CAService) => ca.roots().Roots.map((r) => r.RootCert).join('');
@@ -138,13 +140,116 @@ describe('leaf manager', () => {
     subs.forEach((sub) => sub.unsubscribe());
   });
 
-  it('answers a RateLimitError directly, and retries in the background until it gets the leaf', async () => {
-    const { clock, leaves } = await setup({ CSRMaxPerSecond: 1 });
+  it('over the CSR rate limit, issues watched leaves in the order they were asked for, one per token, none retried', async () => {
+    const { clock, leaves, signs, turns } = await setup({ CSRMaxPerSecond: 5 });
+    const services = Array.from({ length: 20 }, (_, i) => `svc-${i}`);
+    const issued: string[] = [];
+    const subs = services.map((s) => leaves.watchLeaf(s).subscribe((l) => issued.push(l.Service)));
+    try {
+      // The burst (five) at once, then one more per 200 ms token: each step waits for the leaves
+      // whose turn has come before moving the clock on.
+      for (let step = 0; step <= 15; step++) {
+        await waitFor(`${5 + step} leaves after ${step * 200} ms`, () => issued.length >= 5 + step);
+        assert.equal(issued.length, 5 + step, `no leaf ahead of its turn at ${step * 200} ms`);
+        clock.advance(200);
+      }
+      assert.deepEqual(turns, services, 'their turns came in the order they were asked for');
+      assert.deepEqual(issued.slice(5), services.slice(5), 'one per token past the burst, in that order');
+      assert.equal(signs(), 20, 'each CSR sent once: waiting is not a failure to retry');
+    } finally {
+      subs.forEach((sub) => sub.unsubscribe());
+    }
+  });
+
+  it('with the real clock, issues leaves over the CSR rate limit in the order they were asked for', async () => {
+    const { ca, leaves, signs, turns } = await setup({ CSRMaxPerSecond: 20 }, () => 0.5, systemClock);
+    const services = Array.from({ length: 40 }, (_, i) => `svc-${i}`);
+    const issued: string[] = [];
+    const subs = services.map((s) => leaves.watchLeaf(s).subscribe((l) => issued.push(l.Service)));
+    try {
+      const started = Date.now();
+      await waitFor('every leaf', () => issued.length === 40, { timeoutMs: 15_000 });
+      // Those of the burst have their turns at once and finish in any order; the rest in turn.
+      assert.deepEqual(turns, services);
+      assert.deepEqual(new Set(issued), new Set(services));
+      assert.equal(signs(), 40);
+      assert.ok(Date.now() - started >= 900, 'twenty past the burst at 20/s take a second');
+    } finally {
+      subs.forEach((sub) => sub.unsubscribe());
+      leaves.stop();
+      ca.stop();
+    }
+  });
+
+  it('getLeaf with maxWaitMs waits for a turn within it, and is refused at once, queuing nothing, beyond it', async () => {
+    const { ca, clock, leaves, signs } = await setup({ CSRMaxPerSecond: 1 });
     await leaves.getLeaf('a');
-    await assert.rejects(leaves.getLeaf('b'), RateLimitError);
-    const got = firstValueFrom(leaves.watchLeaf('b').pipe(take(1), toArray()));
-    clock.advance(5_000);
-    assert.equal((await got)[0]?.Service, 'b');
+    const b = leaves.getLeaf('b', { maxWaitMs: 10_000 });
+    assert.equal(ca.csrQueue().waiting, 1);
+    clock.advance(1000);
+    assert.equal((await b).Service, 'b', 'its turn came within the bound');
+    const subs = Array.from({ length: 15 }, (_, i) => leaves.watchLeaf(`w-${i}`).subscribe());
+    try {
+      assert.deepEqual(ca.csrQueue(), { waiting: 15, expectedWaitMs: 16_000 });
+      const refused = await leaves.getLeaf('late', { maxWaitMs: 10_000 }).then(
+        () => assert.fail('not refused'),
+        (e: unknown) => e,
+      );
+      assert.ok(refused instanceof RateLimitError);
+      assert.match(refused.message, /^rate limit reached: 15 certificate signing requests are waiting for their turn \(about 16 s/);
+      assert.equal(refused.retryAfterMs, 16_000);
+      assert.equal(ca.csrQueue().waiting, 15, 'nothing queued for it');
+      assert.ok(!leaves.cachedServices().includes('late'));
+      assert.equal(signs(), 2, 'no turn taken for it (the 15 still wait)');
+    } finally {
+      subs.forEach((sub) => sub.unsubscribe());
+    }
+  });
+
+  it('a CSR nobody waits for any more leaves the queue: the last watcher unsubscribing, an HTTP caller going away', async () => {
+    const { ca, clock, leaves, signs } = await setup({ CSRMaxPerSecond: 1 });
+    await leaves.getLeaf('a');
+    leaves.watchLeaf('watched').subscribe().unsubscribe();
+    assert.equal(ca.csrQueue().waiting, 0, "the watcher's CSR left with it");
+    const gone = new AbortController();
+    const asked = leaves.getLeaf('asked', { signal: gone.signal });
+    assert.equal(ca.csrQueue().waiting, 1);
+    gone.abort(new Error('client went away'));
+    await assert.rejects(asked, /client went away/);
+    assert.equal(ca.csrQueue().waiting, 0, "the HTTP caller's CSR left with it");
+    assert.deepEqual(leaves.cachedServices(), ['a'], 'nothing left behind for them');
+    // A watcher that joined an issuance an HTTP caller started keeps it when the caller goes away.
+    const caller = new AbortController();
+    const first = leaves.getLeaf('shared', { signal: caller.signal }).catch(() => undefined);
+    let leaf: LeafCert | undefined;
+    const sub = leaves.watchLeaf('shared').subscribe((l) => (leaf = l));
+    try {
+      caller.abort(new Error('gone'));
+      await first;
+      assert.equal(ca.csrQueue().waiting, 1);
+      clock.advance(1000);
+      await waitFor('the watcher to get the leaf', () => leaf);
+      assert.equal(signs(), 1 + 1);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it('getLeaf with maxWaitMs gives up with a RateLimitError when its turn has not come by then (csr_max_concurrent)', async () => {
+    const { ca, clock, leaves } = await setup({ CSRMaxConcurrent: 1 });
+    const sign = ca.signLeaf.bind(ca);
+    let hold: () => void = () => undefined;
+    // The slow one's CSR is made (its slot held) only when the test lets it.
+    const held = new Promise<void>((r) => (hold = r));
+    ca.signLeaf = (csr, req, opts) => sign(req?.service === 'slow' && typeof csr === 'function' ? () => held.then(csr) : csr, req, opts);
+    const slow = leaves.getLeaf('slow');
+    const waiting = leaves.getLeaf('next', { maxWaitMs: 10_000 });
+    await waitFor('the slow signing to hold the only slot', () => ca.csrQueue().waiting === 1);
+    clock.advance(10_000);
+    await assert.rejects(waiting, (e: unknown) => e instanceof RateLimitError && /waited 10 s for its turn \(1 waiting\)/.test(e.message));
+    assert.equal(ca.csrQueue().waiting, 0, 'and left the queue');
+    hold();
+    await slow;
   });
 
   it('gives a watcher its leaf even when the issuance it joined (one asked for over HTTP) fails', async () => {
@@ -174,16 +279,16 @@ describe('leaf manager', () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let calls = 0;
-    // The first CSR is signed by the root active when it arrives; its answer is held until after the rotation.
-    ca.signLeaf = async (csr, req) => {
-      const signed = sign(csr, req);
+    // The first CSR is signed by the root active when its turn comes; its answer is held until after the rotation.
+    ca.signLeaf = async (csr, req, opts) => {
+      const signed = await sign(csr, req, opts);
       if (++calls === 1) await gate;
       return signed;
     };
     let leaf: LeafCert | undefined;
     const sub = leaves.watchLeaf('web').subscribe((l) => (leaf = l));
     try {
-      await waitFor('the first CSR to reach the CA', () => calls === 1);
+      await waitFor('the first CSR to be signed by the old root', () => calls === 1);
       await ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
       const newRootPem = ca.roots().Roots.find((r) => r.Active)!.RootCert;
       release();
