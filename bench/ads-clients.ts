@@ -1,8 +1,9 @@
 // The ADS benchmark's simulated sidecars, run in a child process (so they do not share the
 // server's event loop): N delta streams, each on its own connection, driven as Envoy drives one
-// (wildcard CDS/LDS, EDS by cluster name, SDS/RDS), ACKing every response at once.
+// (wildcard CDS/LDS, EDS by cluster name, SDS/RDS), ACKing every response at once, and opening
+// the stream again after it fails with Envoy's backoff (jittered, 500 ms doubling to 30 s).
 // Parent <-> child messages: see ClientCommand / ClientEvent.
-import { credentials, makeGenericClientConstructor, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, status as Status, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { performance } from 'node:perf_hooks';
 import { TypeUrl } from '../src/core/type-urls.js';
 import { Cluster } from '../src/gen/envoy/config/cluster/v3/cluster.js';
@@ -18,6 +19,8 @@ export type ClientCommand =
   | { readonly cmd: 'start'; readonly port: number; readonly proxies: readonly string[] }
   | { readonly cmd: 'mark' }
   | { readonly cmd: 'report' }
+  /** What the storm benchmark reads: when each sidecar was first configured, and the stream failures. */
+  | { readonly cmd: 'storm-report' }
   | { readonly cmd: 'stop' };
 
 export interface ClientStats {
@@ -35,7 +38,16 @@ export interface ClientStats {
 export type ClientEvent =
   | { readonly ev: 'progress'; readonly ready: number; readonly responses: number }
   | { readonly ev: 'marked' }
-  | { readonly ev: 'report'; readonly stats: readonly ClientStats[]; readonly cpuMs: number };
+  | { readonly ev: 'report'; readonly stats: readonly ClientStats[]; readonly cpuMs: number }
+  | {
+      readonly ev: 'storm-report';
+      /** performance.timeOrigin + now() at which each configured sidecar first held every type. */
+      readonly readyAt: readonly number[];
+      /** Failed streams (each retried), by what the client was told (see failureClass). */
+      readonly failures: Readonly<Record<string, number>>;
+      /** The largest RSS this process had (process.resourceUsage().maxRSS, bytes). */
+      readonly maxRss: number;
+    };
 
 interface Received {
   readonly bytes: number;
@@ -101,9 +113,33 @@ function routeNames(resource: Any | undefined): string[] {
   return names;
 }
 
+/**
+ * What a failed stream was told, in a few classes: a connection reset (by the peer, before or
+ * after the HTTP/2 preface), refused, timed out, or the gRPC status the server ended it with.
+ */
+export function failureClass(err: ServiceError): string {
+  const text = err.details ?? err.message;
+  for (const [cls, re] of [
+    ['connection reset (ECONNRESET)', /ECONNRESET/],
+    ['connection refused (ECONNREFUSED)', /ECONNREFUSED/],
+    ['connection timed out', /ETIMEDOUT|timed out|Failed to connect before the deadline/i],
+    ['connection dropped', /Connection dropped|Connection closed|GOAWAY|socket hang up/i],
+  ] as const) {
+    if (re.test(text)) return cls;
+  }
+  return `${Status[err.code] ?? err.code}: ${text.slice(0, 80)}`;
+}
+
+const failures = new Map<string, number>();
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
 class Sidecar {
   private readonly client: Client;
-  private readonly stream: ClientDuplexStream<DeltaDiscoveryRequest, Received>;
+  private stream: ClientDuplexStream<DeltaDiscoveryRequest, Received>;
+  private closed = false;
+  private retries = 0;
+  readyAt = 0;
   private readonly seenTypes = new Set<string>();
   private readonly secrets = new Set<string>();
   /**
@@ -120,12 +156,29 @@ class Sidecar {
   constructor(port: number, readonly proxy: string) {
     // A local subchannel pool gives each sidecar its own connection, as separate Envoys have.
     this.client = new AdsClient(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    this.stream = this.open();
+  }
+
+  /** A new stream from scratch (the server sends everything again; this client keeps counting). */
+  private open(): ClientDuplexStream<DeltaDiscoveryRequest, Received> {
     const call = (this.client as unknown as { delta(): ClientDuplexStream<DeltaDiscoveryRequest, Received> }).delta();
     this.stream = call;
+    this.secrets.clear();
     call.on('data', (r: Received) => this.onResponse(r));
-    call.on('error', () => undefined);
-    this.send({ typeUrl: TypeUrl.Cluster, node: { id: proxy, cluster: proxy, userAgentName: 'envoy' } as never });
+    call.on('error', (err: ServiceError) => this.onFailure(err));
+    this.send({ typeUrl: TypeUrl.Cluster, node: { id: this.proxy, cluster: this.proxy, userAgentName: 'envoy' } as never });
     this.send({ typeUrl: TypeUrl.Listener });
+    return call;
+  }
+
+  private onFailure(err: ServiceError): void {
+    if (this.closed) return;
+    const cls = failureClass(err);
+    failures.set(cls, (failures.get(cls) ?? 0) + 1);
+    const backoff = Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.retries++);
+    setTimeout(() => {
+      if (!this.closed) this.open();
+    }, backoff);
   }
 
   get ready(): boolean {
@@ -149,6 +202,7 @@ class Sidecar {
   }
 
   close(): void {
+    this.closed = true;
     this.stream.cancel();
     this.client.close();
   }
@@ -159,6 +213,8 @@ class Sidecar {
 
   private onResponse({ bytes, msg }: Received): void {
     this.seenTypes.add(msg.typeUrl);
+    this.retries = 0;
+    if (!this.readyAt && this.ready) this.readyAt = performance.timeOrigin + performance.now();
     this.bytes += bytes;
     this.payloadBytes += msg.resources.reduce((n, r) => n + (r.resource?.value.length ?? 0), 0);
     this.responses++;
@@ -201,6 +257,8 @@ function main(): void {
     } else if (m.cmd === 'report') {
       const cpu = process.cpuUsage(cpuAtMark);
       emit({ ev: 'report', cpuMs: (cpu.user + cpu.system) / 1000, stats: sidecars.filter((s) => s.responses > 0).map((s) => ({ proxy: s.proxy, lastAckAt: s.lastAckAt, bytes: s.bytes, payloadBytes: s.payloadBytes, responses: s.responses, sotwBytes: s.sotwBytes() })) });
+    } else if (m.cmd === 'storm-report') {
+      emit({ ev: 'storm-report', readyAt: sidecars.filter((s) => s.readyAt).map((s) => s.readyAt), failures: Object.fromEntries(failures), maxRss: process.resourceUsage().maxRSS * 1024 });
     } else {
       clearInterval(timer);
       for (const s of sidecars) s.close();
