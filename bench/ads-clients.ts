@@ -2,8 +2,12 @@
 // server's event loop): N delta streams, each on its own connection, driven as Envoy drives one
 // (wildcard CDS/LDS, EDS by cluster name, SDS/RDS), ACKing every response at once, and opening
 // the stream again after it fails with Envoy's backoff (jittered, 500 ms doubling to 30 s).
+// A stream runs over grpc-js, or over a bare HTTP/2 connection framed here: grpc-js paces the
+// connections it opens (each costs the client process CPU), while N separate Envoys connect all
+// at once, which is what a reconnect storm has to absorb.
 // Parent <-> child messages: see ClientCommand / ClientEvent.
 import { credentials, makeGenericClientConstructor, status as Status, type Client, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { connect as h2connect, constants as h2 } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { TypeUrl } from '../src/core/type-urls.js';
 import { Cluster } from '../src/gen/envoy/config/cluster/v3/cluster.js';
@@ -15,8 +19,8 @@ import type { Any } from '../src/gen/google/protobuf/any.js';
 import { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from '../src/gen/envoy/service/discovery/v3/discovery.js';
 
 export type ClientCommand =
-  /** Connects more sidecars (added to those already connected). */
-  | { readonly cmd: 'start'; readonly port: number; readonly proxies: readonly string[] }
+  /** Connects more sidecars (added to those already connected); over grpc-js unless `transport` says otherwise. */
+  | { readonly cmd: 'start'; readonly port: number; readonly proxies: readonly string[]; readonly transport?: Transport }
   | { readonly cmd: 'mark' }
   | { readonly cmd: 'report' }
   /** What the storm benchmark reads: when each sidecar was first configured, and the stream failures. */
@@ -114,29 +118,96 @@ function routeNames(resource: Any | undefined): string[] {
 }
 
 /**
- * What a failed stream was told, in a few classes: a connection reset (by the peer, before or
- * after the HTTP/2 preface), refused, timed out, or the gRPC status the server ended it with.
+ * What a failed stream was told, in a few classes: a connection reset (before the server's
+ * HTTP/2 preface, or after), refused, timed out, or the gRPC status the server ended it with.
  */
-export function failureClass(err: ServiceError): string {
-  const text = err.details ?? err.message;
+function failureClass(text: string, code: number | undefined, beforePreface: boolean): string {
   for (const [cls, re] of [
-    ['connection reset (ECONNRESET)', /ECONNRESET/],
+    [`connection reset${beforePreface ? ' before the HTTP/2 preface' : ''} (ECONNRESET)`, /ECONNRESET/],
     ['connection refused (ECONNREFUSED)', /ECONNREFUSED/],
     ['connection timed out', /ETIMEDOUT|timed out|Failed to connect before the deadline/i],
     ['connection dropped', /Connection dropped|Connection closed|GOAWAY|socket hang up/i],
   ] as const) {
     if (re.test(text)) return cls;
   }
-  return `${Status[err.code] ?? err.code}: ${text.slice(0, 80)}`;
+  return `${code === undefined ? 'failed' : (Status[code] ?? code)}: ${text.slice(0, 80)}`;
 }
 
 const failures = new Map<string, number>();
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
+export type Transport = 'grpc-js' | 'http2';
+
+/** One delta stream as the sidecar sees it, whatever carries it. */
+interface DeltaStream {
+  write(req: DeltaDiscoveryRequest): void;
+  close(): void;
+}
+
+interface StreamHandlers {
+  readonly response: (r: Received) => void;
+  /** Called at most once per stream, with the failure's class. */
+  readonly failed: (cls: string) => void;
+}
+
+function grpcStream(client: Client, on: StreamHandlers): DeltaStream {
+  const call = (client as unknown as { delta(): ClientDuplexStream<DeltaDiscoveryRequest, Received> }).delta();
+  call.on('data', on.response);
+  call.on('error', (err: ServiceError) => on.failed(failureClass(err.details ?? err.message, err.code, false)));
+  return { write: (req) => call.write(req), close: () => call.cancel() };
+}
+
+/** The stream on a connection of its own, gRPC framed by hand (a 5-byte prefix per message). */
+function http2Stream(port: number, on: StreamHandlers): DeltaStream {
+  const session = h2connect(`http://127.0.0.1:${port}`);
+  let preface = false;
+  let done = false;
+  const fail = (cls: string) => {
+    if (done) return;
+    done = true;
+    session.destroy();
+    on.failed(cls);
+  };
+  session.on('remoteSettings', () => (preface = true));
+  session.on('error', (err: Error) => fail(failureClass(`${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`, undefined, !preface)));
+  session.on('close', () => fail(failureClass('Connection closed', undefined, !preface)));
+  const stream = session.request({ [h2.HTTP2_HEADER_METHOD]: 'POST', [h2.HTTP2_HEADER_PATH]: definition.delta.path, 'content-type': 'application/grpc', te: 'trailers' });
+  let pending: Buffer = Buffer.alloc(0);
+  stream.on('data', (chunk: Buffer) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    while (pending.length >= 5) {
+      const length = pending.readUInt32BE(1);
+      if (pending.length < 5 + length) break;
+      const body = pending.subarray(5, 5 + length);
+      pending = pending.subarray(5 + length);
+      on.response(definition.delta.responseDeserialize(body));
+    }
+  });
+  const ended = (headers: Record<string, unknown>) => {
+    const code = Number(headers['grpc-status'] ?? Status.UNKNOWN);
+    fail(failureClass(decodeURIComponent(String(headers['grpc-message'] ?? 'stream ended')), code, false));
+  };
+  stream.on('response', (headers) => headers['grpc-status'] !== undefined && ended(headers));
+  stream.on('trailers', ended);
+  stream.on('error', (err: Error) => fail(failureClass(err.message, undefined, !preface)));
+  return {
+    write: (req) => {
+      const body = definition.delta.requestSerialize(req);
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(body.length, 1);
+      stream.write(Buffer.concat([prefix, body]));
+    },
+    close: () => {
+      done = true;
+      session.destroy();
+    },
+  };
+}
+
 class Sidecar {
-  private readonly client: Client;
-  private stream: ClientDuplexStream<DeltaDiscoveryRequest, Received>;
+  private readonly client: Client | undefined;
+  private stream: DeltaStream;
   private closed = false;
   private retries = 0;
   readyAt = 0;
@@ -153,27 +224,28 @@ class Sidecar {
   payloadBytes = 0;
   responses = 0;
 
-  constructor(port: number, readonly proxy: string) {
+  constructor(
+    private readonly port: number,
+    readonly proxy: string,
+    private readonly transport: Transport,
+  ) {
     // A local subchannel pool gives each sidecar its own connection, as separate Envoys have.
-    this.client = new AdsClient(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+    if (transport === 'grpc-js') this.client = new AdsClient(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
     this.stream = this.open();
   }
 
   /** A new stream from scratch (the server sends everything again; this client keeps counting). */
-  private open(): ClientDuplexStream<DeltaDiscoveryRequest, Received> {
-    const call = (this.client as unknown as { delta(): ClientDuplexStream<DeltaDiscoveryRequest, Received> }).delta();
-    this.stream = call;
+  private open(): DeltaStream {
+    const on: StreamHandlers = { response: (r) => this.onResponse(r), failed: (cls) => this.onFailure(cls) };
+    this.stream = this.client ? grpcStream(this.client, on) : http2Stream(this.port, on);
     this.secrets.clear();
-    call.on('data', (r: Received) => this.onResponse(r));
-    call.on('error', (err: ServiceError) => this.onFailure(err));
     this.send({ typeUrl: TypeUrl.Cluster, node: { id: this.proxy, cluster: this.proxy, userAgentName: 'envoy' } as never });
     this.send({ typeUrl: TypeUrl.Listener });
-    return call;
+    return this.stream;
   }
 
-  private onFailure(err: ServiceError): void {
+  private onFailure(cls: string): void {
     if (this.closed) return;
-    const cls = failureClass(err);
     failures.set(cls, (failures.get(cls) ?? 0) + 1);
     const backoff = Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** this.retries++);
     setTimeout(() => {
@@ -203,8 +275,8 @@ class Sidecar {
 
   close(): void {
     this.closed = true;
-    this.stream.cancel();
-    this.client.close();
+    this.stream.close();
+    this.client?.close();
   }
 
   private send(req: Partial<DeltaDiscoveryRequest>): void {
@@ -248,7 +320,7 @@ function main(): void {
   let cpuAtMark = process.cpuUsage();
   process.on('message', (m: ClientCommand) => {
     if (m.cmd === 'start') {
-      sidecars.push(...m.proxies.map((p) => new Sidecar(m.port, p)));
+      sidecars.push(...m.proxies.map((p) => new Sidecar(m.port, p, m.transport ?? 'grpc-js')));
       timer ??= setInterval(() => emit({ ev: 'progress', ready: sidecars.filter((s) => s.ready).length, responses: sidecars.reduce((n, s) => n + s.responses, 0) }), 100);
     } else if (m.cmd === 'mark') {
       cpuAtMark = process.cpuUsage();

@@ -1,7 +1,9 @@
 // Reconnect storm benchmark (issue 11, item 6): an in-process agent (SQLite store, catalog, CA,
 // proxycfg, generators, ADS server) with N registered sidecars, and N delta clients in a child
 // process that all open their streams at once, as after an agent restart or a network partition
-// heals. Each client retries a failed stream with Envoy's backoff. Three scenarios:
+// heals: each on its own HTTP/2 connection, all opened in one go (gRPC framed by the client, so
+// no client library paces the connections), and each retrying a failed stream with Envoy's
+// backoff. Three scenarios:
 //   shared     the sidecars front 10 services (10 leaf certificates to sign)
 //   distinct   every sidecar its own service (N leaves), with the default CSR limit (50/s)
 //   unlimited  every sidecar its own service, with the CSR limit off (CSRMaxPerSecond 0)
@@ -97,7 +99,7 @@ async function runScenario(scenario: Scenario): Promise<Figures> {
     eld.enable();
     const cpu0 = process.cpuUsage();
     const t0 = now();
-    clients.send({ cmd: 'start', port: agent.xds.port, proxies: ids });
+    clients.send({ cmd: 'start', port: agent.xds.port, proxies: ids, transport: 'http2' });
     await allConfigured(clients, ids.length);
     const cpu = process.cpuUsage(cpu0);
     eld.disable();
