@@ -1,7 +1,7 @@
 // Spreads pushes over the event loop. When one change touches many proxies (a roots rotation,
 // an endpoint shared by the whole mesh), the source emits for every proxy at once; each stream's
-// push is queued here and run in slices of at most `sliceMs`, yielding between slices so ACKs,
-// new streams and other I/O are served meanwhile. A stream queued twice runs once (latest state).
+// push (and every request a stream receives) is queued here and run in slices of at most
+// `sliceMs`, yielding between slices so new connections, timers and other I/O are served meanwhile. A stream queued twice runs once (latest state).
 export class PushQueue {
   private readonly queue = new Set<() => void>();
   private scheduled = false;

@@ -86,7 +86,7 @@ export function serveStream<Req extends AdsRequest>(
   let registered = false;
   let nonceSeq = 0;
   let closed = false;
-  // A request is answered at once; a desired-set change is queued (and coalesced) in deps.pushes.
+  // Requests and desired-set changes (coalesced) both wait their turn in deps.pushes.
   const push = () => {
     if (closed) return;
     try {
@@ -102,6 +102,7 @@ export function serveStream<Req extends AdsRequest>(
     closed = true;
     deps.open.delete(fail);
     deps.pushes.cancel(push);
+    deps.pushes.cancel(handleInbox);
     watch?.unsubscribe();
     statusHandle?.close();
     ticket.release();
@@ -201,7 +202,7 @@ export function serveStream<Req extends AdsRequest>(
     else log.info('stream opened');
   };
 
-  call.on('data', (req: Req | RejectedRequest) => {
+  const handle = (req: Req | RejectedRequest) => {
     if (closed) return;
     try {
       if (req instanceof RejectedRequest) return fail(Status.INVALID_ARGUMENT, req.reason);
@@ -217,6 +218,19 @@ export function serveStream<Req extends AdsRequest>(
       log.error({ err: errorMessage(err) }, 'request handling failed');
       fail(Status.INTERNAL, errorMessage(err));
     }
+  };
+  // Requests are handled in the push queue's slices, not in the socket's data callback: when
+  // thousands of streams open at once (an agent restart), handling every first request (watch,
+  // generate, write) inside the I/O phase that delivered them held the event loop for seconds, so
+  // connections waited to be accepted and timers (keepalives, the CSR queue) fired late.
+  const inbox: (Req | RejectedRequest)[] = [];
+  const handleInbox = () => {
+    for (const req of inbox.splice(0)) handle(req);
+  };
+  call.on('data', (req: Req | RejectedRequest) => {
+    if (closed) return;
+    inbox.push(req);
+    deps.pushes.enqueue(handleInbox);
   });
   call.on('end', () => {
     cleanup();
