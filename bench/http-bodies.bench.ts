@@ -1,10 +1,11 @@
 // Leader-ping latency while the agent takes a stream of maximum-size request bodies (issue 11,
 // item 2): a real agent process (bin/switchyard agent -dev), four senders each sending bodies
 // back to back, and one client pinging GET /v1/status/leader every 20 ms throughout. Phases:
-// idle; valid config entries just under the 4 MiB limit (decoded in the worker, validated and
-// stored); 4 MiB JSON arrays (refused by the bounds in the worker); 16 MiB bodies (refused 413
-// from their Content-Length). Printed per phase: ping p50/p99/max, bodies answered and their
-// statuses.
+// idle; valid config entries just under the default 1 MiB limit (decoded in the worker, validated
+// and stored); 1 MiB JSON arrays (refused by the bounds in the worker); 16 MiB bodies (refused 413
+// from their Content-Length); then the same two body phases against an agent configured with a
+// 4 MiB limit, to show what raising it costs. Printed per phase: ping p50/p99/max, bodies answered
+// and their statuses.
 // Usage: node dist/bench/http-bodies.bench.js [seconds per phase]   (default 8)
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -23,8 +24,9 @@ function intentionsOf(bytes: number, name: string): string {
 
 const pct = (xs: number[], p: number) => (xs.length ? ([...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] as number) : NaN);
 
-async function startAgent(): Promise<{ base: string; stop: () => void }> {
-  const child = spawn(process.execPath, [BIN, 'agent', '-dev', '-http-port', '0', '-grpc-port', '0', '-node', 'bench'], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startAgent(maxBodyBytes: number): Promise<{ base: string; stop: () => void }> {
+  const args = [BIN, 'agent', '-dev', '-http-port', '0', '-grpc-port', '0', '-node', 'bench', '-http-max-body-bytes', String(maxBodyBytes)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const base = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
@@ -71,20 +73,30 @@ async function phase(base: string, name: string, body: (() => string) | undefine
   );
 }
 
-async function main(): Promise<void> {
-  const agent = await startAgent();
+const mib = (n: number) => `${n / 2 ** 20} MiB`;
+
+/** The body phases against an agent whose limit is `limit`; the 413 phase only when `oversize`. */
+async function bodies(limit: number, oversize: boolean): Promise<void> {
+  const agent = await startAgent(limit);
   try {
-    const valid = intentionsOf(DEFAULT_MAX_BODY_BYTES - 8 * 1024, 'web');
-    const array = `[${Array.from({ length: Math.floor(DEFAULT_MAX_BODY_BYTES / 2) - 2 }, () => '1').join(',')}]`;
-    const huge = 'x'.repeat(16 * 1024 * 1024);
-    console.log(`bodies: valid entry ${valid.length} B, array ${array.length} B, oversize ${huge.length} B; ${SENDERS} senders, ${PHASE_MS / 1000} s per phase`);
+    const valid = intentionsOf(limit - 8 * 1024, 'web');
+    const array = `[${Array.from({ length: Math.floor(limit / 2) - 2 }, () => '1').join(',')}]`;
+    console.log(`\nlimit ${mib(limit)}: valid entry ${valid.length} B, array ${array.length} B; ${SENDERS} senders, ${PHASE_MS / 1000} s per phase`);
     await phase(agent.base, 'idle', undefined);
-    await phase(agent.base, 'valid 4 MiB config entries (200)', () => valid);
-    await phase(agent.base, '4 MiB JSON arrays (400)', () => array);
-    await phase(agent.base, '16 MiB bodies (413)', () => huge);
+    await phase(agent.base, `valid ${mib(limit)} config entries (200)`, () => valid);
+    await phase(agent.base, `${mib(limit)} JSON arrays (400)`, () => array);
+    if (oversize) {
+      const huge = 'x'.repeat(16 * 1024 * 1024);
+      await phase(agent.base, '16 MiB bodies (413)', () => huge);
+    }
   } finally {
     agent.stop();
   }
+}
+
+async function main(): Promise<void> {
+  await bodies(DEFAULT_MAX_BODY_BYTES, true);
+  await bodies(4 * 1024 * 1024, false);
 }
 
 await main();

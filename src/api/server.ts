@@ -14,7 +14,7 @@ import { DEFAULT_MAX_BODY_BYTES, SMALL_BODY_BYTES, type ApiRequest, type ApiResp
 export interface ApiServerOptions {
   readonly routes?: readonly (readonly Route[])[];
   readonly logger?: Logger;
-  /** The largest request body any route takes (`limits.http_max_body_bytes`); default 4 MiB. */
+  /** The largest request body any route takes (`limits.http_max_body_bytes`); default 1 MiB. */
   readonly maxBodyBytes?: number;
 }
 

@@ -74,7 +74,7 @@ export interface AgentConfig {
   readonly logLevel: NonNullable<ConfigFile['log_level']>;
   /** How long writes in flight may take to finish after SIGTERM/SIGINT (default 5 s). */
   readonly shutdownGraceMs?: number;
-  /** The largest request body the HTTP API takes (config entries; default 4 MiB); smaller records have smaller limits. */
+  /** The largest request body the HTTP API takes (config entries; default 1 MiB); smaller records have smaller limits. */
   readonly httpMaxBodyBytes?: number;
   /** Start from what is left of a damaged data dir instead of refusing it (`-accept-store-loss`). */
   readonly acceptStoreLoss?: boolean;
