@@ -3,7 +3,6 @@
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import type { CARoots, LeafCert } from '../src/ca/types.js';
-import type { ServiceInstance } from '../src/catalog/types.js';
 import type { ConnectProxySnapshot, UpstreamSnapshot } from '../src/proxycfg/snapshot.js';
 import { generateResources } from '../src/xds/generate.js';
 import { ResourceInterner } from '../src/xds/encode.js';
@@ -38,13 +37,12 @@ function snapshot(upstreamCount: number, salt: number): ConnectProxySnapshot {
     connectTimeoutMs: 5000,
     endpoints: [1, 2, 3].map((n) => ({ node: `node-${n}`, address: `10.${n}.${(i >> 8) & 255}.${i & 255}`, port: 21000 + salt, health: 'passing' as const })),
   }));
-  const proxy = { ID: 'web-sidecar-proxy', Service: 'web-sidecar-proxy', Kind: 'connect-proxy', Datacenter: 'dc1', Namespace: 'default', Port: 21000 } as ServiceInstance;
   return {
-    kind: 'connect-proxy', proxy, service: 'web', namespace: 'default', datacenter: 'dc1', trustDomain: TD, roots, leaf,
+    kind: 'connect-proxy', proxyId: 'web-sidecar-proxy', service: 'web', namespace: 'default', datacenter: 'dc1', trustDomain: TD, roots, leaf,
     intentions: [], defaultIntentionPolicy: 'deny',
     publicListener: { bindAddress: '0.0.0.0', bindPort: 21000, protocol: 'tcp' },
     localApp: { address: '127.0.0.1', port: 8080, connectTimeoutMs: 5000 },
-    upstreams, mesh: undefined, issues: [],
+    upstreams, issues: [],
   };
 }
 

@@ -28,6 +28,15 @@ export const FORBIDDEN_PACKAGES = {
   core: ['rxjs'],
 };
 
+/**
+ * Proxy kinds each have a module of their own in proxycfg (and may have one in xds), named after
+ * the kind: one kind's module may not import another's; what kinds share lives in the layer's
+ * shared modules (proxycfg/upstreams.ts, proxycfg/resolve.ts, the xds generators).
+ */
+export const KIND_MODULES = ['connect-proxy', 'mesh-gateway', 'ingress-gateway', 'terminating-gateway'];
+/** The generators read snapshots as data: from proxycfg they import types only, never a pipeline. */
+export const TYPE_ONLY = { xds: ['proxycfg'] };
+
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g;
 
 function* tsFiles(dir) {
@@ -36,6 +45,12 @@ function* tsFiles(dir) {
     if (e.isDirectory()) yield* tsFiles(p);
     else if (e.name.endsWith('.ts')) yield p;
   }
+}
+
+/** The proxy kind a module is named after, if any (`connect-proxy.ts`, `connect-proxy.js`). */
+function kindOf(path) {
+  const base = path.split(sep).pop().replace(/\.(ts|js)$/, '');
+  return KIND_MODULES.includes(base) ? base : undefined;
 }
 
 export function checkLayers(srcDir) {
@@ -52,9 +67,18 @@ export function checkLayers(srcDir) {
         const spec = m[1] ?? m[2] ?? m[3];
         const rel = relative(srcDir, file);
         if (spec.startsWith('.')) {
-          const target = relative(srcDir, resolve(dirname(file), spec)).split(sep)[0];
+          const targetPath = relative(srcDir, resolve(dirname(file), spec));
+          const target = targetPath.split(sep)[0];
           if (target !== layer && !ALLOWED[layer].includes(target)) {
             problems.push(`${rel}: layer "${layer}" imports "${spec}" from layer "${target}", which is above it`);
+          }
+          if ((TYPE_ONLY[layer] ?? []).includes(target) && !/^\s*(import|export)\s+type\s/.test(m[0].replace(/^\n/, ''))) {
+            problems.push(`${rel}: layer "${layer}" may import only types from layer "${target}" ("${spec}")`);
+          }
+          const ownKind = kindOf(file);
+          const targetKind = kindOf(targetPath);
+          if (target === layer && ownKind && targetKind && ownKind !== targetKind) {
+            problems.push(`${rel}: the ${ownKind} module imports the ${targetKind} module ("${spec}"); share code through the layer's shared modules`);
           }
         } else if ((FORBIDDEN_PACKAGES[layer] ?? []).some((p) => spec === p || spec.startsWith(`${p}/`))) {
           problems.push(`${rel}: layer "${layer}" may not import "${spec}"`);

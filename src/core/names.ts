@@ -24,6 +24,19 @@ export function spiffeServiceUri(id: ServiceIdentity): string {
   return `spiffe://${id.trustDomain}/ns/${id.namespace}/dc/${id.datacenter}/svc/${id.service}`;
 }
 
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A regex for the SPIFFE IDs of a service in any datacenter of the trust domain; an undefined
+ * namespace or service matches any.
+ */
+export function spiffeServicePattern(trustDomain: string, namespace: string | undefined, service: string | undefined): string {
+  const part = (p: string | undefined) => (p === undefined ? '[^/]+' : escapeRegex(p));
+  return `^spiffe://${escapeRegex(trustDomain)}/ns/${part(namespace)}/dc/[^/]+/svc/${part(service)}$`;
+}
+
 const SERVICE_URI = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/dc\/([^/]+)\/svc\/([^/]+)$/;
 
 export function parseSpiffeServiceUri(uri: string): ServiceIdentity | undefined {

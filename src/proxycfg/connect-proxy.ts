@@ -1,56 +1,53 @@
-// The connect-proxy (sidecar) pipeline: a registration -> a stream of immutable snapshots.
+// The connect-proxy (sidecar) kind: a registration -> a stream of immutable snapshots.
 //
-//   watchService(id) ── takeWhile(registered) ── distinct ── switchMap(proxy =>
-//       combineLatest(service inputs: combineLatest(roots, leaf(service), intentions(service),
-//                                       default policy, proxy-defaults, service-defaults(service),
-//                                       mesh)                              shared per service
-//                     upstreams: per upstream combineLatest(connect health,
-//                                       service-defaults)                  shared per destination
-//       ── throttleTime(window, leading + trailing)
-//                                   the first change goes out at once; the rest of a burst
-//                                   becomes one more at the window's end, latest wins
-//       ── map(build snapshot))     so a burst costs one build per window, not one per change
+//   combineLatest(service inputs: combineLatest(roots, leaf(service), intentions(service),
+//                                  default policy, proxy-defaults, service-defaults(service))
+//                                                                  shared per service
+//                 upstreams: per upstream (upstreams.ts)           shared per destination
 //
-// combineLatest is the readiness gate: nothing is emitted before roots, leaf and intentions
-// (and every other watch) have produced a value. A deregistration (watchService -> undefined)
-// completes the stream, which releases every watch it opened.
-import { asyncScheduler, combineLatest, distinctUntilChanged, map, of, switchMap, takeWhile, throttleTime, type Observable, type SchedulerLike } from 'rxjs';
-import type { ServiceInstance } from '../catalog/types.js';
-import { buildConnectProxySnapshot, type UpstreamInputs } from './resolve.js';
-import type { ConnectProxySnapshot } from './snapshot.js';
-import type { WatchCache } from './shared.js';
-import type { CASource, CatalogSource } from './sources.js';
+// The kinds table (kinds.ts) coalesces these inputs and builds the snapshot from them
+// (buildConnectProxySnapshot, pure).
+// combineLatest is the readiness gate: nothing is emitted before roots, leaf and intentions (and
+// every other watch) have produced a value.
+import { combineLatest, map, type Observable } from 'rxjs';
+import type { CARoots, LeafCert } from '../ca/types.js';
+import { DEFAULT_PUBLIC_BIND_ADDRESS } from '../catalog/services/register.js';
+import { proxyConfigSchema } from '../catalog/services/proxy-config.js';
+import { resolveProtocol } from '../catalog/config/protocol.js';
+import type { ConfigEntry, Intention, ServiceInstance } from '../catalog/types.js';
+import { DEFAULT_NAMESPACE } from '../core/names.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, Issues, PROXY_DEFAULTS, SERVICE_DEFAULTS, sharedBy, type ProxyDeps } from './resolve.js';
+import type { ConnectProxySnapshot, IntentionSource } from './snapshot.js';
+import { resolveUpstreams, watchUpstreams, type UpstreamInputs } from './upstreams.js';
 
-export const DEFAULT_COALESCE_MS = 200;
+export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1';
 
-export interface ConnectProxyDeps {
-  readonly catalog: CatalogSource;
-  readonly ca: CASource;
-  /**
-   * At most one snapshot per window (200 ms by default): a change after a quiet window is sent at
-   * once, and what follows it within the window is coalesced into one snapshot at its end.
-   */
-  readonly coalesceMs?: number;
-  /** For virtual time in tests; TestScheduler.run() patches the default too. */
-  readonly scheduler?: SchedulerLike;
-  /** Where combinations of watches common to many proxies are shared (ProxyConfigManager gives one). */
-  readonly shared?: WatchCache;
+/** What a sidecar's snapshot is built from besides its upstreams. */
+export interface ServiceInputs {
+  readonly roots: CARoots;
+  readonly leaf: LeafCert;
+  readonly intentions: readonly Intention[];
+  readonly defaultIntentionPolicy: 'allow' | 'deny';
+  readonly proxyDefaults: ConfigEntry | undefined;
+  readonly serviceDefaults: ConfigEntry | undefined;
 }
 
-export const PROXY_DEFAULTS = { kind: 'proxy-defaults', name: 'global' } as const;
-export const MESH = { kind: 'mesh', name: 'mesh' } as const;
-export const SERVICE_DEFAULTS = 'service-defaults';
+export interface ConnectProxyInputs extends ServiceInputs {
+  /** The sidecar's registration. */
+  readonly proxy: ServiceInstance;
+  readonly upstreams: readonly UpstreamInputs[];
+}
 
-/** The same observable for every caller of `key` while it has subscribers, when a cache is given. */
-function sharedBy<T>(deps: ConnectProxyDeps, key: string, make: () => Observable<T>): Observable<T> {
-  return deps.shared ? deps.shared.get(key, make) : make();
+/** The service a sidecar fronts. */
+export function destinationService(proxy: ServiceInstance): string {
+  return proxy.Proxy?.DestinationServiceName ?? proxy.Service;
 }
 
 /**
  * What every proxy of `service` is built from besides its registration and upstreams, combined
- * once per service: a proxy holds one subscription for all of it, not seven.
+ * once per service: a proxy holds one subscription for all of it, not six.
  */
-function serviceInputs(deps: ConnectProxyDeps, service: string) {
+function serviceInputs(deps: ProxyDeps, service: string): Observable<ServiceInputs> {
   const { catalog, ca } = deps;
   return sharedBy(deps, `service-inputs/${service}`, () =>
     combineLatest({
@@ -60,64 +57,67 @@ function serviceInputs(deps: ConnectProxyDeps, service: string) {
       defaultIntentionPolicy: catalog.watchDefaultIntentionPolicy(),
       proxyDefaults: catalog.watchConfigEntry(PROXY_DEFAULTS.kind, PROXY_DEFAULTS.name),
       serviceDefaults: catalog.watchConfigEntry(SERVICE_DEFAULTS, service),
-      mesh: catalog.watchConfigEntry(MESH.kind, MESH.name),
     }),
   );
 }
 
-/** An upstream destination's sidecars and service-defaults, combined once per destination. */
-function destinationInputs(deps: ConnectProxyDeps, destination: string) {
-  return sharedBy(deps, `destination-inputs/${destination}`, () =>
-    combineLatest([deps.catalog.watchConnectHealth(destination), deps.catalog.watchConfigEntry(SERVICE_DEFAULTS, destination)]),
-  );
-}
-
-/** Upstream inputs, in the registration's order; `of([])` when there are none, since combineLatest([]) never emits. */
-function watchUpstreams(deps: ConnectProxyDeps, proxy: ServiceInstance): Observable<readonly UpstreamInputs[]> {
-  const upstreams = proxy.Proxy?.Upstreams ?? [];
-  if (upstreams.length === 0) return of([]);
-  return combineLatest(upstreams.map((u) => destinationInputs(deps, u.DestinationName))).pipe(
-    map((inputs) => upstreams.map((upstream, index): UpstreamInputs => ({ upstream, index, nodes: inputs[index]![0], serviceDefaults: inputs[index]![1] }))),
-  );
-}
-
-function snapshotsOf(deps: ConnectProxyDeps, proxy: ServiceInstance): Observable<ConnectProxySnapshot> {
-  const service = proxy.Proxy?.DestinationServiceName ?? proxy.Service;
-  return combineLatest([serviceInputs(deps, service), watchUpstreams(deps, proxy)]).pipe(
-    throttleTime(deps.coalesceMs ?? DEFAULT_COALESCE_MS, deps.scheduler ?? asyncScheduler, { leading: true, trailing: true }),
-    map(([p, upstreams]) =>
-      buildConnectProxySnapshot({
-        proxy,
-        roots: p.roots,
-        leaf: p.leaf,
-        intentions: p.intentions,
-        defaultIntentionPolicy: p.defaultIntentionPolicy,
-        entries: { proxyDefaults: p.proxyDefaults, serviceDefaults: p.serviceDefaults, mesh: p.mesh },
-        upstreams,
-      }),
-    ),
+/** Everything a connect-proxy registration's snapshot is built from. */
+export function connectProxyInputs(proxy: ServiceInstance, deps: ProxyDeps): Observable<ConnectProxyInputs> {
+  return combineLatest([serviceInputs(deps, destinationService(proxy)), watchUpstreams(deps, proxy.Proxy?.Upstreams ?? [])]).pipe(
+    map(([service, upstreams]) => ({ ...service, proxy, upstreams })),
   );
 }
 
 /**
- * Snapshots of one connect-proxy registration, coalesced; completes when it is deregistered (or
- * is not a connect-proxy). Pass shared sources (shared.ts) so proxies share their watches.
+ * One narrowed list per intentions result: the shared watch hands every proxy of a service the
+ * same result, so their snapshots hold the same array and what is built from it is shared.
  */
-export function connectProxySnapshots(proxyId: string, deps: ConnectProxyDeps): Observable<ConnectProxySnapshot> {
-  return deps.catalog.watchService(proxyId).pipe(
-    distinctUntilChanged(sameRegistration),
-    // switchMap only completes once its inner does, and the watches never do: deregistration
-    // is turned into a value that ends the stream (takeWhile), which unsubscribes every watch.
-    switchMap((proxy) => (proxy?.Kind === 'connect-proxy' ? snapshotsOf(deps, proxy) : of(DEREGISTERED))),
-    takeWhile((s): s is ConnectProxySnapshot => s !== DEREGISTERED),
-  );
+const sourcesByResult = new WeakMap<readonly Intention[], readonly IntentionSource[]>();
+
+function intentionSources(intentions: readonly Intention[]): readonly IntentionSource[] {
+  let sources = sourcesByResult.get(intentions);
+  if (!sources) {
+    sources = Object.freeze(intentions.map((i) => ({ sourceName: i.SourceName, sourceNamespace: i.SourceNS, action: i.Action, precedence: i.Precedence })));
+    sourcesByResult.set(intentions, sources);
+  }
+  return sources;
 }
 
-const DEREGISTERED = Symbol('deregistered');
-
-/** A registration is replaced as a whole; its ModifyIndex changes with every write. */
-function sameRegistration(a: ServiceInstance | undefined, b: ServiceInstance | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b) return false;
-  return a.ID === b.ID && a.ModifyIndex === b.ModifyIndex && a.ModifyIndex !== 0;
+/** A complete snapshot from its inputs; configuration problems are listed in `issues`. */
+export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectProxySnapshot {
+  const { proxy } = inputs;
+  const issues = new Issues();
+  const p = proxy.Proxy;
+  if (!p) issues.add('Proxy', 'a connect-proxy registration needs a Proxy block');
+  const config = issues.parse(proxyConfigSchema, p?.Config, 'Proxy.Config', {});
+  if (p?.Mode === 'transparent') issues.add('Proxy.Mode', 'transparent proxying is not supported; use explicit upstreams (Mode "direct")');
+  const defaultsProtocol = entryProtocol(issues, inputs.proxyDefaults);
+  const localPort = p?.LocalServicePort;
+  if (localPort === undefined) issues.add('Proxy.LocalServicePort', 'required: the port of the service this proxy fronts');
+  const upstreams = resolveUpstreams(issues, { datacenter: proxy.Datacenter, defaultsProtocol }, inputs.upstreams);
+  const publicProtocol = resolveProtocol(config.protocol, entryProtocol(issues, inputs.serviceDefaults), defaultsProtocol);
+  return {
+    kind: 'connect-proxy',
+    proxyId: proxy.ID,
+    service: destinationService(proxy),
+    namespace: proxy.Namespace || DEFAULT_NAMESPACE,
+    datacenter: proxy.Datacenter,
+    trustDomain: inputs.roots.TrustDomain,
+    roots: inputs.roots,
+    leaf: inputs.leaf,
+    intentions: intentionSources(inputs.intentions),
+    defaultIntentionPolicy: inputs.defaultIntentionPolicy,
+    publicListener: {
+      bindAddress: config.bind_address ?? DEFAULT_PUBLIC_BIND_ADDRESS,
+      bindPort: config.bind_port ?? proxy.Port,
+      protocol: publicProtocol,
+    },
+    localApp: {
+      address: p?.LocalServiceAddress || DEFAULT_LOCAL_ADDRESS,
+      port: localPort ?? 0,
+      connectTimeoutMs: config.local_connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    },
+    upstreams,
+    issues: issues.list,
+  };
 }

@@ -1,7 +1,7 @@
-// Per-proxy reactive snapshots (rxjs), one module per proxy kind.
-export { connectProxySnapshots, DEFAULT_COALESCE_MS, type ConnectProxyDeps } from './connect-proxy.js';
-export { ProxyConfigManager } from './manager.js';
-export { buildConnectProxySnapshot, type SnapshotInputs } from './resolve.js';
+// Per-proxy reactive snapshots (rxjs): a table of proxy kinds, one module per kind.
+export { buildConnectProxySnapshot, type ConnectProxyInputs } from './connect-proxy.js';
+export { DEFAULT_COALESCE_MS, PROXY_KINDS, type PipelineDeps } from './kinds.js';
+export { ProxyConfigManager, proxySnapshots, type ProxyState } from './manager.js';
 export { SharedCASource, SharedCatalogSource, WatchCache } from './shared.js';
-export type { ConnectProxySnapshot, UpstreamEndpoint, UpstreamSnapshot } from './snapshot.js';
+export type { ConnectProxySnapshot, IntentionSource, ProxyKind, ProxySnapshot, SnapshotOf, UpstreamEndpoint, UpstreamShape, UpstreamSnapshot } from './snapshot.js';
 export type { CASource, CatalogSource } from './sources.js';

@@ -1,10 +1,20 @@
-// Every registered connect-proxy's snapshot stream, by proxy id, with watches shared between
-// proxies. The ADS server asks `snapshots(nodeId)` per stream; two streams of one proxy share
-// one pipeline.
-import { distinctUntilChanged, map, of, shareReplay, switchMap, type Observable } from 'rxjs';
+// Every registered proxy's snapshot stream, by proxy id, with watches shared between proxies.
+// The ADS server asks `watch(nodeId)` per stream; two streams of one proxy share one pipeline.
+// The registration's Kind picks the pipeline from the kinds table (kinds.ts).
+import { distinctUntilChanged, map, of, shareReplay, switchMap, takeWhile, type Observable } from 'rxjs';
+import type { ServiceInstance, ServiceKind } from '../catalog/types.js';
+import { kindRow, PROXY_KINDS, type PipelineDeps } from './kinds.js';
 import { WatchCache, SharedCASource, SharedCatalogSource } from './shared.js';
-import { connectProxySnapshots, type ConnectProxyDeps } from './connect-proxy.js';
-import type { ConnectProxySnapshot } from './snapshot.js';
+import type { ProxySnapshot } from './snapshot.js';
+
+/** What a proxy id stands for right now. */
+export type ProxyState =
+  | { readonly state: 'unregistered' }
+  /** Registered, but not as a kind Switchyard configures (a typical service, a gateway not served yet). */
+  | { readonly state: 'unsupported'; readonly kind: ServiceKind }
+  | { readonly state: 'snapshot'; readonly snapshot: ProxySnapshot };
+
+const UNREGISTERED: ProxyState = { state: 'unregistered' };
 
 export class ProxyConfigManager {
   private readonly catalog: SharedCatalogSource;
@@ -13,36 +23,40 @@ export class ProxyConfigManager {
   /** Combinations of watches that many proxies share (a service's inputs, a destination's). */
   private readonly combined = new WatchCache();
 
-  constructor(private readonly deps: ConnectProxyDeps) {
+  constructor(private readonly deps: PipelineDeps) {
     this.catalog = new SharedCatalogSource(deps.catalog);
     this.ca = new SharedCASource(deps.ca);
   }
 
-  /** Snapshots of one proxy (completes when it is deregistered). */
-  snapshots(proxyId: string): Observable<ConnectProxySnapshot> {
-    return this.pipelines.get(`proxy/${proxyId}`, () => connectProxySnapshots(proxyId, { ...this.deps, catalog: this.catalog, ca: this.ca, shared: this.combined }));
+  /**
+   * Snapshots of one proxy, of whatever served kind it is registered as; completes when it is
+   * deregistered or re-registered as another kind (or is not of a served kind).
+   */
+  snapshots(proxyId: string): Observable<ProxySnapshot> {
+    const deps: PipelineDeps = { ...this.deps, catalog: this.catalog, ca: this.ca, shared: this.combined };
+    return this.pipelines.get(`proxy/${proxyId}`, () => proxySnapshots(proxyId, deps));
   }
 
   /**
-   * The ADS server's view (its ProxyResourceSource contract, before generation): `undefined`
-   * while the proxy is not registered (or not a connect-proxy), then its snapshots; `undefined`
-   * again after deregistration, and snapshots again if it comes back. Compose with the
-   * generators as `watch(id).pipe(map((s) => s && (() => generateResources(s))))`: generated
-   * when the server gets to the stream, and a snapshot that fails to generate keeps the stream
-   * (thrown inside the observable instead, it would end it).
+   * The state of a proxy id, for the ADS server: unregistered, registered as a kind that is not
+   * served, or its snapshots; and again as it changes (deregistered, back, re-registered).
    */
-  watch(proxyId: string): Observable<ConnectProxySnapshot | undefined> {
+  watch(proxyId: string): Observable<ProxyState> {
     return this.catalog.watchService(proxyId).pipe(
-      map((s) => s?.Kind === 'connect-proxy'),
+      map((registration) => registration?.Kind),
       distinctUntilChanged(),
-      switchMap((registered) => (registered ? this.snapshots(proxyId) : of(undefined))),
+      switchMap((kind): Observable<ProxyState> => {
+        if (kind === undefined) return of(UNREGISTERED);
+        if (!kindRow(kind)) return of({ state: 'unsupported', kind });
+        return this.snapshots(proxyId).pipe(map((snapshot) => ({ state: 'snapshot', snapshot })));
+      }),
     );
   }
 
-  /** Ids of the registered connect-proxies, sorted. */
-  connectProxyIds(): Observable<readonly string[]> {
+  /** Ids of the registered proxies of every served kind, sorted. */
+  proxyIds(): Observable<readonly string[]> {
     return this.catalog.watchProxies().pipe(
-      map((all) => all.filter((s) => s.Kind === 'connect-proxy').map((s) => s.ID).sort()),
+      map((all) => all.filter((s) => Object.hasOwn(PROXY_KINDS, s.Kind)).map((s) => s.ID).sort()),
       distinctUntilChanged((a, b) => a.length === b.length && a.every((id, i) => id === b[i])),
       shareReplay({ bufferSize: 1, refCount: true }),
     );
@@ -52,4 +66,34 @@ export class ProxyConfigManager {
   openWatches(): string[] {
     return [...this.catalog.openWatches(), ...this.ca.openWatches(), ...this.combined.keys()];
   }
+}
+
+const END = Symbol('end');
+
+/**
+ * Snapshots of one proxy registration, by the kinds table, coalesced; completes when it is
+ * deregistered or re-registered as another kind (or is not of a served kind). Pass shared
+ * sources (shared.ts) so proxies share their watches, as the manager does.
+ */
+export function proxySnapshots(proxyId: string, deps: PipelineDeps): Observable<ProxySnapshot> {
+  let kind: ServiceKind | undefined;
+  return deps.catalog.watchService(proxyId).pipe(
+    distinctUntilChanged(sameRegistration),
+    // switchMap only completes once its inner does, and the watches never do: the end is turned
+    // into a value that ends the stream (takeWhile), which unsubscribes every watch.
+    switchMap((registration) => {
+      const row = registration && kindRow(registration.Kind);
+      if (!row || (kind !== undefined && registration.Kind !== kind)) return of(END);
+      kind = registration.Kind;
+      return row.snapshots(registration, deps);
+    }),
+    takeWhile((s): s is ProxySnapshot => s !== END),
+  );
+}
+
+/** A registration is replaced as a whole; its ModifyIndex changes with every write. */
+function sameRegistration(a: ServiceInstance | undefined, b: ServiceInstance | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return a.ID === b.ID && a.ModifyIndex === b.ModifyIndex && a.ModifyIndex !== 0;
 }

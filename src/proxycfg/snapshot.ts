@@ -1,9 +1,10 @@
-// The immutable, typed picture of everything one sidecar proxy's configuration depends on.
-// Built by the connect-proxy pipeline (connect-proxy.ts) and consumed by the pure generators in
-// src/xds. Every field is resolved and validated: the generators make no decisions about
-// defaults or user input.
+// The immutable, typed pictures of everything one proxy's configuration depends on: one snapshot
+// type per proxy kind, together a union keyed by `kind`. Built by each kind's pipeline (one module
+// per kind, see kinds.ts) from narrow, resolved parts: no registration and no config entry is
+// carried whole, so the pure generators in src/xds read only fields that were resolved and
+// validated here, and make no decisions about defaults or user input.
 import type { CARoots, LeafCert } from '../ca/types.js';
-import type { ConfigEntry, HealthStatus, Intention, Protocol, ServiceInstance } from '../catalog/types.js';
+import type { HealthStatus, Protocol } from '../catalog/types.js';
 import type { FieldIssue } from '../core/errors.js';
 
 /** One instance of an upstream's sidecar proxy (an EDS endpoint). */
@@ -27,23 +28,46 @@ export interface UpstreamSnapshot {
   /** Upstream Config > the destination's service-defaults > proxy-defaults > tcp. */
   readonly protocol: Protocol;
   readonly connectTimeoutMs: number;
-  /** Sorted by address then port. Empty when the destination has no proxies. */
+  /**
+   * Sorted by address then port; empty when the destination has no proxies. One frozen array per
+   * health result, shared by every proxy upstream of the destination.
+   */
   readonly endpoints: readonly UpstreamEndpoint[];
 }
 
-export interface ConnectProxySnapshot {
-  readonly kind: 'connect-proxy';
-  /** The proxy's registration (its id is the Envoy node id). */
-  readonly proxy: ServiceInstance;
-  /** The service this proxy fronts (Proxy.DestinationServiceName). */
+/** An upstream as its listener, cluster and routes are built from it: without its endpoints. */
+export type UpstreamShape = Omit<UpstreamSnapshot, 'endpoints'>;
+
+/** An intention as the RBAC filters need it: whose calls, the decision, and its precedence. */
+export interface IntentionSource {
+  readonly sourceName: string;
+  readonly sourceNamespace: string;
+  readonly action: 'allow' | 'deny';
+  readonly precedence: number;
+}
+
+/** Who a proxy is: what every kind's snapshot starts with. */
+interface ProxyIdentity {
+  /** The proxy's service ID (Envoy's node id). */
+  readonly proxyId: string;
+  /** The service the proxy serves as (a sidecar: its destination service). */
   readonly service: string;
   readonly namespace: string;
   readonly datacenter: string;
   readonly trustDomain: string;
+  /**
+   * Problems in user config found while resolving it (normally refused at registration). A
+   * snapshot with issues generates no resources: the generators report them.
+   */
+  readonly issues: readonly FieldIssue[];
+}
+
+export interface ConnectProxySnapshot extends ProxyIdentity {
+  readonly kind: 'connect-proxy';
   readonly roots: CARoots;
   readonly leaf: LeafCert;
-  /** Intentions whose destination is `service` (exact and wildcard), highest precedence first. */
-  readonly intentions: readonly Intention[];
+  /** Intentions whose destination is `service` (exact and wildcard). */
+  readonly intentions: readonly IntentionSource[];
   readonly defaultIntentionPolicy: 'allow' | 'deny';
   readonly publicListener: {
     readonly bindAddress: string;
@@ -58,11 +82,12 @@ export interface ConnectProxySnapshot {
   };
   /** Sorted by id. */
   readonly upstreams: readonly UpstreamSnapshot[];
-  /** The `mesh` config entry, when one is written (mesh-wide TLS and HTTP settings). */
-  readonly mesh: ConfigEntry | undefined;
-  /**
-   * Problems in user config that the proxy layer found while resolving it (normally rejected at
-   * registration). A snapshot with issues generates no resources: the generators report them.
-   */
-  readonly issues: readonly FieldIssue[];
 }
+
+/** Every served kind's snapshot. */
+export type ProxySnapshot = ConnectProxySnapshot;
+
+/** The proxy kinds Switchyard configures (a registration's `Kind`). */
+export type ProxyKind = ProxySnapshot['kind'];
+
+export type SnapshotOf<K extends ProxyKind> = Extract<ProxySnapshot, { readonly kind: K }>;

@@ -14,13 +14,27 @@ import type { Node } from '../gen/envoy/config/core/v3/base.js';
  */
 export type PendingResourceSet = () => ResourceSet;
 
+/** Why a stream of a proxy that is not registered waits (shown in the proxy's xDS status). */
+export const NOT_REGISTERED = 'proxy not registered';
+
+/**
+ * A registered proxy that cannot be served (its kind is not one the source configures): its
+ * streams wait, sending nothing, and its status and the log say why.
+ */
+export class Waiting {
+  constructor(readonly reason: string) {}
+}
+
 export interface ProxyResourceSource {
   /**
    * Desired resources of the proxy whose id is `nodeId` (Envoy's node.id). Emits a new
-   * ResourceSet (or one to compute later) on every change, and `undefined` while the proxy is
-   * not registered.
+   * ResourceSet (or one to compute later) on every change, `undefined` while the proxy is not
+   * registered, and a Waiting while it is registered but cannot be served.
    *
-   * - A stream whose proxy is not registered yet waits, sending nothing, until a set arrives.
+   * - A stream whose proxy is not registered yet (or cannot be served) waits, sending nothing,
+   *   until a set arrives; its status shows the reason.
+   * - A Waiting after a set (the proxy was re-registered as a kind that cannot be served) ends
+   *   the stream with Aborted, as a deregistration does.
    * - `undefined` after a set (the proxy was deregistered) ends the stream with Aborted; the
    *   client keeps its last configuration and, on reconnect, waits until the proxy is back.
    * - Completing ends the stream with Aborted (source gone); an error ends it with Unavailable
@@ -30,5 +44,5 @@ export interface ProxyResourceSource {
    * `node` is the client's whole first-request node (user agent, metadata), for sources that
    * serve different kinds of clients (sidecars, proxyless gRPC).
    */
-  watch(nodeId: string, node: Node): Observable<ResourceSet | PendingResourceSet | undefined>;
+  watch(nodeId: string, node: Node): Observable<ResourceSet | PendingResourceSet | Waiting | undefined>;
 }

@@ -13,7 +13,7 @@ import type { SeenOnce, StreamAdmission } from './admission.js';
 import { isGrpcClient } from './clients.js';
 import type { PushQueue } from './push-queue.js';
 import { nodeProblem, RejectedRequest } from './request-bounds.js';
-import type { PendingResourceSet, ProxyResourceSource } from './source.js';
+import { NOT_REGISTERED, Waiting, type PendingResourceSet, type ProxyResourceSource } from './source.js';
 import type { StreamKind, StreamStatusHandle, XdsStatusRegistry } from './status.js';
 
 export interface StreamDeps {
@@ -57,8 +57,6 @@ interface AdsRequest {
 
 let streamSeq = 0;
 
-/** Why a stream of a proxy that is not registered waits (shown in the proxy's xDS status). */
-export const NOT_REGISTERED = 'proxy not registered';
 
 export function serveStream<Req extends AdsRequest>(
   call: ServerDuplexStream<Req | RejectedRequest, Buffer>,
@@ -169,26 +167,34 @@ export function serveStream<Req extends AdsRequest>(
       },
     };
     driver = makeDriver(ctx);
-    let waiting = false;
+    /** Why the stream waits, while it does. */
+    let waiting: string | undefined;
     watch = deps.source.watch(proxy, node).subscribe({
       next: (set) => {
-        if (set === undefined) {
-          if (registered) return fail(Status.ABORTED, `proxy ${proxy} was deregistered`);
-          if (waiting) return;
-          const tooMany = ticket.startWaiting(proxy);
-          if (tooMany) return refuse(proxy, 'waiting', tooMany);
-          waiting = true;
-          status.waiting(NOT_REGISTERED);
-          if (deps.logged.first(`not-registered:${proxy}`)) log.info(`${NOT_REGISTERED}: the stream waits for its registration, sending nothing`);
+        if (set === undefined || set instanceof Waiting) {
+          const reason = set?.reason ?? NOT_REGISTERED;
+          if (registered) return fail(Status.ABORTED, set ? `proxy ${proxy}: ${reason}` : `proxy ${proxy} was deregistered`);
+          if (waiting === reason) return;
+          if (!waiting) {
+            const tooMany = ticket.startWaiting(proxy);
+            if (tooMany) return refuse(proxy, 'waiting', tooMany);
+          }
+          waiting = reason;
+          status.waiting(reason);
+          if (deps.logged.first(`${reason}:${proxy}`)) {
+            log.info(set ? `${reason}: the stream waits, sending nothing` : `${NOT_REGISTERED}: the stream waits for its registration, sending nothing`);
+          }
           return;
         }
         if (!registered) {
           registered = true;
-          if (waiting) log.info('proxy registered: the stream stops waiting');
-          waiting = false;
+          if (waiting) {
+            log.info(`${waiting === NOT_REGISTERED ? 'proxy registered' : 'proxy can be served'}: the stream stops waiting`);
+            deps.logged.forget(`${waiting}:${proxy}`);
+          }
+          waiting = undefined;
           ticket.stopWaiting();
           status.waiting(null);
-          deps.logged.forget(`not-registered:${proxy}`);
           deps.logged.forget(`waiting:${proxy}`);
         }
         // A set given ready-made is taken like a computed one (it clears a generation error).

@@ -6,7 +6,9 @@ import { pack } from '../core/proto.js';
 import { Cluster, Cluster_DiscoveryType } from '../gen/envoy/config/cluster/v3/cluster.js';
 import type { Any } from '../gen/google/protobuf/any.js';
 import { HttpProtocolOptions } from '../gen/envoy/extensions/upstreams/http/v3/http_protocol_options.js';
-import type { ConnectProxySnapshot, UpstreamSnapshot } from '../proxycfg/snapshot.js';
+import type { ConnectProxySnapshot, UpstreamShape } from '../proxycfg/snapshot.js';
+import type { RowInputs } from './resource-table.js';
+import type { TlsIdentity } from './tls.js';
 import { millis, socketAddress } from './address.js';
 import { adsConfigSource } from './config-source.js';
 import { upstreamCluster } from './routes.js';
@@ -24,7 +26,10 @@ function protocolOptions(protocol: Protocol): { [key: string]: Any } {
   return { [HTTP_PROTOCOL_OPTIONS]: pack(HttpProtocolOptions, opts) };
 }
 
-export function localAppCluster(snap: ConnectProxySnapshot): Cluster {
+/** What a sidecar's clusters are built from. */
+export type ClusterInputs = RowInputs<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain' | 'localApp' | 'publicListener' | 'upstreams'>;
+
+export function localAppCluster(snap: Pick<ClusterInputs, 'localApp' | 'publicListener'>): Cluster {
   const { address, port, connectTimeoutMs } = snap.localApp;
   return Cluster.fromPartial({
     name: LOCAL_APP_CLUSTER,
@@ -38,7 +43,7 @@ export function localAppCluster(snap: ConnectProxySnapshot): Cluster {
   });
 }
 
-export function upstreamClusterResource(snap: ConnectProxySnapshot, u: UpstreamSnapshot): Cluster {
+export function upstreamClusterResource(snap: TlsIdentity, u: UpstreamShape): Cluster {
   const name = upstreamCluster(snap, u);
   const peer = spiffeServiceUri({ trustDomain: snap.trustDomain, namespace: u.namespace, datacenter: u.datacenter, service: u.destinationName });
   return Cluster.fromPartial({
@@ -55,6 +60,6 @@ export function upstreamClusterResource(snap: ConnectProxySnapshot, u: UpstreamS
   });
 }
 
-export function generateClusters(snap: ConnectProxySnapshot): Cluster[] {
+export function generateClusters(snap: ClusterInputs): Cluster[] {
   return [localAppCluster(snap), ...snap.upstreams.map((u) => upstreamClusterResource(snap, u))].sort(byName);
 }

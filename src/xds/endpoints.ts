@@ -13,7 +13,7 @@ export function envoyHealth(status: CatalogHealth): HealthStatus {
   return status === 'critical' ? HealthStatus.UNHEALTHY : HealthStatus.HEALTHY;
 }
 
-export function loadAssignment(snap: ConnectProxySnapshot, u: UpstreamSnapshot): ClusterLoadAssignment {
+export function loadAssignment(snap: Pick<ConnectProxySnapshot, 'trustDomain'>, u: UpstreamSnapshot): ClusterLoadAssignment {
   return ClusterLoadAssignment.fromPartial({
     clusterName: upstreamCluster(snap, u),
     endpoints:

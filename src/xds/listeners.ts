@@ -3,7 +3,8 @@
 import { PUBLIC_LISTENER_ROUTE, PUBLIC_LISTENER_STAT_PREFIX, publicListenerName, upstreamListenerName, upstreamRouteName, upstreamStatPrefix, LOCAL_APP_CLUSTER } from '../core/names.js';
 import { TrafficDirection } from '../gen/envoy/config/core/v3/base.js';
 import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
-import type { ConnectProxySnapshot, UpstreamSnapshot } from '../proxycfg/snapshot.js';
+import type { ConnectProxySnapshot, UpstreamShape } from '../proxycfg/snapshot.js';
+import type { RowInputs } from './resource-table.js';
 import { socketAddress } from './address.js';
 import { httpConnectionManagerFilter, isHttp, tcpProxyFilter } from './filters.js';
 import { httpRbacFilter, networkRbacFilter } from './rbac.js';
@@ -11,7 +12,10 @@ import { upstreamCluster } from './routes.js';
 import { byName } from './sort.js';
 import { downstreamTransportSocket } from './tls.js';
 
-export function publicListener(snap: ConnectProxySnapshot): Listener {
+/** What a sidecar's listeners are built from. */
+export type ListenerInputs = RowInputs<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain' | 'publicListener' | 'intentions' | 'defaultIntentionPolicy' | 'upstreams'>;
+
+export function publicListener(snap: Omit<ListenerInputs, 'upstreams'>): Listener {
   const { bindAddress, bindPort, protocol } = snap.publicListener;
   // Intentions: per request for HTTP protocols, per connection for tcp.
   const filters = isHttp(protocol)
@@ -25,7 +29,7 @@ export function publicListener(snap: ConnectProxySnapshot): Listener {
   });
 }
 
-export function upstreamListener(snap: ConnectProxySnapshot, u: UpstreamSnapshot): Listener {
+export function upstreamListener(snap: Pick<ListenerInputs, 'trustDomain'>, u: UpstreamShape): Listener {
   const statPrefix = upstreamStatPrefix(u.destinationName, u.namespace, u.datacenter);
   const filter = isHttp(u.protocol)
     ? httpConnectionManagerFilter(statPrefix, u.protocol, { rds: upstreamRouteName(u.id) })
@@ -38,14 +42,14 @@ export function upstreamListener(snap: ConnectProxySnapshot, u: UpstreamSnapshot
   });
 }
 
-export function generateListeners(snap: ConnectProxySnapshot): Listener[] {
+export function generateListeners(snap: ListenerInputs): Listener[] {
   return [publicListener(snap), ...snap.upstreams.map((u) => upstreamListener(snap, u))].sort(byName);
 }
 
-const routeNamesCache = new WeakMap<ConnectProxySnapshot, ReadonlyMap<string, readonly string[]>>();
+const routeNamesCache = new WeakMap<object, ReadonlyMap<string, readonly string[]>>();
 
 /** The RouteConfiguration names a listener's HTTP connection manager fetches by RDS. */
-export function listenerRouteNames(snap: ConnectProxySnapshot, listenerName: string): readonly string[] {
+export function listenerRouteNames(snap: Pick<ListenerInputs, 'publicListener' | 'upstreams'>, listenerName: string): readonly string[] {
   let byListener = routeNamesCache.get(snap);
   if (!byListener) {
     const names = new Map<string, readonly string[]>(snap.upstreams.filter((u) => isHttp(u.protocol)).map((u) => [upstreamListenerName(u.id, u.bindAddress, u.bindPort), [upstreamRouteName(u.id)]]));

@@ -6,15 +6,17 @@
 // narrowed by every higher-precedence intention of the opposite action it covers, so
 // `* allow` + `web deny` allows every source except web (as Consul's agent/xds/rbac.go does).
 // Principals match the peer certificate's URI SAN (its SPIFFE ID) by regex: see sourcePrincipal.
-import type { Intention } from '../catalog/types.js';
-import { CONNECT_AUTHZ_STAT_PREFIX } from '../core/names.js';
+import { CONNECT_AUTHZ_STAT_PREFIX, spiffeServicePattern } from '../core/names.js';
 import { pack } from '../core/proto.js';
 import type { Filter } from '../gen/envoy/config/listener/v3/listener_components.js';
 import { Principal, RBAC as RbacRules, RBAC_Action } from '../gen/envoy/config/rbac/v3/rbac.js';
 import { RBAC as HttpRBAC } from '../gen/envoy/extensions/filters/http/rbac/v3/rbac.js';
 import type { HttpFilter } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
 import { RBAC } from '../gen/envoy/extensions/filters/network/rbac/v3/rbac.js';
-import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
+import type { ConnectProxySnapshot, IntentionSource } from '../proxycfg/snapshot.js';
+
+/** What the intentions' RBAC rules are built from. */
+export type IntentionInputs = Pick<ConnectProxySnapshot, 'intentions' | 'defaultIntentionPolicy' | 'trustDomain'>;
 
 export const NETWORK_RBAC_FILTER = 'envoy.filters.network.rbac';
 export const HTTP_RBAC_FILTER = 'envoy.filters.http.rbac';
@@ -23,10 +25,6 @@ export const INTENTIONS_POLICY = 'consul-intentions-layer4';
 
 const WILDCARD = '*';
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 /**
  * The principal of an intention's source: a URI SAN regex with the names (or `[^/]+` for a
  * wildcard) and any datacenter. Intentions name services, not datacenters, and every
@@ -34,15 +32,13 @@ function escapeRegex(s: string): string {
  * allowed service calling from another one and, worse, let a denied service from another
  * datacenter slip past the exclusion that narrows a wildcard allow. (Consul matches the same way.)
  */
-function sourcePrincipal(i: Intention, snap: ConnectProxySnapshot): Principal {
-  const ns = i.SourceNS === WILDCARD ? '[^/]+' : escapeRegex(i.SourceNS);
-  const svc = i.SourceName === WILDCARD ? '[^/]+' : escapeRegex(i.SourceName);
-  const regex = `^spiffe://${escapeRegex(snap.trustDomain)}/ns/${ns}/dc/[^/]+/svc/${svc}$`;
+function sourcePrincipal(i: IntentionSource, snap: Pick<IntentionInputs, 'trustDomain'>): Principal {
+  const regex = spiffeServicePattern(snap.trustDomain, i.sourceNamespace === WILDCARD ? undefined : i.sourceNamespace, i.sourceName === WILDCARD ? undefined : i.sourceName);
   return Principal.fromPartial({ identifier: { $case: 'authenticated', value: { principalName: { matchPattern: { $case: 'safeRegex', value: { regex } } } } } });
 }
 
-function sourceKey(i: Intention): string {
-  return `${i.SourceNS}/${i.SourceName}`;
+function sourceKey(i: IntentionSource): string {
+  return `${i.sourceNamespace}/${i.sourceName}`;
 }
 
 function compareText(a: string, b: string): number {
@@ -50,21 +46,21 @@ function compareText(a: string, b: string): number {
 }
 
 /** Does `wide`'s source cover `narrow`'s (same or wildcard namespace and name)? */
-function covers(wide: Intention, narrow: Intention): boolean {
+function covers(wide: IntentionSource, narrow: IntentionSource): boolean {
   const part = (w: string, n: string) => w === WILDCARD || w === n;
-  return part(wide.SourceNS, narrow.SourceNS) && part(wide.SourceName, narrow.SourceName);
+  return part(wide.sourceNamespace, narrow.sourceNamespace) && part(wide.sourceName, narrow.sourceName);
 }
 
 /** Principals of the intentions with `action`, each minus the opposite decisions that outrank it. */
-export function intentionPrincipals(snap: ConnectProxySnapshot, action: Intention['Action']): Principal[] {
+export function intentionPrincipals(snap: IntentionInputs, action: IntentionSource['action']): Principal[] {
   // Precedence, then source: independent of intention ids, so output depends only on meaning.
-  const ordered = [...snap.intentions].sort((a, b) => b.Precedence - a.Precedence || compareText(sourceKey(a), sourceKey(b)));
+  const ordered = [...snap.intentions].sort((a, b) => b.precedence - a.precedence || compareText(sourceKey(a), sourceKey(b)));
   const out: Principal[] = [];
   ordered.forEach((intention, index) => {
-    if (intention.Action !== action) return;
+    if (intention.action !== action) return;
     const outranking = ordered
       .slice(0, index)
-      .filter((o) => o.Action !== action && o.Precedence > intention.Precedence && covers(intention, o))
+      .filter((o) => o.action !== action && o.precedence > intention.precedence && covers(intention, o))
       .map((o) => sourcePrincipal(o, snap));
     const own = sourcePrincipal(intention, snap);
     if (outranking.length === 0) {
@@ -78,7 +74,7 @@ export function intentionPrincipals(snap: ConnectProxySnapshot, action: Intentio
 }
 
 /** The RBAC rules enforcing the snapshot's intentions and default policy. */
-export function intentionRules(snap: ConnectProxySnapshot): RbacRules {
+export function intentionRules(snap: IntentionInputs): RbacRules {
   const defaultDeny = snap.defaultIntentionPolicy === 'deny';
   const principals = intentionPrincipals(snap, defaultDeny ? 'allow' : 'deny');
   return RbacRules.fromPartial({
@@ -88,7 +84,7 @@ export function intentionRules(snap: ConnectProxySnapshot): RbacRules {
 }
 
 /** The network RBAC filter (tcp public listeners). */
-export function networkRbacFilter(snap: ConnectProxySnapshot): Filter {
+export function networkRbacFilter(snap: IntentionInputs): Filter {
   const rbac = RBAC.fromPartial({ statPrefix: CONNECT_AUTHZ_STAT_PREFIX, rules: intentionRules(snap) });
   return { name: NETWORK_RBAC_FILTER, configType: { $case: 'typedConfig', value: pack(RBAC, rbac) } };
 }

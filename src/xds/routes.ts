@@ -7,8 +7,12 @@ import { LOCAL_APP_CLUSTER, PUBLIC_LISTENER_ROUTE, serviceSni, upstreamRouteName
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import { pack } from '../core/proto.js';
 import { RBACPerRoute } from '../gen/envoy/extensions/filters/http/rbac/v3/rbac.js';
-import { HTTP_RBAC_FILTER, intentionRules } from './rbac.js';
-import type { ConnectProxySnapshot, UpstreamSnapshot } from '../proxycfg/snapshot.js';
+import { HTTP_RBAC_FILTER, intentionRules, type IntentionInputs } from './rbac.js';
+import type { ConnectProxySnapshot, UpstreamShape } from '../proxycfg/snapshot.js';
+import type { RowInputs } from './resource-table.js';
+
+/** What a sidecar's routes are built from. */
+export type RouteInputs = RowInputs<ConnectProxySnapshot, 'trustDomain' | 'publicListener' | 'intentions' | 'defaultIntentionPolicy' | 'upstreams'>;
 import { isHttp } from './filters.js';
 import { byName } from './sort.js';
 
@@ -27,17 +31,17 @@ export function catchAllRoute(name: string, cluster: string): RouteConfiguration
   });
 }
 
-export function upstreamCluster(snap: ConnectProxySnapshot, u: UpstreamSnapshot): string {
+export function upstreamCluster(snap: Pick<ConnectProxySnapshot, 'trustDomain'>, u: UpstreamShape): string {
   return serviceSni(u.destinationName, u.namespace, u.datacenter, snap.trustDomain);
 }
 
-export function publicListenerRoute(snap: ConnectProxySnapshot): RouteConfiguration {
+export function publicListenerRoute(snap: IntentionInputs): RouteConfiguration {
   const route = catchAllRoute(PUBLIC_LISTENER_ROUTE, LOCAL_APP_CLUSTER);
   const rbac = pack(RBACPerRoute, RBACPerRoute.fromPartial({ rbac: { rules: intentionRules(snap), rulesStatPrefix: 'connect_authz.' } }));
   return { ...route, virtualHosts: route.virtualHosts.map((vh) => ({ ...vh, typedPerFilterConfig: { [HTTP_RBAC_FILTER]: rbac } })) };
 }
 
-export function generateRoutes(snap: ConnectProxySnapshot): RouteConfiguration[] {
+export function generateRoutes(snap: RouteInputs): RouteConfiguration[] {
   const upstreams = snap.upstreams.filter((u) => isHttp(u.protocol)).map((u) => catchAllRoute(upstreamRouteName(u.id), upstreamCluster(snap, u)));
   return [...(isHttp(snap.publicListener.protocol) ? [publicListenerRoute(snap)] : []), ...upstreams].sort(byName);
 }

@@ -12,7 +12,7 @@ function withNewline(pem: string): string {
   return pem.endsWith('\n') ? pem : `${pem}\n`;
 }
 
-export function leafSecret(snap: ConnectProxySnapshot): Secret {
+export function leafSecret(snap: Pick<ConnectProxySnapshot, 'leaf' | 'service' | 'namespace'>): Secret {
   return Secret.fromPartial({
     name: leafSecretName(snap.service, snap.namespace),
     type: { $case: 'tlsCertificate', value: { certificateChain: inline(withNewline(snap.leaf.CertPEM)), privateKey: inline(withNewline(snap.leaf.PrivateKeyPEM)) } },
@@ -20,7 +20,7 @@ export function leafSecret(snap: ConnectProxySnapshot): Secret {
 }
 
 /** Every root (active and not yet retired) is trusted, so peers on either side of a rotation connect. */
-export function rootsSecret(snap: ConnectProxySnapshot): Secret {
+export function rootsSecret(snap: Pick<ConnectProxySnapshot, 'roots' | 'trustDomain'>): Secret {
   const bundle = [...snap.roots.Roots].sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0)).map((r) => withNewline(r.RootCert)).join('');
   return Secret.fromPartial({ name: rootsSecretName(snap.trustDomain), type: { $case: 'validationContext', value: { trustedCa: inline(bundle) } } });
 }

@@ -16,11 +16,14 @@ function sds(name: string): SdsSecretConfig {
   return SdsSecretConfig.fromPartial({ name, sdsConfig: adsConfigSource() });
 }
 
-export function leafSds(snap: ConnectProxySnapshot): SdsSecretConfig {
+/** Whose certificates a proxy's TLS contexts name (by SDS). */
+export type TlsIdentity = Pick<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain'>;
+
+export function leafSds(snap: Pick<TlsIdentity, 'service' | 'namespace'>): SdsSecretConfig {
   return sds(leafSecretName(snap.service, snap.namespace));
 }
 
-export function rootsSds(snap: ConnectProxySnapshot): SdsSecretConfig {
+export function rootsSds(snap: Pick<TlsIdentity, 'trustDomain'>): SdsSecretConfig {
   return sds(rootsSecretName(snap.trustDomain));
 }
 
@@ -53,7 +56,7 @@ export function alpnFor(protocol: Protocol): string[] {
 }
 
 /** Client side of a connection to an upstream: our leaf, the roots, and the peer's exact SPIFFE ID. */
-export function upstreamTransportSocket(snap: ConnectProxySnapshot, sni: string, peerSpiffeId: string, protocol: Protocol): TransportSocket {
+export function upstreamTransportSocket(snap: TlsIdentity, sni: string, peerSpiffeId: string, protocol: Protocol): TransportSocket {
   const common = CommonTlsContext.fromPartial({
     tlsParams: meshTlsParams(),
     alpnProtocols: alpnFor(protocol),
@@ -73,7 +76,7 @@ export function upstreamTransportSocket(snap: ConnectProxySnapshot, sni: string,
 }
 
 /** Server side of the public listener: our leaf, client certificates required and chained to the roots. */
-export function downstreamTransportSocket(snap: ConnectProxySnapshot): TransportSocket {
+export function downstreamTransportSocket(snap: TlsIdentity & Pick<ConnectProxySnapshot, 'publicListener'>): TransportSocket {
   const ctx = DownstreamTlsContext.fromPartial({
     commonTlsContext: {
       tlsParams: meshTlsParams(),

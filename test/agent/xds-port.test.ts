@@ -8,6 +8,7 @@ import { status } from '@grpc/grpc-js';
 import { TypeUrl } from '../../src/core/type-urls.js';
 import { TestAgent } from '../support/agent.js';
 import { DeltaClient, node } from '../support/ads-client.js';
+import { recordingLogger } from '../support/recording-logger.js';
 import { waitFor } from '../support/wait.js';
 
 const { Cluster, Listener } = TypeUrl;
@@ -87,6 +88,28 @@ describe('the agent xDS port', () => {
     });
     assert.equal(st.Waiting?.Reason, 'proxy not registered');
     assert.equal((await xdsStatus(a, 'nobody-sidecar-proxy')).Waiting?.Reason, 'proxy not registered');
+  });
+
+  it('shows a registration of a kind that is not served as waiting with the kind named, in the status and the log', async () => {
+    const logger = recordingLogger();
+    const a = await TestAgent.start({}, { logger });
+    agents.push(a);
+    const gateway = { ID: 'tgw', Name: 'tgw', Kind: 'terminating-gateway', Port: 8443, Address: '127.0.0.1' };
+    assert.equal((await a.put('/v1/agent/service/register', gateway)).status, 200);
+    assert.equal((await a.put('/v1/agent/service/register', { ID: 'api', Name: 'api', Port: 8080 })).status, 200);
+    const tgw = open(a, 'tgw');
+    tgw.subscribe(Cluster);
+    const api = open(a, 'api');
+    api.subscribe(Cluster);
+    const waiting = await waitFor('the gateway waiting in the status', async () => (await xdsStatus(a, 'tgw')).Waiting ?? undefined);
+    assert.equal(waiting.Reason, 'proxy kind "terminating-gateway" is not supported');
+    const typical = await waitFor('the typical service waiting in the status', async () => (await xdsStatus(a, 'api')).Waiting ?? undefined);
+    assert.match(typical.Reason, /not a proxy/);
+    await tgw.expectNothing();
+    assert.equal(tgw.ended, undefined, 'the stream stays open and waits');
+    const logged = logger.entries.filter((e) => e.fields.proxy === 'tgw' && e.msg.includes('proxy kind "terminating-gateway" is not supported'));
+    assert.equal(logged.length, 1, 'logged once');
+    assert.equal(logged[0]?.level, 'info');
   });
 
   it('holds at most xdsMaxStreams streams (limits.xds_max_streams)', async () => {

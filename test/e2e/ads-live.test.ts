@@ -32,7 +32,7 @@ describe('catalog + CA -> proxycfg -> xds -> ADS server -> Envoy, live', () => {
     ({ toDb } = await mesh.webToDb(catalog, catalog));
     // The composition: the server's ProxyResourceSource is proxycfg's view mapped through the generators.
     const proxies = new ProxyConfigManager({ catalog, ca: mesh.leaves, coalesceMs: 20 });
-    server = await startXdsServer({ source: { watch: (id) => proxies.watch(id).pipe(map((s) => s && generateResources(s))) }, logger: nullLogger });
+    server = await startXdsServer({ source: { watch: (id) => proxies.watch(id).pipe(map((s) => (s.state === 'snapshot' ? generateResources(s.snapshot) : undefined))) }, logger: nullLogger });
     for (const service of ['db', 'web']) {
       const bootstrap = generateBootstrap({ proxyId: `${service}-sidecar-proxy`, service, datacenter: 'dc1', xdsAddress: '127.0.0.1', xdsPort: server.port });
       envoys.push(await EnvoyProcess.start(toJson(Bootstrap, bootstrap) as Record<string, unknown>, { logLevel: 'warn' }));

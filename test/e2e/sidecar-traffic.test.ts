@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type { Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { ConfigEntry, Intention, ServiceInstance } from '../../src/catalog/types.js';
-import { buildConnectProxySnapshot, type SnapshotInputs } from '../../src/proxycfg/resolve.js';
+import { buildConnectProxySnapshot, type ConnectProxyInputs } from '../../src/proxycfg/connect-proxy.js';
 import { generateResources } from '../../src/xds/generate.js';
 import { intention } from '../proxycfg/marble-sources.js';
 import type { EnvoyProcess } from '../support/envoy.js';
@@ -30,7 +30,7 @@ function serviceDefaults(name: string, protocol: string | undefined): ConfigEntr
   return protocol ? { Kind: 'service-defaults', Name: name, Protocol: protocol, CreateIndex: 1, ModifyIndex: 1 } : undefined;
 }
 
-function sidecarInputs(s: Sidecar): SnapshotInputs {
+function sidecarInputs(s: Sidecar): ConnectProxyInputs {
   const proxy: ServiceInstance = {
     ID: `${s.service}-sidecar-proxy`,
     Service: `${s.service}-sidecar-proxy`,
@@ -57,7 +57,8 @@ function sidecarInputs(s: Sidecar): SnapshotInputs {
     leaf: testLeaf(s.service),
     intentions: s.intentions,
     defaultIntentionPolicy: 'deny',
-    entries: { proxyDefaults: undefined, serviceDefaults: serviceDefaults(s.service, s.protocol), mesh: undefined },
+    proxyDefaults: undefined,
+    serviceDefaults: serviceDefaults(s.service, s.protocol),
     upstreams: s.upstreams.map((u, index) => ({
       upstream: proxy.Proxy!.Upstreams![index]!,
       index,

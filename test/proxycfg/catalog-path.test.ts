@@ -38,7 +38,7 @@ describe('proxycfg over the real catalog', () => {
     const latest = () => seen[seen.length - 1];
     try {
       await waitFor('a first snapshot with no db endpoints', () => latest()?.upstreams[0]?.endpoints.length === 0);
-      assert.deepEqual(await firstValueFrom(manager.connectProxyIds()), ['web-sidecar-proxy']);
+      assert.deepEqual(await firstValueFrom(manager.proxyIds()), ['web-sidecar-proxy']);
 
       await db.registerService(sidecar('db', '10.0.2.1'));
       await waitFor('db endpoint, healthy', () => latest()?.upstreams[0]?.endpoints[0]?.health === 'passing');
@@ -47,7 +47,7 @@ describe('proxycfg over the real catalog', () => {
       await waitFor('db endpoint critical', () => latest()?.upstreams[0]?.endpoints[0]?.health === 'critical');
 
       await web.putIntention('api', 'web', { Action: 'allow' });
-      await waitFor('the intention', () => latest()?.intentions.some((i) => i.SourceName === 'api'));
+      await waitFor('the intention', () => latest()?.intentions.some((i) => i.sourceName === 'api'));
       assert.ok(manager.openWatches().includes('connect-health/db'));
 
       await web.deregisterService('web-sidecar-proxy');

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { map, take, timer } from 'rxjs';
 import { TestScheduler, type RunHelpers } from 'rxjs/testing';
-import { connectProxySnapshots } from '../../src/proxycfg/connect-proxy.js';
-import { ProxyConfigManager } from '../../src/proxycfg/manager.js';
+import { ProxyConfigManager, proxySnapshots } from '../../src/proxycfg/manager.js';
 import type { ConnectProxySnapshot } from '../../src/proxycfg/snapshot.js';
 import { testLeaf, testRoots } from '../support/fixed-ca.js';
 import { MarbleSources, instances, intention, proxy, type Watches } from './marble-sources.js';
@@ -17,7 +16,7 @@ const WINDOW = 10;
 /** A compact, comparable view of a snapshot. */
 function summary(s: ConnectProxySnapshot): string {
   const ups = s.upstreams.map((u) => `${u.id}:${u.endpoints.map((e) => e.port).join('+')}`).join(',');
-  return `[${ups}] intentions=${s.intentions.map((i) => i.SourceName).join('+')}`;
+  return `[${ups}] intentions=${s.intentions.map((i) => i.sourceName).join('+')}`;
 }
 
 function run(watches: (h: RunHelpers) => Watches, body: (src: MarbleSources, h: RunHelpers) => void): MarbleSources {
@@ -30,7 +29,7 @@ function run(watches: (h: RunHelpers) => Watches, body: (src: MarbleSources, h: 
 }
 
 function snapshotsOf(src: MarbleSources, id = 'web-proxy') {
-  return connectProxySnapshots(id, { catalog: src, ca: src, coalesceMs: WINDOW });
+  return proxySnapshots(id, { catalog: src, ca: src, coalesceMs: WINDOW });
 }
 
 describe('connect-proxy snapshots', () => {
@@ -135,7 +134,6 @@ describe('connect-proxy snapshots', () => {
     const keys = Object.keys(src.opened).sort();
     assert.deepEqual(keys, [
       'default-policy',
-      'entry/mesh/mesh',
       'entry/proxy-defaults/global',
       'entry/service-defaults/api',
       'entry/service-defaults/db',
@@ -184,8 +182,8 @@ describe('connect-proxy snapshots', () => {
       (h) => ({ 'service/web-proxy': h.cold('u 19ms a 29ms u 19ms b', { u: undefined, a: proxy('web-proxy', 'web', ['db'], 1), b: proxy('web-proxy', 'web', [], 2) }) }),
       (src, h) => {
         const manager = new ProxyConfigManager({ catalog: src, ca: src, coalesceMs: WINDOW });
-        h.expectObservable(manager.watch('web-proxy').pipe(map((s) => (s ? summary(s) : 'none')))).toBe('n 19ms a 29ms n 19ms b', {
-          n: 'none',
+        h.expectObservable(manager.watch('web-proxy').pipe(map((s) => (s.state === 'snapshot' ? summary(s.snapshot) : s.state)))).toBe('n 19ms a 29ms n 19ms b', {
+          n: 'unregistered',
           a: '[db:21000] intentions=',
           b: '[] intentions=',
         });

@@ -38,7 +38,7 @@ export async function roundTrip(port: number, message: string): Promise<string> 
 export async function startSidecarEnvoy(snap: ConnectProxySnapshot, resources: ResourceSet): Promise<EnvoyProcess> {
   const bootstrap = toJson(
     Bootstrap,
-    generateBootstrap({ proxyId: snap.proxy.ID, service: snap.service, datacenter: snap.datacenter, xdsAddress: '127.0.0.1', xdsPort: 8502 }),
+    generateBootstrap({ proxyId: snap.proxyId, service: snap.service, datacenter: snap.datacenter, xdsAddress: '127.0.0.1', xdsPort: 8502 }),
   ) as Record<string, unknown>;
   return EnvoyProcess.start(staticEnvoyConfig(bootstrap, resources, { running: true }), { logLevel: 'warn' });
 }

@@ -12,7 +12,7 @@ import { Listener } from '../../src/gen/envoy/config/listener/v3/listener.js';
 import type { Principal } from '../../src/gen/envoy/config/rbac/v3/rbac.js';
 import { RBAC_Action } from '../../src/gen/envoy/config/rbac/v3/rbac.js';
 import { RBAC } from '../../src/gen/envoy/extensions/filters/network/rbac/v3/rbac.js';
-import { buildConnectProxySnapshot, type SnapshotInputs } from '../../src/proxycfg/resolve.js';
+import { buildConnectProxySnapshot, type ConnectProxyInputs } from '../../src/proxycfg/connect-proxy.js';
 import { ResourceInterner } from '../../src/xds/encode.js';
 import { generateResources, tryGenerateResources } from '../../src/xds/generate.js';
 import { statsTags } from '../../src/xds/stats-tags.js';
@@ -22,14 +22,15 @@ import { TEST_TRUST_DOMAIN, testLeaf, testRoots } from '../support/fixed-ca.js';
 /** As the shared watch gives every proxy of a service the same intentions array. */
 const NO_INTENTIONS: readonly Intention[] = Object.freeze([]);
 
-function inputs(p: ServiceInstance, over: Partial<SnapshotInputs> = {}, health: Record<string, CheckServiceNode[]> = {}): SnapshotInputs {
+function inputs(p: ServiceInstance, over: Partial<ConnectProxyInputs> = {}, health: Record<string, CheckServiceNode[]> = {}): ConnectProxyInputs {
   return {
     proxy: p,
     roots: testRoots(),
     leaf: testLeaf(p.Proxy!.DestinationServiceName),
     intentions: NO_INTENTIONS,
     defaultIntentionPolicy: 'deny',
-    entries: { proxyDefaults: undefined, serviceDefaults: undefined, mesh: undefined },
+    proxyDefaults: undefined,
+    serviceDefaults: undefined,
     upstreams: (p.Proxy?.Upstreams ?? []).map((upstream, index) => ({ upstream, index, serviceDefaults: undefined, nodes: health[upstream.DestinationName] ?? instances(upstream.DestinationName, 2) })),
     ...over,
   };
@@ -184,9 +185,8 @@ describe('generateResources', () => {
     const entries = (sd?: string, pd?: string) => ({
       proxyDefaults: pd ? entry('proxy-defaults', 'global', { Config: { protocol: pd } }) : undefined,
       serviceDefaults: sd ? entry('service-defaults', 'web', { Protocol: sd }) : undefined,
-      mesh: undefined,
     });
-    const protocol = (px: ServiceInstance, e: ReturnType<typeof entries>) => buildConnectProxySnapshot(inputs(px, { entries: e })).publicListener.protocol;
+    const protocol = (px: ServiceInstance, e: ReturnType<typeof entries>) => buildConnectProxySnapshot(inputs(px, e)).publicListener.protocol;
     assert.equal(protocol(p, entries()), 'tcp');
     assert.equal(protocol(p, entries(undefined, 'grpc')), 'grpc');
     assert.equal(protocol(p, entries('http', 'grpc')), 'http');

@@ -56,7 +56,7 @@ async function generateScenario(name: string) {
   assert.deepEqual(manager.openWatches(), [], 'watches left open after the first snapshot was taken');
   const resources = generateResources(snapshot);
   const options: BootstrapOptions = {
-    proxyId: snapshot.proxy.ID,
+    proxyId: snapshot.proxyId,
     service: snapshot.service,
     datacenter: snapshot.datacenter,
     xdsAddress: '127.0.0.1',

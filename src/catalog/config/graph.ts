@@ -5,20 +5,13 @@
 import { ValidationError } from '../../core/errors.js';
 import type { ReadTx } from '../../store/types.js';
 import type { ConfigEntry } from '../types.js';
+import { resolveProtocol } from './protocol.js';
 
 const L7 = new Set(['http', 'http2', 'grpc']);
 const ROUTING_KINDS = ['service-router', 'service-splitter'] as const;
 
-function lookup(tx: ReadTx, kind: string, name: string): Record<string, unknown> | undefined {
+function lookup(tx: ReadTx, kind: string, name: string): ConfigEntry | undefined {
   return tx.get<ConfigEntry>('config_entries', `${kind}/${name}`)?.value;
-}
-
-/** A service's protocol: its service-defaults, else proxy-defaults Config.protocol, else tcp. */
-export function protocolOf(tx: ReadTx, service: string): string {
-  const own = lookup(tx, 'service-defaults', service)?.Protocol;
-  if (typeof own === 'string' && own !== '') return own;
-  const global = (lookup(tx, 'proxy-defaults', 'global')?.Config as Record<string, unknown> | undefined)?.protocol;
-  return typeof global === 'string' && global !== '' ? global.toLowerCase() : 'tcp';
 }
 
 /**
@@ -34,7 +27,7 @@ export function checkEntryGraph(tx: ReadTx, kind: string, name: string): void {
   for (const service of new Set(affected)) {
     const routed = ROUTING_KINDS.filter((k) => lookup(tx, k, service));
     if (routed.length === 0) continue;
-    const protocol = protocolOf(tx, service);
+    const protocol = resolveProtocol(lookup(tx, 'service-defaults', service), lookup(tx, 'proxy-defaults', 'global'));
     if (!L7.has(protocol)) {
       const field = kind === 'service-defaults' ? 'Protocol' : kind === 'proxy-defaults' ? 'Config.protocol' : 'Name';
       throw ValidationError.of(

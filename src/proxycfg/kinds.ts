@@ -1,0 +1,63 @@
+// The table of proxy kinds: for every registration `Kind` Switchyard configures, the module that
+// turns a registration into that kind's snapshots. One row per kind, each a typed pipeline of its
+// own; the manager picks the row by the registration's Kind, so adding a kind is adding a row
+// (and its resource table in src/xds). A registration of any other kind (a typical service, or a
+// gateway not served yet) gets an explicit state instead of a silent stream.
+import { asyncScheduler, map, throttleTime, type Observable, type SchedulerLike } from 'rxjs';
+import type { ServiceInstance, ServiceKind } from '../catalog/types.js';
+import { buildConnectProxySnapshot, connectProxyInputs } from './connect-proxy.js';
+import type { ProxyDeps } from './resolve.js';
+import type { ProxyKind, SnapshotOf } from './snapshot.js';
+
+export const DEFAULT_COALESCE_MS = 200;
+
+export interface PipelineDeps extends ProxyDeps {
+  /**
+   * At most one snapshot per window (200 ms by default): a change after a quiet window is sent at
+   * once, and what follows it within the window is coalesced into one snapshot at its end.
+   */
+  readonly coalesceMs?: number;
+  /** For virtual time in tests; TestScheduler.run() patches the default too. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/**
+ * One kind's module: everything a registration of that kind is built from, as one stream of
+ * inputs (hot, never completing), and the pure build of a snapshot from them.
+ */
+export interface ProxyKindModule<K extends ProxyKind, I> {
+  readonly kind: K;
+  inputs(registration: ServiceInstance, deps: ProxyDeps): Observable<I>;
+  build(inputs: I): SnapshotOf<K>;
+}
+
+/** A row of the table, its inputs' type kept inside it. */
+export interface KindRow<K extends ProxyKind> {
+  readonly kind: K;
+  snapshots(registration: ServiceInstance, deps: PipelineDeps): Observable<SnapshotOf<K>>;
+}
+
+/**
+ * The row of a kind's module. Its snapshots are coalesced before they are built: the first
+ * change after a quiet window goes out at once; the rest of a burst becomes one more at the
+ * window's end, latest wins, so a burst costs one build per window, not one per change.
+ */
+function row<K extends ProxyKind, I>(module: ProxyKindModule<K, I>): KindRow<K> {
+  return {
+    kind: module.kind,
+    snapshots: (registration, deps) =>
+      module.inputs(registration, deps).pipe(
+        throttleTime(deps.coalesceMs ?? DEFAULT_COALESCE_MS, deps.scheduler ?? asyncScheduler, { leading: true, trailing: true }),
+        map((inputs) => module.build(inputs)),
+      ),
+  };
+}
+
+export const PROXY_KINDS: { readonly [K in ProxyKind]: KindRow<K> } = {
+  'connect-proxy': row({ kind: 'connect-proxy', inputs: connectProxyInputs, build: buildConnectProxySnapshot }),
+};
+
+/** The row serving a registration's kind, if Switchyard serves it. */
+export function kindRow(kind: ServiceKind): KindRow<ProxyKind> | undefined {
+  return Object.hasOwn(PROXY_KINDS, kind) ? PROXY_KINDS[kind as ProxyKind] : undefined;
+}

@@ -1,0 +1,107 @@
+// A proxy kind's resources described as data: one row per resource type, and generation as one
+// loop over the table (generate.ts holds one table per proxy kind).
+//
+// Most changes in a mesh are endpoint changes (an instance comes, goes or fails a check) and
+// certificate changes (a leaf renewed, the roots rotated); one such change reaches every proxy
+// upstream of that service, or every proxy of it, or all of them. So there are two sorts of row:
+//
+// - shared rows (Endpoints, Secrets) are built from inputs shared between proxies, once per
+//   input object (one health result, one leaf, one set of roots) and name, for all proxies;
+// - built rows (Clusters, Listeners, Routes) name the snapshot fields they are built from. Their
+//   generator is handed those fields and nothing else, and the cache key is made of exactly
+//   those fields, so a generator cannot read an input its key ignores. Proxies whose fields are
+//   equal (typically the instances of one service) share the built resources, and a proxy whose
+//   new snapshot differs only in endpoints or certificates keeps them: such a change costs a
+//   proxy lookups.
+import { encode, type ProtoType } from '../core/proto.js';
+import type { EncodedResource } from '../core/resources.js';
+import type { XdsTypeUrl } from '../core/type-urls.js';
+import type { UpstreamShape, UpstreamSnapshot } from '../proxycfg/snapshot.js';
+import type { ResourceInterner } from './encode.js';
+
+/**
+ * The inputs a built row receives: the named fields of the snapshot. `upstreams` comes without
+ * endpoints (those are a shared row's input), so an endpoint change never rebuilds a listener.
+ */
+export type RowInputs<S, F extends keyof S> = { readonly [K in F]: S[K] extends readonly UpstreamSnapshot[] ? readonly UpstreamShape[] : S[K] };
+
+/** A resource type built from named fields of a snapshot. */
+export interface BuiltRow<S, F extends keyof S, T> {
+  readonly typeUrl: XdsTypeUrl;
+  readonly type: ProtoType<T>;
+  /** The snapshot fields this type is built from: the whole of its cache key and its generator's input. */
+  readonly fields: readonly F[];
+  generate(inputs: RowInputs<S, F>): T[];
+  name(message: T): string;
+  /** Names of the resources of other types a message refers to (its EDS assignment, its RDS routes). */
+  children(inputs: RowInputs<S, F>, message: T): readonly string[];
+}
+
+/** A resource type built from inputs shared between proxies, once per input object; looked up on every snapshot. */
+export interface SharedRow<S> {
+  readonly typeUrl: XdsTypeUrl;
+  shared(snap: S, interner: ResourceInterner): Map<string, EncodedResource>;
+}
+
+/** A row with its fields' type kept inside it. */
+export interface TableRow<S> {
+  readonly typeUrl: XdsTypeUrl;
+  resources(snap: S, interner: ResourceInterner): ReadonlyMap<string, EncodedResource>;
+}
+
+/** A kind's rows, in xDS send order (Secrets, Clusters, Endpoints, Listeners, Routes). */
+export type ResourceTable<S> = readonly TableRow<S>[];
+
+const objectIds = new WeakMap<object, number>();
+let lastObjectId = 0;
+
+/** A frozen object is shared and immutable (an intentions list, a health result): keyed by identity. */
+function identity(o: object): string {
+  let id = objectIds.get(o);
+  if (id === undefined) objectIds.set(o, (id = ++lastObjectId));
+  return `#${id}`;
+}
+
+/** The cache key of a row's inputs: frozen objects by identity, everything else by value. */
+function keyOf(inputs: object): string {
+  return JSON.stringify(inputs, (_k, v: unknown) => (v !== null && typeof v === 'object' && v !== inputs && Object.isFrozen(v) ? identity(v) : v));
+}
+
+function withoutEndpoints(upstreams: readonly UpstreamSnapshot[]): readonly UpstreamShape[] {
+  return upstreams.map(({ endpoints: _, ...shape }) => shape);
+}
+
+/** Copies the named fields, and nothing else, out of the snapshot. */
+function select<S, F extends keyof S>(snap: S, fields: readonly F[]): RowInputs<S, F> {
+  const inputs: Partial<Record<F, unknown>> = {};
+  for (const f of fields) inputs[f] = f === 'upstreams' ? withoutEndpoints(snap[f] as readonly UpstreamSnapshot[]) : snap[f];
+  return inputs as RowInputs<S, F>;
+}
+
+let lastRowId = 0;
+
+export function builtRow<S, F extends keyof S, T>(row: BuiltRow<S, F, T>): TableRow<S> {
+  // Rows of different kinds may name equal fields: the row's own id keeps their keys apart.
+  const rowId = ++lastRowId;
+  const build = (inputs: RowInputs<S, F>, interner: ResourceInterner) => {
+    const byName = new Map<string, EncodedResource>();
+    for (const message of row.generate(inputs)) {
+      const name = row.name(message);
+      byName.set(name, interner.intern(row.typeUrl, name, encode(row.type, message), row.children(inputs, message)));
+    }
+    return byName;
+  };
+  return {
+    typeUrl: row.typeUrl,
+    resources: (snap, interner) => {
+      const inputs = select(snap, row.fields);
+      return interner.shaped(`${rowId} ${keyOf(inputs)}`, () => build(inputs, interner));
+    },
+  };
+}
+
+export function sharedRow<S>(row: SharedRow<S>): TableRow<S> {
+  return { typeUrl: row.typeUrl, resources: (snap, interner) => row.shared(snap, interner) };
+}
+
+export const byKey = <T>(entries: (readonly [string, T])[]) => entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
