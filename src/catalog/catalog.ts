@@ -8,13 +8,13 @@ import { parseInput } from '../core/validate.js';
 import { SharedQueries } from '../store/shared.js';
 import type { Indexed, ReadTx, Relevance, Store, TableName, WriteTx } from '../store/types.js';
 import { checkEntryGraph } from './config/graph.js';
-import { checkKind, validateConfigEntry } from './config/kinds.js';
+import { checkKind, validateConfigEntry, type ConfigKind, type EntryOf } from './config/kinds.js';
 import { decide, intentionsOf, sortIntentions, type DefaultPolicy, type IntentionWithPermissions } from './intentions/precedence.js';
 import { legacyIntentionBody, serviceIntentionsSchema, type IntentionSource } from './intentions/schema.js';
 import * as q from './queries.js';
 import { expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
 import { registrationSchema } from './services/schema.js';
-import type { CatalogNode, CheckServiceNode, ConfigEntry, HealthCheck, HealthStatus, IntentionDecision, ServiceInstance } from './types.js';
+import type { CatalogNode, CheckServiceNode, ConfigEntry, ConfigEntryOf, HealthCheck, HealthStatus, IntentionDecision, ServiceInstance } from './types.js';
 
 export interface CatalogOptions {
   readonly datacenter: string;
@@ -166,9 +166,9 @@ export class Catalog {
     }
     await this.store.write((tx) => {
       const key = `service-intentions/${destination}`;
-      const entry = (tx.get<ConfigEntry>('config_entries', key)?.value ?? { Kind: 'service-intentions', Name: destination }) as ConfigEntry;
-      const sources = ((entry.Sources as IntentionSource[] | undefined) ?? []).filter((s) => s.Name !== source);
-      const prior = ((entry.Sources as IntentionSource[] | undefined) ?? []).find((s) => s.Name === source);
+      const entry: EntryOf<'service-intentions'> = tx.get<ConfigEntryOf<'service-intentions'>>('config_entries', key)?.value ?? { Kind: 'service-intentions', Name: destination };
+      const sources: IntentionSource[] = (entry.Sources ?? []).filter((s) => s.Name !== source);
+      const prior = (entry.Sources ?? []).find((s) => s.Name === source);
       const now = new Date(this.clock.now()).toISOString();
       sources.push({
         Name: source,
@@ -189,8 +189,8 @@ export class Catalog {
   async deleteIntention(source: string, destination: string): Promise<boolean> {
     const r = await this.store.write((tx) => {
       const key = `service-intentions/${destination}`;
-      const entry = tx.get<ConfigEntry>('config_entries', key)?.value;
-      const sources = (entry?.Sources as IntentionSource[] | undefined) ?? [];
+      const entry = tx.get<ConfigEntryOf<'service-intentions'>>('config_entries', key)?.value;
+      const sources = entry?.Sources ?? [];
       if (!entry || !sources.some((s) => s.Name === source)) return false;
       const rest = sources.filter((s) => s.Name !== source);
       if (rest.length === 0) tx.delete('config_entries', key);
@@ -287,8 +287,9 @@ export class Catalog {
     return this.shared.get('default-policy', () => this.policy.pipe(distinctUntilChanged()));
   }
 
-  watchConfigEntry(kind: string, name: string): Observable<ConfigEntry | undefined> {
-    return this.values(`config:${kind}/${name}`, () => this.configEntry(kind, name));
+  watchConfigEntry<K extends ConfigKind>(kind: K, name: string): Observable<ConfigEntryOf<K> | undefined> {
+    // The store holds what the kind's schema accepted, under the kind's key.
+    return this.values(`config:${kind}/${name}`, () => this.configEntry(kind, name)) as Observable<ConfigEntryOf<K> | undefined>;
   }
 
   // ---- what proxyless gRPC clients need ---------------------------------------------------

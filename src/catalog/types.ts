@@ -2,6 +2,8 @@
 // proxy layer speak one vocabulary. Inputs are validated by the zod schemas in this layer
 // before they become these types.
 
+import type { ConfigKind, EntryOf } from './config/kinds.js';
+
 export type ServiceKind = '' | 'connect-proxy' | 'mesh-gateway' | 'ingress-gateway' | 'terminating-gateway';
 
 export type ProxyMode = '' | 'direct' | 'transparent';
@@ -130,14 +132,17 @@ export interface IntentionDecision {
   readonly MatchedID?: string;
 }
 
-/** A config entry as stored: Consul's JSON with `Kind` and `Name`, plus indexes. */
-export interface ConfigEntry {
-  readonly Kind: string;
-  readonly Name: string;
-  readonly [field: string]: unknown;
+/** The raft-style indexes of a stored record. */
+export interface Indexes {
   readonly CreateIndex: number;
   readonly ModifyIndex: number;
 }
+
+/** A stored config entry of kind `K`: its schema's type (config/kinds.ts) plus indexes. */
+export type ConfigEntryOf<K extends ConfigKind> = Readonly<EntryOf<K>> & Indexes;
+
+/** A config entry as stored, of any kind: narrow it by `Kind`. */
+export type ConfigEntry = { [K in ConfigKind]: ConfigEntryOf<K> }[ConfigKind];
 
 /** `tcp` unless set by service-defaults / proxy-defaults / proxy config. */
 export type Protocol = 'tcp' | 'http' | 'http2' | 'grpc';

@@ -11,7 +11,7 @@
 // every other watch) have produced a value.
 import { combineLatest, map, type Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
-import { DEFAULT_PUBLIC_BIND_ADDRESS } from '../catalog/services/register.js';
+import { DEFAULT_PUBLIC_BIND_ADDRESS, unservableIssues } from '../catalog/services/register.js';
 import { proxyConfigSchema } from '../catalog/services/proxy-config.js';
 import { resolveProtocol } from '../catalog/config/protocol.js';
 import type { ConfigEntry, Intention, ServiceInstance } from '../catalog/types.js';
@@ -89,8 +89,8 @@ export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectPr
   const issues = new Issues();
   const p = proxy.Proxy;
   if (!p) issues.add('Proxy', 'a connect-proxy registration needs a Proxy block');
-  const config = issues.parse(proxyConfigSchema, p?.Config, 'Proxy.Config', {});
-  if (p?.Mode === 'transparent') issues.add('Proxy.Mode', 'transparent proxying is not supported; use explicit upstreams (Mode "direct")');
+  const config = issues.parse(proxyConfigSchema, p?.Config, ['Proxy', 'Config'], {});
+  issues.addAll(unservableIssues(proxy, ['Proxy'], proxy.Datacenter));
   const defaultsProtocol = entryProtocol(issues, inputs.proxyDefaults);
   const localPort = p?.LocalServicePort;
   if (localPort === undefined) issues.add('Proxy.LocalServicePort', 'required: the port of the service this proxy fronts');

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { protocolOfEntry } from '../catalog/config/protocol.js';
 import type { ConfigEntry, Protocol } from '../catalog/types.js';
 import type { FieldIssue } from '../core/errors.js';
+import { formatPath } from '../core/validate.js';
 import type { WatchCache } from './shared.js';
 import type { CASource, CatalogSource } from './sources.js';
 
@@ -32,11 +33,15 @@ export function sharedBy<T>(deps: ProxyDeps, key: string, make: () => Observable
 export class Issues {
   readonly list: FieldIssue[] = [];
 
-  parse<T>(schema: z.ZodType<T>, value: unknown, path: string, fallback: T): T {
+  parse<T>(schema: z.ZodType<T>, value: unknown, path: readonly PropertyKey[], fallback: T): T {
     const r = schema.safeParse(value ?? {});
     if (r.success) return r.data;
-    for (const issue of r.error.issues) this.list.push({ path: [path, ...issue.path.map(String)].join('.'), message: issue.message });
+    for (const issue of r.error.issues) this.list.push({ path: formatPath([...path, ...issue.path]), message: issue.message });
     return fallback;
+  }
+
+  addAll(issues: readonly FieldIssue[]): void {
+    this.list.push(...issues);
   }
 
   add(path: string, message: string): void {

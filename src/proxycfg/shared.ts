@@ -3,7 +3,8 @@
 // (shareReplay with refCount: plain shareReplay(1) would never unsubscribe).
 import type { Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
-import type { CheckServiceNode, ConfigEntry, Intention, ServiceInstance } from '../catalog/types.js';
+import type { ConfigKind } from '../catalog/config/kinds.js';
+import type { CheckServiceNode, ConfigEntryOf, Intention, ServiceInstance } from '../catalog/types.js';
 import { SharedQueries as WatchCache } from '../store/shared.js';
 import type { CASource, CatalogSource } from './sources.js';
 
@@ -32,7 +33,7 @@ export class SharedCatalogSource implements CatalogSource {
   watchDefaultIntentionPolicy(): Observable<'allow' | 'deny'> {
     return this.cache.get('default-intention-policy', () => this.inner.watchDefaultIntentionPolicy());
   }
-  watchConfigEntry(kind: string, name: string): Observable<ConfigEntry | undefined> {
+  watchConfigEntry<K extends ConfigKind>(kind: K, name: string): Observable<ConfigEntryOf<K> | undefined> {
     return this.cache.get(`config-entry/${kind}/${name}`, () => this.inner.watchConfigEntry(kind, name));
   }
   openWatches(): string[] {

@@ -3,7 +3,8 @@
 // on every change; each must be shareable (the implementations share one watch per query).
 import type { Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
-import type { CheckServiceNode, ConfigEntry, Intention, ServiceInstance } from '../catalog/types.js';
+import type { ConfigKind } from '../catalog/config/kinds.js';
+import type { CheckServiceNode, ConfigEntryOf, Intention, ServiceInstance } from '../catalog/types.js';
 
 export interface CatalogSource {
   /** Every registered proxy-kind service (connect-proxy, later gateways). */
@@ -16,7 +17,7 @@ export interface CatalogSource {
   watchIntentions(destination: string): Observable<readonly Intention[]>;
   /** The default decision when no intention matches. */
   watchDefaultIntentionPolicy(): Observable<'allow' | 'deny'>;
-  watchConfigEntry(kind: string, name: string): Observable<ConfigEntry | undefined>;
+  watchConfigEntry<K extends ConfigKind>(kind: K, name: string): Observable<ConfigEntryOf<K> | undefined>;
 }
 
 export interface CASource {

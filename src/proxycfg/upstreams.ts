@@ -64,10 +64,7 @@ export interface UpstreamOwner {
 
 export function resolveUpstream(issues: Issues, owner: UpstreamOwner, input: UpstreamInputs): UpstreamSnapshot {
   const { upstream: u, index } = input;
-  const path = `Proxy.Upstreams[${index}]`;
-  const config = issues.parse(upstreamConfigSchema, u.Config, `${path}.Config`, {});
-  if (u.DestinationType === 'prepared_query') issues.add(`${path}.DestinationType`, 'prepared_query upstreams are not supported');
-  if (u.Datacenter && u.Datacenter !== owner.datacenter) issues.add(`${path}.Datacenter`, `cross-datacenter upstreams are not supported (proxy is in ${owner.datacenter})`);
+  const config = issues.parse(upstreamConfigSchema, u.Config, ['Proxy', 'Upstreams', index, 'Config'], {});
   const namespace = u.DestinationNamespace || DEFAULT_NAMESPACE;
   return {
     id: upstreamId(u.DestinationName, namespace),
@@ -82,15 +79,7 @@ export function resolveUpstream(issues: Issues, owner: UpstreamOwner, input: Ups
   };
 }
 
-/** Resolves every upstream, sorted by id; two that bind one address are an issue. */
+/** Resolves every upstream, sorted by id. */
 export function resolveUpstreams(issues: Issues, owner: UpstreamOwner, inputs: readonly UpstreamInputs[]): readonly UpstreamSnapshot[] {
-  const upstreams = inputs.map((u) => resolveUpstream(issues, owner, u)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const seen = new Map<string, string>();
-  for (const u of upstreams) {
-    const bind = `${u.bindAddress}:${u.bindPort}`;
-    const other = seen.get(bind);
-    if (other) issues.add('Proxy.Upstreams', `upstreams ${other} and ${u.id} both bind ${bind}`);
-    seen.set(bind, u.id);
-  }
-  return upstreams;
+  return inputs.map((u) => resolveUpstream(issues, owner, u)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

@@ -49,7 +49,7 @@ export interface TableRow<S> {
   resources(snap: S, interner: ResourceInterner): ReadonlyMap<string, EncodedResource>;
 }
 
-/** A kind's rows, in xDS send order (Secrets, Clusters, Endpoints, Listeners, Routes). */
+/** A proxy kind's rows, in xDS send order (Secrets, Clusters, Endpoints, Listeners, Routes). */
 export type ResourceTable<S> = readonly TableRow<S>[];
 
 const objectIds = new WeakMap<object, number>();
@@ -81,7 +81,7 @@ function select<S, F extends keyof S>(snap: S, fields: readonly F[]): RowInputs<
 let lastRowId = 0;
 
 export function builtRow<S, F extends keyof S, T>(row: BuiltRow<S, F, T>): TableRow<S> {
-  // Rows of different kinds may name equal fields: the row's own id keeps their keys apart.
+  // Rows of different proxy kinds' tables may name equal fields: the row's own id keeps their keys apart.
   const rowId = ++lastRowId;
   const build = (inputs: RowInputs<S, F>, interner: ResourceInterner) => {
     const byName = new Map<string, EncodedResource>();

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Protocol } from '../../src/catalog/types.js';
 import type { Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { ConfigEntry, Intention, ServiceInstance } from '../../src/catalog/types.js';
@@ -20,13 +21,13 @@ interface Sidecar {
   readonly service: string;
   readonly publicPort: number;
   readonly localPort: number;
-  readonly upstreams: readonly { readonly name: string; readonly bindPort: number; readonly targetPort: number; readonly protocol?: string }[];
+  readonly upstreams: readonly { readonly name: string; readonly bindPort: number; readonly targetPort: number; readonly protocol?: Protocol }[];
   readonly intentions: readonly Intention[];
   /** The service's protocol (its service-defaults); tcp when absent. */
-  readonly protocol?: string;
+  readonly protocol?: Protocol;
 }
 
-function serviceDefaults(name: string, protocol: string | undefined): ConfigEntry | undefined {
+function serviceDefaults(name: string, protocol: Protocol | undefined): ConfigEntry | undefined {
   return protocol ? { Kind: 'service-defaults', Name: name, Protocol: protocol, CreateIndex: 1, ModifyIndex: 1 } : undefined;
 }
 

@@ -4,7 +4,8 @@
 import type { Observable } from 'rxjs';
 import type { RunHelpers } from 'rxjs/testing';
 import type { CARoots, LeafCert } from '../../src/ca/types.js';
-import type { CheckServiceNode, ConfigEntry, Intention, ServiceInstance, Upstream } from '../../src/catalog/types.js';
+import type { ConfigKind } from '../../src/catalog/config/kinds.js';
+import type { CheckServiceNode, ConfigEntryOf, Intention, ServiceInstance, Upstream } from '../../src/catalog/types.js';
 import type { CASource, CatalogSource } from '../../src/proxycfg/sources.js';
 import { testLeaf, testRoots } from '../support/fixed-ca.js';
 
@@ -101,8 +102,8 @@ export class MarbleSources implements CatalogSource, CASource {
   watchDefaultIntentionPolicy() {
     return this.watch<'allow' | 'deny'>('default-policy', 'deny');
   }
-  watchConfigEntry(kind: string, name: string) {
-    return this.watch<ConfigEntry | undefined>(`entry/${kind}/${name}`, undefined);
+  watchConfigEntry<K extends ConfigKind>(kind: K, name: string) {
+    return this.watch<ConfigEntryOf<K> | undefined>(`entry/${kind}/${name}`, undefined);
   }
   watchRoots() {
     return this.watch<CARoots>('roots', testRoots());

@@ -36,8 +36,9 @@ function inputs(p: ServiceInstance, over: Partial<ConnectProxyInputs> = {}, heal
   };
 }
 
-function entry(kind: string, name: string, fields: Record<string, unknown>): ConfigEntry {
-  return { Kind: kind, Name: name, CreateIndex: 1, ModifyIndex: 1, ...fields };
+/** A stored entry as a test writes it (fields not checked against the kind's schema: some are bad on purpose). */
+function entry(kind: ConfigEntry['Kind'], name: string, fields: Record<string, unknown>): ConfigEntry {
+  return { Kind: kind, Name: name, CreateIndex: 1, ModifyIndex: 1, ...fields } as ConfigEntry;
 }
 
 describe('generateResources', () => {

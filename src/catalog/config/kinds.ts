@@ -29,13 +29,16 @@ export function checkKind(kind: unknown, field = 'Kind'): ConfigKind {
   return kind as ConfigKind;
 }
 
-/** A validated entry without its indexes, ready to store. */
-export type ValidEntry = { Kind: ConfigKind; Name: string } & Record<string, unknown>;
+/** An entry of kind `K` as its schema defines it (without its indexes). */
+export type EntryOf<K extends ConfigKind> = z.infer<(typeof CONFIG_SCHEMAS)[K]>;
+
+/** A validated entry without its indexes, ready to store: one of the kinds' schema types. */
+export type ValidEntry = { [K in ConfigKind]: EntryOf<K> }[ConfigKind];
 
 export function validateConfigEntry(input: unknown): ValidEntry {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw ValidationError.of('', 'the body must be a JSON object (a config entry)');
   const kind = checkKind((input as { Kind?: unknown }).Kind);
-  const entry = parseInput(CONFIG_SCHEMAS[kind] as z.ZodType, input, `invalid ${kind} config entry`) as ValidEntry;
-  const { CreateIndex: _c, ModifyIndex: _m, ...rest } = entry;
+  const entry = parseInput(CONFIG_SCHEMAS[kind] as z.ZodType<ValidEntry>, input, `invalid ${kind} config entry`);
+  const { CreateIndex: _c, ModifyIndex: _m, ...rest } = entry as ValidEntry & { CreateIndex?: number; ModifyIndex?: number };
   return rest as ValidEntry;
 }

@@ -17,7 +17,7 @@ export type ProtocolField = 'Protocol' | 'Config.protocol';
 /** The protocol field of a service-defaults (`Protocol`) or proxy-defaults (`Config.protocol`) entry, when set. */
 export function protocolOfEntry(entry: ConfigEntry): ProtocolSetting | undefined {
   const field: ProtocolField = entry.Kind === 'proxy-defaults' ? 'Config.protocol' : 'Protocol';
-  const raw = field === 'Protocol' ? entry.Protocol : (entry.Config as { readonly protocol?: unknown } | undefined)?.protocol;
+  const raw: unknown = entry.Kind === 'proxy-defaults' ? entry.Config?.protocol : entry.Kind === 'service-defaults' ? entry.Protocol : undefined;
   if (raw === undefined || raw === '') return undefined;
   const parsed = protocolSchema.safeParse(raw);
   if (parsed.success) return { valid: true, field, protocol: parsed.data };

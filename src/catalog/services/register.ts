@@ -2,6 +2,7 @@
 // sidecar (Connect.SidecarService expanded as Consul does) and their checks.
 import { ValidationError, type FieldIssue } from '../../core/errors.js';
 import { DEFAULT_NAMESPACE, sidecarServiceName } from '../../core/names.js';
+import { formatPath } from '../../core/validate.js';
 import { canonicalIp } from '../config/common.js';
 import type { HealthCheck, HealthCheckDefinition, ServiceInstance } from '../types.js';
 import type { CheckDefinition, Registration, SidecarRegistration } from './schema.js';
@@ -33,11 +34,11 @@ export function expandRegistration(reg: Registration, ctx: RegisterContext): Exp
   const service = toService(reg, reg.Kind ?? '', ctx);
   const services = [service];
   const checks = toChecks(service, reg, ctx);
-  if (service.Kind === 'connect-proxy') checkServable(service, 'Proxy', ctx);
+  if (service.Kind === 'connect-proxy') checkServable(service, ['Proxy'], ctx);
   const sidecarReg = reg.Connect?.SidecarService;
   if (sidecarReg) {
     const sidecar = expandSidecar(service, sidecarReg, ctx);
-    checkServable(sidecar, 'Connect.SidecarService.Proxy', ctx);
+    checkServable(sidecar, ['Connect', 'SidecarService', 'Proxy'], ctx);
     services.push(sidecar);
     checks.push(...toChecks(sidecar, sidecarReg, ctx));
   }
@@ -45,35 +46,44 @@ export function expandRegistration(reg: Registration, ctx: RegisterContext): Exp
 }
 
 /** Refuses a connect-proxy whose configuration Envoy would reject or Switchyard cannot build. */
-function checkServable(proxy: StoredService, path: string, ctx: RegisterContext): void {
-  const issues = [...publicListenerIssues(proxy, path), ...unsupportedIssues(proxy, path, ctx)];
+function checkServable(proxy: StoredService, path: readonly PropertyKey[], ctx: RegisterContext): void {
+  const issues = unservableIssues(proxy, path, ctx.datacenter);
   if (issues.length > 0) throw new ValidationError(issues, 'invalid service registration');
+}
+
+/**
+ * Why no configuration could be built for a connect-proxy registration (empty when one can): the
+ * one decision, made when it is registered (a 400 naming the fields) and again by proxycfg for a
+ * record stored before a rule existed (an issue in its xDS status). `path` is where the proxy's
+ * `Proxy` block is in the input.
+ */
+export function unservableIssues(proxy: Pick<StoredService, 'Port' | 'Proxy'>, path: readonly PropertyKey[], datacenter: string): FieldIssue[] {
+  return [...publicListenerIssues(proxy, path), ...unsupportedIssues(proxy, path, datacenter)];
 }
 
 /**
  * No upstream may bind the proxy's public listener address and port (Config bind_address,
  * default 0.0.0.0, and bind_port, default its Port): Envoy refuses two listeners on one address.
  */
-function publicListenerIssues(proxy: StoredService, path: string): FieldIssue[] {
+function publicListenerIssues(proxy: Pick<StoredService, 'Port' | 'Proxy'>, path: readonly PropertyKey[]): FieldIssue[] {
   const config = (proxy.Proxy?.Config ?? {}) as { bind_address?: string; bind_port?: number };
   const address = canonicalIp(config.bind_address || DEFAULT_PUBLIC_BIND_ADDRESS);
   const port = config.bind_port ?? proxy.Port;
   return (proxy.Proxy?.Upstreams ?? []).flatMap((u, i) =>
     canonicalIp(u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS) === address && u.LocalBindPort === port
-      ? [{ path: `${path}.Upstreams[${i}].LocalBindPort`, message: `${port} on ${address} is the proxy's public listener` }]
+      ? [{ path: formatPath([...path, 'Upstreams', i, 'LocalBindPort']), message: `${port} on ${address} is the proxy's public listener` }]
       : [],
   );
 }
 
 /** What Consul serves and Switchyard does not yet: no configuration could be built for it. */
-function unsupportedIssues(proxy: StoredService, path: string, ctx: RegisterContext): FieldIssue[] {
+function unsupportedIssues(proxy: Pick<StoredService, 'Proxy'>, path: readonly PropertyKey[], datacenter: string): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  if (proxy.Proxy?.Mode === 'transparent') issues.push({ path: `${path}.Mode`, message: 'transparent proxying is not supported; use explicit upstreams (Mode "direct")' });
+  if (proxy.Proxy?.Mode === 'transparent') issues.push({ path: formatPath([...path, 'Mode']), message: 'transparent proxying is not supported; use explicit upstreams (Mode "direct")' });
   (proxy.Proxy?.Upstreams ?? []).forEach((u, i) => {
-    if (u.DestinationType === 'prepared_query') issues.push({ path: `${path}.Upstreams[${i}].DestinationType`, message: 'prepared_query upstreams are not supported' });
-    if (u.Datacenter && u.Datacenter !== ctx.datacenter) {
-      issues.push({ path: `${path}.Upstreams[${i}].Datacenter`, message: `cross-datacenter upstreams are not supported (this agent is in ${ctx.datacenter})` });
-    }
+    const at = (field: string) => formatPath([...path, 'Upstreams', i, field]);
+    if (u.DestinationType === 'prepared_query') issues.push({ path: at('DestinationType'), message: 'prepared_query upstreams are not supported' });
+    if (u.Datacenter && u.Datacenter !== datacenter) issues.push({ path: at('Datacenter'), message: `cross-datacenter upstreams are not supported (this agent is in ${datacenter})` });
   });
   return issues;
 }
