@@ -5,6 +5,7 @@ import { DEFAULT_NAMESPACE, sidecarServiceName } from '../../core/names.js';
 import { canonicalIp } from '../config/common.js';
 import type { HealthCheck, HealthCheckDefinition, ServiceInstance } from '../types.js';
 import type { CheckDefinition, Registration, SidecarRegistration } from './schema.js';
+import { withAgentDefaults } from './tagged-addresses.js';
 
 export const SIDECAR_PORT_MIN = 21000;
 export const SIDECAR_PORT_MAX = 21255;
@@ -80,6 +81,7 @@ function unsupportedIssues(proxy: StoredService, path: string, ctx: RegisterCont
 
 function toService(reg: Registration | SidecarRegistration, kind: ServiceInstance['Kind'], ctx: RegisterContext): StoredService {
   const name = reg.Name as string;
+  const tagged = withAgentDefaults(reg.TaggedAddresses, reg.Address ?? '', reg.Port ?? 0);
   return {
     ID: reg.ID ?? name,
     Service: name,
@@ -88,6 +90,7 @@ function toService(reg: Registration | SidecarRegistration, kind: ServiceInstanc
     Meta: reg.Meta ?? {},
     Address: reg.Address ?? '',
     Port: reg.Port ?? 0,
+    ...(Object.keys(tagged).length > 0 ? { TaggedAddresses: tagged } : {}),
     Namespace: DEFAULT_NAMESPACE,
     Datacenter: ctx.datacenter,
     Node: ctx.node,

@@ -1,10 +1,10 @@
 // The body of PUT /v1/agent/service/register (Consul's AgentServiceRegistration). Fields
-// Switchyard does not model (EnableTagOverride, Weights, TaggedAddresses, ...) are accepted
-// and dropped, as Consul's decoder ignores fields it does not know; the fields it models are
-// checked strictly.
+// Switchyard does not model (EnableTagOverride, Weights, ...) are accepted and dropped, as
+// Consul's decoder ignores fields it does not know; the fields it models are checked strictly.
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { proxyConfigSchema, upstreamConfigSchema } from './proxy-config.js';
+import { taggedAddresses } from './tagged-addresses.js';
 import { META_MAX_VALUE_BYTES, META_WAN_FEDERATION_KEY, serviceMeta } from '../meta.js';
 import { IDENTIFIER_MAX_CHARS, canonicalIp, duplicates, duration, identifier, ipAddressOrEmpty, issue, label, namespace, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
 
@@ -103,6 +103,7 @@ const serviceFields = {
   Tags: z.array(label(META_MAX_VALUE_BYTES)).optional(),
   Meta: serviceMeta.optional(),
   Address: label(IDENTIFIER_MAX_CHARS).optional(),
+  TaggedAddresses: taggedAddresses.optional(),
   Port: portOrZero.optional(),
   Namespace: namespace.optional(),
   Proxy: proxySchema.optional(),
