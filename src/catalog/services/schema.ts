@@ -140,12 +140,14 @@ function gatewayRules(v: KindFields, ctx: z.RefinementCtx): void {
   }
   if (v.Proxy?.Upstreams?.length) issue(ctx, ['Proxy', 'Upstreams'], `are not valid for a ${v.Kind}: a gateway routes by SNI, not through upstreams`);
   proxyAddressRule(v, ctx);
-  const config = gatewayConfigSchema.safeParse(v.Proxy?.Config ?? {});
+  const raw = v.Proxy?.Config ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return; // proxyConfigSchema says so
+  const config = gatewayConfigSchema.safeParse(raw);
   if (!config.success) for (const i of config.error.issues) ctx.addIssue({ ...i, path: ['Proxy', 'Config', ...i.path] });
   else if (config.data.envoy_gateway_bind_tagged_addresses) {
     // Envoy binds a listener on every tagged address: a host name there is refused with the whole listener set.
     for (const [tag, a] of Object.entries(v.TaggedAddresses ?? {})) {
-      if (isIP(a.Address) === 0) issue(ctx, ['TaggedAddresses', tag, 'Address'], 'must be an IPv4 or IPv6 address when Proxy.Config.envoy_gateway_bind_tagged_addresses is set (Envoy binds it)');
+      if (typeof a?.Address === 'string' && isIP(a.Address) === 0) issue(ctx, ['TaggedAddresses', tag, 'Address'], 'must be an IPv4 or IPv6 address when Proxy.Config.envoy_gateway_bind_tagged_addresses is set (Envoy binds it)');
     }
   }
 }
