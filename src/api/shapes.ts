@@ -1,6 +1,11 @@
 // Catalog records as Consul's HTTP API renders them (AgentService, CatalogService, ...).
 import type { CatalogNode, CheckServiceNode, ServiceInstance } from '../catalog/types.js';
 
+/** A service's TaggedAddresses under `field`, left out when it has none (Consul's omitempty; older records have none). */
+function tagged(field: string, s: ServiceInstance): Record<string, unknown> {
+  return s.TaggedAddresses && Object.keys(s.TaggedAddresses).length > 0 ? { [field]: s.TaggedAddresses } : {};
+}
+
 /** An AgentService: what /v1/agent/services and /v1/agent/service/:id return. */
 export function agentService(s: ServiceInstance): Record<string, unknown> {
   return {
@@ -11,6 +16,7 @@ export function agentService(s: ServiceInstance): Record<string, unknown> {
     Meta: s.Meta,
     Port: s.Port,
     Address: s.Address,
+    ...tagged('TaggedAddresses', s),
     Weights: { Passing: 1, Warning: 1 },
     EnableTagOverride: false,
     ...(s.Proxy ? { Proxy: s.Proxy } : {}),
@@ -37,6 +43,7 @@ export function catalogService({ Node: n, Service: s }: CheckServiceNode): Recor
     ServiceName: s.Service,
     ServiceTags: s.Tags,
     ServiceAddress: s.Address,
+    ...tagged('ServiceTaggedAddresses', s),
     ServiceMeta: s.Meta,
     ServicePort: s.Port,
     ServiceWeights: { Passing: 1, Warning: 1 },

@@ -30,6 +30,12 @@ export interface ProxyConfig {
   readonly Upstreams?: readonly Upstream[];
 }
 
+/** Where a service is reached under one tag of its TaggedAddresses (Consul's ServiceAddress). */
+export interface ServiceAddress {
+  readonly Address: string;
+  readonly Port: number;
+}
+
 /** A service instance registered on a node (Consul's AgentService / catalog ServiceNode). */
 export interface ServiceInstance {
   readonly ID: string;
@@ -39,6 +45,11 @@ export interface ServiceInstance {
   readonly Meta: Readonly<Record<string, string>>;
   readonly Address: string;
   readonly Port: number;
+  /**
+   * Tag -> address (`lan`, `wan`, `lan_ipv4`, ...). Absent on records stored before it was
+   * modelled, which read as none; a gateway's LAN and WAN addresses come from gatewayAddresses.
+   */
+  readonly TaggedAddresses?: Readonly<Record<string, ServiceAddress>>;
   readonly Namespace: string;
   readonly Datacenter: string;
   readonly Node: string;

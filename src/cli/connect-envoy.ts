@@ -1,5 +1,6 @@
-// `switchyard connect envoy`: builds a sidecar's bootstrap from its registration and either
-// prints it (-bootstrap) or runs Envoy with it, passing signals through and exiting as Envoy does.
+// `switchyard connect envoy`: builds a sidecar's or a mesh gateway's bootstrap from its
+// registration (registering the gateway first with -register) and either prints it
+// (-bootstrap) or runs Envoy with it, passing signals through and exiting as Envoy does.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { toJson } from '../core/proto.js';
 import { Bootstrap } from '../gen/envoy/config/bootstrap/v3/bootstrap.js';
 import { generateBootstrap } from '../xds/bootstrap.js';
 import type { Command } from './command.js';
+import { GATEWAY_FLAGS, gatewayRequest, gatewayService } from './connect-envoy-gateway.js';
 import { findEnvoy } from './envoy-binary.js';
 import { flagsHelp, noArguments, parseFlags } from './flags.js';
 import { ApiClient, DEFAULT_HTTP_ADDR } from './http-client.js';
@@ -23,6 +25,7 @@ const FLAGS = {
   'http-addr': { type: 'string', help: "Switchyard's HTTP API address", default: DEFAULT_HTTP_ADDR },
   token: { type: 'string', help: 'ACL token, sent to Switchyard as x-consul-token' },
   'ads-mode': { type: 'string', help: 'delta or sotw', default: 'delta' },
+  ...GATEWAY_FLAGS,
 } as const;
 
 /** `host:port` with a port in range; errors name the flag. */
@@ -42,7 +45,7 @@ async function findProxy(api: ApiClient, flags: { 'sidecar-for'?: string; 'proxy
     return proxy;
   }
   const target = flags['sidecar-for'];
-  if (!target) throw ValidationError.of('-sidecar-for', 'one of -sidecar-for or -proxy-id is required');
+  if (!target) throw ValidationError.of('-sidecar-for', 'one of -sidecar-for, -proxy-id or -gateway is required');
   const services = await api.get<Record<string, ServiceInstance>>('/v1/agent/services');
   const sidecars = Object.values(services).filter((s) => s.Kind === 'connect-proxy' && (s.Proxy?.DestinationServiceID ?? s.Proxy?.DestinationServiceName) === target);
   if (sidecars.length === 0) throw ValidationError.of('-sidecar-for', `no sidecar proxy is registered for service ID "${target}"`);
@@ -62,8 +65,8 @@ function baseIdArgs(passthrough: readonly string[]): string[] {
 
 export const connectEnvoyCommand: Command = {
   name: 'connect envoy',
-  summary: 'Run (or print the bootstrap of) an Envoy sidecar configured by Switchyard',
-  help: `${flagsHelp(FLAGS)}\n\nArguments after -- are passed to Envoy; without a --base-id among them Envoy runs with\n--use-dynamic-base-id, so several sidecars can share a host. Envoy is found through $ENVOY_BIN,\nPATH, or .tools/.`,
+  summary: 'Run (or print the bootstrap of) an Envoy sidecar or mesh gateway configured by Switchyard',
+  help: `${flagsHelp(FLAGS)}\n\nA mesh gateway: -gateway mesh -register -service NAME -address IP:PORT [-wan-address IP:PORT]\nregisters it with the agent first (ID: -proxy-id, else NAME); without -register, -gateway mesh\n[-service NAME | -proxy-id ID] finds a registered one. (Consul's -bind-address and -expose-servers\nare not supported.)\n\nArguments after -- are passed to Envoy; without a --base-id among them Envoy runs with\n--use-dynamic-base-id, so several sidecars can share a host. Envoy is found through $ENVOY_BIN,\nPATH, or .tools/.`,
   async run(args, io) {
     const { flags, positional, passthrough } = parseFlags(FLAGS, args);
     noArguments(positional, 'arguments for Envoy go after --');
@@ -71,11 +74,15 @@ export const connectEnvoyCommand: Command = {
     if (mode !== 'delta' && mode !== 'sotw') throw ValidationError.of('-ads-mode', `must be delta or sotw, got "${mode}"`);
     const admin = hostPort('admin-bind', flags['admin-bind'] as string);
     const grpc = hostPort('grpc-addr', flags['grpc-addr'] as string);
+    const gateway = gatewayRequest(flags);
     const api = new ApiClient(flags['http-addr']);
-    const proxy = await findProxy(api, flags);
+    // With -bootstrap stdout is the bootstrap alone.
+    const say = (line: string) => (flags.bootstrap ? undefined : io.stdout(`${line}\n`));
+    const proxy = gateway ? await gatewayService(api, gateway, say) : await findProxy(api, flags);
     const bootstrap = generateBootstrap({
       proxyId: proxy.ID,
-      service: proxy.Proxy?.DestinationServiceName ?? proxy.Service,
+      // A gateway fronts no service: its node cluster is its own name (its DestinationServiceName is empty).
+      service: proxy.Proxy?.DestinationServiceName || proxy.Service,
       namespace: proxy.Namespace,
       datacenter: proxy.Datacenter,
       xdsAddress: grpc.host,

@@ -3,10 +3,10 @@
 // operator choosing base ids, and SIGTERM to the command stops Envoy with it. Bad
 // flags are refused naming the flag, and nothing is started.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { AgentProcess, BIN } from '../support/agent-process.js';
-import { envoyBinary } from '../support/envoy.js';
+import { spawnConnectEnvoy } from '../support/connect-envoy.js';
 import { freePort, waitFor } from '../support/wait.js';
 
 describe('switchyard connect envoy', () => {
@@ -23,32 +23,16 @@ describe('switchyard connect envoy', () => {
   /** `connect envoy` for a sidecar, as an operator runs it: no base id chosen. */
   async function connectEnvoy(service: string) {
     const admin = await freePort();
-    const cli = spawn(BIN, ['connect', 'envoy', '-sidecar-for', service, '-admin-bind', `127.0.0.1:${admin}`, '-http-addr', agent.httpAddr, '-grpc-addr', agent.grpcAddr, '--', '--log-level', 'warn'], {
-      env: { ...process.env, ENVOY_BIN: await envoyBinary() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, Envoy included, so the cleanup reaches Envoy whatever the command does.
-      detached: true,
-    });
-    let out = '';
-    cli.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    cli.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const { cli, output, kill } = await spawnConnectEnvoy(['-sidecar-for', service, '-admin-bind', `127.0.0.1:${admin}`, '-http-addr', agent.httpAddr, '-grpc-addr', agent.grpcAddr, '--', '--log-level', 'warn']);
     const adminGet = async (path: string) => (await fetch(`http://127.0.0.1:${admin}${path}`)).text();
     const ready = async () => {
       await waitFor(`the Envoy of ${service} to be LIVE and connected to Switchyard`, async () => {
-        if (cli.exitCode !== null) throw new Error(`connect envoy exited: ${out}`);
+        if (cli.exitCode !== null) throw new Error(`connect envoy exited: ${output()}`);
         return (await adminGet('/ready').catch(() => '')).trim() === 'LIVE' && (await adminGet('/stats?filter=^control_plane.connected_state$')).includes(': 1');
       }, { timeoutMs: 30_000, intervalMs: 100 });
       await waitFor(`the leaf of ${service} in /certs`, async () => new RegExp(`svc/${service}"`).test(await adminGet('/certs')), { timeoutMs: 20_000 });
     };
     const exited = () => waitFor(`connect envoy for ${service} to exit on SIGTERM`, () => cli.exitCode !== null || cli.signalCode !== null, { timeoutMs: 10_000 });
-    // SIGKILL to the command alone would leave its Envoy running (it does not exit when ADS goes).
-    const kill = () => {
-      try {
-        process.kill(-cli.pid!, 'SIGKILL');
-      } catch {
-        // the group has already exited
-      }
-    };
     return { admin, cli, exited, ready, kill };
   }
 

@@ -26,3 +26,22 @@ export const upstreamConfigSchema = boundedOpaque(
     connect_timeout_ms: timeoutMs.optional(),
   }),
 );
+
+/** An address Envoy binds a listener on: an IP literal (not a host name) and a port. */
+const bindAddress = z.strictObject({
+  Address: ipAddressOrEmpty.refine((v) => v !== '', 'must not be empty'),
+  Port: port,
+});
+
+/**
+ * `Proxy.Config` of a gateway: Consul's gateway keys (extra listeners on the tagged addresses or
+ * on named bind addresses, none on the service address, the connect timeout to what it routes
+ * to), checked in addition to proxyConfigSchema, which already bounds the map and checks that
+ * it is an object.
+ */
+export const gatewayConfigSchema = z.looseObject({
+  connect_timeout_ms: timeoutMs.optional(),
+  envoy_gateway_no_default_bind: z.boolean().optional(),
+  envoy_gateway_bind_tagged_addresses: z.boolean().optional(),
+  envoy_gateway_bind_addresses: z.record(z.string().min(1, 'must not be empty'), bindAddress).optional(),
+});

@@ -6,6 +6,7 @@ import { formatPath } from '../../core/validate.js';
 import { canonicalIp } from '../config/common.js';
 import type { HealthCheck, HealthCheckDefinition, ServiceInstance } from '../types.js';
 import type { CheckDefinition, Registration, SidecarRegistration } from './schema.js';
+import { withAgentDefaults } from './tagged-addresses.js';
 
 export const SIDECAR_PORT_MIN = 21000;
 export const SIDECAR_PORT_MAX = 21255;
@@ -90,6 +91,7 @@ function unsupportedIssues(proxy: Pick<StoredService, 'Proxy'>, path: readonly P
 
 function toService(reg: Registration | SidecarRegistration, kind: ServiceInstance['Kind'], ctx: RegisterContext): StoredService {
   const name = reg.Name as string;
+  const tagged = withAgentDefaults(reg.TaggedAddresses, reg.Address ?? '', reg.Port ?? 0);
   return {
     ID: reg.ID ?? name,
     Service: name,
@@ -98,6 +100,7 @@ function toService(reg: Registration | SidecarRegistration, kind: ServiceInstanc
     Meta: reg.Meta ?? {},
     Address: reg.Address ?? '',
     Port: reg.Port ?? 0,
+    ...(Object.keys(tagged).length > 0 ? { TaggedAddresses: tagged } : {}),
     Namespace: DEFAULT_NAMESPACE,
     Datacenter: ctx.datacenter,
     Node: ctx.node,

@@ -1,10 +1,10 @@
 // The body of PUT /v1/agent/service/register (Consul's AgentServiceRegistration). Fields
-// Switchyard does not model (EnableTagOverride, Weights, TaggedAddresses, ...) are accepted
-// and dropped, as Consul's decoder ignores fields it does not know; the fields it models are
-// checked strictly.
+// Switchyard does not model (EnableTagOverride, Weights, ...) are accepted and dropped, as
+// Consul's decoder ignores fields it does not know; the fields it models are checked strictly.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { proxyConfigSchema, upstreamConfigSchema } from './proxy-config.js';
+import { gatewayConfigSchema, proxyConfigSchema, upstreamConfigSchema } from './proxy-config.js';
+import { taggedAddresses } from './tagged-addresses.js';
 import { META_MAX_VALUE_BYTES, META_WAN_FEDERATION_KEY, serviceMeta } from '../meta.js';
 import { IDENTIFIER_MAX_CHARS, canonicalIp, duplicates, duration, identifier, ipAddressOrEmpty, issue, label, namespace, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
 
@@ -103,6 +103,7 @@ const serviceFields = {
   Tags: z.array(label(META_MAX_VALUE_BYTES)).optional(),
   Meta: serviceMeta.optional(),
   Address: label(IDENTIFIER_MAX_CHARS).optional(),
+  TaggedAddresses: taggedAddresses.optional(),
   Port: portOrZero.optional(),
   Namespace: namespace.optional(),
   Proxy: proxySchema.optional(),
@@ -110,15 +111,45 @@ const serviceFields = {
   Checks: z.array(checkDefinition).optional(),
 };
 
+type KindFields = Pick<z.output<z.ZodObject<typeof serviceFields>>, 'Kind' | 'Port' | 'Address' | 'TaggedAddresses' | 'Proxy' | 'Meta'>;
+
 /** Consul's rules for a proxy-kind registration. */
-function kindRules(v: { Kind?: string; Port?: number; Address?: string; Proxy?: { DestinationServiceName?: string } }, ctx: z.RefinementCtx): void {
+function kindRules(v: KindFields, ctx: z.RefinementCtx): void {
   if (v.Kind === 'connect-proxy' && !v.Proxy?.DestinationServiceName) {
     ctx.addIssue({ code: 'custom', path: ['Proxy', 'DestinationServiceName'], message: 'must be set for a connect-proxy' });
   }
   if (v.Kind && !v.Port) ctx.addIssue({ code: 'custom', path: ['Port'], message: `must be set for a ${v.Kind}` });
   if (!v.Kind && v.Proxy) ctx.addIssue({ code: 'custom', path: ['Proxy'], message: 'is only valid for Kind "connect-proxy" or a gateway' });
   if (v.Kind === 'connect-proxy') proxyAddressRule(v, ctx);
+  if (v.Kind && GATEWAY_KINDS.has(v.Kind)) gatewayRules(v, ctx);
   wanFederationRule(v, ctx);
+}
+
+const GATEWAY_KINDS: ReadonlySet<string> = new Set(['mesh-gateway', 'ingress-gateway', 'terminating-gateway']);
+/** Proxy fields Consul refuses on a gateway when set (empty values pass, as in Consul). */
+const SIDECAR_ONLY_PROXY_FIELDS = ['DestinationServiceName', 'DestinationServiceID', 'LocalServiceAddress', 'LocalServicePort'] as const;
+
+/**
+ * A gateway fronts no local service and has no upstreams of its own (Consul refuses both), its
+ * Envoy binds its Address (so an IP, as for a connect-proxy), and its Proxy.Config carries
+ * Consul's gateway keys, checked as a sidecar's keys are.
+ */
+function gatewayRules(v: KindFields, ctx: z.RefinementCtx): void {
+  for (const field of SIDECAR_ONLY_PROXY_FIELDS) {
+    if (v.Proxy?.[field]) issue(ctx, ['Proxy', field], `is not valid for a ${v.Kind}: a gateway fronts no local service`);
+  }
+  if (v.Proxy?.Upstreams?.length) issue(ctx, ['Proxy', 'Upstreams'], `are not valid for a ${v.Kind}: a gateway routes by SNI, not through upstreams`);
+  proxyAddressRule(v, ctx);
+  const raw = v.Proxy?.Config ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return; // proxyConfigSchema says so
+  const config = gatewayConfigSchema.safeParse(raw);
+  if (!config.success) for (const i of config.error.issues) ctx.addIssue({ ...i, path: ['Proxy', 'Config', ...i.path] });
+  else if (config.data.envoy_gateway_bind_tagged_addresses) {
+    // Envoy binds a listener on every tagged address: a host name there is refused with the whole listener set.
+    for (const [tag, a] of Object.entries(v.TaggedAddresses ?? {})) {
+      if (typeof a?.Address === 'string' && isIP(a.Address) === 0) issue(ctx, ['TaggedAddresses', tag, 'Address'], 'must be an IPv4 or IPv6 address when Proxy.Config.envoy_gateway_bind_tagged_addresses is set (Envoy binds it)');
+    }
+  }
 }
 
 /** Consul lets a mesh gateway alone set the reserved Meta key that marks it for WAN federation. */
@@ -167,7 +198,7 @@ export const registrationSchema = z
       const c = named[i] as { id: string; path: PropertyKey[] };
       ctx.addIssue({ code: 'custom', path: c.path, message: `"${c.id}" is already the ID of another check in this registration` });
     }
-    if (v.Kind && v.Connect?.SidecarService) ctx.addIssue({ code: 'custom', path: ['Connect', 'SidecarService'], message: 'is only valid for a typical service, not a proxy' });
+    if (v.Kind && v.Connect?.SidecarService) ctx.addIssue({ code: 'custom', path: ['Connect', 'SidecarService'], message: `is only valid for a typical service, not a ${v.Kind}` });
     if (v.Connect?.Native && v.Kind) ctx.addIssue({ code: 'custom', path: ['Connect', 'Native'], message: 'is only valid for a typical service' });
   });
 
