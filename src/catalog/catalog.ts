@@ -14,7 +14,7 @@ import { legacyIntentionBody, serviceIntentionsSchema, type IntentionSource } fr
 import * as q from './queries.js';
 import { expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
 import { registrationSchema } from './services/schema.js';
-import type { CatalogNode, CheckServiceNode, ConfigEntry, ConfigEntryOf, HealthCheck, HealthStatus, IntentionDecision, ServiceInstance } from './types.js';
+import type { CatalogNode, CheckServiceNode, ConfigEntry, ConfigEntryOf, FederationState, HealthCheck, HealthStatus, IntentionDecision, ServiceInstance } from './types.js';
 
 export interface CatalogOptions {
   readonly datacenter: string;
@@ -28,6 +28,7 @@ export interface CatalogOptions {
 const SERVICE_TABLES: TableName[] = ['services'];
 const HEALTH_TABLES: TableName[] = ['nodes', 'services', 'checks'];
 const CONFIG_TABLES: TableName[] = ['config_entries'];
+const FEDERATION_TABLES: TableName[] = ['federation_states'];
 
 export class Catalog {
   readonly datacenter: string;
@@ -290,6 +291,27 @@ export class Catalog {
   watchConfigEntry<K extends ConfigKind>(kind: K, name: string): Observable<ConfigEntryOf<K> | undefined> {
     // The store holds what the kind's schema accepted, under the kind's key.
     return this.values(`config:${kind}/${name}`, () => this.configEntry(kind, name)) as Observable<ConfigEntryOf<K> | undefined>;
+  }
+
+  /** This datacenter's mesh gateways with their checks. */
+  watchMeshGateways(): Observable<readonly CheckServiceNode[]> {
+    return this.values('mesh-gateways', () => this.query('mesh-gateways', HEALTH_TABLES, (tx) => q.kindHealth(tx, 'mesh-gateway'), q.kindHealthRelevance('mesh-gateway')));
+  }
+
+  /** What every datacenter (this one included, once it has published it) has told of itself, by datacenter. */
+  watchFederationStates(): Observable<readonly FederationState[]> {
+    return this.values('federation-states', () => this.federationStates());
+  }
+
+  // ---- federation states ------------------------------------------------------------------
+
+  federationStates(): Observable<Indexed<FederationState[]>> {
+    return this.query('federation-states', FEDERATION_TABLES, (tx) => tx.list<FederationState>('federation_states').map((r) => r.value));
+  }
+
+  /** Stores what a datacenter tells of itself, replacing what it told before. */
+  async putFederationState(state: FederationState): Promise<void> {
+    await this.store.write((tx) => tx.put('federation_states', state.Datacenter, state));
   }
 
   // ---- what proxyless gRPC clients need ---------------------------------------------------

@@ -67,6 +67,28 @@ export function serviceHealth(tx: ReadTx, name: string, filter: HealthFilter = {
   return out;
 }
 
+/** Every instance of a kind (the mesh gateways of this datacenter), with its checks, as serviceHealth answers. */
+export function kindHealth(tx: ReadTx, kind: ServiceInstance['Kind']): CheckServiceNode[] {
+  const names = new Set(tx.list<StoredService>('services').filter((r) => r.value.Kind === kind).map((r) => r.value.Service));
+  return [...names].sort().flatMap((name) => serviceHealth(tx, name).filter((n) => n.Service.Kind === kind));
+}
+
+/** Transactions that can alter kindHealth(kind): an instance of the kind, its checks, a node or a node-level check. */
+export function kindHealthRelevance(kind: ServiceInstance['Kind']): Relevance {
+  const ofKind = (tx: ReadTx, node: string, serviceId: string) => tx.get<StoredService>('services', `${node}/${serviceId}`)?.value.Kind === kind;
+  return (batch, tx) =>
+    batch.changes.some((c) =>
+      [c.row, c.prev].some((row) => {
+        if (!row) return false;
+        if (c.table === 'nodes') return true;
+        if (c.table === 'services') return (row.value as StoredService).Kind === kind;
+        if (c.table !== 'checks') return false;
+        const check = row.value as StoredCheck;
+        return check.ServiceID === '' || ofKind(tx, check.Node, check.ServiceID);
+      }),
+    );
+}
+
 /** What one committed transaction touched, as health watches see it. */
 interface HealthTouched {
   /** A node or a node-level check changed: every service on some node may have. */

@@ -143,6 +143,18 @@ export interface IntentionDecision {
   readonly MatchedID?: string;
 }
 
+/**
+ * What one datacenter tells the others about itself (Consul's federation state): its mesh
+ * gateways, through which the other datacenters reach its services.
+ */
+export interface FederationState {
+  readonly Datacenter: string;
+  /** The datacenter's mesh-gateway instances, with their checks (WAN addresses in TaggedAddresses). */
+  readonly MeshGateways: readonly CheckServiceNode[];
+  /** When the datacenter last sent it (RFC 3339). */
+  readonly UpdatedAt: string;
+}
+
 /** The raft-style indexes of a stored record. */
 export interface Indexes {
   readonly CreateIndex: number;

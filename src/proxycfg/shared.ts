@@ -4,7 +4,7 @@
 import type { Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
 import type { ConfigKind } from '../catalog/config/kinds.js';
-import type { CheckServiceNode, ConfigEntryOf, Intention, ServiceInstance } from '../catalog/types.js';
+import type { CheckServiceNode, ConfigEntryOf, FederationState, Intention, ServiceInstance } from '../catalog/types.js';
 import { SharedQueries as WatchCache } from '../store/shared.js';
 import type { CASource, CatalogSource } from './sources.js';
 
@@ -35,6 +35,12 @@ export class SharedCatalogSource implements CatalogSource {
   }
   watchConfigEntry<K extends ConfigKind>(kind: K, name: string): Observable<ConfigEntryOf<K> | undefined> {
     return this.cache.get(`config-entry/${kind}/${name}`, () => this.inner.watchConfigEntry(kind, name));
+  }
+  watchMeshGateways(): Observable<readonly CheckServiceNode[]> {
+    return this.cache.get('mesh-gateways', () => this.inner.watchMeshGateways());
+  }
+  watchFederationStates(): Observable<readonly FederationState[]> {
+    return this.cache.get('federation-states', () => this.inner.watchFederationStates());
   }
   openWatches(): string[] {
     return this.cache.keys();

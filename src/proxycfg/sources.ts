@@ -4,7 +4,7 @@
 import type { Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
 import type { ConfigKind } from '../catalog/config/kinds.js';
-import type { CheckServiceNode, ConfigEntryOf, Intention, ServiceInstance } from '../catalog/types.js';
+import type { CheckServiceNode, ConfigEntryOf, FederationState, Intention, ServiceInstance } from '../catalog/types.js';
 
 export interface CatalogSource {
   /** Every registered proxy-kind service (connect-proxy, later gateways). */
@@ -18,6 +18,10 @@ export interface CatalogSource {
   /** The default decision when no intention matches. */
   watchDefaultIntentionPolicy(): Observable<'allow' | 'deny'>;
   watchConfigEntry<K extends ConfigKind>(kind: K, name: string): Observable<ConfigEntryOf<K> | undefined>;
+  /** This datacenter's mesh gateways, with checks. */
+  watchMeshGateways(): Observable<readonly CheckServiceNode[]>;
+  /** Every datacenter's federation state (its mesh gateways) as this agent knows it. */
+  watchFederationStates(): Observable<readonly FederationState[]>;
 }
 
 export interface CASource {

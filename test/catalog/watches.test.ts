@@ -26,6 +26,31 @@ describe('Catalog watches (CatalogSource)', () => {
     store.close();
   });
 
+  it('watchMeshGateways follows the mesh gateways and their checks, and nothing else', async () => {
+    const { catalog, store } = setup();
+    await catalog.registerNode('127.0.0.1');
+    const values: string[] = [];
+    const sub = catalog.watchMeshGateways().subscribe((gws) => values.push(gws.map((g) => `${g.Service.ID}:${g.Checks.map((c) => c.Status).join('')}`).join(',')));
+    await catalog.registerService({ Name: 'web', Port: 80 }); // not a gateway: no emission
+    await catalog.registerService({ Name: 'gw', Kind: 'mesh-gateway', Port: 8443, Address: '10.0.0.1', Check: { TTL: '30s' } });
+    await catalog.updateCheck('service:gw', 'passing');
+    await catalog.deregisterService('gw');
+    assert.deepEqual(values, ['', 'gw:critical', 'gw:passing', '']);
+    sub.unsubscribe();
+    store.close();
+  });
+
+  it('watchFederationStates emits what each datacenter told of itself, the latest per datacenter', async () => {
+    const { catalog, store } = setup();
+    const values: string[] = [];
+    const sub = catalog.watchFederationStates().subscribe((states) => values.push(states.map((f) => `${f.Datacenter}@${f.UpdatedAt}`).join(',')));
+    await catalog.putFederationState({ Datacenter: 'dc2', MeshGateways: [], UpdatedAt: 't1' });
+    await catalog.putFederationState({ Datacenter: 'dc2', MeshGateways: [], UpdatedAt: 't2' });
+    assert.deepEqual(values, ['', 'dc2@t1', 'dc2@t2']);
+    sub.unsubscribe();
+    store.close();
+  });
+
   it('watchService follows one registration until it is deregistered', async () => {
     const { catalog, store } = setup();
     const values: (number | undefined)[] = [];

@@ -5,7 +5,7 @@ import type { Observable } from 'rxjs';
 import type { RunHelpers } from 'rxjs/testing';
 import type { CARoots, LeafCert } from '../../src/ca/types.js';
 import type { ConfigKind } from '../../src/catalog/config/kinds.js';
-import type { CheckServiceNode, ConfigEntryOf, Intention, ServiceInstance, Upstream } from '../../src/catalog/types.js';
+import type { CheckServiceNode, ConfigEntryOf, FederationState, Intention, ServiceInstance, Upstream } from '../../src/catalog/types.js';
 import type { CASource, CatalogSource } from '../../src/proxycfg/sources.js';
 import { testLeaf, testRoots } from '../support/fixed-ca.js';
 
@@ -104,6 +104,12 @@ export class MarbleSources implements CatalogSource, CASource {
   }
   watchConfigEntry<K extends ConfigKind>(kind: K, name: string) {
     return this.watch<ConfigEntryOf<K> | undefined>(`entry/${kind}/${name}`, undefined);
+  }
+  watchMeshGateways() {
+    return this.watch<readonly CheckServiceNode[]>('mesh-gateways', []);
+  }
+  watchFederationStates() {
+    return this.watch<readonly FederationState[]>('federation-states', []);
   }
   watchRoots() {
     return this.watch<CARoots>('roots', testRoots());
