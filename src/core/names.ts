@@ -51,6 +51,34 @@ export function serviceSni(service: string, namespace: string, datacenter: strin
   return `${service}.${namespace}.${datacenter}.internal.${trustDomain}`;
 }
 
+/** The cluster a mesh gateway sends a datacenter's traffic to: `<dc>.internal.<td>`. */
+export function datacenterSni(datacenter: string, trustDomain: string): string {
+  return `${datacenter}.internal.${trustDomain}`;
+}
+
+/** Every service SNI of a datacenter, as a mesh gateway's filter chain matches it: `*.<dc>.internal.<td>`. */
+export function datacenterWildcardSni(datacenter: string, trustDomain: string): string {
+  return `*.${datacenterSni(datacenter, trustDomain)}`;
+}
+
+/** A mesh gateway's listener: `<default|lan|wan|custom name>:<address>:<port>`, as Consul names it. */
+export function gatewayListenerName(name: string, address: string, port: number): string {
+  return `${name}:${address}:${port}`;
+}
+
+/** Stats of a mesh gateway's traffic to a local service. */
+export function meshGatewayLocalStatPrefix(service: string, namespace: string, datacenter: string): string {
+  return `mesh_gateway_local.${service}.${namespace}.${datacenter}`;
+}
+
+/** Stats of a mesh gateway's traffic to another datacenter. */
+export function meshGatewayRemoteStatPrefix(namespace: string, datacenter: string): string {
+  return `mesh_gateway_remote.${namespace}.${datacenter}`;
+}
+
+/** Stats of a mesh gateway's last filter chain (any other SNI, routed by the SNI itself). */
+export const MESH_GATEWAY_DEFAULT_STAT_PREFIX = 'mesh_gateway_local.default';
+
 export const LOCAL_APP_CLUSTER = 'local_app';
 
 export function publicListenerName(address: string, port: number): string {

@@ -6,8 +6,9 @@
 import { asyncScheduler, map, throttleTime, type Observable, type SchedulerLike } from 'rxjs';
 import type { ServiceInstance, ServiceKind } from '../catalog/types.js';
 import { buildConnectProxySnapshot, connectProxyInputs } from './connect-proxy.js';
+import { buildMeshGatewaySnapshot, meshGatewayInputs } from './mesh-gateway.js';
 import type { ProxyDeps } from './resolve.js';
-import type { ProxyKind, SnapshotOf } from './snapshot.js';
+import type { ProxyKind, ProxySnapshot, SnapshotOf } from './snapshot.js';
 
 export const DEFAULT_COALESCE_MS = 200;
 
@@ -55,9 +56,16 @@ function row<K extends ProxyKind, I>(module: ProxyKindModule<K, I>): KindRow<K> 
 
 export const PROXY_KINDS: { readonly [K in ProxyKind]: KindRow<K> } = {
   'connect-proxy': row({ kind: 'connect-proxy', inputs: connectProxyInputs, build: buildConnectProxySnapshot }),
+  'mesh-gateway': row({ kind: 'mesh-gateway', inputs: meshGatewayInputs, build: buildMeshGatewaySnapshot }),
 };
 
+/** Any kind's row, as the manager uses it (the registration's Kind picks it). */
+export interface AnyKindRow {
+  readonly kind: ProxyKind;
+  snapshots(registration: ServiceInstance, deps: PipelineDeps): Observable<ProxySnapshot>;
+}
+
 /** The row serving a registration's kind, if Switchyard serves it. */
-export function kindRow(kind: ServiceKind): KindRow<ProxyKind> | undefined {
+export function kindRow(kind: ServiceKind): AnyKindRow | undefined {
   return Object.hasOwn(PROXY_KINDS, kind) ? PROXY_KINDS[kind as ProxyKind] : undefined;
 }

@@ -36,6 +36,9 @@ export class SharedCatalogSource implements CatalogSource {
   watchConfigEntry<K extends ConfigKind>(kind: K, name: string): Observable<ConfigEntryOf<K> | undefined> {
     return this.cache.get(`config-entry/${kind}/${name}`, () => this.inner.watchConfigEntry(kind, name));
   }
+  watchServiceNames(): Observable<readonly string[]> {
+    return this.cache.get('service-names', () => this.inner.watchServiceNames());
+  }
   watchMeshGateways(): Observable<readonly CheckServiceNode[]> {
     return this.cache.get('mesh-gateways', () => this.inner.watchMeshGateways());
   }

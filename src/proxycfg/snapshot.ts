@@ -84,8 +84,44 @@ export interface ConnectProxySnapshot extends ProxyIdentity {
   readonly upstreams: readonly UpstreamSnapshot[];
 }
 
+/** An address a mesh gateway listens on: `name` is `default`, `lan`, `wan` or a configured one. */
+export interface GatewayListenerAddress {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** A service of the gateway's own datacenter: the sidecars its traffic is forwarded to. */
+export interface GatewayLocalService {
+  readonly name: string;
+  readonly namespace: string;
+  /** Its sidecars and Connect-native instances, sorted; empty when it has none. */
+  readonly endpoints: readonly UpstreamEndpoint[];
+}
+
+/** Another datacenter: the mesh gateways (their WAN addresses) its traffic is forwarded to. */
+export interface GatewayRemoteDatacenter {
+  readonly datacenter: string;
+  readonly endpoints: readonly UpstreamEndpoint[];
+}
+
+/**
+ * A mesh gateway: it forwards TLS by SNI, untouched. It never holds a leaf key and never
+ * terminates mesh TLS, so its snapshot has no certificates.
+ */
+export interface MeshGatewaySnapshot extends ProxyIdentity {
+  readonly kind: 'mesh-gateway';
+  /** In Consul's order (default, lan, wan, then configured names); no two on one address and port. */
+  readonly listeners: readonly GatewayListenerAddress[];
+  /** Sorted by name. */
+  readonly services: readonly GatewayLocalService[];
+  /** Every other datacenter with a federation state, sorted. */
+  readonly datacenters: readonly GatewayRemoteDatacenter[];
+  readonly connectTimeoutMs: number;
+}
+
 /** Every served kind's snapshot. */
-export type ProxySnapshot = ConnectProxySnapshot;
+export type ProxySnapshot = ConnectProxySnapshot | MeshGatewaySnapshot;
 
 /** The proxy kinds Switchyard configures (a registration's `Kind`). */
 export type ProxyKind = ProxySnapshot['kind'];

@@ -18,6 +18,8 @@ export interface CatalogSource {
   /** The default decision when no intention matches. */
   watchDefaultIntentionPolicy(): Observable<'allow' | 'deny'>;
   watchConfigEntry<K extends ConfigKind>(kind: K, name: string): Observable<ConfigEntryOf<K> | undefined>;
+  /** Names of services with typical (non-proxy, non-gateway) instances, sorted. */
+  watchServiceNames(): Observable<readonly string[]>;
   /** This datacenter's mesh gateways, with checks. */
   watchMeshGateways(): Observable<readonly CheckServiceNode[]>;
   /** Every datacenter's federation state (its mesh gateways) as this agent knows it. */

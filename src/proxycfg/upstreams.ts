@@ -49,7 +49,7 @@ function compareEndpoints(a: UpstreamEndpoint, b: UpstreamEndpoint): number {
  */
 const endpointsByResult = new WeakMap<readonly CheckServiceNode[], readonly UpstreamEndpoint[]>();
 
-function endpointsOf(nodes: readonly CheckServiceNode[]): readonly UpstreamEndpoint[] {
+export function endpointsOf(nodes: readonly CheckServiceNode[]): readonly UpstreamEndpoint[] {
   let endpoints = endpointsByResult.get(nodes);
   if (!endpoints) endpointsByResult.set(nodes, (endpoints = Object.freeze(nodes.map(endpointOf).sort(compareEndpoints))));
   return endpoints;

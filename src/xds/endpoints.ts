@@ -4,7 +4,7 @@
 import { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint.js';
 import { HealthStatus } from '../gen/envoy/config/core/v3/health_check.js';
 import type { HealthStatus as CatalogHealth } from '../catalog/types.js';
-import type { ConnectProxySnapshot, UpstreamSnapshot } from '../proxycfg/snapshot.js';
+import type { ConnectProxySnapshot, UpstreamEndpoint, UpstreamSnapshot } from '../proxycfg/snapshot.js';
 import { socketAddress } from './address.js';
 import { upstreamCluster } from './routes.js';
 
@@ -14,15 +14,20 @@ export function envoyHealth(status: CatalogHealth): HealthStatus {
 }
 
 export function loadAssignment(snap: Pick<ConnectProxySnapshot, 'trustDomain'>, u: UpstreamSnapshot): ClusterLoadAssignment {
+  return clusterLoadAssignment(upstreamCluster(snap, u), u.endpoints);
+}
+
+/** The assignment of `clusterName`: one locality with every endpoint (none when there are none). */
+export function clusterLoadAssignment(clusterName: string, endpoints: readonly UpstreamEndpoint[]): ClusterLoadAssignment {
   return ClusterLoadAssignment.fromPartial({
-    clusterName: upstreamCluster(snap, u),
+    clusterName,
     endpoints:
-      u.endpoints.length === 0
+      endpoints.length === 0
         ? []
         : [
             {
               loadBalancingWeight: 1,
-              lbEndpoints: u.endpoints.map((e) => ({
+              lbEndpoints: endpoints.map((e) => ({
                 hostIdentifier: { $case: 'endpoint' as const, value: { address: socketAddress(e.address, e.port) } },
                 healthStatus: envoyHealth(e.health),
                 loadBalancingWeight: 1,

@@ -16,6 +16,7 @@ import type { ConnectProxySnapshot, ProxyKind, ProxySnapshot, SnapshotOf } from 
 import { generateClusters } from './clusters.js';
 import { sharedInterner, type ResourceInterner } from './encode.js';
 import { loadAssignment } from './endpoints.js';
+import { MESH_GATEWAY_RESOURCES } from './mesh-gateway.js';
 import { generateListeners, listenerRouteNames } from './listeners.js';
 import { builtRow, byKey, sharedRow, type ResourceTable } from './resource-table.js';
 import { generateRoutes, upstreamCluster } from './routes.js';
@@ -77,6 +78,7 @@ export const CONNECT_PROXY_RESOURCES: ResourceTable<ConnectProxySnapshot> = [
 /** The resource table of every served proxy kind. */
 export const RESOURCE_TABLES: { readonly [K in ProxyKind]: ResourceTable<SnapshotOf<K>> } = {
   'connect-proxy': CONNECT_PROXY_RESOURCES,
+  'mesh-gateway': MESH_GATEWAY_RESOURCES,
 };
 
 export type GenerateResult = { readonly ok: true; readonly resources: ResourceSet } | { readonly ok: false; readonly issues: readonly FieldIssue[] };

@@ -16,14 +16,17 @@
 import { encode, type ProtoType } from '../core/proto.js';
 import type { EncodedResource } from '../core/resources.js';
 import type { XdsTypeUrl } from '../core/type-urls.js';
-import type { UpstreamShape, UpstreamSnapshot } from '../proxycfg/snapshot.js';
 import type { ResourceInterner } from './encode.js';
 
+/** A list field's elements without their endpoints. */
+type WithoutEndpoints<T> = T extends readonly (infer E extends { readonly endpoints: unknown })[] ? readonly Omit<E, 'endpoints'>[] : T;
+
 /**
- * The inputs a built row receives: the named fields of the snapshot. `upstreams` comes without
- * endpoints (those are a shared row's input), so an endpoint change never rebuilds a listener.
+ * The inputs a built row receives: the named fields of the snapshot. A list of things with
+ * endpoints (upstreams, a gateway's services and datacenters) comes without them: endpoints are a
+ * shared row's input, so an endpoint change never rebuilds a cluster or a listener.
  */
-export type RowInputs<S, F extends keyof S> = { readonly [K in F]: S[K] extends readonly UpstreamSnapshot[] ? readonly UpstreamShape[] : S[K] };
+export type RowInputs<S, F extends keyof S> = { readonly [K in F]: WithoutEndpoints<S[K]> };
 
 /** A resource type built from named fields of a snapshot. */
 export interface BuiltRow<S, F extends keyof S, T> {
@@ -67,14 +70,21 @@ function keyOf(inputs: object): string {
   return JSON.stringify(inputs, (_k, v: unknown) => (v !== null && typeof v === 'object' && v !== inputs && Object.isFrozen(v) ? identity(v) : v));
 }
 
-function withoutEndpoints(upstreams: readonly UpstreamSnapshot[]): readonly UpstreamShape[] {
-  return upstreams.map(({ endpoints: _, ...shape }) => shape);
+const hasEndpoints = (v: unknown): v is { readonly endpoints: unknown } => typeof v === 'object' && v !== null && 'endpoints' in v;
+
+function withoutEndpoints(value: unknown): unknown {
+  if (!Array.isArray(value) || !value.some(hasEndpoints)) return value;
+  return value.map((e: unknown) => {
+    if (!hasEndpoints(e)) return e;
+    const { endpoints: _, ...shape } = e;
+    return shape;
+  });
 }
 
 /** Copies the named fields, and nothing else, out of the snapshot. */
 function select<S, F extends keyof S>(snap: S, fields: readonly F[]): RowInputs<S, F> {
   const inputs: Partial<Record<F, unknown>> = {};
-  for (const f of fields) inputs[f] = f === 'upstreams' ? withoutEndpoints(snap[f] as readonly UpstreamSnapshot[]) : snap[f];
+  for (const f of fields) inputs[f] = withoutEndpoints(snap[f]);
   return inputs as RowInputs<S, F>;
 }
 

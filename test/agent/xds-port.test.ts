@@ -112,6 +112,22 @@ describe('the agent xDS port', () => {
     assert.equal(logged[0]?.level, 'info');
   });
 
+  it('serves a registered mesh gateway: a cluster and filter chain per local service, no certificates', async () => {
+    const a = await start();
+    assert.equal((await a.put('/v1/agent/service/register', { ID: 'mgw', Name: 'mgw', Kind: 'mesh-gateway', Port: 8443, Address: '127.0.0.1' })).status, 200);
+    assert.equal((await a.put('/v1/agent/service/register', { ID: 'web', Name: 'web', Port: 8080, Connect: { SidecarService: {} } })).status, 200);
+    const c = open(a, 'mgw');
+    c.subscribe(Cluster);
+    const cds = await c.expect('the gateway clusters', 20_000);
+    assert.deepEqual(
+      cds.resources.map((r) => r.name.split('.').slice(0, 3).join('.')),
+      ['web.default.dc1'],
+      'one cluster, for the local service web',
+    );
+    c.ack(cds);
+    assert.equal((await xdsStatus(a, 'mgw')).Waiting, null);
+  });
+
   it('holds at most xdsMaxStreams streams (limits.xds_max_streams)', async () => {
     const a = await start({ xdsMaxStreams: 1 });
     const first = open(a, 'one');

@@ -23,7 +23,9 @@ describe('catalog + CA -> proxycfg -> xds -> Envoy', () => {
     const [web, db] = [await mesh.catalog('node-web'), await mesh.catalog('node-db')];
     ({ toDb } = await mesh.webToDb(web, db));
     const snapshotOf = (catalog: Catalog, id: string, ready: (s: ConnectProxySnapshot) => boolean) =>
-      firstValueFrom(new ProxyConfigManager({ catalog, ca: mesh.leaves, coalesceMs: 20 }).snapshots(id).pipe(filter(ready)));
+      firstValueFrom(
+        new ProxyConfigManager({ catalog, ca: mesh.leaves, coalesceMs: 20 }).snapshots(id).pipe(filter((s): s is ConnectProxySnapshot => s.kind === 'connect-proxy' && ready(s))),
+      );
     const dbSnap = await snapshotOf(db, 'db-sidecar-proxy', (s) => s.intentions.length === 1);
     const webSnap = await snapshotOf(web, 'web-sidecar-proxy', (s) => s.upstreams[0]?.endpoints.length === 1);
     envoys.push(await startSidecarEnvoy(dbSnap, generateResources(dbSnap)));

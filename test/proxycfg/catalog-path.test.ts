@@ -34,7 +34,7 @@ describe('proxycfg over the real catalog', () => {
     const manager = new ProxyConfigManager({ catalog: web, ca: fixedCASource(), coalesceMs: 20 });
     const seen: ConnectProxySnapshot[] = [];
     let completed = false;
-    const sub = manager.snapshots('web-sidecar-proxy').subscribe({ next: (s) => seen.push(s), complete: () => (completed = true) });
+    const sub = manager.snapshots('web-sidecar-proxy').subscribe({ next: (s) => s.kind === 'connect-proxy' && seen.push(s), complete: () => (completed = true) });
     const latest = () => seen[seen.length - 1];
     try {
       await waitFor('a first snapshot with no db endpoints', () => latest()?.upstreams[0]?.endpoints.length === 0);

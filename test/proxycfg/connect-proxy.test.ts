@@ -7,14 +7,15 @@ import { describe, it } from 'node:test';
 import { map, take, timer } from 'rxjs';
 import { TestScheduler, type RunHelpers } from 'rxjs/testing';
 import { ProxyConfigManager, proxySnapshots } from '../../src/proxycfg/manager.js';
-import type { ConnectProxySnapshot } from '../../src/proxycfg/snapshot.js';
+import type { ProxySnapshot } from '../../src/proxycfg/snapshot.js';
 import { testLeaf, testRoots } from '../support/fixed-ca.js';
 import { MarbleSources, instances, intention, proxy, type Watches } from './marble-sources.js';
 
 const WINDOW = 10;
 
 /** A compact, comparable view of a snapshot. */
-function summary(s: ConnectProxySnapshot): string {
+function summary(s: ProxySnapshot): string {
+  assert.equal(s.kind, 'connect-proxy');
   const ups = s.upstreams.map((u) => `${u.id}:${u.endpoints.map((e) => e.port).join('+')}`).join(',');
   return `[${ups}] intentions=${s.intentions.map((i) => i.sourceName).join('+')}`;
 }

@@ -105,6 +105,9 @@ export class MarbleSources implements CatalogSource, CASource {
   watchConfigEntry<K extends ConfigKind>(kind: K, name: string) {
     return this.watch<ConfigEntryOf<K> | undefined>(`entry/${kind}/${name}`, undefined);
   }
+  watchServiceNames() {
+    return this.watch<readonly string[]>('service-names', []);
+  }
   watchMeshGateways() {
     return this.watch<readonly CheckServiceNode[]>('mesh-gateways', []);
   }

@@ -4,6 +4,7 @@
 // PUT /v1/agent/service/register, PUT /v1/config, PUT /v1/connect/intentions/exact.
 // The CatalogSource handed to proxycfg is the catalog of the node the proxy is registered on
 // (an agent serves the proxies registered with it).
+import { firstValueFrom } from 'rxjs';
 import { Catalog } from '../../src/catalog/catalog.js';
 import { systemClock, type Clock } from '../../src/core/clock.js';
 import type { CatalogSource } from '../../src/proxycfg/sources.js';
@@ -42,5 +43,19 @@ export async function scenarioCatalog(scenario: Scenario): Promise<ScenarioCatal
   if (!proxyCatalog) throw new Error(`scenario ${scenario.name}: proxy ${scenario.proxy} is not registered on any node`);
   for (const entry of scenario.configEntries) await proxyCatalog.setConfigEntry(entry);
   for (const i of scenario.intentions) await proxyCatalog.putIntention(i.SourceName, i.DestinationName, i);
+  for (const remote of scenario.remoteDatacenters) {
+    // The remote datacenter's own agents register its gateways; its federation state is what
+    // its catalog lists as its mesh gateways, as that datacenter would send it.
+    const remoteStore = openStore(undefined);
+    let last: Catalog | undefined;
+    for (const [i, node] of remote.nodes.entries()) {
+      last = new Catalog(remoteStore, { datacenter: remote.datacenter, node: node.Node, clock: FIXED_CLOCK });
+      await last.registerNode(node.Address, {}, `00000000-0000-4000-9000-${String(i + 1).padStart(12, '0')}`);
+      for (const body of node.Services) await last.registerService(body);
+    }
+    const gateways = last ? await firstValueFrom(last.watchMeshGateways()) : [];
+    remoteStore.close();
+    await proxyCatalog.putFederationState({ Datacenter: remote.datacenter, MeshGateways: gateways, UpdatedAt: new Date(FIXED_CLOCK.now()).toISOString() });
+  }
   return { source: proxyCatalog, catalogs, close: () => store.close() };
 }

@@ -19,10 +19,11 @@ export interface AgentCheckRegistration {
 export interface AgentServiceRegistration {
   readonly ID?: string;
   readonly Name: string;
-  readonly Kind?: 'connect-proxy';
+  readonly Kind?: 'connect-proxy' | 'mesh-gateway';
   readonly Tags?: readonly string[];
   readonly Meta?: Readonly<Record<string, string>>;
   readonly Address?: string;
+  readonly TaggedAddresses?: Readonly<Record<string, { readonly Address: string; readonly Port: number }>>;
   readonly Port?: number;
   readonly Proxy?: Record<string, unknown>;
   readonly Connect?: { readonly Native?: boolean };
@@ -59,6 +60,11 @@ export interface Scenario {
   readonly intentions: readonly IntentionInput[];
   /** Overrides of the bootstrap options (e.g. a token, sotw). */
   readonly bootstrap?: Readonly<Record<string, unknown>>;
+  /**
+   * Other datacenters, each with the nodes of its mesh gateways: registered in that datacenter's
+   * own catalog, whose federation state (its mesh gateways) the proxy's datacenter then holds.
+   */
+  readonly remoteDatacenters: readonly { readonly datacenter: string; readonly nodes: readonly ScenarioNode[] }[];
 }
 
 export function scenarioNames(): string[] {
@@ -79,6 +85,7 @@ export function loadScenario(name: string): Scenario {
     nodes: raw.nodes,
     configEntries: raw.configEntries ?? [],
     intentions: raw.intentions ?? [],
+    remoteDatacenters: raw.remoteDatacenters ?? [],
     ...(raw.bootstrap ? { bootstrap: raw.bootstrap } : {}),
     name,
   };

@@ -45,6 +45,10 @@ const REQUIRED = [
   'no-upstreams',
   'upstream-without-instances',
   'ipv6-addresses',
+  'mesh-gateway',
+  'mesh-gateway-local-only',
+  'mesh-gateway-tagged-addresses',
+  'mesh-gateway-service-without-instances',
 ];
 
 async function generateScenario(name: string) {
