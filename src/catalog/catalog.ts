@@ -23,7 +23,21 @@ export interface CatalogOptions {
   /** Decision when no intention matches; "allow" as Consul with ACLs disabled. */
   readonly defaultIntentionPolicy?: DefaultPolicy;
   readonly clock?: Clock;
+  /**
+   * Another datacenter's catalog, for what only it knows (the sidecars of its services, for an
+   * upstream there with mesh gateway mode "none"). Without one, other datacenters' services have
+   * no instances here.
+   */
+  readonly remote?: RemoteCatalog;
 }
+
+/** What this agent can ask of another datacenter (through the WAN link). */
+export interface RemoteCatalog {
+  /** The sidecars (and Connect-native instances) of `service` in `datacenter`, with checks, followed. */
+  watchConnectHealth(datacenter: string, service: string): Observable<readonly CheckServiceNode[]>;
+}
+
+const NO_INSTANCES: Observable<readonly CheckServiceNode[]> = new BehaviorSubject<readonly CheckServiceNode[]>(Object.freeze([]));
 
 const SERVICE_TABLES: TableName[] = ['services'];
 const HEALTH_TABLES: TableName[] = ['nodes', 'services', 'checks'];
@@ -37,6 +51,7 @@ export class Catalog {
   private readonly shared = new SharedQueries();
   private readonly clock: Clock;
   private readonly checkUpdates = new Subject<string>();
+  private readonly remote: RemoteCatalog | undefined;
 
   constructor(
     readonly store: Store,
@@ -46,6 +61,7 @@ export class Catalog {
     this.node = opts.node;
     this.clock = opts.clock ?? systemClock;
     this.policy = new BehaviorSubject<DefaultPolicy>(opts.defaultIntentionPolicy ?? 'allow');
+    this.remote = opts.remote;
   }
 
   // ---- nodes, services, checks -------------------------------------------------------------
@@ -291,6 +307,13 @@ export class Catalog {
   watchConfigEntry<K extends ConfigKind>(kind: K, name: string): Observable<ConfigEntryOf<K> | undefined> {
     // The store holds what the kind's schema accepted, under the kind's key.
     return this.values(`config:${kind}/${name}`, () => this.configEntry(kind, name)) as Observable<ConfigEntryOf<K> | undefined>;
+  }
+
+  /** A service's sidecars in another datacenter, as that datacenter answers (none without a link to it). */
+  watchRemoteConnectHealth(datacenter: string, service: string): Observable<readonly CheckServiceNode[]> {
+    if (datacenter === this.datacenter) return this.watchConnectHealth(service);
+    const remote = this.remote;
+    return remote ? this.shared.get(`remote-connect:${datacenter}/${service}`, () => remote.watchConnectHealth(datacenter, service)) : NO_INSTANCES;
   }
 
   /** This datacenter's mesh gateways with their checks. */

@@ -8,6 +8,13 @@ export type ServiceKind = '' | 'connect-proxy' | 'mesh-gateway' | 'ingress-gatew
 
 export type ProxyMode = '' | 'direct' | 'transparent';
 
+/** How traffic to another datacenter goes (Consul's MeshGateway.Mode); '' means not set here. */
+export type MeshGatewayMode = '' | 'none' | 'local' | 'remote';
+
+export interface MeshGatewayConfig {
+  readonly Mode?: MeshGatewayMode;
+}
+
 export interface Upstream {
   readonly DestinationType?: 'service' | 'prepared_query';
   readonly DestinationName: string;
@@ -17,6 +24,7 @@ export interface Upstream {
   readonly LocalBindPort: number;
   /** Opaque per-upstream config (for example `protocol`, `connect_timeout_ms`). */
   readonly Config?: Readonly<Record<string, unknown>>;
+  readonly MeshGateway?: MeshGatewayConfig;
 }
 
 export interface ProxyConfig {
@@ -28,6 +36,7 @@ export interface ProxyConfig {
   /** Opaque proxy config (for example `protocol`, `bind_address`, `bind_port`, `local_connect_timeout_ms`). */
   readonly Config?: Readonly<Record<string, unknown>>;
   readonly Upstreams?: readonly Upstream[];
+  readonly MeshGateway?: MeshGatewayConfig;
 }
 
 /** Where a service is reached under one tag of its TaggedAddresses (Consul's ServiceAddress). */

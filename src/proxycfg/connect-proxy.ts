@@ -14,11 +14,11 @@ import type { CARoots, LeafCert } from '../ca/types.js';
 import { DEFAULT_PUBLIC_BIND_ADDRESS, unservableIssues } from '../catalog/services/register.js';
 import { proxyConfigSchema } from '../catalog/services/proxy-config.js';
 import { resolveProtocol } from '../catalog/config/protocol.js';
-import type { ConfigEntry, Intention, ServiceInstance } from '../catalog/types.js';
+import type { ConfigEntryOf, Intention, ServiceInstance } from '../catalog/types.js';
 import { DEFAULT_NAMESPACE } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, Issues, PROXY_DEFAULTS, SERVICE_DEFAULTS, sharedBy, type ProxyDeps } from './resolve.js';
 import type { ConnectProxySnapshot, IntentionSource } from './snapshot.js';
-import { resolveUpstreams, watchUpstreams, type UpstreamInputs } from './upstreams.js';
+import { meshGatewayMode, resolveUpstreams, watchUpstreams, type UpstreamInputs } from './upstreams.js';
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1';
 
@@ -28,8 +28,8 @@ export interface ServiceInputs {
   readonly leaf: LeafCert;
   readonly intentions: readonly Intention[];
   readonly defaultIntentionPolicy: 'allow' | 'deny';
-  readonly proxyDefaults: ConfigEntry | undefined;
-  readonly serviceDefaults: ConfigEntry | undefined;
+  readonly proxyDefaults: ConfigEntryOf<'proxy-defaults'> | undefined;
+  readonly serviceDefaults: ConfigEntryOf<'service-defaults'> | undefined;
 }
 
 export interface ConnectProxyInputs extends ServiceInputs {
@@ -63,7 +63,7 @@ function serviceInputs(deps: ProxyDeps, service: string): Observable<ServiceInpu
 
 /** Everything a connect-proxy registration's snapshot is built from. */
 export function connectProxyInputs(proxy: ServiceInstance, deps: ProxyDeps): Observable<ConnectProxyInputs> {
-  return combineLatest([serviceInputs(deps, destinationService(proxy)), watchUpstreams(deps, proxy.Proxy?.Upstreams ?? [])]).pipe(
+  return combineLatest([serviceInputs(deps, destinationService(proxy)), watchUpstreams(deps, proxy.Proxy?.Upstreams ?? [], proxy.Datacenter)]).pipe(
     map(([service, upstreams]) => ({ ...service, proxy, upstreams })),
   );
 }
@@ -90,11 +90,12 @@ export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectPr
   const p = proxy.Proxy;
   if (!p) issues.add('Proxy', 'a connect-proxy registration needs a Proxy block');
   const config = issues.parse(proxyConfigSchema, p?.Config, ['Proxy', 'Config'], {});
-  issues.addAll(unservableIssues(proxy, ['Proxy'], proxy.Datacenter));
+  issues.addAll(unservableIssues(proxy, ['Proxy']));
   const defaultsProtocol = entryProtocol(issues, inputs.proxyDefaults);
   const localPort = p?.LocalServicePort;
   if (localPort === undefined) issues.add('Proxy.LocalServicePort', 'required: the port of the service this proxy fronts');
-  const upstreams = resolveUpstreams(issues, { datacenter: proxy.Datacenter, defaultsProtocol }, inputs.upstreams);
+  const mode = meshGatewayMode(p?.MeshGateway?.Mode, inputs.serviceDefaults?.MeshGateway?.Mode, inputs.proxyDefaults?.MeshGateway?.Mode);
+  const upstreams = resolveUpstreams(issues, { datacenter: proxy.Datacenter, defaultsProtocol, meshGatewayMode: mode }, inputs.upstreams);
   const publicProtocol = resolveProtocol(config.protocol, entryProtocol(issues, inputs.serviceDefaults), defaultsProtocol);
   return {
     kind: 'connect-proxy',

@@ -14,10 +14,11 @@ import type { CARoots } from '../ca/types.js';
 import { gatewayAddresses } from '../catalog/services/gateway-address.js';
 import { gatewayConfigSchema, proxyConfigSchema } from '../catalog/services/proxy-config.js';
 import { TAGGED_ADDRESS_LAN, TAGGED_ADDRESS_WAN } from '../catalog/services/tagged-addresses.js';
-import { aggregateStatus, type CheckServiceNode, type FederationState, type ServiceInstance } from '../catalog/types.js';
+import type { CheckServiceNode, FederationState, ServiceInstance } from '../catalog/types.js';
 import { DEFAULT_NAMESPACE } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, Issues, sharedBy, type ProxyDeps } from './resolve.js';
-import type { GatewayListenerAddress, GatewayRemoteDatacenter, MeshGatewaySnapshot, UpstreamEndpoint } from './snapshot.js';
+import { remoteGatewayEndpoints } from './gateways.js';
+import type { GatewayListenerAddress, GatewayRemoteDatacenter, MeshGatewaySnapshot } from './snapshot.js';
 import { endpointsOf } from './upstreams.js';
 
 export interface MeshGatewayInputs {
@@ -52,23 +53,12 @@ export function meshGatewayInputs(gateway: ServiceInstance, deps: ProxyDeps): Ob
   }).pipe(map((inputs) => ({ ...inputs, gateway })));
 }
 
-/** A remote gateway's WAN address, when it is one Envoy can dial (an IP). */
-function wanEndpoint(n: CheckServiceNode): UpstreamEndpoint | undefined {
-  const { wan } = gatewayAddresses(n.Service, n.Node.Address);
-  return isIP(wan.Address) === 0 ? undefined : { node: n.Node.Node, address: wan.Address, port: wan.Port, health: aggregateStatus(n.Checks) };
-}
-
-/** One list per federation state object, so snapshots share it while the state is unchanged. */
+/** One entry per federation state object, so snapshots share it while the state is unchanged. */
 const remoteByState = new WeakMap<FederationState, GatewayRemoteDatacenter>();
 
 function remoteDatacenter(state: FederationState): GatewayRemoteDatacenter {
   let dc = remoteByState.get(state);
-  if (!dc) {
-    const endpoints = state.MeshGateways.map(wanEndpoint)
-      .filter((e) => e !== undefined)
-      .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port));
-    remoteByState.set(state, (dc = { datacenter: state.Datacenter, endpoints: Object.freeze(endpoints) }));
-  }
+  if (!dc) remoteByState.set(state, (dc = { datacenter: state.Datacenter, endpoints: remoteGatewayEndpoints(state) }));
   return dc;
 }
 

@@ -39,6 +39,9 @@ export class SharedCatalogSource implements CatalogSource {
   watchServiceNames(): Observable<readonly string[]> {
     return this.cache.get('service-names', () => this.inner.watchServiceNames());
   }
+  watchRemoteConnectHealth(datacenter: string, service: string): Observable<readonly CheckServiceNode[]> {
+    return this.cache.get(`remote-connect-health/${datacenter}/${service}`, () => this.inner.watchRemoteConnectHealth(datacenter, service));
+  }
   watchMeshGateways(): Observable<readonly CheckServiceNode[]> {
     return this.cache.get('mesh-gateways', () => this.inner.watchMeshGateways());
   }

@@ -20,6 +20,8 @@ export interface CatalogSource {
   watchConfigEntry<K extends ConfigKind>(kind: K, name: string): Observable<ConfigEntryOf<K> | undefined>;
   /** Names of services with typical (non-proxy, non-gateway) instances, sorted. */
   watchServiceNames(): Observable<readonly string[]>;
+  /** Sidecars of a service in another datacenter, as that datacenter answers. */
+  watchRemoteConnectHealth(datacenter: string, service: string): Observable<readonly CheckServiceNode[]>;
   /** This datacenter's mesh gateways, with checks. */
   watchMeshGateways(): Observable<readonly CheckServiceNode[]>;
   /** Every datacenter's federation state (its mesh gateways) as this agent knows it. */

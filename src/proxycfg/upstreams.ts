@@ -1,22 +1,42 @@
 // Upstreams, for every proxy kind that has them: the watches of a destination (its sidecars'
 // health and its service-defaults, combined once per destination and shared by every proxy
 // upstream of it) and the resolution of one registered upstream into its snapshot.
+//
+// An upstream in another datacenter (`Datacenter` on the upstream) is reached, by its mesh
+// gateway mode (the upstream's MeshGateway, else the proxy's, else its service's
+// service-defaults, else proxy-defaults; Consul's precedence), through this datacenter's mesh
+// gateways (`local`, their LAN addresses), through the remote datacenter's gateways (`remote`,
+// their WAN addresses from its federation state), or at the remote sidecars directly (`none`,
+// the default). Its cluster is `<svc>.<ns>.<dc>.internal.<td>` whichever way: the gateways route
+// by that SNI.
 import { combineLatest, map, of, type Observable } from 'rxjs';
 import { upstreamConfigSchema } from '../catalog/services/proxy-config.js';
 import { DEFAULT_UPSTREAM_BIND_ADDRESS } from '../catalog/services/register.js';
-import { aggregateStatus, type CheckServiceNode, type ConfigEntry, type Protocol, type Upstream } from '../catalog/types.js';
+import { aggregateStatus, type CheckServiceNode, type ConfigEntryOf, type FederationState, type MeshGatewayMode, type Protocol, type Upstream } from '../catalog/types.js';
 import { resolveProtocol } from '../catalog/config/protocol.js';
 import { DEFAULT_NAMESPACE, upstreamId } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, SERVICE_DEFAULTS, sharedBy, type Issues, type ProxyDeps } from './resolve.js';
+import { localGatewayEndpoints, remoteGatewayEndpoints } from './gateways.js';
 import type { UpstreamEndpoint, UpstreamSnapshot } from './snapshot.js';
+
+/** What an upstream in another datacenter may be reached through; which one, its mode decides. */
+export interface CrossDatacenterInputs {
+  readonly localGateways: readonly CheckServiceNode[];
+  readonly federationStates: readonly FederationState[];
+  /** The destination's sidecars in its datacenter, as that datacenter answers. */
+  readonly remoteNodes: readonly CheckServiceNode[];
+}
 
 /** What one upstream is resolved from. */
 export interface UpstreamInputs {
   readonly upstream: Upstream;
   /** Its position in the registration (for issue paths). */
   readonly index: number;
-  readonly serviceDefaults: ConfigEntry | undefined;
+  readonly serviceDefaults: ConfigEntryOf<'service-defaults'> | undefined;
+  /** The destination's sidecars in this datacenter (none for an upstream in another). */
   readonly nodes: readonly CheckServiceNode[];
+  /** Set for an upstream in another datacenter. */
+  readonly crossDatacenter?: CrossDatacenterInputs;
 }
 
 /** An upstream destination's sidecars and service-defaults, combined once per destination. */
@@ -26,11 +46,30 @@ function destinationInputs(deps: ProxyDeps, destination: string) {
   );
 }
 
+const NO_NODES: readonly CheckServiceNode[] = Object.freeze([]);
+
+/** An upstream in another datacenter: every way it may be reached, and its service-defaults. */
+function crossDatacenterInputs(deps: ProxyDeps, datacenter: string, destination: string) {
+  const { catalog } = deps;
+  return sharedBy(deps, `cross-dc-inputs/${datacenter}/${destination}`, () =>
+    combineLatest([
+      combineLatest({ localGateways: catalog.watchMeshGateways(), federationStates: catalog.watchFederationStates(), remoteNodes: catalog.watchRemoteConnectHealth(datacenter, destination) }),
+      catalog.watchConfigEntry(SERVICE_DEFAULTS, destination),
+    ]),
+  );
+}
+
 /** Upstream inputs, in the registration's order; `of([])` when there are none, since combineLatest([]) never emits. */
-export function watchUpstreams(deps: ProxyDeps, upstreams: readonly Upstream[]): Observable<readonly UpstreamInputs[]> {
+export function watchUpstreams(deps: ProxyDeps, upstreams: readonly Upstream[], datacenter: string): Observable<readonly UpstreamInputs[]> {
   if (upstreams.length === 0) return of([]);
-  return combineLatest(upstreams.map((u) => destinationInputs(deps, u.DestinationName))).pipe(
-    map((inputs) => upstreams.map((upstream, index): UpstreamInputs => ({ upstream, index, nodes: inputs[index]![0], serviceDefaults: inputs[index]![1] }))),
+  return combineLatest(
+    upstreams.map((u, index) =>
+      u.Datacenter && u.Datacenter !== datacenter
+        ? crossDatacenterInputs(deps, u.Datacenter, u.DestinationName).pipe(
+            map(([crossDatacenter, serviceDefaults]): UpstreamInputs => ({ upstream: u, index, nodes: NO_NODES, serviceDefaults, crossDatacenter })),
+          )
+        : destinationInputs(deps, u.DestinationName).pipe(map(([nodes, serviceDefaults]): UpstreamInputs => ({ upstream: u, index, nodes, serviceDefaults }))),
+    ),
   );
 }
 
@@ -60,22 +99,48 @@ export interface UpstreamOwner {
   readonly datacenter: string;
   /** The protocol proxy-defaults sets, if any (already read, so its issue is reported once). */
   readonly defaultsProtocol: Protocol | undefined;
+  /** The proxy's mesh gateway mode for upstreams that set none (its registration, service-defaults, proxy-defaults). */
+  readonly meshGatewayMode: MeshGatewayMode;
 }
+
+/** The first mode set, most specific first; `none` (straight to the remote sidecars) when none is. */
+export function meshGatewayMode(...modes: readonly (MeshGatewayMode | undefined)[]): MeshGatewayMode {
+  return modes.find((m) => m !== undefined && m !== '') ?? '';
+}
+
+/** Where an upstream in another datacenter is reached, by its mode. */
+function crossDatacenterEndpoints(datacenter: string, mode: MeshGatewayMode, inputs: CrossDatacenterInputs): readonly UpstreamEndpoint[] {
+  switch (mode) {
+    case 'local':
+      return localGatewayEndpoints(inputs.localGateways);
+    case 'remote': {
+      const state = inputs.federationStates.find((s) => s.Datacenter === datacenter);
+      return state ? remoteGatewayEndpoints(state) : NO_ENDPOINTS;
+    }
+    case 'none':
+    case '':
+      return endpointsOf(inputs.remoteNodes);
+  }
+}
+
+const NO_ENDPOINTS: readonly UpstreamEndpoint[] = Object.freeze([]);
 
 export function resolveUpstream(issues: Issues, owner: UpstreamOwner, input: UpstreamInputs): UpstreamSnapshot {
   const { upstream: u, index } = input;
   const config = issues.parse(upstreamConfigSchema, u.Config, ['Proxy', 'Upstreams', index, 'Config'], {});
   const namespace = u.DestinationNamespace || DEFAULT_NAMESPACE;
+  const remote = input.crossDatacenter && u.Datacenter ? u.Datacenter : undefined;
+  const endpoints = remote && input.crossDatacenter ? crossDatacenterEndpoints(remote, meshGatewayMode(u.MeshGateway?.Mode, owner.meshGatewayMode), input.crossDatacenter) : endpointsOf(input.nodes);
   return {
-    id: upstreamId(u.DestinationName, namespace),
+    id: upstreamId(u.DestinationName, namespace, remote),
     destinationName: u.DestinationName,
     namespace,
-    datacenter: owner.datacenter,
+    datacenter: remote ?? owner.datacenter,
     bindAddress: u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS,
     bindPort: u.LocalBindPort,
     protocol: resolveProtocol(config.protocol, entryProtocol(issues, input.serviceDefaults), owner.defaultsProtocol),
     connectTimeoutMs: config.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
-    endpoints: endpointsOf(input.nodes),
+    endpoints,
   };
 }
 

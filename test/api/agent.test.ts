@@ -157,11 +157,10 @@ describe('/v1/agent', () => {
     assert.equal((await a.put('/v1/agent/service/register', ok)).status, 200);
   });
 
-  it('refuses what no configuration can be built for yet: another datacenter, prepared queries, transparent mode', async () => {
+  it('refuses what no configuration can be built for yet: prepared queries, transparent mode', async () => {
     const before = a.agent.store.currentIndex();
     const sidecar = (Proxy: object) => ({ Name: 'x', Port: 80, Connect: { SidecarService: { Proxy } } });
     const cases: [unknown, RegExp][] = [
-      [sidecar({ Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, Datacenter: 'dc2' }] }), /Connect\.SidecarService\.Proxy\.Upstreams\[0\]\.Datacenter: cross-datacenter upstreams are not supported \(this agent is in dc1\)/],
       [sidecar({ Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, DestinationType: 'prepared_query' }] }), /Upstreams\[0\]\.DestinationType: prepared_query upstreams are not supported/],
       [{ Kind: 'connect-proxy', Name: 'x-proxy', Port: 21000, Proxy: { DestinationServiceName: 'x', LocalServicePort: 80, Mode: 'transparent' } }, /Proxy\.Mode: transparent proxying is not supported/],
     ];
@@ -172,6 +171,20 @@ describe('/v1/agent', () => {
     }
     assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
     assert.equal((await a.put('/v1/agent/service/register', sidecar({ Mode: 'direct', Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, Datacenter: 'dc1' }] }))).status, 200);
+  });
+
+  it('takes an upstream in another datacenter with its mesh gateway mode, and refuses an unknown mode naming it', async () => {
+    const sidecar = (Proxy: object) => ({ Name: 'y', Port: 81, Connect: { SidecarService: { Proxy } } });
+    const before = a.agent.store.currentIndex();
+    const bad = await a.put('/v1/agent/service/register', sidecar({ Upstreams: [{ DestinationName: 'db', LocalBindPort: 9400, Datacenter: 'dc2', MeshGateway: { Mode: 'sideways' } }] }));
+    assert.equal(bad.status, 400, bad.text);
+    assert.match(bad.text, /Upstreams\[0\]\.MeshGateway\.Mode/);
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+    const body = sidecar({ MeshGateway: { Mode: 'local' }, Upstreams: [{ DestinationName: 'db', LocalBindPort: 9400, Datacenter: 'dc2', MeshGateway: { Mode: 'remote' } }] });
+    assert.equal((await a.put('/v1/agent/service/register', body)).status, 200);
+    const stored = (await a.get('/v1/agent/service/y-sidecar-proxy')).json as { Proxy: { MeshGateway: unknown; Upstreams: { Datacenter: string; MeshGateway: unknown }[] } };
+    assert.deepEqual(stored.Proxy.MeshGateway, { Mode: 'local' });
+    assert.deepEqual(stored.Proxy.Upstreams[0], { DestinationName: 'db', LocalBindPort: 9400, Datacenter: 'dc2', MeshGateway: { Mode: 'remote' } });
   });
 
   it('rejects HTTP checks the probe cannot send: a non-http(s) URL, a bad method or header name', async () => {

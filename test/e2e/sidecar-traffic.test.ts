@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import type { Protocol } from '../../src/catalog/types.js';
 import type { Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { ConfigEntry, Intention, ServiceInstance } from '../../src/catalog/types.js';
+import type { ConfigEntryOf, Intention, ServiceInstance } from '../../src/catalog/types.js';
 import { buildConnectProxySnapshot, type ConnectProxyInputs } from '../../src/proxycfg/connect-proxy.js';
 import { generateResources } from '../../src/xds/generate.js';
 import { intention } from '../proxycfg/marble-sources.js';
@@ -27,7 +27,7 @@ interface Sidecar {
   readonly protocol?: Protocol;
 }
 
-function serviceDefaults(name: string, protocol: Protocol | undefined): ConfigEntry | undefined {
+function serviceDefaults(name: string, protocol: Protocol | undefined): ConfigEntryOf<'service-defaults'> | undefined {
   return protocol ? { Kind: 'service-defaults', Name: name, Protocol: protocol, CreateIndex: 1, ModifyIndex: 1 } : undefined;
 }
 

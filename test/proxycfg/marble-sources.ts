@@ -108,6 +108,9 @@ export class MarbleSources implements CatalogSource, CASource {
   watchServiceNames() {
     return this.watch<readonly string[]>('service-names', []);
   }
+  watchRemoteConnectHealth(datacenter: string, service: string) {
+    return this.watch<readonly CheckServiceNode[]>(`remote-health/${datacenter}/${service}`, []);
+  }
   watchMeshGateways() {
     return this.watch<readonly CheckServiceNode[]>('mesh-gateways', []);
   }

@@ -4,8 +4,8 @@
 // PUT /v1/agent/service/register, PUT /v1/config, PUT /v1/connect/intentions/exact.
 // The CatalogSource handed to proxycfg is the catalog of the node the proxy is registered on
 // (an agent serves the proxies registered with it).
-import { firstValueFrom } from 'rxjs';
-import { Catalog } from '../../src/catalog/catalog.js';
+import { firstValueFrom, of } from 'rxjs';
+import { Catalog, type RemoteCatalog } from '../../src/catalog/catalog.js';
 import { systemClock, type Clock } from '../../src/core/clock.js';
 import type { CatalogSource } from '../../src/proxycfg/sources.js';
 import { openStore } from '../../src/store/sqlite.js';
@@ -23,15 +23,31 @@ export interface ScenarioCatalog {
 
 /** Replays a scenario's inputs into a real catalog over an in-memory store. */
 export async function scenarioCatalog(scenario: Scenario): Promise<ScenarioCatalog> {
-  const store = openStore(undefined);
+  const stores = [openStore(undefined)];
+  // Other datacenters first: each with its own store and agents. The proxy's datacenter holds
+  // each one's federation state (what that datacenter's catalog lists as its mesh gateways), and
+  // asks it for its sidecars as it would over the WAN link.
+  const remotes = new Map<string, Catalog>();
+  for (const remote of scenario.remoteDatacenters) {
+    const store = openStore(undefined);
+    stores.push(store);
+    for (const [i, node] of remote.nodes.entries()) {
+      const catalog = new Catalog(store, { datacenter: remote.datacenter, node: node.Node, clock: FIXED_CLOCK });
+      await catalog.registerNode(node.Address, {}, `00000000-0000-4000-9000-${String(i + 1).padStart(12, '0')}`);
+      for (const body of node.Services) await catalog.registerService(body);
+      remotes.set(remote.datacenter, catalog);
+    }
+  }
+  const remote: RemoteCatalog = { watchConnectHealth: (dc, service) => remotes.get(dc)?.watchConnectHealth(service) ?? of([]) };
   const catalogs = new Map<string, Catalog>();
   let proxyCatalog: Catalog | undefined;
   for (const [i, node] of scenario.nodes.entries()) {
-    const catalog = new Catalog(store, {
+    const catalog = new Catalog(stores[0]!, {
       datacenter: scenario.datacenter,
       node: node.Node,
       defaultIntentionPolicy: scenario.defaultIntentionPolicy,
       clock: FIXED_CLOCK,
+      remote,
     });
     catalogs.set(node.Node, catalog);
     await catalog.registerNode(node.Address, {}, `00000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`);
@@ -43,19 +59,9 @@ export async function scenarioCatalog(scenario: Scenario): Promise<ScenarioCatal
   if (!proxyCatalog) throw new Error(`scenario ${scenario.name}: proxy ${scenario.proxy} is not registered on any node`);
   for (const entry of scenario.configEntries) await proxyCatalog.setConfigEntry(entry);
   for (const i of scenario.intentions) await proxyCatalog.putIntention(i.SourceName, i.DestinationName, i);
-  for (const remote of scenario.remoteDatacenters) {
-    // The remote datacenter's own agents register its gateways; its federation state is what
-    // its catalog lists as its mesh gateways, as that datacenter would send it.
-    const remoteStore = openStore(undefined);
-    let last: Catalog | undefined;
-    for (const [i, node] of remote.nodes.entries()) {
-      last = new Catalog(remoteStore, { datacenter: remote.datacenter, node: node.Node, clock: FIXED_CLOCK });
-      await last.registerNode(node.Address, {}, `00000000-0000-4000-9000-${String(i + 1).padStart(12, '0')}`);
-      for (const body of node.Services) await last.registerService(body);
-    }
-    const gateways = last ? await firstValueFrom(last.watchMeshGateways()) : [];
-    remoteStore.close();
-    await proxyCatalog.putFederationState({ Datacenter: remote.datacenter, MeshGateways: gateways, UpdatedAt: new Date(FIXED_CLOCK.now()).toISOString() });
+  for (const [datacenter, catalog] of remotes) {
+    const gateways = await firstValueFrom(catalog.watchMeshGateways());
+    await proxyCatalog.putFederationState({ Datacenter: datacenter, MeshGateways: gateways, UpdatedAt: new Date(FIXED_CLOCK.now()).toISOString() });
   }
-  return { source: proxyCatalog, catalogs, close: () => store.close() };
+  return { source: proxyCatalog, catalogs, close: () => stores.forEach((s) => s.close()) };
 }

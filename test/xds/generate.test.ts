@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
-import type { CheckServiceNode, ConfigEntry, Intention, ServiceInstance } from '../../src/catalog/types.js';
+import type { CheckServiceNode, ConfigEntry, ConfigEntryOf, Intention, ServiceInstance } from '../../src/catalog/types.js';
 import { ValidationError } from '../../src/core/errors.js';
 import { unpack } from '../../src/core/proto.js';
 import { TypeUrl } from '../../src/core/type-urls.js';
@@ -37,8 +37,8 @@ function inputs(p: ServiceInstance, over: Partial<ConnectProxyInputs> = {}, heal
 }
 
 /** A stored entry as a test writes it (fields not checked against the kind's schema: some are bad on purpose). */
-function entry(kind: ConfigEntry['Kind'], name: string, fields: Record<string, unknown>): ConfigEntry {
-  return { Kind: kind, Name: name, CreateIndex: 1, ModifyIndex: 1, ...fields } as ConfigEntry;
+function entry<K extends ConfigEntry['Kind']>(kind: K, name: string, fields: Record<string, unknown>): ConfigEntryOf<K> {
+  return { Kind: kind, Name: name, CreateIndex: 1, ModifyIndex: 1, ...fields } as unknown as ConfigEntryOf<K>;
 }
 
 describe('generateResources', () => {

@@ -49,6 +49,9 @@ const REQUIRED = [
   'mesh-gateway-local-only',
   'mesh-gateway-tagged-addresses',
   'mesh-gateway-service-without-instances',
+  'cross-dc-upstream-mesh-gateway-local',
+  'cross-dc-upstream-mesh-gateway-remote',
+  'cross-dc-upstream-mesh-gateway-none',
 ];
 
 async function generateScenario(name: string) {

@@ -35,11 +35,11 @@ export function expandRegistration(reg: Registration, ctx: RegisterContext): Exp
   const service = toService(reg, reg.Kind ?? '', ctx);
   const services = [service];
   const checks = toChecks(service, reg, ctx);
-  if (service.Kind === 'connect-proxy') checkServable(service, ['Proxy'], ctx);
+  if (service.Kind === 'connect-proxy') checkServable(service, ['Proxy']);
   const sidecarReg = reg.Connect?.SidecarService;
   if (sidecarReg) {
     const sidecar = expandSidecar(service, sidecarReg, ctx);
-    checkServable(sidecar, ['Connect', 'SidecarService', 'Proxy'], ctx);
+    checkServable(sidecar, ['Connect', 'SidecarService', 'Proxy']);
     services.push(sidecar);
     checks.push(...toChecks(sidecar, sidecarReg, ctx));
   }
@@ -47,8 +47,8 @@ export function expandRegistration(reg: Registration, ctx: RegisterContext): Exp
 }
 
 /** Refuses a connect-proxy whose configuration Envoy would reject or Switchyard cannot build. */
-function checkServable(proxy: StoredService, path: readonly PropertyKey[], ctx: RegisterContext): void {
-  const issues = unservableIssues(proxy, path, ctx.datacenter);
+function checkServable(proxy: StoredService, path: readonly PropertyKey[]): void {
+  const issues = unservableIssues(proxy, path);
   if (issues.length > 0) throw new ValidationError(issues, 'invalid service registration');
 }
 
@@ -58,8 +58,8 @@ function checkServable(proxy: StoredService, path: readonly PropertyKey[], ctx: 
  * record stored before a rule existed (an issue in its xDS status). `path` is where the proxy's
  * `Proxy` block is in the input.
  */
-export function unservableIssues(proxy: Pick<StoredService, 'Port' | 'Proxy'>, path: readonly PropertyKey[], datacenter: string): FieldIssue[] {
-  return [...publicListenerIssues(proxy, path), ...unsupportedIssues(proxy, path, datacenter)];
+export function unservableIssues(proxy: Pick<StoredService, 'Port' | 'Proxy'>, path: readonly PropertyKey[]): FieldIssue[] {
+  return [...publicListenerIssues(proxy, path), ...unsupportedIssues(proxy, path)];
 }
 
 /**
@@ -78,13 +78,12 @@ function publicListenerIssues(proxy: Pick<StoredService, 'Port' | 'Proxy'>, path
 }
 
 /** What Consul serves and Switchyard does not yet: no configuration could be built for it. */
-function unsupportedIssues(proxy: Pick<StoredService, 'Proxy'>, path: readonly PropertyKey[], datacenter: string): FieldIssue[] {
+function unsupportedIssues(proxy: Pick<StoredService, 'Proxy'>, path: readonly PropertyKey[]): FieldIssue[] {
   const issues: FieldIssue[] = [];
   if (proxy.Proxy?.Mode === 'transparent') issues.push({ path: formatPath([...path, 'Mode']), message: 'transparent proxying is not supported; use explicit upstreams (Mode "direct")' });
   (proxy.Proxy?.Upstreams ?? []).forEach((u, i) => {
     const at = (field: string) => formatPath([...path, 'Upstreams', i, field]);
     if (u.DestinationType === 'prepared_query') issues.push({ path: at('DestinationType'), message: 'prepared_query upstreams are not supported' });
-    if (u.Datacenter && u.Datacenter !== datacenter) issues.push({ path: at('Datacenter'), message: `cross-datacenter upstreams are not supported (this agent is in ${datacenter})` });
   });
   return issues;
 }
