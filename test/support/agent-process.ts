@@ -108,7 +108,12 @@ export class AgentProcess {
 
   /** `switchyard connect envoy -bootstrap` for a sidecar, as JSON. */
   bootstrapFor(service: string, extra: readonly string[] = []): Record<string, unknown> {
-    const r = spawnSync(BIN, ['connect', 'envoy', '-sidecar-for', service, '-bootstrap', '-http-addr', this.httpAddr, '-grpc-addr', this.grpcAddr, ...extra], { encoding: 'utf8' });
+    return this.bootstrap(['-sidecar-for', service, ...extra]);
+  }
+
+  /** `switchyard connect envoy -bootstrap` with these flags (a gateway's, for example), as JSON. */
+  bootstrap(flags: readonly string[]): Record<string, unknown> {
+    const r = spawnSync(BIN, ['connect', 'envoy', ...flags, '-bootstrap', '-http-addr', this.httpAddr, '-grpc-addr', this.grpcAddr], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`connect envoy -bootstrap failed (${r.status}): ${r.stderr}`);
     return JSON.parse(r.stdout) as Record<string, unknown>;
   }

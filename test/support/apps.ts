@@ -1,19 +1,23 @@
 // Small real applications for end-to-end tests: an HTTP server that names itself, and a caller
 // that makes one request per call on a fresh connection.
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { setTimeout as pace } from 'node:timers/promises';
 
 export interface NamedServer {
   readonly port: number;
   readonly name: string;
   hits(): number;
+  /** The headers of the last request (a sidecar's x-forwarded-client-cert names the caller). */
+  lastHeaders(): IncomingHttpHeaders | undefined;
   close(): Promise<void>;
 }
 
 export async function startNamedHttpServer(name: string): Promise<NamedServer> {
   let hits = 0;
-  const server: Server = createServer((_req, res) => {
+  let last: IncomingHttpHeaders | undefined;
+  const server: Server = createServer((req, res) => {
     hits++;
+    last = req.headers;
     res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
     res.end(name);
   });
@@ -24,6 +28,7 @@ export async function startNamedHttpServer(name: string): Promise<NamedServer> {
     port,
     name,
     hits: () => hits,
+    lastHeaders: () => last,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }
