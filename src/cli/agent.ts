@@ -22,6 +22,7 @@ import { ProxyConfigManager } from '../proxycfg/manager.js';
 import { proxylessSnapshots } from '../proxycfg/proxyless.js';
 import { startXdsServer, XdsStatusRegistry, type XdsServer } from '../server/index.js';
 import { openStore, type SqliteStore } from '../store/sqlite.js';
+import { httpRemoteCatalog } from './remote-catalog.js';
 import { meshResourceSource } from './xds-source.js';
 import { DEFAULT_SHUTDOWN_GRACE_MS, type AgentConfig } from './agent-config.js';
 
@@ -57,6 +58,11 @@ export interface ShutdownReport {
   readonly cutRequests: number;
 }
 
+/** A host for a URL or `host:port`: IPv6 in brackets. */
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
   const logger = deps.logger ?? nullLogger;
   const clock = deps.clock ?? systemClock;
@@ -65,7 +71,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   for (const r of store.unservable()) {
     logger.error({ table: r.table, key: r.key, reason: r.reason }, 'stored record cannot be served; reads of it answer 500 and lists leave it out until it is replaced or deleted');
   }
-  const catalog = new Catalog(store, { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock });
+  let address: AddressInfo | undefined;
+  // Another datacenter's sidecars are asked of this agent's own API with ?dc=, which it forwards.
+  const remote = httpRemoteCatalog({ baseUrl: () => `http://${formatHost(config.bind)}:${address?.port ?? config.httpPort}`, logger });
+  const catalog = new Catalog(store, { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote });
   await catalog.registerNode(config.bind, { ...config.nodeMeta });
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
   const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter });
@@ -73,7 +82,6 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   logger.info({ path: store.loaded.path, index: store.loaded.index, rows: store.loaded.rows, trustDomain: ca.trustDomain }, 'store loaded');
   const leaves = new LeafManager({ ca, clock, logger });
   const xdsStatus = new XdsStatusRegistry();
-  let address: AddressInfo | undefined;
   const http = new ApiServer({
     logger: logger.child({ component: 'http' }),
     maxBodyBytes: config.httpMaxBodyBytes,
@@ -102,7 +110,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     throw err;
   }
   checks.start();
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const host = formatHost(address.address);
   let closing: Promise<ShutdownReport> | undefined;
   return {
     config,
