@@ -330,10 +330,13 @@ export class Catalog {
   /**
    * Publishes this datacenter's own state when its mesh gateways (checks included) differ from
    * what is stored, stamped `now`; returns the state written, or undefined when nothing changed.
+   * With `skipEmpty`, a datacenter that never had a state and has no gateway writes none (a lone
+   * primary has nothing to tell anyone).
    */
-  async publishFederationState(gateways: readonly CheckServiceNode[]): Promise<FederationState | undefined> {
+  async publishFederationState(gateways: readonly CheckServiceNode[], opts: { readonly skipEmpty?: boolean } = {}): Promise<FederationState | undefined> {
     const r = await this.store.write((tx) => {
-      if (sameGateways(tx.get<FederationState>('federation_states', this.datacenter)?.value, gateways)) return undefined;
+      const before = tx.get<FederationState>('federation_states', this.datacenter)?.value;
+      if (sameGateways(before, gateways) || (opts.skipEmpty && !before && gateways.length === 0)) return undefined;
       const state: FederationState = { Datacenter: this.datacenter, MeshGateways: gateways, UpdatedAt: new Date(this.clock.now()).toISOString() };
       tx.put('federation_states', this.datacenter, state);
       return state;
@@ -369,6 +372,14 @@ export class Catalog {
   }
 
   // ---- replication from the primary (on a secondary) ----------------------------------------
+
+  /**
+   * The index of the last change to config entries (and intentions): what the replication
+   * endpoint answers with, so a secondary can tell when a write made here has reached it.
+   */
+  configIndex(): number {
+    return Math.max(1, this.store.read((tx) => tx.tableIndex('config_entries')));
+  }
 
   /** Every config entry of every kind (intentions included), for the replication endpoint. */
   allConfigEntries(): Observable<Indexed<ConfigEntry[]>> {
