@@ -7,9 +7,15 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { resolveConfig } from '../../src/cli/agent-config.js';
 import { main } from '../../src/cli/main.js';
+import { TestAgent } from '../support/agent.js';
+import { killAgents, spawnAgent } from '../support/agent-process.js';
+import { waitFor } from '../support/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sy-fed-config-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => {
+  killAgents();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function file(content: unknown): string {
   const p = join(dir, `${Math.random().toString(36).slice(2)}.json`);
@@ -38,5 +44,25 @@ describe('federation settings', () => {
     const code = await main(['agent', '-dev', '-http-port', '0', '-grpc-port', '0', '-datacenter', 'dc2', '-primary-datacenter', 'dc1'], { stdout: () => undefined, stderr: (t) => (err += t), env: {} });
     assert.equal(code, 1);
     assert.match(err, /retry_join_wan.*primary_datacenter/);
+  });
+});
+
+describe('switchyard agent -retry-join-wan', () => {
+  it('runs a secondary datacenter that follows the primary named by the flag', async () => {
+    const primary = await TestAgent.start({ datacenter: 'dc1' });
+    try {
+      assert.equal((await primary.put('/v1/config', { Kind: 'service-defaults', Name: 'web', Protocol: 'http' })).status, 200);
+      const secondary = await spawnAgent(['-dev', '-grpc-port', '0', '-datacenter', 'dc2', '-primary-datacenter', 'dc1', '-retry-join-wan', '127.0.0.1:1', '-retry-join-wan', primary.agent.httpAddress]);
+      // The first address refuses: the link goes on to the next.
+      await waitFor('the entry in the secondary process', async () => (await fetch(`${secondary.base}/v1/config/service-defaults/web`)).status === 200);
+      const status = (await (await fetch(`${secondary.base}/v1/internal/federation/status`)).json()) as { PrimaryDatacenter: string; Link: { Addresses: string[]; Reachable: boolean } };
+      assert.equal(status.PrimaryDatacenter, 'dc1');
+      assert.deepEqual(status.Link.Addresses, ['127.0.0.1:1', primary.agent.httpAddress]);
+      assert.equal(status.Link.Reachable, true);
+      secondary.child.kill('SIGTERM');
+      assert.equal((await secondary.exited).code, 0);
+    } finally {
+      await primary.close();
+    }
   });
 });
