@@ -41,6 +41,8 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
   const agent = await startAgent({
     datacenter: 'dc1',
+    primaryDatacenter: 'dc1',
+    retryJoinWan: [],
     node: 'bench',
     bind: '127.0.0.1',
     httpPort: 0,

@@ -19,7 +19,7 @@ const STREAMS = Number(process.argv[4] ?? 1000);
 const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-fuzz-'));
-const agent = await startAgent({ datacenter: 'dc1', node: 'fuzz', bind: '127.0.0.1', httpPort: 0, grpcPort: 0, dataDir, defaultIntentionPolicy: 'allow', nodeMeta: {}, logLevel: 'silent' });
+const agent = await startAgent({ datacenter: 'dc1', primaryDatacenter: 'dc1', retryJoinWan: [], node: 'fuzz', bind: '127.0.0.1', httpPort: 0, grpcPort: 0, dataDir, defaultIntentionPolicy: 'allow', nodeMeta: {}, logLevel: 'silent' });
 try {
   await agent.catalog.registerService({ Name: 'web', Port: 80, Check: { CheckID: 'c1', TTL: '60s' } });
   const rssBefore = process.memoryUsage().rss;

@@ -83,7 +83,7 @@ async function allConfigured(clients: Clients, n: number): Promise<void> {
 async function runScenario(scenario: Scenario): Promise<Figures> {
   const { services, csrMaxPerSecond } = SCENARIOS[scenario];
   const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-storm-'));
-  const agent = await startAgent({ datacenter: 'dc1', node: 'bench', bind: '127.0.0.1', httpPort: 0, grpcPort: 0, dataDir, defaultIntentionPolicy: 'allow', nodeMeta: {}, logLevel: 'silent' });
+  const agent = await startAgent({ datacenter: 'dc1', primaryDatacenter: 'dc1', retryJoinWan: [], node: 'bench', bind: '127.0.0.1', httpPort: 0, grpcPort: 0, dataDir, defaultIntentionPolicy: 'allow', nodeMeta: {}, logLevel: 'silent' });
   try {
     if (csrMaxPerSecond !== undefined) await agent.ca.setConfiguration({ Provider: 'consul', Config: { CSRMaxPerSecond: csrMaxPerSecond } });
     const t = performance.now();

@@ -4,7 +4,15 @@ import { checkKind } from '../catalog/config/kinds.js';
 import { NotFoundError } from '../core/errors.js';
 import { blockingRead, indexed } from './blocking.js';
 import { casParam } from './params.js';
-import type { Route } from './route.js';
+import type { ApiResponse, Route } from './route.js';
+
+/**
+ * A write's answer, with the index of config entries after it as X-Consul-Index: a secondary that
+ * forwarded the write waits until replication has brought it that far before it answers.
+ */
+export function written(catalog: Catalog, body: unknown): ApiResponse {
+  return { body, headers: { 'X-Consul-Index': String(catalog.configIndex()) } };
+}
 
 export function configRoutes(catalog: Catalog): Route[] {
   return [
@@ -12,7 +20,7 @@ export function configRoutes(catalog: Catalog): Route[] {
       method: 'PUT',
       pattern: '/v1/config',
       maxBodyBytes: 'configured',
-      handler: async (req) => ({ body: await catalog.setConfigEntry(req.body, casParam(req)) }),
+      handler: async (req) => written(catalog, await catalog.setConfigEntry(req.body, casParam(req))),
     },
     {
       method: 'GET',
@@ -33,7 +41,7 @@ export function configRoutes(catalog: Catalog): Route[] {
     {
       method: 'DELETE',
       pattern: '/v1/config/:kind/:name',
-      handler: async (req) => ({ body: await catalog.deleteConfigEntry(req.params.kind as string, req.params.name as string, casParam(req)) }),
+      handler: async (req) => written(catalog, await catalog.deleteConfigEntry(req.params.kind as string, req.params.name as string, casParam(req))),
     },
   ];
 }

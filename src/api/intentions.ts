@@ -4,6 +4,7 @@ import { serviceNameOrWildcard } from '../catalog/config/common.js';
 import { NotFoundError } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
 import { blockingRead, indexed } from './blocking.js';
+import { written } from './config.js';
 import { required } from './params.js';
 import type { ApiRequest, Route } from './route.js';
 
@@ -39,7 +40,7 @@ export function intentionRoutes(catalog: Catalog): Route[] {
       handler: async (req) => {
         const { source, destination } = pair(req);
         await catalog.putIntention(source, destination, req.body);
-        return { body: true };
+        return written(catalog, true);
       },
     },
     {
@@ -48,7 +49,7 @@ export function intentionRoutes(catalog: Catalog): Route[] {
       handler: async (req) => {
         const { source, destination } = pair(req);
         await catalog.deleteIntention(source, destination);
-        return { body: true };
+        return written(catalog, true);
       },
     },
     {

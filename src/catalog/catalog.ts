@@ -8,13 +8,14 @@ import { parseInput } from '../core/validate.js';
 import { SharedQueries } from '../store/shared.js';
 import type { Indexed, ReadTx, Relevance, Store, TableName, WriteTx } from '../store/types.js';
 import { checkEntryGraph } from './config/graph.js';
-import { checkKind, validateConfigEntry, type ConfigKind, type EntryOf } from './config/kinds.js';
+import { checkKind, validateConfigEntry, type ConfigKind, type EntryOf, type ValidEntry } from './config/kinds.js';
+import { federationStateSchema, federationStateUpdateSchema, sameGateways, type WanAddress } from './federation.js';
 import { decide, intentionsOf, sortIntentions, type DefaultPolicy, type IntentionWithPermissions } from './intentions/precedence.js';
 import { legacyIntentionBody, serviceIntentionsSchema, type IntentionSource } from './intentions/schema.js';
 import * as q from './queries.js';
 import { expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
 import { registrationSchema } from './services/schema.js';
-import type { CatalogNode, CheckServiceNode, ConfigEntry, ConfigEntryOf, FederationState, HealthCheck, HealthStatus, IntentionDecision, ServiceInstance } from './types.js';
+import type { CatalogNode, CheckServiceNode, ConfigEntry, ConfigEntryOf, FederationState, HealthCheck, HealthStatus, Indexes, IntentionDecision, ServiceInstance } from './types.js';
 
 export interface CatalogOptions {
   readonly datacenter: string;
@@ -337,6 +338,144 @@ export class Catalog {
     await this.store.write((tx) => tx.put('federation_states', state.Datacenter, state));
   }
 
+  /** The states with their indexes, as `GET /v1/internal/federation-states` shows them. */
+  federationStatesIndexed(): Observable<Indexed<(FederationState & Indexes)[]>> {
+    return this.query('federation-states-indexed', FEDERATION_TABLES, (tx) => tx.list<FederationState>('federation_states').map(q.withIndexes));
+  }
+
+  federationState(datacenter: string): Observable<Indexed<(FederationState & Indexes) | undefined>> {
+    return this.query(`federation-state:${datacenter}`, FEDERATION_TABLES, (tx) => {
+      const row = tx.get<FederationState>('federation_states', datacenter);
+      return row && q.withIndexes(row);
+    }, q.keysRelevance('federation_states', datacenter));
+  }
+
+  /**
+   * Publishes this datacenter's own state when its mesh gateways (checks included) differ from
+   * what is stored, stamped `now`; returns the state written, or undefined when nothing changed.
+   * With `skipEmpty`, a datacenter that never had a state and has no gateway writes none (a lone
+   * primary has nothing to tell anyone).
+   */
+  async publishFederationState(gateways: readonly CheckServiceNode[], opts: { readonly skipEmpty?: boolean } = {}): Promise<FederationState | undefined> {
+    const r = await this.store.write((tx) => {
+      const before = tx.get<FederationState>('federation_states', this.datacenter)?.value;
+      if (sameGateways(before, gateways) || (opts.skipEmpty && !before && gateways.length === 0)) return undefined;
+      const state: FederationState = { Datacenter: this.datacenter, MeshGateways: gateways, UpdatedAt: new Date(this.clock.now()).toISOString() };
+      tx.put('federation_states', this.datacenter, state);
+      return state;
+    });
+    return r.result;
+  }
+
+  /**
+   * On the primary: a secondary's `PUT /v1/internal/federation-state/:dc`, checked strictly (the
+   * state must be of `datacenter`, which is not this one, and its gateways must be in it); the
+   * state and the secondary's HTTP address are stored in one write.
+   */
+  async receiveFederationState(datacenter: string, body: unknown): Promise<void> {
+    const update = parseInput(federationStateUpdateSchema, body ?? {}, 'invalid federation state');
+    const state = update.State as FederationState;
+    if (datacenter === this.datacenter) throw ValidationError.of('datacenter', `"${datacenter}" is this (the primary) datacenter, whose state only it publishes`);
+    if (state.Datacenter !== datacenter) throw ValidationError.of('State.Datacenter', `"${state.Datacenter}" differs from the datacenter in the path, "${datacenter}"`);
+    state.MeshGateways.forEach((g, i) => {
+      if (g.Service.Datacenter !== datacenter) throw ValidationError.of(`State.MeshGateways[${i}].Service.Datacenter`, `"${g.Service.Datacenter}" is not the datacenter "${datacenter}" the state is of`);
+    });
+    const address: WanAddress = { Datacenter: datacenter, HTTPAddress: update.HTTPAddress, UpdatedAt: state.UpdatedAt };
+    await this.store.write((tx) => {
+      const before = tx.get<FederationState>('federation_states', datacenter)?.value;
+      if (!before || JSON.stringify(before) !== JSON.stringify(state)) tx.put('federation_states', datacenter, state);
+      const known = tx.get<WanAddress>('wan_addresses', datacenter)?.value;
+      if (known?.HTTPAddress !== address.HTTPAddress) tx.put('wan_addresses', datacenter, address);
+    });
+  }
+
+  /** The HTTP address of every secondary that has told it (on the primary), by datacenter. */
+  wanAddresses(): WanAddress[] {
+    return this.store.read((tx) => tx.list<WanAddress>('wan_addresses').map((r) => r.value));
+  }
+
+  // ---- replication from the primary (on a secondary) ----------------------------------------
+
+  /**
+   * The index of the last change to config entries (and intentions): what the replication
+   * endpoint answers with, so a secondary can tell when a write made here has reached it.
+   */
+  configIndex(): number {
+    return Math.max(1, this.store.read((tx) => tx.tableIndex('config_entries')));
+  }
+
+  /** Every config entry of every kind (intentions included), for the replication endpoint. */
+  allConfigEntries(): Observable<Indexed<ConfigEntry[]>> {
+    return this.query('config:*', CONFIG_TABLES, (tx) => tx.list<ConfigEntry>('config_entries').map(q.withIndexes) as ConfigEntry[]);
+  }
+
+  /**
+   * Makes this datacenter's config entries the primary's `entries`, in one write: adds, updates
+   * and deletes. An entry this agent's schemas refuse (a primary of another version) is left
+   * out and reported, and the local copy under its key is kept as it is.
+   */
+  async replicateConfigEntries(entries: readonly unknown[]): Promise<ReplicationResult> {
+    const wanted = new Map<string, ValidEntry>();
+    const kept = new Set<string>();
+    const refused: string[] = [];
+    for (const raw of entries) {
+      const { Kind, Name } = (raw ?? {}) as { Kind?: unknown; Name?: unknown };
+      const key = `${String(Kind)}/${String(Name)}`;
+      try {
+        wanted.set(key, validateConfigEntry(raw));
+      } catch (err) {
+        kept.add(key);
+        refused.push(`${key}: ${(err as Error).message}`);
+      }
+    }
+    const r = await this.store.write((tx) => {
+      const counts = { added: 0, updated: 0, deleted: 0 };
+      for (const row of tx.list('config_entries')) {
+        if (!wanted.has(row.key) && !kept.has(row.key) && tx.delete('config_entries', row.key)) counts.deleted++;
+      }
+      for (const [key, entry] of wanted) {
+        const before = tx.get('config_entries', key);
+        if (before && JSON.stringify(before.value) === JSON.stringify(entry)) continue;
+        if (before) counts.updated++;
+        else counts.added++;
+        tx.put('config_entries', key, entry);
+      }
+      return counts;
+    });
+    return { ...r.result, refused };
+  }
+
+  /**
+   * Makes the other datacenters' states the primary's `states` (this datacenter's own is this
+   * agent's to publish and is kept), in one write; a state that is not well-formed is left out
+   * and reported.
+   */
+  async replicateFederationStates(states: readonly unknown[]): Promise<ReplicationResult> {
+    const wanted = new Map<string, FederationState>();
+    const refused: string[] = [];
+    for (const raw of states) {
+      const { CreateIndex: _c, ModifyIndex: _m, PrimaryModifyIndex: _p, ...rest } = (raw ?? {}) as Record<string, unknown>;
+      const r = federationStateSchema.safeParse(rest);
+      if (!r.success) refused.push(`${String(rest.Datacenter)}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      else if (r.data.Datacenter !== this.datacenter) wanted.set(r.data.Datacenter, r.data as FederationState);
+    }
+    const r = await this.store.write((tx) => {
+      const counts = { added: 0, updated: 0, deleted: 0 };
+      for (const row of tx.list('federation_states')) {
+        if (row.key !== this.datacenter && !wanted.has(row.key) && tx.delete('federation_states', row.key)) counts.deleted++;
+      }
+      for (const [dc, state] of wanted) {
+        const before = tx.get('federation_states', dc);
+        if (before && JSON.stringify(before.value) === JSON.stringify(state)) continue;
+        if (before) counts.updated++;
+        else counts.added++;
+        tx.put('federation_states', dc, state);
+      }
+      return counts;
+    });
+    return { ...r.result, refused };
+  }
+
   // ---- what proxyless gRPC clients need ---------------------------------------------------
 
   /** Names of services with typical (non-proxy, non-gateway) instances, sorted. */
@@ -348,6 +487,15 @@ export class Catalog {
   watchServiceHealth(service: string): Observable<readonly CheckServiceNode[]> {
     return this.values(`health:${service}`, () => this.health(service));
   }
+}
+
+/** What one replication round changed in the secondary's store. */
+export interface ReplicationResult {
+  readonly added: number;
+  readonly updated: number;
+  readonly deleted: number;
+  /** Records left out, each with why (`kind/name: reason`). */
+  readonly refused: readonly string[];
 }
 
 /** Intentions that apply to a destination: its own and the wildcard's, highest precedence first. */

@@ -18,6 +18,8 @@ const FLAGS = {
   'grpc-port': { type: 'int', help: `gRPC (xDS) port (default ${DEFAULTS.grpcPort})`, min: 0, max: 65535 },
   bind: { type: 'string', help: `Address to bind to (default ${DEFAULTS.bind})` },
   datacenter: { type: 'string', help: `Datacenter name (default ${DEFAULTS.datacenter})` },
+  'primary-datacenter': { type: 'string', help: 'The primary datacenter, which holds config entries, intentions and the CA (default: this datacenter, making it the primary)' },
+  'retry-join-wan': { type: 'strings', help: "In a secondary datacenter: the primary agent's HTTP address, host:port (repeat for several; tried in turn, retried with backoff)" },
   node: { type: 'string', help: 'Node name (default: the host name)' },
   'config-file': { type: 'string', help: 'JSON config file (flags take precedence)' },
   'shutdown-grace': { type: 'string', help: `After SIGTERM/SIGINT, how long requests in flight may take to finish, as a duration (default ${formatDuration(DEFAULT_SHUTDOWN_GRACE_MS)}, at most 10m)` },

@@ -22,6 +22,19 @@ const name = z
   .max(128, 'must be at most 128 characters')
   .regex(/^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/, 'must be letters, digits, ".", "-" or "_"');
 
+/**
+ * A WAN join address: the primary's HTTP API as `host:port` (`[::1]:8500` for IPv6). Switchyard
+ * has no serf gossip, so the link is plain HTTP to that address (see src/api/federation).
+ */
+const wanAddress = z
+  .string()
+  .max(256, 'must be at most 256 characters')
+  .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/, 'must be the primary agent\'s HTTP address as host:port, such as "10.0.0.1:8500"')
+  .refine((v) => {
+    const port = Number(v.slice(v.lastIndexOf(':') + 1));
+    return port >= 1 && port <= 65535;
+  }, 'its port must be between 1 and 65535');
+
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
 const MAX_SHUTDOWN_GRACE_MS = 10 * 60_000;
 
@@ -45,6 +58,8 @@ export const DEFAULTS = { datacenter: 'dc1', bind: '127.0.0.1', httpPort: 8500, 
 
 export const configFileSchema = z.strictObject({
   datacenter: name.optional(),
+  primary_datacenter: name.optional(),
+  retry_join_wan: z.array(wanAddress).max(64, 'must list at most 64 addresses').optional(),
   node_name: name.optional(),
   data_dir: z.string().min(1, 'must not be empty').optional(),
   bind_addr: z.string().min(1, 'must not be empty').optional(),
@@ -63,6 +78,10 @@ export type ConfigFile = z.output<typeof configFileSchema>;
 
 export interface AgentConfig {
   readonly datacenter: string;
+  /** The datacenter whose agent holds the config entries, intentions and CA (default: this one, which is then the primary). */
+  readonly primaryDatacenter: string;
+  /** How a secondary reaches the primary: its agents' HTTP addresses, `host:port`, tried in turn (required on a secondary). */
+  readonly retryJoinWan: readonly string[];
   readonly node: string;
   readonly bind: string;
   readonly httpPort: number;
@@ -99,6 +118,8 @@ export interface AgentFlags {
   'grpc-port'?: number;
   bind?: string;
   datacenter?: string;
+  'primary-datacenter'?: string;
+  'retry-join-wan'?: string[];
   node?: string;
   'config-file'?: string;
   'shutdown-grace'?: string;
@@ -113,8 +134,11 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
   const dataDir = flags['data-dir'] ?? file.data_dir;
   if (!flags.dev && !dataDir) throw ValidationError.of('-data-dir', 'is required unless -dev is set (or data_dir is in the config file)');
   if (flags.dev && flags['data-dir']) throw ValidationError.of('-dev', 'keeps state in memory; do not combine it with -data-dir');
+  const datacenter = flags.datacenter ?? file.datacenter ?? DEFAULTS.datacenter;
   const cfg = {
-    datacenter: flags.datacenter ?? file.datacenter ?? DEFAULTS.datacenter,
+    datacenter,
+    primaryDatacenter: flags['primary-datacenter'] ?? file.primary_datacenter ?? datacenter,
+    retryJoinWan: flags['retry-join-wan'] ?? file.retry_join_wan ?? [],
     node: flags.node ?? file.node_name ?? hostname().split('.')[0] ?? 'switchyard',
     bind: flags.bind ?? file.bind_addr ?? DEFAULTS.bind,
     httpPort: flags['http-port'] ?? file.ports?.http ?? DEFAULTS.httpPort,
@@ -135,6 +159,24 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
     xdsMaxStreams: flags['xds-max-streams'] ?? file.limits?.xds_max_streams ?? DEFAULT_XDS_LIMITS.maxStreams,
   };
   parseInput(name, cfg.datacenter, '-datacenter');
+  parseInput(name, cfg.primaryDatacenter, '-primary-datacenter');
+  flags['retry-join-wan']?.forEach((a, i) => parseInput(wanAddress, a, `-retry-join-wan[${i}]`));
   parseInput(name, cfg.node, '-node');
+  checkFederation(cfg);
   return cfg;
+}
+
+/**
+ * The rule between the federation settings: a secondary (primary_datacenter names another
+ * datacenter) must be told how to reach the primary. A primary may list retry_join_wan (as every
+ * Consul server of a WAN pool does): it is accepted and unused, since the primary learns each
+ * secondary's address from the secondary itself.
+ */
+export function checkFederation(cfg: Pick<AgentConfig, 'datacenter' | 'primaryDatacenter' | 'retryJoinWan'>): void {
+  if (cfg.primaryDatacenter !== cfg.datacenter && cfg.retryJoinWan.length === 0) {
+    throw ValidationError.of(
+      'retry_join_wan',
+      `is required in a secondary datacenter: primary_datacenter is "${cfg.primaryDatacenter}" but this agent's datacenter is "${cfg.datacenter}", so it must reach the primary through retry_join_wan (-retry-join-wan HOST:PORT, the primary agent's HTTP address); or set primary_datacenter to "${cfg.datacenter}" to make this datacenter the primary`,
+    );
+  }
 }

@@ -5,6 +5,10 @@ import { agentRoutes } from '../api/agent.js';
 import { caRoutes } from '../api/ca.js';
 import { catalogRoutes } from '../api/catalog.js';
 import { configRoutes } from '../api/config.js';
+import { Federation } from '../api/federation/federation.js';
+import { federate } from '../api/federation/forward.js';
+import { federationRoutes } from '../api/federation/routes.js';
+import { WanLink, type Backoff } from '../api/federation/wan-link.js';
 import { intentionRoutes } from '../api/intentions.js';
 import type { Route } from '../api/route.js';
 import { ApiServer } from '../api/server.js';
@@ -24,7 +28,7 @@ import { startXdsServer, XdsStatusRegistry, type XdsServer } from '../server/ind
 import { openStore, type SqliteStore } from '../store/sqlite.js';
 import { httpRemoteCatalog } from './remote-catalog.js';
 import { meshResourceSource } from './xds-source.js';
-import { DEFAULT_SHUTDOWN_GRACE_MS, type AgentConfig } from './agent-config.js';
+import { checkFederation, DEFAULT_SHUTDOWN_GRACE_MS, type AgentConfig } from './agent-config.js';
 
 export interface AgentDeps {
   readonly logger?: Logger;
@@ -32,6 +36,8 @@ export interface AgentDeps {
   readonly probes?: Probes;
   /** More route lists (for example the CA's), served next to the catalog's. */
   readonly routes?: readonly (readonly Route[])[];
+  /** The WAN link's retry backoff (a secondary's; default DEFAULT_BACKOFF). */
+  readonly wanBackoff?: Backoff;
 }
 
 export interface Agent {
@@ -43,6 +49,8 @@ export interface Agent {
   readonly ca: CAService;
   readonly leaves: LeafManager;
   readonly xds: XdsServer;
+  /** This datacenter among the others: a secondary's link to the primary is `federation.link`. */
+  readonly federation: Federation;
   /** The bound HTTP address, `host:port` (the real port when configured with 0). */
   readonly httpAddress: string;
   /**
@@ -66,6 +74,7 @@ function formatHost(host: string): string {
 export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
   const logger = deps.logger ?? nullLogger;
   const clock = deps.clock ?? systemClock;
+  checkFederation(config);
   const store = openStore(config.dataDir, { acceptLoss: config.acceptStoreLoss });
   if (store.loaded.recovered) logger.warn({ path: store.loaded.path, recovered: store.loaded.recovered }, 'started from a damaged data dir (-accept-store-loss)');
   for (const r of store.unservable()) {
@@ -73,7 +82,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   }
   let address: AddressInfo | undefined;
   // Another datacenter's sidecars are asked of this agent's own API with ?dc=, which it forwards.
-  const remote = httpRemoteCatalog({ baseUrl: () => `http://${formatHost(config.bind)}:${address?.port ?? config.httpPort}`, logger });
+  const ownAddress = () => `${formatHost(config.bind)}:${address?.port ?? config.httpPort}`;
+  const remote = httpRemoteCatalog({ baseUrl: () => `http://${ownAddress()}`, logger });
   const catalog = new Catalog(store, { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote });
   await catalog.registerNode(config.bind, { ...config.nodeMeta });
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
@@ -82,19 +92,26 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   logger.info({ path: store.loaded.path, index: store.loaded.index, rows: store.loaded.rows, trustDomain: ca.trustDomain }, 'store loaded');
   const leaves = new LeafManager({ ca, clock, logger });
   const xdsStatus = new XdsStatusRegistry();
+  const secondary = config.primaryDatacenter !== config.datacenter;
+  const link = secondary
+    ? new WanLink({ primaryDatacenter: config.primaryDatacenter, addresses: config.retryJoinWan, clock, logger: logger.child({ component: 'wan' }), backoff: deps.wanBackoff })
+    : undefined;
+  if (!secondary && config.retryJoinWan.length > 0) logger.info({ retryJoinWan: config.retryJoinWan }, 'retry_join_wan is not used in the primary datacenter: secondaries tell it their addresses');
+  const federation = new Federation({ catalog, primaryDatacenter: config.primaryDatacenter, link, httpAddress: ownAddress, logger: logger.child({ component: 'federation' }) });
   const http = new ApiServer({
     logger: logger.child({ component: 'http' }),
     maxBodyBytes: config.httpMaxBodyBytes,
-    routes: [
+    routes: federate([
       agentRoutes(catalog),
       catalogRoutes(catalog),
       configRoutes(catalog),
       intentionRoutes(catalog),
       caRoutes({ ca, leaves, checkIntention: (src, dst) => catalog.check(src, dst), clock }),
       xdsStatusRoutes(xdsStatus),
-      statusRoutes(() => `${config.bind}:${address?.port ?? config.httpPort}`),
+      statusRoutes(ownAddress),
+      federationRoutes(catalog, federation),
       ...(deps.routes ?? []),
-    ],
+    ], federation),
   });
   const proxies = new ProxyConfigManager({ catalog, ca: leaves });
   const source = meshResourceSource({ proxies, proxyless: proxylessSnapshots(catalog, leaves, { datacenter: config.datacenter }) });
@@ -103,6 +120,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     address = await http.listen(config.httpPort, config.bind);
     xds = await startXdsServer({ source, logger, status: xdsStatus, host: config.bind, port: config.grpcPort, limits: { maxStreams: config.xdsMaxStreams } });
   } catch (err) {
+    federation.close();
     await http.close().catch(() => undefined);
     leaves.stop();
     ca.stop();
@@ -110,6 +128,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     throw err;
   }
   checks.start();
+  federation.start();
   const host = formatHost(address.address);
   let closing: Promise<ShutdownReport> | undefined;
   return {
@@ -121,10 +140,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     ca,
     leaves,
     xds,
+    federation,
     httpAddress: `${host}:${address.port}`,
     close(opts = {}) {
       closing ??= (async () => {
         checks.stop();
+        federation.close();
         const xdsClosed = xds.close();
         const cutRequests = await http.close({ graceMs: opts.graceMs ?? config.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS, cut: opts.cut });
         await xdsClosed;

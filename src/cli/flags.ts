@@ -5,11 +5,13 @@ import { ValidationError } from '../core/errors.js';
 export type FlagSpec =
   | { readonly type: 'string'; readonly help: string; readonly default?: string }
   | { readonly type: 'int'; readonly help: string; readonly default?: number; readonly min?: number; readonly max?: number }
-  | { readonly type: 'bool'; readonly help: string };
+  | { readonly type: 'bool'; readonly help: string }
+  /** A string flag that may be given more than once (`-retry-join-wan A -retry-join-wan B`), in order. */
+  | { readonly type: 'strings'; readonly help: string };
 
 export type FlagSpecs = Readonly<Record<string, FlagSpec>>;
 
-type ValueOf<S extends FlagSpec> = S extends { type: 'int' } ? number : S extends { type: 'bool' } ? boolean : string;
+type ValueOf<S extends FlagSpec> = S extends { type: 'int' } ? number : S extends { type: 'bool' } ? boolean : S extends { type: 'strings' } ? string[] : string;
 
 export type ParsedFlags<S extends FlagSpecs> = { -readonly [K in keyof S]?: ValueOf<S[K]> };
 
@@ -25,7 +27,7 @@ export function parseFlags<S extends FlagSpecs>(specs: S, argv: readonly string[
   const positional: string[] = [];
   let passthrough: string[] = [];
   for (const [name, spec] of Object.entries(specs)) {
-    if (spec.type !== 'bool' && spec.default !== undefined) flags[name] = spec.default;
+    if ((spec.type === 'string' || spec.type === 'int') && spec.default !== undefined) flags[name] = spec.default;
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -51,7 +53,8 @@ export function parseFlags<S extends FlagSpecs>(specs: S, argv: readonly string[
     if (eq >= 0) raw = body.slice(eq + 1);
     else raw = argv[++i];
     if (raw === undefined) throw ValidationError.of(`-${name}`, 'needs a value');
-    flags[name] = spec.type === 'int' ? parseInt(name, spec, raw) : raw;
+    if (spec.type === 'strings') flags[name] = [...((flags[name] as string[] | undefined) ?? []), raw];
+    else flags[name] = spec.type === 'int' ? parseInt(name, spec, raw) : raw;
   }
   return { flags: flags as ParsedFlags<S>, positional, passthrough };
 }
@@ -82,8 +85,9 @@ function parseInt(name: string, spec: { min?: number; max?: number }, raw: strin
 export function flagsHelp(specs: FlagSpecs): string {
   return Object.entries(specs)
     .map(([name, s]) => {
-      const def = s.type !== 'bool' && s.default !== undefined ? ` (default ${s.default})` : '';
-      return `  -${name}${s.type === 'bool' ? '' : ` <${s.type}>`}\n      ${s.help}${def}`;
+      const def = (s.type === 'string' || s.type === 'int') && s.default !== undefined ? ` (default ${s.default})` : '';
+      const value = s.type === 'bool' ? '' : s.type === 'strings' ? ' <string> (repeatable)' : ` <${s.type}>`;
+      return `  -${name}${value}\n      ${s.help}${def}`;
     })
     .join('\n');
 }

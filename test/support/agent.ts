@@ -5,8 +5,11 @@ import { startAgent, type Agent, type AgentDeps } from '../../src/cli/agent.js';
 import { waitFor } from './wait.js';
 
 export function devConfig(over: Partial<AgentConfig> = {}): AgentConfig {
+  const datacenter = over.datacenter ?? 'dc1';
   return {
-    datacenter: 'dc1',
+    datacenter,
+    primaryDatacenter: datacenter,
+    retryJoinWan: [],
     node: 'node1',
     bind: '127.0.0.1',
     httpPort: 0,
