@@ -142,8 +142,8 @@ describe('two datacenters: replication, forwarded writes, federation states, ?dc
     assert.equal((await dc2.get('/v1/catalog/service/api?dc=dc2')).text, '[]', 'its own name is answered here');
     for (const agent of [dc1, dc2]) {
       const unknown = await agent.get('/v1/catalog/nodes?dc=dc9');
-      assert.equal(unknown.status, 500);
-      assert.match(unknown.text, /No path to datacenter/);
+      assert.equal(unknown.status, 400);
+      assert.match(unknown.text, /^No path to datacenter "dc9" \(dc: known are (dc1, dc2|dc2, dc1)\)/);
     }
   });
 });

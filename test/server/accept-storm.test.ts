@@ -53,8 +53,8 @@ describe('xDS server: a reconnect storm', () => {
   it('keeps the event loop turning while hundreds of streams open at once, each costing milliseconds to generate', async () => {
     const STREAMS = 400;
     const set = resourceSetOf([cluster('db')]);
-    // Each proxy's set costs 2 ms to compute, as generating a real proxy's resources can.
-    const pending: PendingResourceSet = () => (busy(2), set);
+    // Each proxy's set costs 3 ms to compute, as generating a real proxy's resources can.
+    const pending: PendingResourceSet = () => (busy(3), set);
     const server = await startXdsServer({ source: { watch: () => new BehaviorSubject<PendingResourceSet>(pending) }, logger: nullLogger });
     const clients = Array.from({ length: STREAMS }, (_, i) => DeltaClient.open(server.port, node(`proxy-${i}`)));
     try {
@@ -69,9 +69,10 @@ describe('xDS server: a reconnect storm', () => {
       const first = await Promise.all(clients.map((c) => c.expect('the Clusters', 30_000)));
       clearInterval(ticker);
       assert.ok(first.every((r) => r.resources[0]?.name === 'db'));
-      // 400 streams x 2 ms: handled inside the I/O callbacks that delivered them, the first
-      // requests held the loop for most of a second at a time.
-      assert.ok(longest < 200, `the event loop was held for ${longest.toFixed(0)} ms while the streams opened`);
+      // 400 streams x 3 ms: handled inside the I/O callbacks that delivered them, the first
+      // requests held the loop for more than a second at a time; sliced, the longest hold is a
+      // slice plus scheduling noise (the bound leaves room for a loaded 2-core CI machine).
+      assert.ok(longest < 500, `the event loop was held for ${longest.toFixed(0)} ms while the streams opened`);
     } finally {
       for (const c of clients) c.close();
       await server.close(100);

@@ -60,7 +60,9 @@ async function readIn(route: Route, req: ApiRequest, federation: Federation): Pr
   const { index, waitMs } = parseBlocking(req.query);
   const opts = { signal: req.signal, timeoutMs: index !== undefined ? waitMs + 10_000 : 10_000 };
   const to = federation.routeTo(dc);
-  if (!to) return { status: 500, text: `${NO_DC_PATH}\n` };
+  // Consul answers 500 with this text; the text is what its clients and tools match, and an
+  // unknown datacenter is the caller's mistake, not a server failure, so it is a 400 here.
+  if (!to) return { status: 400, text: `${NO_DC_PATH} "${dc}" (dc: known are ${federation.datacenters().join(', ')})\n` };
   try {
     return passThrough(to.via === 'primary' ? await to.link.request('GET', pathOf(route, req), undefined, opts) : await httpCall(to.address, 'GET', pathOf(route, req), undefined, opts));
   } catch (err) {
