@@ -57,6 +57,8 @@ export const configFileSchema = z.strictObject({
     .refine((v) => isGrace(v), 'must be a duration from 0s to 10m, such as "5s"')
     .optional(),
   limits: z.strictObject({ http_max_body_bytes: maxBodyBytes.optional(), xds_max_streams: xdsMaxStreams.optional() }).optional(),
+  primary_datacenter: name.optional(),
+  retry_join_wan: z.array(z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters')).max(64, 'must list at most 64 addresses').optional(),
 });
 
 export type ConfigFile = z.output<typeof configFileSchema>;
@@ -80,6 +82,18 @@ export interface AgentConfig {
   readonly acceptStoreLoss?: boolean;
   /** The most xDS streams the gRPC port holds at once (default 10,000); beyond it a stream is refused with RESOURCE_EXHAUSTED. */
   readonly xdsMaxStreams?: number;
+  /** The datacenter whose CA owns the root (default: this one); another makes this a secondary. */
+  readonly primaryDatacenter?: string;
+  /** Agents of other datacenters to join over the WAN; a secondary's CA reaches the primary's HTTP API at the first. */
+  readonly retryJoinWan?: readonly string[];
+}
+
+/** A secondary needs the primary's address: the first of `retry_join_wan`. */
+export function checkFederation(cfg: Pick<AgentConfig, 'datacenter' | 'primaryDatacenter' | 'retryJoinWan'>): void {
+  const primary = cfg.primaryDatacenter ?? cfg.datacenter;
+  if (primary !== cfg.datacenter && !cfg.retryJoinWan?.length) {
+    throw ValidationError.of('retry_join_wan', `is required when primary_datacenter ("${primary}") is not this datacenter ("${cfg.datacenter}"): the primary's address, host:port of its HTTP API`);
+  }
 }
 
 export function readConfigFile(path: string): ConfigFile {
@@ -133,7 +147,10 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
     // A flag only, never the config file: it is a decision for one start, not a setting.
     acceptStoreLoss: flags['accept-store-loss'] ?? false,
     xdsMaxStreams: flags['xds-max-streams'] ?? file.limits?.xds_max_streams ?? DEFAULT_XDS_LIMITS.maxStreams,
+    primaryDatacenter: file.primary_datacenter,
+    retryJoinWan: file.retry_join_wan,
   };
+  checkFederation(cfg);
   parseInput(name, cfg.datacenter, '-datacenter');
   parseInput(name, cfg.node, '-node');
   return cfg;

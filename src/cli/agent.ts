@@ -12,6 +12,7 @@ import { statusRoutes } from '../api/status.js';
 import { xdsStatusRoutes } from '../api/xds-status.js';
 import { CAService } from '../ca/ca-service.js';
 import { LeafManager } from '../ca/leaf-manager.js';
+import { HttpPrimaryCA } from '../ca/primary-http.js';
 import { storeCAState } from '../ca/store-state.js';
 import { Catalog } from '../catalog/catalog.js';
 import { networkProbes, type Probes } from '../catalog/checks/probes.js';
@@ -23,7 +24,7 @@ import { proxylessSnapshots } from '../proxycfg/proxyless.js';
 import { startXdsServer, XdsStatusRegistry, type XdsServer } from '../server/index.js';
 import { openStore, type SqliteStore } from '../store/sqlite.js';
 import { meshResourceSource } from './xds-source.js';
-import { DEFAULT_SHUTDOWN_GRACE_MS, type AgentConfig } from './agent-config.js';
+import { checkFederation, DEFAULT_SHUTDOWN_GRACE_MS, type AgentConfig } from './agent-config.js';
 
 export interface AgentDeps {
   readonly logger?: Logger;
@@ -31,6 +32,8 @@ export interface AgentDeps {
   readonly probes?: Probes;
   /** More route lists (for example the CA's), served next to the catalog's. */
   readonly routes?: readonly (readonly Route[])[];
+  /** A secondary's retries of the primary's CA: first and largest wait (250 ms and 30 s by default). */
+  readonly primaryBackoff?: { readonly baseMs: number; readonly maxMs: number };
 }
 
 export interface Agent {
@@ -60,6 +63,7 @@ export interface ShutdownReport {
 export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<Agent> {
   const logger = deps.logger ?? nullLogger;
   const clock = deps.clock ?? systemClock;
+  checkFederation(config);
   const store = openStore(config.dataDir, { acceptLoss: config.acceptStoreLoss });
   if (store.loaded.recovered) logger.warn({ path: store.loaded.path, recovered: store.loaded.recovered }, 'started from a damaged data dir (-accept-store-loss)');
   for (const r of store.unservable()) {
@@ -68,7 +72,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const catalog = new Catalog(store, { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock });
   await catalog.registerNode(config.bind, { ...config.nodeMeta });
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
-  const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter });
+  const primaryDatacenter = config.primaryDatacenter ?? config.datacenter;
+  const primaryAddress = config.retryJoinWan?.[0];
+  const primary = primaryDatacenter !== config.datacenter && primaryAddress ? new HttpPrimaryCA({ address: primaryAddress, clock, backoffBaseMs: deps.primaryBackoff?.baseMs, backoffMaxMs: deps.primaryBackoff?.maxMs }) : undefined;
+  const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter, primaryDatacenter, primary });
   await ca.start();
   logger.info({ path: store.loaded.path, index: store.loaded.index, rows: store.loaded.rows, trustDomain: ca.trustDomain }, 'store loaded');
   const leaves = new LeafManager({ ca, clock, logger });
