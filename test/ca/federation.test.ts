@@ -4,7 +4,7 @@
 // openssl and node:crypto as the judges of every chain.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -13,7 +13,11 @@ import { buildCsr } from '../../src/ca/csr.js';
 import { generateKey, signerFor } from '../../src/ca/keys.js';
 import { toPem } from '../../src/ca/pem.js';
 import type { CARoots } from '../../src/ca/types.js';
-import type { AgentConfig } from '../../src/cli/agent-config.js';
+import { resolveConfig, type AgentConfig } from '../../src/cli/agent-config.js';
+import { startAgent } from '../../src/cli/agent.js';
+import { devConfig } from '../support/agent.js';
+import { ProxyConfigManager, type ProxyState } from '../../src/proxycfg/manager.js';
+import { leafSecret, rootsSecret } from '../../src/xds/secrets.js';
 import { TestAgent } from '../support/agent.js';
 import { freePort, waitFor } from '../support/wait.js';
 import { opensslVerify, splitPem } from './support.js';
@@ -68,13 +72,22 @@ function verifies(bundlePem: string, certPem: string): boolean {
   return r.ok;
 }
 
+/** dc1 and a dc2 that signs under dc1's active root; both closed after `fn`. */
+async function withTwoDatacenters(fn: (dc1: TestAgent, dc2: TestAgent, r1: CARoots, r2: CARoots) => Promise<void>): Promise<void> {
+  const dc1 = await startPrimary();
+  const dc2 = await startSecondary(dc1.agent.httpAddress);
+  try {
+    const r1 = await roots(dc1);
+    await fn(dc1, dc2, r1, await followed(dc2, r1.ActiveRootID));
+  } finally {
+    await dc2.close();
+    await dc1.close();
+  }
+}
+
 describe('secondary datacenter CA', () => {
-  it("signs leaves with an intermediate from the primary: dc/dc2 identities chaining to dc1's root, one trust domain", async () => {
-    const dc1 = await startPrimary();
-    const dc2 = await startSecondary(dc1.agent.httpAddress);
-    try {
-      const r1 = await roots(dc1);
-      const r2 = await followed(dc2, r1.ActiveRootID);
+  it("signs leaves with an intermediate from the primary: dc/dc2 identities chaining to dc1's root, one trust domain", () =>
+    withTwoDatacenters(async (dc1, dc2, r1, r2) => {
       assert.equal(r2.TrustDomain, r1.TrustDomain);
       assert.deepEqual(r2.Roots.map((r) => r.RootCert), r1.Roots.map((r) => r.RootCert));
       const cfg2 = (await dc2.get('/v1/connect/ca/configuration')).json as { ClusterID: string };
@@ -104,11 +117,7 @@ describe('secondary datacenter CA', () => {
       const active2 = r2.Roots.find((r) => r.Active);
       assert.equal(active2?.IntermediateCerts.at(-1), intermediatePem);
       assert.notEqual(active2?.SigningKeyID, r1.Roots[0]?.SigningKeyID);
-    } finally {
-      await dc2.close();
-      await dc1.close();
-    }
-  });
+    }));
 
   it('refuses a bad intermediate CSR with a 400 naming the problem, and signs nothing', async () => {
     const dc1 = await startPrimary();
@@ -206,12 +215,8 @@ describe('secondary datacenter CA', () => {
     }
   });
 
-  it("follows a primary rotation: both roots in the bundle throughout, then leaves under the new root's intermediate", async () => {
-    const dc1 = await startPrimary();
-    const dc2 = await startSecondary(dc1.agent.httpAddress);
-    try {
-      const old1 = await roots(dc1);
-      await followed(dc2, old1.ActiveRootID);
+  it("follows a primary rotation: both roots in the bundle throughout, then leaves under the new root's intermediate", () =>
+    withTwoDatacenters(async (dc1, dc2, old1) => {
       const oldRoot = old1.Roots[0]?.RootCert as string;
       const dc1Old = await leaf(dc1, 'api');
       const dc2Old = await leaf(dc2, 'web');
@@ -251,9 +256,65 @@ describe('secondary datacenter CA', () => {
       for (const l of [dc2Old, dc2New]) assert.ok(verifies(b1, l.CertPEM), `dc2 leaf ${l.SerialNumber} accepted in dc1`);
       // A dc2 peer that has not got the new root yet still accepts dc1's new leaf (cross-signed chain).
       assert.ok(verifies(oldRoot, dc1New.CertPEM));
-    } finally {
-      await dc2.close();
-      await dc1.close();
-    }
+    }));
+
+  it("takes new key settings in the secondary as a new intermediate of that key type, under the same root", () =>
+    withTwoDatacenters(async (dc1, dc2, r1, before) => {
+      const oldKeyId = before.Roots.find((r) => r.Active)?.SigningKeyID;
+      const put = await dc2.put('/v1/connect/ca/configuration', { Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384 } });
+      assert.equal(put.status, 200, put.text);
+      const renewed = await waitFor('a new intermediate in dc2', async () => {
+        const r = await roots(dc2);
+        const active = r.Roots.find((x) => x.Active);
+        return active && active.SigningKeyID !== oldKeyId ? r : undefined;
+      });
+      assert.equal(renewed.ActiveRootID, r1.ActiveRootID, 'the primary did not rotate');
+      const web = await leaf(dc2, 'web');
+      const inter = new X509Certificate(splitPem(web.CertPEM)[1] as string);
+      assert.equal(inter.publicKey.asymmetricKeyDetails?.namedCurve, 'secp384r1');
+      assert.ok(verifies(bundle(r1), web.CertPEM));
+      // The primary's own roots are untouched by a secondary's configuration.
+      assert.deepEqual((await roots(dc1)).Roots, r1.Roots);
+      // A secondary signs no intermediates itself.
+      const key = await generateKey({ type: 'ec', bits: 256 });
+      const csrPem = toPem('CERTIFICATE REQUEST', buildCsr(nameCN('x'), key.spki, [`spiffe://${r1.TrustDomain}`], signerFor({ type: 'ec', bits: 256 }, key.pkcs8), true));
+      const refused = await dc2.call('POST', '/v1/internal/connect/ca/sign-intermediate', { CSR: csrPem });
+      assert.equal(refused.status, 409, refused.text);
+      assert.match(refused.text, /dc2\) is a secondary; intermediates are signed by the primary datacenter \(dc1\)/);
+    }));
+
+  it('needs the primary\'s address when primary_datacenter is another datacenter', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'agent.json');
+    writeFileSync(file, JSON.stringify({ datacenter: 'dc2', primary_datacenter: 'dc1' }));
+    assert.throws(() => resolveConfig({ dev: true, 'config-file': file }), /retry_join_wan: is required when primary_datacenter \("dc1"\) is not this datacenter \("dc2"\)/);
+    await assert.rejects(startAgent(devConfig({ datacenter: 'dc2', primaryDatacenter: 'dc1' })), /retry_join_wan: is required/);
+    writeFileSync(file, JSON.stringify({ datacenter: 'dc2', primary_datacenter: 'dc1', retry_join_wan: ['127.0.0.1:8500'] }));
+    const cfg = resolveConfig({ dev: true, 'config-file': file });
+    assert.equal(cfg.primaryDatacenter, 'dc1');
+    assert.deepEqual(cfg.retryJoinWan, ['127.0.0.1:8500']);
   });
+
+  it("gives a dc2 sidecar, by SDS, its leaf with the intermediate and dc1's roots as the trust bundle", () =>
+    withTwoDatacenters(async (dc1, dc2, r1) => {
+      const reg = await dc2.put('/v1/agent/service/register', { ID: 'web', Name: 'web', Port: 8080, Connect: { SidecarService: {} } });
+      assert.equal(reg.status, 200, reg.text);
+      const proxies = new ProxyConfigManager({ catalog: dc2.catalog, ca: dc2.agent.leaves });
+      let latest: ProxyState | undefined;
+      const sub = proxies.watch('web-sidecar-proxy').subscribe((st) => (latest = st));
+      const snap = await waitFor('the dc2 sidecar snapshot', () => (latest?.state === 'snapshot' ? latest.snapshot : undefined), { timeoutMs: 20_000 });
+      sub.unsubscribe();
+      assert.equal(snap.kind, 'connect-proxy');
+      const leafSds = leafSecret(snap).type;
+      const rootsSds = rootsSecret(snap).type;
+      assert.ok(leafSds?.$case === 'tlsCertificate' && rootsSds?.$case === 'validationContext');
+      const chain = leafSds.value.certificateChain?.specifier;
+      const trusted = rootsSds.value.trustedCa?.specifier;
+      assert.ok(chain?.$case === 'inlineString' && trusted?.$case === 'inlineString');
+      const certs = splitPem(chain.value);
+      assert.equal(certs.length, 2, 'leaf and intermediate');
+      assert.match(new X509Certificate(certs[0] as string).subjectAltName ?? '', /\/dc\/dc2\/svc\/web$/);
+      assert.equal(trusted.value, bundle(r1));
+      assert.ok(verifies(bundle(r1), chain.value), "the SDS chain verifies against dc1's roots");
+    }));
 });
