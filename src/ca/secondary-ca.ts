@@ -40,7 +40,9 @@ class Interrupted extends Error {}
 export class SecondaryFollower {
   private readonly stopping = new AbortController();
   private interrupt = (): void => undefined;
-  private renewWanted = false;
+  /** Renewals asked for, and the last one done: one asked for while another runs is not lost. */
+  private wanted = 0;
+  private done = 0;
   private problem?: string;
   private cancelRenewTimer = (): void => undefined;
   private renewTimerAt?: number;
@@ -65,7 +67,7 @@ export class SecondaryFollower {
 
   /** Gets a new intermediate now (key settings changed, or the current one is getting old). */
   requestRenewal(): void {
-    this.renewWanted = true;
+    this.wanted++;
     this.interrupt();
   }
 
@@ -82,12 +84,13 @@ export class SecondaryFollower {
       this.interrupt = () => wait.abort(new Interrupted('renewal requested'));
       const signal = AbortSignal.any([this.stopping.signal, wait.signal]);
       try {
-        const roots = await primary.roots(this.renewWanted ? undefined : index, { signal, onRetry });
+        const roots = await primary.roots(this.wanted > this.done ? undefined : index, { signal, onRetry });
         index = roots.Index;
-        if ((await host.applyPrimaryRoots(roots)) || this.renewWanted) {
-          this.renewWanted = true;
+        const needed = await host.applyPrimaryRoots(roots);
+        if (needed || this.wanted > this.done) {
+          const generation = needed ? ++this.wanted : this.wanted;
           await this.renew(roots, onRetry);
-          this.renewWanted = false;
+          this.done = Math.max(this.done, generation);
         }
         failures = 0;
         this.problem = undefined;
