@@ -2,7 +2,8 @@
 // for a service (blocking, issued on demand), authorize by intentions, and the CA configuration.
 import { map, type Observable } from 'rxjs';
 import { z } from 'zod';
-import type { CAConfigurationView } from '../ca/ca-service.js';
+import type { CAConfigurationView, SignedIntermediateView } from '../ca/ca-service.js';
+import { SIGN_INTERMEDIATE_PATH } from '../ca/primary-http.js';
 import type { LeafWaitOptions } from '../ca/leaf-manager.js';
 import type { CARoots, LeafCert } from '../ca/types.js';
 import { serviceName } from '../catalog/config/common.js';
@@ -17,7 +18,10 @@ export interface CARoutesDeps {
   readonly ca: {
     readonly trustDomain: string;
     roots(): CARoots;
-    watchRoots(): Observable<CARoots>;
+    /** What GET /v1/connect/ca/roots serves (also a secondary's empty set before it hears from the primary). */
+    watchPublishedRoots(): Observable<CARoots>;
+    /** Primary only: signs a secondary datacenter's intermediate CSR (PEM). */
+    signIntermediate(csrPem: unknown): Promise<SignedIntermediateView>;
     configuration(): CAConfigurationView;
     setConfiguration(input: unknown): Promise<CAConfigurationView>;
   };
@@ -39,6 +43,8 @@ export interface CARoutesDeps {
  */
 export const LEAF_REQUEST_MAX_WAIT_MS = 10_000;
 
+const signIntermediateSchema = z.strictObject({ CSR: z.string({ error: 'must be the intermediate CSR as PEM text' }) });
+
 const authorizeSchema = z.object({
   Target: z.string().min(1, 'Target service must be specified'),
   ClientCertURI: z.string().min(1, 'must be the URI SAN of the client certificate'),
@@ -53,7 +59,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 
 export function caRoutes(deps: CARoutesDeps): Route[] {
   const clock = deps.clock ?? systemClock;
-  const roots$ = () => deps.ca.watchRoots().pipe(map((r) => ({ index: r.Index, value: r })));
+  const roots$ = () => deps.ca.watchPublishedRoots().pipe(map((r) => ({ index: r.Index, value: r })));
 
   const roots = async (req: ApiRequest) => {
     const result = await blockingRead(req, roots$(), clock);
@@ -101,6 +107,16 @@ export function caRoutes(deps: CARoutesDeps): Route[] {
         }
         const decision = await deps.checkIntention(id.service, body.Target);
         return { body: { Authorized: decision.Allowed, Reason: decision.Reason } };
+      },
+    },
+    {
+      // Internal: a secondary datacenter's CA asks the primary to sign its intermediate.
+      method: 'POST',
+      pattern: SIGN_INTERMEDIATE_PATH,
+      handler: async (req) => {
+        if (req.body === undefined) throw ValidationError.of('CSR', 'is required: send {"CSR": "<intermediate CSR as PEM>"}');
+        const body = parseBody(signIntermediateSchema, req.body);
+        return { body: await deps.ca.signIntermediate(body.CSR) };
       },
     },
     {

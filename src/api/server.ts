@@ -4,7 +4,7 @@
 // intentions, CA, ...), at construction or later with addRoutes.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConflictError, NotFoundError, PermissionDeniedError, RateLimitError, ValidationError, errorMessage } from '../core/errors.js';
+import { ConflictError, NotFoundError, PermissionDeniedError, RateLimitError, UnavailableError, ValidationError, errorMessage } from '../core/errors.js';
 import { nullLogger, type Logger } from '../core/logger.js';
 import { BodyTooLargeError, hasBody, readBody } from './body.js';
 import { BodyDecodeError, BodyDecoder } from './body-decoder.js';
@@ -35,6 +35,7 @@ export function statusOf(err: unknown): number {
   if (err instanceof ConflictError) return 409;
   if (err instanceof RateLimitError) return 429;
   if (err instanceof PermissionDeniedError) return 403;
+  if (err instanceof UnavailableError) return 503;
   return 500;
 }
 

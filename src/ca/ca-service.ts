@@ -1,24 +1,31 @@
 // The CA as the rest of Switchyard sees it: starts (or resumes) the provider and its root,
 // publishes the roots as a stream, applies configuration changes (rotating the root when the
 // key settings change, cross-signed by the old one), prunes old roots once their leaves have
-// expired, and signs validated, rate-limited leaf CSRs.
-import { randomUUID } from 'node:crypto';
+// expired, and signs validated, rate-limited leaf CSRs. In the primary datacenter it owns the
+// root and signs secondaries' intermediates; in a secondary it makes no root: it follows the
+// primary's roots (one trust domain) and signs leaves with an intermediate the primary signed.
+import { randomUUID, X509Certificate } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { BehaviorSubject, filter, type Observable } from 'rxjs';
+import { BehaviorSubject, filter, type Observable, type Subscription } from 'rxjs';
 import type { Clock } from '../core/clock.js';
 import { formatDuration } from '../core/duration.js';
-import { ConflictError, ValidationError } from '../core/errors.js';
+import { ConflictError, UnavailableError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { trustDomainFor } from '../core/names.js';
+import { spiffeRootUri, trustDomainFor } from '../core/names.js';
 import { BuiltinProvider } from './builtin/builtin-provider.js';
 import { readCert } from './cert-info.js';
+import { parseCsr } from './csr.js';
+import { validateIntermediateCsr } from './intermediate-validation.js';
 import { DEFAULT_CA_CONFIG, leafTtlMs, LEAF_TTL_MIN_MS, needsNewRoot, parseCAConfig, parseCAConfigRequest, type CAConfig } from './config.js';
 import type { KeySpec } from './keys.js';
 import { validateLeafCsr } from './leaf-validation.js';
-import { certPem, colonHex } from './pem.js';
-import type { CAProvider } from './provider.js';
+import { certDer, certPem, colonHex, toPem } from './pem.js';
+import type { PrimaryCA, SignedIntermediate } from './primary-ca.js';
+import type { CAProvider, ProviderConfig } from './provider.js';
 import { CsrLimiter } from './rate-limit.js';
 import { nextPruneAt, pruneRoots, publicRoots, rootRecord, rotateRoots } from './roots.js';
+import { SecondaryFollower, type PendingIntermediate, type SecondaryHost } from './secondary-ca.js';
+import { secondaryChain, secondaryRoots, type LocalSigning } from './secondary-roots.js';
 import type { CAStateStore, PersistedCAState } from './state-store.js';
 import type { CARoots } from './types.js';
 
@@ -32,6 +39,19 @@ export interface CAServiceDeps {
   /** Makes a provider for a configuration; the built-in one by default. */
   readonly newProvider?: (config: CAConfig) => CAProvider;
   readonly newClusterId?: () => string;
+  /** The primary datacenter (default: this one). When it is another, this CA is a secondary. */
+  readonly primaryDatacenter?: string;
+  /** How a secondary reaches the primary's CA; required when this is a secondary. */
+  readonly primary?: PrimaryCA;
+  /** Uniform in [0, 1), for the secondary's retry jitter; Math.random by default. */
+  readonly random?: () => number;
+}
+
+/** What the primary answers a secondary's intermediate CSR with. */
+export interface SignedIntermediateView {
+  readonly IntermediatePEM: string;
+  /** The root that signed it (the active one). */
+  readonly RootID: string;
 }
 
 /** What GET /v1/connect/ca/configuration answers. */
@@ -83,8 +103,9 @@ function maxLeafTtlMs(s: PersistedCAState): number {
   return Math.max(s.activeRootMaxLeafTtlMs ?? 0, leafTtlMs(s.config));
 }
 
-export class CAService {
+export class CAService implements SecondaryHost {
   private state?: PersistedCAState;
+  private follower?: SecondaryFollower;
   private provider?: CAProvider;
   private readonly roots$ = new BehaviorSubject<CARoots | undefined>(undefined);
   private limiter?: CsrLimiter;
@@ -101,9 +122,18 @@ export class CAService {
     return this.deps.newProvider ? this.deps.newProvider(config) : new BuiltinProvider(this.deps.clock);
   }
 
-  private providerConfig(config: CAConfig, state?: Readonly<Record<string, string>>) {
+  private providerConfig(config: CAConfig, state?: Readonly<Record<string, string>>): ProviderConfig {
     const clusterId = this.current.clusterId;
-    return { clusterId, isPrimary: true, datacenter: this.deps.datacenter, rawConfig: { ...config.Config }, state };
+    return { clusterId, isPrimary: this.isPrimary, datacenter: this.deps.datacenter, rawConfig: { ...config.Config }, state };
+  }
+
+  /** Whether this datacenter is the primary (owns the root). */
+  get isPrimary(): boolean {
+    return this.primaryDatacenter === this.deps.datacenter;
+  }
+
+  get primaryDatacenter(): string {
+    return this.deps.primaryDatacenter ?? this.deps.datacenter;
   }
 
   private get current(): PersistedCAState {
@@ -114,6 +144,10 @@ export class CAService {
   /** Loads the persisted CA, or creates the cluster id and first root and persists them. */
   async start(): Promise<void> {
     const loaded = await this.deps.store.load();
+    if (!this.isPrimary) return this.startSecondary(loaded);
+    if (loaded?.primaryDatacenter !== undefined) {
+      throw new Error(`the data dir holds the CA of a secondary datacenter (its primary is ${loaded.primaryDatacenter}); it cannot become the primary CA`);
+    }
     if (loaded) {
       this.state = loaded;
       this.provider = this.newProvider(loaded.config);
@@ -139,6 +173,7 @@ export class CAService {
 
   stop(): void {
     this.cancelPrune();
+    void this.follower?.stop();
     this.roots$.complete();
   }
 
@@ -146,8 +181,9 @@ export class CAService {
     return this.current.clusterId;
   }
 
+  /** Empty in a secondary that has not heard from the primary yet. */
   get trustDomain(): string {
-    return trustDomainFor(this.current.clusterId);
+    return this.current.clusterId === '' ? '' : trustDomainFor(this.current.clusterId);
   }
 
   get datacenter(): string {
@@ -158,8 +194,16 @@ export class CAService {
     return publicRoots(this.current.roots, this.trustDomain, this.current.index);
   }
 
-  /** The current roots on subscribe, then after every change. */
+  /**
+   * The current roots on subscribe, then after every change; in a secondary, from when the
+   * primary's are known (before, there is no trust domain to build anything with).
+   */
   watchRoots(): Observable<CARoots> {
+    return this.roots$.pipe(filter((r): r is CARoots => r !== undefined && r.TrustDomain !== ''));
+  }
+
+  /** The roots as published (GET /v1/connect/ca/roots): also the empty set of a secondary that has none yet. */
+  watchPublishedRoots(): Observable<CARoots> {
     return this.roots$.pipe(filter((r): r is CARoots => r !== undefined));
   }
 
@@ -207,11 +251,13 @@ export class CAService {
       }
       if (isDeepStrictEqual(config, s.config)) return this.configuration();
       const index = s.index + 1;
-      if (!needsNewRoot(s.config, config)) {
+      if (!this.isPrimary || !needsNewRoot(s.config, config)) {
         const activeRootMaxLeafTtlMs = Math.max(maxLeafTtlMs(s), leafTtlMs(config));
         await this.commit({ ...s, config, configModifyIndex: index, index, activeRootMaxLeafTtlMs });
         this.limiter?.update(config.Config);
         this.log.info({ index }, 'CA configuration updated');
+        // A secondary's key settings are its intermediate's: it has a new one signed.
+        if (!this.isPrimary && needsNewRoot(s.config, config)) this.follower?.requestRenewal();
         return this.configuration();
       }
       await this.rotate(config, index);
@@ -273,6 +319,8 @@ export class CAService {
    * over the limit it waits for its turn, in arrival order.
    */
   async signLeaf(csr: LeafCsr, req: LeafSignRequest = {}, opts: SignWaitOptions = {}): Promise<SignedLeaf> {
+    // Only when it must wait: the queue is joined in the same tick as the call otherwise.
+    if (this.signingProblem() !== undefined) await this.untilSigning(opts.signal);
     const release = await (this.limiter as CsrLimiter).acquire(opts.signal);
     try {
       // Never longer than LeafCertTTL: a rotated-out root is pruned one LeafCertTTL after rotation.
@@ -287,8 +335,9 @@ export class CAService {
       const active = this.current.roots.find((r) => r.Active);
       const signed = await provider.sign(der, { ttlMs });
       const leaf = readCert(signed);
+      const chain = !active ? [] : this.isPrimary ? active.IntermediateCerts : secondaryChain(active);
       return {
-        certPem: certPem(signed) + (active?.IntermediateCerts ?? []).join(''),
+        certPem: certPem(signed) + chain.join(''),
         serialNumber: colonHex(leaf.serial),
         serviceUri: uri,
         service: identity.service,
@@ -299,5 +348,150 @@ export class CAService {
     } finally {
       release();
     }
+  }
+
+  /** Whether leaves can be signed now; otherwise why not (a secondary without an intermediate). */
+  signingProblem(): string | undefined {
+    if (this.current.roots.some((r) => r.Active)) return undefined;
+    const last = this.follower?.lastProblem();
+    return `this datacenter (${this.deps.datacenter}) is a secondary, and its CA has no intermediate certificate signed by the primary datacenter (${this.primaryDatacenter}) yet${last ? `: ${last}` : ''}`;
+  }
+
+  /** Resolves once leaves can be signed (at once in a primary); rejects with the signal's reason. */
+  private untilSigning(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const held: { sub?: Subscription; settled?: boolean } = {};
+      const done = (fn: () => void) => {
+        held.settled = true;
+        held.sub?.unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        fn();
+      };
+      const onAbort = () => done(() => reject(signal?.reason));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      held.sub = this.roots$.subscribe({
+        next: (r) => {
+          if (r?.ActiveRootID) done(resolve);
+        },
+        complete: () => done(() => reject(new UnavailableError('the CA is stopping'))),
+      });
+      if (held.settled) held.sub.unsubscribe();
+    });
+  }
+
+  /**
+   * Primary only: validates a secondary's intermediate CSR (PEM) strictly and signs it with the
+   * active root; answers the certificate and the root's ID.
+   */
+  async signIntermediate(csrPem: unknown): Promise<SignedIntermediateView> {
+    if (!this.isPrimary) {
+      throw new ConflictError(`this datacenter (${this.deps.datacenter}) is a secondary; intermediates are signed by the primary datacenter (${this.primaryDatacenter})`);
+    }
+    const { der } = validateIntermediateCsr(csrPem, this.trustDomain);
+    return this.serialise(async () => {
+      const active = this.current.roots.find((r) => r.Active);
+      if (!active) throw new UnavailableError('the CA has no active root');
+      const cert = await (this.provider as CAProvider).signIntermediate(der);
+      this.log.info({ root: active.ID, serial: colonHex(readCert(cert).serial) }, 'signed an intermediate CA certificate for a secondary datacenter');
+      return { IntermediatePEM: certPem(cert), RootID: active.ID };
+    });
+  }
+
+  // --- Secondary ---------------------------------------------------------------------------
+
+  /** Resumes the persisted intermediate, or starts with none; then follows the primary. */
+  private async startSecondary(loaded: PersistedCAState | undefined): Promise<void> {
+    if (!this.deps.primary) throw new Error(`this datacenter (${this.deps.datacenter}) is a secondary of ${this.primaryDatacenter}, but no way to reach the primary was given (retry_join_wan)`);
+    const resumed = loaded?.primaryDatacenter !== undefined ? loaded : undefined;
+    if (loaded && !resumed) this.log.warn({ primaryDatacenter: this.primaryDatacenter }, 'the data dir holds a primary CA; as a secondary this datacenter sets its root aside and follows the primary');
+    const config = loaded?.config ?? (this.deps.initialConfig === undefined ? DEFAULT_CA_CONFIG : parseCAConfig(this.deps.initialConfig));
+    this.state = resumed ?? { version: 1, clusterId: '', config, configCreateIndex: 1, configModifyIndex: 1, providerState: {}, roots: [], index: 1, primaryDatacenter: this.primaryDatacenter };
+    if (resumed) {
+      this.provider = this.newProvider(resumed.config);
+      await this.provider.configure(this.providerConfig(resumed.config, resumed.providerState));
+      this.log.info({ trustDomain: this.trustDomain, activeRoot: resumed.roots.find((r) => r.Active)?.ID }, 'secondary CA resumed its intermediate');
+    }
+    this.limiter = new CsrLimiter(this.deps.clock, this.current.config.Config);
+    this.publish();
+    this.follower = new SecondaryFollower({ primary: this.deps.primary, host: this, clock: this.deps.clock, logger: this.log, random: this.deps.random });
+    this.follower.start();
+  }
+
+  /** The primary's root this datacenter's intermediate chains to, and that intermediate. */
+  private localSigning(): LocalSigning | undefined {
+    const active = this.current.roots.find((r) => r.Active);
+    const pem = active?.IntermediateCerts[active.IntermediateCerts.length - 1];
+    return active && pem ? { rootId: active.ID, intermediatePem: pem } : undefined;
+  }
+
+  /** SecondaryHost: mirrors the primary's roots; true when a new intermediate is needed. */
+  applyPrimaryRoots(primary: CARoots): Promise<boolean> {
+    return this.serialise(async () => {
+      const s = this.current;
+      const clusterId = primary.Roots.find((r) => r.ID === primary.ActiveRootID)?.ExternalTrustDomain ?? '';
+      if (clusterId === '') throw new Error('the primary lists no active root');
+      const sameDomain = s.clusterId === clusterId;
+      if (!sameDomain && s.clusterId !== '') this.log.warn({ was: s.clusterId, now: clusterId }, "the primary's cluster id changed; this datacenter needs a new intermediate");
+      const signing = sameDomain ? this.localSigning() : undefined;
+      const index = s.index + 1;
+      const roots = secondaryRoots(sameDomain ? s.roots : [], primary, signing, this.deps.clock.now(), maxLeafTtlMs(s), index);
+      if (!sameDomain || !isDeepStrictEqual(roots, s.roots)) {
+        await this.commit({ ...s, clusterId, roots, index });
+        this.log.info({ index, primaryActiveRoot: primary.ActiveRootID, roots: roots.length }, "followed the primary's CA roots");
+      }
+      return signing?.rootId !== primary.ActiveRootID;
+    });
+  }
+
+  /** SecondaryHost: a fresh provider's CSR for an intermediate, installed once the primary signs it. */
+  async prepareIntermediate(): Promise<PendingIntermediate> {
+    const { config, clusterId } = this.current;
+    const provider = this.newProvider(config);
+    await provider.configure({ ...this.providerConfig(config), clusterId });
+    const { csr, opaque } = await provider.generateIntermediateCsr();
+    return {
+      csrPem: toPem('CERTIFICATE REQUEST', csr),
+      install: (signed, roots) => this.serialise(() => this.installIntermediate({ provider, csr, opaque, clusterId }, signed, roots)),
+      discard: () => provider.cleanup(false, { ...config.Config }).catch(() => undefined),
+    };
+  }
+
+  /** SecondaryHost: half way through the intermediate's life. */
+  intermediateRenewAt(): number | undefined {
+    const signing = this.localSigning();
+    if (!signing) return undefined;
+    const cert = readCert(certDer(signing.intermediatePem));
+    return cert.notBefore + (cert.notAfter - cert.notBefore) / 2;
+  }
+
+  /** Checks what the primary signed (the key asked for, a CA of this trust domain, issued by the named root), then switches to it. */
+  private async installIntermediate(
+    made: { provider: CAProvider; csr: Uint8Array; opaque: string; clusterId: string },
+    signed: SignedIntermediate,
+    primary: CARoots,
+  ): Promise<void> {
+    const s = this.current;
+    if (s.clusterId !== made.clusterId) throw new Error("the primary's cluster id changed while the intermediate was being signed");
+    const root = primary.Roots.find((r) => r.ID === signed.rootId);
+    if (!root) throw new Error(`the primary signed the intermediate with root ${signed.rootId}, which it does not list`);
+    const der = certDer(signed.intermediatePem);
+    const cert = new X509Certificate(der);
+    const problems = [
+      !cert.verify(new X509Certificate(root.RootCert).publicKey) && `is not signed by root ${root.ID}`,
+      !cert.ca && 'is not a CA certificate',
+      !Buffer.from(readCert(der).spki).equals(Buffer.from(parseCsr(made.csr).spki)) && 'is not for the key of the CSR',
+      cert.subjectAltName !== `URI:${spiffeRootUri(trustDomainFor(made.clusterId))}` && `names ${cert.subjectAltName ?? 'nothing'}, not this trust domain`,
+    ].filter((p): p is string => typeof p === 'string');
+    if (problems.length) throw new Error(`the intermediate the primary signed cannot be used: it ${problems.join(', ')}`);
+    await made.provider.setIntermediate(der, certDer(root.RootCert), made.opaque);
+    const index = s.index + 1;
+    const roots = secondaryRoots(s.roots, primary, { rootId: root.ID, intermediatePem: certPem(der) }, this.deps.clock.now(), maxLeafTtlMs(s), index);
+    const old = this.provider;
+    await this.commit({ ...s, providerState: await made.provider.state(), roots, index, activeRootMaxLeafTtlMs: leafTtlMs(s.config) }, () => {
+      this.provider = made.provider;
+    });
+    await old?.cleanup(false, { ...s.config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
+    this.log.info({ index, root: root.ID, validBefore: cert.validTo }, 'secondary CA installed an intermediate signed by the primary');
   }
 }

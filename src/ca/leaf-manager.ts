@@ -7,7 +7,7 @@
 // more. Structurally a proxycfg CASource.
 import { defer, distinctUntilChanged, filter, finalize, map, type Observable, type Subscription, BehaviorSubject } from 'rxjs';
 import type { Clock } from '../core/clock.js';
-import { errorMessage, RateLimitError } from '../core/errors.js';
+import { errorMessage, RateLimitError, UnavailableError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { DEFAULT_NAMESPACE, spiffeServiceUri } from '../core/names.js';
 import type { CsrQueueState, LeafCsr, LeafSignRequest, SignedLeaf, SignWaitOptions } from './ca-service.js';
@@ -29,6 +29,8 @@ export interface LeafIssuer {
   csrRate?(): number;
   /** The CSR queue, for a caller that waits only so long (getLeaf with maxWaitMs). */
   csrQueue?(): CsrQueueState;
+  /** Why no leaf can be signed now (a secondary CA without an intermediate), or undefined. */
+  signingProblem?(): string | undefined;
 }
 
 /** How long a caller of getLeaf waits for a leaf that is not issued yet. */
@@ -185,6 +187,8 @@ export class LeafManager {
         cancelTimer = this.deps.clock.setTimeout(() => {
           // Its turn has come and it is being signed: that finishes soon.
           if (!issuance.queued) return;
+          const problem = this.deps.ca.signingProblem?.();
+          if (problem !== undefined) return settle(() => reject(new UnavailableError(`no leaf certificate after ${Math.round(maxWaitMs / 1000)} s: ${problem}`)));
           const queue = this.deps.ca.csrQueue?.();
           const message = `rate limit reached: the certificate signing request waited ${Math.round(maxWaitMs / 1000)} s for its turn${queue ? ` (${queue.waiting} waiting)` : ''}, try again later`;
           settle(() => reject(new RateLimitError(message, queue?.expectedWaitMs ?? maxWaitMs)));
@@ -283,11 +287,12 @@ export class LeafManager {
   private async sign(entry: Entry, issuance: IssuanceState): Promise<Cached> {
     const { ca } = this.deps;
     const namespace = this.deps.namespace ?? DEFAULT_NAMESPACE;
-    const uri = spiffeServiceUri({ trustDomain: ca.trustDomain, namespace, datacenter: ca.datacenter, service: entry.service });
     let key: GeneratedKey | undefined;
-    // The key is made when the CSR's turn comes, of the key type in force then.
+    // The key is made when the CSR's turn comes, of the key type in force then, for the trust
+    // domain known then (a secondary learns it from the primary).
     const csr = async () => {
       issuance.queued = false;
+      const uri = spiffeServiceUri({ trustDomain: ca.trustDomain, namespace, datacenter: ca.datacenter, service: entry.service });
       const spec = ca.leafKeySpec();
       key = await generateKey(spec);
       return buildCsr(nameCN(entry.service), key.spki, [uri], signerFor(spec, key.pkcs8));
@@ -328,6 +333,8 @@ export class LeafManager {
   }
 
   private onRoots(roots: CARoots): void {
+    // No active root (a secondary between trust domains): keep the leaves until there is one.
+    if (roots.ActiveRootID === '') return;
     const changed = this.activeRootId !== '' && roots.ActiveRootID !== this.activeRootId;
     this.activeRootId = roots.ActiveRootID;
     if (!changed) return;

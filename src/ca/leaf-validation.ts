@@ -4,7 +4,7 @@
 import { ValidationError } from '../core/errors.js';
 import { parseSpiffeServiceUri, type ServiceIdentity } from '../core/names.js';
 import { parseCsr, type ParsedCsr } from './csr.js';
-import { describePublicKey } from './keys.js';
+import { describePublicKey, type KeySpec } from './keys.js';
 
 export interface LeafRequest {
   readonly trustDomain: string;
@@ -16,14 +16,29 @@ export interface LeafRequest {
 
 const LEAF_KEYS = (t: string, bits: number) => (t === 'ec' ? bits === 256 || bits === 384 : bits >= 2048 && bits <= 8192);
 
-export function validateLeafCsr(der: Uint8Array, req: LeafRequest): { csr: ParsedCsr; identity: ServiceIdentity; uri: string } {
-  let csr: ParsedCsr;
+/** Parses and verifies a CSR; a defect is a ValidationError on the `CSR` field. */
+export function readCsr(der: Uint8Array): ParsedCsr {
   try {
-    csr = parseCsr(der);
+    return parseCsr(der);
   } catch (err) {
     throw ValidationError.of('CSR', `malformed certificate signing request: ${(err as Error).message}`);
   }
-  const fail = (path: string, msg: string) => ValidationError.of(path, msg, 'certificate signing request rejected');
+}
+
+export const csrRejected = (path: string, msg: string): ValidationError => ValidationError.of(path, msg, 'certificate signing request rejected');
+
+/** The CSR's key type, or undefined when it is not EC or RSA (or unreadable). */
+export function csrKey(csr: ParsedCsr): KeySpec | undefined {
+  try {
+    return describePublicKey(csr.spki);
+  } catch {
+    return undefined;
+  }
+}
+
+export function validateLeafCsr(der: Uint8Array, req: LeafRequest): { csr: ParsedCsr; identity: ServiceIdentity; uri: string } {
+  const csr = readCsr(der);
+  const fail = csrRejected;
   if (csr.uris.length !== 1) throw fail('CSR.URIs', `must carry exactly one URI SAN (a service identity), found ${csr.uris.length}`);
   if (csr.otherSans > 0) throw fail('CSR.SubjectAltName', 'only a URI SAN is allowed in a service leaf');
   if (csr.requestsCA) throw fail('CSR.BasicConstraints', 'a leaf may not ask to be a CA');
@@ -40,12 +55,7 @@ export function validateLeafCsr(der: Uint8Array, req: LeafRequest): { csr: Parse
   if (req.namespace !== undefined && identity.namespace !== req.namespace) {
     throw fail('CSR.URIs[0]', `identity is in namespace "${identity.namespace}", but "${req.namespace}" was requested`);
   }
-  let key;
-  try {
-    key = describePublicKey(csr.spki);
-  } catch {
-    key = undefined;
-  }
+  const key = csrKey(csr);
   if (!key || !LEAF_KEYS(key.type, key.bits)) {
     throw fail('CSR.PublicKey', `unsupported key type${key ? ` ${key.type} ${key.bits}` : ''} (use EC P-256/P-384 or RSA 2048+)`);
   }

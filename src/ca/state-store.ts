@@ -28,6 +28,11 @@ export interface PersistedCAState {
    * one): a leaf it signed may live that long, so a rotation keeps it published that long.
    */
   readonly activeRootMaxLeafTtlMs?: number;
+  /**
+   * Set in a secondary datacenter: the primary it follows. Its roots are the primary's, its
+   * provider state holds the intermediate and its key, and `clusterId` is the primary's.
+   */
+  readonly primaryDatacenter?: string;
 }
 
 export interface CAStateStore {

@@ -16,6 +16,7 @@ import { statusRoutes } from '../api/status.js';
 import { xdsStatusRoutes } from '../api/xds-status.js';
 import { CAService } from '../ca/ca-service.js';
 import { LeafManager } from '../ca/leaf-manager.js';
+import { HttpPrimaryCA } from '../ca/primary-http.js';
 import { storeCAState } from '../ca/store-state.js';
 import { Catalog } from '../catalog/catalog.js';
 import { networkProbes, type Probes } from '../catalog/checks/probes.js';
@@ -38,6 +39,8 @@ export interface AgentDeps {
   readonly routes?: readonly (readonly Route[])[];
   /** The WAN link's retry backoff (a secondary's; default DEFAULT_BACKOFF). */
   readonly wanBackoff?: Backoff;
+  /** A secondary's retries of the primary's CA: first and largest wait (250 ms and 30 s by default). */
+  readonly primaryBackoff?: { readonly baseMs: number; readonly maxMs: number };
 }
 
 export interface Agent {
@@ -87,7 +90,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const catalog = new Catalog(store, { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote });
   await catalog.registerNode(config.bind, { ...config.nodeMeta });
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
-  const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter });
+  const { primaryDatacenter } = config;
+  const primaryAddress = config.retryJoinWan[0];
+  const primary = primaryDatacenter !== config.datacenter && primaryAddress ? new HttpPrimaryCA({ address: primaryAddress, clock, backoffBaseMs: deps.primaryBackoff?.baseMs, backoffMaxMs: deps.primaryBackoff?.maxMs }) : undefined;
+  const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter, primaryDatacenter, primary });
   await ca.start();
   logger.info({ path: store.loaded.path, index: store.loaded.index, rows: store.loaded.rows, trustDomain: ca.trustDomain }, 'store loaded');
   const leaves = new LeafManager({ ca, clock, logger });

@@ -45,6 +45,11 @@ export class RateLimitError extends Error {
   }
 }
 
+/** Cannot be served now, for a reason that will pass (a secondary CA waiting for the primary). */
+export class UnavailableError extends Error {
+  override readonly name = 'UnavailableError';
+}
+
 export class PermissionDeniedError extends Error {
   override readonly name = 'PermissionDeniedError';
 }
