@@ -4,7 +4,7 @@
 // openssl and node:crypto as the judges of every chain.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -13,9 +13,7 @@ import { buildCsr } from '../../src/ca/csr.js';
 import { generateKey, signerFor } from '../../src/ca/keys.js';
 import { toPem } from '../../src/ca/pem.js';
 import type { CARoots } from '../../src/ca/types.js';
-import { resolveConfig, type AgentConfig } from '../../src/cli/agent-config.js';
-import { startAgent } from '../../src/cli/agent.js';
-import { devConfig } from '../support/agent.js';
+import type { AgentConfig } from '../../src/cli/agent-config.js';
 import { ProxyConfigManager, type ProxyState } from '../../src/proxycfg/manager.js';
 import { leafSecret, rootsSecret } from '../../src/xds/secrets.js';
 import { TestAgent } from '../support/agent.js';
@@ -282,18 +280,6 @@ describe('secondary datacenter CA', () => {
       assert.equal(refused.status, 409, refused.text);
       assert.match(refused.text, /dc2\) is a secondary; intermediates are signed by the primary datacenter \(dc1\)/);
     }));
-
-  it('needs the primary\'s address when primary_datacenter is another datacenter', async () => {
-    const dir = tempDir();
-    const file = join(dir, 'agent.json');
-    writeFileSync(file, JSON.stringify({ datacenter: 'dc2', primary_datacenter: 'dc1' }));
-    assert.throws(() => resolveConfig({ dev: true, 'config-file': file }), /retry_join_wan: is required when primary_datacenter \("dc1"\) is not this datacenter \("dc2"\)/);
-    await assert.rejects(startAgent(devConfig({ datacenter: 'dc2', primaryDatacenter: 'dc1' })), /retry_join_wan: is required/);
-    writeFileSync(file, JSON.stringify({ datacenter: 'dc2', primary_datacenter: 'dc1', retry_join_wan: ['127.0.0.1:8500'] }));
-    const cfg = resolveConfig({ dev: true, 'config-file': file });
-    assert.equal(cfg.primaryDatacenter, 'dc1');
-    assert.deepEqual(cfg.retryJoinWan, ['127.0.0.1:8500']);
-  });
 
   it("gives a dc2 sidecar, by SDS, its leaf with the intermediate and dc1's roots as the trust bundle", () =>
     withTwoDatacenters(async (dc1, dc2, r1) => {
