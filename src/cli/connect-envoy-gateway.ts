@@ -19,7 +19,7 @@ import type { ApiClient } from './http-client.js';
 
 export const GATEWAY_FLAGS = {
   gateway: { type: 'string', help: 'configure Envoy as a gateway of this kind: mesh (instead of -sidecar-for)' },
-  register: { type: 'bool', help: 'register the gateway with the agent before starting Envoy (with -gateway, -service and -address)' },
+  register: { type: 'bool', help: 'register the gateway with the agent before starting Envoy (with -gateway and -address; -service defaults to mesh-gateway)' },
   service: { type: 'string', help: "the gateway's service name: registered with -register, otherwise the one to find" },
   address: { type: 'string', help: 'IP:PORT of this host where services of this datacenter reach the gateway (LAN; with -register)' },
   'wan-address': { type: 'string', help: 'IP:PORT where other datacenters reach the gateway (WAN; with -register; default the LAN address)' },
@@ -87,7 +87,8 @@ export function gatewayRequest(flags: Flags): GatewayRequest | undefined {
     if (stray) throw ValidationError.of(`-${stray}`, 'is only valid with -register');
     return { kind, proxyId, service };
   }
-  if (!service) throw ValidationError.of('-service', 'is required with -register: the name of the gateway service to register');
+  // As Consul: a registered gateway's service is named after its kind unless -service says otherwise.
+  const name = service ?? kind;
   if (flags.address === undefined) throw ValidationError.of('-address', "is required with -register: the gateway's LAN address, IP:PORT");
   if (proxyId !== undefined && (proxyId === '' || proxyId.includes('/'))) throw ValidationError.of('-proxy-id', `must be a service ID (not empty, no "/"), got "${proxyId}"`);
   const lan = ipPort('address', flags.address);
@@ -98,15 +99,15 @@ export function gatewayRequest(flags: Flags): GatewayRequest | undefined {
   const bindTagged = wan !== undefined && ownAddress(wan.Address);
   const register = {
     Kind: kind,
-    ID: proxyId ?? service,
-    Name: service,
+    ID: proxyId ?? name,
+    Name: name,
     Address: lan.Address,
     Port: lan.Port,
     TaggedAddresses: { lan, ...(wan ? { wan } : {}) },
     ...(bindTagged ? { Proxy: { Config: { envoy_gateway_no_default_bind: true, envoy_gateway_bind_tagged_addresses: true } } } : {}),
     Check: { Name: `${kind} listening`, TCP: formatAddress(lan), Interval: '10s', DeregisterCriticalServiceAfter: deregisterAfter },
   };
-  return { kind, register, proxyId: register.ID, service };
+  return { kind, register, proxyId: register.ID, service: name };
 }
 
 /** Registers the gateway when asked, then reads its registration back (what the bootstrap is built from). */

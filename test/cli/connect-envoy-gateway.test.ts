@@ -85,6 +85,15 @@ describe('switchyard connect envoy -gateway mesh', () => {
     for (const r of [several, none, notGateway, otherName]) assert.equal(r.out, '', 'no bootstrap printed');
   });
 
+  it("names the registered gateway mesh-gateway without -service, as Consul does", async () => {
+    const r = await run('-gateway', 'mesh', '-register', '-address', `127.0.0.1:${lanPort + 4}`, '-bootstrap', ...common());
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual((JSON.parse(r.out) as Bootstrap).node, { id: 'mesh-gateway', cluster: 'mesh-gateway' });
+    const gw = (await services())['mesh-gateway'] as Service;
+    assert.deepEqual([gw.Kind, gw.Service, gw.Port], ['mesh-gateway', 'mesh-gateway', lanPort + 4]);
+    await agent.api.put('/v1/agent/service/deregister/mesh-gateway', {});
+  });
+
   it('refuses bad flags with an error naming the flag, and registers nothing', async () => {
     const before = await services();
     const reg = (...extra: string[]) => ['-gateway', 'mesh', '-register', '-service', 'gw-bad', '-address', `127.0.0.1:${lanPort + 3}`, ...extra];
@@ -92,7 +101,6 @@ describe('switchyard connect envoy -gateway mesh', () => {
       [['-gateway', 'gateway', '-register', '-service', 'gw-bad', '-address', '127.0.0.1:8443'], /-gateway: must be "mesh" .*got "gateway"/],
       [['-gateway', 'terminating', '-register', '-service', 'gw-bad', '-address', '127.0.0.1:8443'], /-gateway: "terminating" gateways are not supported yet/],
       [['-register', '-service', 'gw-bad', '-address', '127.0.0.1:8443'], /-register: is only valid with -gateway/],
-      [['-gateway', 'mesh', '-register', '-address', '127.0.0.1:8443'], /-service: is required with -register/],
       [['-gateway', 'mesh', '-register', '-service', 'gw-bad'], /-address: is required with -register/],
       [['-gateway', 'mesh', '-register', '-service', 'gw bad', '-address', '127.0.0.1:8443'], /-service: must contain only letters.*got "gw bad"/],
       [reg().map((a) => (a.startsWith('127.0.0.1:') ? '127.0.0.1' : a)), /-address: must be IP:PORT .*got "127\.0\.0\.1"/],
