@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Generates TypeScript for the Envoy API into src/gen (git-ignored) with buf + ts-proto.
-// Sources come from the exact-pinned @grpc/grpc-js-xds package; nothing generated is committed.
+// Sources come from the exact-pinned @grpc/grpc-js-xds package and proto/; nothing generated is committed.
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -39,6 +39,11 @@ const ROOTS = [
   'envoy/extensions/clusters/aggregate/v3/cluster.proto',
   'envoy/type/matcher/v3/string.proto',
   'google/rpc/status.proto',
+  // Switchyard's own, from proto/: the CA plugin service and the go-plugin services it needs.
+  'plugin/ca.proto',
+  'plugin/grpc_controller.proto',
+  'plugin/grpc_stdio.proto',
+  'grpc/health/v1/health.proto',
 ];
 
 function stage() {
@@ -67,7 +72,8 @@ stage();
 rmSync(out, { recursive: true, force: true });
 const buf = join(root, 'node_modules/.bin/buf');
 if (!existsSync(buf)) throw new Error('buf not installed: run npm ci');
-const moduleOf = (p) => join('.gen/protos', p.startsWith('google/') ? 'googleapis' : 'envoy-api', p);
+const OWN = ['plugin/', 'grpc/'];
+const moduleOf = (p) => (OWN.some((d) => p.startsWith(d)) ? join('proto', p) : join('.gen/protos', p.startsWith('google/') ? 'googleapis' : 'envoy-api', p));
 execFileSync(buf, ['generate', ...ROOTS.flatMap((p) => ['--path', moduleOf(p)])], { cwd: root, stdio: 'inherit' });
 // The type registry knows only modules that were loaded: a barrel loads them all.
 const files = listTs(out).filter((f) => f !== 'index.ts');
