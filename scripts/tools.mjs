@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Installs the real programs the tests run against, idempotently, into the git-ignored .tools/.
-// Usage: node scripts/tools.mjs [envoy python-grpcio ...]   (no argument: everything)
+// Usage: node scripts/tools.mjs [envoy python-grpcio ca-plugin-go ...]   (no argument: everything)
 // Each tool is pinned; a stamp file records what was installed so a re-run does nothing.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildGoPlugin } from './ca-plugin-go.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const TOOLS_DIR = join(root, '.tools');
@@ -92,8 +93,9 @@ export function installPypiTool(name) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const names = process.argv.slice(2);
-  for (const name of names.length ? names : [...Object.keys(PYPI_TOOLS), ...Object.keys(DEBIAN_TOOLS)]) {
-    const where = name in PYPI_TOOLS ? installPypiTool(name) : JSON.stringify(installDebianTool(name));
+  for (const name of names.length ? names : [...Object.keys(PYPI_TOOLS), ...Object.keys(DEBIAN_TOOLS), 'ca-plugin-go']) {
+    // The Go example CA plugin is built from this repository's sources, not installed.
+    const where = name === 'ca-plugin-go' ? buildGoPlugin() : name in PYPI_TOOLS ? installPypiTool(name) : JSON.stringify(installDebianTool(name));
     process.stdout.write(`tools: ${name}: ${where}\n`);
   }
 }
