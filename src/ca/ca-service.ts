@@ -13,6 +13,7 @@ import { ConflictError, UnavailableError, ValidationError } from '../core/errors
 import type { Logger } from '../core/logger.js';
 import { spiffeRootUri, trustDomainFor } from '../core/names.js';
 import { BuiltinProvider } from './builtin/builtin-provider.js';
+import { PluginProvider } from './plugin/plugin-provider.js';
 import { readCert } from './cert-info.js';
 import { parseCsr } from './csr.js';
 import { validateIntermediateCsr } from './intermediate-validation.js';
@@ -36,7 +37,7 @@ export interface CAServiceDeps {
   readonly datacenter: string;
   /** The configuration used the first time (later, the persisted one wins). Consul's shape. */
   readonly initialConfig?: unknown;
-  /** Makes a provider for a configuration; the built-in one by default. */
+  /** Makes a provider for a configuration; by default the built-in one, or a plugin's for Provider "plugin". */
   readonly newProvider?: (config: CAConfig) => CAProvider;
   readonly newClusterId?: () => string;
   /** The primary datacenter (default: this one). When it is another, this CA is a secondary. */
@@ -55,11 +56,11 @@ export interface SignedIntermediateView {
 }
 
 /** What GET /v1/connect/ca/configuration answers. */
-export interface CAConfigurationView extends CAConfig {
+export type CAConfigurationView = CAConfig & {
   readonly ClusterID: string;
   readonly CreateIndex: number;
   readonly ModifyIndex: number;
-}
+};
 
 export interface LeafSignRequest {
   readonly service?: string;
@@ -119,7 +120,8 @@ export class CAService implements SecondaryHost {
   }
 
   private newProvider(config: CAConfig): CAProvider {
-    return this.deps.newProvider ? this.deps.newProvider(config) : new BuiltinProvider(this.deps.clock);
+    if (this.deps.newProvider) return this.deps.newProvider(config);
+    return config.Provider === 'plugin' ? new PluginProvider({ logger: this.deps.logger, clock: this.deps.clock }) : new BuiltinProvider(this.deps.clock);
   }
 
   private providerConfig(config: CAConfig, state?: Readonly<Record<string, string>>): ProviderConfig {
@@ -150,19 +152,27 @@ export class CAService implements SecondaryHost {
     }
     if (loaded) {
       this.state = loaded;
-      this.provider = this.newProvider(loaded.config);
-      await this.provider.configure(this.providerConfig(loaded.config, loaded.providerState));
+      const provider = this.newProvider(loaded.config);
+      await provider.configure(this.providerConfig(loaded.config, loaded.providerState));
+      this.provider = provider;
       this.log.info({ trustDomain: this.trustDomain, activeRoot: loaded.roots.find((r) => r.Active)?.ID }, 'CA resumed');
     } else {
       const config = this.deps.initialConfig === undefined ? DEFAULT_CA_CONFIG : parseCAConfig(this.deps.initialConfig);
       const clusterId = (this.deps.newClusterId ?? randomUUID)();
       this.state = { version: 1, clusterId, config, configCreateIndex: 1, configModifyIndex: 1, providerState: {}, roots: [], index: 1 };
       const provider = this.newProvider(config);
-      await provider.configure(this.providerConfig(config));
-      const chain = await provider.generateRoot();
-      const root = rootRecord({ chain, signingCert: await provider.activeLeafSigningCert(), config, clusterId, index: 1 });
-      const next: PersistedCAState = { ...this.state, providerState: await provider.state(), roots: [root] };
-      await this.deps.store.save(next);
+      let next: PersistedCAState;
+      try {
+        await provider.configure(this.providerConfig(config));
+        const chain = await provider.generateRoot();
+        const root = rootRecord({ chain, signingCert: await provider.activeLeafSigningCert(), config, clusterId, index: 1 });
+        next = { ...this.state, providerState: await provider.state(), roots: [root] };
+        await this.deps.store.save(next);
+      } catch (err) {
+        await provider.close?.();
+        throw err;
+      }
+      const root = next.roots[0] as (typeof next.roots)[number];
       this.state = next;
       this.provider = provider;
       this.log.info({ trustDomain: this.trustDomain, activeRoot: root.ID }, 'CA initialised');
@@ -171,10 +181,14 @@ export class CAService implements SecondaryHost {
     this.publish();
   }
 
-  stop(): void {
+  /** Stops the CA's timers and lets go of the provider (a plugin process is shut down). */
+  async stop(): Promise<void> {
     this.cancelPrune();
     void this.follower?.stop();
     this.roots$.complete();
+    const provider = this.provider;
+    this.provider = undefined;
+    await provider?.close?.().catch((err: unknown) => this.log.warn({ err: String(err) }, 'closing the CA provider failed'));
   }
 
   get clusterId(): string {
@@ -269,25 +283,34 @@ export class CAService implements SecondaryHost {
     const s = this.current;
     const old = this.provider as CAProvider;
     const next = this.newProvider(config);
-    await next.configure(this.providerConfig(config));
-    const chain = await next.generateRoot();
-    let crossSigned: Uint8Array | undefined;
-    if (!config.ForceWithoutCrossSigning) {
-      if (!(await old.supportsCrossSigning())) {
-        throw new ConflictError('the current CA provider cannot cross-sign the new root; set ForceWithoutCrossSigning to rotate anyway');
+    let root: ReturnType<typeof rootRecord>;
+    let providerState: Record<string, string>;
+    try {
+      await next.configure(this.providerConfig(config));
+      const chain = await next.generateRoot();
+      let crossSigned: Uint8Array | undefined;
+      if (!config.ForceWithoutCrossSigning) {
+        if (!(await old.supportsCrossSigning())) {
+          throw new ConflictError('the current CA provider cannot cross-sign the new root; set ForceWithoutCrossSigning to rotate anyway');
+        }
+        crossSigned = await old.crossSignCA(chain.root);
       }
-      crossSigned = await old.crossSignCA(chain.root);
+      root = rootRecord({ chain, signingCert: await next.activeLeafSigningCert(), crossSigned, config, clusterId: s.clusterId, index });
+      providerState = await next.state();
+    } catch (err) {
+      // Nothing changed: the new provider (a plugin process it started) goes.
+      await next.close?.();
+      throw err;
     }
-    const root = rootRecord({ chain, signingCert: await next.activeLeafSigningCert(), crossSigned, config, clusterId: s.clusterId, index });
     // Not only the current LeafCertTTL: a longer one in force earlier signed leaves that live on.
     const roots = rotateRoots(s.roots, root, this.deps.clock.now(), maxLeafTtlMs(s), index);
     // The new provider signs from the moment the new roots are visible: a leaf asked for by
     // whoever sees them must be signed by the root it is labelled with.
-    await this.commit({ ...s, config, configModifyIndex: index, providerState: await next.state(), roots, index, activeRootMaxLeafTtlMs: leafTtlMs(config) }, () => {
+    await this.commit({ ...s, config, configModifyIndex: index, providerState, roots, index, activeRootMaxLeafTtlMs: leafTtlMs(config) }, () => {
       this.provider = next;
     });
     this.limiter?.update(config.Config);
-    await old.cleanup(false, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
+    await old.cleanup(s.config.Provider !== config.Provider, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
     this.log.info({ index, activeRoot: root.ID, keyType: config.Config.PrivateKeyType, keyBits: config.Config.PrivateKeyBits }, 'CA root rotated');
   }
 

@@ -20,7 +20,7 @@ export function nameCN(cn: string): Uint8Array {
   return seq(set(seq(oid(OID.commonName), utf8(cn))));
 }
 
-function extension(id: string, critical: boolean, value: Uint8Array): Uint8Array {
+export function extension(id: string, critical: boolean, value: Uint8Array): Uint8Array {
   return critical ? seq(oid(id), bool(true), octets(value)) : seq(oid(id), octets(value));
 }
 
@@ -42,6 +42,11 @@ export const authorityKeyId = (ski: Uint8Array): Uint8Array => extension(OID.aut
 /** A URI SAN; critical when the subject is empty, as RFC 5280 4.2.1.6 requires. */
 export function uriSan(uris: readonly string[], critical = false): Uint8Array {
   return extension(OID.subjectAltName, critical, seq(...uris.map((u) => ctx(6, false, new TextEncoder().encode(u)))));
+}
+
+/** A DNS-name SAN. */
+export function dnsSan(names: readonly string[]): Uint8Array {
+  return extension(OID.subjectAltName, false, seq(...names.map((n) => ctx(2, false, new TextEncoder().encode(n)))));
 }
 
 export interface CertFields {

@@ -2,11 +2,13 @@
 // its Config map, and ForceWithoutCrossSigning. Keys in Config may be spelt as Consul's API
 // (`LeafCertTTL`) or as its agent config (`leaf_cert_ttl`, `csr_max_per_second`). A request is
 // validated strictly, since a body misread as "the defaults" would rotate the root.
+import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
 import { formatPath } from '../core/validate.js';
 import { isSupportedKey, SUPPORTED_KEYS, type KeyType } from './keys.js';
+import { PLUGIN_KEYS, pluginSettingsSchema, type PluginSettings } from './plugin/settings.js';
 
 const HOUR = 3_600_000;
 export const LEAF_TTL_MIN_MS = HOUR;
@@ -27,11 +29,13 @@ export interface ProviderSettings {
   readonly CSRMaxConcurrent: number;
 }
 
-export interface CAConfig {
-  readonly Provider: 'consul';
-  readonly Config: ProviderSettings;
-  readonly ForceWithoutCrossSigning: boolean;
-}
+/** The providers: the built-in one, and one out of process (a go-plugin plugin, see plugin/). */
+export const PROVIDERS = ['consul', 'plugin'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export type CAConfig =
+  | { readonly Provider: 'consul'; readonly Config: ProviderSettings; readonly ForceWithoutCrossSigning: boolean }
+  | { readonly Provider: 'plugin'; readonly Config: ProviderSettings & PluginSettings; readonly ForceWithoutCrossSigning: boolean };
 
 /**
  * Every Config key the built-in provider takes, as Consul's API spells it, with its agent-config
@@ -104,7 +108,8 @@ type Issue = { path: string; message: string };
 function unknownField(key: string, known: readonly string[]): string {
   const fold = (k: string) => k.toLowerCase().replace(/_/g, '');
   const meant = known.find((k) => fold(k) === fold(key));
-  return meant ? `unknown field (names are case-sensitive: did you mean "${meant}"?)` : 'unknown field';
+  if (meant) return `unknown field (names are case-sensitive: did you mean "${meant}"?)`;
+  return (PLUGIN_KEYS as readonly string[]).includes(key) ? 'unknown field (it is a setting of Provider "plugin")' : 'unknown field';
 }
 
 function issuesOf(error: z.ZodError, prefix: readonly PropertyKey[], known: readonly string[]): Issue[] {
@@ -136,8 +141,10 @@ function crossFieldIssues(raw: Record<string, unknown>): Issue[] {
   return issues;
 }
 
+const pluginSchema = settingsSchema.extend(pluginSettingsSchema);
+
 /** The provider's settings from a Config object; issues carry paths under `Config`. */
-function parseSettings(config: Record<string, unknown>): { settings?: ProviderSettings; issues: Issue[] } {
+function parseSettings(config: Record<string, unknown>, provider: ProviderName): { settings?: ProviderSettings & Partial<PluginSettings>; issues: Issue[] } {
   const raw: Record<string, unknown> = {};
   const spelled = new Map<SettingKey, string>();
   const issues: Issue[] = [];
@@ -152,12 +159,15 @@ function parseSettings(config: Record<string, unknown>): { settings?: ProviderSe
     spelled.set(key, k);
     raw[key] = v;
   }
-  const parsed = settingsSchema.safeParse(raw);
-  issues.push(...(parsed.success ? [] : issuesOf(parsed.error, ['Config'], Object.keys(SETTING_KEYS))));
+  const parsed = (provider === 'plugin' ? pluginSchema : settingsSchema).safeParse(raw);
+  const known = provider === 'plugin' ? [...Object.keys(SETTING_KEYS), ...PLUGIN_KEYS] : Object.keys(SETTING_KEYS);
+  issues.push(...(parsed.success ? [] : issuesOf(parsed.error, ['Config'], known)));
   issues.push(...crossFieldIssues(raw).map((i) => ({ ...i, path: `Config.${i.path}` })));
   if (issues.length > 0 || !parsed.success) return { issues };
   const c = parsed.data;
-  const settings: ProviderSettings = {
+  const p = c as Partial<PluginSettings>;
+  const plugin = p.plugin_cmd !== undefined ? { plugin_cmd: p.plugin_cmd, plugin_data: p.plugin_data ?? {}, ...(p.plugin_checksum === undefined ? {} : { plugin_checksum: p.plugin_checksum.toLowerCase() }) } : {};
+  const settings: ProviderSettings & Partial<PluginSettings> = {
     PrivateKeyType: c.PrivateKeyType,
     PrivateKeyBits: c.PrivateKeyBits ?? (c.PrivateKeyType === 'ec' ? 256 : 2048),
     LeafCertTTL: c.LeafCertTTL,
@@ -165,6 +175,7 @@ function parseSettings(config: Record<string, unknown>): { settings?: ProviderSe
     IntermediateCertTTL: c.IntermediateCertTTL,
     CSRMaxPerSecond: c.CSRMaxPerSecond,
     CSRMaxConcurrent: c.CSRMaxConcurrent,
+    ...plugin,
   };
   return { settings, issues };
 }
@@ -179,7 +190,7 @@ const raftIndex = z.number({ error: 'must be a number' }).int('must be a whole n
  * shows, may be sent back but not changed.
  */
 const requestSchema = z.strictObject({
-  Provider: z.string({ error: (i) => (i.input === undefined ? 'is required (the built-in provider is "consul")' : 'must be a string') }),
+  Provider: z.string({ error: (i) => (i.input === undefined ? 'is required (the built-in provider is "consul", one out of process "plugin")' : 'must be a string') }),
   Config: z.record(z.string(), z.unknown(), {
     error: (i) => (i.input === undefined || i.input === null ? 'is required: the provider\'s settings, e.g. {"PrivateKeyType": "ec", "PrivateKeyBits": 256}' : 'must be an object of the provider\'s settings'),
   }),
@@ -217,20 +228,27 @@ export function parseCAConfigRequest(input: unknown): CAConfigRequest {
   }
   const top = requestSchema.safeParse(input);
   const issues = top.success ? [] : issuesOf(top.error, [], REQUEST_KEYS);
-  if (typeof input.Provider === 'string' && input.Provider !== 'consul') {
-    issues.push({ path: 'Provider', message: `"${input.Provider}" is not supported (the built-in provider is "consul")` });
+  const provider = (PROVIDERS as readonly unknown[]).includes(input.Provider) ? (input.Provider as ProviderName) : undefined;
+  if (typeof input.Provider === 'string' && !provider) {
+    issues.push({ path: 'Provider', message: `"${input.Provider}" is not supported (the built-in provider is "consul", one out of process "plugin")` });
   }
   // The settings are checked even when the top level has problems: every issue at once.
-  const settings = isObject(input.Config) ? parseSettings(input.Config) : { issues: [] };
+  const settings = isObject(input.Config) ? parseSettings(input.Config, provider ?? 'consul') : { issues: [] };
   issues.push(...settings.issues);
   const force = top.data?.ForceWithoutCrossSigning;
   const forceSnake = top.data?.force_without_cross_signing;
   if (force !== undefined && forceSnake !== undefined && force !== forceSnake) {
     issues.push({ path: 'force_without_cross_signing', message: `contradicts ForceWithoutCrossSigning (${force}); use one spelling` });
   }
-  if (issues.length > 0 || !top.success || !settings.settings) throw new ValidationError(issues, CONTEXT);
+  if (issues.length > 0 || !top.success || !settings.settings || !provider) throw new ValidationError(issues, CONTEXT);
+  const ForceWithoutCrossSigning = force ?? forceSnake ?? false;
+  const s = settings.settings;
+  const config: CAConfig =
+    provider === 'plugin' && s.plugin_cmd !== undefined
+      ? { Provider: 'plugin', Config: { ...s, plugin_cmd: s.plugin_cmd, plugin_data: s.plugin_data ?? {} }, ForceWithoutCrossSigning }
+      : { Provider: 'consul', Config: s, ForceWithoutCrossSigning };
   return {
-    config: { Provider: 'consul', Config: settings.settings, ForceWithoutCrossSigning: force ?? forceSnake ?? false },
+    config,
     ...(top.data.ClusterID === undefined ? {} : { clusterId: top.data.ClusterID }),
   };
 }
@@ -250,7 +268,13 @@ export function leafTtlMs(c: CAConfig): number {
   return parseDuration('Config.LeafCertTTL', c.Config.LeafCertTTL);
 }
 
-/** Whether going from `a` to `b` needs a new root (a new key type/size or root lifetime, however spelt). */
+/**
+ * Whether going from `a` to `b` needs a new root: another provider (another plugin binary, or
+ * other plugin_data: the plugin decides what they mean), a new key type/size or root lifetime,
+ * however spelt. A new plugin_checksum alone (an upgraded binary) keeps the root.
+ */
 export function needsNewRoot(a: CAConfig, b: CAConfig): boolean {
+  if (a.Provider !== b.Provider) return true;
+  if (a.Provider === 'plugin' && b.Provider === 'plugin' && (a.Config.plugin_cmd !== b.Config.plugin_cmd || !isDeepStrictEqual(a.Config.plugin_data, b.Config.plugin_data))) return true;
   return a.Config.PrivateKeyType !== b.Config.PrivateKeyType || a.Config.PrivateKeyBits !== b.Config.PrivateKeyBits || msOf(a.Config.RootCertTTL) !== msOf(b.Config.RootCertTTL);
 }

@@ -54,4 +54,6 @@ export interface CAProvider {
   supportsCrossSigning(): Promise<boolean>;
   /** Releases what the provider holds (a Vault mount, keys) when it is replaced. */
   cleanup(providerTypeChange: boolean, otherConfig: Readonly<Record<string, unknown>>): Promise<void>;
+  /** Lets go of what runs for the provider (a plugin process) when the agent stops; keeps its CA. */
+  close?(): Promise<void>;
 }

@@ -129,7 +129,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     federation.close();
     await http.close().catch(() => undefined);
     leaves.stop();
-    ca.stop();
+    await ca.stop();
     store.close();
     throw err;
   }
@@ -156,7 +156,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         const cutRequests = await http.close({ graceMs: opts.graceMs ?? config.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS, cut: opts.cut });
         await xdsClosed;
         leaves.stop();
-        ca.stop();
+        await ca.stop();
         // What a cut request had started to write still commits (or fails) before the store closes.
         await store.drain();
         store.close();

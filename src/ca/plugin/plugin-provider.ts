@@ -1,0 +1,168 @@
+// `Provider: "plugin"`: a CAProvider whose every method is a plugin.CA call to a plugin process
+// run by a PluginHost. The plugin's keys live in the state the CA persists (State), and are
+// handed back to a restarted plugin in Configure, so a crash loses no CA. While the plugin is
+// down every call fails with an error naming it (503 at the API); a binary that cannot be run
+// or fails its checksum, and a configuration the plugin refuses, are a 400 naming the field.
+import * as grpc from '@grpc/grpc-js';
+import type { Empty } from '../../gen/google/protobuf/empty.js';
+import type { Certificate, ConfigureRequest, GenerateIntermediateCSRResponse, GenerateRootResponse, StateResponse, SupportsCrossSigningResponse } from '../../gen/plugin/ca.js';
+import type { Clock } from '../../core/clock.js';
+import { UnavailableError, ValidationError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { certDer, certPem, fromPem } from '../pem.js';
+import type { CAProvider, IntermediateCsr, LeafSignOptions, ProviderConfig, RootChain } from '../provider.js';
+import { call, PluginChecksumError, PluginCommandError, PluginHost, type PluginConnection, type PluginHostOptions } from './host.js';
+import { configForPlugin, pluginSettingsOf } from './settings.js';
+
+export interface PluginProviderDeps {
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** Host tuning (backoff, timeouts), for tests. */
+  readonly host?: Partial<Pick<PluginHostOptions, 'backoff' | 'random' | 'shutdownGraceMs' | 'startTimeoutMs'>>;
+}
+
+const CONTEXT = 'invalid CA configuration';
+
+export class PluginProvider implements CAProvider {
+  private host?: PluginHost;
+  private request?: ConfigureRequest;
+
+  constructor(private readonly deps: PluginProviderDeps) {}
+
+  /** The running plugin's process id (tests). */
+  get pid(): number | undefined {
+    return this.host?.pid;
+  }
+
+  async configure(config: ProviderConfig): Promise<void> {
+    const settings = pluginSettingsOf(config.rawConfig);
+    this.request = {
+      clusterId: config.clusterId,
+      isRoot: config.isPrimary,
+      datacenter: config.datacenter,
+      config: configForPlugin(config.rawConfig),
+      state: { ...(config.state ?? {}) },
+    };
+    if (!this.host) {
+      const host = new PluginHost({ ...this.deps.host, cmd: settings.plugin_cmd, checksum: settings.plugin_checksum, logger: this.deps.logger, clock: this.deps.clock, onRestart: (c) => this.reconfigure(c) });
+      this.host = host;
+      try {
+        await host.start();
+      } catch (err) {
+        await host.stop();
+        if (err instanceof PluginChecksumError) throw ValidationError.of('Config.plugin_checksum', err.message, CONTEXT);
+        if (err instanceof PluginCommandError) throw ValidationError.of('Config.plugin_cmd', err.message, CONTEXT);
+        throw new UnavailableError(`the CA provider plugin could not be started: ${(err as Error).message}`);
+      }
+    }
+    try {
+      await this.reconfigure(this.host.connection());
+    } catch (err) {
+      const refused = (err as grpc.ServiceError).code === grpc.status.INVALID_ARGUMENT;
+      await this.host.stop();
+      if (refused) throw ValidationError.of('Config', `${this.host.label} refused its configuration: ${(err as grpc.ServiceError).details}`, CONTEXT);
+      throw this.failure('Configure', err);
+    }
+  }
+
+  private async reconfigure(c: PluginConnection): Promise<void> {
+    await call<ConfigureRequest, Empty>(c.ca, c.ca.configure, this.request as ConfigureRequest);
+  }
+
+  private get label(): string {
+    return this.host?.label ?? 'CA provider plugin';
+  }
+
+  private failure(method: string, err: unknown): Error {
+    if (err instanceof UnavailableError) return err;
+    const e = err as grpc.ServiceError;
+    if (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.CANCELLED) return new UnavailableError(`${this.label} is not available (${method}: ${e.details})`);
+    return new Error(`${this.label}: ${method} failed: ${e.details ?? String(err)}`);
+  }
+
+  /** One plugin.CA call on the running plugin; `unimplemented` answers a plugin that lacks the method. */
+  private async rpc<Res>(method: string, fn: (c: PluginConnection) => Promise<Res>, unimplemented?: () => Res): Promise<Res> {
+    if (!this.host) throw new Error('CA provider used before configure()');
+    const c = this.host.connection();
+    try {
+      return await fn(c);
+    } catch (err) {
+      if (unimplemented && (err as grpc.ServiceError).code === grpc.status.UNIMPLEMENTED) return unimplemented();
+      throw this.failure(method, err);
+    }
+  }
+
+  private cert(method: string, res: Certificate): Uint8Array {
+    if (res.crtDer.length > 0) return res.crtDer;
+    if (res.crtPem !== '') return certDer(res.crtPem);
+    throw new Error(`${this.label}: ${method} answered no certificate`);
+  }
+
+  private async certCall<Req>(method: string, req: Req, pick: (ca: PluginConnection['ca']) => (req: Req, md: grpc.Metadata, o: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Certificate) => void) => grpc.ClientUnaryCall): Promise<Uint8Array> {
+    const res = await this.rpc(method, (c) => call<Req, Certificate>(c.ca, pick(c.ca), req));
+    return this.cert(method, res);
+  }
+
+  async state(): Promise<Record<string, string>> {
+    const res = await this.rpc('State', (c) => call<Empty, StateResponse>(c.ca, c.ca.state, {}), () => ({ state: {} }));
+    // What a restarted plugin is configured with.
+    if (this.request) this.request = { ...this.request, state: { ...res.state } };
+    return { ...res.state };
+  }
+
+  async generateRoot(): Promise<RootChain> {
+    const res = await this.rpc('GenerateRoot', (c) => call<Empty, GenerateRootResponse>(c.ca, c.ca.generateRoot, {}));
+    await this.state();
+    // Consul's plugins answer GenerateRoot with nothing: the root is ActiveRoot's.
+    if (res.rootDer.length === 0) return { root: await this.certCall('ActiveRoot', {}, (ca) => ca.activeRoot), intermediates: [] };
+    return { root: res.rootDer, intermediates: res.intermediatesDer };
+  }
+
+  async generateIntermediateCsr(): Promise<IntermediateCsr> {
+    const res = await this.rpc('GenerateIntermediateCSR', (c) => call<Empty, GenerateIntermediateCSRResponse>(c.ca, c.ca.generateIntermediateCsr, {}));
+    const csr = res.csrDer.length > 0 ? res.csrDer : fromPem(res.csrPem).find((b) => b.label === 'CERTIFICATE REQUEST')?.der;
+    if (!csr) throw new Error(`${this.label}: GenerateIntermediateCSR answered no CSR`);
+    return { csr, opaque: res.opaque };
+  }
+
+  async setIntermediate(intermediate: Uint8Array, root: Uint8Array, opaque: string): Promise<void> {
+    const req = { intermediatePem: certPem(intermediate), rootPem: certPem(root), intermediateDer: intermediate, rootDer: root, opaque };
+    await this.rpc('SetIntermediate', (c) => call(c.ca, c.ca.setIntermediate, req));
+    await this.state();
+  }
+
+  activeLeafSigningCert(): Promise<Uint8Array> {
+    return this.certCall('ActiveIntermediate', {}, (ca) => ca.activeIntermediate);
+  }
+
+  sign(csr: Uint8Array, opts: LeafSignOptions): Promise<Uint8Array> {
+    return this.certCall('Sign', { csr, ttlMs: Math.round(opts.ttlMs) }, (ca) => ca.sign);
+  }
+
+  signIntermediate(csr: Uint8Array): Promise<Uint8Array> {
+    return this.certCall('SignIntermediate', { csr }, (ca) => ca.signIntermediate);
+  }
+
+  crossSignCA(cert: Uint8Array): Promise<Uint8Array> {
+    return this.certCall('CrossSignCA', { crt: cert }, (ca) => ca.crossSignCa);
+  }
+
+  async supportsCrossSigning(): Promise<boolean> {
+    // Consul's first protocol had no such method, and every plugin of it had CrossSignCA.
+    const res = await this.rpc('SupportsCrossSigning', (c) => call<Empty, SupportsCrossSigningResponse>(c.ca, c.ca.supportsCrossSigning, {}), () => ({ supportsCrossSigning: true }));
+    return res.supportsCrossSigning;
+  }
+
+  async cleanup(providerTypeChange: boolean, otherConfig: Readonly<Record<string, unknown>>): Promise<void> {
+    try {
+      await this.rpc('Cleanup', (c) => call(c.ca, c.ca.cleanup, { providerTypeChange, otherConfig: new TextEncoder().encode(JSON.stringify(otherConfig)) }), () => ({}));
+    } finally {
+      await this.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.host?.stop();
+  }
+}
+
