@@ -13,6 +13,7 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -171,12 +172,21 @@ func serial() (*big.Int, error) {
 	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 }
 
+// The key identifier of RFC 5280 4.2.1.2 (1): the SHA-1 of the subjectPublicKey bits, as Go's
+// own x509 and the built-in provider compute it, so chains built across providers match.
 func keyID(pub crypto.PublicKey) ([]byte, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha1.Sum(der)
+	var spki struct {
+		Algorithm        pkix.AlgorithmIdentifier
+		SubjectPublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(der, &spki); err != nil {
+		return nil, err
+	}
+	sum := sha1.Sum(spki.SubjectPublicKey.Bytes)
 	return sum[:], nil
 }
 
@@ -321,8 +331,11 @@ func (p *provider) issue(tmpl *x509.Certificate, pub crypto.PublicKey) (*x509.Ce
 	if tmpl.NotAfter.After(parent.NotAfter) {
 		tmpl.NotAfter = parent.NotAfter
 	}
-	if tmpl.SubjectKeyId, err = keyID(pub); err != nil {
-		return nil, err
+	// A cross-signed certificate keeps the identifier of the one it stands for (set by the caller).
+	if tmpl.SubjectKeyId == nil {
+		if tmpl.SubjectKeyId, err = keyID(pub); err != nil {
+			return nil, err
+		}
 	}
 	tmpl.AuthorityKeyId = parent.SubjectKeyId
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
@@ -392,7 +405,9 @@ func (p *provider) crossSign(certDer []byte) (*x509.Certificate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("certificate: %w", err)
 	}
-	return p.issue(p.caTemplate(other.Subject, other.NotAfter), other.PublicKey)
+	tmpl := p.caTemplate(other.Subject, other.NotAfter)
+	tmpl.SubjectKeyId = other.SubjectKeyId
+	return p.issue(tmpl, other.PublicKey)
 }
 
 func (p *provider) cleanup() {

@@ -19,6 +19,8 @@ const WEB = `spiffe://${TD}/ns/default/dc/dc1/svc/web`;
 const API_DC2 = `spiffe://${TD}/ns/default/dc/dc2/svc/api`;
 const HOUR = 3_600_000;
 
+const subjectKeyId = (der: Uint8Array): string | undefined => /Subject Key Identifier:\s*\n\s*([0-9A-F:]+)/.exec(opensslText(certPem(der)))?.[1];
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -122,6 +124,8 @@ for (const [title, binary] of PLUGINS) {
       assert.equal(crossCert.subject, newCert.subject);
       assert.ok(crossCert.publicKey.equals(newCert.publicKey));
       assert.ok(crossCert.verify(new X509Certificate(oldRoot).publicKey));
+      // Its key identifier is the new root's: the new root's leaves name it as their authority.
+      assert.equal(subjectKeyId(cross), subjectKeyId(newRoot));
       const leaf = await next.sign(await makeCsr([WEB]), { ttlMs: HOUR });
       // A peer that trusts only the old root accepts the new leaf with the cross-signed certificate.
       const v = opensslVerify(certPem(oldRoot), certPem(leaf), certPem(cross));

@@ -138,7 +138,7 @@ export class BuiltinProvider implements CAProvider {
   }
 
   /** A CA certificate for `subject`/`spki`, issued by the active signing cert. */
-  private issueCA(subject: Uint8Array, spki: Uint8Array, notBefore: number, notAfter: number, pathLen?: number): Uint8Array {
+  private issueCA(subject: Uint8Array, spki: Uint8Array, notBefore: number, notAfter: number, pathLen?: number, ski?: Uint8Array): Uint8Array {
     const { cert, signer } = this.signing();
     return buildCertificate(
       {
@@ -151,7 +151,7 @@ export class BuiltinProvider implements CAProvider {
         extensions: [
           basicConstraints(true, pathLen),
           CA_KEY_USAGE,
-          subjectKeyId(keyIdentifier(spki)),
+          subjectKeyId(ski ?? keyIdentifier(spki)),
           authorityKeyId(cert.subjectKeyId ?? keyIdentifier(cert.spki)),
           uriSan([spiffeRootUri(this.trustDomain)]),
         ],
@@ -168,7 +168,9 @@ export class BuiltinProvider implements CAProvider {
 
   crossSignCA(certDer: Uint8Array): Promise<Uint8Array> {
     const other = readCert(certDer);
-    return Promise.resolve(this.issueCA(other.subject, other.spki, this.clock.now() - MINUTE, other.notAfter));
+    // It keeps the other root's key identifier: its leaves name that one as their authority,
+    // whichever way (another provider's) it was computed.
+    return Promise.resolve(this.issueCA(other.subject, other.spki, this.clock.now() - MINUTE, other.notAfter, undefined, other.subjectKeyId));
   }
 
   supportsCrossSigning(): Promise<boolean> {
