@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestAgent } from '../support/agent.js';
-import { goPlugin, type PluginBinary } from '../support/ca-plugins.js';
+import { goPlugin, pluginProcesses, type PluginBinary } from '../support/ca-plugins.js';
 import { opensslText, opensslVerify, splitPem } from '../ca/support.js';
 
 // PUT /v1/connect/ca/configuration with Provider "plugin" (SPIRE's plugin_cmd, plugin_checksum,
@@ -23,27 +23,13 @@ async function state() {
   return { roots: (await a.get('/v1/connect/ca/roots')).json, config: (await a.get('/v1/connect/ca/configuration')).json };
 }
 
-/** Processes whose command line names `cmd` (the plugins the agent left running). */
-function processesOf(cmd: string): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(cmd);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
 async function refused(body: unknown, ...patterns: RegExp[]): Promise<void> {
   const was = await state();
   const r = await a.put('/v1/connect/ca/configuration', body);
   assert.equal(r.status, 400, `${JSON.stringify(body)} answered ${r.status}: ${r.text}`);
   for (const p of patterns) assert.match(r.text, p, JSON.stringify(body));
   assert.deepEqual(await state(), was, `${JSON.stringify(body)} changed the CA`);
-  assert.deepEqual(processesOf(go.cmd), [], 'a refused configuration left a plugin process running');
+  assert.deepEqual(pluginProcesses(go.cmd), [], 'a refused configuration left a plugin process running');
 }
 
 describe('PUT /v1/connect/ca/configuration with Provider "plugin"', () => {
@@ -77,7 +63,7 @@ describe('PUT /v1/connect/ca/configuration with Provider "plugin"', () => {
     assert.equal(config.Config.plugin_cmd, go.cmd);
     assert.equal(config.Config.plugin_checksum, go.sha256);
     assert.deepEqual(config.Config.plugin_data, { note: 'example' });
-    assert.equal(processesOf(go.cmd).length, 1, 'one plugin process serves the CA');
+    assert.equal(pluginProcesses(go.cmd).length, 1, 'one plugin process serves the CA');
 
     const roots = (await a.get('/v1/connect/ca/roots')).json as { ActiveRootID: string; Roots: { ID: string; Active: boolean; RootCert: string; IntermediateCerts: string[] | null }[] };
     assert.equal(roots.Roots.length, 2);

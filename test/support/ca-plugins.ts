@@ -1,7 +1,7 @@
 // The example CA plugins as executables a CA configuration can name in plugin_cmd: the Go one
 // (built by scripts/ca-plugin-go.mjs into .tools/, cached) and the TypeScript one (this
 // repository's SDK, started through a wrapper script written into a test's temp dir).
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -39,3 +39,41 @@ export function tsPlugin(dir = mkdtempSync(join(tmpdir(), 'sy-ts-plugin-'))): Pl
   chmodSync(cmd, 0o755);
   return { name: 'ts-ca-plugin', cmd, sha256: sha256Of(cmd) };
 }
+
+function parentOf(pid: string): number | undefined {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The live children of `parent` whose command line names `path` (the plugin processes it runs). */
+export function pluginProcesses(path: string, parent: number = process.pid): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d) && parentOf(d) === parent)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(path);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** Whether `pid` is still a live process (not gone, not a zombie) running `path`. */
+export function stillRunning(pid: number, path: string): boolean {
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (state.slice(state.lastIndexOf(')') + 2).startsWith('Z')) return false;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(path);
+  } catch {
+    return false;
+  }
+}
+
+/** The TypeScript plugin's script, as it shows in its process's command line. */
+export const TS_PLUGIN_SCRIPT = TS_PLUGIN;

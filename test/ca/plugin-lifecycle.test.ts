@@ -1,0 +1,102 @@
+// The plugin host's lifecycle as an operator sees it: a plugin that crashes is restarted with
+// backoff (its sha256 checked again before each start) and resumes the same CA; while it is down
+// new leaves fail with an error naming it and existing leaves are still served; when the agent
+// stops (SIGTERM) or is killed (SIGKILL) no plugin process is left behind.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { TestAgent } from '../support/agent.js';
+import { killAgents, spawnAgent } from '../support/agent-process.js';
+import { goPlugin, pluginProcesses, stillRunning, TS_PLUGIN_SCRIPT, tsPlugin } from '../support/ca-plugins.js';
+import { recordingLogger } from '../support/recording-logger.js';
+import { waitFor } from '../support/wait.js';
+import { opensslVerify, splitPem } from './support.js';
+
+after(() => killAgents());
+
+interface Roots {
+  ActiveRootID: string;
+  Roots: { ID: string; RootCert: string }[];
+}
+
+describe('CA plugin lifecycle', () => {
+  it('restarts a crashed plugin with backoff; meanwhile new leaves fail naming it and old ones are served', async () => {
+    const log = recordingLogger();
+    const a = await TestAgent.start({}, { logger: log });
+    try {
+      const ts = tsPlugin();
+      const r = await a.put('/v1/connect/ca/configuration', { Provider: 'plugin', Config: { plugin_cmd: ts.cmd, plugin_checksum: ts.sha256 } });
+      assert.equal(r.status, 200, r.text);
+      const roots = (await a.get('/v1/connect/ca/roots')).json as Roots;
+      const web = await a.get('/v1/agent/connect/ca/leaf/web');
+      assert.equal(web.status, 200, web.text);
+      const [pid] = pluginProcesses(TS_PLUGIN_SCRIPT);
+      assert.ok(pid, 'the plugin runs as a child of the agent');
+
+      // The binary changes under it (its checksum no longer matches), then it crashes.
+      const original = readFileSync(ts.cmd, 'utf8');
+      writeFileSync(ts.cmd, `${original}# tampered\n`);
+      process.kill(pid, 'SIGKILL');
+
+      // At first the call in flight sees the connection go; then the host knows it is down and why.
+      const down = await waitFor('signing to fail, saying why the plugin is down', async () => {
+        const res = await a.get('/v1/agent/connect/ca/leaf/api');
+        assert.equal(res.status, 503, res.text);
+        assert.match(res.text, /CA provider plugin "ts-ca-plugin" is not (available|running)/);
+        return /not the configured plugin_checksum/.test(res.text) ? res : undefined;
+      });
+      assert.match(down.text, /CA provider plugin "ts-ca-plugin" is not running \(restarting it failed: .* has sha256 [0-9a-f]{64}, not the configured plugin_checksum .*\); it is being restarted/);
+      // The leaf issued before the crash is still served.
+      const again = await a.get('/v1/agent/connect/ca/leaf/web');
+      assert.equal(again.status, 200);
+      assert.equal((again.json as { SerialNumber: string }).SerialNumber, (web.json as { SerialNumber: string }).SerialNumber);
+
+      // Restarts back off: each wait longer than the one before (250 ms doubling, jittered).
+      const downs = await waitFor('three restarts refused', () => {
+        const d = log.entries.filter((e) => e.level === 'error' && / is down /.test(e.msg));
+        return d.length >= 3 ? d : undefined;
+      });
+      assert.deepEqual(downs.slice(0, 3).map((e) => e.fields.failures), [1, 2, 3]);
+      const waits = downs.slice(0, 3).map((e) => e.fields.retryInMs as number);
+      assert.ok((waits[0] as number) < (waits[2] as number), `backoff ${waits.join(', ')} ms does not grow`);
+
+      writeFileSync(ts.cmd, original);
+      const api = await waitFor('signing to work again once the plugin is restarted', async () => {
+        const res = await a.get('/v1/agent/connect/ca/leaf/api');
+        return res.status === 200 ? res : undefined;
+      }, { timeoutMs: 20_000 });
+      const [newPid] = pluginProcesses(TS_PLUGIN_SCRIPT);
+      assert.ok(newPid !== undefined && newPid !== pid);
+      // The same CA: the restarted plugin resumed its keys from the persisted state.
+      const now = (await a.get('/v1/connect/ca/roots')).json as Roots;
+      assert.equal(now.ActiveRootID, roots.ActiveRootID);
+      const root = now.Roots.find((x) => x.ID === now.ActiveRootID)?.RootCert as string;
+      const v = opensslVerify(root, splitPem((api.json as { CertPEM: string }).CertPEM)[0] as string);
+      assert.ok(v.ok, v.output);
+    } finally {
+      await a.close();
+    }
+    assert.deepEqual(pluginProcesses(TS_PLUGIN_SCRIPT), [], 'closing the agent stopped its plugin');
+  });
+
+  for (const [signal, which] of [['SIGTERM', 'go'], ['SIGKILL', 'go'], ['SIGKILL', 'ts']] as const) {
+    it(`leaves no ${which === 'go' ? 'Go' : 'TypeScript'} plugin process when the agent gets ${signal}`, async () => {
+      const plugin = which === 'go' ? await goPlugin() : tsPlugin();
+      const shownAs = which === 'go' ? plugin.cmd : TS_PLUGIN_SCRIPT;
+      const agent = await spawnAgent(['-dev']);
+      const r = await fetch(`${agent.base}/v1/connect/ca/configuration`, { method: 'PUT', body: JSON.stringify({ Provider: 'plugin', Config: { plugin_cmd: plugin.cmd } }) });
+      assert.equal(r.status, 200, await r.text());
+      const [pid] = pluginProcesses(shownAs, agent.child.pid);
+      assert.ok(pid, 'the plugin runs as a child of the agent');
+      agent.child.kill(signal);
+      const exit = await agent.exited;
+      await waitFor(`the plugin (pid ${pid}) to be gone`, () => !stillRunning(pid, shownAs));
+      if (signal === 'SIGTERM') {
+        assert.equal(exit.code, 0, agent.stderr());
+        // It was asked to shut down (GRPCController.Shutdown), not killed.
+        assert.match(agent.stderr(), /CA plugin stopped/);
+        assert.doesNotMatch(agent.stderr(), /did not exit after Shutdown/);
+      }
+    });
+  }
+});
