@@ -82,6 +82,8 @@ func (p *provider) configure(clusterID string, isRoot bool, dc string, raw []byt
 		return fmt.Errorf("state: %w", err)
 	}
 	p.log.Info("configured", "cluster_id", clusterID, "primary", isRoot, "datacenter", dc, "resumed", p.signing != nil)
+	// What the plugin's code prints reaches the host over go-plugin's GRPCStdio.
+	fmt.Println("ca-plugin-go: configured for cluster", clusterID)
 	return nil
 }
 

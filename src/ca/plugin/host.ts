@@ -48,6 +48,9 @@ export interface PluginHostOptions {
 export interface PluginConnection {
   readonly ca: CAClient;
   readonly pid: number;
+  /** Where the plugin serves (a grpc-js target), and the certificate it proved itself with. */
+  readonly target: string;
+  readonly serverCert?: Uint8Array;
 }
 
 /** The plugin binary is not the one the checksum names. */
@@ -102,6 +105,8 @@ export class PluginHost {
   private starting?: Promise<Running>;
   private stopped = false;
   private failures = 0;
+  /** Started again after a crash but not re-configured yet: no calls until it is. */
+  private restarting = false;
   private cancelRestart = (): void => undefined;
   private problem = 'it has not been started';
   private readonly log: Logger;
@@ -133,8 +138,6 @@ export class PluginHost {
   get pid(): number | undefined {
     return this.running?.pid;
   }
-
-  private restarting = false;
 
   private checkBinary(): void {
     const { cmd, checksum } = this.opts;
@@ -190,6 +193,8 @@ export class PluginHost {
       exited,
       socketDir,
       pid: child.pid as number,
+      target: handshake.target,
+      ...(handshake.serverCert ? { serverCert: handshake.serverCert } : {}),
       ca: new CAClient(handshake.target, creds, options),
       controller: new GRPCControllerClient(handshake.target, creds, options),
     };

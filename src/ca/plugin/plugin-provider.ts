@@ -34,6 +34,12 @@ export class PluginProvider implements CAProvider {
     return this.host?.pid;
   }
 
+  /** The running plugin's connection (tests: where it serves, its AutoMTLS certificate). */
+  connection(): PluginConnection {
+    if (!this.host) throw new Error('CA provider used before configure()');
+    return this.host.connection();
+  }
+
   async configure(config: ProviderConfig): Promise<void> {
     const settings = pluginSettingsOf(config.rawConfig);
     this.request = {
