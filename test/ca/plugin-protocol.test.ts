@@ -12,7 +12,8 @@ import { call } from '../../src/ca/plugin/host.js';
 import { parsePluginLogLine } from '../../src/ca/plugin/plugin-log.js';
 import { PluginProvider } from '../../src/ca/plugin/plugin-provider.js';
 import { systemClock } from '../../src/core/clock.js';
-import { goPlugin, tsPlugin } from '../support/ca-plugins.js';
+import { consulStylePlugin, goPlugin, tsPlugin } from '../support/ca-plugins.js';
+import { makeCsr, opensslVerify } from './support.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { waitFor } from '../support/wait.js';
 
@@ -86,4 +87,23 @@ describe('AutoMTLS with real plugins', () => {
       }
     });
   }
+});
+
+describe('a plugin of Consul\'s CA plugin protocol', () => {
+  it('is served: the root from ActiveRoot, PEM answers, no state, cross-signing assumed', async () => {
+    const plugin = consulStylePlugin();
+    const p = new PluginProvider({ logger: recordingLogger(), clock: systemClock });
+    try {
+      await p.configure({ clusterId: 'c1', isPrimary: true, datacenter: 'dc1', rawConfig: { plugin_cmd: plugin.cmd } });
+      const { root } = await p.generateRoot();
+      assert.match(new X509Certificate(root).subjectAltName ?? '', /URI:spiffe:\/\/c1\.consul/);
+      assert.deepEqual(await p.state(), {});
+      assert.equal(await p.supportsCrossSigning(), true);
+      const leaf = await p.sign(await makeCsr(['spiffe://c1.consul/ns/default/dc/dc1/svc/web']), { ttlMs: 3_600_000 });
+      const v = opensslVerify(certPem(root), certPem(leaf));
+      assert.ok(v.ok, v.output);
+    } finally {
+      await p.close();
+    }
+  });
 });

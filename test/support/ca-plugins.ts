@@ -32,13 +32,19 @@ export async function goPlugin(): Promise<PluginBinary> {
   return { name: 'ca-plugin-go', cmd: goBinary, sha256: sha256Of(goBinary) };
 }
 
-/** The TypeScript example plugin: a wrapper script in a fresh temp dir (`dir` to choose it). */
-export function tsPlugin(dir = mkdtempSync(join(tmpdir(), 'sy-ts-plugin-'))): PluginBinary {
-  const cmd = join(dir, 'ts-ca-plugin');
-  writeFileSync(cmd, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(TS_PLUGIN)} "$@"\n`);
+/** A compiled test script as an executable: a wrapper in a fresh temp dir (`dir` to choose it). */
+function scriptPlugin(name: string, script: string, dir = mkdtempSync(join(tmpdir(), 'sy-ts-plugin-'))): PluginBinary {
+  const cmd = join(dir, name);
+  writeFileSync(cmd, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(script)} "$@"\n`);
   chmodSync(cmd, 0o755);
-  return { name: 'ts-ca-plugin', cmd, sha256: sha256Of(cmd) };
+  return { name, cmd, sha256: sha256Of(cmd) };
 }
+
+/** The TypeScript example plugin. */
+export const tsPlugin = (dir?: string): PluginBinary => scriptPlugin('ts-ca-plugin', TS_PLUGIN, dir);
+
+/** A plugin of Consul's first protocol only (PEM answers, no State, no SupportsCrossSigning). */
+export const consulStylePlugin = (): PluginBinary => scriptPlugin('consul-style-ca-plugin', new URL('./consul-style-ca-plugin.js', import.meta.url).pathname);
 
 function parentOf(pid: string): number | undefined {
   try {

@@ -100,7 +100,12 @@ export interface ServeOptions {
  * Serves `provider` as a CA plugin and resolves once it is listening (the process then lives
  * until the host asks it to shut down). Run directly, not by a host, it says so and exits 1.
  */
-export async function serve(provider: CAProvider, opts: ServeOptions = {}): Promise<void> {
+export function serve(provider: CAProvider, opts: ServeOptions = {}): Promise<void> {
+  return servePlugin(caServiceImpl(provider), opts);
+}
+
+/** Serves a plugin.CA implementation of one's own (the wire messages as ts-proto types them). */
+export async function servePlugin(ca: grpc.UntypedServiceImplementation, opts: ServeOptions = {}): Promise<void> {
   const env = opts.env ?? process.env;
   const log = pluginLogger(opts.name ?? 'ca-plugin');
   if (env[MAGIC_COOKIE_KEY] !== MAGIC_COOKIE_VALUE) {
@@ -123,7 +128,7 @@ export async function serve(provider: CAProvider, opts: ServeOptions = {}): Prom
   const socket = join(dir, `plugin${randomBytes(6).toString('hex')}`);
   const server = new grpc.Server();
   const stdioStreams = new Set<grpc.ServerWritableStream<unknown, unknown>>();
-  server.addService(CAService, caServiceImpl(provider));
+  server.addService(CAService, ca);
   server.addService(HealthService, {
     check: unary(async (r: { service: string }) => ({
       status: r.service === '' || r.service === 'plugin' ? HealthCheckResponse_ServingStatus.SERVING : HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN,
