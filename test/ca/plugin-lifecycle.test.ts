@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { TestAgent } from '../support/agent.js';
-import { killAgents, spawnAgent } from '../support/agent-process.js';
+import { AgentProcess, killAgents, spawnAgent } from '../support/agent-process.js';
 import { goPlugin, pluginProcesses, stillRunning, TS_PLUGIN_SCRIPT, tsPlugin } from '../support/ca-plugins.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { waitFor } from '../support/wait.js';
@@ -77,6 +77,28 @@ describe('CA plugin lifecycle', () => {
       await a.close();
     }
     assert.deepEqual(pluginProcesses(TS_PLUGIN_SCRIPT), [], 'closing the agent stopped its plugin');
+  });
+
+  it('resumes the plugin\'s CA when the agent restarts on its data dir (the plugin gets its state back)', async () => {
+    const go = await goPlugin();
+    const agent = await AgentProcess.start();
+    try {
+      await agent.api.request('PUT', '/v1/connect/ca/configuration', { Provider: 'plugin', Config: { plugin_cmd: go.cmd, plugin_checksum: go.sha256 } });
+      const before = await agent.api.request<Roots>('GET', '/v1/connect/ca/roots');
+      await agent.stop('SIGTERM');
+      await agent.launch();
+      const after = await agent.api.request<Roots>('GET', '/v1/connect/ca/roots');
+      assert.deepEqual(after, before);
+      const config = await agent.api.request<{ Provider: string }>('GET', '/v1/connect/ca/configuration');
+      assert.equal(config.Provider, 'plugin');
+      // The new plugin process signs with the same key: its leaves verify under the same root.
+      const leaf = await agent.api.request<{ CertPEM: string }>('GET', '/v1/agent/connect/ca/leaf/web');
+      const root = after.Roots.find((x) => x.ID === after.ActiveRootID)?.RootCert as string;
+      const v = opensslVerify(root, splitPem(leaf.CertPEM)[0] as string);
+      assert.ok(v.ok, v.output);
+    } finally {
+      await agent.dispose();
+    }
   });
 
   for (const [signal, which] of [['SIGTERM', 'go'], ['SIGKILL', 'go'], ['SIGKILL', 'ts']] as const) {
