@@ -162,7 +162,11 @@ export class PluginHost {
     const [file, args] = existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', this.opts.cmd]] : [this.opts.cmd, []];
     const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     track(child);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // A process that could not be spawned at all emits 'error' and never 'exit'.
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.once('error', () => resolve());
+    });
     const tail: string[] = [];
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
       tail.push(line);
