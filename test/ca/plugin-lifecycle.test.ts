@@ -8,8 +8,10 @@ import { after, describe, it } from 'node:test';
 import { TestAgent } from '../support/agent.js';
 import { AgentProcess, killAgents, spawnAgent } from '../support/agent-process.js';
 import { goPlugin, pluginProcesses, stillRunning, TS_PLUGIN_SCRIPT, tsPlugin } from '../support/ca-plugins.js';
+import { TypeUrl } from '../../src/core/type-urls.js';
+import { DeltaClient, node } from '../support/ads-client.js';
 import { recordingLogger } from '../support/recording-logger.js';
-import { waitFor } from '../support/wait.js';
+import { freePort, waitFor } from '../support/wait.js';
 import { opensslVerify, splitPem } from './support.js';
 
 after(() => killAgents());
@@ -20,9 +22,10 @@ interface Roots {
 }
 
 describe('CA plugin lifecycle', () => {
-  it('restarts a crashed plugin with backoff; meanwhile new leaves fail naming it and old ones are served', async () => {
+  it('restarts a crashed plugin with backoff; meanwhile new leaves fail naming it, old ones are served, xDS goes on', async () => {
     const log = recordingLogger();
     const a = await TestAgent.start({}, { logger: log });
+    let xds: DeltaClient | undefined;
     try {
       const ts = tsPlugin();
       const r = await a.put('/v1/connect/ca/configuration', { Provider: 'plugin', Config: { plugin_cmd: ts.cmd, plugin_checksum: ts.sha256 } });
@@ -32,6 +35,14 @@ describe('CA plugin lifecycle', () => {
       assert.equal(web.status, 200, web.text);
       const [pid] = pluginProcesses(TS_PLUGIN_SCRIPT);
       assert.ok(pid, 'the plugin runs as a child of the agent');
+      // A sidecar's xDS stream, with its leaf issued by the plugin.
+      const register = (port: number) => a.put('/v1/agent/service/register', { ID: 'web', Name: 'web', Port: port, Connect: { SidecarService: {} } });
+      assert.equal((await register(8080)).status, 200);
+      xds = DeltaClient.open(a.agent.xds.port, node('web-sidecar-proxy'));
+      xds.subscribe(TypeUrl.Cluster);
+      xds.ack(await xds.expect('CDS', 20_000));
+      xds.subscribe(TypeUrl.Listener);
+      xds.ack(await xds.expect('LDS'));
 
       // The binary changes under it (its checksum no longer matches), then it crashes.
       const original = readFileSync(ts.cmd, 'utf8');
@@ -50,6 +61,12 @@ describe('CA plugin lifecycle', () => {
       const again = await a.get('/v1/agent/connect/ca/leaf/web');
       assert.equal(again.status, 200);
       assert.equal((again.json as { SerialNumber: string }).SerialNumber, (web.json as { SerialNumber: string }).SerialNumber);
+      // The sidecar's stream is untouched and still gets configuration changes.
+      assert.equal((await register(8081)).status, 200);
+      const next = await xds.expect('the cluster for port 8081', 10_000);
+      assert.equal(next.typeUrl, TypeUrl.Cluster);
+      assert.ok(next.resources.some((r) => r.name === 'local_app'));
+      assert.equal(xds.ended, undefined, 'the xDS stream stays open while the CA plugin is down');
 
       // Restarts back off: each wait longer than the one before (250 ms doubling, jittered).
       const downs = await waitFor('three restarts refused', () => {
@@ -74,6 +91,7 @@ describe('CA plugin lifecycle', () => {
       const v = opensslVerify(root, splitPem((api.json as { CertPEM: string }).CertPEM)[0] as string);
       assert.ok(v.ok, v.output);
     } finally {
+      xds?.close();
       await a.close();
     }
     assert.deepEqual(pluginProcesses(TS_PLUGIN_SCRIPT), [], 'closing the agent stopped its plugin');
@@ -105,7 +123,7 @@ describe('CA plugin lifecycle', () => {
     it(`leaves no ${which === 'go' ? 'Go' : 'TypeScript'} plugin process when the agent gets ${signal}`, async () => {
       const plugin = which === 'go' ? await goPlugin() : tsPlugin();
       const shownAs = which === 'go' ? plugin.cmd : TS_PLUGIN_SCRIPT;
-      const agent = await spawnAgent(['-dev']);
+      const agent = await spawnAgent(['-dev', '-grpc-port', String(await freePort())]);
       const r = await fetch(`${agent.base}/v1/connect/ca/configuration`, { method: 'PUT', body: JSON.stringify({ Provider: 'plugin', Config: { plugin_cmd: plugin.cmd } }) });
       assert.equal(r.status, 200, await r.text());
       const [pid] = pluginProcesses(shownAs, agent.child.pid);
