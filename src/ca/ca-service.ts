@@ -267,6 +267,9 @@ export class CAService implements SecondaryHost {
       const index = s.index + 1;
       if (!this.isPrimary || !needsNewRoot(s.config, config)) {
         const activeRootMaxLeafTtlMs = Math.max(maxLeafTtlMs(s), leafTtlMs(config));
+        // The provider in force takes the settings that keep its root (a plugin: a new
+        // plugin_checksum, checked against its binary now and before its next start).
+        if (!needsNewRoot(s.config, config)) await this.provider?.configure(this.providerConfig(config, s.providerState));
         await this.commit({ ...s, config, configModifyIndex: index, index, activeRootMaxLeafTtlMs });
         this.limiter?.update(config.Config);
         this.log.info({ index }, 'CA configuration updated');

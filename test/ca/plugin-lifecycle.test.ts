@@ -3,11 +3,11 @@
 // new leaves fail with an error naming it and existing leaves are still served; when the agent
 // stops (SIGTERM) or is killed (SIGKILL) no plugin process is left behind.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { TestAgent } from '../support/agent.js';
 import { AgentProcess, killAgents, spawnAgent } from '../support/agent-process.js';
-import { goPlugin, pluginProcesses, stillRunning, TS_PLUGIN_SCRIPT, tsPlugin } from '../support/ca-plugins.js';
+import { goPlugin, pluginProcesses, sha256Of, stillRunning, TS_PLUGIN_SCRIPT, tsPlugin } from '../support/ca-plugins.js';
 import { TypeUrl } from '../../src/core/type-urls.js';
 import { DeltaClient, node } from '../support/ads-client.js';
 import { recordingLogger } from '../support/recording-logger.js';
@@ -95,6 +95,44 @@ describe('CA plugin lifecycle', () => {
       await a.close();
     }
     assert.deepEqual(pluginProcesses(TS_PLUGIN_SCRIPT), [], 'closing the agent stopped its plugin');
+  });
+
+  it('takes an upgraded binary with its new plugin_checksum without a new root, and refuses a checksum the binary does not have', async () => {
+    const a = await TestAgent.start();
+    try {
+      const ts = tsPlugin();
+      const put = (checksum: string) => a.put('/v1/connect/ca/configuration', { Provider: 'plugin', Config: { plugin_cmd: ts.cmd, plugin_checksum: checksum } });
+      assert.equal((await put(ts.sha256)).status, 200);
+      const roots = (await a.get('/v1/connect/ca/roots')).json as Roots;
+      const [pid] = pluginProcesses(TS_PLUGIN_SCRIPT);
+      assert.ok(pid);
+
+      const wrong = await put('f'.repeat(64));
+      assert.equal(wrong.status, 400, wrong.text);
+      assert.match(wrong.text, /Config\.plugin_checksum: .*has sha256 [0-9a-f]{64}, not the configured plugin_checksum f{64}/);
+      assert.deepEqual(pluginProcesses(TS_PLUGIN_SCRIPT), [pid], 'the plugin serving the CA keeps running');
+      assert.equal(((await a.get('/v1/connect/ca/configuration')).json as { Config: { plugin_checksum: string } }).Config.plugin_checksum, ts.sha256);
+
+      // The upgrade: a new binary in place (renamed over the old), then its checksum.
+      const upgraded = `${readFileSync(ts.cmd, 'utf8')}# v2\n`;
+      writeFileSync(`${ts.cmd}.new`, upgraded, { mode: 0o755 });
+      renameSync(`${ts.cmd}.new`, ts.cmd);
+      const sum = sha256Of(ts.cmd);
+      assert.equal((await put(sum)).status, 200);
+      const after = (await a.get('/v1/connect/ca/roots')).json as Roots;
+      assert.deepEqual([after.ActiveRootID, after.Roots], [roots.ActiveRootID, roots.Roots], 'a new checksum alone keeps the root');
+      // The next start checks the new checksum: the restarted plugin runs and signs.
+      process.kill(pid, 'SIGKILL');
+      const leaf = await waitFor('a leaf from the restarted plugin', async () => {
+        const res = await a.get('/v1/agent/connect/ca/leaf/db');
+        return res.status === 200 ? res : undefined;
+      }, { timeoutMs: 20_000 });
+      const root = roots.Roots.find((x) => x.ID === roots.ActiveRootID)?.RootCert as string;
+      assert.ok(opensslVerify(root, splitPem((leaf.json as { CertPEM: string }).CertPEM)[0] as string).ok);
+      assert.notDeepEqual(pluginProcesses(TS_PLUGIN_SCRIPT), [pid]);
+    } finally {
+      await a.close();
+    }
   });
 
   it('resumes the plugin\'s CA when the agent restarts on its data dir (the plugin gets its state back)', async () => {

@@ -113,7 +113,10 @@ export class PluginHost {
   /** How the provider is named in errors: `CA provider plugin "ca-plugin-go"`. */
   readonly label: string;
 
+  private checksum: string | undefined;
+
   constructor(private readonly opts: PluginHostOptions) {
+    this.checksum = opts.checksum;
     this.label = `CA provider plugin "${basename(opts.cmd)}"`;
     this.log = opts.logger.child({ component: 'ca-plugin', plugin: basename(opts.cmd) });
   }
@@ -139,18 +142,27 @@ export class PluginHost {
     return this.running?.pid;
   }
 
+  /** A new checksum for the binary (an upgrade): it must match the binary now, and is checked at every start. */
+  setChecksum(checksum: string | undefined): void {
+    if (checksum !== undefined) this.verifyChecksum(checksum);
+    this.checksum = checksum;
+  }
+
+  private verifyChecksum(checksum: string): void {
+    const actual = sha256File(this.opts.cmd);
+    if (actual !== checksum.toLowerCase()) {
+      throw new PluginChecksumError(`${this.label}: ${this.opts.cmd} has sha256 ${actual}, not the configured plugin_checksum ${checksum.toLowerCase()}; refusing to start it`);
+    }
+  }
+
   private checkBinary(): void {
-    const { cmd, checksum } = this.opts;
+    const { cmd } = this.opts;
     try {
       accessSync(cmd, constants.X_OK);
     } catch (err) {
       throw new PluginCommandError(`${this.label}: ${cmd} cannot be run: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
-    if (checksum === undefined) return;
-    const actual = sha256File(cmd);
-    if (actual !== checksum.toLowerCase()) {
-      throw new PluginChecksumError(`${this.label}: ${cmd} has sha256 ${actual}, not the configured plugin_checksum ${checksum.toLowerCase()}; refusing to start it`);
-    }
+    if (this.checksum !== undefined) this.verifyChecksum(this.checksum);
   }
 
   private async launch(): Promise<Running> {

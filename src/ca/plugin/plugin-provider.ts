@@ -49,7 +49,14 @@ export class PluginProvider implements CAProvider {
       config: configForPlugin(config.rawConfig),
       state: { ...(config.state ?? {}) },
     };
-    if (!this.host) {
+    const started = !this.host;
+    if (this.host) {
+      try {
+        this.host.setChecksum(settings.plugin_checksum);
+      } catch (err) {
+        throw ValidationError.of('Config.plugin_checksum', (err as Error).message, CONTEXT);
+      }
+    } else {
       const host = new PluginHost({ ...this.deps.host, cmd: settings.plugin_cmd, checksum: settings.plugin_checksum, logger: this.deps.logger, clock: this.deps.clock, onRestart: (c) => this.reconfigure(c) });
       this.host = host;
       try {
@@ -65,7 +72,8 @@ export class PluginProvider implements CAProvider {
       await this.reconfigure(this.host.connection());
     } catch (err) {
       const refused = (err as grpc.ServiceError).code === grpc.status.INVALID_ARGUMENT;
-      await this.host.stop();
+      // A plugin started for this configuration goes; one already serving the CA stays.
+      if (started) await this.host.stop();
       if (refused) throw ValidationError.of('Config', `${this.host.label} refused its configuration: ${(err as grpc.ServiceError).details}`, CONTEXT);
       throw this.failure('Configure', err);
     }
