@@ -95,6 +95,9 @@ describe('CA plugin lifecycle', () => {
       await a.close();
     }
     assert.deepEqual(pluginProcesses(TS_PLUGIN_SCRIPT), [], 'closing the agent stopped its plugin');
+    // It was asked to (GRPCController.Shutdown) and went within the grace, without being killed.
+    assert.ok(log.entries.some((e) => e.msg === 'shutdown asked by the host' && e.fields.plugin === 'ts-ca-plugin'));
+    assert.ok(!log.entries.some((e) => /did not exit after Shutdown/.test(e.msg)));
   });
 
   it('takes an upgraded binary with its new plugin_checksum without a new root, and refuses a checksum the binary does not have', async () => {
