@@ -149,6 +149,12 @@ for (const [title, binary] of PLUGINS) {
       assert.equal(address.fields.network, 'unix');
       assert.equal(address.fields.component, 'ca-plugin');
       assert.equal(address.fields.module, plugin.name);
+      if (plugin.name === 'ca-plugin-go') {
+        // The Go plugin's own hclog entries, at info, with their fields.
+        const configured = log.entries.find((e) => e.msg === 'configured' && e.fields.plugin === plugin.name);
+        assert.equal(configured?.level, 'info');
+        assert.equal(configured.fields.cluster_id, CLUSTER);
+      }
     });
   });
 }

@@ -12,7 +12,7 @@ import { call } from '../../src/ca/plugin/host.js';
 import { parsePluginLogLine } from '../../src/ca/plugin/plugin-log.js';
 import { PluginProvider } from '../../src/ca/plugin/plugin-provider.js';
 import { systemClock } from '../../src/core/clock.js';
-import { consulStylePlugin, goPlugin, tsPlugin } from '../support/ca-plugins.js';
+import { consulStylePlugin, goPlugin, stillRunning, stubbornPlugin, tsPlugin } from '../support/ca-plugins.js';
 import { makeCsr, opensslVerify } from './support.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { waitFor } from '../support/wait.js';
@@ -105,5 +105,19 @@ describe('a plugin of Consul\'s CA plugin protocol', () => {
     } finally {
       await p.close();
     }
+  });
+});
+
+describe('stopping a plugin', () => {
+  it('kills a plugin that does not exit within the grace period after Shutdown', async () => {
+    const log = recordingLogger();
+    const plugin = stubbornPlugin();
+    const p = new PluginProvider({ logger: log, clock: systemClock, host: { shutdownGraceMs: 300 } });
+    await p.configure({ clusterId: 'c1', isPrimary: true, datacenter: 'dc1', rawConfig: { plugin_cmd: plugin.cmd } });
+    const pid = p.pid as number;
+    await p.close();
+    assert.equal(stillRunning(pid, plugin.cmd) || stillRunning(pid, new URL('../support/stubborn-ca-plugin.js', import.meta.url).pathname), false);
+    assert.ok(log.entries.some((e) => e.msg === 'shutdown asked by the host'), 'it was asked first');
+    assert.ok(log.entries.some((e) => e.level === 'warn' && /did not exit after Shutdown; killing it/.test(e.msg) && e.fields.graceMs === 300));
   });
 });

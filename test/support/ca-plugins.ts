@@ -43,6 +43,9 @@ function scriptPlugin(name: string, script: string, dir = mkdtempSync(join(tmpdi
 /** The TypeScript example plugin. */
 export const tsPlugin = (dir?: string): PluginBinary => scriptPlugin('ts-ca-plugin', TS_PLUGIN, dir);
 
+/** A plugin that does not exit when asked to shut down. */
+export const stubbornPlugin = (): PluginBinary => scriptPlugin('stubborn-ca-plugin', new URL('./stubborn-ca-plugin.js', import.meta.url).pathname);
+
 /** A plugin of Consul's first protocol only (PEM answers, no State, no SupportsCrossSigning). */
 export const consulStylePlugin = (): PluginBinary => scriptPlugin('consul-style-ca-plugin', new URL('./consul-style-ca-plugin.js', import.meta.url).pathname);
 
