@@ -272,9 +272,15 @@ func (p *provider) generateIntermediateCSR() ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	// It asks for CA:true, path length 0: a primary signs nothing else as an intermediate.
+	constraints, err := asn1.Marshal(struct{ IsCA bool }{true})
+	if err != nil {
+		return nil, "", err
+	}
 	tmpl := &x509.CertificateRequest{
-		Subject: pkix.Name{CommonName: fmt.Sprintf("Switchyard Go plugin CA Intermediate %s %d", p.datacenter, time.Now().UnixNano())},
-		URIs:    []*url.URL{p.rootURI()},
+		Subject:         pkix.Name{CommonName: fmt.Sprintf("Switchyard Go plugin CA Intermediate %s %d", p.datacenter, time.Now().UnixNano())},
+		URIs:            []*url.URL{p.rootURI()},
+		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 19}, Critical: true, Value: constraints}},
 	}
 	der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, key)
 	if err != nil {

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { certPem } from '../../src/ca/pem.js';
+import { validateIntermediateCsr } from '../../src/ca/intermediate-validation.js';
+import { certPem, toPem } from '../../src/ca/pem.js';
 import { PluginProvider } from '../../src/ca/plugin/plugin-provider.js';
 import type { ProviderConfig } from '../../src/ca/provider.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -96,6 +97,8 @@ for (const [title, binary] of PLUGINS) {
       const { root } = await primary.generateRoot();
       const secondary = await provider({ isPrimary: false, datacenter: 'dc2' });
       const { csr, opaque } = await secondary.generateIntermediateCsr();
+      // What a primary takes from a secondary: CA:true, this trust domain, nothing else.
+      validateIntermediateCsr(toPem('CERTIFICATE REQUEST', csr), TD);
       const intermediate = await primary.signIntermediate(csr);
       const text = opensslText(certPem(intermediate));
       assert.match(text, /CA:TRUE, pathlen:0/);
