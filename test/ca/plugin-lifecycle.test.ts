@@ -3,11 +3,15 @@
 // new leaves fail with an error naming it and existing leaves are still served; when the agent
 // stops (SIGTERM) or is killed (SIGKILL) no plugin process is left behind.
 import assert from 'node:assert/strict';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { TestAgent } from '../support/agent.js';
-import { AgentProcess, killAgents, spawnAgent } from '../support/agent-process.js';
-import { goPlugin, pluginProcesses, sha256Of, stillRunning, TS_PLUGIN_SCRIPT, tsPlugin } from '../support/ca-plugins.js';
+import { AgentProcess, BIN, killAgents, spawnAgent } from '../support/agent-process.js';
+import { goPlugin, pluginProcesses, processesRunning, sha256Of, stillRunning, TS_PLUGIN_SCRIPT, tsPlugin } from '../support/ca-plugins.js';
 import { TypeUrl } from '../../src/core/type-urls.js';
 import { DeltaClient, node } from '../support/ads-client.js';
 import { recordingLogger } from '../support/recording-logger.js';
@@ -155,6 +159,37 @@ describe('CA plugin lifecycle', () => {
       const root = after.Roots.find((x) => x.ID === after.ActiveRootID)?.RootCert as string;
       const v = opensslVerify(root, splitPem(leaf.CertPEM)[0] as string);
       assert.ok(v.ok, v.output);
+    } finally {
+      await agent.dispose();
+    }
+  });
+
+  it('leaves no plugin process when the agent fails to start after its CA did', async () => {
+    // A copy of the Go plugin only this test runs, so any process running it is this test's.
+    const go = await goPlugin();
+    const dir = mkdtempSync(join(tmpdir(), 'sy-plugin-copy-'));
+    const cmd = join(dir, 'ca-plugin-go');
+    copyFileSync(go.cmd, cmd);
+    chmodSync(cmd, 0o755);
+    const agent = await AgentProcess.start();
+    try {
+      await agent.api.request('PUT', '/v1/connect/ca/configuration', { Provider: 'plugin', Config: { plugin_cmd: cmd } });
+      await agent.stop('SIGTERM');
+      // The xDS port is taken: the agent starts its CA (the plugin) from the data dir, then fails.
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(agent.grpcPort, '127.0.0.1', resolve));
+      try {
+        const child = spawn(process.execPath, [BIN, 'agent', '-data-dir', agent.dataDir, '-http-port', String(agent.httpPort), '-grpc-port', String(agent.grpcPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+        assert.equal(code, 1);
+        assert.match(stderr, /EADDRINUSE/);
+        assert.match(stderr, /CA plugin started/, 'the CA (and its plugin) had started');
+      } finally {
+        blocker.close();
+      }
+      assert.deepEqual(processesRunning(cmd), [], 'a plugin process outlived the failed start');
     } finally {
       await agent.dispose();
     }

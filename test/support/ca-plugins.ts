@@ -59,22 +59,8 @@ function parentOf(pid: string): number | undefined {
   }
 }
 
-/** The live children of `parent` whose command line names `path` (the plugin processes it runs). */
-export function pluginProcesses(path: string, parent: number = process.pid): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d) && parentOf(d) === parent)
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(path);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
 /** Whether `pid` is still a live process (not gone, not a zombie) running `path`. */
-export function stillRunning(pid: number, path: string): boolean {
+export function stillRunning(pid: number | string, path: string): boolean {
   try {
     const state = readFileSync(`/proc/${pid}/stat`, 'utf8');
     if (state.slice(state.lastIndexOf(')') + 2).startsWith('Z')) return false;
@@ -82,6 +68,18 @@ export function stillRunning(pid: number, path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Every live process whose command line names `path`. */
+export function processesRunning(path: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d) && stillRunning(d, path))
+    .map(Number);
+}
+
+/** The live children of `parent` whose command line names `path` (the plugin processes it runs). */
+export function pluginProcesses(path: string, parent: number = process.pid): number[] {
+  return processesRunning(path).filter((pid) => parentOf(String(pid)) === parent);
 }
 
 /** The TypeScript plugin's script, as it shows in its process's command line. */
