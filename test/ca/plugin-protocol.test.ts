@@ -12,7 +12,7 @@ import { call } from '../../src/ca/plugin/host.js';
 import { parsePluginLogLine } from '../../src/ca/plugin/plugin-log.js';
 import { PluginProvider } from '../../src/ca/plugin/plugin-provider.js';
 import { systemClock } from '../../src/core/clock.js';
-import { consulStylePlugin, goPlugin, stillRunning, stubbornPlugin, tsPlugin } from '../support/ca-plugins.js';
+import { consulStylePlugin, goPlugin, hangingPlugin, stillRunning, stubbornPlugin, tsPlugin } from '../support/ca-plugins.js';
 import { makeCsr, opensslVerify } from './support.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { waitFor } from '../support/wait.js';
@@ -119,5 +119,20 @@ describe('stopping a plugin', () => {
     assert.equal(stillRunning(pid, plugin.cmd) || stillRunning(pid, new URL('../support/stubborn-ca-plugin.js', import.meta.url).pathname), false);
     assert.ok(log.entries.some((e) => e.msg === 'shutdown asked by the host'), 'it was asked first');
     assert.ok(log.entries.some((e) => e.level === 'warn' && /did not exit after Shutdown; killing it/.test(e.msg) && e.fields.graceMs === 300));
+  });
+});
+
+describe('a plugin that hangs', () => {
+  it('fails a call it does not answer in time, naming the plugin and the call', async () => {
+    const plugin = hangingPlugin();
+    const p = new PluginProvider({ logger: recordingLogger(), clock: systemClock, callTimeoutMs: 500 });
+    try {
+      await p.configure({ clusterId: 'c1', isPrimary: true, datacenter: 'dc1', rawConfig: { plugin_cmd: plugin.cmd } });
+      await p.generateRoot();
+      const csr = await makeCsr(['spiffe://c1.consul/ns/default/dc/dc1/svc/web']);
+      await assert.rejects(p.sign(csr, { ttlMs: 3_600_000 }), (err: Error) => err.name === 'UnavailableError' && /CA provider plugin "hanging-ca-plugin" did not answer Sign within 500 ms/.test(err.message));
+    } finally {
+      await p.close();
+    }
   });
 });

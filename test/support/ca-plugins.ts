@@ -46,6 +46,9 @@ export const tsPlugin = (dir?: string): PluginBinary => scriptPlugin('ts-ca-plug
 /** A plugin that does not exit when asked to shut down. */
 export const stubbornPlugin = (): PluginBinary => scriptPlugin('stubborn-ca-plugin', new URL('./stubborn-ca-plugin.js', import.meta.url).pathname);
 
+/** A plugin that never answers Sign. */
+export const hangingPlugin = (): PluginBinary => scriptPlugin('hanging-ca-plugin', new URL('./hanging-ca-plugin.js', import.meta.url).pathname);
+
 /** A plugin of Consul's first protocol only (PEM answers, no State, no SupportsCrossSigning). */
 export const consulStylePlugin = (): PluginBinary => scriptPlugin('consul-style-ca-plugin', new URL('./consul-style-ca-plugin.js', import.meta.url).pathname);
 

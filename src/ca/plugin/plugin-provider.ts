@@ -19,7 +19,11 @@ export interface PluginProviderDeps {
   readonly clock: Clock;
   /** Host tuning (backoff, timeouts), for tests. */
   readonly host?: Partial<Pick<PluginHostOptions, 'backoff' | 'random' | 'shutdownGraceMs' | 'startTimeoutMs'>>;
+  /** How long one plugin.CA call may take (default 30 s): a hung plugin must not hold signing forever. */
+  readonly callTimeoutMs?: number;
 }
+
+const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 
 const CONTEXT = 'invalid CA configuration';
 
@@ -27,7 +31,11 @@ export class PluginProvider implements CAProvider {
   private host?: PluginHost;
   private request?: ConfigureRequest;
 
-  constructor(private readonly deps: PluginProviderDeps) {}
+  private readonly timeoutMs: number;
+
+  constructor(private readonly deps: PluginProviderDeps) {
+    this.timeoutMs = deps.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  }
 
   /** The running plugin's process id (tests). */
   get pid(): number | undefined {
@@ -80,7 +88,7 @@ export class PluginProvider implements CAProvider {
   }
 
   private async reconfigure(c: PluginConnection): Promise<void> {
-    await call<ConfigureRequest, Empty>(c.ca, c.ca.configure, this.request as ConfigureRequest);
+    await call<ConfigureRequest, Empty>(c.ca, c.ca.configure, this.request as ConfigureRequest, this.timeoutMs);
   }
 
   private get label(): string {
@@ -91,6 +99,7 @@ export class PluginProvider implements CAProvider {
     if (err instanceof UnavailableError) return err;
     const e = err as grpc.ServiceError;
     if (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.CANCELLED) return new UnavailableError(`${this.label} is not available (${method}: ${e.details})`);
+    if (e.code === grpc.status.DEADLINE_EXCEEDED) return new UnavailableError(`${this.label} did not answer ${method} within ${this.timeoutMs} ms`);
     return new Error(`${this.label}: ${method} failed: ${e.details ?? String(err)}`);
   }
 
@@ -113,19 +122,19 @@ export class PluginProvider implements CAProvider {
   }
 
   private async certCall<Req>(method: string, req: Req, pick: (ca: PluginConnection['ca']) => (req: Req, md: grpc.Metadata, o: Partial<grpc.CallOptions>, cb: (e: grpc.ServiceError | null, r: Certificate) => void) => grpc.ClientUnaryCall): Promise<Uint8Array> {
-    const res = await this.rpc(method, (c) => call<Req, Certificate>(c.ca, pick(c.ca), req));
+    const res = await this.rpc(method, (c) => call<Req, Certificate>(c.ca, pick(c.ca), req, this.timeoutMs));
     return this.cert(method, res);
   }
 
   async state(): Promise<Record<string, string>> {
-    const res = await this.rpc('State', (c) => call<Empty, StateResponse>(c.ca, c.ca.state, {}), () => ({ state: {} }));
+    const res = await this.rpc('State', (c) => call<Empty, StateResponse>(c.ca, c.ca.state, {}, this.timeoutMs), () => ({ state: {} }));
     // What a restarted plugin is configured with.
     if (this.request) this.request = { ...this.request, state: { ...res.state } };
     return { ...res.state };
   }
 
   async generateRoot(): Promise<RootChain> {
-    const res = await this.rpc('GenerateRoot', (c) => call<Empty, GenerateRootResponse>(c.ca, c.ca.generateRoot, {}));
+    const res = await this.rpc('GenerateRoot', (c) => call<Empty, GenerateRootResponse>(c.ca, c.ca.generateRoot, {}, this.timeoutMs));
     await this.state();
     // Consul's plugins answer GenerateRoot with nothing: the root is ActiveRoot's.
     if (res.rootDer.length === 0) return { root: await this.certCall('ActiveRoot', {}, (ca) => ca.activeRoot), intermediates: [] };
@@ -133,7 +142,7 @@ export class PluginProvider implements CAProvider {
   }
 
   async generateIntermediateCsr(): Promise<IntermediateCsr> {
-    const res = await this.rpc('GenerateIntermediateCSR', (c) => call<Empty, GenerateIntermediateCSRResponse>(c.ca, c.ca.generateIntermediateCsr, {}));
+    const res = await this.rpc('GenerateIntermediateCSR', (c) => call<Empty, GenerateIntermediateCSRResponse>(c.ca, c.ca.generateIntermediateCsr, {}, this.timeoutMs));
     const csr = res.csrDer.length > 0 ? res.csrDer : fromPem(res.csrPem).find((b) => b.label === 'CERTIFICATE REQUEST')?.der;
     if (!csr) throw new Error(`${this.label}: GenerateIntermediateCSR answered no CSR`);
     return { csr, opaque: res.opaque };
@@ -141,7 +150,7 @@ export class PluginProvider implements CAProvider {
 
   async setIntermediate(intermediate: Uint8Array, root: Uint8Array, opaque: string): Promise<void> {
     const req = { intermediatePem: certPem(intermediate), rootPem: certPem(root), intermediateDer: intermediate, rootDer: root, opaque };
-    await this.rpc('SetIntermediate', (c) => call(c.ca, c.ca.setIntermediate, req));
+    await this.rpc('SetIntermediate', (c) => call(c.ca, c.ca.setIntermediate, req, this.timeoutMs));
     await this.state();
   }
 
@@ -163,13 +172,13 @@ export class PluginProvider implements CAProvider {
 
   async supportsCrossSigning(): Promise<boolean> {
     // Consul's first protocol had no such method, and every plugin of it had CrossSignCA.
-    const res = await this.rpc('SupportsCrossSigning', (c) => call<Empty, SupportsCrossSigningResponse>(c.ca, c.ca.supportsCrossSigning, {}), () => ({ supportsCrossSigning: true }));
+    const res = await this.rpc('SupportsCrossSigning', (c) => call<Empty, SupportsCrossSigningResponse>(c.ca, c.ca.supportsCrossSigning, {}, this.timeoutMs), () => ({ supportsCrossSigning: true }));
     return res.supportsCrossSigning;
   }
 
   async cleanup(providerTypeChange: boolean, otherConfig: Readonly<Record<string, unknown>>): Promise<void> {
     try {
-      await this.rpc('Cleanup', (c) => call(c.ca, c.ca.cleanup, { providerTypeChange, otherConfig: new TextEncoder().encode(JSON.stringify(otherConfig)) }), () => ({}));
+      await this.rpc('Cleanup', (c) => call(c.ca, c.ca.cleanup, { providerTypeChange, otherConfig: new TextEncoder().encode(JSON.stringify(otherConfig)) }, this.timeoutMs), () => ({}));
     } finally {
       await this.close();
     }
