@@ -4,6 +4,7 @@
 import { BehaviorSubject, distinctUntilChanged, map, Subject, type Observable } from 'rxjs';
 import { systemClock, type Clock } from '../core/clock.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
+import { consulDecode } from '../core/consul-decode.js';
 import { parseInput } from '../core/validate.js';
 import { SharedQueries } from '../store/shared.js';
 import type { Indexed, ReadTx, Relevance, Store, TableName, WriteTx } from '../store/types.js';
@@ -80,7 +81,7 @@ export class Catalog {
 
   /** PUT /v1/agent/service/register: the service, its sidecar and their checks, in one transaction. */
   async registerService(body: unknown): Promise<{ index: number; services: StoredService[] }> {
-    const reg = parseInput(registrationSchema, body ?? {}, 'invalid service registration');
+    const reg = parseInput(registrationSchema, consulDecode(registrationSchema, body ?? {}, { snakeCase: true }), 'invalid service registration');
     const r = await this.store.write((tx) => {
       const existing = new Map(tx.list<StoredService>('services', `${this.node}/`).map((row) => [row.value.ID, row.value]));
       const existingChecks = new Map(tx.list<StoredCheck>('checks', `${this.node}/`).map((row) => [row.value.CheckID, row.value]));
@@ -178,7 +179,7 @@ export class Catalog {
 
   /** PUT /v1/connect/intentions/exact: creates or updates one source in the destination's entry. */
   async putIntention(source: string, destination: string, body: unknown): Promise<void> {
-    const input = parseInput(legacyIntentionBody, body ?? {}, 'invalid intention');
+    const input = parseInput(legacyIntentionBody, consulDecode(legacyIntentionBody, body ?? {}), 'invalid intention');
     for (const [field, given, expected] of [['SourceName', input.SourceName, source], ['DestinationName', input.DestinationName, destination]] as const) {
       if (given !== undefined && given !== expected) throw ValidationError.of(field, `"${given}" differs from the query parameter "${expected}"`);
     }
