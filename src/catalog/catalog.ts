@@ -14,6 +14,7 @@ import { federationStateSchema, federationStateUpdateSchema, sameGateways, type 
 import { decide, intentionsOf, sortIntentions, type DefaultPolicy, type IntentionWithPermissions } from './intentions/precedence.js';
 import { legacyIntentionBody, serviceIntentionsSchema, type IntentionSource } from './intentions/schema.js';
 import * as q from './queries.js';
+import type { CheckWithTags } from './queries.js';
 import { expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
 import { registrationSchema } from './services/schema.js';
 import type { CatalogNode, CheckServiceNode, ConfigEntry, ConfigEntryOf, FederationState, HealthCheck, HealthStatus, Indexes, IntentionDecision, ServiceInstance } from './types.js';
@@ -252,6 +253,21 @@ export class Catalog {
 
   serviceNodes(name: string): Observable<Indexed<CheckServiceNode[]>> {
     return this.query(`service-nodes:${name}`, ['nodes', 'services'], (tx) => q.serviceHealth(tx, name).map((c) => ({ ...c, Checks: [] })), q.serviceHealthRelevance(name, false));
+  }
+
+  /** A node and the services registered on it (`node` undefined when there is no such node). */
+  nodeServices(node: string): Observable<Indexed<{ readonly node: CatalogNode | undefined; readonly services: ServiceInstance[] }>> {
+    return this.query(`node-services:${node}`, ['nodes', 'services'], (tx) => ({ node: q.nodes(tx).find((n) => n.Node === node), services: q.nodeServices(tx, node) }));
+  }
+
+  /** Every check of a node, with the tags of the service each belongs to. */
+  nodeChecks(node: string): Observable<Indexed<CheckWithTags[]>> {
+    return this.query(`node-checks:${node}`, HEALTH_TABLES, (tx) => q.checksWithTags(tx, q.checks(tx, node)));
+  }
+
+  /** Every check in `state` (`any`: all of them), with the tags of their services. */
+  checksInState(state: HealthStatus | 'any'): Observable<Indexed<CheckWithTags[]>> {
+    return this.query(`checks-in-state:${state}`, HEALTH_TABLES, (tx) => q.checksWithTags(tx, q.checks(tx).filter((c) => state === 'any' || c.Status === state)));
   }
 
   nodes(): Observable<Indexed<CatalogNode[]>> {

@@ -1,0 +1,56 @@
+// Endpoints Consul's clients and CLI call for what Switchyard does, in Consul's shapes: a node's
+// services, a node's checks, checks by state, the agent's self (the gRPC port `consul connect
+// envoy` looks up) and its members.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { TestAgent } from '../support/agent.js';
+
+describe("Consul's node, health-state and agent endpoints", () => {
+  let a: TestAgent;
+  before(async () => {
+    a = await TestAgent.start({ node: 'node1' });
+    assert.equal((await a.put('/v1/agent/service/register', { ID: 'web-1', Name: 'web', Tags: ['v1'], Port: 8080, Check: { CheckID: 'web-ttl', TTL: '30s' } })).status, 200);
+    assert.equal((await a.put('/v1/agent/service/register', { ID: 'db-1', Name: 'db', Port: 5432, Check: { CheckID: 'db-ttl', TTL: '30s', Status: 'passing' } })).status, 200);
+  });
+  after(async () => a?.close());
+
+  it("GET /v1/catalog/node/:node: the node and its services by ID, null for a node it does not know", async () => {
+    const r = await a.get('/v1/catalog/node/node1');
+    assert.equal(r.status, 200);
+    assert.ok(r.index > 0, 'X-Consul-Index');
+    const body = r.json as { Node: { Node: string; Datacenter: string }; Services: Record<string, { Service: string; Tags: string[]; Port: number }> };
+    assert.deepEqual([body.Node.Node, body.Node.Datacenter], ['node1', 'dc1']);
+    assert.deepEqual(Object.keys(body.Services).sort(), ['db-1', 'web-1']);
+    assert.deepEqual([body.Services['web-1']?.Service, body.Services['web-1']?.Tags, body.Services['web-1']?.Port], ['web', ['v1'], 8080]);
+    const unknown = await a.get('/v1/catalog/node/nobody');
+    assert.deepEqual([unknown.status, unknown.text], [200, 'null']);
+  });
+
+  it("GET /v1/health/node/:node and /v1/health/state/:state: checks with their service's tags", async () => {
+    const node = (await a.get('/v1/health/node/node1')).json as { CheckID: string; Status: string; ServiceName: string; ServiceTags: string[] }[];
+    const web = node.find((c) => c.CheckID === 'web-ttl');
+    assert.deepEqual([web?.Status, web?.ServiceName, web?.ServiceTags], ['critical', 'web', ['v1']]);
+    const critical = (await a.get('/v1/health/state/critical')).json as { CheckID: string }[];
+    assert.deepEqual(critical.map((c) => c.CheckID), ['web-ttl']);
+    const passing = (await a.get('/v1/health/state/passing')).json as { CheckID: string }[];
+    assert.ok(passing.some((c) => c.CheckID === 'db-ttl') && !passing.some((c) => c.CheckID === 'web-ttl'));
+    const any = (await a.get('/v1/health/state/any')).json as unknown[];
+    assert.equal(any.length, node.length);
+    const bad = await a.get('/v1/health/state/sick');
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /state: must be one of any, passing, warning, critical, got "sick"/);
+  });
+
+  it('GET /v1/agent/self: datacenter, node, and the gRPC port consul connect envoy reads', async () => {
+    const self = (await a.get('/v1/agent/self')).json as { Config: { Datacenter: string; NodeName: string; NodeID: string; Server: boolean }; DebugConfig: { GRPCPort: number }; xDS: { Ports: { Plaintext: number } } };
+    assert.deepEqual([self.Config.Datacenter, self.Config.NodeName, self.Config.Server], ['dc1', 'node1', true]);
+    assert.match(self.Config.NodeID, /^[0-9a-f-]{36}$/);
+    assert.equal(self.DebugConfig.GRPCPort, a.agent.xds.port);
+    assert.equal(self.xDS.Ports.Plaintext, a.agent.xds.port);
+  });
+
+  it('GET /v1/agent/members: this agent, alive, in its datacenter', async () => {
+    const members = (await a.get('/v1/agent/members')).json as { Name: string; Status: number; Tags: { dc: string; role: string } }[];
+    assert.deepEqual(members.map((m) => [m.Name, m.Status, m.Tags.dc, m.Tags.role]), [['node1', 1, 'dc1', 'consul']]);
+  });
+});
