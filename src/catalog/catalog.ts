@@ -3,7 +3,7 @@
 // reads are watches (shared per query, re-run only when a table they read changes).
 import { BehaviorSubject, distinctUntilChanged, map, Subject, type Observable } from 'rxjs';
 import { systemClock, type Clock } from '../core/clock.js';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { consulDecode } from '../core/consul-decode.js';
 import { parseInput } from '../core/validate.js';
 import { SharedQueries } from '../store/shared.js';
@@ -178,8 +178,12 @@ export class Catalog {
 
   // ---- legacy intentions API ---------------------------------------------------------------
 
-  /** PUT /v1/connect/intentions/exact: creates or updates one source in the destination's entry. */
-  async putIntention(source: string, destination: string, body: unknown): Promise<void> {
+  /**
+   * PUT /v1/connect/intentions/exact: creates or updates one source in the destination's entry.
+   * With `createId` (POST /v1/connect/intentions) it only creates, under that legacy ID, and
+   * refuses an intention that exists already, as Consul does.
+   */
+  async putIntention(source: string, destination: string, body: unknown, opts: { readonly createId?: string } = {}): Promise<void> {
     const input = parseInput(legacyIntentionBody, consulDecode(legacyIntentionBody, body ?? {}), 'invalid intention');
     for (const [field, given, expected] of [['SourceName', input.SourceName, source], ['DestinationName', input.DestinationName, destination]] as const) {
       if (given !== undefined && given !== expected) throw ValidationError.of(field, `"${given}" differs from the query parameter "${expected}"`);
@@ -189,6 +193,7 @@ export class Catalog {
       const entry: EntryOf<'service-intentions'> = tx.get<ConfigEntryOf<'service-intentions'>>('config_entries', key)?.value ?? { Kind: 'service-intentions', Name: destination };
       const sources: IntentionSource[] = (entry.Sources ?? []).filter((s) => s.Name !== source);
       const prior = (entry.Sources ?? []).find((s) => s.Name === source);
+      if (prior && opts.createId !== undefined) throw new ConflictError(`duplicate intention found: ${source} => ${destination}`);
       const now = new Date(this.clock.now()).toISOString();
       sources.push({
         Name: source,
@@ -196,7 +201,7 @@ export class Catalog {
         Type: 'consul',
         Description: input.Description ?? '',
         LegacyMeta: input.Meta ?? {},
-        ...(prior?.LegacyID ? { LegacyID: prior.LegacyID } : {}),
+        ...(prior?.LegacyID ? { LegacyID: prior.LegacyID } : opts.createId !== undefined ? { LegacyID: opts.createId } : {}),
         LegacyCreateTime: prior?.LegacyCreateTime ?? now,
         LegacyUpdateTime: now,
       });

@@ -53,4 +53,33 @@ describe("Consul's node, health-state and agent endpoints", () => {
     const members = (await a.get('/v1/agent/members')).json as { Name: string; Status: number; Tags: { dc: string; role: string } }[];
     assert.deepEqual(members.map((m) => [m.Name, m.Status, m.Tags.dc, m.Tags.role]), [['node1', 1, 'dc1', 'consul']]);
   });
+
+  it("POST /v1/connect/intentions (Consul's legacy create), by ID, and match", async () => {
+    const create = await a.call('POST', '/v1/connect/intentions', { SourceName: 'web', DestinationName: 'db', SourceType: '', Action: 'allow', Description: 'web reads db' });
+    assert.equal(create.status, 200, create.text);
+    const { ID: id } = create.json as { ID: string };
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const before = a.agent.store.currentIndex();
+    const again = await a.call('POST', '/v1/connect/intentions', { SourceName: 'web', DestinationName: 'db', Action: 'deny' });
+    assert.equal(again.status, 409);
+    assert.match(again.text, /duplicate intention found: web => db/);
+    const missing = await a.call('POST', '/v1/connect/intentions', { DestinationName: 'db', Action: 'deny' });
+    assert.equal(missing.status, 400);
+    assert.match(missing.text, /SourceName: is required/);
+    assert.equal(a.agent.store.currentIndex(), before, 'a refused create writes nothing');
+
+    const got = (await a.get(`/v1/connect/intentions/${id}`)).json as { ID: string; SourceName: string; Action: string; Description: string };
+    assert.deepEqual([got.ID, got.SourceName, got.Action, got.Description], [id, 'web', 'allow', 'web reads db']);
+    assert.equal((await a.call('POST', '/v1/connect/intentions', { SourceName: '*', DestinationName: 'db', Action: 'deny' })).status, 200);
+    const match = (await a.get('/v1/connect/intentions/match?by=destination&name=db&name=web')).json as Record<string, { SourceName: string }[]>;
+    assert.deepEqual(match.db?.map((i) => i.SourceName), ['web', '*'], 'highest precedence first');
+    assert.deepEqual(match.web, []);
+    const bySource = (await a.get('/v1/connect/intentions/match?by=source&name=web')).json as Record<string, { DestinationName: string }[]>;
+    assert.deepEqual(bySource.web?.map((i) => i.DestinationName), ['db', 'db']);
+    assert.equal((await a.get('/v1/connect/intentions/match?by=sideways&name=db')).status, 400);
+
+    assert.equal((await a.delete(`/v1/connect/intentions/${id}`)).status, 200);
+    assert.equal((await a.get(`/v1/connect/intentions/${id}`)).status, 404);
+    assert.equal((await a.get('/v1/connect/intentions/check?source=web&destination=db')).json && ((await a.get('/v1/connect/intentions/check?source=web&destination=db')).json as { Allowed: boolean }).Allowed, false, 'the * deny decides now');
+  });
 });

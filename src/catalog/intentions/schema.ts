@@ -67,7 +67,7 @@ export const legacyIntentionBody = z.strictObject({
   DestinationName: z.string().optional(),
   SourceNS: namespace.optional(),
   DestinationNS: namespace.optional(),
-  SourceType: z.literal('consul').optional(),
+  SourceType: z.enum(['', 'consul'], { error: 'must be "consul" (or empty)' }).optional(),
   Action: intentionAction,
   Description: metaValueString.optional(),
   Meta: meta.optional(),
