@@ -15,8 +15,8 @@ import { decide, intentionsOf, sortIntentions, type DefaultPolicy, type Intentio
 import { legacyIntentionBody, serviceIntentionsSchema, type IntentionSource } from './intentions/schema.js';
 import * as q from './queries.js';
 import type { CheckWithTags } from './queries.js';
-import { expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
-import { registrationSchema } from './services/schema.js';
+import { checkRecord, expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
+import { checkDefinition, registrationSchema } from './services/schema.js';
 import type { CatalogNode, CheckServiceNode, ConfigEntry, ConfigEntryOf, FederationState, HealthCheck, HealthStatus, Indexes, IntentionDecision, ServiceInstance } from './types.js';
 
 export interface CatalogOptions {
@@ -94,6 +94,32 @@ export class Catalog {
       return expanded.services;
     });
     return { index: r.index, services: r.result };
+  }
+
+  /**
+   * PUT /v1/agent/check/register: a check on this agent's node, of a service on it (`ServiceID`)
+   * or of the node itself; its ID defaults to its Name, as in Consul. The agent runs it.
+   */
+  async registerCheck(body: unknown): Promise<number> {
+    const def = parseInput(checkDefinition, consulDecode(checkDefinition, body ?? {}), 'invalid check registration');
+    if (!def.Name) throw ValidationError.of('Name', 'is required');
+    const name = def.Name;
+    const id = def.CheckID ?? def.ID ?? name;
+    const r = await this.store.write((tx) => {
+      const service = def.ServiceID === undefined ? undefined : tx.get<StoredService>('services', `${this.node}/${def.ServiceID}`)?.value;
+      if (def.ServiceID !== undefined && !service) throw ValidationError.of('ServiceID', `"${def.ServiceID}" is not a service registered with this agent`);
+      const before = tx.get<StoredCheck>('checks', `${this.node}/${id}`)?.value;
+      tx.put('checks', `${this.node}/${id}`, checkRecord(def, { id, name, service, node: this.node, before }));
+    });
+    return r.index;
+  }
+
+  /** PUT /v1/agent/check/deregister/:id (an unknown ID is a 404). */
+  async deregisterCheck(id: string): Promise<number> {
+    const r = await this.store.write((tx) => {
+      if (!tx.delete('checks', `${this.node}/${id}`)) throw new NotFoundError(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
+    });
+    return r.index;
   }
 
   private replaceChecks(tx: WriteTx, serviceId: string, next: readonly StoredCheck[]): void {

@@ -3,7 +3,9 @@
 // envoy` looks up) and its members.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createServer } from 'node:http';
 import { TestAgent } from '../support/agent.js';
+import { waitFor } from '../support/wait.js';
 
 describe("Consul's node, health-state and agent endpoints", () => {
   let a: TestAgent;
@@ -81,5 +83,42 @@ describe("Consul's node, health-state and agent endpoints", () => {
     assert.equal((await a.delete(`/v1/connect/intentions/${id}`)).status, 200);
     assert.equal((await a.get(`/v1/connect/intentions/${id}`)).status, 404);
     assert.equal((await a.get('/v1/connect/intentions/check?source=web&destination=db')).json && ((await a.get('/v1/connect/intentions/check?source=web&destination=db')).json as { Allowed: boolean }).Allowed, false, 'the * deny decides now');
+  });
+
+  it('PUT /v1/agent/check/register and /deregister: node and service checks, run by the agent', async () => {
+    const server = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const before = a.agent.store.currentIndex();
+      for (const [body, message] of [
+        [{ TTL: '30s' }, /Name: is required/],
+        [{ Name: 'x', TTL: '30s', ServiceID: 'nope' }, /ServiceID: "nope" is not a service registered with this agent/],
+        [{ Name: 'x' }, /must set one of TTL, HTTP, TCP or GRPC/],
+      ] as const) {
+        const r = await a.put('/v1/agent/check/register', body);
+        assert.equal(r.status, 400, r.text);
+        assert.match(r.text, message);
+      }
+      assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+
+      assert.equal((await a.put('/v1/agent/check/register', { name: 'disk', ttl: '30s', notes: 'as Consul spells it' })).status, 200);
+      assert.equal((await a.put('/v1/agent/check/register', { ID: 'web-http', Name: 'web http', ServiceID: 'web-1', HTTP: `http://127.0.0.1:${port}/`, Interval: '100ms' })).status, 200);
+      const checks = (await a.get('/v1/agent/checks')).json as Record<string, { Status: string; ServiceID: string; Notes: string }>;
+      assert.deepEqual([checks.disk?.Status, checks.disk?.ServiceID, checks.disk?.Notes], ['critical', '', 'as Consul spells it'], "the ID defaults to the Name");
+      assert.equal(checks['web-http']?.ServiceID, 'web-1');
+      await waitFor('the agent to run the HTTP check', async () => ((await a.get('/v1/agent/checks')).json as Record<string, { Status: string }>)['web-http']?.Status === 'passing');
+      assert.equal((await a.put('/v1/agent/check/pass/disk')).status, 200);
+      const health = (await a.get('/v1/health/service/web')).json as { Checks: { CheckID: string }[] }[];
+      assert.deepEqual(health[0]?.Checks.map((c) => c.CheckID).sort(), ['disk', 'web-http', 'web-ttl'], "a service's health shows its checks and the node's");
+
+      assert.equal((await a.put('/v1/agent/check/deregister/web-http')).status, 200);
+      assert.equal((await a.put('/v1/agent/check/deregister/disk')).status, 200);
+      assert.equal((await a.put('/v1/agent/check/deregister/disk')).status, 404);
+      const left = (await a.get('/v1/agent/checks')).json as Record<string, unknown>;
+      assert.ok(!('disk' in left) && !('web-http' in left));
+    } finally {
+      server.close();
+    }
   });
 });
