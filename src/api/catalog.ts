@@ -4,7 +4,7 @@ import type { HealthStatus } from '../catalog/types.js';
 import { ValidationError } from '../core/errors.js';
 import { blockingRead, indexed } from './blocking.js';
 import { flag, tagsParam } from './params.js';
-import type { Route } from './route.js';
+import { REGISTRATION_BODY_BYTES, type Route } from './route.js';
 import { agentService, catalogNode, catalogService, healthEntry } from './shapes.js';
 
 /** What /v1/health/state/:state takes, as Consul. */
@@ -12,6 +12,18 @@ const CHECK_STATES = ['any', 'passing', 'warning', 'critical'];
 
 export function catalogRoutes(catalog: Catalog): Route[] {
   return [
+    ...(['register', 'deregister'] as const).map(
+      (verb): Route => ({
+        method: 'PUT',
+        pattern: `/v1/catalog/${verb}`,
+        maxBodyBytes: REGISTRATION_BODY_BYTES,
+        // Consul answers `true`.
+        handler: async (req) => {
+          await (verb === 'register' ? catalog.catalogRegister(req.body) : catalog.catalogDeregister(req.body));
+          return { body: true };
+        },
+      }),
+    ),
     {
       method: 'GET',
       pattern: '/v1/catalog/services',

@@ -16,6 +16,7 @@ import { legacyIntentionBody, serviceIntentionsSchema, type IntentionSource } fr
 import * as q from './queries.js';
 import type { CheckWithTags } from './queries.js';
 import { checkRecord, expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
+import { catalogDeregistrationSchema, catalogRegistrationSchema, serviceAsRegistration } from './services/catalog-register.js';
 import { checkDefinition, registrationSchema } from './services/schema.js';
 import type { CatalogNode, CheckServiceNode, ConfigEntry, ConfigEntryOf, FederationState, HealthCheck, HealthStatus, Indexes, IntentionDecision, ServiceInstance } from './types.js';
 
@@ -127,6 +128,78 @@ export class Catalog {
       if (row.value.ServiceID === serviceId && !next.some((c) => c.CheckID === row.value.CheckID)) tx.delete('checks', row.key);
     }
     for (const c of next) tx.put('checks', `${this.node}/${c.CheckID}`, c);
+  }
+
+  /**
+   * PUT /v1/catalog/register: a node (any node: an external service, a node with no agent),
+   * optionally a service on it (checked as an agent registration is) and checks with a status
+   * (records: no agent runs them), in one transaction. The agent's own node is refused: its
+   * services and checks are registered through the agent API.
+   */
+  async catalogRegister(body: unknown): Promise<void> {
+    const reg = parseInput(catalogRegistrationSchema, consulDecode(catalogRegistrationSchema, body ?? {}), 'invalid catalog registration');
+    this.checkCatalogTarget(reg.Node, reg.Datacenter);
+    const service = reg.Service && withPrefix('Service', () => parseInput(registrationSchema, consulDecode(registrationSchema, serviceAsRegistration(reg.Service ?? {}), { snakeCase: true })));
+    if (service?.Connect?.SidecarService) throw ValidationError.of('Service.Connect.SidecarService', 'is only valid through the agent API (PUT /v1/agent/service/register)');
+    await this.store.write((tx) => {
+      const before = tx.get<CatalogNode>('nodes', reg.Node)?.value;
+      if (!reg.SkipNodeUpdate || !before) {
+        tx.put('nodes', reg.Node, { ID: before?.ID ?? reg.ID ?? crypto.randomUUID(), Node: reg.Node, Address: reg.Address, Datacenter: this.datacenter, Meta: reg.NodeMeta ?? before?.Meta ?? {} });
+      }
+      const existing = new Map(tx.list<StoredService>('services', `${reg.Node}/`).map((row) => [row.value.ID, row.value]));
+      const existingChecks = new Map(tx.list<StoredCheck>('checks', `${reg.Node}/`).map((row) => [row.value.CheckID, row.value]));
+      if (service) {
+        for (const s of expandRegistration(service, { node: reg.Node, datacenter: this.datacenter, existing, existingChecks }).services) {
+          tx.put('services', `${reg.Node}/${s.ID}`, s);
+          existing.set(s.ID, s);
+        }
+      }
+      for (const [i, c] of [...(reg.Check ? [reg.Check] : []), ...(reg.Checks ?? [])].entries()) {
+        const at = reg.Check && i === 0 ? 'Check' : 'Checks';
+        const owner = c.ServiceID === undefined || c.ServiceID === '' ? undefined : existing.get(c.ServiceID);
+        if (c.ServiceID && !owner) throw ValidationError.of(`${at}.ServiceID`, `"${c.ServiceID}" is not a service on node "${reg.Node}"`);
+        const id = c.CheckID ?? c.ID ?? c.Name;
+        const prior = existingChecks.get(id);
+        tx.put('checks', `${reg.Node}/${id}`, {
+          Node: reg.Node,
+          CheckID: id,
+          Name: c.Name,
+          Status: c.Status ?? prior?.Status ?? 'critical',
+          Notes: c.Notes ?? '',
+          Output: c.Output ?? '',
+          ServiceID: owner?.ID ?? '',
+          ServiceName: owner?.Service ?? '',
+          Type: '',
+        } satisfies StoredCheck);
+      }
+    });
+  }
+
+  /** PUT /v1/catalog/deregister: a service (and its checks), a check, or the whole node. */
+  async catalogDeregister(body: unknown): Promise<void> {
+    const d = parseInput(catalogDeregistrationSchema, consulDecode(catalogDeregistrationSchema, body ?? {}), 'invalid catalog deregistration');
+    this.checkCatalogTarget(d.Node, d.Datacenter);
+    await this.store.write((tx) => {
+      const prefix = `${d.Node}/`;
+      const drop = (table: TableName, keep: (key: string, value: { ServiceID?: string }) => boolean) => {
+        for (const row of tx.list<{ ServiceID?: string }>(table, prefix)) if (!keep(row.key, row.value)) tx.delete(table, row.key);
+      };
+      if (d.ServiceID !== undefined) {
+        tx.delete('services', `${prefix}${d.ServiceID}`);
+        drop('checks', (_k, c) => c.ServiceID !== d.ServiceID);
+      } else if (d.CheckID !== undefined) {
+        tx.delete('checks', `${prefix}${d.CheckID}`);
+      } else {
+        drop('services', () => false);
+        drop('checks', () => false);
+        tx.delete('nodes', d.Node);
+      }
+    });
+  }
+
+  private checkCatalogTarget(node: string, datacenter: string | undefined): void {
+    if (datacenter && datacenter !== this.datacenter) throw ValidationError.of('Datacenter', `this agent writes datacenter "${this.datacenter}" only, not "${datacenter}"`);
+    if (node === this.node) throw ValidationError.of('Node', `"${node}" is this agent's node: register its services and checks through the agent API`);
   }
 
   /** PUT /v1/agent/service/deregister/:id: also removes the sidecar registered with it. */
@@ -552,3 +625,12 @@ export function intentionsFor(tx: ReadTx, destination: string): IntentionWithPer
   return sortIntentions(entries.filter((e) => e !== undefined).flatMap((e) => intentionsOf(e as unknown as Parameters<typeof intentionsOf>[0])));
 }
 
+/** Runs `parse` with every issue it raises placed under `prefix` (a nested part of a body). */
+function withPrefix<T>(prefix: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    throw new ValidationError(err.issues.map((i) => ({ ...i, path: i.path ? (i.path.startsWith('[') ? `${prefix}${i.path}` : `${prefix}.${i.path}`) : prefix })), 'invalid catalog registration');
+  }
+}

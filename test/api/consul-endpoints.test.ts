@@ -122,3 +122,51 @@ describe("Consul's node, health-state and agent endpoints", () => {
     }
   });
 });
+
+describe("Consul's catalog register and deregister", () => {
+  let a: TestAgent;
+  before(async () => (a = await TestAgent.start({ node: 'node1' })));
+  after(async () => a?.close());
+
+  it('registers an external node with a service and a check, and deregisters the check, the service and the node', async () => {
+    const body = {
+      Node: 'ext-db',
+      Address: '10.9.0.1',
+      NodeMeta: { 'external-node': 'true' },
+      Service: { ID: 'pg-1', Service: 'pg', Tags: ['primary'], Port: 5432, Meta: null },
+      Check: { CheckID: 'pg-alive', Name: 'pg alive', Status: 'passing', ServiceID: 'pg-1', Definition: { TCP: '10.9.0.1:5432', Interval: '10s' } },
+    };
+    const r = await a.put('/v1/catalog/register', body);
+    assert.deepEqual([r.status, r.text], [200, 'true']);
+    const nodes = (await a.get('/v1/catalog/nodes')).json as { Node: string; Address: string; Meta: Record<string, string> }[];
+    const ext = nodes.find((n) => n.Node === 'ext-db');
+    assert.deepEqual([ext?.Address, ext?.Meta], ['10.9.0.1', { 'external-node': 'true' }]);
+    const health = (await a.get('/v1/health/service/pg?passing')).json as { Node: { Node: string }; Service: { ID: string; Tags: string[] }; Checks: { CheckID: string; Status: string }[] }[];
+    assert.deepEqual(health.map((h) => [h.Node.Node, h.Service.ID, h.Service.Tags, h.Checks.map((c) => `${c.CheckID}:${c.Status}`)]), [['ext-db', 'pg-1', ['primary'], ['pg-alive:passing']]]);
+    assert.ok(!('pg-1' in ((await a.get('/v1/agent/services')).json as object)), "not one of this agent's services");
+
+    assert.equal((await a.put('/v1/catalog/deregister', { Node: 'ext-db', CheckID: 'pg-alive' })).status, 200);
+    assert.deepEqual(((await a.get('/v1/health/service/pg')).json as { Checks: unknown[] }[])[0]?.Checks, []);
+    assert.equal((await a.put('/v1/catalog/deregister', { Node: 'ext-db', ServiceID: 'pg-1' })).status, 200);
+    assert.equal((await a.get('/v1/catalog/service/pg')).text, '[]');
+    assert.equal((await a.put('/v1/catalog/deregister', { Node: 'ext-db' })).status, 200);
+    assert.equal((await a.get('/v1/catalog/node/ext-db')).text, 'null');
+  });
+
+  it("refuses a bad registration naming the field (the service's fields under Service), writing nothing", async () => {
+    const before = a.agent.store.currentIndex();
+    const cases: [unknown, RegExp][] = [
+      [{ Address: '10.9.0.2' }, /Node:/],
+      [{ Node: 'ext', Address: '10.9.0.2', Service: { Service: 'bad name', Port: 1 } }, /Service\.Name: must contain only letters/],
+      [{ Node: 'ext', Address: '10.9.0.2', Check: { Name: 'c', ServiceID: 'nope' } }, /Check\.ServiceID: "nope" is not a service on node "ext"/],
+      [{ Node: 'node1', Address: '127.0.0.1' }, /Node: "node1" is this agent's node/],
+      [{ Node: 'ext', Address: '10.9.0.2', Datacenter: 'dc7' }, /Datacenter: this agent writes datacenter "dc1" only/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await a.put('/v1/catalog/register', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)} -> ${r.text}`);
+      assert.match(r.text, message);
+    }
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
+  });
+});
