@@ -20,6 +20,7 @@ describe("Consul's node, health-state and agent endpoints", () => {
     const r = await a.get('/v1/catalog/node/node1');
     assert.equal(r.status, 200);
     assert.ok(r.index > 0, 'X-Consul-Index');
+    assert.deepEqual([r.headers.get('x-consul-knownleader'), r.headers.get('x-consul-lastcontact')], ['true', '0'], "Consul's query metadata");
     const body = r.json as { Node: { Node: string; Datacenter: string }; Services: Record<string, { Service: string; Tags: string[]; Port: number }> };
     assert.deepEqual([body.Node.Node, body.Node.Datacenter], ['node1', 'dc1']);
     assert.deepEqual(Object.keys(body.Services).sort(), ['db-1', 'web-1']);
