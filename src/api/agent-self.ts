@@ -19,6 +19,7 @@ export interface AgentInfo {
 
 /** Consul's serf LAN port, reported as the member's port (Switchyard has no gossip). */
 const SERF_LAN_PORT = 8301;
+const SERF_WAN_PORT = 8302;
 
 export function agentSelfRoutes(catalog: Catalog, info: AgentInfo): Route[] {
   const nodeId = async () => (await firstValueFrom(catalog.nodeServices(info.node))).value.node?.ID ?? '';
@@ -42,7 +43,20 @@ export function agentSelfRoutes(catalog: Catalog, info: AgentInfo): Route[] {
       handler: async () => ({
         body: {
           Config: { Datacenter: info.datacenter, PrimaryDatacenter: info.primaryDatacenter, NodeName: info.node, NodeID: await nodeId(), Server: true, Revision: '', Version: info.version },
-          DebugConfig: { Datacenter: info.datacenter, PrimaryDatacenter: info.primaryDatacenter, NodeName: info.node, GRPCPort: info.grpcPort(), GRPCTLSPort: -1, HTTPPort: info.httpPort(), HTTPSPort: -1, ServerMode: true, ConnectEnabled: true },
+          DebugConfig: {
+            Datacenter: info.datacenter,
+            PrimaryDatacenter: info.primaryDatacenter,
+            NodeName: info.node,
+            GRPCPort: info.grpcPort(),
+            GRPCTLSPort: -1,
+            HTTPPort: info.httpPort(),
+            HTTPSPort: -1,
+            ServerMode: true,
+            ConnectEnabled: true,
+            // Consul's gossip addresses, which its clients read; Switchyard has no serf (joining is not supported).
+            SerfAdvertiseAddrLAN: `tcp://${info.bind}:${SERF_LAN_PORT}`,
+            SerfAdvertiseAddrWAN: `tcp://${info.bind}:${SERF_WAN_PORT}`,
+          },
           Member: member(),
           Meta: {},
           Stats: {},

@@ -43,6 +43,9 @@ export interface RemoteCatalog {
 
 const NO_INSTANCES: Observable<readonly CheckServiceNode[]> = new BehaviorSubject<readonly CheckServiceNode[]>(Object.freeze([]));
 
+/** Consul's agent node check. */
+export const SERF_HEALTH_CHECK = 'serfHealth';
+
 const SERVICE_TABLES: TableName[] = ['services'];
 const HEALTH_TABLES: TableName[] = ['nodes', 'services', 'checks'];
 const CONFIG_TABLES: TableName[] = ['config_entries'];
@@ -79,6 +82,19 @@ export class Catalog {
       tx.put('nodes', this.node, next);
     });
     return r.index;
+  }
+
+  /**
+   * The node check a Consul agent keeps on its node (`serfHealth`, passing while the agent runs),
+   * which Consul's clients and tests look for. Switchyard has no gossip: the agent is alive when it
+   * answers, so the check is written passing at startup.
+   */
+  async registerAgentHealth(): Promise<void> {
+    await this.store.write((tx) => {
+      const key = `${this.node}/${SERF_HEALTH_CHECK}`;
+      if (tx.get<StoredCheck>('checks', key)?.value.Status === 'passing') return;
+      tx.put('checks', key, { Node: this.node, CheckID: SERF_HEALTH_CHECK, Name: 'Serf Health Status', Status: 'passing', Notes: '', Output: 'Agent alive and reachable', ServiceID: '', ServiceName: '', Type: '' } satisfies StoredCheck);
+    });
   }
 
   /** PUT /v1/agent/service/register: the service, its sidecar and their checks, in one transaction. */

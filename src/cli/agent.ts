@@ -91,6 +91,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const remote = httpRemoteCatalog({ baseUrl: () => `http://${ownAddress()}`, logger });
   const catalog = new Catalog(store, { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote });
   await catalog.registerNode(config.bind, { ...config.nodeMeta });
+  await catalog.registerAgentHealth();
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
   const { primaryDatacenter } = config;
   const primaryAddress = config.retryJoinWan[0];

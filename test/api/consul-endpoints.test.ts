@@ -31,6 +31,8 @@ describe("Consul's node, health-state and agent endpoints", () => {
 
   it("GET /v1/health/node/:node and /v1/health/state/:state: checks with their service's tags", async () => {
     const node = (await a.get('/v1/health/node/node1')).json as { CheckID: string; Status: string; ServiceName: string; ServiceTags: string[] }[];
+    const serf = node.find((c) => c.CheckID === 'serfHealth');
+    assert.deepEqual([serf?.Status, serf?.ServiceName], ['passing', ''], "the agent's node check, as a Consul agent keeps it");
     const web = node.find((c) => c.CheckID === 'web-ttl');
     assert.deepEqual([web?.Status, web?.ServiceName, web?.ServiceTags], ['critical', 'web', ['v1']]);
     const critical = (await a.get('/v1/health/state/critical')).json as { CheckID: string }[];
@@ -111,7 +113,7 @@ describe("Consul's node, health-state and agent endpoints", () => {
       await waitFor('the agent to run the HTTP check', async () => ((await a.get('/v1/agent/checks')).json as Record<string, { Status: string }>)['web-http']?.Status === 'passing');
       assert.equal((await a.put('/v1/agent/check/pass/disk')).status, 200);
       const health = (await a.get('/v1/health/service/web')).json as { Checks: { CheckID: string }[] }[];
-      assert.deepEqual(health[0]?.Checks.map((c) => c.CheckID).sort(), ['disk', 'web-http', 'web-ttl'], "a service's health shows its checks and the node's");
+      assert.deepEqual(health[0]?.Checks.map((c) => c.CheckID).sort(), ['disk', 'serfHealth', 'web-http', 'web-ttl'], "a service's health shows its checks and the node's (serfHealth too, as a Consul agent's)");
 
       assert.equal((await a.put('/v1/agent/check/deregister/web-http')).status, 200);
       assert.equal((await a.put('/v1/agent/check/deregister/disk')).status, 200);

@@ -14,7 +14,8 @@ const catalogCheck = z.object({
   Status: z.enum(['passing', 'warning', 'critical']).optional(),
   Notes: z.string().max(4096, 'must be at most 4096 characters').optional(),
   Output: z.string().max(65536, 'must be at most 65536 characters').optional(),
-  ServiceID: identifier.optional(),
+  // Empty for a check of the node itself, as Consul's clients send it.
+  ServiceID: z.union([z.literal(''), identifier]).optional(),
   // Consul's check definition for an agent to run: kept by Consul, not run here (no agent owns the node).
   Definition: z.record(z.string(), z.unknown()).optional(),
 });
