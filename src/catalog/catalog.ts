@@ -149,12 +149,12 @@ export class Catalog {
   /**
    * PUT /v1/catalog/register: a node (any node: an external service, a node with no agent),
    * optionally a service on it (checked as an agent registration is) and checks with a status
-   * (records: no agent runs them), in one transaction. The agent's own node is refused: its
-   * services and checks are registered through the agent API.
+   * (records: no agent runs them), in one transaction. On the agent's own node too, as Consul
+   * allows (its agent API registrations are the usual way there).
    */
   async catalogRegister(body: unknown): Promise<void> {
     const reg = parseInput(catalogRegistrationSchema, consulDecode(catalogRegistrationSchema, body ?? {}), 'invalid catalog registration');
-    this.checkCatalogTarget(reg.Node, reg.Datacenter);
+    this.checkCatalogTarget(reg.Datacenter);
     const service = reg.Service && withPrefix('Service', () => parseInput(registrationSchema, consulDecode(registrationSchema, serviceAsRegistration(reg.Service ?? {}), { snakeCase: true })));
     if (service?.Connect?.SidecarService) throw ValidationError.of('Service.Connect.SidecarService', 'is only valid through the agent API (PUT /v1/agent/service/register)');
     await this.store.write((tx) => {
@@ -194,7 +194,7 @@ export class Catalog {
   /** PUT /v1/catalog/deregister: a service (and its checks), a check, or the whole node. */
   async catalogDeregister(body: unknown): Promise<void> {
     const d = parseInput(catalogDeregistrationSchema, consulDecode(catalogDeregistrationSchema, body ?? {}), 'invalid catalog deregistration');
-    this.checkCatalogTarget(d.Node, d.Datacenter);
+    this.checkCatalogTarget(d.Datacenter);
     await this.store.write((tx) => {
       const prefix = `${d.Node}/`;
       const drop = (table: TableName, keep: (key: string, value: { ServiceID?: string }) => boolean) => {
@@ -213,9 +213,8 @@ export class Catalog {
     });
   }
 
-  private checkCatalogTarget(node: string, datacenter: string | undefined): void {
+  private checkCatalogTarget(datacenter: string | undefined): void {
     if (datacenter && datacenter !== this.datacenter) throw ValidationError.of('Datacenter', `this agent writes datacenter "${this.datacenter}" only, not "${datacenter}"`);
-    if (node === this.node) throw ValidationError.of('Node', `"${node}" is this agent's node: register its services and checks through the agent API`);
   }
 
   /** PUT /v1/agent/service/deregister/:id: also removes the sidecar registered with it. */

@@ -43,11 +43,14 @@ export const catalogRegistrationSchema = z
 export type CatalogRegistration = z.output<typeof catalogRegistrationSchema>;
 export type CatalogCheck = z.output<typeof catalogCheck>;
 
+/** Empty is absent (Consul's Go client sends the zero value). */
+const optionalId = z.union([z.literal(''), identifier]).optional().transform((v) => v || undefined);
+
 export const catalogDeregistrationSchema = z.object({
   Node: identifier,
   Datacenter: z.string().optional(),
-  ServiceID: identifier.optional(),
-  CheckID: identifier.optional(),
+  ServiceID: optionalId,
+  CheckID: optionalId,
 });
 
 /** An AgentService body as a registration body: `Service` is its name (Consul's field). */
