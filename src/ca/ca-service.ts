@@ -13,6 +13,7 @@ import { ConflictError, UnavailableError, ValidationError } from '../core/errors
 import type { Logger } from '../core/logger.js';
 import { spiffeRootUri, trustDomainFor } from '../core/names.js';
 import { BuiltinProvider } from './builtin/builtin-provider.js';
+import { VaultProvider } from './vault/vault-provider.js';
 import { readCert } from './cert-info.js';
 import { parseCsr } from './csr.js';
 import { validateIntermediateCsr } from './intermediate-validation.js';
@@ -36,7 +37,7 @@ export interface CAServiceDeps {
   readonly datacenter: string;
   /** The configuration used the first time (later, the persisted one wins). Consul's shape. */
   readonly initialConfig?: unknown;
-  /** Makes a provider for a configuration; the built-in one by default. */
+  /** Makes a provider for a configuration; by default the one its Provider names. */
   readonly newProvider?: (config: CAConfig) => CAProvider;
   readonly newClusterId?: () => string;
   /** The primary datacenter (default: this one). When it is another, this CA is a secondary. */
@@ -55,11 +56,11 @@ export interface SignedIntermediateView {
 }
 
 /** What GET /v1/connect/ca/configuration answers. */
-export interface CAConfigurationView extends CAConfig {
+export type CAConfigurationView = CAConfig & {
   readonly ClusterID: string;
   readonly CreateIndex: number;
   readonly ModifyIndex: number;
-}
+};
 
 export interface LeafSignRequest {
   readonly service?: string;
@@ -119,7 +120,8 @@ export class CAService implements SecondaryHost {
   }
 
   private newProvider(config: CAConfig): CAProvider {
-    return this.deps.newProvider ? this.deps.newProvider(config) : new BuiltinProvider(this.deps.clock);
+    if (this.deps.newProvider) return this.deps.newProvider(config);
+    return config.Provider === 'vault' ? new VaultProvider({ clock: this.deps.clock, logger: this.log }) : new BuiltinProvider(this.deps.clock);
   }
 
   private providerConfig(config: CAConfig, state?: Readonly<Record<string, string>>): ProviderConfig {
@@ -173,6 +175,7 @@ export class CAService implements SecondaryHost {
 
   stop(): void {
     this.cancelPrune();
+    this.provider?.close?.();
     void this.follower?.stop();
     this.roots$.complete();
   }
@@ -253,7 +256,13 @@ export class CAService implements SecondaryHost {
       const index = s.index + 1;
       if (!this.isPrimary || !needsNewRoot(s.config, config)) {
         const activeRootMaxLeafTtlMs = Math.max(maxLeafTtlMs(s), leafTtlMs(config));
-        await this.commit({ ...s, config, configModifyIndex: index, index, activeRootMaxLeafTtlMs });
+        // A provider holding no keys of its own (Vault) takes its new settings (a token) from now on.
+        const next = this.isPrimary && config.Provider !== 'consul' ? await this.configured(config, s.providerState) : undefined;
+        const old = this.provider;
+        await this.commit({ ...s, config, configModifyIndex: index, index, activeRootMaxLeafTtlMs }, () => {
+          if (next) this.provider = next;
+        });
+        if (next) old?.close?.();
         this.limiter?.update(config.Config);
         this.log.info({ index }, 'CA configuration updated');
         // A secondary's key settings are its intermediate's: it has a new one signed.
@@ -265,12 +274,38 @@ export class CAService implements SecondaryHost {
     });
   }
 
+  /** A new provider for `config`, configured; stopped again when configuring fails. */
+  private async configured(config: CAConfig, state?: Readonly<Record<string, string>>): Promise<CAProvider> {
+    const next = this.newProvider(config);
+    try {
+      await next.configure(this.providerConfig(config, state));
+      return next;
+    } catch (err) {
+      next.close?.();
+      throw err;
+    }
+  }
+
   private async rotate(config: CAConfig, index: number): Promise<void> {
+    const next = await this.configured(config);
+    try {
+      await this.rotateTo(next, config, index);
+    } catch (err) {
+      // Refused (no cross-signing) or failed before the switch: the new provider is let go.
+      if (this.provider !== next) next.close?.();
+      throw err;
+    }
+  }
+
+  private async rotateTo(next: CAProvider, config: CAConfig, index: number): Promise<void> {
     const s = this.current;
     const old = this.provider as CAProvider;
-    const next = this.newProvider(config);
-    await next.configure(this.providerConfig(config));
     const chain = await next.generateRoot();
+    const providerTypeChange = s.config.Provider !== config.Provider;
+    const active = s.roots.find((r) => r.Active);
+    if (active && rootRecord({ chain, signingCert: chain.root, config, clusterId: s.clusterId, index }).ID === active.ID) {
+      return this.keepRoot(config, index, next, old, chain, providerTypeChange);
+    }
     let crossSigned: Uint8Array | undefined;
     if (!config.ForceWithoutCrossSigning) {
       if (!(await old.supportsCrossSigning())) {
@@ -287,8 +322,27 @@ export class CAService implements SecondaryHost {
       this.provider = next;
     });
     this.limiter?.update(config.Config);
-    await old.cleanup(false, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
-    this.log.info({ index, activeRoot: root.ID, keyType: config.Config.PrivateKeyType, keyBits: config.Config.PrivateKeyBits }, 'CA root rotated');
+    await old.cleanup(providerTypeChange, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
+    this.log.info({ index, activeRoot: root.ID, provider: config.Provider, keyType: config.Config.PrivateKeyType, keyBits: config.Config.PrivateKeyBits }, 'CA root rotated');
+  }
+
+  /**
+   * The new provider found the root already active (a Vault whose root mount was kept, reached
+   * under a new address or with a new intermediate mount): no rotation, the active root's record
+   * takes the new chain, and leaves are signed by the new provider from now on.
+   */
+  private async keepRoot(config: CAConfig, index: number, next: CAProvider, old: CAProvider, chain: Awaited<ReturnType<CAProvider['generateRoot']>>, providerTypeChange: boolean): Promise<void> {
+    const s = this.current;
+    const roots = s.roots.map((r) =>
+      r.Active ? { ...rootRecord({ chain, signingCert: chain.intermediates[chain.intermediates.length - 1] ?? chain.root, config, clusterId: s.clusterId, index }), CreateIndex: r.CreateIndex } : r,
+    );
+    const activeRootMaxLeafTtlMs = Math.max(maxLeafTtlMs(s), leafTtlMs(config));
+    await this.commit({ ...s, config, configModifyIndex: index, providerState: await next.state(), roots, index, activeRootMaxLeafTtlMs }, () => {
+      this.provider = next;
+    });
+    this.limiter?.update(config.Config);
+    await old.cleanup(providerTypeChange, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
+    this.log.info({ index, activeRoot: roots.find((r) => r.Active)?.ID, provider: config.Provider }, 'CA provider reconfigured; the active root is kept');
   }
 
   /** Durable first, then visible; `apply` switches what must change with it before anyone sees it. */

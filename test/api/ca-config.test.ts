@@ -49,7 +49,8 @@ describe('PUT /v1/connect/ca/configuration validation', () => {
   it('refuses unknown fields and wrong types, naming each', async () => {
     await refused({ ...P384, Bogus: 1 }, /Bogus: unknown field/);
     await refused({ Provider: 7, Config: {} }, /Provider: must be a string/);
-    await refused({ Provider: 'vault', Config: {} }, /Provider: "vault" is not supported/);
+    await refused({ Provider: 'aws-pca', Config: {} }, /Provider: "aws-pca" is not supported/);
+    await refused({ Provider: 'vault', Config: {} }, /Config\.Address: is required/, /Config\.IntermediatePKIPath: is required/, /Config\.Token: is required/);
     await refused({ Provider: 'consul', Config: [] }, /Config: must be an object/);
     await refused({ Provider: 'consul', Config: 'ec' }, /Config: must be an object/);
     await refused({ Provider: 'consul', Config: { ...P384.Config, Frobnicate: true } }, /Config\.Frobnicate: unknown field/);
