@@ -40,7 +40,7 @@ const vault = (over: Record<string, unknown> = {}) => ({
 });
 
 async function vaultRoot(path: string): Promise<string> {
-  return (await fetch(`${bao.address}/v1/${path}/ca/pem`)).text();
+  return bao.text(`${path}/ca/pem`);
 }
 
 async function issuedByVault(path: string, serialColonHex: string): Promise<boolean> {

@@ -48,9 +48,7 @@ async function configured(config: Record<string, unknown>, isPrimary = true): Pr
 after(() => open.forEach((p) => p.close()));
 
 async function rootPemOf(path: string): Promise<string> {
-  const res = await fetch(`${bao.address}/v1/${path}/ca/pem`);
-  assert.equal(res.status, 200, `${path}/ca/pem`);
-  return res.text();
+  return bao.text(`${path}/ca/pem`);
 }
 
 async function mounts(): Promise<Record<string, { type: string }>> {
@@ -184,5 +182,47 @@ describe('Vault CA provider against a real OpenBao', () => {
     const otherLeaf = certPem(await other.sign(await makeCsr([WEB]), { ttlMs: HOUR }));
     const vx = opensslVerify(rootPem, otherLeaf, certPem(new Uint8Array(cross.raw)));
     assert.ok(vx.ok, `a leaf of the other root verifies against Vault's root through the cross-signed cert: ${vx.output}`);
+  });
+});
+
+describe('Vault CA provider over TLS (a real OpenBao with -dev-tls)', () => {
+  let tlsBao: OpenBaoProcess;
+  before(async () => {
+    tlsBao = await OpenBaoProcess.start({ tls: true });
+  });
+  after(() => tlsBao?.stop());
+
+  const over = (tls: Record<string, unknown>, paths: string) => {
+    const config = parseCAConfigRequest({ Provider: 'vault', Config: { Address: tlsBao.address, Token: tlsBao.rootToken, RootPKIPath: `${paths}-root`, IntermediatePKIPath: `${paths}-int`, ...tls } }).config.Config;
+    return { clusterId: CLUSTER, isPrimary: true, datacenter: 'dc1', rawConfig: { ...config } };
+  };
+  const tryConfigure = async (tls: Record<string, unknown>, paths: string): Promise<unknown> => {
+    const p = new VaultProvider({ clock: systemClock, logger: nullLogger });
+    open.push(p);
+    try {
+      await p.configure(over(tls, paths));
+      await p.generateRoot();
+      return undefined;
+    } catch (err) {
+      return err;
+    }
+  };
+
+  it('trusts the server through CAFile or CAPath, checks its name (TLSServerName), and refuses an unknown CA unless TLSSkipVerify', async () => {
+    const files = tlsBao.tlsFiles as NonNullable<OpenBaoProcess['tlsFiles']>;
+    assert.equal(await tryConfigure({ CAFile: files.caFile }, 'cafile'), undefined);
+    assert.equal(await tryConfigure({ CAPath: files.dir }, 'capath'), undefined);
+    assert.equal(await tryConfigure({ CAFile: files.caFile, TLSServerName: 'localhost' }, 'sni'), undefined);
+    assert.equal(await tryConfigure({ TLSSkipVerify: true }, 'skip'), undefined);
+    // A client certificate is presented when given (this dev server does not ask for one).
+    assert.equal(await tryConfigure({ CAFile: files.caFile, CertFile: files.certFile, KeyFile: files.keyFile }, 'client'), undefined);
+
+    const unknownCa = await tryConfigure({}, 'noca');
+    assert.match(String(unknownCa), /vault CA provider: GET https:\/\/127\.0\.0\.1:\d+\/v1\/auth\/token\/lookup-self: no answer: .*(self[- ]signed|unable to verify|local issuer)/i);
+    const wrongName = await tryConfigure({ CAFile: files.caFile, TLSServerName: 'vault.example.com' }, 'badsni');
+    assert.match(String(wrongName), /vault CA provider: .*no answer: .*(altnames|does not match)/i);
+    const m = (await tlsBao.ok('GET', 'sys/mounts')).data as Record<string, unknown>;
+    assert.ok(m['cafile-root/'] && m['skip-int/']);
+    assert.equal(m['noca-root/'], undefined);
   });
 });
