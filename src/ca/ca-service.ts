@@ -24,7 +24,7 @@ import { certDer, certPem, colonHex, toPem } from './pem.js';
 import type { PrimaryCA, SignedIntermediate } from './primary-ca.js';
 import type { CAProvider, ProviderConfig } from './provider.js';
 import { CsrLimiter } from './rate-limit.js';
-import { nextPruneAt, pruneRoots, publicRoots, rootRecord, rotateRoots } from './roots.js';
+import { nextPruneAt, pruneRoots, publicRoots, rechainedRoot, rootRecord, rotateRoots } from './roots.js';
 import { SecondaryFollower, type PendingIntermediate, type SecondaryHost } from './secondary-ca.js';
 import { secondaryChain, secondaryRoots, type LocalSigning } from './secondary-roots.js';
 import type { CAStateStore, PersistedCAState } from './state-store.js';
@@ -333,9 +333,8 @@ export class CAService implements SecondaryHost {
    */
   private async keepRoot(config: CAConfig, index: number, next: CAProvider, old: CAProvider, chain: Awaited<ReturnType<CAProvider['generateRoot']>>, providerTypeChange: boolean): Promise<void> {
     const s = this.current;
-    const roots = s.roots.map((r) =>
-      r.Active ? { ...rootRecord({ chain, signingCert: chain.intermediates[chain.intermediates.length - 1] ?? chain.root, config, clusterId: s.clusterId, index }), CreateIndex: r.CreateIndex } : r,
-    );
+    const signingCert = await next.activeLeafSigningCert();
+    const roots = s.roots.map((r) => (r.Active ? rechainedRoot(r, { chain, signingCert, config, clusterId: s.clusterId, index }) : r));
     const activeRootMaxLeafTtlMs = Math.max(maxLeafTtlMs(s), leafTtlMs(config));
     await this.commit({ ...s, config, configModifyIndex: index, providerState: await next.state(), roots, index, activeRootMaxLeafTtlMs }, () => {
       this.provider = next;

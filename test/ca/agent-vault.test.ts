@@ -141,8 +141,23 @@ describe('the agent CA on Vault', () => {
       assert.equal(afterSwap.Roots.length, onVault.Roots.length);
       // The first token is gone: leaves are signed with the new one.
       await bao.ok('POST', 'auth/token/revoke', { token: first });
-      const vaultLeaf = (await agent.get('/v1/agent/connect/ca/leaf/cache')).json as Leaf;
-      assert.ok(await issuedByVault('back-int', vaultLeaf.SerialNumber));
+      assert.ok(await issuedByVault('back-int', ((await agent.get('/v1/agent/connect/ca/leaf/cache')).json as Leaf).SerialNumber));
+
+      // Another intermediate mount under the same root: the root is kept, the old mount goes.
+      const moved = await agent.put('/v1/connect/ca/configuration', vault({ RootPKIPath: 'back-root', IntermediatePKIPath: 'back-int2' }));
+      assert.equal(moved.status, 200, moved.text);
+      const afterMove = (await agent.get('/v1/connect/ca/roots')).json as Roots;
+      assert.equal(afterMove.ActiveRootID, onVault.ActiveRootID, 'the same root, found again in back-root');
+      assert.equal(afterMove.Roots.length, onVault.Roots.length, 'no root added');
+      const crossOf = (r: Roots) => (r.Roots.find((x) => x.Active) as Root).IntermediateCerts.filter((p) => new X509Certificate(p).subject === new X509Certificate(vaultRootPem).subject);
+      assert.equal(crossOf(onVault).length, 1, 'the switch from the built-in provider cross-signed the Vault root');
+      assert.deepEqual(crossOf(afterMove), crossOf(onVault), 'and the cross-signed certificate is still published');
+      const vaultLeaf = (await agent.get('/v1/agent/connect/ca/leaf/moved')).json as Leaf;
+      assert.ok(await issuedByVault('back-int2', vaultLeaf.SerialNumber), 'signed by the new intermediate mount');
+      assert.equal(((await bao.ok('GET', 'sys/mounts')).data as Record<string, unknown>)['back-int/'], undefined, 'the old intermediate mount is removed');
+      const [movedPem, ...movedChain] = splitPem(vaultLeaf.CertPEM);
+      const vm = opensslVerify(vaultRootPem, movedPem as string, movedChain.join(''));
+      assert.ok(vm.ok, vm.output);
 
       const back = await agent.put('/v1/connect/ca/configuration', { Provider: 'consul', Config: {} });
       assert.equal(back.status, 200, back.text);
@@ -157,7 +172,7 @@ describe('the agent CA on Vault', () => {
       const v = opensslVerify((await agent.get('/v1/connect/ca/roots?pem=true')).text, vaultLeafPem as string, vaultChain.join(''));
       assert.ok(v.ok, v.output);
       const mounts = (await bao.ok('GET', 'sys/mounts')).data as Record<string, unknown>;
-      assert.equal(mounts['back-int/'], undefined, 'the intermediate mount is removed');
+      assert.equal(mounts['back-int2/'], undefined, 'the intermediate mount is removed');
       assert.ok(mounts['back-root/'], 'the root mount is kept');
     } finally {
       await agent.agent.close();

@@ -3,7 +3,8 @@ import { X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { BuiltinProvider } from '../../src/ca/builtin/builtin-provider.js';
 import { parseCAConfigRequest, type VaultSettings } from '../../src/ca/config.js';
-import { certPem } from '../../src/ca/pem.js';
+import { validateIntermediateCsr } from '../../src/ca/intermediate-validation.js';
+import { certPem, toPem } from '../../src/ca/pem.js';
 import type { ProviderConfig } from '../../src/ca/provider.js';
 import { VaultProvider } from '../../src/ca/vault/vault-provider.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -148,6 +149,25 @@ describe('Vault CA provider against a real OpenBao', () => {
     await waitFor('Vault to record a renewal of the token', async () => (await bao.ok('POST', 'auth/token/lookup', { token })).data?.last_renewal_time, { timeoutMs: 20_000, intervalMs: 200 });
     await waitFor('a second renewal', () => p.tokenStats.renewals >= 2, { timeoutMs: 20_000, intervalMs: 100 });
     await p.generateRoot();
+  });
+
+  it("as a secondary, keeps its intermediate in Vault: the CSR is made there, passes the primary's checks, and the signed certificate is set back", async () => {
+    const p = await configured({ Token: bao.rootToken, IntermediatePKIPath: 'dc2-int' }, false);
+    const { csr, opaque } = await p.generateIntermediateCsr();
+    assert.equal((await mounts())['dc2-int/']?.type, 'pki');
+    // The primary (built-in here) validates the CSR as it would one sent over the WAN, then signs it.
+    validateIntermediateCsr(toPem('CERTIFICATE REQUEST', csr), TRUST_DOMAIN);
+    const primary = new BuiltinProvider(systemClock);
+    await primary.configure({ clusterId: CLUSTER, isPrimary: true, datacenter: 'dc1', rawConfig: {} });
+    const root = (await primary.generateRoot()).root;
+    const intermediate = await primary.signIntermediate(csr);
+    await p.setIntermediate(intermediate, root, opaque);
+    assert.deepEqual(await p.activeLeafSigningCert(), intermediate);
+    const leaf = await p.sign(await makeCsr([`spiffe://${TRUST_DOMAIN}/ns/default/dc/dc2/svc/api`]), { ttlMs: HOUR });
+    const v = opensslVerify(certPem(root), certPem(leaf), certPem(intermediate));
+    assert.ok(v.ok, v.output);
+    assert.ok(((await bao.ok('LIST', 'dc2-int/certs')).data?.keys as string[]).length >= 1);
+    await assert.rejects(p.generateRoot(), /a secondary datacenter's CA makes no root/);
   });
 
   it("signs a secondary's intermediate with the root mount, and cross-signs another CA's root", async () => {

@@ -141,6 +141,9 @@ export class VaultProvider implements CAProvider {
     const res = await this.vault.call('POST', `${this.intermediatePath}/intermediate/generate/internal`, {
       common_name: `Switchyard Vault CA Intermediate ${this.cfg.datacenter}`,
       uri_sans: spiffeRootUri(this.trustDomain),
+      // A primary checks that an intermediate's CSR asks to be a CA.
+      add_basic_constraints: true,
+      exclude_cn_from_sans: true,
       ...this.keyParams(),
     });
     const csr = res.data?.csr;
@@ -207,7 +210,8 @@ export class VaultProvider implements CAProvider {
     return { csr: csr.der, opaque: '' };
   }
 
-  async setIntermediate(intermediate: Uint8Array): Promise<void> {
+  /** The root is the primary's (published by the CA); only the intermediate goes into Vault, paired with the key the CSR was made with. */
+  async setIntermediate(intermediate: Uint8Array, _root?: Uint8Array, _opaque?: string): Promise<void> {
     await this.installIntermediate(intermediate);
   }
 
