@@ -12,6 +12,7 @@ import { formatDuration } from '../core/duration.js';
 import { ConflictError, UnavailableError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { spiffeRootUri, trustDomainFor } from '../core/names.js';
+import { backoffDelay } from './backoff.js';
 import { BuiltinProvider } from './builtin/builtin-provider.js';
 import { VaultProvider } from './vault/vault-provider.js';
 import { readCert } from './cert-info.js';
@@ -111,6 +112,7 @@ export class CAService implements SecondaryHost {
   private readonly roots$ = new BehaviorSubject<CARoots | undefined>(undefined);
   private limiter?: CsrLimiter;
   private cancelPrune = (): void => undefined;
+  private cancelRetry = (): void => undefined;
   /** Serialises changes to the state (rotation, pruning). */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
@@ -127,6 +129,38 @@ export class CAService implements SecondaryHost {
   private providerConfig(config: CAConfig, state?: Readonly<Record<string, string>>): ProviderConfig {
     const clusterId = this.current.clusterId;
     return { clusterId, isPrimary: this.isPrimary, datacenter: this.deps.datacenter, rawConfig: { ...config.Config }, state };
+  }
+
+  /**
+   * The persisted provider, configured again. The built-in one holds its keys here, so a failure
+   * is fatal; one backed by a service (Vault down, its token revoked while the agent was stopped)
+   * must not keep the agent from starting: the failure is logged, signing fails with the
+   * provider's error (leaves already issued are still served), and configuring is retried with
+   * backoff until it works or the configuration is replaced.
+   */
+  private async resumeProvider(config: CAConfig, state: Readonly<Record<string, string>>): Promise<CAProvider> {
+    const provider = this.newProvider(config);
+    try {
+      await provider.configure(this.providerConfig(config, state));
+    } catch (err) {
+      if (config.Provider === 'consul') throw err;
+      this.log.error({ err: String(err), provider: config.Provider }, 'the CA provider could not be configured: leaves cannot be signed until it can (retrying)');
+      this.retryConfigure(provider, config, state, 1);
+    }
+    return provider;
+  }
+
+  private retryConfigure(provider: CAProvider, config: CAConfig, state: Readonly<Record<string, string>>, failures: number): void {
+    this.cancelRetry = this.deps.clock.setTimeout(() => {
+      if (this.provider !== provider) return;
+      provider.configure(this.providerConfig(config, state)).then(
+        () => this.log.info({ provider: config.Provider, failures }, 'the CA provider is configured again'),
+        (err: unknown) => {
+          this.log.warn({ err: String(err), provider: config.Provider, failures }, 'configuring the CA provider failed again');
+          this.retryConfigure(provider, config, state, failures + 1);
+        },
+      );
+    }, backoffDelay(failures, { random: this.deps.random, baseMs: 1000, maxMs: 60_000 }));
   }
 
   /** Whether this datacenter is the primary (owns the root). */
@@ -152,8 +186,7 @@ export class CAService implements SecondaryHost {
     }
     if (loaded) {
       this.state = loaded;
-      this.provider = this.newProvider(loaded.config);
-      await this.provider.configure(this.providerConfig(loaded.config, loaded.providerState));
+      this.provider = await this.resumeProvider(loaded.config, loaded.providerState);
       this.log.info({ trustDomain: this.trustDomain, activeRoot: loaded.roots.find((r) => r.Active)?.ID }, 'CA resumed');
     } else {
       const config = this.deps.initialConfig === undefined ? DEFAULT_CA_CONFIG : parseCAConfig(this.deps.initialConfig);
@@ -175,6 +208,7 @@ export class CAService implements SecondaryHost {
 
   stop(): void {
     this.cancelPrune();
+    this.cancelRetry();
     this.provider?.close?.();
     void this.follower?.stop();
     this.roots$.complete();
@@ -461,8 +495,7 @@ export class CAService implements SecondaryHost {
     const config = loaded?.config ?? (this.deps.initialConfig === undefined ? DEFAULT_CA_CONFIG : parseCAConfig(this.deps.initialConfig));
     this.state = resumed ?? { version: 1, clusterId: '', config, configCreateIndex: 1, configModifyIndex: 1, providerState: {}, roots: [], index: 1, primaryDatacenter: this.primaryDatacenter };
     if (resumed) {
-      this.provider = this.newProvider(resumed.config);
-      await this.provider.configure(this.providerConfig(resumed.config, resumed.providerState));
+      this.provider = await this.resumeProvider(resumed.config, resumed.providerState);
       this.log.info({ trustDomain: this.trustDomain, activeRoot: resumed.roots.find((r) => r.Active)?.ID }, 'secondary CA resumed its intermediate');
     }
     this.limiter = new CsrLimiter(this.deps.clock, this.current.config.Config);

@@ -178,4 +178,33 @@ describe('the agent CA on Vault', () => {
       await agent.agent.close();
     }
   });
+
+  it('an agent restarted after its Vault token was revoked still starts, answers why it cannot sign, and a new token restores signing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-ca-vault-revoked-'));
+    const paths = { RootPKIPath: 'revoked-root', IntermediatePKIPath: 'revoked-int' };
+    const newToken = async () => String((await bao.ok('POST', 'auth/token/create', { policies: ['root'], ttl: '1h' })).auth?.client_token);
+    let agent = await TestAgent.start({ dataDir: dir });
+    try {
+      const first = await newToken();
+      assert.equal((await agent.put('/v1/connect/ca/configuration', vault({ ...paths, Token: first }))).status, 200);
+      const roots = (await agent.get('/v1/connect/ca/roots')).json as Roots;
+      await agent.agent.close();
+      await bao.ok('POST', 'auth/token/revoke', { token: first });
+
+      agent = await TestAgent.start({ dataDir: dir });
+      assert.equal(((await agent.get('/v1/connect/ca/roots')).json as Roots).ActiveRootID, roots.ActiveRootID, 'the roots are served');
+      const refused = await agent.get('/v1/agent/connect/ca/leaf/web');
+      assert.ok(refused.status >= 500, `${refused.status} ${refused.text}`);
+      assert.match(refused.text, /vault CA provider: .*Vault answered 403: permission denied/);
+
+      const fixed = await agent.put('/v1/connect/ca/configuration', vault({ ...paths, Token: await newToken() }));
+      assert.equal(fixed.status, 200, fixed.text);
+      const leaf = (await agent.get('/v1/agent/connect/ca/leaf/web')).json as Leaf;
+      assert.ok(await issuedByVault('revoked-int', leaf.SerialNumber));
+      assert.equal(((await agent.get('/v1/connect/ca/roots')).json as Roots).ActiveRootID, roots.ActiveRootID, 'no rotation');
+    } finally {
+      await agent.agent.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
