@@ -18,7 +18,7 @@ import { VaultProvider } from './vault/vault-provider.js';
 import { readCert } from './cert-info.js';
 import { parseCsr } from './csr.js';
 import { validateIntermediateCsr } from './intermediate-validation.js';
-import { DEFAULT_CA_CONFIG, leafTtlMs, LEAF_TTL_MIN_MS, needsNewRoot, parseCAConfig, parseCAConfigRequest, type CAConfig } from './config.js';
+import { DEFAULT_CA_CONFIG, leafTtlMs, LEAF_TTL_MIN_MS, needsNewRoot, parseCAConfig, parseCAConfigRequest, withoutSecrets, type CAConfig } from './config.js';
 import type { KeySpec } from './keys.js';
 import { validateLeafCsr } from './leaf-validation.js';
 import { certDer, certPem, colonHex, toPem } from './pem.js';
@@ -246,7 +246,7 @@ export class CAService implements SecondaryHost {
 
   configuration(): CAConfigurationView {
     const s = this.current;
-    return { ...s.config, ClusterID: s.clusterId, CreateIndex: s.configCreateIndex, ModifyIndex: s.configModifyIndex };
+    return { ...withoutSecrets(s.config), ClusterID: s.clusterId, CreateIndex: s.configCreateIndex, ModifyIndex: s.configModifyIndex };
   }
 
   /** The key type leaves should use: the configured one, as Consul does. */

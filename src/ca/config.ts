@@ -432,3 +432,14 @@ export function needsNewRoot(a: CAConfig, b: CAConfig): boolean {
   }
   return a.Config.PrivateKeyType !== b.Config.PrivateKeyType || a.Config.PrivateKeyBits !== b.Config.PrivateKeyBits || msOf(a.Config.RootCertTTL) !== msOf(b.Config.RootCertTTL);
 }
+
+/**
+ * The configuration as reads show it: the Vault provider's Token and AppRole secret_id are
+ * write-only, as in Consul (a read-modify-write sends them again).
+ */
+export function withoutSecrets(c: CAConfig): CAConfig {
+  if (c.Provider !== 'vault') return c;
+  const { Token: _token, AuthMethod, ...rest } = c.Config;
+  const auth = AuthMethod && { ...AuthMethod, Params: { role_id: AuthMethod.Params.role_id } };
+  return { ...c, Config: { ...rest, ...(auth ? { AuthMethod: auth as VaultAuthMethod } : {}) } };
+}

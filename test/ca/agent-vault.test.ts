@@ -61,6 +61,8 @@ describe('the agent CA on Vault', () => {
       const config = (await agent.get('/v1/connect/ca/configuration')).json as { Provider: string; Config: Record<string, unknown> };
       assert.equal(config.Provider, 'vault');
       assert.equal(config.Config.RootPKIPath, 'connect-root');
+      assert.equal(config.Config.Token, undefined, 'the token is write-only');
+      assert.doesNotMatch((await agent.get('/v1/connect/ca/configuration')).text, new RegExp(bao.rootToken));
 
       const mounts = (await bao.ok('GET', 'sys/mounts')).data as Record<string, { type: string }>;
       assert.equal(mounts['connect-root/']?.type, 'pki');
