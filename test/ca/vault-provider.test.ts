@@ -102,13 +102,18 @@ describe('Vault CA provider against a real OpenBao', () => {
     assert.ok(v.ok, v.output);
   });
 
-  it("a wrong token is refused when configuring, with Vault's message, naming the provider and the field", async () => {
+  it("a wrong token is refused when configuring, with Vault's message, naming the provider and the field (and a primary without RootPKIPath)", async () => {
     const err = await new VaultProvider({ clock: systemClock, logger: nullLogger })
       .configure(providerConfig({ Token: 'not-a-token', RootPKIPath: 'x-root', IntermediatePKIPath: 'x-int' }))
       .then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof ValidationError, String(err));
     assert.match(err.message, /Config\.Token: vault CA provider: .*auth\/token\/lookup-self: Vault answered 403: permission denied/);
     assert.equal((await mounts())['x-root/'], undefined, 'nothing was mounted');
+    const noRoot = await new VaultProvider({ clock: systemClock, logger: nullLogger })
+      .configure(providerConfig({ Token: bao.rootToken, IntermediatePKIPath: 'x-int' }, true))
+      .then(() => undefined, (e: unknown) => e);
+    assert.match(String(noRoot), /Config\.RootPKIPath: is required in the primary datacenter/);
+
   });
 
   it("reports any other Vault refusal with Vault's message (a mount that is not PKI, a CSR Vault will not sign)", async () => {
@@ -241,6 +246,9 @@ describe('Vault CA provider over TLS (a real OpenBao with -dev-tls)', () => {
     assert.match(String(unknownCa), /vault CA provider: GET https:\/\/127\.0\.0\.1:\d+\/v1\/auth\/token\/lookup-self: no answer: .*(self[- ]signed|unable to verify|local issuer)/i);
     const wrongName = await tryConfigure({ CAFile: files.caFile, TLSServerName: 'vault.example.com' }, 'badsni');
     assert.match(String(wrongName), /vault CA provider: .*no answer: .*(altnames|does not match)/i);
+    const missing = await tryConfigure({ CAFile: '/nonexistent/ca.pem' }, 'missing');
+    assert.ok(missing instanceof ValidationError, String(missing));
+    assert.match(missing.message, /Config\.CAFile: cannot be read: ENOENT/);
     const m = (await tlsBao.ok('GET', 'sys/mounts')).data as Record<string, unknown>;
     assert.ok(m['cafile-root/'] && m['skip-int/']);
     assert.equal(m['noca-root/'], undefined);

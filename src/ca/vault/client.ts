@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { join } from 'node:path';
+import { ValidationError } from '../../core/errors.js';
 
 /** The TLS settings, as the provider's Config spells them. */
 export interface VaultTls {
@@ -40,15 +41,26 @@ export interface VaultBody {
 
 const TIMEOUT_MS = 30_000;
 
+/** Reads a file a setting names; one that cannot be read is that setting's fault. */
+function readSetting<T>(field: keyof VaultTls, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    throw ValidationError.of(`Config.${field}`, `cannot be read: ${(err as Error).message}`, 'vault CA provider');
+  }
+}
+
 /** Certificates from CAFile and every PEM file in CAPath (Vault's own client reads both). */
 function caBundle(tls: VaultTls): string[] | undefined {
   const out: string[] = [];
-  if (tls.CAFile) out.push(readFileSync(tls.CAFile, 'utf8'));
-  if (tls.CAPath) {
-    for (const f of readdirSync(tls.CAPath).sort()) {
-      const text = readFileSync(join(tls.CAPath, f), 'utf8');
+  const { CAFile, CAPath } = tls;
+  if (CAFile) out.push(readSetting('CAFile', () => readFileSync(CAFile, 'utf8')));
+  if (CAPath) {
+    for (const f of readSetting('CAPath', () => readdirSync(CAPath).sort())) {
+      const text = readSetting('CAPath', () => readFileSync(join(CAPath, f), 'utf8'));
       if (text.includes('-----BEGIN CERTIFICATE-----')) out.push(text);
     }
+    if (out.length === 0) throw ValidationError.of('Config.CAPath', `holds no PEM certificate (${CAPath})`, 'vault CA provider');
   }
   return out.length ? out : undefined;
 }
@@ -67,8 +79,8 @@ export class VaultClient {
       this.base.protocol === 'https:'
         ? {
             ca: caBundle(tls),
-            cert: tls.CertFile ? readFileSync(tls.CertFile) : undefined,
-            key: tls.KeyFile ? readFileSync(tls.KeyFile) : undefined,
+            cert: tls.CertFile ? readSetting('CertFile', () => readFileSync(tls.CertFile as string)) : undefined,
+            key: tls.KeyFile ? readSetting('KeyFile', () => readFileSync(tls.KeyFile as string)) : undefined,
             servername: tls.TLSServerName || undefined,
             rejectUnauthorized: !tls.TLSSkipVerify,
           }

@@ -52,10 +52,14 @@ export class VaultProvider implements CAProvider {
     return this.client;
   }
 
-  private get rootPath(): string {
+  private requireRootPath(): string {
     const p = trim(this.settings.RootPKIPath);
     if (!p) throw ValidationError.of('Config.RootPKIPath', 'is required in the primary datacenter: the PKI mount that holds the root', 'vault CA provider');
     return p;
+  }
+
+  private get rootPath(): string {
+    return this.requireRootPath();
   }
 
   private get intermediatePath(): string {
@@ -75,7 +79,8 @@ export class VaultProvider implements CAProvider {
     this.token?.stop();
     this.config = config;
     const s = this.settings;
-    if (config.isPrimary) void this.rootPath;
+    // The primary's root lives in Vault: there is nothing to sign with without its mount.
+    if (config.isPrimary) this.requireRootPath();
     this.client = new VaultClient(s.Address, s);
     this.token = new VaultToken(this.client, { token: s.Token, authMethod: s.AuthMethod }, this.deps.clock, this.log);
     await this.token.start();
