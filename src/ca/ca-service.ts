@@ -12,18 +12,20 @@ import { formatDuration } from '../core/duration.js';
 import { ConflictError, UnavailableError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { spiffeRootUri, trustDomainFor } from '../core/names.js';
+import { backoffDelay } from './backoff.js';
 import { BuiltinProvider } from './builtin/builtin-provider.js';
+import { VaultProvider } from './vault/vault-provider.js';
 import { readCert } from './cert-info.js';
 import { parseCsr } from './csr.js';
 import { validateIntermediateCsr } from './intermediate-validation.js';
-import { DEFAULT_CA_CONFIG, leafTtlMs, LEAF_TTL_MIN_MS, needsNewRoot, parseCAConfig, parseCAConfigRequest, type CAConfig } from './config.js';
+import { DEFAULT_CA_CONFIG, leafTtlMs, LEAF_TTL_MIN_MS, needsNewRoot, parseCAConfig, parseCAConfigRequest, withoutSecrets, type CAConfig } from './config.js';
 import type { KeySpec } from './keys.js';
 import { validateLeafCsr } from './leaf-validation.js';
 import { certDer, certPem, colonHex, toPem } from './pem.js';
 import type { PrimaryCA, SignedIntermediate } from './primary-ca.js';
 import type { CAProvider, ProviderConfig } from './provider.js';
 import { CsrLimiter } from './rate-limit.js';
-import { nextPruneAt, pruneRoots, publicRoots, rootRecord, rotateRoots } from './roots.js';
+import { nextPruneAt, pruneRoots, publicRoots, rechainedRoot, rootRecord, rotateRoots } from './roots.js';
 import { SecondaryFollower, type PendingIntermediate, type SecondaryHost } from './secondary-ca.js';
 import { secondaryChain, secondaryRoots, type LocalSigning } from './secondary-roots.js';
 import type { CAStateStore, PersistedCAState } from './state-store.js';
@@ -36,7 +38,7 @@ export interface CAServiceDeps {
   readonly datacenter: string;
   /** The configuration used the first time (later, the persisted one wins). Consul's shape. */
   readonly initialConfig?: unknown;
-  /** Makes a provider for a configuration; the built-in one by default. */
+  /** Makes a provider for a configuration; by default the one its Provider names. */
   readonly newProvider?: (config: CAConfig) => CAProvider;
   readonly newClusterId?: () => string;
   /** The primary datacenter (default: this one). When it is another, this CA is a secondary. */
@@ -55,11 +57,11 @@ export interface SignedIntermediateView {
 }
 
 /** What GET /v1/connect/ca/configuration answers. */
-export interface CAConfigurationView extends CAConfig {
+export type CAConfigurationView = CAConfig & {
   readonly ClusterID: string;
   readonly CreateIndex: number;
   readonly ModifyIndex: number;
-}
+};
 
 export interface LeafSignRequest {
   readonly service?: string;
@@ -110,6 +112,7 @@ export class CAService implements SecondaryHost {
   private readonly roots$ = new BehaviorSubject<CARoots | undefined>(undefined);
   private limiter?: CsrLimiter;
   private cancelPrune = (): void => undefined;
+  private cancelRetry = (): void => undefined;
   /** Serialises changes to the state (rotation, pruning). */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
@@ -119,12 +122,45 @@ export class CAService implements SecondaryHost {
   }
 
   private newProvider(config: CAConfig): CAProvider {
-    return this.deps.newProvider ? this.deps.newProvider(config) : new BuiltinProvider(this.deps.clock);
+    if (this.deps.newProvider) return this.deps.newProvider(config);
+    return config.Provider === 'vault' ? new VaultProvider({ clock: this.deps.clock, logger: this.log }) : new BuiltinProvider(this.deps.clock);
   }
 
   private providerConfig(config: CAConfig, state?: Readonly<Record<string, string>>): ProviderConfig {
     const clusterId = this.current.clusterId;
     return { clusterId, isPrimary: this.isPrimary, datacenter: this.deps.datacenter, rawConfig: { ...config.Config }, state };
+  }
+
+  /**
+   * The persisted provider, configured again. The built-in one holds its keys here, so a failure
+   * is fatal; one backed by a service (Vault down, its token revoked while the agent was stopped)
+   * must not keep the agent from starting: the failure is logged, signing fails with the
+   * provider's error (leaves already issued are still served), and configuring is retried with
+   * backoff until it works or the configuration is replaced.
+   */
+  private async resumeProvider(config: CAConfig, state: Readonly<Record<string, string>>): Promise<CAProvider> {
+    const provider = this.newProvider(config);
+    try {
+      await provider.configure(this.providerConfig(config, state));
+    } catch (err) {
+      if (config.Provider === 'consul') throw err;
+      this.log.error({ err: String(err), provider: config.Provider }, 'the CA provider could not be configured: leaves cannot be signed until it can (retrying)');
+      this.retryConfigure(provider, config, state, 1);
+    }
+    return provider;
+  }
+
+  private retryConfigure(provider: CAProvider, config: CAConfig, state: Readonly<Record<string, string>>, failures: number): void {
+    this.cancelRetry = this.deps.clock.setTimeout(() => {
+      if (this.provider !== provider) return;
+      provider.configure(this.providerConfig(config, state)).then(
+        () => this.log.info({ provider: config.Provider, failures }, 'the CA provider is configured again'),
+        (err: unknown) => {
+          this.log.warn({ err: String(err), provider: config.Provider, failures }, 'configuring the CA provider failed again');
+          this.retryConfigure(provider, config, state, failures + 1);
+        },
+      );
+    }, backoffDelay(failures, { random: this.deps.random, baseMs: 1000, maxMs: 60_000 }));
   }
 
   /** Whether this datacenter is the primary (owns the root). */
@@ -150,8 +186,7 @@ export class CAService implements SecondaryHost {
     }
     if (loaded) {
       this.state = loaded;
-      this.provider = this.newProvider(loaded.config);
-      await this.provider.configure(this.providerConfig(loaded.config, loaded.providerState));
+      this.provider = await this.resumeProvider(loaded.config, loaded.providerState);
       this.log.info({ trustDomain: this.trustDomain, activeRoot: loaded.roots.find((r) => r.Active)?.ID }, 'CA resumed');
     } else {
       const config = this.deps.initialConfig === undefined ? DEFAULT_CA_CONFIG : parseCAConfig(this.deps.initialConfig);
@@ -173,6 +208,8 @@ export class CAService implements SecondaryHost {
 
   stop(): void {
     this.cancelPrune();
+    this.cancelRetry();
+    this.provider?.close?.();
     void this.follower?.stop();
     this.roots$.complete();
   }
@@ -209,7 +246,7 @@ export class CAService implements SecondaryHost {
 
   configuration(): CAConfigurationView {
     const s = this.current;
-    return { ...s.config, ClusterID: s.clusterId, CreateIndex: s.configCreateIndex, ModifyIndex: s.configModifyIndex };
+    return { ...withoutSecrets(s.config), ClusterID: s.clusterId, CreateIndex: s.configCreateIndex, ModifyIndex: s.configModifyIndex };
   }
 
   /** The key type leaves should use: the configured one, as Consul does. */
@@ -253,7 +290,13 @@ export class CAService implements SecondaryHost {
       const index = s.index + 1;
       if (!this.isPrimary || !needsNewRoot(s.config, config)) {
         const activeRootMaxLeafTtlMs = Math.max(maxLeafTtlMs(s), leafTtlMs(config));
-        await this.commit({ ...s, config, configModifyIndex: index, index, activeRootMaxLeafTtlMs });
+        // A provider holding no keys of its own (Vault) takes its new settings (a token) from now on.
+        const next = this.isPrimary && config.Provider !== 'consul' ? await this.configured(config, s.providerState) : undefined;
+        const old = this.provider;
+        await this.commit({ ...s, config, configModifyIndex: index, index, activeRootMaxLeafTtlMs }, () => {
+          if (next) this.provider = next;
+        });
+        if (next) old?.close?.();
         this.limiter?.update(config.Config);
         this.log.info({ index }, 'CA configuration updated');
         // A secondary's key settings are its intermediate's: it has a new one signed.
@@ -265,12 +308,38 @@ export class CAService implements SecondaryHost {
     });
   }
 
+  /** A new provider for `config`, configured; stopped again when configuring fails. */
+  private async configured(config: CAConfig, state?: Readonly<Record<string, string>>): Promise<CAProvider> {
+    const next = this.newProvider(config);
+    try {
+      await next.configure(this.providerConfig(config, state));
+      return next;
+    } catch (err) {
+      next.close?.();
+      throw err;
+    }
+  }
+
   private async rotate(config: CAConfig, index: number): Promise<void> {
+    const next = await this.configured(config);
+    try {
+      await this.rotateTo(next, config, index);
+    } catch (err) {
+      // Refused (no cross-signing) or failed before the switch: the new provider is let go.
+      if (this.provider !== next) next.close?.();
+      throw err;
+    }
+  }
+
+  private async rotateTo(next: CAProvider, config: CAConfig, index: number): Promise<void> {
     const s = this.current;
     const old = this.provider as CAProvider;
-    const next = this.newProvider(config);
-    await next.configure(this.providerConfig(config));
     const chain = await next.generateRoot();
+    const providerTypeChange = s.config.Provider !== config.Provider;
+    const active = s.roots.find((r) => r.Active);
+    if (active && rootRecord({ chain, signingCert: chain.root, config, clusterId: s.clusterId, index }).ID === active.ID) {
+      return this.keepRoot(config, index, next, old, chain, providerTypeChange);
+    }
     let crossSigned: Uint8Array | undefined;
     if (!config.ForceWithoutCrossSigning) {
       if (!(await old.supportsCrossSigning())) {
@@ -287,8 +356,26 @@ export class CAService implements SecondaryHost {
       this.provider = next;
     });
     this.limiter?.update(config.Config);
-    await old.cleanup(false, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
-    this.log.info({ index, activeRoot: root.ID, keyType: config.Config.PrivateKeyType, keyBits: config.Config.PrivateKeyBits }, 'CA root rotated');
+    await old.cleanup(providerTypeChange, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
+    this.log.info({ index, activeRoot: root.ID, provider: config.Provider, keyType: config.Config.PrivateKeyType, keyBits: config.Config.PrivateKeyBits }, 'CA root rotated');
+  }
+
+  /**
+   * The new provider found the root already active (a Vault whose root mount was kept, reached
+   * under a new address or with a new intermediate mount): no rotation, the active root's record
+   * takes the new chain, and leaves are signed by the new provider from now on.
+   */
+  private async keepRoot(config: CAConfig, index: number, next: CAProvider, old: CAProvider, chain: Awaited<ReturnType<CAProvider['generateRoot']>>, providerTypeChange: boolean): Promise<void> {
+    const s = this.current;
+    const signingCert = await next.activeLeafSigningCert();
+    const roots = s.roots.map((r) => (r.Active ? rechainedRoot(r, { chain, signingCert, config, clusterId: s.clusterId, index }) : r));
+    const activeRootMaxLeafTtlMs = Math.max(maxLeafTtlMs(s), leafTtlMs(config));
+    await this.commit({ ...s, config, configModifyIndex: index, providerState: await next.state(), roots, index, activeRootMaxLeafTtlMs }, () => {
+      this.provider = next;
+    });
+    this.limiter?.update(config.Config);
+    await old.cleanup(providerTypeChange, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
+    this.log.info({ index, activeRoot: roots.find((r) => r.Active)?.ID, provider: config.Provider }, 'CA provider reconfigured; the active root is kept');
   }
 
   /** Durable first, then visible; `apply` switches what must change with it before anyone sees it. */
@@ -408,8 +495,7 @@ export class CAService implements SecondaryHost {
     const config = loaded?.config ?? (this.deps.initialConfig === undefined ? DEFAULT_CA_CONFIG : parseCAConfig(this.deps.initialConfig));
     this.state = resumed ?? { version: 1, clusterId: '', config, configCreateIndex: 1, configModifyIndex: 1, providerState: {}, roots: [], index: 1, primaryDatacenter: this.primaryDatacenter };
     if (resumed) {
-      this.provider = this.newProvider(resumed.config);
-      await this.provider.configure(this.providerConfig(resumed.config, resumed.providerState));
+      this.provider = await this.resumeProvider(resumed.config, resumed.providerState);
       this.log.info({ trustDomain: this.trustDomain, activeRoot: resumed.roots.find((r) => r.Active)?.ID }, 'secondary CA resumed its intermediate');
     }
     this.limiter = new CsrLimiter(this.deps.clock, this.current.config.Config);

@@ -54,4 +54,6 @@ export interface CAProvider {
   supportsCrossSigning(): Promise<boolean>;
   /** Releases what the provider holds (a Vault mount, keys) when it is replaced. */
   cleanup(providerTypeChange: boolean, otherConfig: Readonly<Record<string, unknown>>): Promise<void>;
+  /** Stops what runs in this process (a token's renewal), keeping everything it holds: the agent is stopping. */
+  close?(): void;
 }
