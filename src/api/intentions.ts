@@ -1,12 +1,26 @@
 // /v1/connect/intentions: the legacy intentions API over service-intentions config entries.
 import type { Catalog } from '../catalog/catalog.js';
 import { serviceNameOrWildcard } from '../catalog/config/common.js';
-import { NotFoundError } from '../core/errors.js';
+import { randomUUID } from 'node:crypto';
+import { firstValueFrom } from 'rxjs';
+import { NotFoundError, ValidationError } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
 import { blockingRead, indexed } from './blocking.js';
 import { written } from './config.js';
 import { required } from './params.js';
 import type { ApiRequest, Route } from './route.js';
+
+/** A source or destination name in a legacy create body. */
+function nameField(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value === '') throw ValidationError.of(field, 'is required');
+  return parseInput(serviceNameOrWildcard, value, field);
+}
+
+function byId<T extends { readonly ID: string }>(intentions: readonly T[], id: string): T {
+  const found = intentions.find((i) => i.ID === id);
+  if (!found) throw new NotFoundError(`Intention not found: ${id}`);
+  return found;
+}
 
 function pair(req: ApiRequest): { source: string; destination: string } {
   const source = required(req, 'source');
@@ -53,11 +67,56 @@ export function intentionRoutes(catalog: Catalog): Route[] {
       },
     },
     {
+      method: 'POST',
+      pattern: '/v1/connect/intentions',
+      // The legacy create: refuses an existing source -> destination pair; answers the new ID.
+      handler: async (req) => {
+        const body = req.body as { SourceName?: unknown; DestinationName?: unknown } | undefined;
+        const source = nameField(body?.SourceName, 'SourceName');
+        const destination = nameField(body?.DestinationName, 'DestinationName');
+        const id = randomUUID();
+        await catalog.putIntention(source, destination, req.body, { createId: id });
+        return written(catalog, { ID: id });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/connect/intentions/match',
+      // Consul's match: per name, the intentions whose source (or destination) it is, `*` included, highest precedence first.
+      handler: async (req) => {
+        const by = required(req, 'by');
+        if (by !== 'source' && by !== 'destination') throw ValidationError.of('by', `must be "source" or "destination", got "${by}"`);
+        const names = req.query.getAll('name');
+        if (names.length === 0) throw ValidationError.of('name', 'is required (repeat it for several)');
+        const r = await blockingRead(req, catalog.intentions());
+        const field = by === 'source' ? 'SourceName' : 'DestinationName';
+        return indexed(r, Object.fromEntries(names.map((n) => [n, r.value.filter((i) => i[field] === n || i[field] === '*')])));
+      },
+    },
+    {
       method: 'GET',
       pattern: '/v1/connect/intentions/check',
       handler: (req) => {
         const { source, destination } = pair(req);
         return { body: { Allowed: catalog.check(source, destination).Allowed } };
+      },
+    },
+    // By ID, after the literal paths above (routes match in order).
+    {
+      method: 'GET',
+      pattern: '/v1/connect/intentions/:id',
+      handler: async (req) => {
+        const r = await blockingRead(req, catalog.intentions());
+        return indexed(r, byId(r.value, req.params.id as string));
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: '/v1/connect/intentions/:id',
+      handler: async (req) => {
+        const found = byId((await firstValueFrom(catalog.intentions())).value, req.params.id as string);
+        await catalog.deleteIntention(found.SourceName, found.DestinationName);
+        return written(catalog, true);
       },
     },
   ];

@@ -12,19 +12,21 @@ import { formatDuration } from '../core/duration.js';
 import { ConflictError, UnavailableError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { spiffeRootUri, trustDomainFor } from '../core/names.js';
+import { backoffDelay } from './backoff.js';
 import { BuiltinProvider } from './builtin/builtin-provider.js';
 import { PluginProvider } from './plugin/plugin-provider.js';
+import { VaultProvider } from './vault/vault-provider.js';
 import { readCert } from './cert-info.js';
 import { parseCsr } from './csr.js';
 import { validateIntermediateCsr } from './intermediate-validation.js';
-import { DEFAULT_CA_CONFIG, leafTtlMs, LEAF_TTL_MIN_MS, needsNewRoot, parseCAConfig, parseCAConfigRequest, type CAConfig } from './config.js';
+import { DEFAULT_CA_CONFIG, leafTtlMs, LEAF_TTL_MIN_MS, needsNewRoot, parseCAConfig, parseCAConfigRequest, withoutSecrets, type CAConfig } from './config.js';
 import type { KeySpec } from './keys.js';
 import { validateLeafCsr } from './leaf-validation.js';
 import { certDer, certPem, colonHex, toPem } from './pem.js';
 import type { PrimaryCA, SignedIntermediate } from './primary-ca.js';
 import type { CAProvider, ProviderConfig } from './provider.js';
 import { CsrLimiter } from './rate-limit.js';
-import { nextPruneAt, pruneRoots, publicRoots, rootRecord, rotateRoots } from './roots.js';
+import { nextPruneAt, pruneRoots, publicRoots, rechainedRoot, rootRecord, rotateRoots } from './roots.js';
 import { SecondaryFollower, type PendingIntermediate, type SecondaryHost } from './secondary-ca.js';
 import { secondaryChain, secondaryRoots, type LocalSigning } from './secondary-roots.js';
 import type { CAStateStore, PersistedCAState } from './state-store.js';
@@ -37,7 +39,7 @@ export interface CAServiceDeps {
   readonly datacenter: string;
   /** The configuration used the first time (later, the persisted one wins). Consul's shape. */
   readonly initialConfig?: unknown;
-  /** Makes a provider for a configuration; by default the built-in one, or a plugin's for Provider "plugin". */
+  /** Makes a provider for a configuration; by default the one its Provider names. */
   readonly newProvider?: (config: CAConfig) => CAProvider;
   readonly newClusterId?: () => string;
   /** The primary datacenter (default: this one). When it is another, this CA is a secondary. */
@@ -111,6 +113,7 @@ export class CAService implements SecondaryHost {
   private readonly roots$ = new BehaviorSubject<CARoots | undefined>(undefined);
   private limiter?: CsrLimiter;
   private cancelPrune = (): void => undefined;
+  private cancelRetry = (): void => undefined;
   /** Serialises changes to the state (rotation, pruning). */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
@@ -121,12 +124,51 @@ export class CAService implements SecondaryHost {
 
   private newProvider(config: CAConfig): CAProvider {
     if (this.deps.newProvider) return this.deps.newProvider(config);
-    return config.Provider === 'plugin' ? new PluginProvider({ logger: this.deps.logger, clock: this.deps.clock }) : new BuiltinProvider(this.deps.clock);
+    switch (config.Provider) {
+      case 'vault':
+        return new VaultProvider({ clock: this.deps.clock, logger: this.log });
+      case 'plugin':
+        return new PluginProvider({ clock: this.deps.clock, logger: this.deps.logger });
+      default:
+        return new BuiltinProvider(this.deps.clock);
+    }
   }
 
   private providerConfig(config: CAConfig, state?: Readonly<Record<string, string>>): ProviderConfig {
     const clusterId = this.current.clusterId;
     return { clusterId, isPrimary: this.isPrimary, datacenter: this.deps.datacenter, rawConfig: { ...config.Config }, state };
+  }
+
+  /**
+   * The persisted provider, configured again. The built-in one holds its keys here, so a failure
+   * is fatal; one backed by a service (Vault down, its token revoked while the agent was stopped)
+   * must not keep the agent from starting: the failure is logged, signing fails with the
+   * provider's error (leaves already issued are still served), and configuring is retried with
+   * backoff until it works or the configuration is replaced.
+   */
+  private async resumeProvider(config: CAConfig, state: Readonly<Record<string, string>>): Promise<CAProvider> {
+    const provider = this.newProvider(config);
+    try {
+      await provider.configure(this.providerConfig(config, state));
+    } catch (err) {
+      if (config.Provider === 'consul') throw err;
+      this.log.error({ err: String(err), provider: config.Provider }, 'the CA provider could not be configured: leaves cannot be signed until it can (retrying)');
+      this.retryConfigure(provider, config, state, 1);
+    }
+    return provider;
+  }
+
+  private retryConfigure(provider: CAProvider, config: CAConfig, state: Readonly<Record<string, string>>, failures: number): void {
+    this.cancelRetry = this.deps.clock.setTimeout(() => {
+      if (this.provider !== provider) return;
+      provider.configure(this.providerConfig(config, state)).then(
+        () => this.log.info({ provider: config.Provider, failures }, 'the CA provider is configured again'),
+        (err: unknown) => {
+          this.log.warn({ err: String(err), provider: config.Provider, failures }, 'configuring the CA provider failed again');
+          this.retryConfigure(provider, config, state, failures + 1);
+        },
+      );
+    }, backoffDelay(failures, { random: this.deps.random, baseMs: 1000, maxMs: 60_000 }));
   }
 
   /** Whether this datacenter is the primary (owns the root). */
@@ -152,23 +194,21 @@ export class CAService implements SecondaryHost {
     }
     if (loaded) {
       this.state = loaded;
-      const provider = this.newProvider(loaded.config);
-      await provider.configure(this.providerConfig(loaded.config, loaded.providerState));
-      this.provider = provider;
+      this.provider = await this.resumeProvider(loaded.config, loaded.providerState);
       this.log.info({ trustDomain: this.trustDomain, activeRoot: loaded.roots.find((r) => r.Active)?.ID }, 'CA resumed');
     } else {
       const config = this.deps.initialConfig === undefined ? DEFAULT_CA_CONFIG : parseCAConfig(this.deps.initialConfig);
       const clusterId = (this.deps.newClusterId ?? randomUUID)();
       this.state = { version: 1, clusterId, config, configCreateIndex: 1, configModifyIndex: 1, providerState: {}, roots: [], index: 1 };
-      const provider = this.newProvider(config);
+      const provider = await this.configured(config);
       let next: PersistedCAState;
       try {
-        await provider.configure(this.providerConfig(config));
         const chain = await provider.generateRoot();
         const root = rootRecord({ chain, signingCert: await provider.activeLeafSigningCert(), config, clusterId, index: 1 });
         next = { ...this.state, providerState: await provider.state(), roots: [root] };
         await this.deps.store.save(next);
       } catch (err) {
+        // The agent does not start: what the provider runs (a plugin process) goes too.
         await provider.close?.();
         throw err;
       }
@@ -181,14 +221,13 @@ export class CAService implements SecondaryHost {
     this.publish();
   }
 
-  /** Stops the CA's timers and lets go of the provider (a plugin process is shut down). */
+  /** Stops the CA's timers and lets go of the provider (a plugin process is shut down: awaited). */
   async stop(): Promise<void> {
     this.cancelPrune();
+    this.cancelRetry();
     void this.follower?.stop();
     this.roots$.complete();
-    const provider = this.provider;
-    this.provider = undefined;
-    await provider?.close?.().catch((err: unknown) => this.log.warn({ err: String(err) }, 'closing the CA provider failed'));
+    await this.provider?.close?.();
   }
 
   get clusterId(): string {
@@ -223,7 +262,7 @@ export class CAService implements SecondaryHost {
 
   configuration(): CAConfigurationView {
     const s = this.current;
-    return { ...s.config, ClusterID: s.clusterId, CreateIndex: s.configCreateIndex, ModifyIndex: s.configModifyIndex };
+    return { ...withoutSecrets(s.config), ClusterID: s.clusterId, CreateIndex: s.configCreateIndex, ModifyIndex: s.configModifyIndex };
   }
 
   /** The key type leaves should use: the configured one, as Consul does. */
@@ -267,10 +306,13 @@ export class CAService implements SecondaryHost {
       const index = s.index + 1;
       if (!this.isPrimary || !needsNewRoot(s.config, config)) {
         const activeRootMaxLeafTtlMs = Math.max(maxLeafTtlMs(s), leafTtlMs(config));
-        // The provider in force takes the settings that keep its root (a plugin: a new
-        // plugin_checksum, checked against its binary now and before its next start).
-        if (!needsNewRoot(s.config, config)) await this.provider?.configure(this.providerConfig(config, s.providerState));
-        await this.commit({ ...s, config, configModifyIndex: index, index, activeRootMaxLeafTtlMs });
+        // A provider holding no keys of its own (Vault) takes its new settings (a token) from now on.
+        const next = this.isPrimary && config.Provider !== 'consul' ? await this.configured(config, s.providerState) : undefined;
+        const old = this.provider;
+        await this.commit({ ...s, config, configModifyIndex: index, index, activeRootMaxLeafTtlMs }, () => {
+          if (next) this.provider = next;
+        });
+        if (next) await old?.close?.();
         this.limiter?.update(config.Config);
         this.log.info({ index }, 'CA configuration updated');
         // A secondary's key settings are its intermediate's: it has a new one signed.
@@ -282,39 +324,74 @@ export class CAService implements SecondaryHost {
     });
   }
 
-  private async rotate(config: CAConfig, index: number): Promise<void> {
-    const s = this.current;
-    const old = this.provider as CAProvider;
+  /** A new provider for `config`, configured; stopped again when configuring fails. */
+  private async configured(config: CAConfig, state?: Readonly<Record<string, string>>): Promise<CAProvider> {
     const next = this.newProvider(config);
-    let root: ReturnType<typeof rootRecord>;
-    let providerState: Record<string, string>;
     try {
-      await next.configure(this.providerConfig(config));
-      const chain = await next.generateRoot();
-      let crossSigned: Uint8Array | undefined;
-      if (!config.ForceWithoutCrossSigning) {
-        if (!(await old.supportsCrossSigning())) {
-          throw new ConflictError('the current CA provider cannot cross-sign the new root; set ForceWithoutCrossSigning to rotate anyway');
-        }
-        crossSigned = await old.crossSignCA(chain.root);
-      }
-      root = rootRecord({ chain, signingCert: await next.activeLeafSigningCert(), crossSigned, config, clusterId: s.clusterId, index });
-      providerState = await next.state();
+      await next.configure(this.providerConfig(config, state));
+      return next;
     } catch (err) {
-      // Nothing changed: the new provider (a plugin process it started) goes.
       await next.close?.();
       throw err;
     }
+  }
+
+  private async rotate(config: CAConfig, index: number): Promise<void> {
+    const next = await this.configured(config);
+    try {
+      await this.rotateTo(next, config, index);
+    } catch (err) {
+      // Refused (no cross-signing) or failed before the switch: the new provider is let go.
+      if (this.provider !== next) await next.close?.();
+      throw err;
+    }
+  }
+
+  private async rotateTo(next: CAProvider, config: CAConfig, index: number): Promise<void> {
+    const s = this.current;
+    const old = this.provider as CAProvider;
+    const chain = await next.generateRoot();
+    const providerTypeChange = s.config.Provider !== config.Provider;
+    const active = s.roots.find((r) => r.Active);
+    if (active && rootRecord({ chain, signingCert: chain.root, config, clusterId: s.clusterId, index }).ID === active.ID) {
+      return this.keepRoot(config, index, next, old, chain, providerTypeChange);
+    }
+    let crossSigned: Uint8Array | undefined;
+    if (!config.ForceWithoutCrossSigning) {
+      if (!(await old.supportsCrossSigning())) {
+        throw new ConflictError('the current CA provider cannot cross-sign the new root; set ForceWithoutCrossSigning to rotate anyway');
+      }
+      crossSigned = await old.crossSignCA(chain.root);
+    }
+    const root = rootRecord({ chain, signingCert: await next.activeLeafSigningCert(), crossSigned, config, clusterId: s.clusterId, index });
     // Not only the current LeafCertTTL: a longer one in force earlier signed leaves that live on.
     const roots = rotateRoots(s.roots, root, this.deps.clock.now(), maxLeafTtlMs(s), index);
     // The new provider signs from the moment the new roots are visible: a leaf asked for by
     // whoever sees them must be signed by the root it is labelled with.
-    await this.commit({ ...s, config, configModifyIndex: index, providerState, roots, index, activeRootMaxLeafTtlMs: leafTtlMs(config) }, () => {
+    await this.commit({ ...s, config, configModifyIndex: index, providerState: await next.state(), roots, index, activeRootMaxLeafTtlMs: leafTtlMs(config) }, () => {
       this.provider = next;
     });
     this.limiter?.update(config.Config);
-    await old.cleanup(s.config.Provider !== config.Provider, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
-    this.log.info({ index, activeRoot: root.ID, keyType: config.Config.PrivateKeyType, keyBits: config.Config.PrivateKeyBits }, 'CA root rotated');
+    await old.cleanup(providerTypeChange, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
+    this.log.info({ index, activeRoot: root.ID, provider: config.Provider, keyType: config.Config.PrivateKeyType, keyBits: config.Config.PrivateKeyBits }, 'CA root rotated');
+  }
+
+  /**
+   * The new provider found the root already active (a Vault whose root mount was kept, reached
+   * under a new address or with a new intermediate mount): no rotation, the active root's record
+   * takes the new chain, and leaves are signed by the new provider from now on.
+   */
+  private async keepRoot(config: CAConfig, index: number, next: CAProvider, old: CAProvider, chain: Awaited<ReturnType<CAProvider['generateRoot']>>, providerTypeChange: boolean): Promise<void> {
+    const s = this.current;
+    const signingCert = await next.activeLeafSigningCert();
+    const roots = s.roots.map((r) => (r.Active ? rechainedRoot(r, { chain, signingCert, config, clusterId: s.clusterId, index }) : r));
+    const activeRootMaxLeafTtlMs = Math.max(maxLeafTtlMs(s), leafTtlMs(config));
+    await this.commit({ ...s, config, configModifyIndex: index, providerState: await next.state(), roots, index, activeRootMaxLeafTtlMs }, () => {
+      this.provider = next;
+    });
+    this.limiter?.update(config.Config);
+    await old.cleanup(providerTypeChange, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
+    this.log.info({ index, activeRoot: roots.find((r) => r.Active)?.ID, provider: config.Provider }, 'CA provider reconfigured; the active root is kept');
   }
 
   /** Durable first, then visible; `apply` switches what must change with it before anyone sees it. */
@@ -434,8 +511,7 @@ export class CAService implements SecondaryHost {
     const config = loaded?.config ?? (this.deps.initialConfig === undefined ? DEFAULT_CA_CONFIG : parseCAConfig(this.deps.initialConfig));
     this.state = resumed ?? { version: 1, clusterId: '', config, configCreateIndex: 1, configModifyIndex: 1, providerState: {}, roots: [], index: 1, primaryDatacenter: this.primaryDatacenter };
     if (resumed) {
-      this.provider = this.newProvider(resumed.config);
-      await this.provider.configure(this.providerConfig(resumed.config, resumed.providerState));
+      this.provider = await this.resumeProvider(resumed.config, resumed.providerState);
       this.log.info({ trustDomain: this.trustDomain, activeRoot: resumed.roots.find((r) => r.Active)?.ID }, 'secondary CA resumed its intermediate');
     }
     this.limiter = new CsrLimiter(this.deps.clock, this.current.config.Config);

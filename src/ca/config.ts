@@ -29,20 +29,61 @@ export interface ProviderSettings {
   readonly CSRMaxConcurrent: number;
 }
 
-/** The providers: the built-in one, and one out of process (a go-plugin plugin, see plugin/). */
-export const PROVIDERS = ['consul', 'plugin'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
+/** Vault's AppRole login (`auth/<MountPath>/login`), the one auth method supported. */
+export interface VaultAuthMethod {
+  readonly Type: 'approle';
+  /** Where the method is mounted; its type ("approle") when left out. */
+  readonly MountPath?: string;
+  readonly Params: { readonly role_id: string; readonly secret_id: string };
+}
 
-export type CAConfig =
-  | { readonly Provider: 'consul'; readonly Config: ProviderSettings; readonly ForceWithoutCrossSigning: boolean }
-  | { readonly Provider: 'plugin'; readonly Config: ProviderSettings & PluginSettings; readonly ForceWithoutCrossSigning: boolean };
+/** The Vault provider's settings (Consul's VaultCAProviderConfig), with the common ones. */
+export interface VaultSettings extends ProviderSettings {
+  readonly Address: string;
+  readonly Token?: string;
+  readonly AuthMethod?: VaultAuthMethod;
+  /** Required in the primary datacenter (the root lives there). */
+  readonly RootPKIPath?: string;
+  readonly IntermediatePKIPath: string;
+  readonly CAFile?: string;
+  readonly CAPath?: string;
+  readonly CertFile?: string;
+  readonly KeyFile?: string;
+  readonly TLSServerName?: string;
+  readonly TLSSkipVerify: boolean;
+}
+
+export interface ConsulCAConfig {
+  readonly Provider: 'consul';
+  readonly Config: ProviderSettings;
+  readonly ForceWithoutCrossSigning: boolean;
+}
+
+export interface VaultCAConfig {
+  readonly Provider: 'vault';
+  readonly Config: VaultSettings;
+  readonly ForceWithoutCrossSigning: boolean;
+}
+
+/** A provider out of process: a go-plugin plugin (see plugin/). */
+export interface PluginCAConfig {
+  readonly Provider: 'plugin';
+  readonly Config: ProviderSettings & PluginSettings;
+  readonly ForceWithoutCrossSigning: boolean;
+}
+
+export type CAConfig = ConsulCAConfig | VaultCAConfig | PluginCAConfig;
+
+/** The providers a configuration may name. */
+export const PROVIDERS = ['consul', 'vault', 'plugin'] as const;
 
 /**
- * Every Config key the built-in provider takes, as Consul's API spells it, with its agent-config
+ * Every Config key a provider takes, as Consul's API spells it, with its agent-config
  * (snake_case) spelling. Consul's decoder also takes any other case and ignores unknown keys;
  * here a key is one of these two spellings or it is refused, with a hint when only its case is wrong.
+ * First the settings every provider takes (Consul's CommonCAProviderConfig), then each provider's own.
  */
-const SETTING_KEYS = {
+const COMMON_KEYS = {
   PrivateKeyType: 'private_key_type',
   PrivateKeyBits: 'private_key_bits',
   LeafCertTTL: 'leaf_cert_ttl',
@@ -52,11 +93,31 @@ const SETTING_KEYS = {
   CSRMaxConcurrent: 'csr_max_concurrent',
   RotationPeriod: 'rotation_period',
   SkipValidate: 'skip_validate',
-  PrivateKey: 'private_key',
-  RootCert: 'root_cert',
 } as const;
-type SettingKey = keyof typeof SETTING_KEYS;
-const SETTING_OF = new Map<string, SettingKey>(Object.entries(SETTING_KEYS).flatMap(([k, snake]) => [[k, k as SettingKey], [snake, k as SettingKey]]));
+const SETTING_KEYS = { ...COMMON_KEYS, PrivateKey: 'private_key', RootCert: 'root_cert' } as const;
+const VAULT_KEYS = {
+  ...COMMON_KEYS,
+  Address: 'address',
+  Token: 'token',
+  AuthMethod: 'auth_method',
+  RootPKIPath: 'root_pki_path',
+  IntermediatePKIPath: 'intermediate_pki_path',
+  CAFile: 'ca_file',
+  CAPath: 'ca_path',
+  CertFile: 'cert_file',
+  KeyFile: 'key_file',
+  TLSServerName: 'tls_server_name',
+  TLSSkipVerify: 'tls_skip_verify',
+  Namespace: 'namespace',
+  RootPKINamespace: 'root_pki_namespace',
+  IntermediatePKINamespace: 'intermediate_pki_namespace',
+} as const;
+const PLUGIN_SETTING_KEYS = { ...COMMON_KEYS, ...Object.fromEntries(PLUGIN_KEYS.map((k) => [k, k])) } as const;
+type KeyTable = Readonly<Record<string, string>>;
+const spellings = (keys: KeyTable) => new Map<string, string>(Object.entries(keys).flatMap(([k, snake]) => [[k, k], [snake, k]]));
+const SETTING_OF = spellings(SETTING_KEYS);
+const VAULT_SETTING_OF = spellings(VAULT_KEYS);
+const PLUGIN_SETTING_OF = spellings(PLUGIN_SETTING_KEYS);
 
 const msOf = (v: unknown): number | undefined => {
   if (typeof v !== 'string') return undefined;
@@ -84,7 +145,7 @@ const importedKey = () =>
     .optional()
     .refine((v) => !v, 'is not supported: the built-in provider generates its own root key (importing a key and root is not built yet)');
 
-const settingsSchema = z.strictObject({
+const commonShape = {
   PrivateKeyType: z.enum(['ec', 'rsa'], { error: 'must be "ec" or "rsa"' }).default('ec'),
   PrivateKeyBits: z.number({ error: 'must be a number of bits (ec: 256 or 384, rsa: 2048 or 4096)' }).int('must be a whole number of bits').optional(),
   LeafCertTTL: duration({ min: [LEAF_TTL_MIN_MS, '1h'], max: [LEAF_TTL_MAX_MS, '8760h (one year)'] }).default('72h'),
@@ -98,9 +159,85 @@ const settingsSchema = z.strictObject({
     .boolean({ error: 'must be true or false' })
     .optional()
     .refine((v) => v !== true, 'is not supported: Switchyard always validates the CA configuration'),
-  PrivateKey: importedKey(),
-  RootCert: importedKey(),
+};
+
+const settingsSchema = z.strictObject({ ...commonShape, PrivateKey: importedKey(), RootCert: importedKey() });
+
+const pluginSchema = z.strictObject({ ...commonShape, ...pluginSettingsSchema });
+
+const optionalText = (what: string) => z.string({ error: `must be a string (${what})` }).min(1, `must not be empty (${what}; leave it out instead)`).optional();
+
+/** A PKI mount path: segments of letters, digits, `-`, `_` and `.`, with or without slashes around it. */
+const pkiPath = (required: string) =>
+  z
+    .string({ error: (i) => (i.input === undefined ? `is required: ${required}` : 'must be a string, the path of a PKI secrets engine mount (e.g. "connect-root")') })
+    .refine((v) => /^\/*[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/*$/.test(v), 'must be a mount path: segments of letters, digits, "-", "_" or "." separated by "/" (e.g. "connect-root")')
+    .refine((v) => !/^\/*(sys|auth|identity|cubbyhole)(\/|$)/.test(v), 'names a path Vault reserves (sys, auth, identity, cubbyhole): use a path of its own');
+
+const unsupported = (why: string) =>
+  z
+    .unknown()
+    .optional()
+    .refine((v) => v === undefined, why);
+
+const vaultSchema = z.strictObject({
+  ...commonShape,
+  Address: z
+    .string({ error: (i) => (i.input === undefined ? 'is required: the address of the Vault server, e.g. "https://vault.example.com:8200"' : 'must be a string, e.g. "https://vault.example.com:8200"') })
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' && u.search === '' && u.hash === '';
+      } catch {
+        return false;
+      }
+    }, 'must be an http:// or https:// URL of the Vault server, e.g. "https://vault.example.com:8200"'),
+  Token: optionalText('a Vault token'),
+  AuthMethod: z
+    .strictObject(
+      {
+        Type: z.literal('approle', { error: 'must be "approle" (the auth method Switchyard supports; or give a Token)' }),
+        MountPath: pkiPath('').optional(),
+        Params: z.strictObject(
+          {
+            role_id: z.string({ error: 'is required: the AppRole role ID' }).min(1, 'must not be empty'),
+            secret_id: z.string({ error: 'is required: the AppRole secret ID' }).min(1, 'must not be empty'),
+          },
+          { error: 'is required: {"role_id": "...", "secret_id": "..."}' },
+        ),
+      },
+      { error: 'must be an object: {"Type": "approle", "Params": {"role_id": "...", "secret_id": "..."}}' },
+    )
+    .optional(),
+  RootPKIPath: pkiPath('the PKI mount that holds the root').optional(),
+  IntermediatePKIPath: pkiPath('the PKI mount that holds the intermediate which signs leaves, e.g. "connect-intermediate"'),
+  CAFile: optionalText('a PEM file of CA certificates'),
+  CAPath: optionalText('a directory of PEM CA certificates'),
+  CertFile: optionalText('a PEM client certificate'),
+  KeyFile: optionalText("the PEM client certificate's key"),
+  TLSServerName: optionalText('the server name to expect'),
+  TLSSkipVerify: z.boolean({ error: 'must be true or false' }).default(false),
+  Namespace: unsupported('is not supported: Vault namespaces (an Enterprise feature) are not implemented'),
+  RootPKINamespace: unsupported('is not supported: Vault namespaces (an Enterprise feature) are not implemented'),
+  IntermediatePKINamespace: unsupported('is not supported: Vault namespaces (an Enterprise feature) are not implemented'),
 });
+
+const trimSlashes = (p: string): string => p.replace(/^\/+|\/+$/g, '');
+
+/** The Vault provider's rules between fields (Consul's ParseVaultCAConfig and its TLS checks). */
+function vaultCrossFieldIssues(raw: Record<string, unknown>): Issue[] {
+  const issues: Issue[] = [];
+  const hasToken = typeof raw.Token === 'string' && raw.Token !== '';
+  if (!hasToken && raw.AuthMethod === undefined) issues.push({ path: 'Token', message: 'is required: a Vault token, or an AuthMethod to log in with' });
+  if (hasToken && raw.AuthMethod !== undefined) issues.push({ path: 'AuthMethod', message: 'only one of Token and AuthMethod may be given' });
+  if (typeof raw.RootPKIPath === 'string' && typeof raw.IntermediatePKIPath === 'string' && trimSlashes(raw.RootPKIPath) === trimSlashes(raw.IntermediatePKIPath)) {
+    issues.push({ path: 'IntermediatePKIPath', message: 'must not be the same as RootPKIPath (the root and the intermediate each need a mount of their own)' });
+  }
+  if ((raw.CertFile === undefined) !== (raw.KeyFile === undefined)) {
+    issues.push({ path: raw.CertFile === undefined ? 'CertFile' : 'KeyFile', message: 'CertFile and KeyFile must be given together (a client certificate and its key)' });
+  }
+  return issues;
+}
 
 type Issue = { path: string; message: string };
 
@@ -141,15 +278,12 @@ function crossFieldIssues(raw: Record<string, unknown>): Issue[] {
   return issues;
 }
 
-const pluginSchema = settingsSchema.extend(pluginSettingsSchema);
-
-/** The provider's settings from a Config object; issues carry paths under `Config`. */
-function parseSettings(config: Record<string, unknown>, provider: ProviderName): { settings?: ProviderSettings & Partial<PluginSettings>; issues: Issue[] } {
+/** Maps each key to its API spelling, reporting a setting given in both spellings. */
+function canonicalKeys(config: Record<string, unknown>, spellingOf: ReadonlyMap<string, string>, issues: Issue[]): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
-  const spelled = new Map<SettingKey, string>();
-  const issues: Issue[] = [];
+  const spelled = new Map<string, string>();
   for (const [k, v] of Object.entries(config)) {
-    const key = SETTING_OF.get(k);
+    const key = spellingOf.get(k);
     if (!key) {
       raw[k] = v;
       continue;
@@ -159,15 +293,12 @@ function parseSettings(config: Record<string, unknown>, provider: ProviderName):
     spelled.set(key, k);
     raw[key] = v;
   }
-  const parsed = (provider === 'plugin' ? pluginSchema : settingsSchema).safeParse(raw);
-  const known = provider === 'plugin' ? [...Object.keys(SETTING_KEYS), ...PLUGIN_KEYS] : Object.keys(SETTING_KEYS);
-  issues.push(...(parsed.success ? [] : issuesOf(parsed.error, ['Config'], known)));
-  issues.push(...crossFieldIssues(raw).map((i) => ({ ...i, path: `Config.${i.path}` })));
-  if (issues.length > 0 || !parsed.success) return { issues };
-  const c = parsed.data;
-  const p = c as Partial<PluginSettings>;
-  const plugin = p.plugin_cmd !== undefined ? { plugin_cmd: p.plugin_cmd, plugin_data: p.plugin_data ?? {}, ...(p.plugin_checksum === undefined ? {} : { plugin_checksum: p.plugin_checksum.toLowerCase() }) } : {};
-  const settings: ProviderSettings & Partial<PluginSettings> = {
+  return raw;
+}
+
+/** The settings every provider takes, with the key size defaulted from the key type. */
+function commonSettings(c: z.infer<typeof settingsSchema> | z.infer<typeof vaultSchema> | z.infer<typeof pluginSchema>): ProviderSettings {
+  return {
     PrivateKeyType: c.PrivateKeyType,
     PrivateKeyBits: c.PrivateKeyBits ?? (c.PrivateKeyType === 'ec' ? 256 : 2048),
     LeafCertTTL: c.LeafCertTTL,
@@ -175,9 +306,56 @@ function parseSettings(config: Record<string, unknown>, provider: ProviderName):
     IntermediateCertTTL: c.IntermediateCertTTL,
     CSRMaxPerSecond: c.CSRMaxPerSecond,
     CSRMaxConcurrent: c.CSRMaxConcurrent,
-    ...plugin,
   };
+}
+
+/**
+ * One provider's Config checked: keys to their API spelling, the provider's schema, and the
+ * checks between fields (the common ones and the provider's `more`); every issue under `Config`.
+ */
+function checkSettings<S extends z.ZodType>(config: Record<string, unknown>, spellingOf: ReadonlyMap<string, string>, schema: S, keys: KeyTable, more: (raw: Record<string, unknown>) => Issue[] = () => []): { data?: z.infer<S>; issues: Issue[] } {
+  const issues: Issue[] = [];
+  const raw = canonicalKeys(config, spellingOf, issues);
+  const parsed = schema.safeParse(raw);
+  issues.push(...(parsed.success ? [] : issuesOf(parsed.error, ['Config'], Object.keys(keys))));
+  issues.push(...[...crossFieldIssues(raw), ...more(raw)].map((i) => ({ ...i, path: `Config.${i.path}` })));
+  return issues.length > 0 || !parsed.success ? { issues } : { data: parsed.data as z.infer<S>, issues };
+}
+
+/** The Vault provider's settings from a Config object; issues carry paths under `Config`. */
+function parseVaultSettings(config: Record<string, unknown>): { settings?: VaultSettings; issues: Issue[] } {
+  const { data: c, issues } = checkSettings(config, VAULT_SETTING_OF, vaultSchema, VAULT_KEYS, vaultCrossFieldIssues);
+  if (!c) return { issues };
+  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  const settings: VaultSettings = defined({
+    ...commonSettings(c),
+    Address: c.Address,
+    Token: c.Token,
+    AuthMethod: c.AuthMethod && defined({ Type: c.AuthMethod.Type, MountPath: c.AuthMethod.MountPath, Params: { role_id: c.AuthMethod.Params.role_id, secret_id: c.AuthMethod.Params.secret_id } }),
+    RootPKIPath: c.RootPKIPath,
+    IntermediatePKIPath: c.IntermediatePKIPath,
+    CAFile: c.CAFile,
+    CAPath: c.CAPath,
+    CertFile: c.CertFile,
+    KeyFile: c.KeyFile,
+    TLSServerName: c.TLSServerName,
+    TLSSkipVerify: c.TLSSkipVerify,
+  });
   return { settings, issues };
+}
+
+/** The plugin provider's settings (SPIRE's plugin_cmd, plugin_checksum, plugin_data, and the common ones). */
+function parsePluginSettings(config: Record<string, unknown>): { settings?: ProviderSettings & PluginSettings; issues: Issue[] } {
+  const { data: c, issues } = checkSettings(config, PLUGIN_SETTING_OF, pluginSchema, PLUGIN_SETTING_KEYS);
+  if (!c) return { issues };
+  const checksum = c.plugin_checksum === undefined ? {} : { plugin_checksum: c.plugin_checksum.toLowerCase() };
+  return { settings: { ...commonSettings(c), plugin_cmd: c.plugin_cmd, plugin_data: c.plugin_data, ...checksum }, issues };
+}
+
+/** The provider's settings from a Config object; issues carry paths under `Config`. */
+function parseSettings(config: Record<string, unknown>): { settings?: ProviderSettings; issues: Issue[] } {
+  const { data: c, issues } = checkSettings(config, SETTING_OF, settingsSchema, SETTING_KEYS);
+  return c ? { settings: commonSettings(c), issues } : { issues };
 }
 
 const flag = z.boolean({ error: 'must be true or false' }).optional();
@@ -190,7 +368,7 @@ const raftIndex = z.number({ error: 'must be a number' }).int('must be a whole n
  * shows, may be sent back but not changed.
  */
 const requestSchema = z.strictObject({
-  Provider: z.string({ error: (i) => (i.input === undefined ? 'is required (the built-in provider is "consul", one out of process "plugin")' : 'must be a string') }),
+  Provider: z.string({ error: (i) => (i.input === undefined ? 'is required (the built-in provider is "consul"; "vault" uses a Vault PKI; "plugin" runs one out of process)' : 'must be a string') }),
   Config: z.record(z.string(), z.unknown(), {
     error: (i) => (i.input === undefined || i.input === null ? 'is required: the provider\'s settings, e.g. {"PrivateKeyType": "ec", "PrivateKeyBits": 256}' : 'must be an object of the provider\'s settings'),
   }),
@@ -228,12 +406,13 @@ export function parseCAConfigRequest(input: unknown): CAConfigRequest {
   }
   const top = requestSchema.safeParse(input);
   const issues = top.success ? [] : issuesOf(top.error, [], REQUEST_KEYS);
-  const provider = (PROVIDERS as readonly unknown[]).includes(input.Provider) ? (input.Provider as ProviderName) : undefined;
+  const provider = typeof input.Provider === 'string' && (PROVIDERS as readonly string[]).includes(input.Provider) ? (input.Provider as CAConfig['Provider']) : undefined;
   if (typeof input.Provider === 'string' && !provider) {
-    issues.push({ path: 'Provider', message: `"${input.Provider}" is not supported (the built-in provider is "consul", one out of process "plugin")` });
+    issues.push({ path: 'Provider', message: `"${input.Provider}" is not supported (the built-in provider is "consul"; "vault" uses a Vault PKI; "plugin" runs one out of process)` });
   }
   // The settings are checked even when the top level has problems: every issue at once.
-  const settings = isObject(input.Config) ? parseSettings(input.Config, provider ?? 'consul') : { issues: [] };
+  const parse = provider === 'vault' ? parseVaultSettings : provider === 'plugin' ? parsePluginSettings : parseSettings;
+  const settings = !isObject(input.Config) ? { issues: [] } : parse(input.Config);
   issues.push(...settings.issues);
   const force = top.data?.ForceWithoutCrossSigning;
   const forceSnake = top.data?.force_without_cross_signing;
@@ -242,11 +421,12 @@ export function parseCAConfigRequest(input: unknown): CAConfigRequest {
   }
   if (issues.length > 0 || !top.success || !settings.settings || !provider) throw new ValidationError(issues, CONTEXT);
   const ForceWithoutCrossSigning = force ?? forceSnake ?? false;
-  const s = settings.settings;
   const config: CAConfig =
-    provider === 'plugin' && s.plugin_cmd !== undefined
-      ? { Provider: 'plugin', Config: { ...s, plugin_cmd: s.plugin_cmd, plugin_data: s.plugin_data ?? {} }, ForceWithoutCrossSigning }
-      : { Provider: 'consul', Config: s, ForceWithoutCrossSigning };
+    provider === 'vault'
+      ? { Provider: 'vault', Config: settings.settings as VaultSettings, ForceWithoutCrossSigning }
+      : provider === 'plugin'
+        ? { Provider: 'plugin', Config: settings.settings as ProviderSettings & PluginSettings, ForceWithoutCrossSigning }
+        : { Provider: 'consul', Config: settings.settings, ForceWithoutCrossSigning };
   return {
     config,
     ...(top.data.ClusterID === undefined ? {} : { clusterId: top.data.ClusterID }),
@@ -269,12 +449,29 @@ export function leafTtlMs(c: CAConfig): number {
 }
 
 /**
- * Whether going from `a` to `b` needs a new root: another provider (another plugin binary, or
- * other plugin_data: the plugin decides what they mean), a new key type/size or root lifetime,
- * however spelt. A new plugin_checksum alone (an upgraded binary) keeps the root.
+ * Whether going from `a` to `b` needs a new provider and possibly a new root: another provider,
+ * another Vault or PKI mount, another plugin binary or plugin_data (the plugin decides what they
+ * mean), or a new key type/size or root lifetime (however spelt). A new plugin_checksum alone (an
+ * upgraded binary) does not. A provider that finds the root it already had (a Vault mount
+ * reused) keeps it: see the CA's rotation.
  */
 export function needsNewRoot(a: CAConfig, b: CAConfig): boolean {
   if (a.Provider !== b.Provider) return true;
+  if (a.Provider === 'vault' && b.Provider === 'vault') {
+    const path = (p: string | undefined) => trimSlashes(p ?? '');
+    if (a.Config.Address !== b.Config.Address || path(a.Config.RootPKIPath) !== path(b.Config.RootPKIPath) || path(a.Config.IntermediatePKIPath) !== path(b.Config.IntermediatePKIPath)) return true;
+  }
   if (a.Provider === 'plugin' && b.Provider === 'plugin' && (a.Config.plugin_cmd !== b.Config.plugin_cmd || !isDeepStrictEqual(a.Config.plugin_data, b.Config.plugin_data))) return true;
   return a.Config.PrivateKeyType !== b.Config.PrivateKeyType || a.Config.PrivateKeyBits !== b.Config.PrivateKeyBits || msOf(a.Config.RootCertTTL) !== msOf(b.Config.RootCertTTL);
+}
+
+/**
+ * The configuration as reads show it: the Vault provider's Token and AppRole secret_id are
+ * write-only, as in Consul (a read-modify-write sends them again).
+ */
+export function withoutSecrets(c: CAConfig): CAConfig {
+  if (c.Provider !== 'vault') return c;
+  const { Token: _token, AuthMethod, ...rest } = c.Config;
+  const auth = AuthMethod && { ...AuthMethod, Params: { role_id: AuthMethod.Params.role_id } };
+  return { ...c, Config: { ...rest, ...(auth ? { AuthMethod: auth as VaultAuthMethod } : {}) } };
 }

@@ -54,6 +54,9 @@ export interface CAProvider {
   supportsCrossSigning(): Promise<boolean>;
   /** Releases what the provider holds (a Vault mount, keys) when it is replaced. */
   cleanup(providerTypeChange: boolean, otherConfig: Readonly<Record<string, unknown>>): Promise<void>;
-  /** Lets go of what runs for the provider (a plugin process) when the agent stops; keeps its CA. */
-  close?(): Promise<void>;
+  /**
+   * Stops what runs for the provider (a token's renewal, a plugin process), keeping everything it
+   * holds: the agent is stopping. A plugin process is asked to shut down, so this may take a moment.
+   */
+  close?(): void | Promise<void>;
 }

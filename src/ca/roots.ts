@@ -2,7 +2,7 @@
 // rotation, and pruning roots whose leaves have all expired.
 import { certFingerprint, readCert } from './cert-info.js';
 import type { CAConfig } from './config.js';
-import { certPem, colonHex } from './pem.js';
+import { certDer, certPem, colonHex } from './pem.js';
 import type { RootChain } from './provider.js';
 import type { PersistedRoot } from './state-store.js';
 import type { CARoot, CARoots } from './types.js';
@@ -41,6 +41,18 @@ export function rootRecord(input: NewRootInput): PersistedRoot {
     CreateIndex: input.index,
     ModifyIndex: input.index,
   };
+}
+
+/**
+ * The active root's record when its provider gives it a new chain (the same root, another
+ * intermediate): what was cross-signed for it (its own key, issued by an older root) stays
+ * published, and so does the key type it was made with.
+ */
+export function rechainedRoot(active: PersistedRoot, input: NewRootInput): PersistedRoot {
+  const rootKey = Buffer.from(readCert(certDer(active.RootCert)).spki);
+  const crossSigned = active.IntermediateCerts.filter((pem) => rootKey.equals(Buffer.from(readCert(certDer(pem)).spki)));
+  const next = rootRecord(input);
+  return { ...next, IntermediateCerts: [...next.IntermediateCerts, ...crossSigned], CreateIndex: active.CreateIndex, PrivateKeyType: active.PrivateKeyType, PrivateKeyBits: active.PrivateKeyBits };
 }
 
 /**

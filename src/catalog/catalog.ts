@@ -3,7 +3,8 @@
 // reads are watches (shared per query, re-run only when a table they read changes).
 import { BehaviorSubject, distinctUntilChanged, map, Subject, type Observable } from 'rxjs';
 import { systemClock, type Clock } from '../core/clock.js';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import { consulDecode } from '../core/consul-decode.js';
 import { parseInput } from '../core/validate.js';
 import { SharedQueries } from '../store/shared.js';
 import type { Indexed, ReadTx, Relevance, Store, TableName, WriteTx } from '../store/types.js';
@@ -13,8 +14,10 @@ import { federationStateSchema, federationStateUpdateSchema, sameGateways, type 
 import { decide, intentionsOf, sortIntentions, type DefaultPolicy, type IntentionWithPermissions } from './intentions/precedence.js';
 import { legacyIntentionBody, serviceIntentionsSchema, type IntentionSource } from './intentions/schema.js';
 import * as q from './queries.js';
-import { expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
-import { registrationSchema } from './services/schema.js';
+import type { CheckWithTags } from './queries.js';
+import { checkRecord, expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
+import { catalogDeregistrationSchema, catalogRegistrationSchema, serviceAsRegistration } from './services/catalog-register.js';
+import { checkDefinition, registrationSchema } from './services/schema.js';
 import type { CatalogNode, CheckServiceNode, ConfigEntry, ConfigEntryOf, FederationState, HealthCheck, HealthStatus, Indexes, IntentionDecision, ServiceInstance } from './types.js';
 
 export interface CatalogOptions {
@@ -39,6 +42,9 @@ export interface RemoteCatalog {
 }
 
 const NO_INSTANCES: Observable<readonly CheckServiceNode[]> = new BehaviorSubject<readonly CheckServiceNode[]>(Object.freeze([]));
+
+/** Consul's agent node check. */
+export const SERF_HEALTH_CHECK = 'serfHealth';
 
 const SERVICE_TABLES: TableName[] = ['services'];
 const HEALTH_TABLES: TableName[] = ['nodes', 'services', 'checks'];
@@ -78,9 +84,22 @@ export class Catalog {
     return r.index;
   }
 
+  /**
+   * The node check a Consul agent keeps on its node (`serfHealth`, passing while the agent runs),
+   * which Consul's clients and tests look for. Switchyard has no gossip: the agent is alive when it
+   * answers, so the check is written passing at startup.
+   */
+  async registerAgentHealth(): Promise<void> {
+    await this.store.write((tx) => {
+      const key = `${this.node}/${SERF_HEALTH_CHECK}`;
+      if (tx.get<StoredCheck>('checks', key)?.value.Status === 'passing') return;
+      tx.put('checks', key, { Node: this.node, CheckID: SERF_HEALTH_CHECK, Name: 'Serf Health Status', Status: 'passing', Notes: '', Output: 'Agent alive and reachable', ServiceID: '', ServiceName: '', Type: '' } satisfies StoredCheck);
+    });
+  }
+
   /** PUT /v1/agent/service/register: the service, its sidecar and their checks, in one transaction. */
   async registerService(body: unknown): Promise<{ index: number; services: StoredService[] }> {
-    const reg = parseInput(registrationSchema, body ?? {}, 'invalid service registration');
+    const reg = parseInput(registrationSchema, consulDecode(registrationSchema, body ?? {}, { snakeCase: true }), 'invalid service registration');
     const r = await this.store.write((tx) => {
       const existing = new Map(tx.list<StoredService>('services', `${this.node}/`).map((row) => [row.value.ID, row.value]));
       const existingChecks = new Map(tx.list<StoredCheck>('checks', `${this.node}/`).map((row) => [row.value.CheckID, row.value]));
@@ -94,11 +113,108 @@ export class Catalog {
     return { index: r.index, services: r.result };
   }
 
+  /**
+   * PUT /v1/agent/check/register: a check on this agent's node, of a service on it (`ServiceID`)
+   * or of the node itself; its ID defaults to its Name, as in Consul. The agent runs it.
+   */
+  async registerCheck(body: unknown): Promise<number> {
+    const def = parseInput(checkDefinition, consulDecode(checkDefinition, body ?? {}), 'invalid check registration');
+    if (!def.Name) throw ValidationError.of('Name', 'is required');
+    const name = def.Name;
+    const id = def.CheckID ?? def.ID ?? name;
+    const r = await this.store.write((tx) => {
+      const service = def.ServiceID === undefined ? undefined : tx.get<StoredService>('services', `${this.node}/${def.ServiceID}`)?.value;
+      if (def.ServiceID !== undefined && !service) throw ValidationError.of('ServiceID', `"${def.ServiceID}" is not a service registered with this agent`);
+      const before = tx.get<StoredCheck>('checks', `${this.node}/${id}`)?.value;
+      tx.put('checks', `${this.node}/${id}`, checkRecord(def, { id, name, service, node: this.node, before }));
+    });
+    return r.index;
+  }
+
+  /** PUT /v1/agent/check/deregister/:id (an unknown ID is a 404). */
+  async deregisterCheck(id: string): Promise<number> {
+    const r = await this.store.write((tx) => {
+      if (!tx.delete('checks', `${this.node}/${id}`)) throw new NotFoundError(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
+    });
+    return r.index;
+  }
+
   private replaceChecks(tx: WriteTx, serviceId: string, next: readonly StoredCheck[]): void {
     for (const row of tx.list<StoredCheck>('checks', `${this.node}/`)) {
       if (row.value.ServiceID === serviceId && !next.some((c) => c.CheckID === row.value.CheckID)) tx.delete('checks', row.key);
     }
     for (const c of next) tx.put('checks', `${this.node}/${c.CheckID}`, c);
+  }
+
+  /**
+   * PUT /v1/catalog/register: a node (any node: an external service, a node with no agent),
+   * optionally a service on it (checked as an agent registration is) and checks with a status
+   * (records: no agent runs them), in one transaction. On the agent's own node too, as Consul
+   * allows (its agent API registrations are the usual way there).
+   */
+  async catalogRegister(body: unknown): Promise<void> {
+    const reg = parseInput(catalogRegistrationSchema, consulDecode(catalogRegistrationSchema, body ?? {}), 'invalid catalog registration');
+    this.checkCatalogTarget(reg.Datacenter);
+    const service = reg.Service && withPrefix('Service', () => parseInput(registrationSchema, consulDecode(registrationSchema, serviceAsRegistration(reg.Service ?? {}), { snakeCase: true })));
+    if (service?.Connect?.SidecarService) throw ValidationError.of('Service.Connect.SidecarService', 'is only valid through the agent API (PUT /v1/agent/service/register)');
+    await this.store.write((tx) => {
+      const before = tx.get<CatalogNode>('nodes', reg.Node)?.value;
+      if (!reg.SkipNodeUpdate || !before) {
+        tx.put('nodes', reg.Node, { ID: before?.ID ?? reg.ID ?? crypto.randomUUID(), Node: reg.Node, Address: reg.Address, Datacenter: this.datacenter, Meta: reg.NodeMeta ?? before?.Meta ?? {} });
+      }
+      const existing = new Map(tx.list<StoredService>('services', `${reg.Node}/`).map((row) => [row.value.ID, row.value]));
+      const existingChecks = new Map(tx.list<StoredCheck>('checks', `${reg.Node}/`).map((row) => [row.value.CheckID, row.value]));
+      if (service) {
+        for (const s of expandRegistration(service, { node: reg.Node, datacenter: this.datacenter, existing, existingChecks }).services) {
+          tx.put('services', `${reg.Node}/${s.ID}`, s);
+          existing.set(s.ID, s);
+        }
+      }
+      for (const [i, c] of [...(reg.Check ? [reg.Check] : []), ...(reg.Checks ?? [])].entries()) {
+        const at = reg.Check && i === 0 ? 'Check' : 'Checks';
+        const owner = c.ServiceID === undefined || c.ServiceID === '' ? undefined : existing.get(c.ServiceID);
+        if (c.ServiceID && !owner) throw ValidationError.of(`${at}.ServiceID`, `"${c.ServiceID}" is not a service on node "${reg.Node}"`);
+        const id = c.CheckID ?? c.ID ?? c.Name;
+        const prior = existingChecks.get(id);
+        tx.put('checks', `${reg.Node}/${id}`, {
+          Node: reg.Node,
+          CheckID: id,
+          Name: c.Name,
+          Status: c.Status ?? prior?.Status ?? 'critical',
+          Notes: c.Notes ?? '',
+          Output: c.Output ?? '',
+          ServiceID: owner?.ID ?? '',
+          ServiceName: owner?.Service ?? '',
+          Type: '',
+        } satisfies StoredCheck);
+      }
+    });
+  }
+
+  /** PUT /v1/catalog/deregister: a service (and its checks), a check, or the whole node. */
+  async catalogDeregister(body: unknown): Promise<void> {
+    const d = parseInput(catalogDeregistrationSchema, consulDecode(catalogDeregistrationSchema, body ?? {}), 'invalid catalog deregistration');
+    this.checkCatalogTarget(d.Datacenter);
+    await this.store.write((tx) => {
+      const prefix = `${d.Node}/`;
+      const drop = (table: TableName, keep: (key: string, value: { ServiceID?: string }) => boolean) => {
+        for (const row of tx.list<{ ServiceID?: string }>(table, prefix)) if (!keep(row.key, row.value)) tx.delete(table, row.key);
+      };
+      if (d.ServiceID !== undefined) {
+        tx.delete('services', `${prefix}${d.ServiceID}`);
+        drop('checks', (_k, c) => c.ServiceID !== d.ServiceID);
+      } else if (d.CheckID !== undefined) {
+        tx.delete('checks', `${prefix}${d.CheckID}`);
+      } else {
+        drop('services', () => false);
+        drop('checks', () => false);
+        tx.delete('nodes', d.Node);
+      }
+    });
+  }
+
+  private checkCatalogTarget(datacenter: string | undefined): void {
+    if (datacenter && datacenter !== this.datacenter) throw ValidationError.of('Datacenter', `this agent writes datacenter "${this.datacenter}" only, not "${datacenter}"`);
   }
 
   /** PUT /v1/agent/service/deregister/:id: also removes the sidecar registered with it. */
@@ -176,9 +292,13 @@ export class Catalog {
 
   // ---- legacy intentions API ---------------------------------------------------------------
 
-  /** PUT /v1/connect/intentions/exact: creates or updates one source in the destination's entry. */
-  async putIntention(source: string, destination: string, body: unknown): Promise<void> {
-    const input = parseInput(legacyIntentionBody, body ?? {}, 'invalid intention');
+  /**
+   * PUT /v1/connect/intentions/exact: creates or updates one source in the destination's entry.
+   * With `createId` (POST /v1/connect/intentions) it only creates, under that legacy ID, and
+   * refuses an intention that exists already, as Consul does.
+   */
+  async putIntention(source: string, destination: string, body: unknown, opts: { readonly createId?: string } = {}): Promise<void> {
+    const input = parseInput(legacyIntentionBody, consulDecode(legacyIntentionBody, body ?? {}), 'invalid intention');
     for (const [field, given, expected] of [['SourceName', input.SourceName, source], ['DestinationName', input.DestinationName, destination]] as const) {
       if (given !== undefined && given !== expected) throw ValidationError.of(field, `"${given}" differs from the query parameter "${expected}"`);
     }
@@ -187,6 +307,7 @@ export class Catalog {
       const entry: EntryOf<'service-intentions'> = tx.get<ConfigEntryOf<'service-intentions'>>('config_entries', key)?.value ?? { Kind: 'service-intentions', Name: destination };
       const sources: IntentionSource[] = (entry.Sources ?? []).filter((s) => s.Name !== source);
       const prior = (entry.Sources ?? []).find((s) => s.Name === source);
+      if (prior && opts.createId !== undefined) throw new ConflictError(`duplicate intention found: ${source} => ${destination}`);
       const now = new Date(this.clock.now()).toISOString();
       sources.push({
         Name: source,
@@ -194,7 +315,7 @@ export class Catalog {
         Type: 'consul',
         Description: input.Description ?? '',
         LegacyMeta: input.Meta ?? {},
-        ...(prior?.LegacyID ? { LegacyID: prior.LegacyID } : {}),
+        ...(prior?.LegacyID ? { LegacyID: prior.LegacyID } : opts.createId !== undefined ? { LegacyID: opts.createId } : {}),
         LegacyCreateTime: prior?.LegacyCreateTime ?? now,
         LegacyUpdateTime: now,
       });
@@ -251,6 +372,21 @@ export class Catalog {
 
   serviceNodes(name: string): Observable<Indexed<CheckServiceNode[]>> {
     return this.query(`service-nodes:${name}`, ['nodes', 'services'], (tx) => q.serviceHealth(tx, name).map((c) => ({ ...c, Checks: [] })), q.serviceHealthRelevance(name, false));
+  }
+
+  /** A node and the services registered on it (`node` undefined when there is no such node). */
+  nodeServices(node: string): Observable<Indexed<{ readonly node: CatalogNode | undefined; readonly services: ServiceInstance[] }>> {
+    return this.query(`node-services:${node}`, ['nodes', 'services'], (tx) => ({ node: q.nodes(tx).find((n) => n.Node === node), services: q.nodeServices(tx, node) }));
+  }
+
+  /** Every check of a node, with the tags of the service each belongs to. */
+  nodeChecks(node: string): Observable<Indexed<CheckWithTags[]>> {
+    return this.query(`node-checks:${node}`, HEALTH_TABLES, (tx) => q.checksWithTags(tx, q.checks(tx, node)));
+  }
+
+  /** Every check in `state` (`any`: all of them), with the tags of their services. */
+  checksInState(state: HealthStatus | 'any'): Observable<Indexed<CheckWithTags[]>> {
+    return this.query(`checks-in-state:${state}`, HEALTH_TABLES, (tx) => q.checksWithTags(tx, q.checks(tx).filter((c) => state === 'any' || c.Status === state)));
   }
 
   nodes(): Observable<Indexed<CatalogNode[]>> {
@@ -504,3 +640,12 @@ export function intentionsFor(tx: ReadTx, destination: string): IntentionWithPer
   return sortIntentions(entries.filter((e) => e !== undefined).flatMap((e) => intentionsOf(e as unknown as Parameters<typeof intentionsOf>[0])));
 }
 
+/** Runs `parse` with every issue it raises placed under `prefix` (a nested part of a body). */
+function withPrefix<T>(prefix: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    throw new ValidationError(err.issues.map((i) => ({ ...i, path: i.path ? (i.path.startsWith('[') ? `${prefix}${i.path}` : `${prefix}.${i.path}`) : prefix })), 'invalid catalog registration');
+  }
+}

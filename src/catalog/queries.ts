@@ -31,6 +31,13 @@ export function checks(tx: ReadTx, node?: string): HealthCheck[] {
 }
 
 /** `/v1/catalog/services`: every service name with the union of its tags. */
+/** A check with the tags of the service it belongs to (as Consul's health endpoints show it). */
+export type CheckWithTags = HealthCheck & { readonly ServiceTags: readonly string[] };
+
+export function checksWithTags(tx: ReadTx, checks: readonly HealthCheck[]): CheckWithTags[] {
+  return checks.map((c) => ({ ...c, ServiceTags: c.ServiceID === '' ? [] : (tx.get<StoredService>('services', `${c.Node}/${c.ServiceID}`)?.value.Tags ?? []) }));
+}
+
 export function serviceTags(tx: ReadTx): Record<string, string[]> {
   const out: Record<string, Set<string>> = {};
   for (const s of allServices(tx)) for (const t of s.Tags) (out[s.Service] ??= new Set()).add(t);

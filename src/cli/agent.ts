@@ -5,6 +5,7 @@ import { agentRoutes } from '../api/agent.js';
 import { caRoutes } from '../api/ca.js';
 import { catalogRoutes } from '../api/catalog.js';
 import { configRoutes } from '../api/config.js';
+import { agentSelfRoutes } from '../api/agent-self.js';
 import { Federation } from '../api/federation/federation.js';
 import { federate } from '../api/federation/forward.js';
 import { federationRoutes } from '../api/federation/routes.js';
@@ -28,6 +29,7 @@ import { proxylessSnapshots } from '../proxycfg/proxyless.js';
 import { startXdsServer, XdsStatusRegistry, type XdsServer } from '../server/index.js';
 import { openStore, type SqliteStore } from '../store/sqlite.js';
 import { httpRemoteCatalog } from './remote-catalog.js';
+import { packageVersion } from './version.js';
 import { meshResourceSource } from './xds-source.js';
 import { checkFederation, DEFAULT_SHUTDOWN_GRACE_MS, type AgentConfig } from './agent-config.js';
 
@@ -89,6 +91,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const remote = httpRemoteCatalog({ baseUrl: () => `http://${ownAddress()}`, logger });
   const catalog = new Catalog(store, { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote });
   await catalog.registerNode(config.bind, { ...config.nodeMeta });
+  await catalog.registerAgentHealth();
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
   const { primaryDatacenter } = config;
   const primaryAddress = config.retryJoinWan[0];
@@ -115,6 +118,15 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       caRoutes({ ca, leaves, checkIntention: (src, dst) => catalog.check(src, dst), clock }),
       xdsStatusRoutes(xdsStatus),
       statusRoutes(ownAddress),
+      agentSelfRoutes(catalog, {
+        datacenter: config.datacenter,
+        primaryDatacenter: config.primaryDatacenter,
+        node: config.node,
+        bind: config.bind,
+        httpPort: () => address?.port ?? config.httpPort,
+        grpcPort: () => xdsPort ?? config.grpcPort,
+        version: packageVersion(),
+      }),
       federationRoutes(catalog, federation),
       ...(deps.routes ?? []),
     ], federation),
@@ -122,9 +134,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const proxies = new ProxyConfigManager({ catalog, ca: leaves });
   const source = meshResourceSource({ proxies, proxyless: proxylessSnapshots(catalog, leaves, { datacenter: config.datacenter }) });
   let xds: XdsServer;
+  let xdsPort: number | undefined;
   try {
     address = await http.listen(config.httpPort, config.bind);
     xds = await startXdsServer({ source, logger, status: xdsStatus, host: config.bind, port: config.grpcPort, limits: { maxStreams: config.xdsMaxStreams } });
+    xdsPort = xds.port;
   } catch (err) {
     federation.close();
     await http.close().catch(() => undefined);

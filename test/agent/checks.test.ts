@@ -9,8 +9,9 @@ import { healthServer } from '../support/grpc-peers.js';
 import { freePort, waitFor } from '../support/wait.js';
 
 async function status(a: TestAgent, service: string): Promise<{ Status: string; Output: string } | undefined> {
-  const r = (await a.get(`/v1/health/service/${service}`)).json as { Checks: { Status: string; Output: string }[] }[];
-  return r[0]?.Checks[0];
+  // The service's own check (the node's serfHealth is listed too, as in Consul).
+  const r = (await a.get(`/v1/health/service/${service}`)).json as { Checks: { Status: string; Output: string; ServiceID: string }[] }[];
+  return r[0]?.Checks.find((c) => c.ServiceID !== '');
 }
 
 function listen(server: Server | ReturnType<typeof createTcpServer>): Promise<number> {

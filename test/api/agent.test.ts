@@ -261,9 +261,10 @@ describe('/v1/agent', () => {
     for (const [verb, status] of [['pass', 'passing'], ['warn', 'warning'], ['fail', 'critical']] as const) {
       const r = await a.put(`/v1/agent/check/${verb}/service:ttl?note=${verb}-note`);
       assert.equal(r.status, 200, r.text);
-      const health = (await a.get('/v1/health/service/ttl')).json as { Checks: { Status: string; Output: string }[] }[];
-      assert.equal(health[0]?.Checks[0]?.Status, status);
-      assert.equal(health[0]?.Checks[0]?.Output, `${verb}-note`);
+      const health = (await a.get('/v1/health/service/ttl')).json as { Checks: { Status: string; Output: string; ServiceID: string }[] }[];
+      const own = health[0]?.Checks.find((c) => c.ServiceID !== '');
+      assert.equal(own?.Status, status);
+      assert.equal(own?.Output, `${verb}-note`);
     }
     const unknown = await a.put('/v1/agent/check/pass/nope');
     assert.equal(unknown.status, 404);

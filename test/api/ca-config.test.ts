@@ -49,7 +49,8 @@ describe('PUT /v1/connect/ca/configuration validation', () => {
   it('refuses unknown fields and wrong types, naming each', async () => {
     await refused({ ...P384, Bogus: 1 }, /Bogus: unknown field/);
     await refused({ Provider: 7, Config: {} }, /Provider: must be a string/);
-    await refused({ Provider: 'vault', Config: {} }, /Provider: "vault" is not supported/);
+    await refused({ Provider: 'aws-pca', Config: {} }, /Provider: "aws-pca" is not supported/);
+    await refused({ Provider: 'vault', Config: {} }, /Config\.Address: is required/, /Config\.IntermediatePKIPath: is required/, /Config\.Token: is required/);
     await refused({ Provider: 'consul', Config: [] }, /Config: must be an object/);
     await refused({ Provider: 'consul', Config: 'ec' }, /Config: must be an object/);
     await refused({ Provider: 'consul', Config: { ...P384.Config, Frobnicate: true } }, /Config\.Frobnicate: unknown field/);
@@ -69,6 +70,30 @@ describe('PUT /v1/connect/ca/configuration validation', () => {
     await refused({ Provider: 'consul', Config: { ...P384.Config, SkipValidate: true } }, /Config\.SkipValidate: is not supported/);
     await refused({ Provider: 'consul', Config: { ...P384.Config, PrivateKey: '-----BEGIN EC PRIVATE KEY-----' } }, /Config\.PrivateKey: is not supported/);
     await refused({ Provider: 'consul', Config: { ...P384.Config, RootCert: '-----BEGIN CERTIFICATE-----' } }, /Config\.RootCert: is not supported/);
+  });
+
+  it('refuses a Vault configuration that misses or misstates a setting, naming each, before Vault is asked anything', async () => {
+    const V = { Address: 'http://127.0.0.1:1', Token: 't', RootPKIPath: 'connect-root', IntermediatePKIPath: 'connect-intermediate' };
+    const vault = (over: Record<string, unknown>) => ({ Provider: 'vault', Config: { ...V, ...over } });
+    await refused(vault({ Address: undefined }), /Config\.Address: is required/);
+    await refused(vault({ Address: 'vault:8200' }), /Config\.Address: must be an http:\/\/ or https:\/\/ URL/);
+    await refused(vault({ Address: 'ftp://vault' }), /Config\.Address: must be an http:\/\/ or https:\/\/ URL/);
+    await refused(vault({ Token: undefined }), /Config\.Token: is required: a Vault token, or an AuthMethod/);
+    await refused(vault({ Token: '' }), /Config\.Token: must not be empty/);
+    await refused(vault({ AuthMethod: { Type: 'approle', Params: { role_id: 'r', secret_id: 's' } } }), /Config\.AuthMethod: only one of Token and AuthMethod/);
+    await refused(vault({ Token: undefined, AuthMethod: { Type: 'kubernetes', Params: { role: 'x' } } }), /Config\.AuthMethod\.Type: must be "approle"/, /Config\.AuthMethod\.Params\.role: unknown field/);
+    await refused(vault({ Token: undefined, AuthMethod: { Type: 'approle', Params: { role_id: 'r' } } }), /Config\.AuthMethod\.Params\.secret_id: is required/);
+    await refused(vault({ IntermediatePKIPath: undefined }), /Config\.IntermediatePKIPath: is required/);
+    await refused(vault({ IntermediatePKIPath: 'connect-root/' }), /Config\.IntermediatePKIPath: must not be the same as RootPKIPath/);
+    await refused(vault({ RootPKIPath: 'sys/root' }), /Config\.RootPKIPath: names a path Vault reserves/);
+    await refused(vault({ RootPKIPath: 'a b' }), /Config\.RootPKIPath: must be a mount path/);
+    await refused(vault({ TLSSkipVerify: 'yes' }), /Config\.TLSSkipVerify: must be true or false/);
+    await refused(vault({ CertFile: '/etc/client.pem' }), /Config\.KeyFile: CertFile and KeyFile must be given together/);
+    await refused(vault({ Namespace: 'team-a' }), /Config\.Namespace: is not supported/);
+    await refused(vault({ Tokn: 'x' }), /Config\.Tokn: unknown field/);
+    await refused(vault({ token: 'x' }), /Config\.token: given twice \(as Token and token\)/);
+    await refused(vault({ PrivateKey: 'x' }), /Config\.PrivateKey: unknown field/);
+    await refused(vault({ LeafCertTTL: '9000h' }), /Config\.LeafCertTTL: must be at most 8760h/);
   });
 
   it('accepts what Consul\'s API client sends, and a read-modify-write round trip changes nothing', async () => {

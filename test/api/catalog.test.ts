@@ -31,8 +31,8 @@ describe('/v1/catalog and /v1/health', () => {
   });
 
   it('returns health with checks, and only passing instances with ?passing', async () => {
-    const all = (await a.get('/v1/health/service/web')).json as { Service: { ID: string }; Checks: { Status: string }[]; Node: { Node: string } }[];
-    assert.deepEqual(all.map((e) => [e.Service.ID, e.Checks[0]?.Status, e.Node.Node]), [['web-1', 'passing', 'alpha'], ['web-2', 'critical', 'alpha']]);
+    const all = (await a.get('/v1/health/service/web')).json as { Service: { ID: string }; Checks: { Status: string; ServiceID: string }[]; Node: { Node: string } }[];
+    assert.deepEqual(all.map((e) => [e.Service.ID, e.Checks.find((c) => c.ServiceID !== '')?.Status, e.Node.Node]), [['web-1', 'passing', 'alpha'], ['web-2', 'critical', 'alpha']]);
     const passing = (await a.get('/v1/health/service/web?passing')).json as { Service: { ID: string } }[];
     assert.deepEqual(passing.map((e) => e.Service.ID), ['web-1']);
     const bad = await a.get('/v1/health/service/web?passing=maybe');

@@ -75,7 +75,7 @@ describe('CA service', () => {
     await assert.rejects(ca.setConfiguration({ Provider: 'consul', Config: { LeafCertTTL: '10m' } }), /Config\.LeafCertTTL: must be at least 1h/);
     await assert.rejects(ca.setConfiguration({ Provider: 'consul', Config: { leaf_cert_ttl: '9000h' } }), /Config\.LeafCertTTL: must be at most 8760h/);
     await assert.rejects(ca.setConfiguration({ Provider: 'consul', Config: { LeafCertTTL: 'soon' } }), /Config\.LeafCertTTL: "soon" is not a duration/);
-    await assert.rejects(ca.setConfiguration({ Provider: 'vault' }), /Provider: "vault" is not supported/);
+    await assert.rejects(ca.setConfiguration({ Provider: 'aws-pca', Config: {} }), /Provider: "aws-pca" is not supported/);
     await assert.rejects(ca.setConfiguration({ Provider: 'consul', Config: { Bogus: 1 } }), /Config/);
     assert.equal(store.saves, before);
     assert.equal(ca.configuration().Config.PrivateKeyBits, 256);

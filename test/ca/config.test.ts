@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_CA_CONFIG, needsNewRoot, parseCAConfig } from '../../src/ca/config.js';
+import { DEFAULT_CA_CONFIG, needsNewRoot, parseCAConfig, withoutSecrets } from '../../src/ca/config.js';
 import { formatDuration, parseDuration } from '../../src/core/duration.js';
 
 describe('CA configuration', () => {
@@ -11,6 +11,26 @@ describe('CA configuration', () => {
       Config: { PrivateKeyType: 'ec', PrivateKeyBits: 256, LeafCertTTL: '72h', RootCertTTL: '87600h', IntermediateCertTTL: '8760h', CSRMaxPerSecond: 50, CSRMaxConcurrent: 0 },
     });
     assert.equal(parseCAConfig({ Config: { PrivateKeyType: 'rsa' } }).Config.PrivateKeyBits, 2048);
+  });
+
+  it('reads a Vault configuration in the agent-config spelling, defaults filled in, and shows it without its secrets', () => {
+    const c = parseCAConfig({
+      Provider: 'vault',
+      Config: { address: 'https://vault:8200', auth_method: { Type: 'approle', Params: { role_id: 'r', secret_id: 's3cret' } }, root_pki_path: 'connect-root', intermediate_pki_path: 'connect-int', tls_skip_verify: true },
+    });
+    assert.deepEqual(c.Config, {
+      PrivateKeyType: 'ec', PrivateKeyBits: 256, LeafCertTTL: '72h', RootCertTTL: '87600h', IntermediateCertTTL: '8760h', CSRMaxPerSecond: 50, CSRMaxConcurrent: 0,
+      Address: 'https://vault:8200', AuthMethod: { Type: 'approle', Params: { role_id: 'r', secret_id: 's3cret' } }, RootPKIPath: 'connect-root', IntermediatePKIPath: 'connect-int', TLSSkipVerify: true,
+    });
+    assert.doesNotMatch(JSON.stringify(withoutSecrets(c)), /s3cret/);
+    assert.deepEqual((withoutSecrets(c).Config as { AuthMethod?: unknown }).AuthMethod, { Type: 'approle', Params: { role_id: 'r' } });
+    const t = parseCAConfig({ Provider: 'vault', Config: { Address: 'http://v', Token: 'hvs.tok', IntermediatePKIPath: 'i' } });
+    assert.doesNotMatch(JSON.stringify(withoutSecrets(t)), /hvs\.tok/);
+    assert.equal(c.Provider, 'vault');
+    if (c.Provider !== 'vault') return;
+    assert.ok(needsNewRoot(c, { ...c, Config: { ...c.Config, RootPKIPath: 'other-root' } }), 'another root mount');
+    assert.ok(!needsNewRoot(c, { ...c, Config: { ...c.Config, RootPKIPath: '/connect-root/' } }), 'the same mount, spelt with slashes');
+    assert.ok(needsNewRoot(DEFAULT_CA_CONFIG, c), 'another provider');
   });
 
   it('accepts the agent config spelling of keys', () => {

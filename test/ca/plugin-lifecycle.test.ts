@@ -128,15 +128,20 @@ describe('CA plugin lifecycle', () => {
       assert.equal((await put(sum)).status, 200);
       const after = (await a.get('/v1/connect/ca/roots')).json as Roots;
       assert.deepEqual([after.ActiveRootID, after.Roots], [roots.ActiveRootID, roots.Roots], 'a new checksum alone keeps the root');
-      // The next start checks the new checksum: the restarted plugin runs and signs.
-      process.kill(pid, 'SIGKILL');
+      // The upgraded binary serves the CA now, in place of the old process.
+      const [upgradedPid] = await waitFor('one plugin process, the upgraded one', () => {
+        const now = pluginProcesses(TS_PLUGIN_SCRIPT);
+        return now.length === 1 && now[0] !== pid ? now : undefined;
+      });
+      // A restart checks the new checksum: the restarted plugin runs and signs with the same CA.
+      process.kill(upgradedPid as number, 'SIGKILL');
       const leaf = await waitFor('a leaf from the restarted plugin', async () => {
         const res = await a.get('/v1/agent/connect/ca/leaf/db');
         return res.status === 200 ? res : undefined;
       }, { timeoutMs: 20_000 });
       const root = roots.Roots.find((x) => x.ID === roots.ActiveRootID)?.RootCert as string;
       assert.ok(opensslVerify(root, splitPem((leaf.json as { CertPEM: string }).CertPEM)[0] as string).ok);
-      assert.notDeepEqual(pluginProcesses(TS_PLUGIN_SCRIPT), [pid]);
+      assert.equal(pluginProcesses(TS_PLUGIN_SCRIPT).filter((p) => p === pid || p === upgradedPid).length, 0);
     } finally {
       await a.close();
     }

@@ -32,10 +32,10 @@ describe('remote catalog over the WAN link', () => {
     const seen: number[][] = [];
     const sub = remote.watchConnectHealth('dc2', 'db').subscribe((nodes) => seen.push(nodes.map((n) => n.Service.Port)));
     try {
-      await waitFor('the second good answer', () => seen.length >= 3);
+      await waitFor('the second good answer, and the next query blocking from its index', () => seen.length >= 3 && requests.some((r) => /index=7&/.test(r)));
       assert.deepEqual(seen, [[], [21000], [21000, 21001]], 'none, the first answer, the third (the malformed one changed nothing)');
       assert.match(requests[0] ?? '', /^\/v1\/health\/connect\/db\?dc=dc2&index=0&wait=60s$/);
-      assert.match(requests.at(-1) ?? '', /index=7/);
+      assert.match(requests.at(-1) ?? '', /index=7&/, 'the next query blocks from the last index');
     } finally {
       sub.unsubscribe();
       for (const res of held) res.end('[]');

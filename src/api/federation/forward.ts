@@ -10,13 +10,23 @@ import type { Federation } from './federation.js';
 import { httpCall, PrimaryUnreachableError, type LinkReply } from './wan-link.js';
 
 /** Writes the primary holds: in a secondary they are forwarded. */
-export const PRIMARY_WRITES: ReadonlySet<string> = new Set(['PUT /v1/config', 'DELETE /v1/config/:kind/:name', 'PUT /v1/connect/intentions/exact', 'DELETE /v1/connect/intentions/exact']);
+export const PRIMARY_WRITES: ReadonlySet<string> = new Set([
+  'PUT /v1/config',
+  'DELETE /v1/config/:kind/:name',
+  'PUT /v1/connect/intentions/exact',
+  'DELETE /v1/connect/intentions/exact',
+  'POST /v1/connect/intentions',
+  'DELETE /v1/connect/intentions/:id',
+]);
 /** Reads that take `?dc=`. */
 export const DATACENTER_READS: ReadonlySet<string> = new Set([
   'GET /v1/catalog/services',
   'GET /v1/catalog/service/:name',
   'GET /v1/catalog/nodes',
+  'GET /v1/catalog/node/:node',
   'GET /v1/health/service/:name',
+  'GET /v1/health/node/:node',
+  'GET /v1/health/state/:state',
   'GET /v1/health/connect/:name',
 ]);
 /** How long a forwarded write waits for replication to bring it here before it is answered anyway. */

@@ -113,10 +113,7 @@ export class PluginHost {
   /** How the provider is named in errors: `CA provider plugin "ca-plugin-go"`. */
   readonly label: string;
 
-  private checksum: string | undefined;
-
   constructor(private readonly opts: PluginHostOptions) {
-    this.checksum = opts.checksum;
     this.label = `CA provider plugin "${basename(opts.cmd)}"`;
     this.log = opts.logger.child({ component: 'ca-plugin', plugin: basename(opts.cmd) });
   }
@@ -142,12 +139,6 @@ export class PluginHost {
     return this.running?.pid;
   }
 
-  /** A new checksum for the binary (an upgrade): it must match the binary now, and is checked at every start. */
-  setChecksum(checksum: string | undefined): void {
-    if (checksum !== undefined) this.verifyChecksum(checksum);
-    this.checksum = checksum;
-  }
-
   private verifyChecksum(checksum: string): void {
     const actual = sha256File(this.opts.cmd);
     if (actual !== checksum.toLowerCase()) {
@@ -162,7 +153,7 @@ export class PluginHost {
     } catch (err) {
       throw new PluginCommandError(`${this.label}: ${cmd} cannot be run: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
-    if (this.checksum !== undefined) this.verifyChecksum(this.checksum);
+    if (this.opts.checksum !== undefined) this.verifyChecksum(this.opts.checksum);
   }
 
   private async launch(): Promise<Running> {

@@ -58,19 +58,15 @@ export class PluginProvider implements CAProvider {
       state: { ...(config.state ?? {}) },
     };
     const started = !this.host;
-    if (this.host) {
-      try {
-        this.host.setChecksum(settings.plugin_checksum);
-      } catch (err) {
-        throw ValidationError.of('Config.plugin_checksum', (err as Error).message, CONTEXT);
-      }
-    } else {
+    if (!this.host) {
       const host = new PluginHost({ ...this.deps.host, cmd: settings.plugin_cmd, checksum: settings.plugin_checksum, logger: this.deps.logger, clock: this.deps.clock, onRestart: (c) => this.reconfigure(c) });
       this.host = host;
       try {
         await host.start();
       } catch (err) {
         await host.stop();
+        // A later configure() (the CA retrying at startup) starts a fresh host.
+        this.host = undefined;
         if (err instanceof PluginChecksumError) throw ValidationError.of('Config.plugin_checksum', err.message, CONTEXT);
         if (err instanceof PluginCommandError) throw ValidationError.of('Config.plugin_cmd', err.message, CONTEXT);
         throw new UnavailableError(`the CA provider plugin could not be started: ${(err as Error).message}`);
@@ -80,10 +76,13 @@ export class PluginProvider implements CAProvider {
       await this.reconfigure(this.host.connection());
     } catch (err) {
       const refused = (err as grpc.ServiceError).code === grpc.status.INVALID_ARGUMENT;
+      const error = refused ? ValidationError.of('Config', `${this.host.label} refused its configuration: ${(err as grpc.ServiceError).details}`, CONTEXT) : this.failure('Configure', err);
       // A plugin started for this configuration goes; one already serving the CA stays.
-      if (started) await this.host.stop();
-      if (refused) throw ValidationError.of('Config', `${this.host.label} refused its configuration: ${(err as grpc.ServiceError).details}`, CONTEXT);
-      throw this.failure('Configure', err);
+      if (started) {
+        await this.host.stop();
+        this.host = undefined;
+      }
+      throw error;
     }
   }
 

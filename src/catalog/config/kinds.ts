@@ -1,6 +1,7 @@
 // Every config entry kind and its schema; one place to validate an entry by its Kind.
 import type { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
+import { consulDecode } from '../../core/consul-decode.js';
 import { parseInput } from '../../core/validate.js';
 import { serviceIntentionsSchema } from '../intentions/schema.js';
 import { meshSchema, proxyDefaultsSchema, serviceDefaultsSchema } from './defaults.js';
@@ -37,8 +38,11 @@ export type ValidEntry = { [K in ConfigKind]: EntryOf<K> }[ConfigKind];
 
 export function validateConfigEntry(input: unknown): ValidEntry {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw ValidationError.of('', 'the body must be a JSON object (a config entry)');
-  const kind = checkKind((input as { Kind?: unknown }).Kind);
-  const entry = parseInput(CONFIG_SCHEMAS[kind] as z.ZodType<ValidEntry>, input, `invalid ${kind} config entry`);
+  // Go's decoder matches `Kind` (and every field) ignoring case, as Consul's agent decodes it.
+  const kindKey = Object.keys(input).find((k) => k.toLowerCase() === 'kind');
+  const kind = checkKind(kindKey === undefined ? undefined : (input as Record<string, unknown>)[kindKey]);
+  const schema = CONFIG_SCHEMAS[kind];
+  const entry = parseInput(schema as z.ZodType<ValidEntry>, consulDecode(schema, input), `invalid ${kind} config entry`);
   const { CreateIndex: _c, ModifyIndex: _m, ...rest } = entry as ValidEntry & { CreateIndex?: number; ModifyIndex?: number };
   return rest as ValidEntry;
 }

@@ -34,7 +34,8 @@ export const intentionSource = z
     Permissions: z.array(permission).optional(),
     // Computed; accepted (and ignored) when a client echoes an entry it read.
     Precedence: z.number().optional(),
-    Type: z.literal('consul').optional(),
+    // Consul's only source type; sent empty (or left out) by its CLI and API client.
+    Type: z.enum(['', 'consul'], { error: 'must be "consul" (or empty)' }).optional(),
     Description: metaValueString.optional(),
     LegacyID: z.string().optional(),
     LegacyMeta: meta.optional(),
@@ -66,7 +67,7 @@ export const legacyIntentionBody = z.strictObject({
   DestinationName: z.string().optional(),
   SourceNS: namespace.optional(),
   DestinationNS: namespace.optional(),
-  SourceType: z.literal('consul').optional(),
+  SourceType: z.enum(['', 'consul'], { error: 'must be "consul" (or empty)' }).optional(),
   Action: intentionAction,
   Description: metaValueString.optional(),
   Meta: meta.optional(),

@@ -144,27 +144,35 @@ function toChecks(service: StoredService, reg: Registration | SidecarRegistratio
   const defs = reg.Checks?.length ? reg.Checks : reg.Check ? [reg.Check] : [];
   return defs.map((c, i) => {
     const id = c.CheckID ?? c.ID ?? (defs.length > 1 ? `service:${service.ID}:${i + 1}` : `service:${service.ID}`);
-    const definition: HealthCheckDefinition = {
-      ...(c.TTL ? { TTL: c.TTL } : {}),
-      ...(c.HTTP ? { HTTP: c.HTTP, Method: c.Method, Header: c.Header, Body: c.Body, TLSSkipVerify: c.TLSSkipVerify } : {}),
-      ...(c.TCP ? { TCP: c.TCP } : {}),
-      ...(c.GRPC ? { GRPC: c.GRPC, GRPCUseTLS: c.GRPCUseTLS } : {}),
-      Interval: c.Interval,
-      Timeout: c.Timeout,
-      DeregisterCriticalServiceAfter: c.DeregisterCriticalServiceAfter,
-    };
-    const before = ctx.existingChecks.get(id);
-    return {
-      Node: ctx.node,
-      CheckID: id,
-      Name: c.Name || `Service '${service.Service}' check`,
-      Status: c.Status ?? before?.Status ?? 'critical',
-      Notes: c.Notes ?? '',
-      Output: before?.Output ?? '',
-      ServiceID: service.ID,
-      ServiceName: service.Service,
-      Type: checkType(c),
-      Definition: definition,
-    };
+    return checkRecord(c, { id, name: c.Name || `Service '${service.Service}' check`, service, node: ctx.node, before: ctx.existingChecks.get(id) });
   });
+}
+
+/** A check as stored, from its definition (a service's, or one registered on its own). */
+export function checkRecord(
+  c: CheckDefinition,
+  at: { readonly id: string; readonly name: string; readonly service: Pick<StoredService, 'ID' | 'Service'> | undefined; readonly node: string; readonly before: StoredCheck | undefined },
+): StoredCheck {
+  const { id, before } = at;
+  const definition: HealthCheckDefinition = {
+    ...(c.TTL ? { TTL: c.TTL } : {}),
+    ...(c.HTTP ? { HTTP: c.HTTP, Method: c.Method, Header: c.Header, Body: c.Body, TLSSkipVerify: c.TLSSkipVerify } : {}),
+    ...(c.TCP ? { TCP: c.TCP } : {}),
+    ...(c.GRPC ? { GRPC: c.GRPC, GRPCUseTLS: c.GRPCUseTLS } : {}),
+    Interval: c.Interval,
+    Timeout: c.Timeout,
+    DeregisterCriticalServiceAfter: c.DeregisterCriticalServiceAfter,
+  };
+  return {
+    Node: at.node,
+    CheckID: id,
+    Name: at.name,
+    Status: c.Status ?? before?.Status ?? 'critical',
+    Notes: c.Notes ?? '',
+    Output: before?.Output ?? '',
+    ServiceID: at.service?.ID ?? '',
+    ServiceName: at.service?.Service ?? '',
+    Type: checkType(c),
+    Definition: definition,
+  };
 }

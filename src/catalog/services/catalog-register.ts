@@ -1,0 +1,60 @@
+// PUT /v1/catalog/register and /v1/catalog/deregister (Consul's low-level catalog API): a node,
+// optionally a service on it and checks, written for any node (an external service, a node with
+// no agent). Catalog checks are records with a status, not run by any agent. The service part is
+// a registration of Consul's AgentService shape (`Service` is its name), checked like one.
+import { z } from 'zod';
+import { identifier, label } from '../config/common.js';
+import { nodeMeta } from '../meta.js';
+
+const catalogCheck = z.object({
+  Node: z.string().optional(),
+  CheckID: identifier.optional(),
+  ID: identifier.optional(),
+  Name: label(256).refine((n) => n !== '', 'must not be empty'),
+  Status: z.enum(['passing', 'warning', 'critical']).optional(),
+  Notes: z.string().max(4096, 'must be at most 4096 characters').optional(),
+  Output: z.string().max(65536, 'must be at most 65536 characters').optional(),
+  // Empty for a check of the node itself, as Consul's clients send it.
+  ServiceID: z.union([z.literal(''), identifier]).optional(),
+  // Consul's check definition for an agent to run: kept by Consul, not run here (no agent owns the node).
+  Definition: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const catalogRegistrationSchema = z
+  .object({
+    ID: z.string().optional(),
+    Node: identifier,
+    Address: label(256).refine((a) => a !== '', 'must not be empty'),
+    Datacenter: z.string().optional(),
+    TaggedAddresses: z.record(z.string(), z.string()).optional(),
+    NodeMeta: nodeMeta.optional(),
+    // The AgentService shape: checked as a registration once `Service` is read as its name.
+    Service: z.record(z.string(), z.unknown()).optional(),
+    Check: catalogCheck.optional(),
+    Checks: z.array(catalogCheck).optional(),
+    SkipNodeUpdate: z.boolean().optional(),
+  })
+  .superRefine((v, ctx) => {
+    for (const [i, c] of [...(v.Check ? [v.Check] : []), ...(v.Checks ?? [])].entries()) {
+      if (c.Node !== undefined && c.Node !== '' && c.Node !== v.Node) ctx.addIssue({ code: 'custom', path: [v.Check && i === 0 ? 'Check' : 'Checks', 'Node'], message: `must be the registered node "${v.Node}"` });
+    }
+  });
+
+export type CatalogRegistration = z.output<typeof catalogRegistrationSchema>;
+export type CatalogCheck = z.output<typeof catalogCheck>;
+
+/** Empty is absent (Consul's Go client sends the zero value). */
+const optionalId = z.union([z.literal(''), identifier]).optional().transform((v) => v || undefined);
+
+export const catalogDeregistrationSchema = z.object({
+  Node: identifier,
+  Datacenter: z.string().optional(),
+  ServiceID: optionalId,
+  CheckID: optionalId,
+});
+
+/** An AgentService body as a registration body: `Service` is its name (Consul's field). */
+export function serviceAsRegistration(service: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const { Service: name, ...rest } = service;
+  return { ...rest, ...(name === undefined ? {} : { Name: name }) };
+}
