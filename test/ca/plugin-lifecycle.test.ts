@@ -169,6 +169,35 @@ describe('CA plugin lifecycle', () => {
     }
   });
 
+  it('starts an agent whose plugin cannot start: roots served, leaves fail naming it, the plugin tried again until it starts', async () => {
+    const ts = tsPlugin();
+    const agent = await AgentProcess.start();
+    try {
+      await agent.api.request('PUT', '/v1/connect/ca/configuration', { Provider: 'plugin', Config: { plugin_cmd: ts.cmd, plugin_checksum: ts.sha256 } });
+      const before = await agent.api.request<Roots>('GET', '/v1/connect/ca/roots');
+      await agent.stop('SIGTERM');
+      const original = readFileSync(ts.cmd, 'utf8');
+      writeFileSync(ts.cmd, `${original}# tampered\n`);
+      await agent.launch();
+      const roots = await agent.api.request<Roots>('GET', '/v1/connect/ca/roots');
+      assert.deepEqual([roots.ActiveRootID, roots.Roots], [before.ActiveRootID, before.Roots]);
+      const leaf = await fetch(`http://${agent.httpAddr}/v1/agent/connect/ca/leaf/web`);
+      const text = await leaf.text();
+      assert.equal(leaf.status, 503, text);
+      assert.match(text, /CA provider plugin "ts-ca-plugin" is not running \(it could not be started: .*not the configured plugin_checksum/);
+      writeFileSync(ts.cmd, original);
+      const signed = await waitFor('the plugin to be started again and sign', async () => {
+        const r = await fetch(`http://${agent.httpAddr}/v1/agent/connect/ca/leaf/web`);
+        return r.status === 200 ? ((await r.json()) as { CertPEM: string }) : undefined;
+      }, { timeoutMs: 30_000 });
+      const root = roots.Roots.find((x) => x.ID === roots.ActiveRootID)?.RootCert as string;
+      const v = opensslVerify(root, splitPem(signed.CertPEM)[0] as string);
+      assert.ok(v.ok, v.output);
+    } finally {
+      await agent.dispose();
+    }
+  });
+
   it('leaves no plugin process when the agent fails to start after its CA did', async () => {
     // A copy of the Go plugin only this test runs, so any process running it is this test's.
     const go = await goPlugin();

@@ -4,6 +4,7 @@
 // down every call fails with an error naming it (503 at the API); a binary that cannot be run
 // or fails its checksum, and a configuration the plugin refuses, are a 400 naming the field.
 import * as grpc from '@grpc/grpc-js';
+import { basename } from 'node:path';
 import type { Empty } from '../../gen/google/protobuf/empty.js';
 import type { Certificate, ConfigureRequest, GenerateIntermediateCSRResponse, GenerateRootResponse, StateResponse, SupportsCrossSigningResponse } from '../../gen/plugin/ca.js';
 import type { Clock } from '../../core/clock.js';
@@ -30,6 +31,10 @@ const CONTEXT = 'invalid CA configuration';
 export class PluginProvider implements CAProvider {
   private host?: PluginHost;
   private request?: ConfigureRequest;
+  /** How errors name the plugin, known from the first configure() on, running or not. */
+  private name = 'CA provider plugin';
+  /** Why the last configure() could not start or configure the plugin. */
+  private problem?: string;
 
   private readonly timeoutMs: number;
 
@@ -44,8 +49,13 @@ export class PluginProvider implements CAProvider {
 
   /** The running plugin's connection (tests: where it serves, its AutoMTLS certificate). */
   connection(): PluginConnection {
-    if (!this.host) throw new Error('CA provider used before configure()');
+    if (!this.host) throw this.notRunning();
     return this.host.connection();
+  }
+
+  private notRunning(): Error {
+    if (!this.problem) return new Error('CA provider used before configure()');
+    return new UnavailableError(`${this.name} is not running (${this.problem})`);
   }
 
   async configure(config: ProviderConfig): Promise<void> {
@@ -57,6 +67,7 @@ export class PluginProvider implements CAProvider {
       config: configForPlugin(config.rawConfig),
       state: { ...(config.state ?? {}) },
     };
+    this.name = `CA provider plugin "${basename(settings.plugin_cmd)}"`;
     const started = !this.host;
     if (!this.host) {
       const host = new PluginHost({ ...this.deps.host, cmd: settings.plugin_cmd, checksum: settings.plugin_checksum, logger: this.deps.logger, clock: this.deps.clock, onRestart: (c) => this.reconfigure(c) });
@@ -67,6 +78,7 @@ export class PluginProvider implements CAProvider {
         await host.stop();
         // A later configure() (the CA retrying at startup) starts a fresh host.
         this.host = undefined;
+        this.problem = `it could not be started: ${(err as Error).message}`;
         if (err instanceof PluginChecksumError) throw ValidationError.of('Config.plugin_checksum', err.message, CONTEXT);
         if (err instanceof PluginCommandError) throw ValidationError.of('Config.plugin_cmd', err.message, CONTEXT);
         throw new UnavailableError(`the CA provider plugin could not be started: ${(err as Error).message}`);
@@ -81,9 +93,11 @@ export class PluginProvider implements CAProvider {
       if (started) {
         await this.host.stop();
         this.host = undefined;
+        this.problem = `it could not be configured: ${error.message}`;
       }
       throw error;
     }
+    this.problem = undefined;
   }
 
   private async reconfigure(c: PluginConnection): Promise<void> {
@@ -91,7 +105,7 @@ export class PluginProvider implements CAProvider {
   }
 
   private get label(): string {
-    return this.host?.label ?? 'CA provider plugin';
+    return this.name;
   }
 
   private failure(method: string, err: unknown): Error {
@@ -104,7 +118,7 @@ export class PluginProvider implements CAProvider {
 
   /** One plugin.CA call on the running plugin; `unimplemented` answers a plugin that lacks the method. */
   private async rpc<Res>(method: string, fn: (c: PluginConnection) => Promise<Res>, unimplemented?: () => Res): Promise<Res> {
-    if (!this.host) throw new Error('CA provider used before configure()');
+    if (!this.host) throw this.notRunning();
     const c = this.host.connection();
     try {
       return await fn(c);
