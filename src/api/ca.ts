@@ -11,6 +11,7 @@ import type { IntentionDecision } from '../catalog/types.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ValidationError } from '../core/errors.js';
 import { parseSpiffeServiceUri } from '../core/names.js';
+import { parseInput } from '../core/validate.js';
 import { blockingRead, indexed } from './blocking.js';
 import type { ApiRequest, Route } from './route.js';
 
@@ -50,12 +51,6 @@ const authorizeSchema = z.object({
   ClientCertURI: z.string().min(1, 'must be the URI SAN of the client certificate'),
   ClientCertSerial: z.string().optional(),
 });
-
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) throw new ValidationError(r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })));
-  return r.data;
-}
 
 export function caRoutes(deps: CARoutesDeps): Route[] {
   const clock = deps.clock ?? systemClock;
@@ -99,7 +94,7 @@ export function caRoutes(deps: CARoutesDeps): Route[] {
       method: 'POST',
       pattern: '/v1/agent/connect/authorize',
       handler: async (req) => {
-        const body = parseBody(authorizeSchema, req.body);
+        const body = parseInput(authorizeSchema, req.body ?? {});
         const id = parseSpiffeServiceUri(body.ClientCertURI);
         if (!id) throw ValidationError.of('ClientCertURI', 'not a valid service identity (spiffe://<trust-domain>/ns/<ns>/dc/<dc>/svc/<svc>)');
         if (id.trustDomain.toLowerCase() !== deps.ca.trustDomain.toLowerCase()) {
@@ -115,7 +110,7 @@ export function caRoutes(deps: CARoutesDeps): Route[] {
       pattern: SIGN_INTERMEDIATE_PATH,
       handler: async (req) => {
         if (req.body === undefined) throw ValidationError.of('CSR', 'is required: send {"CSR": "<intermediate CSR as PEM>"}');
-        const body = parseBody(signIntermediateSchema, req.body);
+        const body = parseInput(signIntermediateSchema, req.body ?? {});
         return { body: await deps.ca.signIntermediate(body.CSR) };
       },
     },

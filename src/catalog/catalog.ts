@@ -5,7 +5,7 @@ import { BehaviorSubject, distinctUntilChanged, map, Subject, type Observable } 
 import { systemClock, type Clock } from '../core/clock.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { consulDecode } from '../core/consul-decode.js';
-import { parseInput } from '../core/validate.js';
+import { parseInput, zodIssues } from '../core/validate.js';
 import { SharedQueries } from '../store/shared.js';
 import type { Indexed, ReadTx, Relevance, Store, TableName, WriteTx } from '../store/types.js';
 import { checkEntryGraph } from './config/graph.js';
@@ -564,20 +564,7 @@ export class Catalog {
         refused.push(`${key}: ${(err as Error).message}`);
       }
     }
-    const r = await this.store.write((tx) => {
-      const counts = { added: 0, updated: 0, deleted: 0 };
-      for (const row of tx.list('config_entries')) {
-        if (!wanted.has(row.key) && !kept.has(row.key) && tx.delete('config_entries', row.key)) counts.deleted++;
-      }
-      for (const [key, entry] of wanted) {
-        const before = tx.get('config_entries', key);
-        if (before && JSON.stringify(before.value) === JSON.stringify(entry)) continue;
-        if (before) counts.updated++;
-        else counts.added++;
-        tx.put('config_entries', key, entry);
-      }
-      return counts;
-    });
+    const r = await this.store.write((tx) => applyDiff(tx, 'config_entries', wanted, (key) => kept.has(key)));
     return { ...r.result, refused };
   }
 
@@ -592,23 +579,10 @@ export class Catalog {
     for (const raw of states) {
       const { CreateIndex: _c, ModifyIndex: _m, PrimaryModifyIndex: _p, ...rest } = (raw ?? {}) as Record<string, unknown>;
       const r = federationStateSchema.safeParse(rest);
-      if (!r.success) refused.push(`${String(rest.Datacenter)}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      if (!r.success) refused.push(`${String(rest.Datacenter)}: ${zodIssues(r.error.issues).map((i) => `${i.path}: ${i.message}`).join('; ')}`);
       else if (r.data.Datacenter !== this.datacenter) wanted.set(r.data.Datacenter, r.data as FederationState);
     }
-    const r = await this.store.write((tx) => {
-      const counts = { added: 0, updated: 0, deleted: 0 };
-      for (const row of tx.list('federation_states')) {
-        if (row.key !== this.datacenter && !wanted.has(row.key) && tx.delete('federation_states', row.key)) counts.deleted++;
-      }
-      for (const [dc, state] of wanted) {
-        const before = tx.get('federation_states', dc);
-        if (before && JSON.stringify(before.value) === JSON.stringify(state)) continue;
-        if (before) counts.updated++;
-        else counts.added++;
-        tx.put('federation_states', dc, state);
-      }
-      return counts;
-    });
+    const r = await this.store.write((tx) => applyDiff(tx, 'federation_states', wanted, (dc) => dc === this.datacenter));
     return { ...r.result, refused };
   }
 
@@ -648,4 +622,23 @@ function withPrefix<T>(prefix: string, parse: () => T): T {
     if (!(err instanceof ValidationError)) throw err;
     throw new ValidationError(err.issues.map((i) => ({ ...i, path: i.path ? (i.path.startsWith('[') ? `${prefix}${i.path}` : `${prefix}.${i.path}`) : prefix })), 'invalid catalog registration');
   }
+}
+
+/**
+ * Makes `table` hold `wanted` (a replicated copy) in one transaction: rows not wanted are deleted
+ * unless `keep` says otherwise, changed rows are replaced, equal ones left alone.
+ */
+function applyDiff(tx: WriteTx, table: TableName, wanted: ReadonlyMap<string, unknown>, keep: (key: string) => boolean): { added: number; updated: number; deleted: number } {
+  const counts = { added: 0, updated: 0, deleted: 0 };
+  for (const row of tx.list(table)) {
+    if (!wanted.has(row.key) && !keep(row.key) && tx.delete(table, row.key)) counts.deleted++;
+  }
+  for (const [key, value] of wanted) {
+    const before = tx.get(table, key);
+    if (before && JSON.stringify(before.value) === JSON.stringify(value)) continue;
+    if (before) counts.updated++;
+    else counts.added++;
+    tx.put(table, key, value);
+  }
+  return counts;
 }

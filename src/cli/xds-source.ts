@@ -39,7 +39,7 @@ export function meshResourceSource(deps: MeshSourceDeps): ProxyResourceSource {
 }
 
 /** Why a registration that is not of a served kind gets nothing. */
-export function unsupportedReason(kind: string): string {
+function unsupportedReason(kind: string): string {
   return kind === '' ? 'the service is not a proxy (a typical service gets no xDS configuration)' : `proxy kind "${kind}" is not supported`;
 }
 

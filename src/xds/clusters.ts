@@ -60,6 +60,11 @@ export function upstreamClusterResource(snap: TlsIdentity, u: UpstreamShape): Cl
   });
 }
 
+/** The assignment an EDS cluster refers to: named by the cluster (eds service_name unset); none for others. */
+export function clusterChildren(c: Cluster): readonly string[] {
+  return c.clusterDiscoveryType?.$case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS ? [c.name] : [];
+}
+
 export function generateClusters(snap: ClusterInputs): Cluster[] {
   return [localAppCluster(snap), ...snap.upstreams.map((u) => upstreamClusterResource(snap, u))].sort(byName);
 }

@@ -7,13 +7,13 @@ import { leafSecretName, rootsSecretName } from '../core/names.js';
 import { encode } from '../core/proto.js';
 import type { EncodedResource, ResourceSet } from '../core/resources.js';
 import { TypeUrl, type XdsTypeUrl } from '../core/type-urls.js';
-import { Cluster, Cluster_DiscoveryType } from '../gen/envoy/config/cluster/v3/cluster.js';
+import { Cluster } from '../gen/envoy/config/cluster/v3/cluster.js';
 import { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint.js';
 import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import { Secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
 import type { ConnectProxySnapshot, ProxyKind, ProxySnapshot, SnapshotOf } from '../proxycfg/snapshot.js';
-import { generateClusters } from './clusters.js';
+import { clusterChildren, generateClusters } from './clusters.js';
 import { sharedInterner, type ResourceInterner } from './encode.js';
 import { loadAssignment } from './endpoints.js';
 import { MESH_GATEWAY_RESOURCES } from './mesh-gateway.js';
@@ -53,8 +53,7 @@ export const CONNECT_PROXY_RESOURCES: ResourceTable<ConnectProxySnapshot> = [
     fields: ['service', 'namespace', 'trustDomain', 'localApp', 'publicListener', 'upstreams'],
     generate: generateClusters,
     name: (c) => c.name,
-    // An EDS cluster's assignment is named by the cluster (eds service_name unset).
-    children: (_i, c) => (c.clusterDiscoveryType?.$case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS ? [c.name] : []),
+    children: (_i, c) => clusterChildren(c),
   }),
   sharedRow({ typeUrl: TypeUrl.Endpoint, shared: endpointResources }),
   builtRow({

@@ -27,6 +27,7 @@ import type { MeshGatewaySnapshot, UpstreamEndpoint } from '../proxycfg/snapshot
 import { millis, socketAddress } from './address.js';
 import { adsConfigSource } from './config-source.js';
 import type { ResourceInterner } from './encode.js';
+import { clusterChildren } from './clusters.js';
 import { clusterLoadAssignment } from './endpoints.js';
 import { tcpProxyFilter } from './filters.js';
 import { builtRow, byKey, sharedRow, type ResourceTable, type RowInputs } from './resource-table.js';
@@ -122,7 +123,7 @@ export const MESH_GATEWAY_RESOURCES: ResourceTable<MeshGatewaySnapshot> = [
     fields: ['trustDomain', 'datacenter', 'namespace', 'services', 'datacenters', 'connectTimeoutMs'],
     generate: gatewayClusters,
     name: (c) => c.name,
-    children: (_i, c) => [c.name],
+    children: (_i, c) => clusterChildren(c),
   }),
   sharedRow({ typeUrl: TypeUrl.Endpoint, shared: gatewayEndpoints }),
   builtRow({ typeUrl: TypeUrl.Listener, type: Listener, fields: ['trustDomain', 'datacenter', 'namespace', 'services', 'datacenters', 'listeners'], generate: gatewayListeners, name: (l) => l.name, children: () => [] }),
