@@ -1,4 +1,5 @@
 // Test helpers for the CA: CSRs as an agent makes them, and openssl as the independent judge.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,4 +50,12 @@ export function opensslText(pem: string): string {
 /** Splits a PEM bundle into its certificates. */
 export function splitPem(pem: string): string[] {
   return [...pem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g)].map((m) => m[0].endsWith('\n') ? m[0] : `${m[0]}\n`);
+}
+
+/** Asserts with openssl that the first certificate of `bundlePem` (a leaf) chains to the active root of `roots`. */
+export function assertUnderActiveRoot(roots: { readonly ActiveRootID: string; readonly Roots: readonly { readonly ID: string; readonly RootCert: string }[] }, bundlePem: string, untrustedPem = ''): void {
+  const root = roots.Roots.find((r) => r.ID === roots.ActiveRootID)?.RootCert;
+  assert.ok(root, `no active root ${roots.ActiveRootID} among ${roots.Roots.map((r) => r.ID).join(', ')}`);
+  const v = opensslVerify(root, splitPem(bundlePem)[0] ?? '', untrustedPem);
+  assert.ok(v.ok, v.output);
 }

@@ -4,6 +4,10 @@
 // GRPCStdio and mirrors stderr (hclog JSON) into the agent's log under the plugin's name.
 // A plugin that exits on its own is restarted with capped exponential backoff; until it is
 // back (and re-configured by `onRestart`), `connection()` refuses with an error naming it.
+// A plugin that is alive but hung is treated the same: the provider reports each call that ran
+// past its deadline (`missedDeadline`); the host then checks the plugin's health, and kills it
+// and restarts it when the health check fails too, or when `maxMissedDeadlines` calls in a row
+// ran out of time (a plugin whose health service answers while its CA calls never do).
 // `stop()` asks the plugin to shut down (GRPCController.Shutdown) and kills it after a grace
 // period. The agent's other exit paths are covered too: a process exit kills every plugin still
 // running, and on Linux each plugin gets SIGKILL when the agent dies (setpriv --pdeathsig).
@@ -40,6 +44,10 @@ export interface PluginHostOptions {
   readonly startTimeoutMs?: number;
   readonly shutdownGraceMs?: number;
   readonly backoff?: { readonly baseMs?: number; readonly maxMs?: number };
+  /** Calls in a row past their deadline after which the plugin counts as hung (default 3). */
+  readonly maxMissedDeadlines?: number;
+  /** How long the health check may take (default 5 s). */
+  readonly healthTimeoutMs?: number;
   readonly random?: () => number;
   /** Runs after a restart, before calls are let through again (the provider re-configures the plugin). */
   readonly onRestart?: (conn: PluginConnection) => Promise<void>;
@@ -62,6 +70,11 @@ interface Running extends PluginConnection {
   readonly child: ChildProcess;
   readonly channel: grpc.Channel;
   readonly controller: GRPCControllerClient;
+  readonly health: HealthClient;
+  /** Calls in a row that ran past their deadline. */
+  missedDeadlines: number;
+  /** The health check a missed deadline started, while it runs. */
+  checking?: Promise<void>;
   readonly exited: Promise<void>;
   readonly socketDir: string;
   stdio?: grpc.ClientReadableStream<StdioData>;
@@ -70,6 +83,7 @@ interface Running extends PluginConnection {
 const DEFAULT_START_TIMEOUT_MS = 15_000;
 const DEFAULT_SHUTDOWN_GRACE_MS = 2_000;
 const HEALTH_TIMEOUT_MS = 5_000;
+const DEFAULT_MAX_MISSED_DEADLINES = 3;
 const SETPRIV = '/usr/bin/setpriv';
 
 /** Every plugin process alive in this agent, killed if the agent exits without stopping them. */
@@ -194,6 +208,7 @@ export class PluginHost {
     if (!handshake.serverCert) this.log.warn({}, 'the plugin did not answer with an AutoMTLS certificate: its connection is not encrypted');
     const channel = new grpc.Channel(handshake.target, creds, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' });
     const options = { channelOverride: channel };
+    const health = new HealthClient(handshake.target, creds, options);
     const running: Running = {
       child,
       channel,
@@ -204,11 +219,11 @@ export class PluginHost {
       ...(handshake.serverCert ? { serverCert: handshake.serverCert } : {}),
       ca: new CAClient(handshake.target, creds, options),
       controller: new GRPCControllerClient(handshake.target, creds, options),
+      health,
+      missedDeadlines: 0,
     };
     try {
-      const health = new HealthClient(handshake.target, creds, options);
-      const res = await call<HealthCheckRequest, HealthCheckResponse>(health, health.check, { service: 'plugin' }, HEALTH_TIMEOUT_MS);
-      if (res.status !== HealthCheckResponse_ServingStatus.SERVING) throw new Error(`its health service answers ${HealthCheckResponse_ServingStatus[res.status] ?? res.status} for "plugin"`);
+      await this.checkHealth(running);
     } catch (err) {
       channel.close();
       await cleanup();
@@ -219,6 +234,53 @@ export class PluginHost {
     this.running = running;
     this.log.info({ pid: running.pid, network: handshake.network, address: handshake.address, mtls: handshake.serverCert !== undefined }, 'CA plugin started');
     return running;
+  }
+
+  /** Rejects unless the plugin's health service answers SERVING for "plugin" in time. */
+  private async checkHealth(r: Running): Promise<void> {
+    const res = await call<HealthCheckRequest, HealthCheckResponse>(r.health, r.health.check, { service: 'plugin' }, this.opts.healthTimeoutMs ?? HEALTH_TIMEOUT_MS);
+    if (res.status !== HealthCheckResponse_ServingStatus.SERVING) throw new Error(`its health service answers ${HealthCheckResponse_ServingStatus[res.status] ?? res.status} for "plugin"`);
+  }
+
+  /** A call to `conn` was answered (with anything): it is not hung. */
+  answered(conn: PluginConnection): void {
+    if (this.running === conn) this.running.missedDeadlines = 0;
+  }
+
+  /**
+   * A call to `conn` ran past its deadline. The plugin's health is checked (once at a time);
+   * when that fails too, or this is the `maxMissedDeadlines`th such call in a row, the plugin is
+   * hung: it is killed and restarted with backoff like a crashed one.
+   */
+  missedDeadline(conn: PluginConnection, method: string): void {
+    const r = this.running;
+    if (r !== conn || this.restarting) return;
+    r.missedDeadlines += 1;
+    const max = this.opts.maxMissedDeadlines ?? DEFAULT_MAX_MISSED_DEADLINES;
+    if (r.missedDeadlines >= max) {
+      this.hung(r, `it answered none of the last ${r.missedDeadlines} calls in time (the last: ${method})`);
+      return;
+    }
+    r.checking ??= this.checkHealth(r).then(
+      () => {
+        r.checking = undefined;
+      },
+      (err: unknown) => {
+        r.checking = undefined;
+        this.hung(r, `${method} ran past its deadline and its health check failed: ${(err as grpc.ServiceError).details ?? (err as Error).message}`);
+      },
+    );
+  }
+
+  /** Kills a plugin that no longer answers (Shutdown would not be answered either) and restarts it. */
+  private hung(r: Running, why: string): void {
+    if (this.running !== r || this.stopped) return;
+    this.running = undefined;
+    this.problem = `it was hung and has been killed: ${why}`;
+    this.log.error({ pid: r.pid, missedDeadlines: r.missedDeadlines }, `${this.label} is hung (${why}); killing it`);
+    r.stdio?.cancel();
+    r.child.kill('SIGKILL');
+    this.scheduleRestart();
   }
 
   private readHandshake(child: ChildProcess, tail: readonly string[]): Promise<Handshake> {

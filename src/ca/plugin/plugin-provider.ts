@@ -19,7 +19,7 @@ export interface PluginProviderDeps {
   readonly logger: Logger;
   readonly clock: Clock;
   /** Host tuning (backoff, timeouts), for tests. */
-  readonly host?: Partial<Pick<PluginHostOptions, 'backoff' | 'random' | 'shutdownGraceMs' | 'startTimeoutMs'>>;
+  readonly host?: Partial<Pick<PluginHostOptions, 'backoff' | 'random' | 'shutdownGraceMs' | 'startTimeoutMs' | 'maxMissedDeadlines' | 'healthTimeoutMs'>>;
   /** How long one plugin.CA call may take (default 30 s): a hung plugin must not hold signing forever. */
   readonly callTimeoutMs?: number;
 }
@@ -119,11 +119,18 @@ export class PluginProvider implements CAProvider {
   /** One plugin.CA call on the running plugin; `unimplemented` answers a plugin that lacks the method. */
   private async rpc<Res>(method: string, fn: (c: PluginConnection) => Promise<Res>, unimplemented?: () => Res): Promise<Res> {
     if (!this.host) throw this.notRunning();
-    const c = this.host.connection();
+    const host = this.host;
+    const c = host.connection();
     try {
-      return await fn(c);
+      const res = await fn(c);
+      host.answered(c);
+      return res;
     } catch (err) {
-      if (unimplemented && (err as grpc.ServiceError).code === grpc.status.UNIMPLEMENTED) return unimplemented();
+      const code = (err as grpc.ServiceError).code;
+      // An answer, even an error, shows the plugin alive; running out of time may mean it is hung.
+      if (code === grpc.status.DEADLINE_EXCEEDED) host.missedDeadline(c, method);
+      else if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.CANCELLED) host.answered(c);
+      if (unimplemented && code === grpc.status.UNIMPLEMENTED) return unimplemented();
       throw this.failure(method, err);
     }
   }
