@@ -17,6 +17,7 @@ import { BuiltinProvider } from './builtin/builtin-provider.js';
 import { PluginProvider } from './plugin/plugin-provider.js';
 import { VaultProvider } from './vault/vault-provider.js';
 import { readCert } from './cert-info.js';
+import { IntermediateRenewer, intermediateRenewAt, leafChain, nextIntermediateExpiry, renewedRoot } from './intermediate-renewal.js';
 import { parseCsr } from './csr.js';
 import { validateIntermediateCsr } from './intermediate-validation.js';
 import { DEFAULT_CA_CONFIG, leafTtlMs, LEAF_TTL_MIN_MS, needsNewRoot, parseCAConfig, parseCAConfigRequest, withoutSecrets, type CAConfig } from './config.js';
@@ -26,7 +27,7 @@ import { certDer, certPem, colonHex, toPem } from './pem.js';
 import type { PrimaryCA, SignedIntermediate } from './primary-ca.js';
 import type { CAProvider, ProviderConfig } from './provider.js';
 import { CsrLimiter } from './rate-limit.js';
-import { nextPruneAt, pruneRoots, publicRoots, rechainedRoot, rootRecord, rotateRoots } from './roots.js';
+import { isoSeconds, nextPruneAt, pruneRoots, publicRoots, rechainedRoot, rootRecord, rotateRoots } from './roots.js';
 import { SecondaryFollower, type PendingIntermediate, type SecondaryHost } from './secondary-ca.js';
 import { secondaryChain, secondaryRoots, type LocalSigning } from './secondary-roots.js';
 import type { CAStateStore, PersistedCAState } from './state-store.js';
@@ -112,6 +113,7 @@ export class CAService implements SecondaryHost {
   private provider?: CAProvider;
   private readonly roots$ = new BehaviorSubject<CARoots | undefined>(undefined);
   private limiter?: CsrLimiter;
+  private renewer?: IntermediateRenewer;
   private cancelPrune = (): void => undefined;
   private cancelRetry = (): void => undefined;
   /** Serialises changes to the state (rotation, pruning). */
@@ -217,6 +219,7 @@ export class CAService implements SecondaryHost {
       this.provider = provider;
       this.log.info({ trustDomain: this.trustDomain, activeRoot: root.ID }, 'CA initialised');
     }
+    this.renewer = new IntermediateRenewer({ clock: this.deps.clock, logger: this.log, random: this.deps.random, dueAt: () => this.intermediateDueAt(), renew: () => this.renewPrimaryIntermediate() });
     this.limiter = new CsrLimiter(this.deps.clock, this.current.config.Config);
     this.publish();
   }
@@ -225,6 +228,7 @@ export class CAService implements SecondaryHost {
   async stop(): Promise<void> {
     this.cancelPrune();
     this.cancelRetry();
+    this.renewer?.stop();
     void this.follower?.stop();
     this.roots$.complete();
     await this.provider?.close?.();
@@ -283,6 +287,36 @@ export class CAService implements SecondaryHost {
   private publish(): void {
     this.roots$.next(this.roots());
     this.schedulePrune();
+    this.renewer?.schedule();
+  }
+
+  /** Primary: when the leaf-signing intermediate is half way through its life, or a former one expires. */
+  private intermediateDueAt(): number | undefined {
+    const active = this.current.roots.find((r) => r.Active);
+    if (!active || !this.provider?.generateLeafSigningCert) return undefined;
+    const times = [intermediateRenewAt(active), nextIntermediateExpiry(active)].filter((t): t is number => t !== undefined);
+    return times.length ? Math.min(...times) : undefined;
+  }
+
+  /** Primary: a new intermediate from the provider once the current one is half way through its life, published beside the old one. */
+  private renewPrimaryIntermediate(): Promise<void> {
+    return this.serialise(async () => {
+      const s = this.current;
+      const active = s.roots.find((r) => r.Active);
+      const provider = this.provider;
+      if (!active || !provider?.generateLeafSigningCert) return;
+      const now = this.deps.clock.now();
+      const due = intermediateRenewAt(active);
+      const renewed = due !== undefined && due <= now ? await provider.generateLeafSigningCert() : undefined;
+      const index = s.index + 1;
+      const root = renewedRoot(active, renewed, now, index);
+      if (renewed && (!root || root.SigningKeyID === active.SigningKeyID)) this.log.warn({ provider: s.config.Provider }, 'the CA provider was asked for a new intermediate and answered with the one it has');
+      if (!root) return;
+      await this.commit({ ...s, roots: s.roots.map((r) => (r.Active ? root : r)), index });
+      const fields = { index, root: root.ID, intermediates: root.IntermediateCerts.length };
+      if (root.SigningKeyID !== active.SigningKeyID) this.log.info({ ...fields, signingKeyId: root.SigningKeyID, validBefore: isoSeconds(readCert(renewed as Uint8Array).notAfter) }, 'renewed the intermediate that signs leaves (the old one was half way through its life; it stays published until it expires)');
+      else this.log.info(fields, 'unpublished an expired intermediate');
+    });
   }
 
   private serialise<T>(fn: () => Promise<T>): Promise<T> {
@@ -438,7 +472,7 @@ export class CAService implements SecondaryHost {
       const active = this.current.roots.find((r) => r.Active);
       const signed = await provider.sign(der, { ttlMs });
       const leaf = readCert(signed);
-      const chain = !active ? [] : this.isPrimary ? active.IntermediateCerts : secondaryChain(active);
+      const chain = !active ? [] : this.isPrimary ? (leafChain(active, signed) ?? leafChain(active, signed, await provider.activeLeafSigningCert()) ?? []) : secondaryChain(active);
       return {
         certPem: certPem(signed) + chain.join(''),
         serialNumber: colonHex(leaf.serial),

@@ -45,6 +45,12 @@ export interface CAProvider {
   setIntermediate(intermediate: Uint8Array, root: Uint8Array, opaque: string): Promise<void>;
   /** The certificate that signs leaves now (the root in a primary, the intermediate in a secondary). */
   activeLeafSigningCert(): Promise<Uint8Array>;
+  /**
+   * Primary only, for a provider whose leaf-signing intermediate is apart from the root (Consul's
+   * PrimaryUsesIntermediate, GenerateLeafSigningCert): makes a new intermediate signed by the same
+   * root, signs leaves with it from now on, and returns it. Absent: the root signs leaves itself.
+   */
+  generateLeafSigningCert?(): Promise<Uint8Array>;
   /** Signs a leaf CSR the caller has validated; returns the leaf certificate. */
   sign(csr: Uint8Array, opts: LeafSignOptions): Promise<Uint8Array>;
   /** Signs a secondary's intermediate CSR (CA:true, path length 0). */

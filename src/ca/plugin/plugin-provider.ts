@@ -178,6 +178,11 @@ export class PluginProvider implements CAProvider {
     return this.certCall('ActiveIntermediate', {}, (ca) => ca.activeIntermediate);
   }
 
+  /** Consul's GenerateIntermediate: a new leaf-signing intermediate (the CA asks only when the plugin's is apart from its root). */
+  generateLeafSigningCert(): Promise<Uint8Array> {
+    return this.certCall('GenerateIntermediate', {}, (ca) => ca.generateIntermediate);
+  }
+
   sign(csr: Uint8Array, opts: LeafSignOptions): Promise<Uint8Array> {
     return this.certCall('Sign', { csr, ttlMs: Math.round(opts.ttlMs) }, (ca) => ca.sign);
   }

@@ -76,7 +76,7 @@ export function caServiceImpl(p: CAProvider): grpc.UntypedServiceImplementation 
       return {};
     }),
     activeIntermediate: unary(async () => certificate(await p.activeLeafSigningCert())),
-    generateIntermediate: unary(async () => certificate(await p.activeLeafSigningCert())),
+    generateIntermediate: unary(async () => certificate(await (p.generateLeafSigningCert ? p.generateLeafSigningCert() : p.activeLeafSigningCert()))),
     sign: unary(async (r: { csr: Uint8Array; ttlMs: number }) => certificate(await p.sign(r.csr, { ttlMs: r.ttlMs > 0 ? r.ttlMs : 72 * 3_600_000 }))),
     signIntermediate: unary(async (r: { csr: Uint8Array }) => certificate(await p.signIntermediate(r.csr))),
     crossSignCa: unary(async (r: { crt: Uint8Array }) => certificate(await p.crossSignCA(r.crt))),

@@ -226,6 +226,15 @@ export class VaultProvider implements CAProvider {
     return this.intermediate;
   }
 
+  /** A new intermediate (a new key in the intermediate mount), signed by the root mount, made the mount's default issuer. */
+  async generateLeafSigningCert(): Promise<Uint8Array> {
+    if (!this.cfg.isPrimary) throw new Error("vault CA provider: a secondary datacenter's intermediate is signed by the primary");
+    const signed = await this.signedByRootMount(await this.intermediateCsr(), this.ttl('IntermediateCertTTL'));
+    await this.installIntermediate(signed);
+    this.log.info({ path: this.intermediatePath }, 'installed a renewed intermediate signed by the root mount');
+    return signed;
+  }
+
   async sign(csr: Uint8Array, opts: LeafSignOptions): Promise<Uint8Array> {
     const res = await this.vault.call('POST', `${this.intermediatePath}/sign/${LEAF_ROLE}`, {
       csr: toPem('CERTIFICATE REQUEST', csr),

@@ -1,0 +1,92 @@
+// The Vault provider's intermediate is renewed at half its life, as Consul's primary does for
+// providers whose intermediate is apart from the root: against a real OpenBao, with a short
+// IntermediateCertTTL and the CA's clock moved by hand. Vault's own clock is real time, so the
+// certificates it makes are dated now; openssl judges at real time.
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { CAService } from '../../src/ca/ca-service.js';
+import { renewedRoot } from '../../src/ca/intermediate-renewal.js';
+import { MemoryCAStateStore, type PersistedRoot } from '../../src/ca/state-store.js';
+import { ManualClock } from '../../src/core/clock.js';
+import { OpenBaoProcess } from '../support/openbao.js';
+import { recordingLogger } from '../support/recording-logger.js';
+import { waitFor } from '../support/wait.js';
+import { makeCsr, opensslVerify, splitPem } from './support.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+let bao: OpenBaoProcess;
+before(async () => {
+  bao = await OpenBaoProcess.start();
+});
+after(() => bao?.stop());
+
+describe('Vault intermediate renewal', () => {
+  it('at half its IntermediateCertTTL a new intermediate signs leaves, both are published, and old leaves still verify against the bundle', async () => {
+    const clock = new ManualClock(Date.now());
+    const log = recordingLogger();
+    const store = new MemoryCAStateStore();
+    const config = {
+      Provider: 'vault',
+      Config: { Address: bao.address, Token: bao.rootToken, RootPKIPath: 'renew-root', IntermediatePKIPath: 'renew-int', LeafCertTTL: '1h', IntermediateCertTTL: '3h', CSRMaxPerSecond: 0 },
+    };
+    const ca = new CAService({ store, clock, logger: log, datacenter: 'dc1', initialConfig: config });
+    await ca.start();
+    try {
+      const sign = async () => ca.signLeaf(await makeCsr([`spiffe://${ca.trustDomain}/ns/default/dc/dc1/svc/web`]), { service: 'web' });
+      const active = () => {
+        const roots = ca.roots();
+        return roots.Roots.find((r) => r.ID === roots.ActiveRootID) as (typeof roots.Roots)[number];
+      };
+      const before = active();
+      assert.equal(before.IntermediateCerts.length, 1);
+      const first = before.IntermediateCerts[0] as string;
+      const oldLeaf = await sign();
+      assert.equal(splitPem(oldLeaf.certPem)[1], first, 'a leaf comes with the intermediate that signed it');
+
+      // An hour on: not half way yet, nothing changes.
+      clock.advance(HOUR);
+      assert.deepEqual(active(), before);
+      // Past half of 3h: a new intermediate is made in Vault and takes over.
+      clock.advance(40 * MINUTE);
+      const renewed = await waitFor('the active root to list a second intermediate', () => (active().IntermediateCerts.length === 2 ? active() : undefined));
+      assert.equal(ca.roots().ActiveRootID, before.ID, 'the same root');
+      assert.equal(renewed.IntermediateCerts[0], first, 'the old intermediate stays published');
+      const second = renewed.IntermediateCerts[1] as string;
+      assert.notEqual(second, first);
+      assert.notEqual(renewed.SigningKeyID, before.SigningKeyID, 'SigningKeyID names the new intermediate');
+      const x = new X509Certificate(second);
+      assert.ok(x.verify(new X509Certificate(before.RootCert).publicKey), 'signed by the same root');
+      assert.ok(log.entries.some((e) => e.level === 'info' && /renewed the intermediate that signs leaves/.test(e.msg)));
+      // Durable: what a restarted agent would publish.
+      assert.deepEqual((await store.load())?.roots.find((r) => r.Active)?.IntermediateCerts, [first, second]);
+
+      // New leaves chain to the new intermediate (and only it is sent with them).
+      const newLeaf = await sign();
+      const chain = splitPem(newLeaf.certPem);
+      assert.deepEqual(chain.slice(1), [second]);
+      assert.ok(opensslVerify(before.RootCert, chain[0] as string, second).ok, 'the new leaf verifies through the new intermediate');
+      assert.ok(!opensslVerify(before.RootCert, chain[0] as string, first).ok, 'the old intermediate did not sign it');
+      // Both leaves verify with openssl against the published bundle.
+      const bundle = renewed.IntermediateCerts.join('');
+      for (const leaf of [oldLeaf, newLeaf]) {
+        const v = opensslVerify(before.RootCert, splitPem(leaf.certPem)[0] as string, bundle);
+        assert.ok(v.ok, v.output);
+      }
+      // Vault holds both issuers in the intermediate mount; the new one is the default.
+      const issuers = (await bao.ok('LIST', 'renew-int/issuers')).data?.keys as string[];
+      assert.equal(issuers.length, 2);
+      assert.equal((await bao.text('renew-int/ca/pem')).trim(), second.trim());
+
+      // The old intermediate is unpublished once it has expired (no leaf it signed outlives it), not before.
+      const record = (await store.load())?.roots.find((r) => r.Active) as PersistedRoot;
+      const expiry = Date.parse(new X509Certificate(first).validTo);
+      assert.equal(renewedRoot(record, undefined, expiry - 1000, 99), undefined);
+      assert.deepEqual(renewedRoot(record, undefined, expiry, 99)?.IntermediateCerts, [second]);
+    } finally {
+      await ca.stop();
+    }
+  });
+});
