@@ -85,6 +85,12 @@ describe('Vault intermediate renewal', () => {
       const expiry = Date.parse(new X509Certificate(first).validTo);
       assert.equal(renewedRoot(record, undefined, expiry - 1000, 99), undefined);
       assert.deepEqual(renewedRoot(record, undefined, expiry, 99)?.IntermediateCerts, [second]);
+      // And the CA does so when that time comes (the moment the second is half way through its life, so it is renewed too).
+      clock.advance(expiry - clock.now() + MINUTE);
+      const later = await waitFor('the expired intermediate to be unpublished', () => (active().IntermediateCerts.includes(first) ? undefined : active()));
+      assert.equal(later.IntermediateCerts[0], second, 'the intermediate whose leaves may still be valid stays published');
+      assert.equal(later.IntermediateCerts.length, 2);
+      assert.ok(log.entries.some((e) => /renewed the intermediate/.test(e.msg) && e.fields.intermediates === 2 && e.fields.index === later.ModifyIndex));
     } finally {
       await ca.stop();
     }
