@@ -95,4 +95,37 @@ describe('Vault intermediate renewal', () => {
       await ca.stop();
     }
   });
+
+  it("a renewal Vault refuses is logged with Vault's message and retried, while the current intermediate goes on signing", async () => {
+    const clock = new ManualClock(Date.now());
+    const log = recordingLogger();
+    const open = 'path "*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }';
+    await bao.ok('PUT', 'sys/policies/acl/renew-ca', { policy: open });
+    const token = (await bao.ok('POST', 'auth/token/create', { policies: ['renew-ca'], no_parent: true })).auth?.client_token as string;
+    const config = {
+      Provider: 'vault',
+      Config: { Address: bao.address, Token: token, RootPKIPath: 'retry-root', IntermediatePKIPath: 'retry-int', LeafCertTTL: '1h', IntermediateCertTTL: '3h', CSRMaxPerSecond: 0 },
+    };
+    const ca = new CAService({ store: new MemoryCAStateStore(), clock, logger: log, datacenter: 'dc1', initialConfig: config });
+    await ca.start();
+    try {
+      const intermediates = () => ca.roots().Roots.find((r) => r.Active)?.IntermediateCerts ?? [];
+      const first = intermediates()[0] as string;
+      // The root mount stops signing intermediates for this token.
+      await bao.ok('PUT', 'sys/policies/acl/renew-ca', { policy: `${open}\npath "retry-root/root/sign-intermediate" { capabilities = ["deny"] }` });
+      clock.advance(100 * MINUTE);
+      const failed = await waitFor('the failed renewal to be logged', () => log.entries.find((e) => e.level === 'error' && /renewing the CA intermediate failed/.test(e.msg)));
+      assert.match(String(failed.fields.err), /retry-root\/root\/sign-intermediate: Vault answered 403: [\s\S]*permission denied/);
+      assert.deepEqual(intermediates(), [first]);
+      const leaf = await ca.signLeaf(await makeCsr([`spiffe://${ca.trustDomain}/ns/default/dc/dc1/svc/web`]), { service: 'web' });
+      assert.deepEqual(splitPem(leaf.certPem).slice(1), [first], 'leaves are still signed, by the current intermediate');
+
+      await bao.ok('PUT', 'sys/policies/acl/renew-ca', { policy: open });
+      clock.advance(2 * MINUTE);
+      await waitFor('the retried renewal to publish a second intermediate', () => intermediates().length === 2);
+      assert.equal(intermediates()[0], first);
+    } finally {
+      await ca.stop();
+    }
+  });
 });
