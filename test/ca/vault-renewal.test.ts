@@ -9,6 +9,7 @@ import { CAService } from '../../src/ca/ca-service.js';
 import { renewedRoot } from '../../src/ca/intermediate-renewal.js';
 import { MemoryCAStateStore, type PersistedRoot } from '../../src/ca/state-store.js';
 import { ManualClock } from '../../src/core/clock.js';
+import { vaultPlugin } from '../support/ca-plugins.js';
 import { OpenBaoProcess } from '../support/openbao.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { waitFor } from '../support/wait.js';
@@ -124,6 +125,35 @@ describe('Vault intermediate renewal', () => {
       clock.advance(2 * MINUTE);
       await waitFor('the retried renewal to publish a second intermediate', () => intermediates().length === 2);
       assert.equal(intermediates()[0], first);
+    } finally {
+      await ca.stop();
+    }
+  });
+});
+
+describe('intermediate renewal through a plugin', () => {
+  it('renews the leaf-signing intermediate of a plugin primary whose intermediate is apart from its root (GenerateIntermediate)', async () => {
+    const clock = new ManualClock(Date.now());
+    const log = recordingLogger();
+    const plugin = vaultPlugin();
+    const vaultSettings = { Address: bao.address, Token: bao.rootToken, RootPKIPath: 'plugin-root', IntermediatePKIPath: 'plugin-int' };
+    const config = { Provider: 'plugin', Config: { plugin_cmd: plugin.cmd, plugin_data: vaultSettings, LeafCertTTL: '1h', IntermediateCertTTL: '3h', CSRMaxPerSecond: 0 } };
+    const ca = new CAService({ store: new MemoryCAStateStore(), clock, logger: log, datacenter: 'dc1', initialConfig: config });
+    await ca.start();
+    try {
+      const intermediates = () => ca.roots().Roots.find((r) => r.Active)?.IntermediateCerts ?? [];
+      const [first] = intermediates();
+      assert.ok(first, 'the plugin publishes its intermediate with the root');
+      clock.advance(100 * MINUTE);
+      await waitFor('the plugin\'s renewed intermediate to be published', () => intermediates().length === 2);
+      const [, second] = intermediates();
+      assert.equal((await bao.text('plugin-int/ca/pem')).trim(), second?.trim(), 'made in Vault by the plugin');
+      const leaf = await ca.signLeaf(await makeCsr([`spiffe://${ca.trustDomain}/ns/default/dc/dc1/svc/web`]), { service: 'web' });
+      const chain = splitPem(leaf.certPem);
+      assert.deepEqual(chain.slice(1), [second]);
+      const root = ca.roots().Roots.find((r) => r.Active)?.RootCert as string;
+      const v = opensslVerify(root, chain[0] as string, intermediates().join(''));
+      assert.ok(v.ok, v.output);
     } finally {
       await ca.stop();
     }

@@ -49,6 +49,9 @@ export const stubbornPlugin = (): PluginBinary => scriptPlugin('stubborn-ca-plug
 /** A plugin that never answers Sign. */
 export const hangingPlugin = (): PluginBinary => scriptPlugin('hanging-ca-plugin', new URL('./hanging-ca-plugin.js', import.meta.url).pathname);
 
+/** A plugin whose leaf-signing intermediate is apart from its root: the Vault provider, its settings in plugin_data. */
+export const vaultPlugin = (): PluginBinary => scriptPlugin('vault-ca-plugin', new URL('./vault-ca-plugin.js', import.meta.url).pathname);
+
 /** A plugin of Consul's first protocol only (PEM answers, no State, no SupportsCrossSigning). */
 export const consulStylePlugin = (): PluginBinary => scriptPlugin('consul-style-ca-plugin', new URL('./consul-style-ca-plugin.js', import.meta.url).pathname);
 
