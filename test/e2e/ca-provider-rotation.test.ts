@@ -163,8 +163,12 @@ describe('switching CA providers under real Envoy sidecars passing traffic', { c
 
     const took = await sidecarsReissued(newRoot.RootCert, started);
     assert.ok(took <= JITTER_MS + PUSH_SLACK_MS, `re-issued in ${took} ms`);
+    const reissued = await Promise.all(envoys.map(served));
+    // What cross-signing is for: a peer that trusts only the old root accepts the new leaves,
+    // through the cross-signed certificate the sidecar sends with them.
+    for (const s of reissued) assert.ok(verifies(oldRoot.RootCert, s.chain), 'a re-issued leaf, with the chain the sidecar sends, verifies against the old root alone');
     // The sidecars trust both roots: peers still on a leaf of either side connect.
-    for (const s of await Promise.all(envoys.map(served))) {
+    for (const s of reissued) {
       const trusted = splitPem(s.trusted).map(fingerprint);
       assert.ok(trusted.includes(fingerprint(oldRoot.RootCert)) && trusted.includes(fingerprint(newRoot.RootCert)), 'the sidecar trusts the old and the new root');
     }
@@ -182,7 +186,7 @@ describe('switching CA providers under real Envoy sidecars passing traffic', { c
 
   it('Vault -> the Go plugin: cross-signed by Vault (root/sign-self-issued); the intermediate mount is released', async () => {
     await rotate(plugin(go));
-    assert.equal(processesRunning(go.cmd).length, 1, 'the Go plugin runs');
+    assert.equal(processesRunning(go.runs).length, 1, 'the Go plugin runs');
     const mounts = (await bao.ok('GET', 'sys/mounts')).data as Record<string, unknown>;
     assert.equal(mounts['connect-intermediate/'], undefined, 'the intermediate mount Vault no longer uses is unmounted');
     assert.ok(mounts['connect-root/'], "the root mount is the operator's and stays");
@@ -190,12 +194,12 @@ describe('switching CA providers under real Envoy sidecars passing traffic', { c
 
   it('the Go plugin -> the TypeScript plugin: cross-signed by the Go plugin, whose process then exits', async () => {
     await rotate(plugin(ts));
-    await waitFor('the Go plugin process to exit', () => processesRunning(go.cmd).length === 0, { timeoutMs: 10_000 });
+    await waitFor('the Go plugin process to exit', () => processesRunning(go.runs).length === 0, { timeoutMs: 10_000 });
   });
 
   it('the TypeScript plugin -> built-in: cross-signed by the plugin', async () => {
     await rotate({ Provider: 'consul', Config: {} });
-    await waitFor('the TypeScript plugin process to exit', () => processesRunning(ts.cmd).length === 0, { timeoutMs: 10_000 });
+    await waitFor('the TypeScript plugin process to exit', () => processesRunning(ts.runs).length === 0, { timeoutMs: 10_000 });
   });
 
   it('a provider that cannot cross-sign: switching to it works, away from it is 409 unless forced, and a forced switch keeps traffic', async () => {
@@ -210,7 +214,7 @@ describe('switching CA providers under real Envoy sidecars passing traffic', { c
     assert.match(refused.text, /ForceWithoutCrossSigning/);
     assert.deepEqual(await roots(), before, 'a refused switch publishes no root');
     assert.deepEqual(await agent.api.get('/v1/connect/ca/configuration'), configBefore, 'a refused switch keeps the configuration');
-    assert.equal(processesRunning(noCrossSign.cmd).length, 1, 'the provider in force keeps running');
+    assert.equal(processesRunning(noCrossSign.runs).length, 1, 'the provider in force keeps running');
 
     const oldServed = await Promise.all(envoys.map(served));
     const started = Date.now();
@@ -225,6 +229,8 @@ describe('switching CA providers under real Envoy sidecars passing traffic', { c
     for (const s of oldServed) assert.ok(verifies(bundle, s.chain), 'a leaf issued under the old root verifies against the published roots');
     const took = await sidecarsReissued(newRoot.RootCert, started);
     assert.ok(took <= JITTER_MS + PUSH_SLACK_MS, `re-issued in ${took} ms`);
+    const stuckRoot = now.Roots.find((r) => r.ID === stuck.ID) as Root;
+    for (const s of await Promise.all(envoys.map(served))) assert.equal(verifies(stuckRoot.RootCert, s.chain), false, 'without cross-signing, a new leaf does not chain to the old root');
     await callsContinue();
   });
 });
