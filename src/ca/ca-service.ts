@@ -341,10 +341,17 @@ export class CAService implements SecondaryHost {
     try {
       await this.rotateTo(next, config, index);
     } catch (err) {
-      // Refused (no cross-signing) or failed before the switch: the new provider is let go.
-      if (this.provider !== next) await next.close?.();
+      // Refused (no cross-signing) or failed before the switch: what the new provider made for
+      // it (a Vault intermediate mount) is released, as Consul cleans up the new provider, and
+      // the provider is let go. Nothing of the one in force is touched.
+      if (this.provider !== next) await this.discard(next, config);
       throw err;
     }
+  }
+
+  private async discard(next: CAProvider, config: CAConfig): Promise<void> {
+    await next.cleanup(config.Provider !== this.current.config.Provider, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err), provider: config.Provider }, 'cleaning up the CA provider that was not switched to failed'));
+    await next.close?.();
   }
 
   private async rotateTo(next: CAProvider, config: CAConfig, index: number): Promise<void> {

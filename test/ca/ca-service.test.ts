@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { firstValueFrom, filter } from 'rxjs';
+import { BuiltinProvider } from '../../src/ca/builtin/builtin-provider.js';
 import { CAService } from '../../src/ca/ca-service.js';
 import { readCert } from '../../src/ca/cert-info.js';
+import type { CAConfig } from '../../src/ca/config.js';
 import { certDer } from '../../src/ca/pem.js';
 import { MemoryCAStateStore } from '../../src/ca/state-store.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { ValidationError } from '../../src/core/errors.js';
+import { ConflictError, ValidationError } from '../../src/core/errors.js';
 import { nullLogger } from '../../src/core/logger.js';
 import { waitFor } from '../support/wait.js';
 import { makeCsr, opensslText, opensslVerify, splitPem } from './support.js';
@@ -242,6 +244,57 @@ describe('CA service', () => {
     const active = ca.roots().Roots.find((r) => r.Active)!;
     assert.deepEqual(active.IntermediateCerts, []);
     assert.equal(ca.roots().Roots.length, 2);
+  });
+
+  it('a rotation the old provider refuses (it cannot cross-sign) is a ConflictError, and the new provider is cleaned up', async () => {
+    const clock = new ManualClock(Date.now());
+    const cleanups: string[] = [];
+    class NoCrossSigning extends BuiltinProvider {
+      override supportsCrossSigning() {
+        return Promise.resolve(false);
+      }
+    }
+    class Recorded extends BuiltinProvider {
+      override cleanup() {
+        cleanups.push('new provider');
+        return super.cleanup();
+      }
+    }
+    const newProvider = (c: CAConfig) => (c.Config.PrivateKeyBits === 384 ? new Recorded(clock) : new NoCrossSigning(clock));
+    const ca = new CAService({ store: new MemoryCAStateStore(), clock, logger: nullLogger, datacenter: 'dc1', newClusterId: () => CLUSTER, newProvider, initialConfig: { Config: { CSRMaxPerSecond: 0 } } });
+    await ca.start();
+    const before = ca.roots();
+    await assert.rejects(ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } }), (err: Error) => err instanceof ConflictError && /cannot cross-sign.*ForceWithoutCrossSigning/.test(err.message));
+    assert.deepEqual(cleanups, ['new provider'], 'what the provider not switched to made is released (Consul cleans up the new provider)');
+    assert.deepEqual(ca.roots(), before);
+    assert.ok(opensslVerify(rootsPem(ca), (await ca.signLeaf(await makeCsr([uri('web')]), { service: 'web' })).certPem, '', clock.now()).ok, 'the provider in force still signs');
+  });
+
+  it('a root that comes back while still published (a provider that kept it) is listed once, as the active one', async () => {
+    const clock = new ManualClock(Date.now());
+    // Its root outlives a switch away, as a Vault root mount does.
+    class Keeps extends BuiltinProvider {
+      override cleanup() {
+        return Promise.resolve();
+      }
+    }
+    const kept = new Keeps(clock);
+    const newProvider = (c: CAConfig) => (c.Config.PrivateKeyBits === 384 ? kept : new BuiltinProvider(clock));
+    const ca = new CAService({ store: new MemoryCAStateStore(), clock, logger: nullLogger, datacenter: 'dc1', newClusterId: () => CLUSTER, newProvider, initialConfig: { Config: { CSRMaxPerSecond: 0 } } });
+    await ca.start();
+    const p384 = { Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } };
+    await ca.setConfiguration(p384);
+    const back = ca.roots().ActiveRootID;
+    await ca.setConfiguration({ Provider: 'consul', Config: { CSRMaxPerSecond: 0 } });
+    await ca.setConfiguration(p384);
+    const roots = ca.roots();
+    assert.equal(roots.ActiveRootID, back);
+    assert.deepEqual(roots.Roots.map((r) => r.ID).filter((id) => id === back), [back], 'one record per root');
+    assert.equal(roots.Roots.length, 3);
+    assert.deepEqual(roots.Roots.filter((r) => r.Active).map((r) => r.ID), [back]);
+    const leaf = await ca.signLeaf(await makeCsr([uri('web')], { type: 'ec', bits: 384 }), { service: 'web' });
+    assert.equal(leaf.rootId, back);
+    assert.ok(opensslVerify(roots.Roots.find((r) => r.ID === back)!.RootCert, splitPem(leaf.certPem)[0]!, '', clock.now()).ok);
   });
 
   it('after a restart mid-rotation keeps both roots and still prunes the old one on time', async () => {
