@@ -7,7 +7,8 @@
 // under the old root still verifying against the published bundle, every sidecar serving (in its
 // SDS secret) a leaf under the new root within the re-issue window, and no failed call. Then a
 // provider that cannot cross-sign: switching to it is allowed (the old one cross-signs), switching
-// away is refused with 409 and changes nothing, and a forced switch keeps traffic flowing.
+// away is refused with 409 and changes nothing, and a forced switch (back to the root Vault kept)
+// keeps traffic flowing.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -179,9 +180,11 @@ describe('switching CA providers under real Envoy sidecars passing traffic', { c
   const vault = () => ({ Provider: 'vault', Config: { Address: bao.address, Token: bao.rootToken, RootPKIPath: 'connect-root', IntermediatePKIPath: 'connect-intermediate' } });
   const plugin = (p: PluginBinary) => ({ Provider: 'plugin', Config: { plugin_cmd: p.cmd, plugin_checksum: p.sha256 } });
 
+  let vaultRoot: Root;
+
   it('built-in -> Vault: the new root is the one OpenBao holds, cross-signed by the built-in root', async () => {
-    const root = await rotate(vault());
-    assert.equal(fingerprint(root.RootCert), fingerprint(await bao.text('connect-root/ca/pem')), "the active root is Vault's");
+    vaultRoot = await rotate(vault());
+    assert.equal(fingerprint(vaultRoot.RootCert), fingerprint(await bao.text('connect-root/ca/pem')), "the active root is Vault's");
   });
 
   it('Vault -> the Go plugin: cross-signed by Vault (root/sign-self-issued); the intermediate mount is released', async () => {
@@ -202,35 +205,46 @@ describe('switching CA providers under real Envoy sidecars passing traffic', { c
     await waitFor('the TypeScript plugin process to exit', () => processesRunning(ts.runs).length === 0, { timeoutMs: 10_000 });
   });
 
-  it('a provider that cannot cross-sign: switching to it works, away from it is 409 unless forced, and a forced switch keeps traffic', async () => {
-    // To it: the built-in provider, the one being replaced, cross-signs (Consul checks the old provider).
-    const stuck = await rotate(plugin(noCrossSign));
+  let stuck: Root;
 
+  it('to a provider that cannot cross-sign: allowed, since the provider it replaces cross-signs (Consul asks the old one)', async () => {
+    stuck = await rotate(plugin(noCrossSign));
+  });
+
+  it('away from it: 409 unless forced, and the refusal changes nothing (roots, configuration, Vault)', async () => {
     const before = await roots();
-    const configBefore = await agent.api.get<{ Provider: string; ModifyIndex: number }>('/v1/connect/ca/configuration');
-    const refused = await putConfig({ Provider: 'consul', Config: {} });
-    assert.equal(refused.status, 409, refused.text);
-    assert.match(refused.text, /cannot cross-sign/);
-    assert.match(refused.text, /ForceWithoutCrossSigning/);
+    const configBefore = await agent.api.get('/v1/connect/ca/configuration');
+    for (const body of [vault(), { Provider: 'consul', Config: {} }]) {
+      const refused = await putConfig(body);
+      assert.equal(refused.status, 409, refused.text);
+      assert.match(refused.text, /cannot cross-sign/);
+      assert.match(refused.text, /ForceWithoutCrossSigning/);
+    }
     assert.deepEqual(await roots(), before, 'a refused switch publishes no root');
     assert.deepEqual(await agent.api.get('/v1/connect/ca/configuration'), configBefore, 'a refused switch keeps the configuration');
+    const mounts = (await bao.ok('GET', 'sys/mounts')).data as Record<string, unknown>;
+    assert.equal(mounts['connect-intermediate/'], undefined, 'the intermediate mount the refused Vault provider made is released again');
     assert.equal(processesRunning(noCrossSign.runs).length, 1, 'the provider in force keeps running');
+    assert.deepEqual(loop.failures(), [], failures());
+  });
 
+  it('forced back to Vault: the root Vault kept is active again, listed once, and traffic keeps flowing', async () => {
     const oldServed = await Promise.all(envoys.map(served));
     const started = Date.now();
-    const forced = await putConfig({ Provider: 'consul', Config: {}, ForceWithoutCrossSigning: true });
+    const forced = await putConfig({ ...vault(), ForceWithoutCrossSigning: true });
     assert.equal(forced.status, 200, forced.text);
     const now = await roots();
     const newRoot = now.Roots.find((r) => r.ID === now.ActiveRootID) as Root;
-    assert.notEqual(newRoot.ID, stuck.ID);
-    assert.deepEqual(newRoot.IntermediateCerts, [], 'nothing cross-signed the new root');
+    assert.equal(newRoot.ID, vaultRoot.ID, 'the root in the Vault mount, published since the first switch, is active again');
+    assert.deepEqual(now.Roots.map((r) => r.ID).sort(), [...new Set(now.Roots.map((r) => r.ID))].sort(), 'one record per root');
+    assert.deepEqual(newRoot.IntermediateCerts.filter((pem) => spki(pem).equals(spki(newRoot.RootCert))), [], 'nothing cross-signed the new root');
     assert.ok(now.Roots.some((r) => r.ID === stuck.ID && !r.Active), 'the old root stays published, so its leaves stay valid');
     const bundle = now.Roots.map((r) => r.RootCert).join('');
     for (const s of oldServed) assert.ok(verifies(bundle, s.chain), 'a leaf issued under the old root verifies against the published roots');
     const took = await sidecarsReissued(newRoot.RootCert, started);
     assert.ok(took <= JITTER_MS + PUSH_SLACK_MS, `re-issued in ${took} ms`);
-    const stuckRoot = now.Roots.find((r) => r.ID === stuck.ID) as Root;
-    for (const s of await Promise.all(envoys.map(served))) assert.equal(verifies(stuckRoot.RootCert, s.chain), false, 'without cross-signing, a new leaf does not chain to the old root');
+    for (const s of await Promise.all(envoys.map(served))) assert.equal(verifies(stuck.RootCert, s.chain), false, 'without cross-signing, a new leaf does not chain to the old root');
     await callsContinue();
+    await waitFor('the plugin process to exit', () => processesRunning(noCrossSign.runs).length === 0, { timeoutMs: 10_000 });
   });
 });
