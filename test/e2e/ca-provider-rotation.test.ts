@@ -18,7 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { opensslVerify, splitPem } from '../ca/support.js';
 import { AgentProcess } from '../support/agent-process.js';
 import { call, CallLoop, startNamedHttpServer, type NamedServer } from '../support/apps.js';
-import { goPlugin, noCrossSignPlugin, processesRunning, tsPlugin, type PluginBinary } from '../support/ca-plugins.js';
+import { goPlugin, noCrossSignPlugin, pluginProcesses, tsPlugin, type PluginBinary } from '../support/ca-plugins.js';
 import { EnvoyProcess } from '../support/envoy.js';
 import { OpenBaoProcess } from '../support/openbao.js';
 import { freePort, waitFor } from '../support/wait.js';
@@ -78,6 +78,8 @@ describe('switching CA providers under real Envoy sidecars passing traffic', { c
     const res = await fetch(`http://${agent.httpAddr}/v1/connect/ca/configuration`, { method: 'PUT', body: JSON.stringify(body) });
     return { status: res.status, text: await res.text() };
   };
+  /** The agent's plugin processes running `p` (other test files may run the same plugins). */
+  const running = (p: PluginBinary) => pluginProcesses(p.runs, agent.pid);
   const failures = () => `${loop.failures().length} of ${loop.results.length} calls failed: ${JSON.stringify(loop.failures().slice(0, 5))}`;
 
   before(async () => {
@@ -189,7 +191,7 @@ describe('switching CA providers under real Envoy sidecars passing traffic', { c
 
   it('Vault -> the Go plugin: cross-signed by Vault (root/sign-self-issued); the intermediate mount is released', async () => {
     await rotate(plugin(go));
-    assert.equal(processesRunning(go.runs).length, 1, 'the Go plugin runs');
+    assert.equal(running(go).length, 1, 'the Go plugin runs');
     const mounts = (await bao.ok('GET', 'sys/mounts')).data as Record<string, unknown>;
     assert.equal(mounts['connect-intermediate/'], undefined, 'the intermediate mount Vault no longer uses is unmounted');
     assert.ok(mounts['connect-root/'], "the root mount is the operator's and stays");
@@ -197,12 +199,13 @@ describe('switching CA providers under real Envoy sidecars passing traffic', { c
 
   it('the Go plugin -> the TypeScript plugin: cross-signed by the Go plugin, whose process then exits', async () => {
     await rotate(plugin(ts));
-    await waitFor('the Go plugin process to exit', () => processesRunning(go.runs).length === 0, { timeoutMs: 10_000 });
+    assert.equal(running(ts).length, 1, 'the TypeScript plugin runs');
+    await waitFor('the Go plugin process to exit', () => running(go).length === 0, { timeoutMs: 10_000 });
   });
 
   it('the TypeScript plugin -> built-in: cross-signed by the plugin', async () => {
     await rotate({ Provider: 'consul', Config: {} });
-    await waitFor('the TypeScript plugin process to exit', () => processesRunning(ts.runs).length === 0, { timeoutMs: 10_000 });
+    await waitFor('the TypeScript plugin process to exit', () => running(ts).length === 0, { timeoutMs: 10_000 });
   });
 
   let stuck: Root;
@@ -224,7 +227,7 @@ describe('switching CA providers under real Envoy sidecars passing traffic', { c
     assert.deepEqual(await agent.api.get('/v1/connect/ca/configuration'), configBefore, 'a refused switch keeps the configuration');
     const mounts = (await bao.ok('GET', 'sys/mounts')).data as Record<string, unknown>;
     assert.equal(mounts['connect-intermediate/'], undefined, 'the intermediate mount the refused Vault provider made is released again');
-    assert.equal(processesRunning(noCrossSign.runs).length, 1, 'the provider in force keeps running');
+    assert.equal(running(noCrossSign).length, 1, 'the provider in force keeps running');
     assert.deepEqual(loop.failures(), [], failures());
   });
 
@@ -245,6 +248,6 @@ describe('switching CA providers under real Envoy sidecars passing traffic', { c
     assert.ok(took <= JITTER_MS + PUSH_SLACK_MS, `re-issued in ${took} ms`);
     for (const s of await Promise.all(envoys.map(served))) assert.equal(verifies(stuck.RootCert, s.chain), false, 'without cross-signing, a new leaf does not chain to the old root');
     await callsContinue();
-    await waitFor('the plugin process to exit', () => processesRunning(noCrossSign.runs).length === 0, { timeoutMs: 10_000 });
+    await waitFor('the plugin process to exit', () => running(noCrossSign).length === 0, { timeoutMs: 10_000 });
   });
 });
