@@ -85,7 +85,7 @@ describe('switching CA providers under real Envoy sidecars passing traffic', { c
   before(async () => {
     [bao, go] = await Promise.all([OpenBaoProcess.start(), goPlugin()]);
     ts = tsPlugin(dir);
-    noCrossSign = noCrossSignPlugin();
+    noCrossSign = noCrossSignPlugin(dir);
     const configFile = join(dir, 'agent.json');
     writeFileSync(configFile, JSON.stringify({ leaf_reissue_jitter: `${JITTER_MS / 1000}s` }));
     agent = await AgentProcess.start({ extraArgs: ['-config-file', configFile] });

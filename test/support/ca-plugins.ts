@@ -52,7 +52,7 @@ export const stubbornPlugin = (): PluginBinary => scriptPlugin('stubborn-ca-plug
 export const hangingPlugin = (): PluginBinary => scriptPlugin('hanging-ca-plugin', new URL('./hanging-ca-plugin.js', import.meta.url).pathname);
 
 /** A plugin whose CA answers SupportsCrossSigning false (and cannot cross-sign). */
-export const noCrossSignPlugin = (): PluginBinary => scriptPlugin('no-cross-sign-ca-plugin', new URL('./no-cross-sign-ca-plugin.js', import.meta.url).pathname);
+export const noCrossSignPlugin = (dir?: string): PluginBinary => scriptPlugin('no-cross-sign-ca-plugin', new URL('./no-cross-sign-ca-plugin.js', import.meta.url).pathname, dir);
 
 /** A plugin of Consul's first protocol only (PEM answers, no State, no SupportsCrossSigning). */
 export const consulStylePlugin = (): PluginBinary => scriptPlugin('consul-style-ca-plugin', new URL('./consul-style-ca-plugin.js', import.meta.url).pathname);
