@@ -114,6 +114,8 @@ export class CAService implements SecondaryHost {
   private readonly roots$ = new BehaviorSubject<CARoots | undefined>(undefined);
   private limiter?: CsrLimiter;
   private renewer?: IntermediateRenewer;
+  /** Per provider, the signing calls in flight (see track). */
+  private readonly inFlight = new Map<CAProvider, Set<Promise<void>>>();
   private cancelPrune = (): void => undefined;
   private cancelRetry = (): void => undefined;
   /** Serialises changes to the state (rotation, pruning). */
@@ -346,7 +348,10 @@ export class CAService implements SecondaryHost {
         await this.commit({ ...s, config, configModifyIndex: index, index, activeRootMaxLeafTtlMs }, () => {
           if (next) this.provider = next;
         });
-        if (next) await old?.close?.();
+        if (next && old) {
+          await this.drained(old);
+          await old.close?.();
+        }
         this.limiter?.update(config.Config);
         this.log.info({ index }, 'CA configuration updated');
         // A secondary's key settings are its intermediate's: it has a new one signed.
@@ -375,10 +380,17 @@ export class CAService implements SecondaryHost {
     try {
       await this.rotateTo(next, config, index);
     } catch (err) {
-      // Refused (no cross-signing) or failed before the switch: the new provider is let go.
-      if (this.provider !== next) await next.close?.();
+      // Refused (no cross-signing) or failed before the switch: what the new provider made for
+      // it (a Vault intermediate mount) is released, as Consul cleans up the new provider, and
+      // the provider is let go. Nothing of the one in force is touched.
+      if (this.provider !== next) await this.discard(next, config);
       throw err;
     }
+  }
+
+  private async discard(next: CAProvider, config: CAConfig): Promise<void> {
+    await next.cleanup(config.Provider !== this.current.config.Provider, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err), provider: config.Provider }, 'cleaning up the CA provider that was not switched to failed'));
+    await next.close?.();
   }
 
   private async rotateTo(next: CAProvider, config: CAConfig, index: number): Promise<void> {
@@ -406,7 +418,7 @@ export class CAService implements SecondaryHost {
       this.provider = next;
     });
     this.limiter?.update(config.Config);
-    await old.cleanup(providerTypeChange, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
+    await this.retire(old, providerTypeChange, config.Config);
     this.log.info({ index, activeRoot: root.ID, provider: config.Provider, keyType: config.Config.PrivateKeyType, keyBits: config.Config.PrivateKeyBits }, 'CA root rotated');
   }
 
@@ -424,8 +436,39 @@ export class CAService implements SecondaryHost {
       this.provider = next;
     });
     this.limiter?.update(config.Config);
-    await old.cleanup(providerTypeChange, { ...config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
+    await this.retire(old, providerTypeChange, config.Config);
     this.log.info({ index, activeRoot: roots.find((r) => r.Active)?.ID, provider: config.Provider }, 'CA provider reconfigured; the active root is kept');
+  }
+
+  /** Leaves a provider is signing now: it is cleaned up or closed only once they are signed. */
+  private track<T>(provider: CAProvider, call: Promise<T>): Promise<T> {
+    const calls = this.inFlight.get(provider) ?? new Set<Promise<void>>();
+    this.inFlight.set(provider, calls);
+    const settled = call.then(
+      () => undefined,
+      () => undefined,
+    );
+    calls.add(settled);
+    void settled.then(() => {
+      calls.delete(settled);
+      if (calls.size === 0 && this.inFlight.get(provider) === calls) this.inFlight.delete(provider);
+    });
+    return call;
+  }
+
+  /** Resolves once every leaf `provider` was signing has been signed (or has failed). */
+  private async drained(provider: CAProvider): Promise<void> {
+    await Promise.all([...(this.inFlight.get(provider) ?? [])]);
+  }
+
+  /**
+   * The provider replaced (already out of use) lets go of what it holds once the leaves it was
+   * signing are signed: a Vault intermediate mount unmounted or a plugin shut down under a
+   * signing call would fail a leaf the switch had no reason to fail.
+   */
+  private async retire(old: CAProvider, providerTypeChange: boolean, otherConfig: CAConfig['Config']): Promise<void> {
+    await this.drained(old);
+    await old.cleanup(providerTypeChange, { ...otherConfig }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
   }
 
   /** Durable first, then visible; `apply` switches what must change with it before anyone sees it. */
@@ -470,7 +513,7 @@ export class CAService implements SecondaryHost {
       const { identity, uri } = validateLeafCsr(der, { trustDomain: this.trustDomain, datacenter: this.deps.datacenter, service: req.service, namespace: req.namespace });
       const provider = this.provider as CAProvider;
       const active = this.current.roots.find((r) => r.Active);
-      const signed = await provider.sign(der, { ttlMs });
+      const signed = await this.track(provider, provider.sign(der, { ttlMs }));
       const leaf = readCert(signed);
       const chain = !active ? [] : this.isPrimary ? (leafChain(active, signed) ?? leafChain(active, signed, await provider.activeLeafSigningCert()) ?? []) : secondaryChain(active);
       return {
@@ -627,7 +670,7 @@ export class CAService implements SecondaryHost {
     await this.commit({ ...s, providerState: await made.provider.state(), roots, index, activeRootMaxLeafTtlMs: leafTtlMs(s.config) }, () => {
       this.provider = made.provider;
     });
-    await old?.cleanup(false, { ...s.config.Config }).catch((err: unknown) => this.log.warn({ err: String(err) }, 'old CA provider cleanup failed'));
+    if (old) await this.retire(old, false, s.config.Config);
     this.log.info({ index, root: root.ID, validBefore: cert.validTo }, 'secondary CA installed an intermediate signed by the primary');
   }
 }

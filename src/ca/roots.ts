@@ -58,11 +58,13 @@ export function rechainedRoot(active: PersistedRoot, input: NewRootInput): Persi
 /**
  * The roots after `next` becomes active: the previously active root is kept, inactive, until the
  * last leaf it can have signed (issued at most now, living at most `oldLeafTtlMs`) has expired.
+ * A root that comes back while still published (a switch back to a Vault mount that kept it) is
+ * listed once, as the active one: one record per ID.
  */
 export function rotateRoots(roots: readonly PersistedRoot[], next: PersistedRoot, now: number, oldLeafTtlMs: number, index: number): PersistedRoot[] {
-  const kept = roots.map((r) =>
-    r.Active ? { ...r, Active: false, RotatedOutAt: now, PruneAfter: now + oldLeafTtlMs, ModifyIndex: index } : r,
-  );
+  const kept = roots
+    .filter((r) => r.ID !== next.ID)
+    .map((r) => (r.Active ? { ...r, Active: false, RotatedOutAt: now, PruneAfter: now + oldLeafTtlMs, ModifyIndex: index } : r));
   return [...kept, next];
 }
 

@@ -54,6 +54,17 @@ function isGrace(raw: string): boolean {
   }
 }
 
+/** The shortest window leaves are re-issued over after the active root changes: 0s to 10m (default 30s). */
+const MAX_REISSUE_JITTER_MS = 10 * 60_000;
+
+function isReissueJitter(raw: string): boolean {
+  try {
+    return parseDuration('', raw) <= MAX_REISSUE_JITTER_MS;
+  } catch {
+    return false;
+  }
+}
+
 export const DEFAULTS = { datacenter: 'dc1', bind: '127.0.0.1', httpPort: 8500, grpcPort: 8502 } as const;
 
 export const configFileSchema = z.strictObject({
@@ -72,6 +83,11 @@ export const configFileSchema = z.strictObject({
     .refine((v) => isGrace(v), 'must be a duration from 0s to 10m, such as "5s"')
     .optional(),
   limits: z.strictObject({ http_max_body_bytes: maxBodyBytes.optional(), xds_max_streams: xdsMaxStreams.optional() }).optional(),
+  // For tests (a rotation in seconds, not half a minute); Consul has no such setting.
+  leaf_reissue_jitter: z
+    .string()
+    .refine((v) => isReissueJitter(v), 'must be a duration from 0s to 10m, such as "30s"')
+    .optional(),
 });
 
 export type ConfigFile = z.output<typeof configFileSchema>;
@@ -99,6 +115,11 @@ export interface AgentConfig {
   readonly acceptStoreLoss?: boolean;
   /** The most xDS streams the gRPC port holds at once (default 10,000); beyond it a stream is refused with RESOURCE_EXHAUSTED. */
   readonly xdsMaxStreams?: number;
+  /**
+   * The shortest window over which leaves are re-issued after the active root changes (default
+   * 30 s; the CSR rate limit may widen it). Config file only (`leaf_reissue_jitter`), for tests.
+   */
+  readonly leafReissueJitterMs?: number;
 }
 
 export function readConfigFile(path: string): ConfigFile {
@@ -157,6 +178,7 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
     // A flag only, never the config file: it is a decision for one start, not a setting.
     acceptStoreLoss: flags['accept-store-loss'] ?? false,
     xdsMaxStreams: flags['xds-max-streams'] ?? file.limits?.xds_max_streams ?? DEFAULT_XDS_LIMITS.maxStreams,
+    leafReissueJitterMs: file.leaf_reissue_jitter === undefined ? undefined : parseDuration('leaf_reissue_jitter', file.leaf_reissue_jitter),
   };
   parseInput(name, cfg.datacenter, '-datacenter');
   parseInput(name, cfg.primaryDatacenter, '-primary-datacenter');

@@ -99,7 +99,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter, primaryDatacenter, primary });
   await ca.start();
   logger.info({ path: store.loaded.path, index: store.loaded.index, rows: store.loaded.rows, trustDomain: ca.trustDomain }, 'store loaded');
-  const leaves = new LeafManager({ ca, clock, logger });
+  const leaves = new LeafManager({ ca, clock, logger, reissueJitterMs: config.leafReissueJitterMs });
   const xdsStatus = new XdsStatusRegistry();
   const secondary = config.primaryDatacenter !== config.datacenter;
   const link = secondary

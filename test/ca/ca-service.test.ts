@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { firstValueFrom, filter } from 'rxjs';
+import { BuiltinProvider } from '../../src/ca/builtin/builtin-provider.js';
 import { CAService } from '../../src/ca/ca-service.js';
 import { readCert } from '../../src/ca/cert-info.js';
+import type { CAConfig } from '../../src/ca/config.js';
 import { certDer } from '../../src/ca/pem.js';
+import type { CAProvider } from '../../src/ca/provider.js';
 import { MemoryCAStateStore } from '../../src/ca/state-store.js';
 import { ManualClock } from '../../src/core/clock.js';
-import { ValidationError } from '../../src/core/errors.js';
+import { ConflictError, ValidationError } from '../../src/core/errors.js';
 import { nullLogger } from '../../src/core/logger.js';
 import { waitFor } from '../support/wait.js';
 import { makeCsr, opensslText, opensslVerify, splitPem } from './support.js';
@@ -21,6 +24,16 @@ async function startCA(store = new MemoryCAStateStore(), clock = new ManualClock
   await ca.start();
   return { ca, store, clock };
 }
+
+/** A CA whose providers `newProvider` makes (chosen by their configuration). */
+async function startWithProviders(clock: ManualClock, newProvider: (c: CAConfig) => CAProvider): Promise<CAService> {
+  const ca = new CAService({ store: new MemoryCAStateStore(), clock, logger: nullLogger, datacenter: 'dc1', newClusterId: () => CLUSTER, newProvider, initialConfig: { Config: { CSRMaxPerSecond: 0 } } });
+  await ca.start();
+  return ca;
+}
+
+/** A rotation: EC P-384 after the default P-256. */
+const P384 = { Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } };
 
 const rootsPem = (ca: CAService) => ca.roots().Roots.map((r) => r.RootCert).join('');
 
@@ -147,7 +160,7 @@ describe('CA service', () => {
       if (r.ActiveRootID !== oldRootId && !onPublish) onPublish = ca.signLeaf(csr, { service: 'web' });
     });
     try {
-      await ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+      await ca.setConfiguration(P384);
     } finally {
       sub.unsubscribe();
     }
@@ -244,9 +257,91 @@ describe('CA service', () => {
     assert.equal(ca.roots().Roots.length, 2);
   });
 
+  it('a rotation the old provider refuses (it cannot cross-sign) is a ConflictError, and the new provider is cleaned up', async () => {
+    const clock = new ManualClock(Date.now());
+    const cleanups: string[] = [];
+    class NoCrossSigning extends BuiltinProvider {
+      override supportsCrossSigning() {
+        return Promise.resolve(false);
+      }
+    }
+    class Recorded extends BuiltinProvider {
+      override cleanup() {
+        cleanups.push('new provider');
+        return super.cleanup();
+      }
+    }
+    const newProvider = (c: CAConfig) => (c.Config.PrivateKeyBits === 384 ? new Recorded(clock) : new NoCrossSigning(clock));
+    const ca = await startWithProviders(clock, newProvider);
+    const before = ca.roots();
+    await assert.rejects(ca.setConfiguration(P384), (err: Error) => err instanceof ConflictError && /cannot cross-sign.*ForceWithoutCrossSigning/.test(err.message));
+    assert.deepEqual(cleanups, ['new provider'], 'what the provider not switched to made is released (Consul cleans up the new provider)');
+    assert.deepEqual(ca.roots(), before);
+    assert.ok(opensslVerify(rootsPem(ca), (await ca.signLeaf(await makeCsr([uri('web')]), { service: 'web' })).certPem, '', clock.now()).ok, 'the provider in force still signs');
+  });
+
+  it('lets the provider it replaces go only once the leaves it is signing are signed', async () => {
+    const clock = new ManualClock(Date.now());
+    const events: string[] = [];
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // Signs slowly (a Vault or a plugin at the other end of a call); cleaned up, it cannot sign.
+    class Slow extends BuiltinProvider {
+      override async sign(csr: Uint8Array, opts: { ttlMs: number }) {
+        events.push('signing');
+        await gate;
+        return super.sign(csr, opts);
+      }
+      override cleanup() {
+        events.push('cleaned up');
+        return super.cleanup();
+      }
+    }
+    const newProvider = (c: CAConfig) => (c.Config.PrivateKeyBits === 384 ? new BuiltinProvider(clock) : new Slow(clock));
+    const ca = await startWithProviders(clock, newProvider);
+    const oldRoot = ca.roots().ActiveRootID;
+    const leaf = ca.signLeaf(await makeCsr([uri('web')]), { service: 'web' });
+    await waitFor('the old provider to be signing', () => events.includes('signing'));
+    const rotated = ca.setConfiguration(P384);
+    await waitFor('the new root to be active', () => ca.roots().ActiveRootID !== oldRoot);
+    assert.deepEqual(events, ['signing'], 'not cleaned up while it signs');
+    release();
+    const signed = await leaf;
+    await rotated;
+    assert.deepEqual(events, ['signing', 'cleaned up']);
+    assert.equal(signed.rootId, oldRoot);
+    const v = opensslVerify(rootsPem(ca), signed.certPem, '', clock.now());
+    assert.ok(v.ok, v.output);
+  });
+
+  it('a root that comes back while still published (a provider that kept it) is listed once, as the active one', async () => {
+    const clock = new ManualClock(Date.now());
+    // Its root outlives a switch away, as a Vault root mount does.
+    class Keeps extends BuiltinProvider {
+      override cleanup() {
+        return Promise.resolve();
+      }
+    }
+    const kept = new Keeps(clock);
+    const newProvider = (c: CAConfig) => (c.Config.PrivateKeyBits === 384 ? kept : new BuiltinProvider(clock));
+    const ca = await startWithProviders(clock, newProvider);
+    await ca.setConfiguration(P384);
+    const back = ca.roots().ActiveRootID;
+    await ca.setConfiguration({ Provider: 'consul', Config: { CSRMaxPerSecond: 0 } });
+    await ca.setConfiguration(P384);
+    const roots = ca.roots();
+    assert.equal(roots.ActiveRootID, back);
+    assert.deepEqual(roots.Roots.map((r) => r.ID).filter((id) => id === back), [back], 'one record per root');
+    assert.equal(roots.Roots.length, 3);
+    assert.deepEqual(roots.Roots.filter((r) => r.Active).map((r) => r.ID), [back]);
+    const leaf = await ca.signLeaf(await makeCsr([uri('web')], { type: 'ec', bits: 384 }), { service: 'web' });
+    assert.equal(leaf.rootId, back);
+    assert.ok(opensslVerify(roots.Roots.find((r) => r.ID === back)!.RootCert, splitPem(leaf.certPem)[0]!, '', clock.now()).ok);
+  });
+
   it('after a restart mid-rotation keeps both roots and still prunes the old one on time', async () => {
     const first = await startCA();
-    await first.ca.setConfiguration({ Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, CSRMaxPerSecond: 0 } });
+    await first.ca.setConfiguration(P384);
     const activeId = first.ca.roots().ActiveRootID;
     first.ca.stop();
     const again = new CAService({ store: first.store, clock: first.clock, logger: nullLogger, datacenter: 'dc1' });

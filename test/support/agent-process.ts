@@ -82,6 +82,11 @@ export class AgentProcess {
     return `127.0.0.1:${this.grpcPort}`;
   }
 
+  /** The running agent's process id. */
+  get pid(): number | undefined {
+    return this.proc?.child.pid;
+  }
+
   /** Everything every launch printed. */
   output(): string {
     return this.earlier + (this.proc ? this.proc.stdout() + this.proc.stderr() : '');

@@ -13,6 +13,8 @@ export interface PluginBinary {
   readonly name: string;
   readonly cmd: string;
   readonly sha256: string;
+  /** What its process's command line names: the binary, or the script a wrapper runs. */
+  readonly runs: string;
 }
 
 export const sha256Of = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -29,7 +31,7 @@ export async function goPlugin(): Promise<PluginBinary> {
       throw new Error(`the Go example CA plugin could not be built (node scripts/ca-plugin-go.mjs): ${(err as Error).message}`);
     }
   }
-  return { name: 'ca-plugin-go', cmd: goBinary, sha256: sha256Of(goBinary) };
+  return { name: 'ca-plugin-go', cmd: goBinary, sha256: sha256Of(goBinary), runs: goBinary };
 }
 
 /** A compiled test script as an executable: a wrapper in a fresh temp dir (`dir` to choose it). */
@@ -37,7 +39,7 @@ function scriptPlugin(name: string, script: string, dir = mkdtempSync(join(tmpdi
   const cmd = join(dir, name);
   writeFileSync(cmd, `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(script)} "$@"\n`);
   chmodSync(cmd, 0o755);
-  return { name, cmd, sha256: sha256Of(cmd) };
+  return { name, cmd, sha256: sha256Of(cmd), runs: script };
 }
 
 /** The TypeScript example plugin. */
@@ -51,6 +53,8 @@ export const hangingPlugin = (): PluginBinary => scriptPlugin('hanging-ca-plugin
 
 /** A plugin whose leaf-signing intermediate is apart from its root: the Vault provider, its settings in plugin_data. */
 export const vaultPlugin = (): PluginBinary => scriptPlugin('vault-ca-plugin', new URL('./vault-ca-plugin.js', import.meta.url).pathname);
+/** A plugin whose CA answers SupportsCrossSigning false (and cannot cross-sign). */
+export const noCrossSignPlugin = (dir?: string): PluginBinary => scriptPlugin('no-cross-sign-ca-plugin', new URL('./no-cross-sign-ca-plugin.js', import.meta.url).pathname, dir);
 
 /** A plugin of Consul's first protocol only (PEM answers, no State, no SupportsCrossSigning). */
 export const consulStylePlugin = (): PluginBinary => scriptPlugin('consul-style-ca-plugin', new URL('./consul-style-ca-plugin.js', import.meta.url).pathname);
