@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Installs the real programs the tests run against, idempotently, into the git-ignored .tools/.
-// Usage: node scripts/tools.mjs [envoy python-grpcio ca-plugin-go ...]   (no argument: everything)
+// Usage: node scripts/tools.mjs [envoy python-grpcio ca-plugin-go consul-cli ...]   (no argument: everything)
 // Each tool is pinned; a stamp file records what was installed so a re-run does nothing.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildGoPlugin } from './ca-plugin-go.mjs';
+import { buildConsulCli } from './consul-cli.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const TOOLS_DIR = join(root, '.tools');
@@ -97,9 +98,10 @@ export function installPypiTool(name) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const names = process.argv.slice(2);
-  for (const name of names.length ? names : [...Object.keys(PYPI_TOOLS), ...Object.keys(DEBIAN_TOOLS), 'ca-plugin-go']) {
-    // The Go example CA plugin is built from this repository's sources, not installed.
-    const where = name === 'ca-plugin-go' ? buildGoPlugin() : name in PYPI_TOOLS ? installPypiTool(name) : JSON.stringify(installDebianTool(name));
+  // The Go example CA plugin and Consul's CLI are built from sources, not installed.
+  const BUILT = { 'ca-plugin-go': buildGoPlugin, 'consul-cli': buildConsulCli };
+  for (const name of names.length ? names : [...Object.keys(PYPI_TOOLS), ...Object.keys(DEBIAN_TOOLS), ...Object.keys(BUILT)]) {
+    const where = name in BUILT ? BUILT[name]() : name in PYPI_TOOLS ? installPypiTool(name) : JSON.stringify(installDebianTool(name));
     process.stdout.write(`tools: ${name}: ${where}\n`);
   }
 }

@@ -111,6 +111,16 @@ export function intentionRoutes(catalog: Catalog): Route[] {
       },
     },
     {
+      method: 'PUT',
+      pattern: '/v1/connect/intentions/:id',
+      // The legacy update (the Go client's IntentionUpdate, the CLI's `intention create -replace`).
+      handler: async (req) => {
+        const found = byId((await firstValueFrom(catalog.intentions())).value, req.params.id as string);
+        await catalog.putIntention(found.SourceName, found.DestinationName, req.body);
+        return written(catalog, true);
+      },
+    },
+    {
       method: 'DELETE',
       pattern: '/v1/connect/intentions/:id',
       handler: async (req) => {

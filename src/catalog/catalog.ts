@@ -300,7 +300,7 @@ export class Catalog {
   async putIntention(source: string, destination: string, body: unknown, opts: { readonly createId?: string } = {}): Promise<void> {
     const input = parseInput(legacyIntentionBody, consulDecode(legacyIntentionBody, body ?? {}), 'invalid intention');
     for (const [field, given, expected] of [['SourceName', input.SourceName, source], ['DestinationName', input.DestinationName, destination]] as const) {
-      if (given !== undefined && given !== expected) throw ValidationError.of(field, `"${given}" differs from the query parameter "${expected}"`);
+      if (given !== undefined && given !== expected) throw ValidationError.of(field, `"${given}" differs from the intention's "${expected}" (delete it and create another to change it)`);
     }
     await this.store.write((tx) => {
       const key = `service-intentions/${destination}`;

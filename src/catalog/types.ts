@@ -138,6 +138,9 @@ export interface Intention {
   readonly Action: IntentionAction;
   readonly Description: string;
   readonly Meta: Readonly<Record<string, string>>;
+  /** RFC 3339, for an intention created through the legacy API. */
+  readonly CreatedAt?: string;
+  readonly UpdatedAt?: string;
   /** Higher wins; exact names before wildcards, as Consul orders them. */
   readonly Precedence: number;
   readonly CreateIndex: number;

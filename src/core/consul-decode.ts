@@ -21,6 +21,7 @@ interface Def {
   readonly catchall?: unknown;
   readonly innerType?: unknown;
   readonly in?: unknown;
+  readonly out?: unknown;
   readonly element?: unknown;
   readonly getter?: () => unknown;
 }
@@ -29,12 +30,13 @@ function defOf(schema: unknown): Def | undefined {
   return (schema as { _zod?: { def?: Def } } | undefined)?._zod?.def;
 }
 
-/** Through optional, nullable, default, readonly, pipes and lazies to the schema that shapes the value. */
+/** Through optional, nullable, default, readonly, pipes (and preprocesses) and lazies to the schema that shapes the value. */
 function unwrap(schema: unknown): Def | undefined {
   let def = defOf(schema);
   for (let i = 0; def && i < 32; i++) {
     if (def.innerType !== undefined && ['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(def.type)) def = defOf(def.innerType);
-    else if (def.type === 'pipe') def = defOf(def.in);
+    // A preprocess is a pipe from a transform: the value is shaped by what it feeds.
+    else if (def.type === 'pipe') def = defOf(defOf(def.in)?.type === 'transform' ? def.out : def.in);
     else if (def.type === 'lazy' && def.getter) def = defOf(def.getter());
     else break;
   }

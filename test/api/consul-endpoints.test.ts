@@ -88,6 +88,37 @@ describe("Consul's node, health-state and agent endpoints", () => {
     assert.equal((await a.get('/v1/connect/intentions/check?source=web&destination=db')).json && ((await a.get('/v1/connect/intentions/check?source=web&destination=db')).json as { Allowed: boolean }).Allowed, false, 'the * deny decides now');
   });
 
+  it("PUT /v1/connect/intentions/:id (Consul's legacy update) keeps the ID and CreatedAt, refuses a changed source", async () => {
+    const create = await a.call('POST', '/v1/connect/intentions', { SourceName: 'api', DestinationName: 'db', Action: 'deny' });
+    const { ID: id } = create.json as { ID: string };
+    const first = (await a.get(`/v1/connect/intentions/${id}`)).json as { CreatedAt?: string; UpdatedAt?: string };
+    assert.match(first.CreatedAt ?? '', /^\d{4}-\d\d-\d\dT/, 'a legacy intention has its creation time');
+    const upd = await a.put(`/v1/connect/intentions/${id}`, { ID: id, SourceName: 'api', DestinationName: 'db', SourceType: 'consul', Action: 'allow', Precedence: 9, CreatedAt: '0001-01-01T00:00:00Z' });
+    assert.equal(upd.status, 200, upd.text);
+    const got = (await a.get(`/v1/connect/intentions/${id}`)).json as { ID: string; Action: string; CreatedAt?: string };
+    assert.deepEqual([got.ID, got.Action, got.CreatedAt], [id, 'allow', first.CreatedAt]);
+    const before = a.agent.store.currentIndex();
+    const moved = await a.put(`/v1/connect/intentions/${id}`, { SourceName: 'web', DestinationName: 'db', Action: 'deny' });
+    assert.equal(moved.status, 400);
+    assert.match(moved.text, /SourceName: "web" differs from the intention's "api"/);
+    assert.equal((await a.put('/v1/connect/intentions/00000000-0000-0000-0000-000000000000', { Action: 'deny' })).status, 404);
+    assert.equal(a.agent.store.currentIndex(), before, 'a refused update writes nothing');
+    assert.equal((await a.delete(`/v1/connect/intentions/${id}`)).status, 200);
+  });
+
+  it("treats a sidecar's empty Check (Consul's CLI sends {}) as none, and a mesh entry sent without Name as \"mesh\"", async () => {
+    const r = await a.put('/v1/agent/service/register', { Name: 'cli', Port: 7070, Check: null, Checks: null, Connect: { SidecarService: { Weights: { Passing: 1, Warning: 1 }, Check: {}, Checks: null } } });
+    assert.equal(r.status, 200, r.text);
+    const checks = (await a.get('/v1/agent/checks')).json as Record<string, { ServiceID: string }>;
+    assert.deepEqual(Object.values(checks).filter((c) => c.ServiceID.startsWith('cli')), [], 'no check registered from {}');
+    assert.equal(((await a.get('/v1/agent/services')).json as Record<string, { Kind?: string }>)['cli-sidecar-proxy']?.Kind, 'connect-proxy');
+    assert.equal((await a.put('/v1/agent/service/register', { Name: 'bad', Port: 7071, Check: { Notes: 'no kind' } })).status, 400, 'a check that sets something is still checked');
+    assert.equal((await a.put('/v1/config', { Kind: 'mesh', TransparentProxy: { MeshDestinationsOnly: true } })).status, 200);
+    assert.equal(((await a.get('/v1/config/mesh/mesh')).json as { Name: string }).Name, 'mesh');
+    assert.equal((await a.put('/v1/config', { Kind: 'mesh', Name: 'other' })).status, 400);
+    assert.equal((await a.put('/v1/agent/service/deregister/cli')).status, 200);
+  });
+
   it('PUT /v1/agent/check/register and /deregister: node and service checks, run by the agent', async () => {
     const server = createServer((_req, res) => res.end('ok'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -110,7 +110,8 @@ export const serviceDefaultsSchema = z
 
 export const meshSchema = z.strictObject({
   ...entryBase('mesh'),
-  Name: z.literal('mesh', { error: 'must be "mesh" for the mesh entry' }),
+  // Consul's api.MeshConfigEntry has no Name field: its clients send none, and the entry is "mesh".
+  Name: z.literal('mesh', { error: 'must be "mesh" for the mesh entry' }).default('mesh'),
   TransparentProxy: z.strictObject({ MeshDestinationsOnly: z.boolean().optional() }).optional(),
   AllowEnablingPermissiveMutualTLS: z.boolean().optional(),
   TLS: z.strictObject({ Incoming: tlsParams.optional(), Outgoing: tlsParams.optional() }).optional(),

@@ -41,6 +41,9 @@ export function intentionsOf(entry: StoredIntentions): IntentionWithPermissions[
     ...(s.Permissions?.length ? { Permissions: s.Permissions } : {}),
     Description: s.Description ?? '',
     Meta: s.LegacyMeta ?? {},
+    // Consul's legacy times; absent for a source written in a config entry (Go reads the zero time).
+    ...(s.LegacyCreateTime ? { CreatedAt: s.LegacyCreateTime } : {}),
+    ...(s.LegacyUpdateTime ? { UpdatedAt: s.LegacyUpdateTime } : {}),
     Precedence: precedence(s.Name, entry.Name),
     CreateIndex: entry.CreateIndex,
     ModifyIndex: entry.ModifyIndex,

@@ -59,6 +59,16 @@ export const checkDefinition = z
 
 export type CheckDefinition = z.output<typeof checkDefinition>;
 
+/** Whether a JSON value is Go's zero value for its field ("", 0, false, null, an empty list or object). */
+const isZero = (v: unknown): boolean =>
+  v === null || v === undefined || v === '' || v === 0 || v === false || (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && Object.values(v).every(isZero));
+
+/**
+ * A service's single `Check`: one that sets nothing (Consul's CLI sends `"Check": {}` for a
+ * sidecar defined without one) is no check, as Consul skips a CheckType that is empty.
+ */
+const serviceCheck = z.preprocess((v) => (isZero(v) ? undefined : v), checkDefinition.optional());
+
 const upstream = z.object({
   DestinationType: z.enum(['service', 'prepared_query']).optional(),
   DestinationName: serviceName,
@@ -107,7 +117,7 @@ const serviceFields = {
   Port: portOrZero.optional(),
   Namespace: namespace.optional(),
   Proxy: proxySchema.optional(),
-  Check: checkDefinition.optional(),
+  Check: serviceCheck,
   Checks: z.array(checkDefinition).optional(),
 };
 
