@@ -5,7 +5,7 @@
 // through the role `leaf-cert`, which takes the CSR's URI SAN (the SPIFFE ID). A secondary has no
 // root mount: its intermediate is signed by the primary. Every Vault failure carries Vault's own
 // message and names the provider (VaultError).
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
 import { ValidationError } from '../../core/errors.js';
@@ -16,6 +16,8 @@ import { certDer, certPem, fromPem, toPem } from '../pem.js';
 import type { CAProvider, IntermediateCsr, LeafSignOptions, ProviderConfig, RootChain } from '../provider.js';
 import { VaultClient } from './client.js';
 import { VaultToken } from './token.js';
+
+const uniqueId = (): string => randomBytes(4).toString('hex');
 
 /** The role leaves are signed through (Consul's name). */
 export const LEAF_ROLE = 'leaf-cert';
@@ -144,7 +146,8 @@ export class VaultProvider implements CAProvider {
   /** A CSR for a new intermediate, its key made and kept in the intermediate mount. */
   private async intermediateCsr(): Promise<string> {
     const res = await this.vault.call('POST', `${this.intermediatePath}/intermediate/generate/internal`, {
-      common_name: `Switchyard Vault CA Intermediate ${this.cfg.datacenter}`,
+      // Unique per intermediate, as Consul's: a renewal's successor is told apart by name too.
+      common_name: `Switchyard Vault CA Intermediate ${this.cfg.datacenter} ${uniqueId()}`,
       uri_sans: spiffeRootUri(this.trustDomain),
       // A primary checks that an intermediate's CSR asks to be a CA.
       add_basic_constraints: true,
@@ -186,7 +189,9 @@ export class VaultProvider implements CAProvider {
     let root = await this.caOf(rootPath);
     if (!root) {
       const res = await this.vault.call('POST', `${rootPath}/root/generate/internal`, {
-        common_name: `Switchyard Vault CA Root ${this.cfg.clusterId.slice(0, 8)}`,
+        // Unique per root, as Consul's: a root cross-signed by another root of this cluster must not
+        // look self-issued (same subject as its issuer), or chain building stops at it.
+        common_name: `Switchyard Vault CA Root ${this.cfg.clusterId.slice(0, 8)} ${uniqueId()}`,
         uri_sans: spiffeRootUri(this.trustDomain),
         ttl: this.ttl('RootCertTTL'),
         ...this.keyParams(),
