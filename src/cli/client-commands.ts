@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { ValidationError, errorMessage } from '../core/errors.js';
 import type { Command, CommandIO } from './command.js';
 import { flagsHelp, noArguments, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
-import { ApiClient, DEFAULT_HTTP_ADDR } from './http-client.js';
+import { ApiClient, HTTP_ADDR_HELP, httpAddr } from './http-client.js';
 
-const HTTP_ADDR = { 'http-addr': { type: 'string', help: 'Address of the agent\'s HTTP API', default: DEFAULT_HTTP_ADDR } } as const;
+const HTTP_ADDR = { 'http-addr': { type: 'string', help: HTTP_ADDR_HELP } } as const;
 
 function readJsonFile(path: string | undefined, what: string): unknown {
   if (!path) throw ValidationError.of(what, 'a JSON file is required');
@@ -35,7 +35,7 @@ function command<S extends FlagSpecs>(
     help: `Usage: switchyard ${name} ${usage}\n\nFlags:\n${flagsHelp(all)}`,
     run(args, io) {
       const { flags, positional: rest } = parseFlags(all, args);
-      return fn(new ApiClient(flags['http-addr'] as string), flags, rest, io);
+      return fn(new ApiClient(httpAddr(flags['http-addr'] as string | undefined, io.env)), flags, rest, io);
     },
   };
 }

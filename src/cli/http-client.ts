@@ -3,6 +3,14 @@ import { errorMessage } from '../core/errors.js';
 
 export const DEFAULT_HTTP_ADDR = '127.0.0.1:8500';
 
+/** The help text of every client command's -http-addr flag. */
+export const HTTP_ADDR_HELP = `Address of the agent's HTTP API (default $SWITCHYARD_HTTP_ADDR, else $CONSUL_HTTP_ADDR, else ${DEFAULT_HTTP_ADDR})`;
+
+/** The agent's HTTP address for a client command: the flag, then $SWITCHYARD_HTTP_ADDR, then $CONSUL_HTTP_ADDR (as Consul's CLI), then the default. */
+export function httpAddr(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  return flag || env.SWITCHYARD_HTTP_ADDR || env.CONSUL_HTTP_ADDR || DEFAULT_HTTP_ADDR;
+}
+
 export class ApiClient {
   readonly base: string;
 
