@@ -30,6 +30,7 @@ import { startXdsServer, XdsStatusRegistry, type XdsServer } from '../server/ind
 import { openStore, type SqliteStore } from '../store/sqlite.js';
 import { httpRemoteCatalog } from './remote-catalog.js';
 import { packageVersion } from './version.js';
+import { proxyInspector } from './proxy-inspect.js';
 import { meshResourceSource } from './xds-source.js';
 import { checkFederation, DEFAULT_SHUTDOWN_GRACE_MS, type AgentConfig } from './agent-config.js';
 
@@ -107,6 +108,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     : undefined;
   if (!secondary && config.retryJoinWan.length > 0) logger.info({ retryJoinWan: config.retryJoinWan }, 'retry_join_wan is not used in the primary datacenter: secondaries tell it their addresses');
   const federation = new Federation({ catalog, primaryDatacenter: config.primaryDatacenter, link, httpAddress: ownAddress, logger: logger.child({ component: 'federation' }) });
+  const proxies = new ProxyConfigManager({ catalog, ca: leaves });
   const http = new ApiServer({
     logger: logger.child({ component: 'http' }),
     maxBodyBytes: config.httpMaxBodyBytes,
@@ -116,7 +118,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       configRoutes(catalog),
       intentionRoutes(catalog),
       caRoutes({ ca, leaves, checkIntention: (src, dst) => catalog.check(src, dst), clock }),
-      xdsStatusRoutes(xdsStatus),
+      xdsStatusRoutes(xdsStatus, proxyInspector({ proxies, status: xdsStatus, registration: (id) => catalog.watchService(id) })),
       statusRoutes(ownAddress),
       agentSelfRoutes(catalog, {
         datacenter: config.datacenter,
@@ -131,8 +133,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       ...(deps.routes ?? []),
     ], federation),
   });
-  const proxies = new ProxyConfigManager({ catalog, ca: leaves });
-  const source = meshResourceSource({ proxies, proxyless: proxylessSnapshots(catalog, leaves, { datacenter: config.datacenter }) });
+  const source = meshResourceSource({ proxies, proxyless: proxylessSnapshots(catalog, leaves, { datacenter: config.datacenter }), logger: logger.child({ component: 'proxycfg' }) });
   let xds: XdsServer;
   let xdsPort: number | undefined;
   try {

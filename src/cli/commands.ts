@@ -4,6 +4,7 @@ import { CA_COMMANDS } from './ca.js';
 import { clientCommands } from './client-commands.js';
 import { connectEnvoyCommand } from './connect-envoy.js';
 import type { Command } from './command.js';
+import { proxyConfigCommand, proxyStatusCommand } from './proxy-commands.js';
 import { versionCommand } from './version.js';
 
-export const COMMANDS: readonly Command[] = [versionCommand, agentCommand, ...clientCommands, ...CA_COMMANDS, connectEnvoyCommand];
+export const COMMANDS: readonly Command[] = [versionCommand, agentCommand, ...clientCommands, ...CA_COMMANDS, connectEnvoyCommand, proxyStatusCommand, proxyConfigCommand];

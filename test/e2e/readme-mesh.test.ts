@@ -77,6 +77,9 @@ describe("README: a mesh by hand", () => {
       assert.ok(passed >= 0, `the call through the mesh never passed:\n${out}\n${logs()}`);
       assert.ok(refused > passed, `the call was not refused after the deny:\n${out}\n${logs()}`);
       assert.match(out, /Created: client => server \(deny\)/);
+      // SDS, CDS, EDS, LDS synced (tcp: no RDS; the server sidecar has no upstream, so no EDS).
+      assert.match(out, /^client-sidecar-proxy +yes +1 +SYNCED +SYNCED +SYNCED +SYNCED +NOT SENT +-$/m, 'proxy status shows the client sidecar synced');
+      assert.match(out, /^server-sidecar-proxy +yes +1 +SYNCED +SYNCED +NOT SENT +SYNCED +NOT SENT +-$/m, 'proxy status shows the server sidecar synced');
       // Teardown: nothing the block started still holds its ports.
       for (const port of [ports.http, ports.server, ports.client, ports.upstream]) {
         const still = await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false);

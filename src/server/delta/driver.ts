@@ -20,6 +20,7 @@ export function deltaDriver(ctx: StreamContext): SessionDriver<DeltaDiscoveryReq
         plan.forcedChildren,
       );
       ctx.logFor(plan.typeUrl).debug({ nonce, upserts: plan.upserts.length, removals: plan.removals.length }, 'sending');
+      ctx.status.sent(plan.typeUrl, nonce, plan.upserts.length + plan.removals.length);
       ctx.write(encodeDeltaResponse({ typeUrl: plan.typeUrl, nonce, upserts: plan.upserts, removals: plan.removals }));
     }
   };

@@ -18,6 +18,7 @@ export function sotwDriver(ctx: StreamContext): SessionDriver<DiscoveryRequest> 
       const nonce = ctx.nextNonce();
       session.sent(plan.typeUrl, nonce, plan.versionInfo, plan.resources);
       ctx.logFor(plan.typeUrl).debug({ nonce, version: plan.versionInfo, resources: plan.resources.length }, 'sending');
+      ctx.status.sent(plan.typeUrl, nonce, plan.resources.length, plan.versionInfo);
       ctx.write(encodeSotwResponse({ typeUrl: plan.typeUrl, versionInfo: plan.versionInfo, nonce, resources: plan.resources }));
     }
   };
