@@ -11,6 +11,7 @@ import { federate } from '../api/federation/forward.js';
 import { federationRoutes } from '../api/federation/routes.js';
 import { WanLink, type Backoff } from '../api/federation/wan-link.js';
 import { intentionRoutes } from '../api/intentions.js';
+import { metricsRoutes } from '../api/metrics.js';
 import type { Route } from '../api/route.js';
 import { ApiServer } from '../api/server.js';
 import { statusRoutes } from '../api/status.js';
@@ -30,6 +31,7 @@ import { startXdsServer, XdsStatusRegistry, type XdsServer } from '../server/ind
 import { openStore, type SqliteStore } from '../store/sqlite.js';
 import { httpRemoteCatalog } from './remote-catalog.js';
 import { packageVersion } from './version.js';
+import { agentMetrics } from './agent-metrics.js';
 import { proxyInspector } from './proxy-inspect.js';
 import { meshResourceSource } from './xds-source.js';
 import { checkFederation, DEFAULT_SHUTDOWN_GRACE_MS, type AgentConfig } from './agent-config.js';
@@ -100,8 +102,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter, primaryDatacenter, primary });
   await ca.start();
   logger.info({ path: store.loaded.path, index: store.loaded.index, rows: store.loaded.rows, trustDomain: ca.trustDomain }, 'store loaded');
-  const leaves = new LeafManager({ ca, clock, logger });
   const xdsStatus = new XdsStatusRegistry();
+  const meters = agentMetrics({ clock, status: xdsStatus, roots: () => ca.roots() });
+  store.observeCommits(meters.storeCommit, meters.now);
+  const leaves = new LeafManager({ ca: meters.meteredIssuer(ca), clock, logger });
   const secondary = config.primaryDatacenter !== config.datacenter;
   const link = secondary
     ? new WanLink({ primaryDatacenter: config.primaryDatacenter, addresses: config.retryJoinWan, clock, logger: logger.child({ component: 'wan' }), backoff: deps.wanBackoff })
@@ -120,6 +124,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       caRoutes({ ca, leaves, checkIntention: (src, dst) => catalog.check(src, dst), clock }),
       xdsStatusRoutes(xdsStatus, proxyInspector({ proxies, status: xdsStatus, registration: (id) => catalog.watchService(id) })),
       statusRoutes(ownAddress),
+      metricsRoutes(meters.metrics, clock),
       agentSelfRoutes(catalog, {
         datacenter: config.datacenter,
         primaryDatacenter: config.primaryDatacenter,
@@ -138,7 +143,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let xdsPort: number | undefined;
   try {
     address = await http.listen(config.httpPort, config.bind);
-    xds = await startXdsServer({ source, logger, status: xdsStatus, host: config.bind, port: config.grpcPort, limits: { maxStreams: config.xdsMaxStreams } });
+    xds = await startXdsServer({ source, logger, status: xdsStatus, metrics: meters.xds, host: config.bind, port: config.grpcPort, limits: { maxStreams: config.xdsMaxStreams } });
     xdsPort = xds.port;
   } catch (err) {
     federation.close();
