@@ -5,6 +5,7 @@ import { agentRoutes } from '../api/agent.js';
 import { caRoutes } from '../api/ca.js';
 import { catalogRoutes } from '../api/catalog.js';
 import { configRoutes } from '../api/config.js';
+import { withConfigDryRun } from '../api/config-dry-run.js';
 import { agentSelfRoutes } from '../api/agent-self.js';
 import { Federation } from '../api/federation/federation.js';
 import { federate } from '../api/federation/forward.js';
@@ -32,6 +33,7 @@ import { openStore, type SqliteStore } from '../store/sqlite.js';
 import { httpRemoteCatalog } from './remote-catalog.js';
 import { packageVersion } from './version.js';
 import { agentMetrics } from './agent-metrics.js';
+import { configDryRun } from './dry-run.js';
 import { proxyInspector } from './proxy-inspect.js';
 import { meshResourceSource } from './xds-source.js';
 import { checkFederation, DEFAULT_SHUTDOWN_GRACE_MS, type AgentConfig } from './agent-config.js';
@@ -92,7 +94,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   // Another datacenter's sidecars are asked of this agent's own API with ?dc=, which it forwards.
   const ownAddress = () => `${formatHost(config.bind)}:${address?.port ?? config.httpPort}`;
   const remote = httpRemoteCatalog({ baseUrl: () => `http://${ownAddress()}`, logger });
-  const catalog = new Catalog(store, { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote });
+  const catalogOptions = { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote };
+  const catalog = new Catalog(store, catalogOptions);
   await catalog.registerNode(config.bind, { ...config.nodeMeta });
   await catalog.registerAgentHealth();
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
@@ -119,7 +122,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     routes: federate([
       agentRoutes(catalog),
       catalogRoutes(catalog),
-      configRoutes(catalog),
+      withConfigDryRun(configRoutes(catalog), configDryRun({ store, catalog, catalogOptions, proxies, leaves })),
       intentionRoutes(catalog),
       caRoutes({ ca, leaves, checkIntention: (src, dst) => catalog.check(src, dst), clock }),
       xdsStatusRoutes(xdsStatus, proxyInspector({ proxies, status: xdsStatus, registration: (id) => catalog.watchService(id) })),

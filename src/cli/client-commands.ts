@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { ValidationError, errorMessage } from '../core/errors.js';
 import type { Command, CommandIO } from './command.js';
+import { dryRunText, type DryRunReport } from './dry-run-text.js';
 import { flagsHelp, noArguments, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
 import { ApiClient, HTTP_ADDR_HELP, httpAddr } from './http-client.js';
 
@@ -66,13 +67,28 @@ export const clientCommands: readonly Command[] = [
     io.stdout(`Deregistered service: ${id}\n`);
     return 0;
   }),
-  command('config write', 'Write a config entry from a JSON file', 'FILE', {}, async (api, _f, args, io) => {
-    const [file] = positional(args, 1, 'FILE');
-    const body = readJsonFile(file, 'FILE') as { Kind?: unknown; Name?: unknown };
-    await api.put('/v1/config', body);
-    io.stdout(`Config entry written: ${String(body.Kind)}/${String(body.Name)}\n`);
-    return 0;
-  }),
+  command(
+    'config write',
+    'Write a config entry from a JSON file (-dry-run: show what it would change, storing nothing)',
+    '[-dry-run [-format text|json]] FILE',
+    {
+      'dry-run': { type: 'bool', help: 'Store nothing: list the proxies whose resources the write would change, and the resource-level diff for each' },
+      format: { type: 'string', help: 'With -dry-run: text or json', default: 'text' },
+    },
+    async (api, f, args, io) => {
+      const [file] = positional(args, 1, 'FILE');
+      const body = readJsonFile(file, 'FILE') as { Kind?: unknown; Name?: unknown };
+      if (f.format !== 'text' && f.format !== 'json') throw ValidationError.of('-format', `must be text or json, got "${f.format}"`);
+      if (!f['dry-run']) {
+        await api.put('/v1/config', body);
+        io.stdout(`Config entry written: ${String(body.Kind)}/${String(body.Name)}\n`);
+        return 0;
+      }
+      const report = await api.put<DryRunReport>('/v1/config?dry-run=true', body);
+      io.stdout(f.format === 'json' ? json(report) : dryRunText(report));
+      return 0;
+    },
+  ),
   command('config read', 'Print a config entry', '-kind KIND -name NAME', kindAndName, async (api, f, args, io) => {
     noArguments(args);
     io.stdout(json(await api.get(`/v1/config/${enc(need(f.kind, 'kind'))}/${enc(need(f.name, 'name'))}`)));
