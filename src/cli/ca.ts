@@ -76,4 +76,7 @@ export const caRootsCommand = apiCommand('ca roots', 'Print the published CA roo
   io.stdout(flags.pem ? await api.get<string>('/v1/connect/ca/roots?pem=true') : json(await api.get('/v1/connect/ca/roots')));
 });
 
-export const CA_COMMANDS: readonly Command[] = [caGetConfigCommand, caSetConfigCommand, caRootsCommand];
+/** Consul's spelling (`consul connect ca get-config`), beside Switchyard's shorter `ca ...`. */
+const consulSpelling = (c: Command): Command => ({ ...c, name: `connect ${c.name}` });
+
+export const CA_COMMANDS: readonly Command[] = [caGetConfigCommand, caSetConfigCommand, caRootsCommand, consulSpelling(caGetConfigCommand), consulSpelling(caSetConfigCommand)];

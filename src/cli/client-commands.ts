@@ -17,12 +17,12 @@ function readJsonFile(path: string | undefined, what: string): unknown {
   }
 }
 
-function positional(list: readonly string[], count: number, names: string): string[] {
+export function positional(list: readonly string[], count: number, names: string): string[] {
   if (list.length !== count) throw ValidationError.of(names, `expected ${count} argument(s) (${names}), got ${list.length}`);
   return [...list];
 }
 
-function command<S extends FlagSpecs>(
+export function command<S extends FlagSpecs>(
   name: string,
   summary: string,
   usage: string,
@@ -41,8 +41,8 @@ function command<S extends FlagSpecs>(
   };
 }
 
-const enc = encodeURIComponent;
-const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+export const enc = encodeURIComponent;
+export const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 const kindAndName = {
   kind: { type: 'string', help: 'Config entry kind' },
   name: { type: 'string', help: 'Config entry name' },
@@ -107,25 +107,5 @@ export const clientCommands: readonly Command[] = [
     await api.delete(`/v1/config/${enc(kind)}/${enc(name)}`);
     io.stdout(`Config entry deleted: ${kind}/${name}\n`);
     return 0;
-  }),
-  command(
-    'intention create',
-    'Create or update an intention (allow by default)',
-    '[-allow|-deny] SRC DST',
-    { allow: { type: 'bool', help: 'Allow SRC to reach DST (the default)' }, deny: { type: 'bool', help: 'Deny SRC access to DST' } },
-    async (api, f, args, io) => {
-      const [src, dst] = positional(args, 2, 'SRC DST');
-      if (f.allow && f.deny) throw ValidationError.of('-deny', 'cannot be combined with -allow');
-      const action = f.deny ? 'deny' : 'allow';
-      await api.put(`/v1/connect/intentions/exact?source=${enc(src as string)}&destination=${enc(dst as string)}`, { SourceName: src, DestinationName: dst, Action: action });
-      io.stdout(`Created: ${src} => ${dst} (${action})\n`);
-      return 0;
-    },
-  ),
-  command('intention check', 'Check whether SRC may connect to DST (exit 0 allowed, 2 denied)', 'SRC DST', {}, async (api, _f, args, io) => {
-    const [src, dst] = positional(args, 2, 'SRC DST');
-    const r = await api.get<{ Allowed: boolean }>(`/v1/connect/intentions/check?source=${enc(src as string)}&destination=${enc(dst as string)}`);
-    io.stdout(r.Allowed ? 'Allowed\n' : 'Denied\n');
-    return r.Allowed ? 0 : 2;
   }),
 ];

@@ -11,6 +11,18 @@ export function httpAddr(flag: string | undefined, env: Readonly<Record<string, 
   return flag || env.SWITCHYARD_HTTP_ADDR || env.CONSUL_HTTP_ADDR || DEFAULT_HTTP_ADDR;
 }
 
+/** An answer other than 2xx: its status and text. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly text: string,
+  ) {
+    super(message);
+  }
+}
+
 export class ApiClient {
   readonly base: string;
 
@@ -30,7 +42,7 @@ export class ApiClient {
       throw new Error(`cannot reach the agent at ${this.base}: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`);
     }
     const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status}: ${text.trim()}`);
+    if (!res.ok) throw new ApiError(res.status, `${method} ${path}: ${res.status}: ${text.trim()}`, text.trim());
     if (text === '') return undefined as T;
     try {
       return JSON.parse(text) as T;
@@ -45,6 +57,10 @@ export class ApiClient {
 
   put<T = unknown>(path: string, body?: unknown): Promise<T> {
     return this.request<T>('PUT', path, body);
+  }
+
+  post<T = unknown>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('POST', path, body);
   }
 
   delete<T = unknown>(path: string): Promise<T> {

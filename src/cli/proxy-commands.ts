@@ -8,6 +8,7 @@ import type { StreamStatus } from '../server/status.js';
 import type { Command } from './command.js';
 import { flagsHelp, parseFlags } from './flags.js';
 import { ApiClient, HTTP_ADDR_HELP, httpAddr } from './http-client.js';
+import { table } from './table.js';
 
 const FLAGS = {
   'http-addr': { type: 'string', help: HTTP_ADDR_HELP },
@@ -31,11 +32,6 @@ export function typeState(report: ProxyReport, stream: StreamStatus, typeUrl: st
   const nack = report.Xds?.LastNack;
   if (nack && nack.TypeUrl === typeUrl && nack.Nonce === t.SentNonce) return 'NACKED';
   return 'STALE';
-}
-
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = (rows[0] ?? []).map((_c, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
 function streamsText(r: ProxyReport): string {
