@@ -51,7 +51,11 @@ export function proxyInspector(deps: InspectorDeps): ProxyInspector {
         break;
     }
     if (xds?.GenerationError && !problems.some((p) => p.startsWith('configuration problem'))) problems.push(xds.GenerationError.Error);
-    if (xds?.LastNack) problems.push(`Envoy rejected its last ${xds.LastNack.TypeUrl.split('.').pop()} update (nonce ${xds.LastNack.Nonce}): ${xds.LastNack.Error}`);
+    // A NACK is a problem while it stands: the rejected response is still the last one sent of
+    // its type (a later response acknowledged means Envoy took the fix), or no stream is left.
+    const nack = xds?.LastNack;
+    const standing = nack && (xds.Streams.length === 0 || xds.Streams.some((s) => s.Types[nack.TypeUrl]?.SentNonce === nack.Nonce));
+    if (nack && standing) problems.push(`Envoy rejected its last ${nack.TypeUrl.split('.').pop()} update (nonce ${nack.Nonce}), keeping its previous one: ${nack.Error}`);
     const empty = snapshot ? upstreamsWithoutHealthyInstances(snapshot) : [];
     return {
       ProxyID: proxyId,

@@ -75,6 +75,15 @@ describe('switchyard proxy status / proxy config', () => {
     await waitFor('the NACK in status', async () => /LDS +\S+ +- +NACKED/.test((await run('proxy', 'status', 'web-sidecar-proxy')).out));
     r = await run('proxy', 'status', 'web-sidecar-proxy');
     assert.match(r.out, /Last NACK: {3}type\.googleapis\.com\/envoy\.config\.listener\.v3\.Listener nonce \d+ at .*: invalid listener: port taken/);
+    assert.match(r.out, /^ {2}- Envoy rejected its last Listener update \(nonce \d+\), keeping its previous one: invalid listener: port taken$/m);
+    // A new listener (an intention to web changes its RBAC) that Envoy takes: the NACK no longer stands.
+    assert.equal((await agent.put('/v1/connect/intentions/exact?source=ops&destination=web', { Action: 'deny' })).status, 200);
+    const fixed = await web.expect('the new listener');
+    assert.equal(fixed.typeUrl, TypeUrl.Listener);
+    web.ack(fixed);
+    await waitFor('the listener synced', async () => /LDS +\S+ +\S+ +SYNCED/.test((r = await run('proxy', 'status', 'web-sidecar-proxy')).out));
+    assert.doesNotMatch(r.out, /Envoy rejected/);
+    assert.match(r.out, /Last NACK: {3}\S+Listener nonce/, 'the last NACK is still shown');
 
     // db gets an instance with a sidecar: the upstream has a healthy instance again.
     await agent.put('/v1/agent/service/register', { ID: 'db', Name: 'db', Port: 5432, Connect: { SidecarService: { Port: 21556 } } });
