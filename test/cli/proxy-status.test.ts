@@ -55,6 +55,9 @@ describe('switchyard proxy status / proxy config', () => {
       Connect: { SidecarService: { Port: 21555, Proxy: { Upstreams: [{ DestinationName: 'db', LocalBindPort: 9191 }] } } },
     });
     assert.equal(reg.status, 200, reg.text);
+    const idle = await run('proxy', 'status', 'web-sidecar-proxy');
+    assert.match(idle.out, /^ {2}- no Envoy is connected for it: start one with `switchyard connect envoy -proxy-id web-sidecar-proxy`$/m);
+    assert.match((await run('proxy', 'status')).out, /^web-sidecar-proxy +yes +0 +- +- +- +- +- +2 /m, 'registered, no stream: two problems (no Envoy, an upstream without instances)');
     const web = envoy('web-sidecar-proxy');
     web.subscribe(TypeUrl.Cluster);
     const clusters = await web.expect('clusters');
