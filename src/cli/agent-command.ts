@@ -10,6 +10,9 @@ import { DEFAULT_SHUTDOWN_GRACE_MS, DEFAULTS, MAX_BODY_BYTES_RANGE, resolveConfi
 import { startAgent } from './agent.js';
 import type { Command } from './command.js';
 import { flagsHelp, noArguments, parseFlags } from './flags.js';
+import { humanLogStream } from './log-format.js';
+import { packageVersion } from './version.js';
+import { ValidationError } from '../core/errors.js';
 
 const FLAGS = {
   dev: { type: 'bool', help: 'Development mode: in-memory store, local defaults' },
@@ -25,6 +28,8 @@ const FLAGS = {
   'shutdown-grace': { type: 'string', help: `After SIGTERM/SIGINT, how long requests in flight may take to finish, as a duration (default ${formatDuration(DEFAULT_SHUTDOWN_GRACE_MS)}, at most 10m)` },
   'accept-store-loss': { type: 'bool', help: 'Start from what is left of a damaged data dir (a failed check moves it aside and begins anew; lost writes stay lost) instead of refusing it' },
   'http-max-body-bytes': { type: 'int', help: `Largest HTTP request body, in bytes (default ${DEFAULT_MAX_BODY_BYTES}); smaller records have smaller limits`, min: MAX_BODY_BYTES_RANGE.min, max: MAX_BODY_BYTES_RANGE.max },
+  'log-level': { type: 'string', help: 'trace, debug, info, warn, error or silent (default info; config key log_level)' },
+  'log-format': { type: 'string', help: 'text (human-readable) or json; default text when stderr is a terminal, json otherwise', default: 'auto' },
   'xds-max-streams': { type: 'int', help: `Most xDS streams the gRPC port holds at once (default ${DEFAULT_XDS_LIMITS.maxStreams}); beyond it a stream is refused with RESOURCE_EXHAUSTED`, min: XDS_MAX_STREAMS_RANGE.min, max: XDS_MAX_STREAMS_RANGE.max },
 } as const;
 
@@ -59,10 +64,28 @@ export const agentCommand: Command = {
     const { flags, positional } = parseFlags(FLAGS, args);
     noArguments(positional);
     const config = resolveConfig(flags);
-    const logger = pino({ level: config.logLevel, base: { node: config.node } }, pino.destination(2)) as unknown as Logger;
+    const format = flags['log-format'];
+    if (format !== 'auto' && format !== 'text' && format !== 'json') throw ValidationError.of('-log-format', `must be text, json or auto, got "${format}"`);
+    const human = format === 'text' || (format === 'auto' && process.stderr.isTTY === true);
+    const destination = human ? humanLogStream((t) => process.stderr.write(t)) : pino.destination(2);
+    const logger = pino({ level: config.logLevel, base: { node: config.node } }, destination) as unknown as Logger;
     const agent = await startAgent(config, { logger });
-    logger.info({ http: agent.httpAddress, dataDir: config.dataDir ?? '(in memory)', datacenter: config.datacenter }, 'agent started');
-    io.stdout(`Switchyard agent running: node ${config.node}, datacenter ${config.datacenter}, HTTP on ${agent.httpAddress}, gRPC (xDS) on ${config.bind}:${agent.xds.port}, store ${config.dataDir ?? 'in memory (-dev)'}\n`);
+    const grpc = `${config.bind}:${agent.xds.port}`;
+    const store = config.dataDir ?? 'in memory (-dev)';
+    logger.info({ version: packageVersion(), http: agent.httpAddress, grpc, dataDir: config.dataDir ?? '(in memory)', datacenter: config.datacenter, defaultIntentionPolicy: config.defaultIntentionPolicy }, 'agent started');
+    io.stdout(
+      [
+        `Switchyard agent running: node ${config.node}, datacenter ${config.datacenter}, HTTP on ${agent.httpAddress}, gRPC (xDS) on ${grpc}, store ${store}`,
+        `                 Version: ${packageVersion()}`,
+        `                Data dir: ${store}`,
+        `                HTTP API: http://${agent.httpAddress}`,
+        `              gRPC (xDS): ${grpc}`,
+        `              Datacenter: ${config.datacenter} (primary: ${config.primaryDatacenter})`,
+        `Default intention policy: ${config.defaultIntentionPolicy}`,
+        `               Log level: ${config.logLevel}`,
+        '',
+      ].join('\n'),
+    );
     const cut = new AbortController();
     const signal = await stopSignals(logger, cut);
     const graceMs = config.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;

@@ -67,6 +67,8 @@ function isReissueJitter(raw: string): boolean {
 
 export const DEFAULTS = { datacenter: 'dc1', bind: '127.0.0.1', httpPort: 8500, grpcPort: 8502 } as const;
 
+export const LOG_LEVEL = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']);
+
 export const configFileSchema = z.strictObject({
   datacenter: name.optional(),
   primary_datacenter: name.optional(),
@@ -77,7 +79,7 @@ export const configFileSchema = z.strictObject({
   ports: z.strictObject({ http: portNumber.optional(), grpc: portNumber.optional() }).optional(),
   default_intention_policy: z.enum(['allow', 'deny']).optional(),
   node_meta: nodeMeta.optional(),
-  log_level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).optional(),
+  log_level: LOG_LEVEL.optional(),
   shutdown_grace: z
     .string()
     .refine((v) => isGrace(v), 'must be a duration from 0s to 10m, such as "5s"')
@@ -147,6 +149,7 @@ export interface AgentFlags {
   'http-max-body-bytes'?: number;
   'accept-store-loss'?: boolean;
   'xds-max-streams'?: number;
+  'log-level'?: string;
 }
 
 /** Flags over the config file over the defaults. Either -dev or a data dir is required. */
@@ -167,7 +170,7 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
     dataDir: flags.dev ? undefined : dataDir,
     defaultIntentionPolicy: file.default_intention_policy ?? 'allow',
     nodeMeta: file.node_meta ?? {},
-    logLevel: file.log_level ?? 'info',
+    logLevel: flags['log-level'] !== undefined ? parseInput(LOG_LEVEL, flags['log-level'], '-log-level') : (file.log_level ?? 'info'),
     shutdownGraceMs:
       flags['shutdown-grace'] !== undefined
         ? graceMs('-shutdown-grace', flags['shutdown-grace'])

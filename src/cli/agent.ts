@@ -5,12 +5,14 @@ import { agentRoutes } from '../api/agent.js';
 import { caRoutes } from '../api/ca.js';
 import { catalogRoutes } from '../api/catalog.js';
 import { configRoutes } from '../api/config.js';
+import { withConfigDryRun } from '../api/config-dry-run.js';
 import { agentSelfRoutes } from '../api/agent-self.js';
 import { Federation } from '../api/federation/federation.js';
 import { federate } from '../api/federation/forward.js';
 import { federationRoutes } from '../api/federation/routes.js';
 import { WanLink, type Backoff } from '../api/federation/wan-link.js';
 import { intentionRoutes } from '../api/intentions.js';
+import { metricsRoutes } from '../api/metrics.js';
 import type { Route } from '../api/route.js';
 import { ApiServer } from '../api/server.js';
 import { statusRoutes } from '../api/status.js';
@@ -30,6 +32,9 @@ import { startXdsServer, XdsStatusRegistry, type XdsServer } from '../server/ind
 import { openStore, type SqliteStore } from '../store/sqlite.js';
 import { httpRemoteCatalog } from './remote-catalog.js';
 import { packageVersion } from './version.js';
+import { agentMetrics } from './agent-metrics.js';
+import { configDryRun } from './dry-run.js';
+import { proxyInspector } from './proxy-inspect.js';
 import { meshResourceSource } from './xds-source.js';
 import { checkFederation, DEFAULT_SHUTDOWN_GRACE_MS, type AgentConfig } from './agent-config.js';
 
@@ -89,7 +94,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   // Another datacenter's sidecars are asked of this agent's own API with ?dc=, which it forwards.
   const ownAddress = () => `${formatHost(config.bind)}:${address?.port ?? config.httpPort}`;
   const remote = httpRemoteCatalog({ baseUrl: () => `http://${ownAddress()}`, logger });
-  const catalog = new Catalog(store, { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote });
+  const catalogOptions = { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote };
+  const catalog = new Catalog(store, catalogOptions);
   await catalog.registerNode(config.bind, { ...config.nodeMeta });
   await catalog.registerAgentHealth();
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
@@ -99,25 +105,29 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter, primaryDatacenter, primary });
   await ca.start();
   logger.info({ path: store.loaded.path, index: store.loaded.index, rows: store.loaded.rows, trustDomain: ca.trustDomain }, 'store loaded');
-  const leaves = new LeafManager({ ca, clock, logger, reissueJitterMs: config.leafReissueJitterMs });
   const xdsStatus = new XdsStatusRegistry();
+  const meters = agentMetrics({ clock, status: xdsStatus, roots: () => ca.roots() });
+  store.observeCommits(meters.storeCommit, meters.now);
+  const leaves = new LeafManager({ ca: meters.meteredIssuer(ca), clock, logger, reissueJitterMs: config.leafReissueJitterMs });
   const secondary = config.primaryDatacenter !== config.datacenter;
   const link = secondary
     ? new WanLink({ primaryDatacenter: config.primaryDatacenter, addresses: config.retryJoinWan, clock, logger: logger.child({ component: 'wan' }), backoff: deps.wanBackoff })
     : undefined;
   if (!secondary && config.retryJoinWan.length > 0) logger.info({ retryJoinWan: config.retryJoinWan }, 'retry_join_wan is not used in the primary datacenter: secondaries tell it their addresses');
   const federation = new Federation({ catalog, primaryDatacenter: config.primaryDatacenter, link, httpAddress: ownAddress, logger: logger.child({ component: 'federation' }) });
+  const proxies = new ProxyConfigManager({ catalog, ca: leaves });
   const http = new ApiServer({
     logger: logger.child({ component: 'http' }),
     maxBodyBytes: config.httpMaxBodyBytes,
     routes: federate([
       agentRoutes(catalog),
       catalogRoutes(catalog),
-      configRoutes(catalog),
+      withConfigDryRun(configRoutes(catalog), configDryRun({ store, catalog, catalogOptions, proxies, leaves })),
       intentionRoutes(catalog),
       caRoutes({ ca, leaves, checkIntention: (src, dst) => catalog.check(src, dst), clock }),
-      xdsStatusRoutes(xdsStatus),
+      xdsStatusRoutes(xdsStatus, proxyInspector({ proxies, status: xdsStatus, registration: (id) => catalog.watchService(id) })),
       statusRoutes(ownAddress),
+      metricsRoutes(meters.metrics, clock),
       agentSelfRoutes(catalog, {
         datacenter: config.datacenter,
         primaryDatacenter: config.primaryDatacenter,
@@ -131,13 +141,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       ...(deps.routes ?? []),
     ], federation),
   });
-  const proxies = new ProxyConfigManager({ catalog, ca: leaves });
-  const source = meshResourceSource({ proxies, proxyless: proxylessSnapshots(catalog, leaves, { datacenter: config.datacenter }) });
+  const source = meshResourceSource({ proxies, proxyless: proxylessSnapshots(catalog, leaves, { datacenter: config.datacenter }), logger: logger.child({ component: 'proxycfg' }) });
   let xds: XdsServer;
   let xdsPort: number | undefined;
   try {
     address = await http.listen(config.httpPort, config.bind);
-    xds = await startXdsServer({ source, logger, status: xdsStatus, host: config.bind, port: config.grpcPort, limits: { maxStreams: config.xdsMaxStreams } });
+    xds = await startXdsServer({ source, logger, status: xdsStatus, metrics: meters.xds, host: config.bind, port: config.grpcPort, limits: { maxStreams: config.xdsMaxStreams } });
     xdsPort = xds.port;
   } catch (err) {
     federation.close();

@@ -5,12 +5,12 @@ import { parseCAConfigRequest } from '../ca/config.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
 import type { Command, CommandIO } from './command.js';
 import { flagsHelp, noArguments, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
-import { ApiClient, DEFAULT_HTTP_ADDR } from './http-client.js';
+import { ApiClient, HTTP_ADDR_HELP, httpAddr } from './http-client.js';
 
-const HTTP_ADDR = { type: 'string', help: 'Address of the Switchyard agent HTTP API (or $SWITCHYARD_HTTP_ADDR)' } as const;
+const HTTP_ADDR = { type: 'string', help: HTTP_ADDR_HELP } as const;
 
 function client(flag: string | undefined, io: CommandIO): ApiClient {
-  return new ApiClient(flag ?? io.env.SWITCHYARD_HTTP_ADDR ?? io.env.CONSUL_HTTP_ADDR ?? DEFAULT_HTTP_ADDR);
+  return new ApiClient(httpAddr(flag, io.env));
 }
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
@@ -76,4 +76,7 @@ export const caRootsCommand = apiCommand('ca roots', 'Print the published CA roo
   io.stdout(flags.pem ? await api.get<string>('/v1/connect/ca/roots?pem=true') : json(await api.get('/v1/connect/ca/roots')));
 });
 
-export const CA_COMMANDS: readonly Command[] = [caGetConfigCommand, caSetConfigCommand, caRootsCommand];
+/** Consul's spelling (`consul connect ca get-config`), beside Switchyard's shorter `ca ...`. */
+const consulSpelling = (c: Command): Command => ({ ...c, name: `connect ${c.name}` });
+
+export const CA_COMMANDS: readonly Command[] = [caGetConfigCommand, caSetConfigCommand, caRootsCommand, consulSpelling(caGetConfigCommand), consulSpelling(caSetConfigCommand)];

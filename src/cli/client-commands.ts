@@ -2,10 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { ValidationError, errorMessage } from '../core/errors.js';
 import type { Command, CommandIO } from './command.js';
+import { dryRunText, type DryRunReport } from './dry-run-text.js';
 import { flagsHelp, noArguments, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
-import { ApiClient, DEFAULT_HTTP_ADDR } from './http-client.js';
+import { ApiClient, HTTP_ADDR_HELP, httpAddr } from './http-client.js';
 
-const HTTP_ADDR = { 'http-addr': { type: 'string', help: 'Address of the agent\'s HTTP API', default: DEFAULT_HTTP_ADDR } } as const;
+const HTTP_ADDR = { 'http-addr': { type: 'string', help: HTTP_ADDR_HELP } } as const;
 
 function readJsonFile(path: string | undefined, what: string): unknown {
   if (!path) throw ValidationError.of(what, 'a JSON file is required');
@@ -16,12 +17,12 @@ function readJsonFile(path: string | undefined, what: string): unknown {
   }
 }
 
-function positional(list: readonly string[], count: number, names: string): string[] {
+export function positional(list: readonly string[], count: number, names: string): string[] {
   if (list.length !== count) throw ValidationError.of(names, `expected ${count} argument(s) (${names}), got ${list.length}`);
   return [...list];
 }
 
-function command<S extends FlagSpecs>(
+export function command<S extends FlagSpecs>(
   name: string,
   summary: string,
   usage: string,
@@ -35,13 +36,13 @@ function command<S extends FlagSpecs>(
     help: `Usage: switchyard ${name} ${usage}\n\nFlags:\n${flagsHelp(all)}`,
     run(args, io) {
       const { flags, positional: rest } = parseFlags(all, args);
-      return fn(new ApiClient(flags['http-addr'] as string), flags, rest, io);
+      return fn(new ApiClient(httpAddr(flags['http-addr'] as string | undefined, io.env)), flags, rest, io);
     },
   };
 }
 
-const enc = encodeURIComponent;
-const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+export const enc = encodeURIComponent;
+export const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 const kindAndName = {
   kind: { type: 'string', help: 'Config entry kind' },
   name: { type: 'string', help: 'Config entry name' },
@@ -66,13 +67,28 @@ export const clientCommands: readonly Command[] = [
     io.stdout(`Deregistered service: ${id}\n`);
     return 0;
   }),
-  command('config write', 'Write a config entry from a JSON file', 'FILE', {}, async (api, _f, args, io) => {
-    const [file] = positional(args, 1, 'FILE');
-    const body = readJsonFile(file, 'FILE') as { Kind?: unknown; Name?: unknown };
-    await api.put('/v1/config', body);
-    io.stdout(`Config entry written: ${String(body.Kind)}/${String(body.Name)}\n`);
-    return 0;
-  }),
+  command(
+    'config write',
+    'Write a config entry from a JSON file (-dry-run: show what it would change, storing nothing)',
+    '[-dry-run [-format text|json]] FILE',
+    {
+      'dry-run': { type: 'bool', help: 'Store nothing: list the proxies whose resources the write would change, and the resource-level diff for each' },
+      format: { type: 'string', help: 'With -dry-run: text or json', default: 'text' },
+    },
+    async (api, f, args, io) => {
+      const [file] = positional(args, 1, 'FILE');
+      const body = readJsonFile(file, 'FILE') as { Kind?: unknown; Name?: unknown };
+      if (f.format !== 'text' && f.format !== 'json') throw ValidationError.of('-format', `must be text or json, got "${f.format}"`);
+      if (!f['dry-run']) {
+        await api.put('/v1/config', body);
+        io.stdout(`Config entry written: ${String(body.Kind)}/${String(body.Name)}\n`);
+        return 0;
+      }
+      const report = await api.put<DryRunReport>('/v1/config?dry-run=true', body);
+      io.stdout(f.format === 'json' ? json(report) : dryRunText(report));
+      return 0;
+    },
+  ),
   command('config read', 'Print a config entry', '-kind KIND -name NAME', kindAndName, async (api, f, args, io) => {
     noArguments(args);
     io.stdout(json(await api.get(`/v1/config/${enc(need(f.kind, 'kind'))}/${enc(need(f.name, 'name'))}`)));
@@ -91,25 +107,5 @@ export const clientCommands: readonly Command[] = [
     await api.delete(`/v1/config/${enc(kind)}/${enc(name)}`);
     io.stdout(`Config entry deleted: ${kind}/${name}\n`);
     return 0;
-  }),
-  command(
-    'intention create',
-    'Create or update an intention (allow by default)',
-    '[-allow|-deny] SRC DST',
-    { allow: { type: 'bool', help: 'Allow SRC to reach DST (the default)' }, deny: { type: 'bool', help: 'Deny SRC access to DST' } },
-    async (api, f, args, io) => {
-      const [src, dst] = positional(args, 2, 'SRC DST');
-      if (f.allow && f.deny) throw ValidationError.of('-deny', 'cannot be combined with -allow');
-      const action = f.deny ? 'deny' : 'allow';
-      await api.put(`/v1/connect/intentions/exact?source=${enc(src as string)}&destination=${enc(dst as string)}`, { SourceName: src, DestinationName: dst, Action: action });
-      io.stdout(`Created: ${src} => ${dst} (${action})\n`);
-      return 0;
-    },
-  ),
-  command('intention check', 'Check whether SRC may connect to DST (exit 0 allowed, 2 denied)', 'SRC DST', {}, async (api, _f, args, io) => {
-    const [src, dst] = positional(args, 2, 'SRC DST');
-    const r = await api.get<{ Allowed: boolean }>(`/v1/connect/intentions/check?source=${enc(src as string)}&destination=${enc(dst as string)}`);
-    io.stdout(r.Allowed ? 'Allowed\n' : 'Denied\n');
-    return r.Allowed ? 0 : 2;
   }),
 ];

@@ -2,6 +2,8 @@
 // registration (registering the gateway first with -register) and either prints it
 // (-bootstrap) or runs Envoy with it, passing signals through and exiting as Envoy does.
 import { spawn } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,19 +16,43 @@ import type { Command } from './command.js';
 import { GATEWAY_FLAGS, gatewayRequest, gatewayService } from './connect-envoy-gateway.js';
 import { findEnvoy } from './envoy-binary.js';
 import { flagsHelp, noArguments, parseFlags } from './flags.js';
-import { ApiClient, DEFAULT_HTTP_ADDR } from './http-client.js';
+import { ApiClient, HTTP_ADDR_HELP, httpAddr } from './http-client.js';
 
 const FLAGS = {
   'sidecar-for': { type: 'string', help: 'ID of the service whose sidecar proxy this Envoy is' },
   'proxy-id': { type: 'string', help: 'ID of the proxy service registration (instead of -sidecar-for)' },
   bootstrap: { type: 'bool', help: 'print the bootstrap JSON instead of running Envoy' },
   'admin-bind': { type: 'string', help: "Envoy's admin address", default: '127.0.0.1:19000' },
-  'grpc-addr': { type: 'string', help: "Switchyard's gRPC (xDS) address", default: '127.0.0.1:8502' },
-  'http-addr': { type: 'string', help: "Switchyard's HTTP API address", default: DEFAULT_HTTP_ADDR },
+  'grpc-addr': { type: 'string', help: "Switchyard's gRPC (xDS) address (default $CONSUL_GRPC_ADDR, else the HTTP address's host with the gRPC port the agent reports)" },
+  'http-addr': { type: 'string', help: HTTP_ADDR_HELP },
   token: { type: 'string', help: 'ACL token, sent to Switchyard as x-consul-token' },
   'ads-mode': { type: 'string', help: 'delta or sotw', default: 'delta' },
   ...GATEWAY_FLAGS,
 } as const;
+
+/**
+ * `host:port` with a port in range, the host resolved to an IP (Envoy's socket addresses take
+ * IPs only: `localhost:19000` would be refused by Envoy at startup); errors name the flag.
+ */
+export async function resolvedHostPort(flag: string, raw: string): Promise<{ host: string; port: number }> {
+  const { host, port } = hostPort(flag, raw);
+  if (isIP(host)) return { host, port };
+  try {
+    return { host: (await lookup(host)).address, port };
+  } catch (err) {
+    throw ValidationError.of(`-${flag}`, `cannot resolve "${host}" to an IP address: ${(err as Error).message}`);
+  }
+}
+
+/** Where Envoy reaches the xDS port: the flag, $CONSUL_GRPC_ADDR, else the agent's host with the gRPC port it reports (as `consul connect envoy` reads it). */
+async function grpcAddr(flag: string | undefined, env: Readonly<Record<string, string | undefined>>, api: ApiClient): Promise<string> {
+  const given = flag || env.CONSUL_GRPC_ADDR?.replace(/^https?:\/\//, '');
+  if (given) return given;
+  const self = await api.get<{ DebugConfig?: { GRPCPort?: number } }>('/v1/agent/self');
+  const port = self.DebugConfig?.GRPCPort;
+  if (!port || port < 0) throw ValidationError.of('-grpc-addr', 'is required: the agent reports no gRPC port');
+  return `${new URL(api.base).hostname.replace(/^\[(.*)\]$/, '$1')}:${port}`;
+}
 
 /** `host:port` with a port in range; errors name the flag. */
 export function hostPort(flag: string, raw: string): { host: string; port: number } {
@@ -72,10 +98,10 @@ export const connectEnvoyCommand: Command = {
     noArguments(positional, 'arguments for Envoy go after --');
     const mode = flags['ads-mode'];
     if (mode !== 'delta' && mode !== 'sotw') throw ValidationError.of('-ads-mode', `must be delta or sotw, got "${mode}"`);
-    const admin = hostPort('admin-bind', flags['admin-bind'] as string);
-    const grpc = hostPort('grpc-addr', flags['grpc-addr'] as string);
+    const admin = await resolvedHostPort('admin-bind', flags['admin-bind'] as string);
     const gateway = gatewayRequest(flags);
-    const api = new ApiClient(flags['http-addr']);
+    const api = new ApiClient(httpAddr(flags['http-addr'], io.env));
+    const grpc = await resolvedHostPort('grpc-addr', await grpcAddr(flags['grpc-addr'], io.env, api));
     // With -bootstrap stdout is the bootstrap alone.
     const say = (line: string) => (flags.bootstrap ? undefined : io.stdout(`${line}\n`));
     const proxy = gateway ? await gatewayService(api, gateway, say) : await findProxy(api, flags);

@@ -3,6 +3,26 @@ import { errorMessage } from '../core/errors.js';
 
 export const DEFAULT_HTTP_ADDR = '127.0.0.1:8500';
 
+/** The help text of every client command's -http-addr flag. */
+export const HTTP_ADDR_HELP = `Address of the agent's HTTP API (default $SWITCHYARD_HTTP_ADDR, else $CONSUL_HTTP_ADDR, else ${DEFAULT_HTTP_ADDR})`;
+
+/** The agent's HTTP address for a client command: the flag, then $SWITCHYARD_HTTP_ADDR, then $CONSUL_HTTP_ADDR (as Consul's CLI), then the default. */
+export function httpAddr(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  return flag || env.SWITCHYARD_HTTP_ADDR || env.CONSUL_HTTP_ADDR || DEFAULT_HTTP_ADDR;
+}
+
+/** An answer other than 2xx: its status and text. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly text: string,
+  ) {
+    super(message);
+  }
+}
+
 export class ApiClient {
   readonly base: string;
 
@@ -22,7 +42,7 @@ export class ApiClient {
       throw new Error(`cannot reach the agent at ${this.base}: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`);
     }
     const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status}: ${text.trim()}`);
+    if (!res.ok) throw new ApiError(res.status, `${method} ${path}: ${res.status}: ${text.trim()}`, text.trim());
     if (text === '') return undefined as T;
     try {
       return JSON.parse(text) as T;
@@ -37,6 +57,10 @@ export class ApiClient {
 
   put<T = unknown>(path: string, body?: unknown): Promise<T> {
     return this.request<T>('PUT', path, body);
+  }
+
+  post<T = unknown>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('POST', path, body);
   }
 
   delete<T = unknown>(path: string): Promise<T> {

@@ -28,13 +28,35 @@ export function findCommand(commands: readonly Command[], argv: readonly string[
   return undefined;
 }
 
+const HELP = ['-h', '-help', '--help'];
+
+/** The commands under a group's words (`intention`, `connect ca`), if `argv` names a group: its words then nothing or -help. */
+function findGroup(commands: readonly Command[], argv: readonly string[]): { words: string; members: Command[] } | undefined {
+  const words = argv.filter((a) => !HELP.includes(a));
+  if (words.length === 0 || words.some((w) => w.startsWith('-'))) return undefined;
+  const prefix = `${words.join(' ')} `;
+  const members = commands.filter((c) => c.name.startsWith(prefix));
+  return members.length > 0 ? { words: words.join(' '), members } : undefined;
+}
+
+function groupUsage(words: string, members: readonly Command[]): string {
+  const width = Math.max(...members.map((c) => c.name.length - words.length - 1));
+  return [`Usage: switchyard ${words} <subcommand> [flags]`, '', 'Subcommands:', ...members.map((c) => `  ${c.name.slice(words.length + 1).padEnd(width)}  ${c.summary}`), '', `Run \`switchyard ${words} <subcommand> -help\` for its flags.`, ''].join('\n');
+}
+
 export async function main(argv: readonly string[], io: CommandIO): Promise<number> {
   const first = argv[0];
-  if (first === undefined || ['-h', '-help', '--help', 'help'].includes(first)) {
+  if (first === undefined || [...HELP, 'help'].includes(first)) {
     io.stdout(usage(COMMANDS));
     return first === undefined ? 1 : 0;
   }
   const found = findCommand(COMMANDS, argv);
+  const group = found ? undefined : findGroup(COMMANDS, argv);
+  if (group) {
+    const asked = argv.some((a) => HELP.includes(a));
+    (asked ? io.stdout : io.stderr)(groupUsage(group.words, group.members));
+    return asked ? 0 : 1;
+  }
   if (!found) {
     io.stderr(`switchyard: unknown command "${argv.join(' ')}"\n\n${usage(COMMANDS)}`);
     return 1;

@@ -2,8 +2,11 @@
 // turned into resources by the generators (whatever its kind); a proxyless gRPC client gets the
 // shared view of every service. A snapshot with configuration problems fails to generate, naming
 // every field: the server keeps the stream and its last good set, logs it and shows it in the
-// proxy's status. A registration of a kind that is not served waits with that reason.
-import { distinctUntilChanged, map, shareReplay, type Observable } from 'rxjs';
+// proxy's status. A registration of a kind that is not served waits with that reason. An upstream
+// whose destination has no healthy instance is logged once (at info) while it stays so.
+import { distinctUntilChanged, finalize, map, shareReplay, tap, type Observable } from 'rxjs';
+import { nullLogger, type Logger } from '../core/logger.js';
+import { upstreamsWithoutHealthyInstances } from '../proxycfg/inspect.js';
 import { resourceSetOf, type EncodedResource, type ResourceSet } from '../core/resources.js';
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
 import type { ProxyConfigManager, ProxyState } from '../proxycfg/manager.js';
@@ -16,6 +19,7 @@ import { encodeProxylessService } from '../xds/proxyless.js';
 export interface MeshSourceDeps {
   readonly proxies: ProxyConfigManager;
   readonly proxyless: Observable<readonly ProxylessServiceSnapshot[]>;
+  readonly logger?: Logger;
 }
 
 export function meshResourceSource(deps: MeshSourceDeps): ProxyResourceSource {
@@ -30,10 +34,31 @@ export function meshResourceSource(deps: MeshSourceDeps): ProxyResourceSource {
     map((services) => resourceSetOf(services.flatMap(encodeOnce))),
     shareReplay({ bufferSize: 1, refCount: true }),
   );
+  const logger = deps.logger ?? nullLogger;
+  /** Per proxy, the upstreams logged as having no healthy instance (logged again only after they had one). */
+  const emptyUpstreams = new Map<string, ReadonlySet<string>>();
+  const noteUpstreams = (proxyId: string, state: ProxyState) => {
+    if (state.state !== 'snapshot') return;
+    const empty = upstreamsWithoutHealthyInstances(state.snapshot);
+    const before = emptyUpstreams.get(proxyId) ?? new Set<string>();
+    for (const u of empty) {
+      if (before.has(u.upstream)) continue;
+      const why = u.instances === 0 ? 'no instance is registered' : `all ${u.instances} instance(s) are critical`;
+      logger.info({ proxy: proxyId, upstream: u.upstream, destination: u.destinationName, datacenter: u.datacenter }, `upstream ${u.upstream} has no healthy instance of ${u.destinationName} (${why}): calls through it fail until one passes`);
+    }
+    const now = new Set(empty.map((u) => u.upstream));
+    for (const id of before) if (!now.has(id)) logger.info({ proxy: proxyId, upstream: id }, `upstream ${id} has a healthy instance again`);
+    emptyUpstreams.set(proxyId, now);
+  };
   return {
     watch(nodeId: string, node: Node): Observable<ResourceSet | PendingResourceSet | Waiting | undefined> {
       if (isGrpcClient(node)) return proxyless$;
-      return deps.proxies.watch(nodeId).pipe(map(toSource), distinctUntilChanged());
+      return deps.proxies.watch(nodeId).pipe(
+        tap((state) => noteUpstreams(nodeId, state)),
+        finalize(() => emptyUpstreams.delete(nodeId)),
+        map(toSource),
+        distinctUntilChanged(),
+      );
     },
   };
 }

@@ -12,6 +12,7 @@ import type { RejectedRequest } from './request-bounds.js';
 import { AdsService } from './service.js';
 import { sotwDriver } from './sotw/driver.js';
 import type { ProxyResourceSource } from './source.js';
+import { nullXdsMetrics, type XdsMetricsSink } from './metrics.js';
 import { XdsStatusRegistry } from './status.js';
 import { serveStream, type StreamDeps } from './stream-host.js';
 
@@ -32,6 +33,8 @@ export interface XdsServerOptions {
   readonly limits?: Partial<XdsStreamLimits>;
   /** Connections the kernel queues until they are accepted; default LISTEN_BACKLOG. */
   readonly listenBacklog?: number;
+  /** Where pushes, bytes, NACKs and timings are counted (default: nowhere). */
+  readonly metrics?: XdsMetricsSink;
 }
 
 /**
@@ -84,6 +87,7 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
       maxWaitingStreams: opts.limits?.maxWaitingStreams ?? DEFAULT_XDS_LIMITS.maxWaitingStreams,
     }),
     logged: new SeenOnce(),
+    metrics: opts.metrics ?? nullXdsMetrics,
   };
   const server = new Server({
     // Envoy and gRPC clients keep ADS streams open for hours; keepalive detects dead peers.

@@ -8,10 +8,16 @@ export type StreamKind = 'delta' | 'sotw';
 export interface TypeStatus {
   /** Resources (delta) or responses (SotW: 1 once acked) the client has acknowledged. */
   readonly AckedVersions: number;
-  /** Nonce of the last acknowledged response. */
+  /** Nonce of the last acknowledged response ('' before the first ACK). */
   readonly Nonce: string;
   /** SotW only: the acknowledged version_info. */
   readonly VersionInfo?: string;
+  /** Nonce of the last response sent of this type: equal to Nonce once the client has acknowledged it. */
+  readonly SentNonce?: string;
+  /** Resources in the last response sent (delta: upserts and removals; SotW: the whole set). */
+  readonly SentResources?: number;
+  /** SotW only: the version_info last sent. */
+  readonly SentVersionInfo?: string;
 }
 
 export interface NackStatus {
@@ -53,6 +59,8 @@ export interface ProxyXdsStatus {
 
 /** What a stream reports about itself. */
 export interface StreamStatusHandle {
+  /** A response of this type was sent (with this many resources). */
+  sent(typeUrl: string, nonce: string, resources: number, versionInfo?: string): void;
   acked(typeUrl: string, nonce: string, ackedVersions: number, versionInfo?: string): void;
   nacked(typeUrl: string, nonce: string, error: string): void;
   /** The stream waits (for `reason`) or, with null, no longer does. */
@@ -97,8 +105,13 @@ export class XdsStatusRegistry {
     entry.streams.set(streamId, stream);
     const now = () => new Date(this.clock.now()).toISOString();
     return {
+      sent: (typeUrl, nonce, resources, versionInfo) => {
+        const was = types.get(typeUrl) ?? { AckedVersions: 0, Nonce: '' };
+        types.set(typeUrl, { ...was, SentNonce: nonce, SentResources: resources, ...(versionInfo === undefined ? {} : { SentVersionInfo: versionInfo }) });
+      },
       acked: (typeUrl, nonce, count, versionInfo) => {
-        types.set(typeUrl, versionInfo === undefined ? { AckedVersions: count, Nonce: nonce } : { AckedVersions: count, Nonce: nonce, VersionInfo: versionInfo });
+        const { AckedVersions: _count, Nonce: _nonce, VersionInfo: _version, ...sent } = types.get(typeUrl) ?? { AckedVersions: 0, Nonce: '' };
+        types.set(typeUrl, versionInfo === undefined ? { AckedVersions: count, Nonce: nonce, ...sent } : { AckedVersions: count, Nonce: nonce, VersionInfo: versionInfo, ...sent });
       },
       nacked: (typeUrl, nonce, error) => {
         entry.lastNack = { TypeUrl: typeUrl, Nonce: nonce, Error: error, Time: now() };

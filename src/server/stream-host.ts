@@ -11,6 +11,7 @@ import { isXdsTypeUrl, typeNameOf, type XdsTypeUrl } from '../core/type-urls.js'
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
 import type { SeenOnce, StreamAdmission } from './admission.js';
 import { isGrpcClient } from './clients.js';
+import type { XdsMetricsSink } from './metrics.js';
 import type { PushQueue } from './push-queue.js';
 import { nodeProblem, RejectedRequest } from './request-bounds.js';
 import { NOT_REGISTERED, Waiting, type PendingResourceSet, type ProxyResourceSource } from './source.js';
@@ -28,6 +29,7 @@ export interface StreamDeps {
   readonly admission: StreamAdmission;
   /** Per-proxy events already logged: a refused or waiting client that retries is not logged again. */
   readonly logged: SeenOnce;
+  readonly metrics: XdsMetricsSink;
 }
 
 /** What a driver may use of its stream. */
@@ -37,6 +39,7 @@ export interface StreamContext {
   /** The stream's child logger for one type (cached). */
   logFor(typeUrl: XdsTypeUrl): Logger;
   readonly status: StreamStatusHandle;
+  readonly metrics: XdsMetricsSink;
   /** The proxy's desired resources; undefined until it is registered. */
   desired(): ResourceSet | undefined;
   nextNonce(): string;
@@ -81,6 +84,8 @@ export function serveStream<Req extends AdsRequest>(
   let desired: ResourceSet | undefined;
   // The latest desired set not computed yet (it replaces `desired` when computed).
   let pending: PendingResourceSet | undefined;
+  /** When the oldest desired set not handled yet arrived (for the push latency). */
+  let pendingSince: number | undefined;
   let registered = false;
   let nonceSeq = 0;
   let closed = false;
@@ -89,6 +94,8 @@ export function serveStream<Req extends AdsRequest>(
     if (closed) return;
     try {
       driver?.desiredChanged();
+      if (pendingSince !== undefined) deps.metrics.pushLatency(deps.metrics.now() - pendingSince);
+      pendingSince = undefined;
     } catch (err) {
       log.error({ err: errorMessage(err) }, 'push failed');
       fail(Status.INTERNAL, errorMessage(err));
@@ -141,12 +148,15 @@ export function serveStream<Req extends AdsRequest>(
         return l;
       },
       status,
+      metrics: deps.metrics,
       desired: () => {
         const compute = pending;
         pending = undefined;
         if (!compute) return desired;
+        const started = deps.metrics.now();
         try {
           desired = compute();
+          deps.metrics.generated(deps.metrics.now() - started);
         } catch (err) {
           // The stream stays, with its last good set: the client keeps serving it, and the next
           // change of the proxy's inputs is generated again.
@@ -199,6 +209,7 @@ export function serveStream<Req extends AdsRequest>(
         }
         // A set given ready-made is taken like a computed one (it clears a generation error).
         pending = typeof set === 'function' ? set : () => set;
+        pendingSince ??= deps.metrics.now();
         deps.pushes.enqueue(push);
       },
       complete: () => fail(Status.ABORTED, `resource source for proxy ${proxy} is gone`),

@@ -26,6 +26,12 @@ export abstract class BaseStore implements Store {
   private pending: PendingWrite[] = [];
   private draining: Promise<void> | undefined;
   protected closed = false;
+  private commitObserver: { readonly observe: (ms: number) => void; readonly now: () => number } | undefined;
+
+  /** Reports how long each group commit took to persist (the metrics' store commit latency). */
+  observeCommits(observe: (ms: number) => void, now: () => number): void {
+    this.commitObserver = { observe, now };
+  }
 
   /** Persists committed transactions, in order, durably, all or none. */
   protected abstract persist(group: readonly CommittedTx[]): void | Promise<void>;
@@ -83,7 +89,12 @@ export abstract class BaseStore implements Store {
         }
       }
       try {
-        if (group.length > 0) await this.persist(group.map((g) => ({ index: g.tx.index, changes: g.tx.changes() })));
+        if (group.length > 0) {
+          const observer = this.commitObserver;
+          const started = observer?.now() ?? 0;
+          await this.persist(group.map((g) => ({ index: g.tx.index, changes: g.tx.changes() })));
+          observer?.observe(observer.now() - started);
+        }
       } catch (err) {
         for (const g of [...group, ...unchanged]) g.write.reject(err);
         continue;

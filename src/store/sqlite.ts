@@ -141,6 +141,20 @@ export class SqliteStore extends BaseStore {
     this.db.close();
     this.marker?.close();
   }
+
+  /**
+   * A copy of the committed state in a new in-memory store, at the same index: what-if writes
+   * (a dry-run config write) go there and never reach this store. Close it when done.
+   */
+  forkInMemory(): SqliteStore {
+    const fork = new SqliteStore(':memory:');
+    for (const table of TABLES) {
+      for (const row of this.state.stored.list(table)) fork.state.load(table, row);
+      fork.state.setTableIndex(table, this.state.tableIndex(table));
+    }
+    fork.state.index = this.state.index;
+    return fork;
+  }
 }
 
 /**

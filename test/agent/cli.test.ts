@@ -83,7 +83,7 @@ describe('client commands', () => {
     assert.equal((await run('intention', 'create', '-http-addr', addr, '-deny', 'web', 'db')).code, 0);
     const denied = await run('intention', 'check', '-http-addr', addr, 'web', 'db');
     assert.deepEqual([denied.code, denied.out], [2, 'Denied\n']);
-    assert.equal((await run('intention', 'create', '-http-addr', addr, 'web', 'db')).code, 0);
+    assert.equal((await run('intention', 'create', '-http-addr', addr, '-replace', 'web', 'db')).code, 0);
     const allowed = await run('intention', 'check', '-http-addr', addr, 'web', 'db');
     assert.deepEqual([allowed.code, allowed.out], [0, 'Allowed\n']);
     const bad = await run('intention', 'create', '-http-addr', addr, 'web');

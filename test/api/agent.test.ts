@@ -170,7 +170,7 @@ describe('/v1/agent', () => {
       assert.match(r.text, message);
     }
     assert.equal(a.agent.store.currentIndex(), before, 'nothing was written');
-    assert.equal((await a.put('/v1/agent/service/register', sidecar({ Mode: 'direct', Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000, Datacenter: 'dc1' }] }))).status, 200);
+    assert.equal((await a.put('/v1/agent/service/register', sidecar({ Mode: 'direct', Upstreams: [{ DestinationName: 'db', LocalBindPort: 9001, Datacenter: 'dc1' }] }))).status, 200);
   });
 
   it('takes an upstream in another datacenter with its mesh gateway mode, and refuses an unknown mode naming it', async () => {

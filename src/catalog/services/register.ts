@@ -35,20 +35,61 @@ export function expandRegistration(reg: Registration, ctx: RegisterContext): Exp
   const service = toService(reg, reg.Kind ?? '', ctx);
   const services = [service];
   const checks = toChecks(service, reg, ctx);
-  if (service.Kind === 'connect-proxy') checkServable(service, ['Proxy']);
+  if (service.Kind === 'connect-proxy') checkServable(service, ['Proxy'], ctx, [service]);
   const sidecarReg = reg.Connect?.SidecarService;
   if (sidecarReg) {
     const sidecar = expandSidecar(service, sidecarReg, ctx);
-    checkServable(sidecar, ['Connect', 'SidecarService', 'Proxy']);
+    checkServable(sidecar, ['Connect', 'SidecarService', 'Proxy'], ctx, [service, sidecar]);
     services.push(sidecar);
     checks.push(...toChecks(sidecar, sidecarReg, ctx));
   }
   return { services, checks };
 }
 
+const ANY_ADDRESS = new Set(['0.0.0.0', '::']);
+
+/** Two listeners on one host collide on one port when their addresses are equal or either is the wildcard. */
+function sameSocket(a: { address: string; port: number }, b: { address: string; port: number }): boolean {
+  return a.port === b.port && (a.address === b.address || ANY_ADDRESS.has(a.address) || ANY_ADDRESS.has(b.address));
+}
+
+function upstreamSockets(proxy: Pick<StoredService, 'Proxy'>): { address: string; port: number; index: number }[] {
+  return (proxy.Proxy?.Upstreams ?? []).flatMap((u, index) => (u.LocalBindPort ? [{ address: canonicalIp(u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS), port: u.LocalBindPort, index }] : []));
+}
+
+/**
+ * Where a proxy runs, as far as the catalog tells: its Address, else the Address of the service it
+ * fronts ('' is the node's own address). Sidecars of services with their own addresses (pods, each
+ * with its own loopback) may bind the same upstream ports; sidecars on the node's address may not.
+ */
+function hostOf(proxy: StoredService, services: ReadonlyMap<string, StoredService>): string {
+  const dest = proxy.Proxy?.DestinationServiceID;
+  return proxy.Address || (dest ? services.get(dest)?.Address : undefined) || '';
+}
+
+/**
+ * No upstream may bind an address and port another sidecar's upstream on the same host of the
+ * node already binds: their Envoys share the host, and the second one's listener would fail to bind.
+ */
+function upstreamBindIssues(proxy: StoredService, path: readonly PropertyKey[], ctx: RegisterContext, registering: readonly StoredService[]): FieldIssue[] {
+  const services = new Map([...ctx.existing, ...registering.map((s) => [s.ID, s] as const)]);
+  const host = hostOf(proxy, services);
+  const others = [...ctx.existing.values()].filter((s) => s.ID !== proxy.ID && s.Kind === 'connect-proxy' && hostOf(s, services) === host);
+  return upstreamSockets(proxy).flatMap((mine) => {
+    for (const other of others) {
+      const theirs = upstreamSockets(other).find((t) => sameSocket(mine, t));
+      if (theirs) {
+        const owner = other.Proxy?.DestinationServiceName ? ` (the sidecar of ${other.Proxy.DestinationServiceName})` : '';
+        return [{ path: formatPath([...path, 'Upstreams', mine.index, 'LocalBindPort']), message: `${mine.address}:${mine.port} is already bound on this node by upstream ${theirs.index} of service "${other.ID}"${owner}; choose another LocalBindPort` }];
+      }
+    }
+    return [];
+  });
+}
+
 /** Refuses a connect-proxy whose configuration Envoy would reject or Switchyard cannot build. */
-function checkServable(proxy: StoredService, path: readonly PropertyKey[]): void {
-  const issues = unservableIssues(proxy, path);
+function checkServable(proxy: StoredService, path: readonly PropertyKey[], ctx: RegisterContext, registering: readonly StoredService[]): void {
+  const issues = [...unservableIssues(proxy, path), ...upstreamBindIssues(proxy, path, ctx, registering)];
   if (issues.length > 0) throw new ValidationError(issues, 'invalid service registration');
 }
 

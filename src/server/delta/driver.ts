@@ -20,7 +20,10 @@ export function deltaDriver(ctx: StreamContext): SessionDriver<DeltaDiscoveryReq
         plan.forcedChildren,
       );
       ctx.logFor(plan.typeUrl).debug({ nonce, upserts: plan.upserts.length, removals: plan.removals.length }, 'sending');
-      ctx.write(encodeDeltaResponse({ typeUrl: plan.typeUrl, nonce, upserts: plan.upserts, removals: plan.removals }));
+      ctx.status.sent(plan.typeUrl, nonce, plan.upserts.length + plan.removals.length);
+      const bytes = encodeDeltaResponse({ typeUrl: plan.typeUrl, nonce, upserts: plan.upserts, removals: plan.removals });
+      ctx.metrics.pushed(plan.typeUrl, bytes.length);
+      ctx.write(bytes);
     }
   };
 
@@ -31,6 +34,7 @@ export function deltaDriver(ctx: StreamContext): SessionDriver<DeltaDiscoveryReq
       const error = clientErrorText(req.errorDetail?.message);
       ctx.logFor(typeUrl).warn({ nonce: req.responseNonce, error }, 'client rejected a response (NACK); keeping its last good state');
       ctx.status.nacked(typeUrl, req.responseNonce, error);
+      ctx.metrics.nacked(typeUrl);
     } else if (answer.kind === 'ack') {
       ctx.status.acked(typeUrl, req.responseNonce, session.peek(typeUrl)?.acked.size ?? 0);
     } else if (answer.kind === 'stale') {

@@ -18,7 +18,10 @@ export function sotwDriver(ctx: StreamContext): SessionDriver<DiscoveryRequest> 
       const nonce = ctx.nextNonce();
       session.sent(plan.typeUrl, nonce, plan.versionInfo, plan.resources);
       ctx.logFor(plan.typeUrl).debug({ nonce, version: plan.versionInfo, resources: plan.resources.length }, 'sending');
-      ctx.write(encodeSotwResponse({ typeUrl: plan.typeUrl, versionInfo: plan.versionInfo, nonce, resources: plan.resources }));
+      ctx.status.sent(plan.typeUrl, nonce, plan.resources.length, plan.versionInfo);
+      const bytes = encodeSotwResponse({ typeUrl: plan.typeUrl, versionInfo: plan.versionInfo, nonce, resources: plan.resources });
+      ctx.metrics.pushed(plan.typeUrl, bytes.length);
+      ctx.write(bytes);
     }
   };
 
@@ -38,6 +41,7 @@ export function sotwDriver(ctx: StreamContext): SessionDriver<DiscoveryRequest> 
       const error = clientErrorText(req.errorDetail?.message);
       ctx.logFor(typeUrl).warn({ nonce: req.responseNonce, error }, 'client rejected a response (NACK); keeping its last good state');
       ctx.status.nacked(typeUrl, req.responseNonce, error);
+      ctx.metrics.nacked(typeUrl);
     } else if (answer === 'ack') {
       ctx.status.acked(typeUrl, req.responseNonce, 1, req.versionInfo);
     }

@@ -1,0 +1,24 @@
+// PUT /v1/config?dry-run (Switchyard's own parameter): instead of writing the entry, answer what
+// the write would change — the proxies whose resources would differ and how — storing nothing.
+// The wrapped route is the config write itself; a write without the parameter is untouched.
+import { ValidationError } from '../core/errors.js';
+import { casParam } from './params.js';
+import type { Route } from './route.js';
+
+export type ConfigDryRun = (body: unknown, cas: number | undefined) => Promise<unknown>;
+
+/** `?dry-run`, `?dry-run=true`: a dry run; `?dry-run=false` or absent: the write. */
+function isDryRun(query: URLSearchParams): boolean {
+  const v = query.get('dry-run');
+  if (v === null || v === 'false') return false;
+  if (v === '' || v === 'true') return true;
+  throw ValidationError.of('dry-run', `must be true or false, got "${v}"`);
+}
+
+export function withConfigDryRun(routes: readonly Route[], dryRun: ConfigDryRun): Route[] {
+  return routes.map((route) => {
+    if (route.method !== 'PUT' || route.pattern !== '/v1/config') return route;
+    const write = route.handler;
+    return { ...route, handler: async (req) => (isDryRun(req.query) ? { body: await dryRun(req.body, casParam(req)) } : write(req)) };
+  });
+}
