@@ -103,10 +103,17 @@ export const intentionCommands: readonly Command[] = [
     io.stdout('Intention deleted.\n');
     return 0;
   }),
-  command('intention check', 'Check whether SRC may connect to DST (exit 0 allowed, 2 denied)', 'SRC DST', {}, async (api, _f, args, io) => {
+  // Consul's exit codes: 0 allowed, 1 denied, 2 when the check itself failed.
+  command('intention check', 'Check whether SRC may connect to DST (exit 0 allowed, 1 denied, 2 on an error)', 'SRC DST', {}, async (api, _f, args, io) => {
     const [src, dst] = positional(args, 2, 'SRC DST');
-    const r = await api.get<{ Allowed: boolean }>(`/v1/connect/intentions/check?source=${enc(src as string)}&destination=${enc(dst as string)}`);
-    io.stdout(r.Allowed ? 'Allowed\n' : 'Denied\n');
-    return r.Allowed ? 0 : 2;
+    let allowed: boolean;
+    try {
+      allowed = (await api.get<{ Allowed: boolean }>(`/v1/connect/intentions/check?source=${enc(src as string)}&destination=${enc(dst as string)}`)).Allowed;
+    } catch (err) {
+      io.stderr(`Error checking the intention: ${(err as Error).message}\n`);
+      return 2;
+    }
+    io.stdout(allowed ? 'Allowed\n' : 'Denied\n');
+    return allowed ? 0 : 1;
   }),
 ];

@@ -82,7 +82,7 @@ describe('client commands', () => {
   it('intention create and check', async () => {
     assert.equal((await run('intention', 'create', '-http-addr', addr, '-deny', 'web', 'db')).code, 0);
     const denied = await run('intention', 'check', '-http-addr', addr, 'web', 'db');
-    assert.deepEqual([denied.code, denied.out], [2, 'Denied\n']);
+    assert.deepEqual([denied.code, denied.out], [1, 'Denied\n'], "Consul's exit code for denied");
     assert.equal((await run('intention', 'create', '-http-addr', addr, '-replace', 'web', 'db')).code, 0);
     const allowed = await run('intention', 'check', '-http-addr', addr, 'web', 'db');
     assert.deepEqual([allowed.code, allowed.out], [0, 'Allowed\n']);
@@ -125,7 +125,7 @@ describe('client commands', () => {
 
   it('says clearly when the agent cannot be reached', async () => {
     const r = await run('intention', 'check', '-http-addr', '127.0.0.1:1', 'a', 'b');
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2, 'an error, not a denial (1), as Consul tells them apart');
     assert.match(r.err, /cannot reach the agent at http:\/\/127\.0\.0\.1:1/);
   });
 
