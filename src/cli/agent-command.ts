@@ -26,6 +26,8 @@ const FLAGS = {
   'accept-store-loss': { type: 'bool', help: 'Start from what is left of a damaged data dir (a failed check moves it aside and begins anew; lost writes stay lost) instead of refusing it' },
   'http-max-body-bytes': { type: 'int', help: `Largest HTTP request body, in bytes (default ${DEFAULT_MAX_BODY_BYTES}); smaller records have smaller limits`, min: MAX_BODY_BYTES_RANGE.min, max: MAX_BODY_BYTES_RANGE.max },
   'xds-max-streams': { type: 'int', help: `Most xDS streams the gRPC port holds at once (default ${DEFAULT_XDS_LIMITS.maxStreams}); beyond it a stream is refused with RESOURCE_EXHAUSTED`, min: XDS_MAX_STREAMS_RANGE.min, max: XDS_MAX_STREAMS_RANGE.max },
+  'acl-enabled': { type: 'bool', help: 'Enable ACLs (Consul\'s acl.enabled): tokens, policies and roles under /v1/acl' },
+  'acl-default-policy': { type: 'string', help: 'What a token may do where no rule decides: allow or deny (default allow)' },
 } as const;
 
 /** What the process may take beyond the grace period (ending xDS streams, closing the store) before it is ended anyway. */
