@@ -1,4 +1,5 @@
 // The command table. Each capability adds its commands here.
+import { ACL_COMMANDS } from './acl.js';
 import { agentCommand } from './agent-command.js';
 import { CA_COMMANDS } from './ca.js';
 import { clientCommands } from './client-commands.js';
@@ -6,4 +7,4 @@ import { connectEnvoyCommand } from './connect-envoy.js';
 import type { Command } from './command.js';
 import { versionCommand } from './version.js';
 
-export const COMMANDS: readonly Command[] = [versionCommand, agentCommand, ...clientCommands, ...CA_COMMANDS, connectEnvoyCommand];
+export const COMMANDS: readonly Command[] = [versionCommand, agentCommand, ...clientCommands, ...CA_COMMANDS, ...ACL_COMMANDS, connectEnvoyCommand];
