@@ -6,27 +6,14 @@
 // nothing is installed outside the repository. A build is reused while the hash of its inputs
 // (the sources, go.mod/go.sum, the Go version) is unchanged.
 // Usage: node scripts/consul-cli.mjs   (prints the binary's path)
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { goInputsHash, runGo } from './go.mjs';
+import { buildGoBinary } from './go.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const src = join(root, 'test/consul-cli');
-const dir = join(root, '.tools/consul-cli');
-export const CONSUL_CLI_BIN = join(dir, 'consul');
+export const CONSUL_CLI_BIN = join(root, '.tools/consul-cli/consul');
 
-const PURPOSE = "Consul's CLI for the compatibility tests";
-
-export function buildConsulCli() {
-  const stamp = join(dir, '.built');
-  const want = goInputsHash(src, PURPOSE);
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want && existsSync(CONSUL_CLI_BIN)) return CONSUL_CLI_BIN;
-  process.stderr.write(`tools: building Consul's CLI (v1.14.11) into ${dir} (a few minutes the first time)\n`);
-  mkdirSync(dir, { recursive: true });
-  runGo(['build', '-trimpath', '-ldflags=-s -w', '-o', CONSUL_CLI_BIN, '.'], src, PURPOSE);
-  writeFileSync(stamp, want);
-  return CONSUL_CLI_BIN;
-}
+export const buildConsulCli = () =>
+  buildGoBinary(join(root, 'test/consul-cli'), CONSUL_CLI_BIN, "Consul's CLI for the compatibility tests", "Consul's CLI (v1.14.11, a few minutes the first time)");
 
 if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(`${buildConsulCli()}\n`);

@@ -3,7 +3,7 @@
 // a hash of a source folder plus the Go version to tell when a cached build is stale.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,4 +31,20 @@ export function goInputsHash(dir, purpose, extra = []) {
   for (const f of readdirSync(dir).sort()) h.update(`${f}\0`).update(readFileSync(join(dir, f)));
   for (const e of extra) h.update(e);
   return h.digest('hex');
+}
+
+/**
+ * Builds the Go main package in `src` into `bin` (a file under .tools), unless the stamp beside
+ * it records the same inputs hash; returns `bin`. `label` names it in the one progress line.
+ */
+export function buildGoBinary(src, bin, purpose, label) {
+  const dir = dirname(bin);
+  const stamp = join(dir, '.built');
+  const want = goInputsHash(src, purpose);
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want && existsSync(bin)) return bin;
+  process.stderr.write(`tools: building ${label} into ${dir}\n`);
+  mkdirSync(dir, { recursive: true });
+  runGo(['build', '-trimpath', '-ldflags=-s -w', '-o', bin, '.'], src, purpose);
+  writeFileSync(stamp, want);
+  return bin;
 }
