@@ -9,12 +9,13 @@ import type { Logger } from '../core/logger.js';
 import type { ResourceSet } from '../core/resources.js';
 import { isXdsTypeUrl, typeNameOf, type XdsTypeUrl } from '../core/type-urls.js';
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
+import { TOKEN_METADATA_KEY } from '../xds/bootstrap.js';
 import type { SeenOnce, StreamAdmission } from './admission.js';
 import { isGrpcClient } from './clients.js';
 import type { XdsMetricsSink } from './metrics.js';
 import type { PushQueue } from './push-queue.js';
 import { nodeProblem, RejectedRequest } from './request-bounds.js';
-import { NOT_REGISTERED, Waiting, type PendingResourceSet, type ProxyResourceSource } from './source.js';
+import { Denied, NOT_REGISTERED, Waiting, type PendingResourceSet, type ProxyResourceSource } from './source.js';
 import type { StreamKind, StreamStatusHandle, XdsStatusRegistry } from './status.js';
 
 export interface StreamDeps {
@@ -59,6 +60,15 @@ interface AdsRequest {
 }
 
 let streamSeq = 0;
+
+/** The token the stream presents in its metadata, if any (never logged). */
+function streamToken(call: ServerDuplexStream<unknown, unknown>): string | undefined {
+  const value = call.metadata.get(TOKEN_METADATA_KEY)[0];
+  const token = typeof value === 'string' ? value.trim() : value?.toString('utf8').trim();
+  return token || undefined;
+}
+
+const DENIED_STATUS: Record<Denied['kind'], Status> = { unauthenticated: Status.UNAUTHENTICATED, 'permission-denied': Status.PERMISSION_DENIED };
 
 
 export function serveStream<Req extends AdsRequest>(
@@ -179,8 +189,13 @@ export function serveStream<Req extends AdsRequest>(
     driver = makeDriver(ctx);
     /** Why the stream waits, while it does. */
     let waiting: string | undefined;
-    watch = deps.source.watch(proxy, node).subscribe({
+    watch = deps.source.watch(proxy, node, { token: streamToken(call) }).subscribe({
       next: (set) => {
+        if (set instanceof Denied) {
+          // Once per proxy and reason: a refused Envoy retries with backoff for as long as it runs.
+          if (deps.logged.first(`denied:${proxy}:${set.message}`)) log.warn({ code: Status[DENIED_STATUS[set.kind]] }, `refusing stream: ${set.message}`);
+          return fail(DENIED_STATUS[set.kind], set.message);
+        }
         if (set === undefined || set instanceof Waiting) {
           const reason = set?.reason ?? NOT_REGISTERED;
           if (registered) return fail(Status.ABORTED, set ? `proxy ${proxy}: ${reason}` : `proxy ${proxy} was deregistered`);
