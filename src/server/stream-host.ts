@@ -61,11 +61,21 @@ interface AdsRequest {
 
 let streamSeq = 0;
 
-/** The token the stream presents in its metadata, if any (never logged). */
-function streamToken(call: ServerDuplexStream<unknown, unknown>): string | undefined {
-  const value = call.metadata.get(TOKEN_METADATA_KEY)[0];
-  const token = typeof value === 'string' ? value.trim() : value?.toString('utf8').trim();
-  return token || undefined;
+/**
+ * The token a stream presents (never logged): gRPC metadata `x-consul-token` (Consul's, what
+ * Envoy's bootstrap sends as initial metadata), else `authorization: Bearer <token>` (gRPC call
+ * credentials). gRPC's xDS libraries cannot add metadata to their ADS stream (grpc-js-xds 1.14
+ * has no call credentials in its bootstrap), so a proxyless gRPC client may instead carry it in
+ * its bootstrap's node metadata under `x-consul-token`.
+ */
+function streamToken(call: ServerDuplexStream<unknown, unknown>, node: Node): string | undefined {
+  const first = (key: string) => {
+    const value = call.metadata.get(key)[0];
+    return (typeof value === 'string' ? value : value?.toString('utf8'))?.trim() || undefined;
+  };
+  const bearer = first('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  const inNode: unknown = isGrpcClient(node) ? node.metadata?.[TOKEN_METADATA_KEY] : undefined;
+  return first(TOKEN_METADATA_KEY) ?? bearer ?? ((typeof inNode === 'string' && inNode.trim()) || undefined);
 }
 
 const DENIED_STATUS: Record<Denied['kind'], Status> = { unauthenticated: Status.UNAUTHENTICATED, 'permission-denied': Status.PERMISSION_DENIED };
@@ -189,7 +199,7 @@ export function serveStream<Req extends AdsRequest>(
     driver = makeDriver(ctx);
     /** Why the stream waits, while it does. */
     let waiting: string | undefined;
-    watch = deps.source.watch(proxy, node, { token: streamToken(call) }).subscribe({
+    watch = deps.source.watch(proxy, node, { token: streamToken(call, node) }).subscribe({
       next: (set) => {
         if (set instanceof Denied) {
           // Once per proxy and reason: a refused Envoy retries with backoff for as long as it runs.

@@ -3,10 +3,12 @@
 // sent ends the stream with nothing sent, and a denial later ends a running stream, for delta
 // and state-of-the-world alike, with the status and message the source gave.
 import assert from 'node:assert/strict';
-import { status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { describe, it } from 'node:test';
 import { TypeUrl } from '../../src/core/type-urls.js';
+import type { Node } from '../../src/gen/envoy/config/core/v3/base.js';
 import { Denied } from '../../src/server/source.js';
+import { DeltaClient, node, SotwClient } from '../support/ads-client.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { cluster, resourceSet } from './fixtures.js';
 import { startHarness } from './harness.js';
@@ -24,6 +26,28 @@ describe('streams denied by their source', () => {
     without.subscribe(TypeUrl.Cluster);
     await without.expect('clusters');
     assert.deepEqual(h.source.credentials, [{ token: 'secret-1' }, { token: undefined }]);
+  });
+
+  it("takes a token from authorization: Bearer, and a gRPC client's from its node metadata (an Envoy's is not read there)", async () => {
+    const h = await startHarness();
+    h.source.set('web-sidecar', resourceSet(cluster('api')));
+    h.source.set('grpc-app', resourceSet(cluster('api')));
+    const md = new Metadata();
+    md.set('authorization', 'Bearer secret-2');
+    const bearer = DeltaClient.open(h.server.port, node('web-sidecar'), md);
+    const grpcApp = SotwClient.open(h.server.port, { ...node('grpc-app', 'gRPC Node'), metadata: { 'x-consul-token': 'secret-3' } } as Node);
+    const envoy = DeltaClient.open(h.server.port, { ...node('web-sidecar'), metadata: { 'x-consul-token': 'secret-4' } } as Node);
+    try {
+      bearer.subscribe(TypeUrl.Cluster);
+      await bearer.expect('clusters');
+      grpcApp.send({ typeUrl: TypeUrl.Cluster, resourceNames: ['api'] });
+      await grpcApp.expect('clusters');
+      envoy.subscribe(TypeUrl.Cluster);
+      await envoy.expect('clusters');
+      assert.deepEqual(h.source.credentials, [{ token: 'secret-2' }, { token: 'secret-3' }, { token: undefined }]);
+    } finally {
+      for (const c of [bearer, grpcApp, envoy]) c.close();
+    }
   });
 
   it('ends a delta stream denied before anything is sent, sending nothing, and logs the refusal once', async () => {

@@ -100,8 +100,9 @@ abstract class ScriptedAdsClient<Req, Resp> {
   }
 }
 
-/** The stream's metadata: its ACL token as `x-consul-token`, when given. */
-function streamMetadata(token: string | undefined): Metadata {
+/** The stream's metadata: its ACL token as `x-consul-token`, when given (or metadata as given). */
+function streamMetadata(token: string | Metadata | undefined): Metadata {
+  if (token instanceof Metadata) return token;
   const md = new Metadata();
   if (token !== undefined) md.set('x-consul-token', token);
   return md;
@@ -118,7 +119,7 @@ export function node(id: string, userAgentName = 'envoy'): Node {
 export class DeltaClient extends ScriptedAdsClient<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
   private sentNode = false;
 
-  static open(port: number, n: Node | undefined, token?: string): DeltaClient {
+  static open(port: number, n: Node | undefined, token?: string | Metadata): DeltaClient {
     const client = connect(port);
     const c = new DeltaClient(client, client.deltaAggregatedResources(streamMetadata(token)));
     c.node = n;
@@ -159,7 +160,7 @@ export class SotwClient extends ScriptedAdsClient<DiscoveryRequest, DiscoveryRes
   private sentNode = false;
   node: Node | undefined;
 
-  static open(port: number, n: Node | undefined, token?: string): SotwClient {
+  static open(port: number, n: Node | undefined, token?: string | Metadata): SotwClient {
     const client = connect(port);
     const c = new SotwClient(client, client.streamAggregatedResources(streamMetadata(token)));
     c.node = n;
