@@ -63,10 +63,12 @@ describe('mesh with ACLs on (default deny), real Envoys presenting their tokens'
   });
 
   it('carries a call from client to server through both sidecars, each served on its own token', async () => {
-    await waitFor('a call through the mesh', async () => {
+    await waitFor('server-1 to answer through both sidecars', async () => {
       const r = await call(upstreamPort);
-      return r.ok && r.body === 'server-1' ? r : undefined;
+      return r.ok && r.body === 'server-1';
     }, { timeoutMs: 30_000 });
+    const handshakes = [...(await envoys[0]!.stats('ssl\\.handshake$')).entries()].filter(([k]) => k.startsWith('listener.'));
+    assert.ok(handshakes.some(([, v]) => v > 0), `the server sidecar's public listener terminated mTLS: ${JSON.stringify(handshakes)}`);
     assert.equal(await streamsOf('client-sidecar-proxy'), 1);
     assert.equal(await streamsOf('server-1-sidecar-proxy'), 1);
   });
