@@ -121,6 +121,29 @@ describe('ACLs on xDS streams (default deny)', () => {
     await waitFor('the stream gone from the xDS status', async () => (await streamsOf('web-sidecar-proxy')) === before - 1);
   });
 
+  it('ends a running stream when its token expires', async () => {
+    const web = await token({ ServiceIdentities: [{ ServiceName: 'web' }], ExpirationTTL: '1s' });
+    const c = envoy('web-sidecar-proxy', web.SecretID);
+    c.subscribe(Cluster);
+    c.ack(await c.expect('clusters'));
+    const end = await c.expectEnd(10_000);
+    assert.deepEqual(end, { code: status.UNAUTHENTICATED, details: 'unauthenticated: ACL not found' });
+  });
+
+  it('serves a mesh gateway on a token that may write its service name, and refuses one that may not', async () => {
+    await ok(agent, 'PUT', '/v1/agent/service/register', management, { ID: 'gw-1', Name: 'gw', Kind: 'mesh-gateway', Address: '127.0.0.1', Port: await freePort() });
+    const gw = await token({ ServiceIdentities: [{ ServiceName: 'gw' }] });
+    const other = await token({ ServiceIdentities: [{ ServiceName: 'gw-1' }] });
+    const served = envoy('gw-1', gw.SecretID);
+    served.subscribe(Cluster);
+    assert.equal((await served.expect('gateway clusters')).typeUrl, Cluster);
+    const refused = envoy('gw-1', other.SecretID);
+    refused.subscribe(Cluster);
+    const end = await refused.expectEnd();
+    assert.equal(end.code, status.PERMISSION_DENIED);
+    assert.match(end.details, /lacks permission 'service:write' on "gw"$/);
+  });
+
   it('ends a running stream when its policy stops granting service:write, and serves it again once it does', async () => {
     const policy = (await ok(agent, 'PUT', '/v1/acl/policy', management, { Name: 'web-writer', Rules: 'service "web" { policy = "write" }' })).json;
     const t = await token({ Policies: [{ ID: policy.ID }] });
