@@ -203,9 +203,12 @@ export function serveStream<Req extends AdsRequest>(
       next: (set) => {
         if (set instanceof Denied) {
           // Once per proxy and reason: a refused Envoy retries with backoff for as long as it runs.
-          if (deps.logged.first(`denied:${proxy}:${set.message}`)) log.warn({ code: Status[DENIED_STATUS[set.kind]] }, `refusing stream: ${set.message}`);
+          const code = Status[DENIED_STATUS[set.kind]];
+          if (deps.logged.first(`denied:${proxy}:${set.message}`)) log.warn({ code }, `refusing stream: ${set.message}`);
+          status.denied(code, set.message);
           return fail(DENIED_STATUS[set.kind], set.message);
         }
+        if (set !== undefined && !(set instanceof Waiting)) status.denied(null);
         if (set === undefined || set instanceof Waiting) {
           const reason = set?.reason ?? NOT_REGISTERED;
           if (registered) return fail(Status.ABORTED, set ? `proxy ${proxy}: ${reason}` : `proxy ${proxy} was deregistered`);

@@ -85,6 +85,17 @@ describe('ACLs on xDS streams (default deny)', () => {
     await assert.rejects(claim.expect('anything', 10), /ended/, 'the refused stream received nothing');
     assert.ok(logger.entries.some((e) => e.level === 'warn' && e.fields.proxy === 'db-sidecar-proxy' && /refusing stream: Permission denied/.test(e.msg)));
     assert.ok(!JSON.stringify(logger.entries).includes(web.SecretID), 'the SecretID is never logged');
+
+    // The refusal shows in db's sidecar's xDS status and `proxy status` problems until a stream of it is served.
+    const shown = await agent.get('/v1/agent/xds/status/db-sidecar-proxy');
+    assert.deepEqual((shown.json as { LastDenied: unknown }).LastDenied, { Code: 'PERMISSION_DENIED', Error: end.details, Time: (shown.json as { LastDenied: { Time: string } }).LastDenied.Time });
+    const report = await agent.get('/v1/agent/xds/proxy-status/db-sidecar-proxy');
+    assert.ok((report.json as { Problems: string[] }).Problems.includes(`its last stream was refused (PERMISSION_DENIED): ${end.details}`), report.text);
+    const db = await token({ ServiceIdentities: [{ ServiceName: 'db' }] });
+    const real = envoy('db-sidecar-proxy', db.SecretID);
+    real.subscribe(Cluster);
+    await real.expect('db sidecar clusters');
+    assert.equal(((await agent.get('/v1/agent/xds/status/db-sidecar-proxy')).json as { LastDenied: unknown }).LastDenied, null);
   });
 
   it('ends a stream with an unknown token Unauthenticated, and one without a token (anonymous, default deny) PermissionDenied', async () => {
