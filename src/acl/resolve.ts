@@ -4,7 +4,7 @@
 // when any ACL table changes; `watch` gives the same resolution as a stream, for long-lived
 // consumers (an xDS stream re-checks its token when it changes, issue 15 item 3).
 import { createHash } from 'node:crypto';
-import { map, type Observable } from 'rxjs';
+import { map, Observable, of, switchMap } from 'rxjs';
 import { PermissionDeniedError } from '../core/errors.js';
 import type { Clock } from '../core/clock.js';
 import type { ReadTx } from '../store/types.js';
@@ -126,6 +126,18 @@ export class TokenResolver {
         const token = this.find(tx, secret);
         return token ? compile(tx, token, this.opts.datacenter) : undefined;
       })
-      .pipe(map(({ value }) => (value ? { token: value.token, authorizer: new Authorizer(value.rules, this.opts.defaultPolicy) } : undefined)));
+      .pipe(
+        map(({ value }) => (value ? { token: value.token, authorizer: new Authorizer(value.rules, this.opts.defaultPolicy) } : undefined)),
+        // Expiry changes no table: the resolution ends on the clock.
+        switchMap((resolved) => (resolved?.token.ExpirationTime ? this.untilExpiry(resolved, Date.parse(resolved.token.ExpirationTime)) : of(resolved))),
+      );
+  }
+
+  /** `resolved`, then undefined once the clock reaches `at`. */
+  private untilExpiry(resolved: Resolved, at: number): Observable<Resolved | undefined> {
+    return new Observable((sub) => {
+      sub.next(resolved);
+      return this.opts.clock.setTimeout(() => sub.next(undefined), at - this.opts.clock.now());
+    });
   }
 }

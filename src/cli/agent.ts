@@ -151,7 +151,13 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       ...(deps.routes ?? []),
     ], federation),
   });
-  const source = meshResourceSource({ proxies, proxyless: proxylessSnapshots(catalog, leaves, { datacenter: config.datacenter }), logger: logger.child({ component: 'proxycfg' }) });
+  const source = meshResourceSource({
+    proxies,
+    proxyless: proxylessSnapshots(catalog, leaves, { datacenter: config.datacenter }),
+    logger: logger.child({ component: 'proxycfg' }),
+    acl: aclGuard,
+    registration: (id) => catalog.watchService(id),
+  });
   let xds: XdsServer;
   let xdsPort: number | undefined;
   try {

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServiceInstance } from '../catalog/types.js';
@@ -25,7 +25,8 @@ const FLAGS = {
   'admin-bind': { type: 'string', help: "Envoy's admin address", default: '127.0.0.1:19000' },
   'grpc-addr': { type: 'string', help: "Switchyard's gRPC (xDS) address (default $CONSUL_GRPC_ADDR, else the HTTP address's host with the gRPC port the agent reports)" },
   'http-addr': { type: 'string', help: HTTP_ADDR_HELP },
-  token: { type: 'string', help: 'ACL token, sent to Switchyard as x-consul-token' },
+  token: { type: 'string', help: "ACL token for the agent's API and the proxy's xDS stream (x-consul-token); default $CONSUL_HTTP_TOKEN" },
+  'token-file': { type: 'string', help: 'file holding the ACL token (instead of -token); default $CONSUL_HTTP_TOKEN_FILE' },
   'ads-mode': { type: 'string', help: 'delta or sotw', default: 'delta' },
   ...GATEWAY_FLAGS,
 } as const;
@@ -52,6 +53,27 @@ async function grpcAddr(flag: string | undefined, env: Readonly<Record<string, s
   const port = self.DebugConfig?.GRPCPort;
   if (!port || port < 0) throw ValidationError.of('-grpc-addr', 'is required: the agent reports no gRPC port');
   return `${new URL(api.base).hostname.replace(/^\[(.*)\]$/, '$1')}:${port}`;
+}
+
+/**
+ * The ACL token, as Consul's CLI finds it: -token, else -token-file, else $CONSUL_HTTP_TOKEN,
+ * else $CONSUL_HTTP_TOKEN_FILE; a file's content trimmed. Undefined when none is given.
+ */
+export function aclToken(flags: { token?: string; 'token-file'?: string }, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (flags.token) return flags.token;
+  const fromFile = (flag: string, path: string) => {
+    try {
+      const token = readFileSync(path, 'utf8').trim();
+      if (!token) throw new Error('the file is empty');
+      return token;
+    } catch (err) {
+      throw ValidationError.of(flag, `cannot read the token from "${path}": ${(err as Error).message}`);
+    }
+  };
+  if (flags['token-file']) return fromFile('-token-file', flags['token-file']);
+  if (env.CONSUL_HTTP_TOKEN) return env.CONSUL_HTTP_TOKEN;
+  if (env.CONSUL_HTTP_TOKEN_FILE) return fromFile('CONSUL_HTTP_TOKEN_FILE', env.CONSUL_HTTP_TOKEN_FILE);
+  return undefined;
 }
 
 /** `host:port` with a port in range; errors name the flag. */
@@ -100,7 +122,9 @@ export const connectEnvoyCommand: Command = {
     if (mode !== 'delta' && mode !== 'sotw') throw ValidationError.of('-ads-mode', `must be delta or sotw, got "${mode}"`);
     const admin = await resolvedHostPort('admin-bind', flags['admin-bind'] as string);
     const gateway = gatewayRequest(flags);
-    const api = new ApiClient(httpAddr(flags['http-addr'], io.env));
+    // One token for the agent's API (the proxy lookup, a gateway's registration) and the stream.
+    const token = aclToken(flags, io.env);
+    const api = new ApiClient(httpAddr(flags['http-addr'], io.env), token);
     const grpc = await resolvedHostPort('grpc-addr', await grpcAddr(flags['grpc-addr'], io.env, api));
     // With -bootstrap stdout is the bootstrap alone.
     const say = (line: string) => (flags.bootstrap ? undefined : io.stdout(`${line}\n`));
@@ -116,7 +140,7 @@ export const connectEnvoyCommand: Command = {
       adminAddress: admin.host,
       adminPort: admin.port,
       adsMode: mode,
-      token: flags.token,
+      token,
     });
     const json = JSON.stringify(toJson(Bootstrap, bootstrap), null, 2);
     if (flags.bootstrap) {

@@ -56,6 +56,7 @@ export function proxyInspector(deps: InspectorDeps): ProxyInspector {
     const nack = xds?.LastNack;
     const standing = nack && (xds.Streams.length === 0 || xds.Streams.some((s) => s.Types[nack.TypeUrl]?.SentNonce === nack.Nonce));
     if (nack && standing) problems.push(`Envoy rejected its last ${nack.TypeUrl.split('.').pop()} update (nonce ${nack.Nonce}), keeping its previous one: ${nack.Error}`);
+    if (xds?.LastDenied) problems.push(`its last stream was refused (${xds.LastDenied.Code}): ${xds.LastDenied.Error}`);
     if (snapshot && (xds?.ConnectedStreams ?? 0) === 0) problems.push(`no Envoy is connected for it: start one with \`switchyard connect envoy -proxy-id ${proxyId}\``);
     const empty = snapshot ? upstreamsWithoutHealthyInstances(snapshot) : [];
     return {

@@ -4,7 +4,11 @@
 // every field: the server keeps the stream and its last good set, logs it and shows it in the
 // proxy's status. A registration of a kind that is not served waits with that reason. An upstream
 // whose destination has no healthy instance is logged once (at info) while it stays so.
-import { distinctUntilChanged, finalize, map, shareReplay, tap, type Observable } from 'rxjs';
+// With ACLs enabled every stream is checked against its token (server/acl.ts) before any set
+// reaches it, and again whenever the token, its policies, roles or the registration change.
+import { combineLatest, distinctUntilChanged, finalize, map, of, shareReplay, switchMap, tap, type Observable } from 'rxjs';
+import type { TokenResolver } from '../acl/resolve.js';
+import type { ServiceInstance } from '../catalog/types.js';
 import { nullLogger, type Logger } from '../core/logger.js';
 import { upstreamsWithoutHealthyInstances } from '../proxycfg/inspect.js';
 import { resourceSetOf, type EncodedResource, type ResourceSet } from '../core/resources.js';
@@ -12,7 +16,8 @@ import type { Node } from '../gen/envoy/config/core/v3/base.js';
 import type { ProxyConfigManager, ProxyState } from '../proxycfg/manager.js';
 import type { ProxylessServiceSnapshot } from '../proxycfg/proxyless.js';
 import { isGrpcClient } from '../server/clients.js';
-import { Waiting, type PendingResourceSet, type ProxyResourceSource } from '../server/source.js';
+import { ACL_NOT_FOUND, proxylessMayRead, proxyStreamDenial } from '../server/acl.js';
+import { Waiting, type PendingResourceSet, type ProxyResourceSource, type SourceValue, type StreamCredentials } from '../server/source.js';
 import { generateResources } from '../xds/generate.js';
 import { encodeProxylessService } from '../xds/proxyless.js';
 
@@ -20,6 +25,10 @@ export interface MeshSourceDeps {
   readonly proxies: ProxyConfigManager;
   readonly proxyless: Observable<readonly ProxylessServiceSnapshot[]>;
   readonly logger?: Logger;
+  /** Whether ACLs are enforced on streams, and the tokens (default: not enforced). */
+  readonly acl?: { readonly enabled: boolean; readonly resolver: TokenResolver };
+  /** A proxy id's registration as it changes (what a stream's token is checked against). */
+  readonly registration?: (proxyId: string) => Observable<ServiceInstance | undefined>;
 }
 
 export function meshResourceSource(deps: MeshSourceDeps): ProxyResourceSource {
@@ -30,7 +39,8 @@ export function meshResourceSource(deps: MeshSourceDeps): ProxyResourceSource {
     if (!resources) encoded.set(snap, (resources = encodeProxylessService(snap)));
     return resources;
   };
-  const proxyless$: Observable<ResourceSet> = deps.proxyless.pipe(
+  const services$ = deps.proxyless.pipe(shareReplay({ bufferSize: 1, refCount: true }));
+  const proxyless$: Observable<ResourceSet> = services$.pipe(
     map((services) => resourceSetOf(services.flatMap(encodeOnce))),
     shareReplay({ bufferSize: 1, refCount: true }),
   );
@@ -50,14 +60,31 @@ export function meshResourceSource(deps: MeshSourceDeps): ProxyResourceSource {
     for (const id of before) if (!now.has(id)) logger.info({ proxy: proxyId, upstream: id }, `upstream ${id} has a healthy instance again`);
     emptyUpstreams.set(proxyId, now);
   };
+  const proxy$ = (nodeId: string): Observable<SourceValue> =>
+    deps.proxies.watch(nodeId).pipe(
+      tap((state) => noteUpstreams(nodeId, state)),
+      finalize(() => emptyUpstreams.delete(nodeId)),
+      map(toSource),
+      distinctUntilChanged(),
+    );
+  const { acl, registration } = deps;
+  if (!acl?.enabled) return { watch: (nodeId, node) => (isGrpcClient(node) ? proxyless$ : proxy$(nodeId)) };
+  if (!registration) throw new Error('meshResourceSource: ACLs need the registration watch');
   return {
-    watch(nodeId: string, node: Node): Observable<ResourceSet | PendingResourceSet | Waiting | undefined> {
-      if (isGrpcClient(node)) return proxyless$;
-      return deps.proxies.watch(nodeId).pipe(
-        tap((state) => noteUpstreams(nodeId, state)),
-        finalize(() => emptyUpstreams.delete(nodeId)),
-        map(toSource),
-        distinctUntilChanged(),
+    watch(nodeId: string, node: Node, credentials: StreamCredentials): Observable<SourceValue> {
+      const resolved$ = acl.resolver.watch(credentials.token ?? '');
+      if (isGrpcClient(node)) {
+        // What the token may read, re-filtered when the token or the services change.
+        return combineLatest([resolved$, services$]).pipe(
+          map(([resolved, services]) => (resolved ? resourceSetOf(services.filter((s) => proxylessMayRead(resolved.authorizer, s.service)).flatMap(encodeOnce)) : ACL_NOT_FOUND)),
+        );
+      }
+      // The decision first: a set is reached only through an allowing one, and a change that
+      // denies replaces the set stream with the denial (the server ends the stream).
+      return combineLatest([resolved$, registration(nodeId)]).pipe(
+        map(([resolved, reg]) => proxyStreamDenial(resolved, reg)),
+        distinctUntilChanged((a, b) => a?.message === b?.message),
+        switchMap((denied) => (denied ? of(denied) : proxy$(nodeId))),
       );
     },
   };

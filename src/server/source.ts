@@ -25,6 +25,27 @@ export class Waiting {
   constructor(readonly reason: string) {}
 }
 
+/**
+ * The stream's token does not allow it to be served (ACLs, issue 15 item 3): the stream ends with
+ * this gRPC status and message, whether or not anything was sent before. `unauthenticated` is
+ * an unknown (deleted, expired) token, as Consul answers "ACL not found"; `permission-denied`
+ * a token that lacks the permission the message names.
+ */
+export class Denied {
+  constructor(
+    readonly kind: 'unauthenticated' | 'permission-denied',
+    readonly message: string,
+  ) {}
+}
+
+/** What a stream presents about itself besides its node: its ACL token (gRPC metadata `x-consul-token`). */
+export interface StreamCredentials {
+  readonly token: string | undefined;
+}
+
+/** What a source emits for one stream. */
+export type SourceValue = ResourceSet | PendingResourceSet | Waiting | Denied | undefined;
+
 export interface ProxyResourceSource {
   /**
    * Desired resources of the proxy whose id is `nodeId` (Envoy's node.id). Emits a new
@@ -41,8 +62,13 @@ export interface ProxyResourceSource {
    *   (the source cannot go on). A set that fails to generate is a PendingResourceSet that
    *   throws, which keeps the stream.
    *
+   * - A Denied ends the stream with its status (Unauthenticated or PermissionDenied), at once:
+   *   a source that checks ACLs emits it instead of any set the token may not have, and again
+   *   whenever the token, its policies or the registration change so that it no longer may.
+   *
    * `node` is the client's whole first-request node (user agent, metadata), for sources that
-   * serve different kinds of clients (sidecars, proxyless gRPC).
+   * serve different kinds of clients (sidecars, proxyless gRPC); `credentials` what the stream
+   * presented (its token).
    */
-  watch(nodeId: string, node: Node): Observable<ResourceSet | PendingResourceSet | Waiting | undefined>;
+  watch(nodeId: string, node: Node, credentials: StreamCredentials): Observable<SourceValue>;
 }

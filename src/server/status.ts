@@ -1,5 +1,5 @@
 // Per-proxy xDS status: connected streams, acknowledged state per type, the last NACK, whether
-// its streams wait (and why), and a generation failure. Written by the streams, read by the HTTP
+// its streams wait (and why), a generation failure, and the last stream refused for its token. Written by the streams, read by the HTTP
 // API (GET /v1/agent/xds/status).
 import { systemClock, type Clock } from '../core/clock.js';
 
@@ -42,6 +42,15 @@ export interface WaitingStatus {
   readonly Since: string;
 }
 
+export interface DeniedStatus {
+  /** The gRPC status the stream ended with: UNAUTHENTICATED or PERMISSION_DENIED. */
+  readonly Code: string;
+  /** The message it was given (Consul's, naming the token's AccessorID, never its SecretID). */
+  readonly Error: string;
+  /** RFC 3339. */
+  readonly Time: string;
+}
+
 export interface StreamStatus {
   readonly ID: string;
   readonly Kind: StreamKind;
@@ -55,6 +64,8 @@ export interface ProxyXdsStatus {
   readonly LastNack: NackStatus | null;
   readonly Waiting: WaitingStatus | null;
   readonly GenerationError: GenerationErrorStatus | null;
+  /** The last stream refused for its token (ACLs), until a stream of the proxy is served again. */
+  readonly LastDenied: DeniedStatus | null;
 }
 
 /** What a stream reports about itself. */
@@ -69,6 +80,8 @@ export interface StreamStatusHandle {
   generationFailed(error: string): void;
   /** Generating the proxy's resources succeeded: a generation error is cleared. */
   generated(): void;
+  /** The stream is refused for its token (it closes next); with null, it is served (a refusal is cleared). */
+  denied(code: string | null, error?: string): void;
   close(): void;
 }
 
@@ -82,6 +95,7 @@ interface ProxyEntry {
   readonly streams: Map<string, StreamEntry>;
   lastNack: NackStatus | null;
   generationError: GenerationErrorStatus | null;
+  lastDenied: DeniedStatus | null;
 }
 
 /** How many proxies with no stream are kept for their last NACK (the oldest disconnects go first). */
@@ -125,9 +139,12 @@ export class XdsStatusRegistry {
       generated: () => {
         entry.generationError = null;
       },
+      denied: (code, error = '') => {
+        entry.lastDenied = code === null ? null : { Code: code, Error: error, Time: now() };
+      },
       close: () => {
         if (!entry.streams.delete(streamId) || entry.streams.size > 0 || this.proxies.get(proxyId) !== entry) return;
-        if (entry.lastNack === null && entry.generationError === null) {
+        if (entry.lastNack === null && entry.generationError === null && entry.lastDenied === null) {
           this.proxies.delete(proxyId);
           return;
         }
@@ -155,7 +172,7 @@ export class XdsStatusRegistry {
   private entry(proxyId: string): ProxyEntry {
     let entry = this.proxies.get(proxyId);
     if (!entry) {
-      entry = { streams: new Map(), lastNack: null, generationError: null };
+      entry = { streams: new Map(), lastNack: null, generationError: null, lastDenied: null };
       this.proxies.set(proxyId, entry);
     }
     return entry;
@@ -172,5 +189,6 @@ function render(proxyId: string, entry: ProxyEntry): ProxyXdsStatus {
     LastNack: entry.lastNack,
     Waiting: waiting && { Reason: waiting.reason, Since: new Date(waiting.since).toISOString() },
     GenerationError: entry.generationError,
+    LastDenied: entry.lastDenied,
   };
 }

@@ -9,12 +9,13 @@ import type { Logger } from '../core/logger.js';
 import type { ResourceSet } from '../core/resources.js';
 import { isXdsTypeUrl, typeNameOf, type XdsTypeUrl } from '../core/type-urls.js';
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
+import { TOKEN_METADATA_KEY } from '../xds/bootstrap.js';
 import type { SeenOnce, StreamAdmission } from './admission.js';
 import { isGrpcClient } from './clients.js';
 import type { XdsMetricsSink } from './metrics.js';
 import type { PushQueue } from './push-queue.js';
 import { nodeProblem, RejectedRequest } from './request-bounds.js';
-import { NOT_REGISTERED, Waiting, type PendingResourceSet, type ProxyResourceSource } from './source.js';
+import { Denied, NOT_REGISTERED, Waiting, type PendingResourceSet, type ProxyResourceSource } from './source.js';
 import type { StreamKind, StreamStatusHandle, XdsStatusRegistry } from './status.js';
 
 export interface StreamDeps {
@@ -59,6 +60,25 @@ interface AdsRequest {
 }
 
 let streamSeq = 0;
+
+/**
+ * The token a stream presents (never logged): gRPC metadata `x-consul-token` (Consul's, what
+ * Envoy's bootstrap sends as initial metadata), else `authorization: Bearer <token>` (gRPC call
+ * credentials). gRPC's xDS libraries cannot add metadata to their ADS stream (grpc-js-xds 1.14
+ * has no call credentials in its bootstrap), so a proxyless gRPC client may instead carry it in
+ * its bootstrap's node metadata under `x-consul-token`.
+ */
+function streamToken(call: ServerDuplexStream<unknown, unknown>, node: Node): string | undefined {
+  const first = (key: string) => {
+    const value = call.metadata.get(key)[0];
+    return (typeof value === 'string' ? value : value?.toString('utf8'))?.trim() || undefined;
+  };
+  const bearer = first('authorization')?.match(/^Bearer\s+(\S+)$/i)?.[1];
+  const inNode: unknown = isGrpcClient(node) ? node.metadata?.[TOKEN_METADATA_KEY] : undefined;
+  return first(TOKEN_METADATA_KEY) ?? bearer ?? ((typeof inNode === 'string' && inNode.trim()) || undefined);
+}
+
+const DENIED_STATUS: Record<Denied['kind'], Status> = { unauthenticated: Status.UNAUTHENTICATED, 'permission-denied': Status.PERMISSION_DENIED };
 
 
 export function serveStream<Req extends AdsRequest>(
@@ -179,8 +199,16 @@ export function serveStream<Req extends AdsRequest>(
     driver = makeDriver(ctx);
     /** Why the stream waits, while it does. */
     let waiting: string | undefined;
-    watch = deps.source.watch(proxy, node).subscribe({
+    watch = deps.source.watch(proxy, node, { token: streamToken(call, node) }).subscribe({
       next: (set) => {
+        if (set instanceof Denied) {
+          // Once per proxy and reason: a refused Envoy retries with backoff for as long as it runs.
+          const code = Status[DENIED_STATUS[set.kind]];
+          if (deps.logged.first(`denied:${proxy}:${set.message}`)) log.warn({ code }, `refusing stream: ${set.message}`);
+          status.denied(code, set.message);
+          return fail(DENIED_STATUS[set.kind], set.message);
+        }
+        if (set !== undefined && !(set instanceof Waiting)) status.denied(null);
         if (set === undefined || set instanceof Waiting) {
           const reason = set?.reason ?? NOT_REGISTERED;
           if (registered) return fail(Status.ABORTED, set ? `proxy ${proxy}: ${reason}` : `proxy ${proxy} was deregistered`);

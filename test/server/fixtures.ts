@@ -10,7 +10,7 @@ import { ClusterLoadAssignment } from '../../src/gen/envoy/config/endpoint/v3/en
 import { Listener } from '../../src/gen/envoy/config/listener/v3/listener.js';
 import { RouteConfiguration } from '../../src/gen/envoy/config/route/v3/route.js';
 import { Secret } from '../../src/gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
-import type { PendingResourceSet, ProxyResourceSource } from '../../src/server/source.js';
+import type { ProxyResourceSource, SourceValue, StreamCredentials } from '../../src/server/source.js';
 
 function resource(typeUrl: XdsTypeUrl, name: string, value: Uint8Array, children?: string[]): EncodedResource {
   const version = createHash('sha256').update(value).digest('hex').slice(0, 16);
@@ -78,15 +78,18 @@ export function resourceSet(...resources: EncodedResource[]): ResourceSet {
 
 /** A source driven by the test: per proxy a subject, undefined until set. */
 export class FakeSource implements ProxyResourceSource {
-  private readonly subjects = new Map<string, BehaviorSubject<ResourceSet | PendingResourceSet | undefined>>();
+  private readonly subjects = new Map<string, BehaviorSubject<SourceValue>>();
   watchers = 0;
+  /** What each stream presented, in the order they were watched. */
+  readonly credentials: StreamCredentials[] = [];
 
-  watch(nodeId: string): Observable<ResourceSet | PendingResourceSet | undefined> {
+  watch(nodeId: string, _node?: unknown, credentials: StreamCredentials = { token: undefined }): Observable<SourceValue> {
     this.watchers++;
+    this.credentials.push(credentials);
     return this.subject(nodeId).asObservable();
   }
 
-  set(nodeId: string, set: ResourceSet | PendingResourceSet | undefined): void {
+  set(nodeId: string, set: SourceValue): void {
     this.subject(nodeId).next(set);
   }
 
@@ -98,9 +101,9 @@ export class FakeSource implements ProxyResourceSource {
     this.subject(nodeId).error(err);
   }
 
-  private subject(nodeId: string): BehaviorSubject<ResourceSet | PendingResourceSet | undefined> {
+  private subject(nodeId: string): BehaviorSubject<SourceValue> {
     let s = this.subjects.get(nodeId);
-    if (!s) this.subjects.set(nodeId, (s = new BehaviorSubject<ResourceSet | PendingResourceSet | undefined>(undefined)));
+    if (!s) this.subjects.set(nodeId, (s = new BehaviorSubject<SourceValue>(undefined)));
     return s;
   }
 }

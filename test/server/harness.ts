@@ -11,8 +11,8 @@ import { FakeSource } from './fixtures.js';
 export interface Harness {
   readonly source: FakeSource;
   readonly server: XdsServer;
-  delta(proxyId?: string | null): DeltaClient;
-  sotw(proxyId: string, userAgentName?: string): SotwClient;
+  delta(proxyId?: string | null, token?: string): DeltaClient;
+  sotw(proxyId: string, userAgentName?: string, token?: string): SotwClient;
 }
 
 export async function startHarness(logger: Logger = nullLogger, options: Partial<XdsServerOptions> = {}): Promise<Harness> {
@@ -26,13 +26,13 @@ export async function startHarness(logger: Logger = nullLogger, options: Partial
   return {
     source,
     server,
-    delta(proxyId = 'web-sidecar') {
-      const c = DeltaClient.open(server.port, proxyId === null ? undefined : node(proxyId));
+    delta(proxyId = 'web-sidecar', token?: string) {
+      const c = DeltaClient.open(server.port, proxyId === null ? undefined : node(proxyId), token);
       clients.push(c);
       return c;
     },
-    sotw(proxyId, userAgentName = 'gRPC Node') {
-      const c = SotwClient.open(server.port, node(proxyId, userAgentName));
+    sotw(proxyId, userAgentName = 'gRPC Node', token?: string) {
+      const c = SotwClient.open(server.port, node(proxyId, userAgentName), token);
       clients.push(c);
       return c;
     },

@@ -28,6 +28,7 @@ describe('xDS status', () => {
       LastNack: { TypeUrl: 't/Listener', Nonce: '2', Error: 'bad listener', Time: '2026-01-01T00:00:00.000Z' },
       Waiting: null,
       GenerationError: null,
+      LastDenied: null,
     };
     assert.deepEqual((await all?.handler(get()))?.body, [expected]);
     assert.deepEqual((await one?.handler(get({ proxyId: 'web' })))?.body, expected);

@@ -1,6 +1,6 @@
 // Scripted ADS clients for protocol tests: a real @grpc/grpc-js client over a real socket.
 // send a request, expect the next response within a deadline, ACK, NACK, expect nothing sent.
-import { credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { AggregatedDiscoveryServiceClient } from '../../src/gen/envoy/service/discovery/v3/ads.js';
 import {
   DeltaDiscoveryRequest,
@@ -100,6 +100,14 @@ abstract class ScriptedAdsClient<Req, Resp> {
   }
 }
 
+/** The stream's metadata: its ACL token as `x-consul-token`, when given (or metadata as given). */
+function streamMetadata(token: string | Metadata | undefined): Metadata {
+  if (token instanceof Metadata) return token;
+  const md = new Metadata();
+  if (token !== undefined) md.set('x-consul-token', token);
+  return md;
+}
+
 function connect(port: number): AggregatedDiscoveryServiceClient {
   return new AggregatedDiscoveryServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
 }
@@ -111,9 +119,9 @@ export function node(id: string, userAgentName = 'envoy'): Node {
 export class DeltaClient extends ScriptedAdsClient<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
   private sentNode = false;
 
-  static open(port: number, n: Node | undefined): DeltaClient {
+  static open(port: number, n: Node | undefined, token?: string | Metadata): DeltaClient {
     const client = connect(port);
-    const c = new DeltaClient(client, client.deltaAggregatedResources());
+    const c = new DeltaClient(client, client.deltaAggregatedResources(streamMetadata(token)));
     c.node = n;
     return c;
   }
@@ -152,9 +160,9 @@ export class SotwClient extends ScriptedAdsClient<DiscoveryRequest, DiscoveryRes
   private sentNode = false;
   node: Node | undefined;
 
-  static open(port: number, n: Node | undefined): SotwClient {
+  static open(port: number, n: Node | undefined, token?: string | Metadata): SotwClient {
     const client = connect(port);
-    const c = new SotwClient(client, client.streamAggregatedResources());
+    const c = new SotwClient(client, client.streamAggregatedResources(streamMetadata(token)));
     c.node = n;
     return c;
   }

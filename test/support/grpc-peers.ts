@@ -44,8 +44,8 @@ export function grpcBootstrap(xdsPort: number, nodeId: string): Record<string, u
 
 let xdsRegistered = false;
 
-/** A grpc-js client for `xds:///<service>`; `hello()` resolves to the reply text. */
-export async function grpcJsXdsClient(target: string, bootstrap: Record<string, unknown>): Promise<{ hello(): Promise<string>; close(): void }> {
+/** A grpc-js client for `xds:///<service>`; `hello()` resolves to the reply text (within `deadlineMs`, 10 s by default). */
+export async function grpcJsXdsClient(target: string, bootstrap: Record<string, unknown>): Promise<{ hello(deadlineMs?: number): Promise<string>; close(): void }> {
   if (!xdsRegistered) {
     const xds = (await import('@grpc/grpc-js-xds')) as { register(): void };
     xds.register();
@@ -55,9 +55,9 @@ export async function grpcJsXdsClient(target: string, bootstrap: Record<string, 
     'grpc.TEST_ONLY_DO_NOT_USE_IN_PROD.xds_bootstrap_config': JSON.stringify(bootstrap),
   });
   return {
-    hello: () =>
+    hello: (deadlineMs = 10_000) =>
       new Promise<string>((resolve, reject) => {
-        client.makeUnaryRequest(HELLO_PATH, raw.requestSerialize, raw.responseDeserialize, Buffer.from('hi'), { deadline: Date.now() + 10_000 }, (err, reply) =>
+        client.makeUnaryRequest(HELLO_PATH, raw.requestSerialize, raw.responseDeserialize, Buffer.from('hi'), { deadline: Date.now() + deadlineMs }, (err, reply) =>
           err ? reject(err) : resolve((reply as Buffer).toString()),
         );
       }),

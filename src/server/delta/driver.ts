@@ -1,18 +1,22 @@
 // Drives one delta stream: applies requests to the DeltaSession, then sends what
 // nextDeltaResponse decides, one response at a time, until it has nothing more to send.
-import type { XdsTypeUrl } from '../../core/type-urls.js';
+import { TypeUrl, type XdsTypeUrl } from '../../core/type-urls.js';
 import type { DeltaDiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery.js';
 import { encodeDeltaResponse } from '../encoding.js';
 import { clientErrorText, type SessionDriver, type StreamContext } from '../stream-host.js';
+import { foreignSecretNotes } from '../secrets-asked.js';
 import { nextDeltaResponse } from './diff.js';
 import { DeltaSession } from './session.js';
 
 export function deltaDriver(ctx: StreamContext): SessionDriver<DeltaDiscoveryRequest> {
   const session = new DeltaSession();
+  const noteSecrets = foreignSecretNotes(ctx);
 
   const pump = () => {
     const desired = ctx.desired();
     if (!desired) return;
+    const secrets = session.peek(TypeUrl.Secret);
+    if (secrets) noteSecrets(TypeUrl.Secret, secrets.subscription.explicitNames(), desired);
     for (let plan = nextDeltaResponse(desired, session); plan; plan = nextDeltaResponse(desired, session)) {
       const nonce = ctx.nextNonce();
       session.sent(

@@ -1,19 +1,24 @@
 // Drives one state-of-the-world stream: applies requests to the SotwSession and sends what
 // nextSotwResponse decides.
-import type { XdsTypeUrl } from '../../core/type-urls.js';
+import { TypeUrl, type XdsTypeUrl } from '../../core/type-urls.js';
 import type { DiscoveryRequest } from '../../gen/envoy/service/discovery/v3/discovery.js';
 import { isGrpcClient } from '../clients.js';
 import { encodeSotwResponse } from '../encoding.js';
 import { clientErrorText, type SessionDriver, type StreamContext } from '../stream-host.js';
+import { foreignSecretNotes } from '../secrets-asked.js';
 import { nextSotwResponse, SotwSession } from './session.js';
 
 export function sotwDriver(ctx: StreamContext): SessionDriver<DiscoveryRequest> {
   const session = new SotwSession();
   const grpcClient = isGrpcClient(ctx.node);
+  const noteSecrets = foreignSecretNotes(ctx);
+  /** The Secret names last asked for (state of the world: each request names them all). */
+  let secretsAsked: readonly string[] = [];
 
   const pump = () => {
     const desired = ctx.desired();
     if (!desired) return;
+    noteSecrets(TypeUrl.Secret, secretsAsked, desired);
     for (let plan = nextSotwResponse(desired, session); plan; plan = nextSotwResponse(desired, session)) {
       const nonce = ctx.nextNonce();
       session.sent(plan.typeUrl, nonce, plan.versionInfo, plan.resources);
@@ -26,6 +31,7 @@ export function sotwDriver(ctx: StreamContext): SessionDriver<DiscoveryRequest> 
   };
 
   const request = (req: DiscoveryRequest, typeUrl: XdsTypeUrl) => {
+    if (typeUrl === TypeUrl.Secret) secretsAsked = req.resourceNames;
     const answer = session.request(typeUrl, {
       names: req.resourceNames,
       nonce: req.responseNonce,
