@@ -90,13 +90,13 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const ownAddress = () => `${formatHost(config.bind)}:${address?.port ?? config.httpPort}`;
   const remote = httpRemoteCatalog({ baseUrl: () => `http://${ownAddress()}`, logger });
   const catalog = new Catalog(store, { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote });
-  await catalog.registerNode(config.bind, { ...config.nodeMeta });
+  await catalog.registerNode(config.bind, { ...config.nodeMeta }, config.nodeId);
   await catalog.registerAgentHealth();
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
   const { primaryDatacenter } = config;
   const primaryAddress = config.retryJoinWan[0];
   const primary = primaryDatacenter !== config.datacenter && primaryAddress ? new HttpPrimaryCA({ address: primaryAddress, clock, backoffBaseMs: deps.primaryBackoff?.baseMs, backoffMaxMs: deps.primaryBackoff?.maxMs }) : undefined;
-  const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter, primaryDatacenter, primary });
+  const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter, primaryDatacenter, primary, newClusterId: config.caClusterId ? () => config.caClusterId ?? '' : undefined });
   await ca.start();
   logger.info({ path: store.loaded.path, index: store.loaded.index, rows: store.loaded.rows, trustDomain: ca.trustDomain }, 'store loaded');
   const leaves = new LeafManager({ ca, clock, logger });
