@@ -126,13 +126,20 @@ export function parseTestEvents(text) {
     const r = entry(top);
     if (ev.Action === 'output') {
       const text = ev.Output.replace(/\s+$/, '');
-      if (text && !/^\s*(=== |--- PASS|\[(DEBUG|INFO)\] freeport)/.test(text) && r.output.length < 60) r.output.push(text);
+      if (text && !/^\s*(=== |--- PASS|\[(DEBUG|INFO)\] freeport)/.test(text)) r.output.push(text);
     } else if (['pass', 'fail', 'skip'].includes(ev.Action) && ev.Test === top) {
       r.outcome = ev.Action;
       r.seconds = ev.Elapsed;
     }
   }
-  return [...results].filter(([, r]) => r.outcome).map(([name, r]) => ({ name, group: groupOf(name), outcome: r.outcome, seconds: r.seconds, output: r.output }));
+  // A test that started and never ended was cut short (a panic elsewhere ends the binary): a failure.
+  return [...results].map(([name, r]) => ({
+    name,
+    group: groupOf(name),
+    outcome: r.outcome ?? 'fail',
+    seconds: r.seconds,
+    output: [...(r.outcome ? [] : ['(did not finish: the test binary exited first)']), ...r.output.filter((l) => !/^\s*(\{"level"|Switchyard agent)/.test(l)).slice(-80)],
+  }));
 }
 
 export function summarize(tests) {
@@ -178,6 +185,8 @@ export async function runSuite({ run, parallel = 2, timeout = '20m', onLine } = 
   rmSync(runDir, { recursive: true, force: true });
   const tests = parseTestEvents(out);
   if (tests.length === 0) throw new Error(`consul-api: the test binary ran no test (exit ${code}):\n${out.slice(-4000)}`);
+  // Go's test binary exits 1 when tests fail; anything else (a panic, the timeout) cut the run short.
+  if (code !== 0 && code !== 1) process.stderr.write(`consul-api: the test binary exited with ${code}: the run was cut short (see the tests that did not finish)\n`);
   return { apiVersion: API_VERSION, exitCode: code, tests, groups: summarize(tests) };
 }
 
@@ -208,8 +217,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (json) writeFileSync(json, JSON.stringify(result, null, 2));
   process.stdout.write(`${formatSummary(result)}\n`);
   if (!verbose) {
-    // The failure's own lines, without the agent's log that testutil replays.
-    const own = (l) => !/^\s*(\{"level"|Switchyard agent)/.test(l);
-    for (const t of result.tests.filter((x) => x.outcome === 'fail')) process.stdout.write(`\n--- ${t.name}\n${t.output.filter(own).slice(0, 12).join('\n')}\n`);
+    for (const t of result.tests.filter((x) => x.outcome === 'fail')) process.stdout.write(`\n--- ${t.name}\n${t.output.slice(0, 12).join('\n')}\n`);
   }
 }

@@ -23,7 +23,7 @@ describe("Consul's node, health-state and agent endpoints", () => {
     assert.deepEqual([r.headers.get('x-consul-knownleader'), r.headers.get('x-consul-lastcontact')], ['true', '0'], "Consul's query metadata");
     const body = r.json as { Node: { Node: string; Datacenter: string }; Services: Record<string, { Service: string; Tags: string[]; Port: number }> };
     assert.deepEqual([body.Node.Node, body.Node.Datacenter], ['node1', 'dc1']);
-    assert.deepEqual(Object.keys(body.Services).sort(), ['db-1', 'web-1']);
+    assert.deepEqual(Object.keys(body.Services).sort(), ['consul', 'db-1', 'web-1'], "the server's own consul service beside the agent's");
     assert.deepEqual([body.Services['web-1']?.Service, body.Services['web-1']?.Tags, body.Services['web-1']?.Port], ['web', ['v1'], 8080]);
     const unknown = await a.get('/v1/catalog/node/nobody');
     assert.deepEqual([unknown.status, unknown.text], [200, 'null']);

@@ -49,7 +49,7 @@ const INVALID: [Record<string, unknown>, RegExp][] = [
   [{ Kind: 'service-resolver', Name: 'w', Failover: { '*': { Service: 'b', Targets: [{ Service: 'c' }] } } }, /Failover\.\*\.Targets: cannot be set together/],
   [{ Kind: 'service-resolver', Name: 'w', Failover: { '*': { ServiceSubset: 'v9' } } }, /Failover\.\*\.ServiceSubset: "v9" is not a subset/],
   [{ Kind: 'service-resolver', Name: 'w', Subsets: { V1: {} } }, /Subsets\.V1: invalid key: subset names must be lowercase/],
-  [{ Kind: 'service-resolver', Name: 'w', ConnectTimeout: 'fast' }, /ConnectTimeout: must be a duration/],
+  [{ Kind: 'service-resolver', Name: 'w', ConnectTimeout: 'fast' }, /ConnectTimeout: invalid duration: must be a duration/],
   [{ Kind: 'service-resolver', Name: 'w', LoadBalancer: { Policy: 'random', HashPolicies: [{ SourceIP: true }] } }, /LoadBalancer\.HashPolicies: are only valid with Policy "ring_hash" or "maglev"/],
   [{ Kind: 'service-resolver', Name: 'w', LoadBalancer: { Policy: 'maglev', HashPolicies: [{ Field: 'header' }] } }, /LoadBalancer\.HashPolicies\[0\]\.FieldValue: must be set/],
   [{ Kind: 'service-router', Name: 'w', Routes: [{ Match: { HTTP: { PathExact: '/a', PathPrefix: '/b' } } }] }, /Routes\[0\]\.Match\.HTTP\.PathPrefix: cannot be set together with PathExact/],

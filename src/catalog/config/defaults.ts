@@ -110,7 +110,8 @@ export const serviceDefaultsSchema = z
 
 export const meshSchema = z.strictObject({
   ...entryBase('mesh'),
-  Name: z.literal('mesh', { error: 'must be "mesh" for the mesh entry' }),
+  // Consul's Go client sends the mesh entry without a Name: there is one, named "mesh".
+  Name: z.literal('mesh', { error: 'must be "mesh" for the mesh entry' }).default('mesh'),
   TransparentProxy: z.strictObject({ MeshDestinationsOnly: z.boolean().optional() }).optional(),
   AllowEnablingPermissiveMutualTLS: z.boolean().optional(),
   TLS: z.strictObject({ Incoming: tlsParams.optional(), Outgoing: tlsParams.optional() }).optional(),

@@ -49,7 +49,8 @@ const ingressService = z.strictObject({
 });
 
 const listener = z
-  .strictObject({ Port: port, Protocol: protocol.optional(), Services: z.array(ingressService).optional(), TLS: gatewayTLS.optional() })
+  // An empty Protocol is the default, tcp (Consul's Go client sends the zero value).
+  .strictObject({ Port: port, Protocol: z.union([z.literal('').transform(() => undefined), protocol]).optional(), Services: z.array(ingressService).optional(), TLS: gatewayTLS.optional() })
   .superRefine((l, ctx) => {
     const proto = l.Protocol ?? 'tcp';
     const services = l.Services ?? [];
