@@ -104,6 +104,15 @@ export function catalogRoutes(catalog: Catalog): Route[] {
         return checksAnswer(req, catalog, catalog.checksInState(state as HealthStatus | 'any'));
       },
     },
+    {
+      method: 'GET',
+      pattern: '/v1/health/ingress/:name',
+      handler: async (req) => {
+        const filter = filterParam(req);
+        const r = await blockingRead(req, catalog.ingressHealth(req.params.name as string, { passing: flag(req, 'passing') }));
+        return indexed(r, r.value.map(healthEntry).filter(filter));
+      },
+    },
     ...(['service', 'connect'] as const).map(
       (what): Route => ({
         method: 'GET',

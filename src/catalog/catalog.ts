@@ -495,6 +495,15 @@ export class Catalog {
     });
   }
 
+  /** The ingress gateways' instances whose ingress-gateway entry routes to `service` (`/v1/health/ingress/:service`). */
+  ingressHealth(service: string, opts: { readonly passing?: boolean } = {}): Observable<Indexed<CheckServiceNode[]>> {
+    return this.query(`ingress-health:${opts.passing ? 'passing' : 'any'}:${service}`, [...HEALTH_TABLES, 'config_entries'], (tx) =>
+      (q.configEntries(tx, 'ingress-gateway') as ConfigEntryOf<'ingress-gateway'>[])
+        .filter((e) => (e.Listeners ?? []).some((l) => (l.Services ?? []).some((s) => s.Name === service || s.Name === '*')))
+        .flatMap((e) => q.serviceHealth(tx, e.Name, { passing: opts.passing ?? false }).filter((c) => c.Service.Kind === 'ingress-gateway')),
+    );
+  }
+
   /** The checks of a service's instances, with their tags (`/v1/health/checks/:service`). */
   serviceChecks(name: string): Observable<Indexed<CheckWithTags[]>> {
     return this.query(`service-checks:${name}`, HEALTH_TABLES, (tx) => q.checksWithTags(tx, q.checks(tx).filter((c) => c.ServiceName === name)), q.serviceHealthRelevance(name, false));

@@ -107,8 +107,13 @@ describe("Consul's api suite's findings", () => {
     };
     const put = await a.put('/v1/config', ingress);
     assert.equal(put.status, 200, put.text);
-    const stored = (await a.get('/v1/config/ingress-gateway/ing')).json as { Defaults: { PassiveHealthCheck: { Interval: string } } };
+    const stored = (await a.get('/v1/config/ingress-gateway/ing')).json as { Defaults: { PassiveHealthCheck: { Interval: string }; MaxConcurrentRequests: number } };
     assert.equal(stored.Defaults.PassiveHealthCheck.Interval, '10s');
+    assert.equal(stored.Defaults.MaxConcurrentRequests, 0, 'a limit not set reads as 0, as Consul keeps it');
+    assert.equal((await a.put('/v1/agent/service/register', { Name: 'ing', Kind: 'ingress-gateway', Port: 8001 })).status, 200);
+    const gateways = (await a.get('/v1/health/ingress/web?passing')).json as { Service: { Service: string; Kind: string } }[];
+    assert.deepEqual(gateways.map((g) => [g.Service.Service, g.Service.Kind]), [['ing', 'ingress-gateway']], 'the ingress gateways routing to web');
+    assert.deepEqual((await a.get('/v1/health/ingress/redis')).json, []);
     assert.deepEqual((await a.get('/v1/catalog/gateway-services/ing')).json, [{ Gateway: { Name: 'ing' }, Service: { Name: 'web' }, GatewayKind: 'ingress-gateway', Port: 8888, Protocol: 'tcp' }]);
     const terminating = { Kind: 'terminating-gateway', Name: 'term', Services: [{ Name: 'web', SNI: 'web.example' }, { Name: '*', CAFile: 'ca.pem' }] };
     assert.equal((await a.put('/v1/config', terminating)).status, 200);

@@ -30,6 +30,8 @@ export const DATACENTER_READS: ReadonlySet<string> = new Set([
   'GET /v1/health/state/:state',
   'GET /v1/health/connect/:name',
   'GET /v1/health/checks/:service',
+  'GET /v1/health/ingress/:name',
+  'GET /v1/catalog/gateway-services/:gateway',
   'GET /v1/catalog/connect/:name',
   'GET /v1/status/leader',
   'GET /v1/status/peers',

@@ -67,7 +67,11 @@ export const ingressGatewaySchema = z
   .strictObject({
     ...entryBase('ingress-gateway'),
     TLS: gatewayTLS.optional(),
-    Defaults: z.strictObject(limits).optional(),
+    // Consul keeps the three limits of Defaults as numbers, 0 when not set (its Go client reads them so).
+    Defaults: z
+      .strictObject(limits)
+      .transform((d) => ({ MaxConnections: 0, MaxPendingRequests: 0, MaxConcurrentRequests: 0, ...d }))
+      .optional(),
     Listeners: z.array(listener).optional(),
   })
   .superRefine((v, ctx) => {
