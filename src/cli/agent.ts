@@ -29,6 +29,7 @@ import { proxylessSnapshots } from '../proxycfg/proxyless.js';
 import { startXdsServer, XdsStatusRegistry, type XdsServer } from '../server/index.js';
 import { openStore, type SqliteStore } from '../store/sqlite.js';
 import { httpRemoteCatalog } from './remote-catalog.js';
+import { hostInfo } from './host-info.js';
 import { packageVersion } from './version.js';
 import { meshResourceSource } from './xds-source.js';
 import { checkFederation, DEFAULT_SHUTDOWN_GRACE_MS, type AgentConfig } from './agent-config.js';
@@ -126,6 +127,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         httpPort: () => address?.port ?? config.httpPort,
         grpcPort: () => xdsPort ?? config.grpcPort,
         version: packageVersion(),
+        host: hostInfo(clock, config.dataDir),
       }),
       federationRoutes(catalog, federation),
       ...(deps.routes ?? []),

@@ -145,6 +145,14 @@ describe("Consul's api suite's findings", () => {
     assert.match(bad.text, /UUID/);
   });
 
+  it('/v1/agent/host answers the host with its collection time; ?cached reads answer as a cache hit of age 0', async () => {
+    const host = (await a.get('/v1/agent/host')).json as { CollectionTime: number; Memory: { total: number }; CPU: unknown[] };
+    assert.ok(host.CollectionTime > 0 && host.Memory.total > 0 && host.CPU.length > 0);
+    const cached = await a.get('/v1/catalog/service/consul?cached');
+    assert.deepEqual([cached.status, cached.headers.get('x-cache'), cached.headers.get('age')], [200, 'HIT', '0']);
+    assert.equal((await a.get('/v1/catalog/service/consul')).headers.get('x-cache'), null);
+  });
+
   it('?dc= naming a datacenter it does not know is refused on /v1/status', async () => {
     assert.equal((await a.get('/v1/status/leader?dc=nope')).status, 400);
     assert.equal((await a.get('/v1/status/leader?dc=dc1')).status, 200);
