@@ -124,6 +124,10 @@ describe("Consul's api suite's findings", () => {
       'the wildcard brings every typical service not listed, never the server\'s own consul service',
     );
     assert.equal((await a.put('/v1/config', { Kind: 'mesh' })).status, 200, 'the mesh entry without a Name, as the Go client sends it');
+    const resolver = { Kind: 'service-resolver', Name: 'web', LoadBalancer: { Policy: 'ring_hash', HashPolicies: [{ Field: 'cookie', FieldValue: 'c', CookieConfig: { TTL: '10s' } }] } };
+    assert.equal((await a.put('/v1/config', resolver)).status, 200);
+    const lb = (await a.get('/v1/config/service-resolver/web')).json as { LoadBalancer: { HashPolicies: { CookieConfig: { TTL: unknown } }[] } };
+    assert.equal(lb.LoadBalancer.HashPolicies[0]?.CookieConfig.TTL, 10_000_000_000, "a cookie's TTL reads as nanoseconds, as Consul answers it");
   });
 
   it('the legacy intention API: update by ID keeping ID and CreateIndex, a non-UUID ID refused, namespaced names and an absent empty Meta', async () => {

@@ -26,7 +26,7 @@ const VALID: Record<string, Record<string, unknown>> = {
   'service-resolver': {
     Kind: 'service-resolver', Name: 'web', DefaultSubset: 'v1', Subsets: { v1: { Filter: 'Service.Meta.version == v1' }, v2: { Filter: 'Service.Meta.version == v2', OnlyPassing: true } },
     Failover: { '*': { Targets: [{ Service: 'web', Datacenter: 'dc2' }] }, v2: { Service: 'web-backup', Datacenters: ['dc3'] } },
-    ConnectTimeout: '15s', RequestTimeout: '30s', LoadBalancer: { Policy: 'ring_hash', RingHashConfig: { MinimumRingSize: 1024, MaximumRingSize: 8192 }, HashPolicies: [{ Field: 'cookie', FieldValue: 'id', CookieConfig: { TTL: '10s' } }, { SourceIP: true }] },
+    ConnectTimeout: '15s', RequestTimeout: '30s', LoadBalancer: { Policy: 'ring_hash', RingHashConfig: { MinimumRingSize: 1024, MaximumRingSize: 8192 }, HashPolicies: [{ Field: 'cookie', FieldValue: 'id', CookieConfig: { TTL: 10_000_000_000 } }, { SourceIP: true }] },
   },
   mesh: { Kind: 'mesh', Name: 'mesh', TransparentProxy: { MeshDestinationsOnly: true }, TLS: { Incoming: { TLSMinVersion: 'TLSv1_2', TLSMaxVersion: 'TLSv1_3' } }, HTTP: { SanitizeXForwardedClientCert: true } },
   'ingress-gateway': {

@@ -1,6 +1,7 @@
 // Building blocks shared by the config entry schemas.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseDuration } from '../../core/duration.js';
 import { meta } from '../meta.js';
 
 export const NAME_RE = /^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$/;
@@ -86,6 +87,13 @@ export const duration = z.union(
   ],
   { error: 'invalid duration: must be a duration such as "5s" or "1m30s" (or a whole number of nanoseconds)' },
 );
+
+/**
+ * A Go duration kept as whole nanoseconds: for the fields Consul answers as numbers (a plain
+ * time.Duration in its JSON, such as a hash policy's CookieConfig.TTL), which Consul's Go client
+ * can only read back as one. Taken as a string (`10s`) or as nanoseconds.
+ */
+export const durationNanos = duration.transform((d) => Math.round(parseDuration('', d) * 1_000_000));
 
 export const proxyMode = z.enum(['', 'direct', 'transparent']);
 export const meshGatewayConfig = z.strictObject({ Mode: z.enum(['', 'none', 'local', 'remote']).optional() });
