@@ -30,7 +30,7 @@ const VALID: Record<string, Record<string, unknown>> = {
   },
   mesh: { Kind: 'mesh', Name: 'mesh', TransparentProxy: { MeshDestinationsOnly: true }, TLS: { Incoming: { TLSMinVersion: 'TLSv1_2', TLSMaxVersion: 'TLSv1_3' } }, HTTP: { SanitizeXForwardedClientCert: true } },
   'ingress-gateway': {
-    Kind: 'ingress-gateway', Name: 'ig', TLS: { Enabled: true }, Defaults: { MaxConnections: 10 },
+    Kind: 'ingress-gateway', Name: 'ig', TLS: { Enabled: true }, Defaults: { MaxConnections: 10, MaxPendingRequests: 0, MaxConcurrentRequests: 0 },
     Listeners: [{ Port: 8080, Protocol: 'http', Services: [{ Name: 'web', Hosts: ['web.example.com'] }, { Name: 'api' }] }, { Port: 9090, Protocol: 'tcp', Services: [{ Name: 'db' }] }],
   },
   'terminating-gateway': { Kind: 'terminating-gateway', Name: 'tg', Services: [{ Name: 'legacy', CAFile: '/ca.pem', CertFile: '/c.pem', KeyFile: '/k.pem', SNI: 'legacy.example.com' }, { Name: '*' }] },
