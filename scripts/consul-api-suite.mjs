@@ -22,8 +22,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const API_MODULE = 'github.com/hashicorp/consul/api';
 /** The newest api release this machine's Go (1.26.x) builds; v1.35 needs Go 1.27. */
 export const API_VERSION = 'v1.34.5';
-/** The Consul version the launcher reports: testutil picks its config shape by it (>= 1.14: grpc_tls port). */
-export const REPORTED_CONSUL_VERSION = '1.22.0';
+/**
+ * The Consul version the launcher reports (testutil picks its config shape by it, and the tests
+ * compare it with the agent node's `consul-version` Meta): the one Switchyard's API follows.
+ */
+const { CONSUL_API_VERSION: REPORTED_CONSUL_VERSION } = await import(join(root, 'dist/src/catalog/meta.js')).catch(() => ({ CONSUL_API_VERSION: '1.22.0' }));
 const dir = join(root, '.tools/consul-api');
 const srcDir = join(dir, `api-${API_VERSION}`);
 export const TEST_BINARY = join(dir, `api-${API_VERSION}.test`);
