@@ -6,6 +6,12 @@
 // any pair, so a map of thousands of pairs costs one issue, not thousands.
 import { z } from 'zod';
 
+/** The Consul version whose HTTP API Switchyard follows (its agent node's `consul-version`). */
+export const CONSUL_API_VERSION = '1.22.0';
+/** The node Meta keys a Consul agent sets on its own node. */
+export const NODE_META_SEGMENT = 'consul-network-segment';
+export const NODE_META_VERSION = 'consul-version';
+
 export const META_MAX_PAIRS = 64;
 export const META_MAX_KEY_BYTES = 128;
 export const META_MAX_VALUE_BYTES = 512;

@@ -31,6 +31,7 @@ import { proxylessSnapshots } from '../proxycfg/proxyless.js';
 import { startXdsServer, XdsStatusRegistry, type XdsServer } from '../server/index.js';
 import { openStore, type SqliteStore } from '../store/sqlite.js';
 import { httpRemoteCatalog } from './remote-catalog.js';
+import { hostInfo } from './host-info.js';
 import { packageVersion } from './version.js';
 import { agentMetrics } from './agent-metrics.js';
 import { configDryRun } from './dry-run.js';
@@ -96,13 +97,13 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const remote = httpRemoteCatalog({ baseUrl: () => `http://${ownAddress()}`, logger });
   const catalogOptions = { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote };
   const catalog = new Catalog(store, catalogOptions);
-  await catalog.registerNode(config.bind, { ...config.nodeMeta });
+  await catalog.registerNode(config.bind, { ...config.nodeMeta }, config.nodeId);
   await catalog.registerAgentHealth();
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
   const { primaryDatacenter } = config;
   const primaryAddress = config.retryJoinWan[0];
   const primary = primaryDatacenter !== config.datacenter && primaryAddress ? new HttpPrimaryCA({ address: primaryAddress, clock, backoffBaseMs: deps.primaryBackoff?.baseMs, backoffMaxMs: deps.primaryBackoff?.maxMs }) : undefined;
-  const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter, primaryDatacenter, primary });
+  const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter, primaryDatacenter, primary, newClusterId: config.caClusterId ? () => config.caClusterId ?? '' : undefined });
   await ca.start();
   logger.info({ path: store.loaded.path, index: store.loaded.index, rows: store.loaded.rows, trustDomain: ca.trustDomain }, 'store loaded');
   const xdsStatus = new XdsStatusRegistry();
@@ -136,6 +137,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         httpPort: () => address?.port ?? config.httpPort,
         grpcPort: () => xdsPort ?? config.grpcPort,
         version: packageVersion(),
+        host: hostInfo(clock, config.dataDir),
       }),
       federationRoutes(catalog, federation),
       ...(deps.routes ?? []),

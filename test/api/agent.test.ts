@@ -75,7 +75,7 @@ describe('/v1/agent', () => {
       [{ Name: 'x', Kind: 'connect-proxy', Port: 1, Proxy: { DestinationServiceName: 'y', Upstreams: [{ DestinationName: 'db', LocalBindPort: 'nine' }] } }, /Proxy\.Upstreams\[0\]\.LocalBindPort: .*expected number/],
       [{ Name: 'x', Connect: { SidecarService: { Proxy: { Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000 }, { DestinationName: 'api', LocalBindPort: 9000 }] } } } }, /Connect\.SidecarService\.Proxy\.Upstreams\[1\]\.LocalBindPort: 9000 is already bound/],
       [{ Name: 'x', Check: { HTTP: 'http://127.0.0.1/' } }, /Check\.Interval: must be set for an HTTP check/],
-      [{ Name: 'x', Check: { TTL: 'soon' } }, /Check\.TTL: must be a duration/],
+      [{ Name: 'x', Check: { TTL: 'soon' } }, /Check\.TTL: invalid duration: must be a duration/],
       [{ Name: 'x', Check: { Notes: 'n' } }, /Check: must set one of TTL, HTTP, TCP or GRPC/],
       [{ Name: 'x', Tags: 'a' }, /Tags: /],
       ['[1,2]', /expected object/],

@@ -1,6 +1,7 @@
 // Building blocks shared by the config entry schemas.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { parseDuration } from '../../core/duration.js';
 import { meta } from '../meta.js';
 
 export const NAME_RE = /^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$/;
@@ -62,8 +63,37 @@ export const nonNegativeInt = z.number().int('must be an integer').min(0, 'must 
 export const protocol = z.enum(['tcp', 'http', 'http2', 'grpc']);
 
 const DURATION_RE = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$|^0$/;
-/** A Go duration string (`5s`, `1m30s`), as Consul's JSON carries durations. */
-export const duration = z.string().regex(DURATION_RE, 'must be a duration such as "5s" or "1m30s"');
+/** A whole number of nanoseconds as a Go duration string (`90m` -> `1h30m`). */
+export function nanosToDuration(ns: number): string {
+  if (ns === 0) return '0s';
+  let rest = BigInt(ns);
+  let out = '';
+  for (const [unit, size] of [['h', 3_600_000_000_000n], ['m', 60_000_000_000n], ['s', 1_000_000_000n], ['ms', 1_000_000n], ['us', 1000n], ['ns', 1n]] as const) {
+    const n = rest / size;
+    if (n > 0n) out += `${n}${unit}`;
+    rest -= n * size;
+  }
+  return out;
+}
+
+/**
+ * A Go duration: a string (`5s`, `1m30s`), or a whole number of nanoseconds, which is how Go's
+ * JSON encodes a time.Duration (Consul's Go client sends config entries so); kept as a string.
+ */
+export const duration = z.union(
+  [
+    z.string().regex(DURATION_RE, 'invalid duration: must be a duration such as "5s" or "1m30s"'),
+    z.number().int('must be a whole number of nanoseconds').min(0, 'must not be negative').max(Number.MAX_SAFE_INTEGER, 'is too large').transform(nanosToDuration),
+  ],
+  { error: 'invalid duration: must be a duration such as "5s" or "1m30s" (or a whole number of nanoseconds)' },
+);
+
+/**
+ * A Go duration kept as whole nanoseconds: for the fields Consul answers as numbers (a plain
+ * time.Duration in its JSON, such as a hash policy's CookieConfig.TTL), which Consul's Go client
+ * can only read back as one. Taken as a string (`10s`) or as nanoseconds.
+ */
+export const durationNanos = duration.transform((d) => Math.round(parseDuration('', d) * 1_000_000));
 
 export const proxyMode = z.enum(['', 'direct', 'transparent']);
 export const meshGatewayConfig = z.strictObject({ Mode: z.enum(['', 'none', 'local', 'remote']).optional() });

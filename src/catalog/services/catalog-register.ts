@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { identifier, label } from '../config/common.js';
 import { nodeMeta } from '../meta.js';
+import { locality } from './schema.js';
 
 const catalogCheck = z.object({
   Node: z.string().optional(),
@@ -24,10 +25,12 @@ export const catalogRegistrationSchema = z
   .object({
     ID: z.string().optional(),
     Node: identifier,
-    Address: label(256).refine((a) => a !== '', 'must not be empty'),
+    // Required unless SkipNodeUpdate leaves an existing node as it is (Consul's rule).
+    Address: label(256).optional(),
     Datacenter: z.string().optional(),
-    TaggedAddresses: z.record(z.string(), z.string()).optional(),
+    TaggedAddresses: z.record(label(128).refine((t) => t !== '', 'a tag must not be empty'), label(256)).optional(),
     NodeMeta: nodeMeta.optional(),
+    Locality: locality.optional(),
     // The AgentService shape: checked as a registration once `Service` is read as its name.
     Service: z.record(z.string(), z.unknown()).optional(),
     Check: catalogCheck.optional(),
@@ -35,6 +38,7 @@ export const catalogRegistrationSchema = z
     SkipNodeUpdate: z.boolean().optional(),
   })
   .superRefine((v, ctx) => {
+    if (!v.Address && !v.SkipNodeUpdate) ctx.addIssue({ code: 'custom', path: ['Address'], message: 'must not be empty unless SkipNodeUpdate is set' });
     for (const [i, c] of [...(v.Check ? [v.Check] : []), ...(v.Checks ?? [])].entries()) {
       if (c.Node !== undefined && c.Node !== '' && c.Node !== v.Node) ctx.addIssue({ code: 'custom', path: [v.Check && i === 0 ? 'Check' : 'Checks', 'Node'], message: `must be the registered node "${v.Node}"` });
     }

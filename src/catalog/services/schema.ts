@@ -1,5 +1,5 @@
 // The body of PUT /v1/agent/service/register (Consul's AgentServiceRegistration). Fields
-// Switchyard does not model (EnableTagOverride, Weights, ...) are accepted and dropped, as
+// Switchyard does not model (Weights, ...) are accepted and dropped, as
 // Consul's decoder ignores fields it does not know; the fields it models are checked strictly.
 import { isIP } from 'node:net';
 import { z } from 'zod';
@@ -104,6 +104,9 @@ export const proxySchema = z
     }
   });
 
+/** Consul's Locality: where a node or service runs. */
+export const locality = z.object({ Region: label(IDENTIFIER_MAX_CHARS).optional(), Zone: label(IDENTIFIER_MAX_CHARS).optional() });
+
 const SERVICE_KINDS = ['', 'connect-proxy', 'mesh-gateway', 'ingress-gateway', 'terminating-gateway'] as const;
 
 const serviceFields = {
@@ -119,6 +122,8 @@ const serviceFields = {
   Proxy: proxySchema.optional(),
   Check: serviceCheck,
   Checks: z.array(checkDefinition).optional(),
+  EnableTagOverride: z.boolean().optional(),
+  Locality: locality.optional(),
 };
 
 type KindFields = Pick<z.output<z.ZodObject<typeof serviceFields>>, 'Kind' | 'Port' | 'Address' | 'TaggedAddresses' | 'Proxy' | 'Meta'>;
