@@ -7,10 +7,10 @@
 // its inputs (the sources, the proto, the Go version) is unchanged.
 // Usage: node scripts/ca-plugin-go.mjs   (prints the binary's path)
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goInputsHash, runGo } from './go.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const example = join(root, 'examples/ca-plugin-go');
@@ -18,30 +18,12 @@ const proto = join(root, 'proto/plugin/ca.proto');
 const dir = join(root, '.tools/ca-plugin-go');
 export const GO_PLUGIN_BIN = join(dir, 'ca-plugin-go');
 
-function goEnv() {
-  const go = join(root, '.tools/go');
-  return { ...process.env, GOMODCACHE: join(go, 'mod'), GOCACHE: join(go, 'cache'), GOFLAGS: '-modcacherw', GOTOOLCHAIN: 'local' };
-}
-
-function go(args, cwd) {
-  try {
-    return execFileSync('go', args, { cwd, env: goEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    if (err.code === 'ENOENT') throw new Error('the Go toolchain (go) is not on PATH: it builds the Go example CA plugin');
-    throw new Error(`go ${args.join(' ')} failed in ${cwd}:\n${err.stderr ?? err.message}`);
-  }
-}
-
-function inputsHash() {
-  const h = createHash('sha256');
-  h.update(go(['version'], root));
-  for (const f of readdirSync(example).sort()) h.update(`${f}\0`).update(readFileSync(join(example, f)));
-  return h.update(readFileSync(proto)).digest('hex');
-}
+const PURPOSE = 'the Go example CA plugin';
+const go = (args, cwd) => runGo(args, cwd, PURPOSE);
 
 export function buildGoPlugin() {
   const stamp = join(dir, '.built');
-  const want = inputsHash();
+  const want = goInputsHash(example, PURPOSE, [readFileSync(proto)]);
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want && existsSync(GO_PLUGIN_BIN)) return GO_PLUGIN_BIN;
   process.stderr.write(`tools: building the Go example CA plugin into ${dir}\n`);
   const src = join(dir, 'src');

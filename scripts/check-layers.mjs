@@ -7,19 +7,20 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Each layer may import only the layers listed for it (and itself). Lower layers never see
- * higher ones: gen <- core <- store <- catalog, ca <- proxycfg <- xds <- server <- api <- cli.
+ * higher ones: gen <- core <- store <- acl, catalog, ca <- proxycfg <- xds <- server <- api <- cli.
  */
 export const ALLOWED = {
   gen: [],
   core: ['gen'],
   store: ['gen', 'core'],
+  acl: ['gen', 'core', 'store'],
   catalog: ['gen', 'core', 'store'],
   ca: ['gen', 'core', 'store'],
   proxycfg: ['gen', 'core', 'store', 'catalog', 'ca'],
   xds: ['gen', 'core', 'catalog', 'ca', 'proxycfg'],
-  server: ['gen', 'core', 'store', 'catalog', 'ca', 'proxycfg', 'xds'],
-  api: ['gen', 'core', 'store', 'catalog', 'ca', 'proxycfg', 'xds', 'server'],
-  cli: ['gen', 'core', 'store', 'catalog', 'ca', 'proxycfg', 'xds', 'server', 'api'],
+  server: ['gen', 'core', 'store', 'acl', 'catalog', 'ca', 'proxycfg', 'xds'],
+  api: ['gen', 'core', 'store', 'acl', 'catalog', 'ca', 'proxycfg', 'xds', 'server'],
+  cli: ['gen', 'core', 'store', 'acl', 'catalog', 'ca', 'proxycfg', 'xds', 'server', 'api'],
 };
 
 /** Packages a layer may not import at all (the generators are pure: no rxjs, no I/O). */

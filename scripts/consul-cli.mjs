@@ -6,45 +6,25 @@
 // nothing is installed outside the repository. A build is reused while the hash of its inputs
 // (the sources, go.mod/go.sum, the Go version) is unchanged.
 // Usage: node scripts/consul-cli.mjs   (prints the binary's path)
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goInputsHash, runGo } from './go.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'test/consul-cli');
 const dir = join(root, '.tools/consul-cli');
 export const CONSUL_CLI_BIN = join(dir, 'consul');
 
-function goEnv() {
-  const go = join(root, '.tools/go');
-  return { ...process.env, GOMODCACHE: join(go, 'mod'), GOCACHE: join(go, 'cache'), GOFLAGS: '-modcacherw -mod=readonly', GOTOOLCHAIN: 'local' };
-}
-
-function go(args) {
-  try {
-    return execFileSync('go', args, { cwd: src, env: goEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    if (err.code === 'ENOENT') throw new Error("the Go toolchain (go) is not on PATH: it builds Consul's CLI for the compatibility tests");
-    throw new Error(`go ${args.join(' ')} failed in ${src}:\n${err.stderr ?? err.message}`);
-  }
-}
-
-function inputsHash() {
-  const h = createHash('sha256');
-  h.update(go(['version']));
-  for (const f of readdirSync(src).sort()) h.update(`${f}\0`).update(readFileSync(join(src, f)));
-  return h.digest('hex');
-}
+const PURPOSE = "Consul's CLI for the compatibility tests";
 
 export function buildConsulCli() {
   const stamp = join(dir, '.built');
-  const want = inputsHash();
+  const want = goInputsHash(src, PURPOSE);
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want && existsSync(CONSUL_CLI_BIN)) return CONSUL_CLI_BIN;
   process.stderr.write(`tools: building Consul's CLI (v1.14.11) into ${dir} (a few minutes the first time)\n`);
   mkdirSync(dir, { recursive: true });
-  go(['build', '-trimpath', '-ldflags=-s -w', '-o', CONSUL_CLI_BIN, '.']);
+  runGo(['build', '-trimpath', '-ldflags=-s -w', '-o', CONSUL_CLI_BIN, '.'], src, PURPOSE);
   writeFileSync(stamp, want);
   return CONSUL_CLI_BIN;
 }

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ConflictError, NotFoundError, PermissionDeniedError, RateLimitError, UnavailableError, ValidationError, errorMessage } from '../core/errors.js';
 import { nullLogger, type Logger } from '../core/logger.js';
+import { redactUrl } from './acl-guard.js';
 import { BodyTooLargeError, hasBody, readBody } from './body.js';
 import { BodyDecodeError, BodyDecoder } from './body-decoder.js';
 import { compileRoute, matchRoute, type CompiledRoute } from './match.js';
@@ -75,7 +76,7 @@ export class ApiServer {
       // The last line of defence: whatever a request does, it answers for itself alone. An
       // exception escaping here was an unhandled rejection, which stops the agent.
       this.handle(req, res).catch((err: unknown) => {
-        this.logger.error({ err: errorMessage(err), method: req.method, path: req.url }, 'request failed');
+        this.logger.error({ err: errorMessage(err), method: req.method, path: redactUrl(req.url) }, 'request failed');
         this.send(res, req, { status: 500, text: `internal error: ${errorMessage(err)}\n` });
       });
     });
@@ -231,7 +232,7 @@ export class ApiServer {
     try {
       payload = text ?? JSON.stringify(r.body ?? null);
     } catch (err) {
-      this.logger.error({ err: errorMessage(err), method: req.method, path: req.url }, 'cannot serialize the response');
+      this.logger.error({ err: errorMessage(err), method: req.method, path: redactUrl(req.url) }, 'cannot serialize the response');
       [status, headers] = [500, {}];
       payload = text = `cannot serialize the response: ${errorMessage(err)}\n`;
     }

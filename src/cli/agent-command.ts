@@ -31,6 +31,8 @@ const FLAGS = {
   'log-level': { type: 'string', help: 'trace, debug, info, warn, error or silent (default info; config key log_level)' },
   'log-format': { type: 'string', help: 'text (human-readable) or json; default text when stderr is a terminal, json otherwise', default: 'auto' },
   'xds-max-streams': { type: 'int', help: `Most xDS streams the gRPC port holds at once (default ${DEFAULT_XDS_LIMITS.maxStreams}); beyond it a stream is refused with RESOURCE_EXHAUSTED`, min: XDS_MAX_STREAMS_RANGE.min, max: XDS_MAX_STREAMS_RANGE.max },
+  'acl-enabled': { type: 'bool', help: 'Enable ACLs (Consul\'s acl.enabled): tokens, policies and roles under /v1/acl' },
+  'acl-default-policy': { type: 'string', help: 'What a token may do where no rule decides: allow or deny (default allow)' },
 } as const;
 
 /** What the process may take beyond the grace period (ending xDS streams, closing the store) before it is ended anyway. */

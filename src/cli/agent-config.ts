@@ -91,6 +91,7 @@ export const configFileSchema = z.strictObject({
     .string()
     .refine((v) => isGrace(v), 'must be a duration from 0s to 10m, such as "5s"')
     .optional(),
+  acl: z.strictObject({ enabled: z.boolean().optional(), default_policy: z.enum(['allow', 'deny']).optional() }).optional(),
   limits: z.strictObject({ http_max_body_bytes: maxBodyBytes.optional(), xds_max_streams: xdsMaxStreams.optional() }).optional(),
   // For tests (a rotation in seconds, not half a minute); Consul has no such setting.
   leaf_reissue_jitter: z
@@ -133,6 +134,8 @@ export interface AgentConfig {
    * 30 s; the CSR rate limit may widen it). Config file only (`leaf_reissue_jitter`), for tests.
    */
   readonly leafReissueJitterMs?: number;
+  /** Consul's `acl { enabled, default_policy }` (default: disabled; default_policy allow). */
+  readonly acl?: { readonly enabled: boolean; readonly defaultPolicy: 'allow' | 'deny' };
 }
 
 export function readConfigFile(path: string): ConfigFile {
@@ -161,6 +164,8 @@ export interface AgentFlags {
   'accept-store-loss'?: boolean;
   'xds-max-streams'?: number;
   'log-level'?: string;
+  'acl-enabled'?: boolean;
+  'acl-default-policy'?: string;
 }
 
 /** Flags over the config file over the defaults. Either -dev or a data dir is required. */
@@ -195,6 +200,10 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
     acceptStoreLoss: flags['accept-store-loss'] ?? false,
     xdsMaxStreams: flags['xds-max-streams'] ?? file.limits?.xds_max_streams ?? DEFAULT_XDS_LIMITS.maxStreams,
     leafReissueJitterMs: file.leaf_reissue_jitter === undefined ? undefined : parseDuration('leaf_reissue_jitter', file.leaf_reissue_jitter),
+    acl: {
+      enabled: flags['acl-enabled'] ?? file.acl?.enabled ?? false,
+      defaultPolicy: flags['acl-default-policy'] !== undefined ? parseInput(z.enum(['allow', 'deny']), flags['acl-default-policy'], '-acl-default-policy') : (file.acl?.default_policy ?? 'allow'),
+    },
   };
   parseInput(name, cfg.datacenter, '-datacenter');
   parseInput(name, cfg.primaryDatacenter, '-primary-datacenter');

@@ -13,6 +13,10 @@ import { federationRoutes } from '../api/federation/routes.js';
 import { WanLink, type Backoff } from '../api/federation/wan-link.js';
 import { intentionRoutes } from '../api/intentions.js';
 import { metricsRoutes } from '../api/metrics.js';
+import { aclRoutes } from '../api/acl.js';
+import { AclStore } from '../acl/acl-store.js';
+import type { AclGuard } from '../api/acl-guard.js';
+import { TokenResolver } from '../acl/resolve.js';
 import type { Route } from '../api/route.js';
 import { ApiServer } from '../api/server.js';
 import { statusRoutes } from '../api/status.js';
@@ -62,6 +66,8 @@ export interface Agent {
   readonly xds: XdsServer;
   /** This datacenter among the others: a secondary's link to the primary is `federation.link`. */
   readonly federation: Federation;
+  /** ACL tokens, policies and roles, and whether they are enforced (so far on /v1/acl/* only). */
+  readonly acl: AclGuard & { readonly store: AclStore };
   /** The bound HTTP address, `host:port` (the real port when configured with 0). */
   readonly httpAddress: string;
   /**
@@ -99,6 +105,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const catalog = new Catalog(store, catalogOptions);
   await catalog.registerNode(config.bind, { ...config.nodeMeta }, config.nodeId);
   await catalog.registerAgentHealth();
+  const acls = new AclStore(store, clock);
+  await acls.ensureBuiltins();
+  const aclGuard = { enabled: config.acl?.enabled ?? false, resolver: new TokenResolver(acls, { datacenter: config.datacenter, defaultPolicy: config.acl?.defaultPolicy ?? 'allow', clock }) };
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
   const { primaryDatacenter } = config;
   const primaryAddress = config.retryJoinWan[0];
@@ -140,6 +149,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         host: hostInfo(clock, config.dataDir),
       }),
       federationRoutes(catalog, federation),
+      aclRoutes({ acls, guard: aclGuard }),
       ...(deps.routes ?? []),
     ], federation),
   });
@@ -172,6 +182,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     leaves,
     xds,
     federation,
+    acl: { ...aclGuard, store: acls },
     httpAddress: `${host}:${address.port}`,
     close(opts = {}) {
       closing ??= (async () => {

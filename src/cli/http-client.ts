@@ -26,7 +26,11 @@ export class ApiError extends Error {
 export class ApiClient {
   readonly base: string;
 
-  constructor(addr: string = DEFAULT_HTTP_ADDR) {
+  constructor(
+    addr: string = DEFAULT_HTTP_ADDR,
+    /** Sent as X-Consul-Token (`-token`, $CONSUL_HTTP_TOKEN); never printed. */
+    private readonly token?: string,
+  ) {
     this.base = /^https?:\/\//.test(addr) ? addr.replace(/\/$/, '') : `http://${addr}`;
   }
 
@@ -35,7 +39,7 @@ export class ApiClient {
     try {
       res = await fetch(this.base + path, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(this.token ? { 'X-Consul-Token': this.token } : {}) },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
     } catch (err) {

@@ -6,7 +6,7 @@
 import type { Observable } from 'rxjs';
 
 /** The logical tables. Intentions live in `config_entries` as `service-intentions` entries. */
-export const TABLES = ['nodes', 'services', 'checks', 'config_entries', 'ca_state', 'federation_states', 'wan_addresses'] as const;
+export const TABLES = ['nodes', 'services', 'checks', 'config_entries', 'ca_state', 'federation_states', 'wan_addresses', 'acl_tokens', 'acl_policies', 'acl_roles', 'acl_meta'] as const;
 export type TableName = (typeof TABLES)[number];
 
 export interface Row<T = unknown> {

@@ -7,12 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TestAgent } from '../support/agent.js';
+import type { CARoots as Roots } from '../../src/ca/types.js';
 
-interface Roots {
-  ActiveRootID: string;
-  TrustDomain: string;
-  Roots: { ID: string; RootCert: string }[];
-}
 
 describe('CA in the agent', () => {
   it('keeps the same root, cluster id and trust domain across a restart on the same data dir', async () => {

@@ -11,22 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { TestAgent } from '../support/agent.js';
 import { OpenBaoProcess } from '../support/openbao.js';
 import { opensslVerify, splitPem } from './support.js';
+import type { CARoot as Root, CARoots as Roots, LeafCert as Leaf } from '../../src/ca/types.js';
 
-interface Root {
-  ID: string;
-  Active: boolean;
-  RootCert: string;
-  IntermediateCerts: string[];
-}
-interface Roots {
-  ActiveRootID: string;
-  Roots: Root[];
-}
-interface Leaf {
-  CertPEM: string;
-  SerialNumber: string;
-  ServiceURI: string;
-}
 
 let bao: OpenBaoProcess;
 before(async () => {

@@ -17,13 +17,10 @@ import { DeltaClient, node } from '../support/ads-client.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { freePort, waitFor } from '../support/wait.js';
 import { opensslVerify, splitPem } from './support.js';
+import type { CARoots as Roots } from '../../src/ca/types.js';
 
 after(() => killAgents());
 
-interface Roots {
-  ActiveRootID: string;
-  Roots: { ID: string; RootCert: string }[];
-}
 
 describe('CA plugin lifecycle', () => {
   it('restarts a crashed plugin with backoff; meanwhile new leaves fail naming it, old ones are served, xDS goes on', async () => {

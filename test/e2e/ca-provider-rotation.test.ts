@@ -22,23 +22,13 @@ import { goPlugin, noCrossSignPlugin, pluginProcesses, tsPlugin, type PluginBina
 import { EnvoyProcess } from '../support/envoy.js';
 import { OpenBaoProcess } from '../support/openbao.js';
 import { freePort, waitFor } from '../support/wait.js';
+import type { CARoot as Root, CARoots as Roots } from '../../src/ca/types.js';
 
 /** The agent's leaf_reissue_jitter: leaves are re-issued within this long of a root change. */
 const JITTER_MS = 3000;
 /** What a re-issued leaf may take on top of its jitter: the CSR, the snapshot, the SDS push. */
 const PUSH_SLACK_MS = 7000;
 
-interface Root {
-  ID: string;
-  Active: boolean;
-  RootCert: string;
-  IntermediateCerts: string[];
-}
-interface Roots {
-  ActiveRootID: string;
-  Roots: Root[];
-  Index: number;
-}
 interface SecretsDump {
   configs: { name: string; secret: { tls_certificate?: { certificate_chain: { inline_string: string } }; validation_context?: { trusted_ca: { inline_string: string } } } }[];
 }

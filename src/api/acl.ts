@@ -1,0 +1,86 @@
+// /v1/acl/*: bootstrap, tokens, policies and roles in Consul's shapes. With ACLs enabled reads need
+// acl:read and writes acl:write (token/self needs only a valid token); SecretIDs are shown only to
+// callers with acl:write (Consul's redaction), and never logged.
+import type { AclStore } from '../acl/acl-store.js';
+import { tokenStub, REDACTED, type AclToken } from '../acl/model.js';
+import { NotFoundError, PermissionDeniedError } from '../core/errors.js';
+import { allowed, authorize, requestToken, type AclGuard } from './acl-guard.js';
+import type { ApiRequest, ApiResponse, Route } from './route.js';
+
+export interface AclRouteDeps {
+  readonly acls: AclStore;
+  readonly guard: AclGuard;
+}
+
+/** Consul's answer to ACL-only endpoints when ACLs are disabled. */
+const ACL_DISABLED: ApiResponse = { status: 401, text: 'ACL support disabled\n' };
+
+export function aclRoutes({ acls, guard }: AclRouteDeps): Route[] {
+  const read = (req: ApiRequest) => authorize(guard, req, 'acl', 'read');
+  const write = (req: ApiRequest) => authorize(guard, req, 'acl', 'write');
+  const reply = (body: unknown): ApiResponse => ({ body, headers: { 'X-Consul-Index': String(acls.index()), 'X-Consul-KnownLeader': 'true' } });
+  const showToken = (req: ApiRequest, t: AclToken): AclToken => (allowed(guard, req, 'acl', 'write') ? t : { ...t, SecretID: REDACTED });
+  const found = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new NotFoundError(what);
+    return v;
+  };
+  return [
+    {
+      method: 'PUT',
+      pattern: '/v1/acl/bootstrap',
+      handler: async () => {
+        if (!guard.enabled) return ACL_DISABLED;
+        return reply(await acls.bootstrap());
+      },
+    },
+    { method: 'PUT', pattern: '/v1/acl/token', handler: async (req) => (write(req), reply(await acls.putTokenBody(req.body))) },
+    {
+      method: 'GET',
+      pattern: '/v1/acl/token/self',
+      handler: (req) => {
+        const secret = requestToken(req);
+        if (!guard.enabled) return ACL_DISABLED;
+        const t = guard.resolver.resolve(secret).token;
+        return reply(t);
+      },
+    },
+    { method: 'GET', pattern: '/v1/acl/token/:accessor', handler: (req) => (read(req), reply(showToken(req, found(acls.token(req.params.accessor!), 'ACL not found')))) },
+    { method: 'PUT', pattern: '/v1/acl/token/:accessor', handler: async (req) => (write(req), reply(await acls.putTokenBody(req.body, req.params.accessor!))) },
+    {
+      method: 'DELETE',
+      pattern: '/v1/acl/token/:accessor',
+      handler: async (req) => {
+        const me = write(req);
+        if (me?.token.AccessorID === req.params.accessor) throw new PermissionDeniedError('Deletion of the request\'s authorization token is not permitted');
+        await acls.deleteToken(req.params.accessor!);
+        return reply(true);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/acl/tokens',
+      handler: (req) => {
+        read(req);
+        const show = allowed(guard, req, 'acl', 'write');
+        const filter = { policy: req.query.get('policy') ?? undefined, role: req.query.get('role') ?? undefined };
+        return reply(acls.tokens(filter).map((t) => tokenStub(t, show)));
+      },
+    },
+    { method: 'PUT', pattern: '/v1/acl/policy', handler: async (req) => (write(req), reply(await acls.putPolicyBody(req.body))), maxBodyBytes: 'configured' },
+    { method: 'GET', pattern: '/v1/acl/policy/name/:name', handler: (req) => (read(req), reply(found(acls.policyByName(req.params.name!), `ACL policy not found: ${req.params.name}`))) },
+    { method: 'GET', pattern: '/v1/acl/policy/:id', handler: (req) => (read(req), reply(found(acls.policy(req.params.id!), `ACL policy not found: ${req.params.id}`))) },
+    { method: 'PUT', pattern: '/v1/acl/policy/:id', handler: async (req) => (write(req), reply(await acls.putPolicyBody(req.body, req.params.id!))), maxBodyBytes: 'configured' },
+    { method: 'DELETE', pattern: '/v1/acl/policy/:id', handler: async (req) => (write(req), await acls.deletePolicy(req.params.id!), reply(true)) },
+    {
+      method: 'GET',
+      pattern: '/v1/acl/policies',
+      handler: (req) => (read(req), reply(acls.policies().map(({ Rules: _r, ...stub }) => stub))),
+    },
+    { method: 'PUT', pattern: '/v1/acl/role', handler: async (req) => (write(req), reply(await acls.putRoleBody(req.body))) },
+    { method: 'GET', pattern: '/v1/acl/role/name/:name', handler: (req) => (read(req), reply(found(acls.roleByName(req.params.name!), `ACL role not found: ${req.params.name}`))) },
+    { method: 'GET', pattern: '/v1/acl/role/:id', handler: (req) => (read(req), reply(found(acls.role(req.params.id!), `ACL role not found: ${req.params.id}`))) },
+    { method: 'PUT', pattern: '/v1/acl/role/:id', handler: async (req) => (write(req), reply(await acls.putRoleBody(req.body, req.params.id!))) },
+    { method: 'DELETE', pattern: '/v1/acl/role/:id', handler: async (req) => (write(req), await acls.deleteRole(req.params.id!), reply(true)) },
+    { method: 'GET', pattern: '/v1/acl/roles', handler: (req) => (read(req), reply(acls.roles())) },
+  ];
+}
