@@ -466,6 +466,18 @@ export function needsNewRoot(a: CAConfig, b: CAConfig): boolean {
 }
 
 /**
+ * The Config map as Consul's API shows it: the CSR rate limits only when they are not the
+ * defaults (Consul's answer holds the TTLs and what was configured, and a client reading it, as
+ * Consul's own api tests do, takes an absent limit for the default). A read-modify-write that
+ * sends the map back keeps the same limits.
+ */
+export function shownSettings(config: CAConfig['Config']): Record<string, unknown> {
+  const { CSRMaxPerSecond, CSRMaxConcurrent, ...rest } = config;
+  const defaults = DEFAULT_CA_CONFIG.Config;
+  return { ...rest, ...(CSRMaxPerSecond !== defaults.CSRMaxPerSecond ? { CSRMaxPerSecond } : {}), ...(CSRMaxConcurrent !== defaults.CSRMaxConcurrent ? { CSRMaxConcurrent } : {}) };
+}
+
+/**
  * The configuration as reads show it: the Vault provider's Token and AppRole secret_id are
  * write-only, as in Consul (a read-modify-write sends them again).
  */

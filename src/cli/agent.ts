@@ -1,6 +1,7 @@
 // The agent's composition: store, catalog, check runner and HTTP API, started in-process (by
 // the `agent` command, tests and the later xDS/CA integration) and closed gracefully.
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { agentRoutes } from '../api/agent.js';
 import { caRoutes } from '../api/ca.js';
 import { catalogRoutes } from '../api/catalog.js';
@@ -116,7 +117,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   await ca.start();
   logger.info({ path: store.loaded.path, index: store.loaded.index, rows: store.loaded.rows, trustDomain: ca.trustDomain }, 'store loaded');
   const xdsStatus = new XdsStatusRegistry();
-  const meters = agentMetrics({ clock, status: xdsStatus, roots: () => ca.roots() });
+  const meters = agentMetrics({ clock, status: xdsStatus, roots: () => ca.roots(), hostname: hostname() });
   store.observeCommits(meters.storeCommit, meters.now);
   const leaves = new LeafManager({ ca: meters.meteredIssuer(ca), clock, logger, reissueJitterMs: config.leafReissueJitterMs });
   const secondary = config.primaryDatacenter !== config.datacenter;

@@ -162,6 +162,17 @@ describe('CA HTTP API', () => {
     assert.equal(ca.configuration().Config.PrivateKeyType, 'rsa');
   });
 
+  it('GET /v1/connect/ca/configuration shows the CSR rate limits only when they are not the defaults, as Consul does', async () => {
+    const { routes } = await caFixture([], 'deny', {});
+    const get = async () => ((await route(routes, 'GET', '/v1/connect/ca/configuration').handler(request('GET'))).body as { Config: Record<string, unknown> }).Config;
+    const defaults = await get();
+    assert.deepEqual([defaults.LeafCertTTL, defaults.IntermediateCertTTL, defaults.RootCertTTL], ['72h', '8760h', '87600h']);
+    assert.ok(!('CSRMaxPerSecond' in defaults) && !('CSRMaxConcurrent' in defaults), JSON.stringify(defaults));
+    await route(routes, 'PUT', '/v1/connect/ca/configuration').handler(request('PUT', '', { Provider: 'consul', Config: { ...defaults, CSRMaxPerSecond: 0, CSRMaxConcurrent: 2 } }));
+    const set = await get();
+    assert.deepEqual([set.CSRMaxPerSecond, set.CSRMaxConcurrent], [0, 2]);
+  });
+
   it('PUT /v1/connect/ca/configuration refuses a RootCertTTL no certificate can carry, naming it, and keeps the root', async () => {
     const a = await TestAgent.start();
     try {
