@@ -21,7 +21,7 @@ import * as q from './queries.js';
 import type { CheckWithTags } from './queries.js';
 import { checkRecord, expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
 import { catalogDeregistrationSchema, catalogRegistrationSchema, serviceAsRegistration } from './services/catalog-register.js';
-import { checkDefinition, registrationSchema } from './services/schema.js';
+import { catalogServiceSchema, checkDefinition, registrationSchema } from './services/schema.js';
 import type { CatalogNode, CheckServiceNode, ConfigEntry, ConfigEntryOf, FederationState, GatewayService, HealthCheck, HealthStatus, Indexes, IntentionDecision, ServiceInstance } from './types.js';
 
 export interface CatalogOptions {
@@ -195,7 +195,7 @@ export class Catalog {
   async catalogRegister(body: unknown): Promise<void> {
     const reg = parseInput(catalogRegistrationSchema, consulDecode(catalogRegistrationSchema, body ?? {}), 'invalid catalog registration');
     this.checkCatalogTarget(reg.Datacenter);
-    const service = reg.Service && withPrefix('Service', () => parseInput(registrationSchema, consulDecode(registrationSchema, serviceAsRegistration(reg.Service ?? {}), { snakeCase: true })));
+    const service = reg.Service && withPrefix('Service', () => parseInput(catalogServiceSchema, consulDecode(catalogServiceSchema, serviceAsRegistration(reg.Service ?? {}), { snakeCase: true })));
     if (service?.Connect?.SidecarService) throw ValidationError.of('Service.Connect.SidecarService', 'is only valid through the agent API (PUT /v1/agent/service/register)');
     await this.store.write((tx) => {
       const before = tx.get<CatalogNode>('nodes', reg.Node)?.value;

@@ -112,6 +112,8 @@ export const exposeConfig = z.strictObject({
         Path: z.string().startsWith('/', 'must begin with "/"'),
         LocalPathPort: port,
         Protocol: z.enum(['', 'http', 'http2']).optional(),
+        // Set by Consul itself for paths taken from checks; its Go client always sends it (false).
+        ParsedFromCheck: z.boolean().optional(),
       }),
     )
     .optional(),
