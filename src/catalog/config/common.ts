@@ -1,7 +1,7 @@
 // Building blocks shared by the config entry schemas.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseDuration } from '../../core/duration.js';
+import { nanosToDuration, parseDuration } from '../../core/duration.js';
 import { meta } from '../meta.js';
 
 export const NAME_RE = /^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$/;
@@ -63,19 +63,6 @@ export const nonNegativeInt = z.number().int('must be an integer').min(0, 'must 
 export const protocol = z.enum(['tcp', 'http', 'http2', 'grpc']);
 
 const DURATION_RE = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$|^0$/;
-/** A whole number of nanoseconds as a Go duration string (`90m` -> `1h30m`). */
-export function nanosToDuration(ns: number): string {
-  if (ns === 0) return '0s';
-  let rest = BigInt(ns);
-  let out = '';
-  for (const [unit, size] of [['h', 3_600_000_000_000n], ['m', 60_000_000_000n], ['s', 1_000_000_000n], ['ms', 1_000_000n], ['us', 1000n], ['ns', 1n]] as const) {
-    const n = rest / size;
-    if (n > 0n) out += `${n}${unit}`;
-    rest -= n * size;
-  }
-  return out;
-}
-
 /**
  * A Go duration: a string (`5s`, `1m30s`), or a whole number of nanoseconds, which is how Go's
  * JSON encodes a time.Duration (Consul's Go client sends config entries so); kept as a string.
