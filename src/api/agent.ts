@@ -5,9 +5,9 @@ import { firstValueFrom } from 'rxjs';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
-import { blockingRead, indexed } from './blocking.js';
+import { blockingRead, hashBlockingRead, indexed } from './blocking.js';
 import { filterParam } from './filter.js';
-import { agentService } from './shapes.js';
+import { agentService, contentHash } from './shapes.js';
 import { REGISTRATION_BODY_BYTES, type ApiRequest, type Route } from './route.js';
 
 const checkUpdate = z.object({ Status: z.enum(['passing', 'warning', 'critical']), Output: z.string().optional() });
@@ -47,9 +47,14 @@ export function agentRoutes(catalog: Catalog): Route[] {
       pattern: '/v1/agent/service/:id',
       handler: async (req) => {
         const id = req.params.id as string;
-        const r = await blockingRead(req, catalog.service(id));
+        // As Consul's: the answer carries its ContentHash (also as X-Consul-ContentHash), and
+        // ?hash=H blocks until the service differs from what H was the hash of.
+        const r = await hashBlockingRead(req, catalog.service(id), (v) => (v ? contentHash(agentService(v)) : ''));
         if (!r.value) throw new NotFoundError(`unknown service ID: ${id}`);
-        return indexed(r, agentService(r.value));
+        const body = agentService(r.value);
+        const hash = contentHash(body);
+        const answer = indexed(r, { ...body, ContentHash: hash });
+        return { ...answer, headers: { ...answer.headers, 'X-Consul-ContentHash': hash } };
       },
     },
     {

@@ -1,4 +1,5 @@
 // Catalog records as Consul's HTTP API renders them (AgentService, CatalogService, ...).
+import { createHash } from 'node:crypto';
 import type { CatalogNode, CheckServiceNode, ServiceInstance } from '../catalog/types.js';
 
 /** A service's TaggedAddresses under `field`, left out when it has none (Consul's omitempty; older records have none). */
@@ -70,4 +71,13 @@ export function healthEntry(c: CheckServiceNode): Record<string, unknown> {
     Service: { ...agentService(c.Service), Namespace: c.Service.Namespace, CreateIndex: c.Service.CreateIndex, ModifyIndex: c.Service.ModifyIndex },
     Checks: c.Checks.map((k) => ({ ...k, ServiceTags: c.Service.Tags, Namespace: c.Service.Namespace })),
   };
+}
+
+/**
+ * A hash of an answer's content, in Consul's form (16 hex digits), for ContentHash and ?hash=
+ * blocking. Consul hashes its internal Go struct (hashstructure), so the value differs from
+ * Consul's for the same service; only its changing with the content matters to clients.
+ */
+export function contentHash(body: unknown): string {
+  return createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
 }
