@@ -60,6 +60,9 @@ describe('client commands', () => {
     const bad = await run('services', 'register', '-http-addr', addr, file('bad.json', { Name: 'web', Port: 'x' }));
     assert.equal(bad.code, 1);
     assert.match(bad.err, /400: invalid service registration: Port: /);
+    const unknown = await run('services', 'register', '-http-addr', addr, file('unknown.json', { Name: 'web', Port: 80, Connect: { SidecarService: { Proxy: { Upstream: [] } } } }));
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /400: invalid service registration: Connect\.SidecarService\.Proxy\.Upstream: unknown field/);
     const dereg = await run('services', 'deregister', '-http-addr', addr, 'web');
     assert.equal(dereg.code, 0, dereg.err);
     // Only the server's own `consul` service is left, as in Consul's catalog.
