@@ -15,6 +15,8 @@ export interface AgentInfo {
   readonly httpPort: () => number;
   readonly grpcPort: () => number;
   readonly version: string;
+  /** `GET /v1/agent/host`: the host's memory, CPUs, disk (read by the composition root). */
+  readonly host?: () => Record<string, unknown>;
 }
 
 /** Consul's serf LAN port, reported as the member's port (Switchyard has no gossip). */
@@ -65,5 +67,6 @@ export function agentSelfRoutes(catalog: Catalog, info: AgentInfo): Route[] {
       }),
     },
     { method: 'GET', pattern: '/v1/agent/members', handler: () => Promise.resolve({ body: [member()] }) },
+    ...(info.host ? [{ method: 'GET', pattern: '/v1/agent/host', handler: () => ({ body: info.host?.() }) } satisfies Route] : []),
   ];
 }

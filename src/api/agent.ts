@@ -1,11 +1,13 @@
 // /v1/agent/*: services and checks registered on this agent's node.
 import type { Catalog } from '../catalog/catalog.js';
-import type { HealthStatus } from '../catalog/types.js';
+import type { HealthCheck, HealthStatus, ServiceInstance } from '../catalog/types.js';
+import { firstValueFrom } from 'rxjs';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
-import { blockingRead, indexed } from './blocking.js';
-import { agentService } from './shapes.js';
+import { blockingRead, hashBlockingRead, indexed } from './blocking.js';
+import { filterParam } from './filter.js';
+import { agentService, contentHash } from './shapes.js';
 import { REGISTRATION_BODY_BYTES, type ApiRequest, type Route } from './route.js';
 
 const checkUpdate = z.object({ Status: z.enum(['passing', 'warning', 'critical']), Output: z.string().optional() });
@@ -35,8 +37,9 @@ export function agentRoutes(catalog: Catalog): Route[] {
       method: 'GET',
       pattern: '/v1/agent/services',
       handler: async (req) => {
+        const filter = filterParam(req);
         const r = await blockingRead(req, catalog.agentServices());
-        return indexed(r, Object.fromEntries(r.value.map((s) => [s.ID, agentService(s)])));
+        return indexed(r, Object.fromEntries(r.value.map((s) => [s.ID, agentService(s)]).filter(([, s]) => filter(s))));
       },
     },
     {
@@ -44,9 +47,14 @@ export function agentRoutes(catalog: Catalog): Route[] {
       pattern: '/v1/agent/service/:id',
       handler: async (req) => {
         const id = req.params.id as string;
-        const r = await blockingRead(req, catalog.service(id));
+        // As Consul's: the answer carries its ContentHash (also as X-Consul-ContentHash), and
+        // ?hash=H blocks until the service differs from what H was the hash of.
+        const r = await hashBlockingRead(req, catalog.service(id), (v) => (v ? contentHash(agentService(v)) : ''));
         if (!r.value) throw new NotFoundError(`unknown service ID: ${id}`);
-        return indexed(r, agentService(r.value));
+        const body = agentService(r.value);
+        const hash = contentHash(body);
+        const answer = indexed(r, { ...body, ContentHash: hash });
+        return { ...answer, headers: { ...answer.headers, 'X-Consul-ContentHash': hash } };
       },
     },
     {
@@ -69,8 +77,9 @@ export function agentRoutes(catalog: Catalog): Route[] {
       method: 'GET',
       pattern: '/v1/agent/checks',
       handler: async (req) => {
+        const filter = filterParam(req);
         const r = await blockingRead(req, catalog.agentChecks());
-        return indexed(r, Object.fromEntries(r.value.map((c) => [c.CheckID, c])));
+        return indexed(r, Object.fromEntries(r.value.filter(filter).map((c) => [c.CheckID, c])));
       },
     },
     {
@@ -80,6 +89,28 @@ export function agentRoutes(catalog: Catalog): Route[] {
         const body = parseInput(checkUpdate, req.body ?? {}, 'invalid check update');
         await catalog.updateCheck(req.params.id as string, body.Status, body.Output ?? '', { ttlOnly: true });
         return { text: '' };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/agent/health/service/id/:id',
+      // Consul's local health of one instance: 200 passing, 429 warning, 503 critical, 404 unknown.
+      handler: async (req) => {
+        const id = req.params.id as string;
+        const [info] = await localHealth(catalog, (s) => s.ID === id);
+        if (!info) return { status: 404, text: `ServiceId ${id} not found\n` };
+        return { status: HEALTH_STATUS_CODE[info.AggregatedStatus], body: info };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/v1/agent/health/service/name/:name',
+      // Every local instance of the service, answered with the worst aggregated status's code.
+      handler: async (req) => {
+        const name = req.params.name as string;
+        const infos = await localHealth(catalog, (s) => s.Service === name);
+        if (infos.length === 0) return { status: 404, text: `ServiceName ${name} Not Found\n` };
+        return { status: HEALTH_STATUS_CODE[worst(infos.map((i) => i.AggregatedStatus))], body: infos };
       },
     },
     ...(['pass', 'warn', 'fail'] as const).map(
@@ -93,6 +124,24 @@ export function agentRoutes(catalog: Catalog): Route[] {
       }),
     ),
   ];
+}
+
+/** The HTTP status Consul answers a local health query with, by aggregated status. */
+const HEALTH_STATUS_CODE: Record<HealthStatus, number> = { passing: 200, warning: 429, critical: 503 };
+const SEVERITY: Record<HealthStatus, number> = { passing: 0, warning: 1, critical: 2 };
+
+function worst(statuses: readonly HealthStatus[]): HealthStatus {
+  return statuses.reduce<HealthStatus>((w, s) => (SEVERITY[s] > SEVERITY[w] ? s : w), 'passing');
+}
+
+/** Consul's AgentServiceChecksInfo for the agent's services that `pick` selects. */
+async function localHealth(catalog: Catalog, pick: (s: ServiceInstance) => boolean): Promise<{ AggregatedStatus: HealthStatus; Service: Record<string, unknown>; Checks: HealthCheck[] }[]> {
+  const services = (await firstValueFrom(catalog.agentServices())).value.filter(pick);
+  const checks = (await firstValueFrom(catalog.agentChecks())).value;
+  return services.map((s) => {
+    const own = checks.filter((c) => c.ServiceID === s.ID);
+    return { AggregatedStatus: worst(own.map((c) => c.Status)), Service: agentService(s), Checks: own };
+  });
 }
 
 /** `?note=` (Consul's TTL output), or the `Output` of a JSON body. */

@@ -45,16 +45,34 @@ export function parseBlocking(query: URLSearchParams): BlockingParams {
  */
 export function blockingRead<T>(req: ApiRequest, source: Observable<Indexed<T>>, clock: Clock = systemClock): Promise<Indexed<T>> {
   const { index, waitMs } = parseBlocking(req.query);
+  // The first value answers at once unless the caller already holds exactly its index.
+  return block(req, source, waitMs, clock, (v) => index !== undefined && index !== 0 && v.index === index);
+}
+
+/**
+ * Answers a read that blocks on a content hash (Consul's `?hash=H&wait=D`, used where it answers
+ * X-Consul-ContentHash): at once when the current value's hash is not H, else when it changes or
+ * `wait` has passed. Without `?hash`, a read blocking on the index as blockingRead does.
+ */
+export function hashBlockingRead<T>(req: ApiRequest, source: Observable<Indexed<T>>, hashOf: (v: T) => string, clock: Clock = systemClock): Promise<Indexed<T>> {
+  const hash = req.query.get('hash');
+  if (hash === null || hash === '') return blockingRead(req, source, clock);
+  const { waitMs } = parseBlocking(req.query);
+  return block(req, source, waitMs, clock, (v) => hashOf(v.value) === hash);
+}
+
+/** Resolves with the first value that is not `current`, or the latest when `waitMs` passes or the client leaves. */
+function block<T>(req: ApiRequest, source: Observable<Indexed<T>>, waitMs: number, clock: Clock, current: (v: Indexed<T>) => boolean): Promise<Indexed<T>> {
   return new Promise<Indexed<T>>((resolve, reject) => {
     let latest: Indexed<T> | undefined;
     let settled = false;
-    let cancelTimer = (): void => undefined;
+    let cancelTimer: (() => void) | undefined;
     // Set after subscribe returns; a synchronous first value settles before it exists.
     const held: { sub?: Subscription } = {};
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
-      cancelTimer();
+      cancelTimer?.();
       held.sub?.unsubscribe();
       req.signal.removeEventListener('abort', onAbort);
       fn();
@@ -63,11 +81,9 @@ export function blockingRead<T>(req: ApiRequest, source: Observable<Indexed<T>>,
     const onAbort = () => finish();
     const sub = source.subscribe({
       next: (v) => {
-        const first = latest === undefined;
         latest = v;
-        // The first value answers at once unless the caller already holds exactly its index.
-        if (!first || index === undefined || index === 0 || v.index !== index) finish();
-        else cancelTimer = clock.setTimeout(finish, waitMs);
+        if (!current(v)) finish();
+        else cancelTimer ??= clock.setTimeout(finish, waitMs);
       },
       error: (err: unknown) => settle(() => reject(err)),
     });

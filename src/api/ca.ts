@@ -3,6 +3,7 @@
 import { map, type Observable } from 'rxjs';
 import { z } from 'zod';
 import type { CAConfigurationView, SignedIntermediateView } from '../ca/ca-service.js';
+import { shownSettings } from '../ca/config.js';
 import { SIGN_INTERMEDIATE_PATH } from '../ca/primary-http.js';
 import type { LeafWaitOptions } from '../ca/leaf-manager.js';
 import type { CARoots, LeafCert } from '../ca/types.js';
@@ -119,7 +120,7 @@ export function caRoutes(deps: CARoutesDeps): Route[] {
       pattern: '/v1/connect/ca/configuration',
       handler: () => {
         const cfg = deps.ca.configuration();
-        return { body: cfg, headers: { 'X-Consul-Index': String(cfg.ModifyIndex) } };
+        return { body: { ...cfg, Config: shownSettings(cfg.Config) }, headers: { 'X-Consul-Index': String(cfg.ModifyIndex) } };
       },
     },
     {

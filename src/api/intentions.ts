@@ -4,6 +4,7 @@ import { serviceNameOrWildcard } from '../catalog/config/common.js';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { NotFoundError, ValidationError } from '../core/errors.js';
+import { DEFAULT_NAMESPACE } from '../core/names.js';
 import { parseInput } from '../core/validate.js';
 import { blockingRead, indexed } from './blocking.js';
 import { written } from './config.js';
@@ -22,12 +23,28 @@ function byId<T extends { readonly ID: string }>(intentions: readonly T[], id: s
   return found;
 }
 
+/**
+ * A `?source=` or `?destination=` name. Consul's clients may prefix it with its namespace
+ * (`default/web`); the default namespace is the only one here.
+ */
+function nameParam(req: ApiRequest, field: 'source' | 'destination'): string {
+  const raw = required(req, field);
+  const slash = raw.indexOf('/');
+  if (slash >= 0 && raw.slice(0, slash) !== DEFAULT_NAMESPACE) throw ValidationError.of(field, `namespace "${raw.slice(0, slash)}" is not supported (namespaces are a Consul Enterprise feature); use "${raw.slice(slash + 1)}" or "${DEFAULT_NAMESPACE}/${raw.slice(slash + 1)}"`);
+  return parseInput(serviceNameOrWildcard, slash >= 0 ? raw.slice(slash + 1) : raw, field);
+}
+
 function pair(req: ApiRequest): { source: string; destination: string } {
-  const source = required(req, 'source');
-  const destination = required(req, 'destination');
-  parseInput(serviceNameOrWildcard, source, 'source');
-  parseInput(serviceNameOrWildcard, destination, 'destination');
-  return { source, destination };
+  return { source: nameParam(req, 'source'), destination: nameParam(req, 'destination') };
+}
+
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** An intention ID from the path: a UUID, as Consul requires. */
+function idParam(req: ApiRequest): string {
+  const id = req.params.id as string;
+  if (!UUID.test(id)) throw ValidationError.of('id', `must be a UUID, got "${id}"`);
+  return id;
 }
 
 export function intentionRoutes(catalog: Catalog): Route[] {
@@ -106,17 +123,18 @@ export function intentionRoutes(catalog: Catalog): Route[] {
       method: 'GET',
       pattern: '/v1/connect/intentions/:id',
       handler: async (req) => {
+        const id = idParam(req);
         const r = await blockingRead(req, catalog.intentions());
-        return indexed(r, byId(r.value, req.params.id as string));
+        return indexed(r, byId(r.value, id));
       },
     },
     {
       method: 'PUT',
       pattern: '/v1/connect/intentions/:id',
-      // The legacy update (the Go client's IntentionUpdate, the CLI's `intention create -replace`).
+      // The legacy update: the body's source, destination and action replace the intention's, its ID kept.
       handler: async (req) => {
-        const found = byId((await firstValueFrom(catalog.intentions())).value, req.params.id as string);
-        await catalog.putIntention(found.SourceName, found.DestinationName, req.body);
+        const id = idParam(req);
+        if (!(await catalog.updateIntention(id, req.body))) throw new NotFoundError(`Intention not found: ${id}`);
         return written(catalog, true);
       },
     },
@@ -124,7 +142,7 @@ export function intentionRoutes(catalog: Catalog): Route[] {
       method: 'DELETE',
       pattern: '/v1/connect/intentions/:id',
       handler: async (req) => {
-        const found = byId((await firstValueFrom(catalog.intentions())).value, req.params.id as string);
+        const found = byId((await firstValueFrom(catalog.intentions())).value, idParam(req));
         await catalog.deleteIntention(found.SourceName, found.DestinationName);
         return written(catalog, true);
       },

@@ -160,7 +160,11 @@ export class ApiServer {
     const req: ApiRequest = { method, params: found.params, query: found.query, body, headers, signal };
     try {
       const res = await found.route.handler(req);
-      return { ...res, status: res.status ?? 200 };
+      const status = res.status ?? 200;
+      // Consul's agent cache (`?cached`): Switchyard reads its own store, which is always current,
+      // so a cached read is a hit of age 0 (Consul's clients read X-Cache and Age).
+      const cache = method === 'GET' && status === 200 && found.query.has('cached') ? { 'X-Cache': 'HIT', Age: '0' } : undefined;
+      return { ...res, status, ...(cache && { headers: { ...res.headers, ...cache } }) };
     } catch (err) {
       const status = statusOf(err);
       if (status === 500) this.logger.error({ err: errorMessage(err), method, path: found.path }, 'request failed');

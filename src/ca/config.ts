@@ -4,7 +4,7 @@
 // validated strictly, since a body misread as "the defaults" would rotate the root.
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { parseDuration } from '../core/duration.js';
+import { nanosToDuration, parseDuration } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
 import { formatPath } from '../core/validate.js';
 import { isSupportedKey, SUPPORTED_KEYS, type KeyType } from './keys.js';
@@ -120,6 +120,7 @@ const VAULT_SETTING_OF = spellings(VAULT_KEYS);
 const PLUGIN_SETTING_OF = spellings(PLUGIN_SETTING_KEYS);
 
 const msOf = (v: unknown): number | undefined => {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? v / 1e6 : undefined;
   if (typeof v !== 'string') return undefined;
   try {
     return parseDuration('', v);
@@ -128,10 +129,15 @@ const msOf = (v: unknown): number | undefined => {
   }
 };
 
-const DURATION_TYPE = 'must be a duration string such as "72h" or "1h30m" (Go syntax)';
+const DURATION_TYPE = 'must be a duration string such as "72h" or "1h30m" (Go syntax), or a whole number of nanoseconds';
 
+/**
+ * A TTL: a Go duration string, or a whole number of nanoseconds, which is how Go's JSON encodes a
+ * time.Duration (Consul's Go client sends one that a caller put in the Config map so); kept as a
+ * string.
+ */
 const duration = (bounds: { min?: [number, string]; max?: [number, string] } = {}) =>
-  z.string({ error: DURATION_TYPE }).superRefine((v, ctx) => {
+  z.union([z.string(), z.number().refine((n) => Number.isInteger(n) && n >= 0, 'must be a whole, non-negative number of nanoseconds').transform(nanosToDuration)], { error: DURATION_TYPE }).superRefine((v, ctx) => {
     const ms = msOf(v);
     if (ms === undefined) ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (for example 72h, 30m)` });
     else if (bounds.min && ms < bounds.min[0]) ctx.addIssue({ code: 'custom', message: `must be at least ${bounds.min[1]}, got ${v}` });
@@ -463,6 +469,18 @@ export function needsNewRoot(a: CAConfig, b: CAConfig): boolean {
   }
   if (a.Provider === 'plugin' && b.Provider === 'plugin' && (a.Config.plugin_cmd !== b.Config.plugin_cmd || !isDeepStrictEqual(a.Config.plugin_data, b.Config.plugin_data))) return true;
   return a.Config.PrivateKeyType !== b.Config.PrivateKeyType || a.Config.PrivateKeyBits !== b.Config.PrivateKeyBits || msOf(a.Config.RootCertTTL) !== msOf(b.Config.RootCertTTL);
+}
+
+/**
+ * The Config map as Consul's API shows it: the CSR rate limits only when they are not the
+ * defaults (Consul's answer holds the TTLs and what was configured, and a client reading it, as
+ * Consul's own api tests do, takes an absent limit for the default). A read-modify-write that
+ * sends the map back keeps the same limits.
+ */
+export function shownSettings(config: CAConfig['Config']): Record<string, unknown> {
+  const { CSRMaxPerSecond, CSRMaxConcurrent, ...rest } = config;
+  const defaults = DEFAULT_CA_CONFIG.Config;
+  return { ...rest, ...(CSRMaxPerSecond !== defaults.CSRMaxPerSecond ? { CSRMaxPerSecond } : {}), ...(CSRMaxConcurrent !== defaults.CSRMaxConcurrent ? { CSRMaxConcurrent } : {}) };
 }
 
 /**

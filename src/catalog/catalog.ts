@@ -1,8 +1,12 @@
 // The catalog: services, checks, nodes, config entries and intentions over the store. Writes
 // validate first (nothing is stored when anything is wrong) and commit as one transaction;
 // reads are watches (shared per query, re-run only when a table they read changes).
+import type { z } from 'zod';
 import { BehaviorSubject, distinctUntilChanged, map, Subject, type Observable } from 'rxjs';
+import { isIP } from 'node:net';
 import { systemClock, type Clock } from '../core/clock.js';
+import { DEFAULT_NAMESPACE } from '../core/names.js';
+import { CONSUL_API_VERSION, NODE_META_SEGMENT, NODE_META_VERSION } from './meta.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { consulDecode } from '../core/consul-decode.js';
 import { parseInput, zodIssues } from '../core/validate.js';
@@ -17,8 +21,8 @@ import * as q from './queries.js';
 import type { CheckWithTags } from './queries.js';
 import { checkRecord, expandRegistration, type StoredCheck, type StoredService } from './services/register.js';
 import { catalogDeregistrationSchema, catalogRegistrationSchema, serviceAsRegistration } from './services/catalog-register.js';
-import { checkDefinition, registrationSchema } from './services/schema.js';
-import type { CatalogNode, CheckServiceNode, ConfigEntry, ConfigEntryOf, FederationState, HealthCheck, HealthStatus, Indexes, IntentionDecision, ServiceInstance } from './types.js';
+import { catalogServiceSchema, checkDefinition, registrationSchema } from './services/schema.js';
+import type { CatalogNode, CheckServiceNode, ConfigEntry, ConfigEntryOf, FederationState, GatewayService, HealthCheck, HealthStatus, Indexes, IntentionDecision, ServiceInstance } from './types.js';
 
 export interface CatalogOptions {
   readonly datacenter: string;
@@ -45,6 +49,13 @@ const NO_INSTANCES: Observable<readonly CheckServiceNode[]> = new BehaviorSubjec
 
 /** Consul's agent node check. */
 export const SERF_HEALTH_CHECK = 'serfHealth';
+/** The service a Consul server registers for itself, and its RPC port. */
+export const CONSUL_SERVICE = 'consul';
+const CONSUL_SERVER_PORT = 8300;
+
+/** Whether a record is the server's own (the `consul` service, the `serfHealth` check), not the agent's. */
+const isServerService = (s: { readonly ID: string; readonly Service: string }) => s.ID === CONSUL_SERVICE && s.Service === CONSUL_SERVICE;
+const isServerCheck = (c: { readonly CheckID: string }) => c.CheckID === SERF_HEALTH_CHECK;
 
 const SERVICE_TABLES: TableName[] = ['services'];
 const HEALTH_TABLES: TableName[] = ['nodes', 'services', 'checks'];
@@ -73,11 +84,23 @@ export class Catalog {
 
   // ---- nodes, services, checks -------------------------------------------------------------
 
-  /** Registers (or updates) the agent's node; keeps its ID across restarts. */
+  /**
+   * Registers (or updates) the agent's node; keeps its ID across restarts. As a Consul agent
+   * does, it tags the node's address as `lan` and `wan` (and per family) and adds the Meta keys
+   * `consul-network-segment` (empty: the default segment) and `consul-version`.
+   */
   async registerNode(address: string, nodeMeta: Record<string, string> = {}, id?: string): Promise<number> {
     const r = await this.store.write((tx) => {
       const before = tx.get<CatalogNode>('nodes', this.node)?.value;
-      const next = { ID: before?.ID ?? id ?? crypto.randomUUID(), Node: this.node, Address: address, Datacenter: this.datacenter, Meta: nodeMeta };
+      const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+      const next: Omit<CatalogNode, 'CreateIndex' | 'ModifyIndex'> = {
+        ID: before?.ID ?? id ?? crypto.randomUUID(),
+        Node: this.node,
+        Address: address,
+        Datacenter: this.datacenter,
+        TaggedAddresses: { lan: address, [`lan_${family}`]: address, wan: address, [`wan_${family}`]: address },
+        Meta: { ...nodeMeta, [NODE_META_SEGMENT]: '', [NODE_META_VERSION]: CONSUL_API_VERSION },
+      };
       if (JSON.stringify(before) === JSON.stringify(next)) return;
       tx.put('nodes', this.node, next);
     });
@@ -85,15 +108,32 @@ export class Catalog {
   }
 
   /**
-   * The node check a Consul agent keeps on its node (`serfHealth`, passing while the agent runs),
-   * which Consul's clients and tests look for. Switchyard has no gossip: the agent is alive when it
-   * answers, so the check is written passing at startup.
+   * What a Consul server keeps in the catalog about itself, which Consul's clients and tests look
+   * for: the node check `serfHealth` (passing while the agent runs; Switchyard has no gossip, so
+   * the agent is alive when it answers and the check is written passing at startup) and the
+   * service `consul` (the server's RPC port, 8300 as Consul's). Both are the server's, not the
+   * agent's own: /v1/agent/services and /v1/agent/checks leave them out, as Consul's agent does.
    */
   async registerAgentHealth(): Promise<void> {
     await this.store.write((tx) => {
       const key = `${this.node}/${SERF_HEALTH_CHECK}`;
-      if (tx.get<StoredCheck>('checks', key)?.value.Status === 'passing') return;
-      tx.put('checks', key, { Node: this.node, CheckID: SERF_HEALTH_CHECK, Name: 'Serf Health Status', Status: 'passing', Notes: '', Output: 'Agent alive and reachable', ServiceID: '', ServiceName: '', Type: '' } satisfies StoredCheck);
+      if (tx.get<StoredCheck>('checks', key)?.value.Status !== 'passing') {
+        tx.put('checks', key, { Node: this.node, CheckID: SERF_HEALTH_CHECK, Name: 'Serf Health Status', Status: 'passing', Notes: '', Output: 'Agent alive and reachable', ServiceID: '', ServiceName: '', Type: '' } satisfies StoredCheck);
+      }
+      const service: StoredService = {
+        ID: CONSUL_SERVICE,
+        Service: CONSUL_SERVICE,
+        Kind: '',
+        Tags: [],
+        Meta: { version: CONSUL_API_VERSION, raft_version: '3', serf_protocol_current: '2', serf_protocol_min: '1', serf_protocol_max: '5', non_voter: 'false', read_replica: 'false' },
+        Address: '',
+        Port: CONSUL_SERVER_PORT,
+        Namespace: DEFAULT_NAMESPACE,
+        Datacenter: this.datacenter,
+        Node: this.node,
+      };
+      const skey = `${this.node}/${CONSUL_SERVICE}`;
+      if (JSON.stringify(tx.get<StoredService>('services', skey)?.value) !== JSON.stringify(service)) tx.put('services', skey, service);
     });
   }
 
@@ -155,12 +195,24 @@ export class Catalog {
   async catalogRegister(body: unknown): Promise<void> {
     const reg = parseInput(catalogRegistrationSchema, consulDecode(catalogRegistrationSchema, body ?? {}), 'invalid catalog registration');
     this.checkCatalogTarget(reg.Datacenter);
-    const service = reg.Service && withPrefix('Service', () => parseInput(registrationSchema, consulDecode(registrationSchema, serviceAsRegistration(reg.Service ?? {}), { snakeCase: true })));
+    const service = reg.Service && withPrefix('Service', () => parseInput(catalogServiceSchema, consulDecode(catalogServiceSchema, serviceAsRegistration(reg.Service ?? {}), { snakeCase: true })));
     if (service?.Connect?.SidecarService) throw ValidationError.of('Service.Connect.SidecarService', 'is only valid through the agent API (PUT /v1/agent/service/register)');
     await this.store.write((tx) => {
       const before = tx.get<CatalogNode>('nodes', reg.Node)?.value;
+      // As Consul: SkipNodeUpdate leaves an existing node alone, and a node not yet registered is
+      // created from what is given (a service registered before its node, with no Address and no
+      // ID until the node's own registration brings them).
       if (!reg.SkipNodeUpdate || !before) {
-        tx.put('nodes', reg.Node, { ID: before?.ID ?? reg.ID ?? crypto.randomUUID(), Node: reg.Node, Address: reg.Address, Datacenter: this.datacenter, Meta: reg.NodeMeta ?? before?.Meta ?? {} });
+        const node: Omit<CatalogNode, 'CreateIndex' | 'ModifyIndex'> = {
+          ID: before?.ID || reg.ID || (reg.Address ? crypto.randomUUID() : ''),
+          Node: reg.Node,
+          Address: reg.Address ?? '',
+          Datacenter: this.datacenter,
+          TaggedAddresses: reg.TaggedAddresses ?? before?.TaggedAddresses ?? {},
+          Meta: reg.NodeMeta ?? before?.Meta ?? {},
+          ...(reg.Locality ? { Locality: reg.Locality } : {}),
+        };
+        tx.put('nodes', reg.Node, node);
       }
       const existing = new Map(tx.list<StoredService>('services', `${reg.Node}/`).map((row) => [row.value.ID, row.value]));
       const existingChecks = new Map(tx.list<StoredCheck>('checks', `${reg.Node}/`).map((row) => [row.value.CheckID, row.value]));
@@ -302,40 +354,72 @@ export class Catalog {
     for (const [field, given, expected] of [['SourceName', input.SourceName, source], ['DestinationName', input.DestinationName, destination]] as const) {
       if (given !== undefined && given !== expected) throw ValidationError.of(field, `"${given}" differs from the intention's "${expected}" (delete it and create another to change it)`);
     }
-    await this.store.write((tx) => {
-      const key = `service-intentions/${destination}`;
-      const entry: EntryOf<'service-intentions'> = tx.get<ConfigEntryOf<'service-intentions'>>('config_entries', key)?.value ?? { Kind: 'service-intentions', Name: destination };
-      const sources: IntentionSource[] = (entry.Sources ?? []).filter((s) => s.Name !== source);
-      const prior = (entry.Sources ?? []).find((s) => s.Name === source);
-      if (prior && opts.createId !== undefined) throw new ConflictError(`duplicate intention found: ${source} => ${destination}`);
-      const now = new Date(this.clock.now()).toISOString();
-      sources.push({
-        Name: source,
-        Action: input.Action,
-        Type: 'consul',
-        Description: input.Description ?? '',
-        LegacyMeta: input.Meta ?? {},
-        ...(prior?.LegacyID ? { LegacyID: prior.LegacyID } : opts.createId !== undefined ? { LegacyID: opts.createId } : {}),
-        LegacyCreateTime: prior?.LegacyCreateTime ?? now,
-        LegacyUpdateTime: now,
-      });
-      const next = parseInput(serviceIntentionsSchema, { ...entry, CreateIndex: undefined, ModifyIndex: undefined, Sources: sources }, 'invalid intention');
-      tx.put('config_entries', key, next);
+    await this.store.write((tx) => this.putIntentionSource(tx, source, destination, input, { id: opts.createId, refuseExisting: opts.createId !== undefined }));
+  }
+
+  /**
+   * PUT /v1/connect/intentions/:id (the legacy update): the intention with that ID takes the
+   * body's source, destination, action, description and meta, keeping its ID and creation time.
+   * False when no intention has the ID.
+   */
+  async updateIntention(id: string, body: unknown): Promise<boolean> {
+    const input = parseInput(legacyIntentionBody, consulDecode(legacyIntentionBody, body ?? {}), 'invalid intention');
+    const r = await this.store.write((tx) => {
+      const found = q.intentionEntries(tx).flatMap(intentionsOf).find((i) => i.ID === id);
+      if (!found) return false;
+      const source = input.SourceName ?? found.SourceName;
+      const destination = input.DestinationName ?? found.DestinationName;
+      const createdAt = tx.get<ConfigEntryOf<'service-intentions'>>('config_entries', `service-intentions/${found.DestinationName}`)?.value.Sources?.find((s) => s.Name === found.SourceName)?.LegacyCreateTime;
+      const moved = source !== found.SourceName || destination !== found.DestinationName;
+      // Written before the old pair goes, so an entry keeping a source is updated, not recreated.
+      this.putIntentionSource(tx, source, destination, input, { id, refuseExisting: moved, createdAt });
+      if (moved) this.removeIntentionSource(tx, found.SourceName, found.DestinationName);
+      return true;
     });
+    return r.result;
+  }
+
+  private putIntentionSource(
+    tx: WriteTx,
+    source: string,
+    destination: string,
+    input: z.output<typeof legacyIntentionBody>,
+    opts: { readonly id?: string; readonly refuseExisting: boolean; readonly createdAt?: string },
+  ): void {
+    const key = `service-intentions/${destination}`;
+    const entry: EntryOf<'service-intentions'> = tx.get<ConfigEntryOf<'service-intentions'>>('config_entries', key)?.value ?? { Kind: 'service-intentions', Name: destination };
+    const sources: IntentionSource[] = (entry.Sources ?? []).filter((s) => s.Name !== source);
+    const prior = (entry.Sources ?? []).find((s) => s.Name === source);
+    if (prior && opts.refuseExisting) throw new ConflictError(`duplicate intention found: ${source} => ${destination}`);
+    const now = new Date(this.clock.now()).toISOString();
+    sources.push({
+      Name: source,
+      Action: input.Action,
+      Type: 'consul',
+      Description: input.Description ?? '',
+      LegacyMeta: input.Meta ?? {},
+      ...(prior?.LegacyID ? { LegacyID: prior.LegacyID } : opts.id !== undefined ? { LegacyID: opts.id } : {}),
+      LegacyCreateTime: prior?.LegacyCreateTime ?? opts.createdAt ?? now,
+      LegacyUpdateTime: now,
+    });
+    const next = parseInput(serviceIntentionsSchema, { ...entry, CreateIndex: undefined, ModifyIndex: undefined, Sources: sources }, 'invalid intention');
+    tx.put('config_entries', key, next);
+  }
+
+  private removeIntentionSource(tx: WriteTx, source: string, destination: string): boolean {
+    const key = `service-intentions/${destination}`;
+    const entry = tx.get<ConfigEntryOf<'service-intentions'>>('config_entries', key)?.value;
+    const sources = entry?.Sources ?? [];
+    if (!entry || !sources.some((s) => s.Name === source)) return false;
+    const rest = sources.filter((s) => s.Name !== source);
+    if (rest.length === 0) tx.delete('config_entries', key);
+    else tx.put('config_entries', key, { ...entry, Sources: rest });
+    return true;
   }
 
   /** DELETE /v1/connect/intentions/exact; the entry goes when its last source does. */
   async deleteIntention(source: string, destination: string): Promise<boolean> {
-    const r = await this.store.write((tx) => {
-      const key = `service-intentions/${destination}`;
-      const entry = tx.get<ConfigEntryOf<'service-intentions'>>('config_entries', key)?.value;
-      const sources = entry?.Sources ?? [];
-      if (!entry || !sources.some((s) => s.Name === source)) return false;
-      const rest = sources.filter((s) => s.Name !== source);
-      if (rest.length === 0) tx.delete('config_entries', key);
-      else tx.put('config_entries', key, { ...entry, Sources: rest });
-      return true;
-    });
+    const r = await this.store.write((tx) => this.removeIntentionSource(tx, source, destination));
     return r.result;
   }
 
@@ -355,23 +439,74 @@ export class Catalog {
   }
 
   agentServices(): Observable<Indexed<ServiceInstance[]>> {
-    return this.query(`agent-services:${this.node}`, SERVICE_TABLES, (tx) => q.nodeServices(tx, this.node));
+    return this.query(`agent-services:${this.node}`, SERVICE_TABLES, (tx) => q.nodeServices(tx, this.node).filter((s) => !isServerService(s)));
   }
 
   agentChecks(): Observable<Indexed<HealthCheck[]>> {
-    return this.query(`agent-checks:${this.node}`, ['checks'], (tx) => q.checks(tx, this.node));
+    return this.query(`agent-checks:${this.node}`, ['checks'], (tx) => q.checks(tx, this.node).filter((c) => !isServerCheck(c)));
   }
 
   service(id: string): Observable<Indexed<ServiceInstance | undefined>> {
-    return this.query(`service:${this.node}/${id}`, SERVICE_TABLES, (tx) => q.serviceById(tx, this.node, id), q.keysRelevance('services', `${this.node}/${id}`));
+    return this.query(`service:${this.node}/${id}`, SERVICE_TABLES, (tx) => [q.serviceById(tx, this.node, id)].find((s) => s && !isServerService(s)), q.keysRelevance('services', `${this.node}/${id}`));
   }
 
   catalogServices(): Observable<Indexed<Record<string, string[]>>> {
     return this.query('catalog-services', SERVICE_TABLES, q.serviceTags);
   }
 
-  serviceNodes(name: string): Observable<Indexed<CheckServiceNode[]>> {
-    return this.query(`service-nodes:${name}`, ['nodes', 'services'], (tx) => q.serviceHealth(tx, name).map((c) => ({ ...c, Checks: [] })), q.serviceHealthRelevance(name, false));
+  /** The instances of a service with their nodes (`connect`: its sidecars and Connect-native instances). */
+  serviceNodes(name: string, opts: { readonly connect?: boolean } = {}): Observable<Indexed<CheckServiceNode[]>> {
+    const connect = opts.connect ?? false;
+    return this.query(`service-nodes:${connect ? 'connect' : 'service'}:${name}`, ['nodes', 'services'], (tx) => q.serviceHealth(tx, name, { connect }).map((c) => ({ ...c, Checks: [] })), q.serviceHealthRelevance(name, connect));
+  }
+
+  /** Every service instance with its node (what `/v1/catalog/services?filter=` filters). */
+  allServiceNodes(): Observable<Indexed<CheckServiceNode[]>> {
+    return this.query('all-service-nodes', ['nodes', 'services'], q.allServiceNodes);
+  }
+
+  /**
+   * The services a gateway routes to, from its ingress-gateway or terminating-gateway entry
+   * (`/v1/catalog/gateway-services/:gateway`), in Consul's GatewayService shape: listed services
+   * first, then those a wildcard `*` brings (every typical service not listed), by name.
+   */
+  gatewayServices(gateway: string): Observable<Indexed<GatewayService[]>> {
+    return this.query(`gateway-services:${gateway}`, ['config_entries', 'services'], (tx) => {
+      const names = () => [...new Set(q.allServices(tx).filter((s) => s.Kind === '' && !(s.Node === this.node && isServerService(s))).map((s) => s.Service))].sort();
+      const ingress = q.configEntry(tx, 'ingress-gateway', gateway) as ConfigEntryOf<'ingress-gateway'> | undefined;
+      const terminating = q.configEntry(tx, 'terminating-gateway', gateway) as ConfigEntryOf<'terminating-gateway'> | undefined;
+      const out: GatewayService[] = [];
+      const base = (name: string, kind: GatewayService['GatewayKind']) => ({ Gateway: { Name: gateway }, Service: { Name: name }, GatewayKind: kind });
+      for (const l of ingress?.Listeners ?? []) {
+        const proto = l.Protocol || 'tcp';
+        const listed = (l.Services ?? []).filter((s) => s.Name !== '*');
+        for (const s of listed) out.push({ ...base(s.Name, 'ingress-gateway'), Port: l.Port, Protocol: proto, ...(s.Hosts?.length ? { Hosts: s.Hosts } : {}) });
+        if ((l.Services ?? []).some((s) => s.Name === '*')) {
+          for (const n of names().filter((n) => !listed.some((s) => s.Name === n))) out.push({ ...base(n, 'ingress-gateway'), Port: l.Port, Protocol: proto, FromWildcard: true });
+        }
+      }
+      const linked = terminating?.Services ?? [];
+      const files = (s: (typeof linked)[number]) => ({ ...(s.CAFile ? { CAFile: s.CAFile } : {}), ...(s.CertFile ? { CertFile: s.CertFile } : {}), ...(s.KeyFile ? { KeyFile: s.KeyFile } : {}), ...(s.SNI ? { SNI: s.SNI } : {}) });
+      const explicit = linked.filter((s) => s.Name !== '*');
+      for (const s of [...explicit].sort((a, b) => (a.Name < b.Name ? -1 : 1))) out.push({ ...base(s.Name, 'terminating-gateway'), ...files(s) });
+      const wildcard = linked.find((s) => s.Name === '*');
+      if (wildcard) for (const n of names().filter((n) => n !== gateway && !explicit.some((s) => s.Name === n))) out.push({ ...base(n, 'terminating-gateway'), ...files(wildcard), FromWildcard: true });
+      return out;
+    });
+  }
+
+  /** The ingress gateways' instances whose ingress-gateway entry routes to `service` (`/v1/health/ingress/:service`). */
+  ingressHealth(service: string, opts: { readonly passing?: boolean } = {}): Observable<Indexed<CheckServiceNode[]>> {
+    return this.query(`ingress-health:${opts.passing ? 'passing' : 'any'}:${service}`, [...HEALTH_TABLES, 'config_entries'], (tx) =>
+      (q.configEntries(tx, 'ingress-gateway') as ConfigEntryOf<'ingress-gateway'>[])
+        .filter((e) => (e.Listeners ?? []).some((l) => (l.Services ?? []).some((s) => s.Name === service || s.Name === '*')))
+        .flatMap((e) => q.serviceHealth(tx, e.Name, { passing: opts.passing ?? false }).filter((c) => c.Service.Kind === 'ingress-gateway')),
+    );
+  }
+
+  /** The checks of a service's instances, with their tags (`/v1/health/checks/:service`). */
+  serviceChecks(name: string): Observable<Indexed<CheckWithTags[]>> {
+    return this.query(`service-checks:${name}`, HEALTH_TABLES, (tx) => q.checksWithTags(tx, q.checks(tx).filter((c) => c.ServiceName === name)), q.serviceHealthRelevance(name, false));
   }
 
   /** A node and the services registered on it (`node` undefined when there is no such node). */
@@ -590,7 +725,8 @@ export class Catalog {
 
   /** Names of services with typical (non-proxy, non-gateway) instances, sorted. */
   watchServiceNames(): Observable<readonly string[]> {
-    return this.values('service-names', () => this.query('service-names', SERVICE_TABLES, (tx) => [...new Set(q.allServices(tx).filter((s) => s.Kind === '').map((s) => s.Service))].sort()));
+    // The server's own `consul` service is no mesh service: no proxy or gateway routes to it.
+    return this.values('service-names', () => this.query('service-names', SERVICE_TABLES, (tx) => [...new Set(q.allServices(tx).filter((s) => s.Kind === '' && !(s.Node === this.node && isServerService(s))).map((s) => s.Service))].sort()));
   }
 
   /** A service's own instances with their checks (what /v1/health/service/:name answers). */

@@ -3,8 +3,9 @@
 // own to the primary; and the address a secondary's HTTP API is reached at, a separate record
 // (Consul's federation state has no such field: its servers find each other by serf).
 import { z } from 'zod';
-import { META_MAX_VALUE_BYTES, nodeMeta, serviceMeta } from './meta.js';
+import { META_MAX_VALUE_BYTES, serviceMeta, storedNodeMeta } from './meta.js';
 import { IDENTIFIER_MAX_CHARS, label, port } from './config/common.js';
+import { locality } from './services/schema.js';
 import { taggedAddresses } from './services/tagged-addresses.js';
 import type { CheckServiceNode, FederationState } from './types.js';
 
@@ -27,7 +28,10 @@ const nodeSchema = z.strictObject({
   Node: id.min(1, 'must not be empty'),
   Address: id,
   Datacenter: datacenterName,
-  Meta: nodeMeta,
+  // The node's own addresses by tag (`lan`, `wan`, `lan_ipv4`, ...), as a Consul agent tags them.
+  TaggedAddresses: z.record(label(128), id).optional(),
+  Meta: storedNodeMeta,
+  Locality: locality.optional(),
   CreateIndex: index,
   ModifyIndex: index,
 });
@@ -46,6 +50,8 @@ const serviceSchema = z.strictObject({
   Node: id.min(1, 'must not be empty'),
   Proxy: opaqueObject.optional(),
   Connect: z.strictObject({ Native: z.boolean().optional() }).optional(),
+  EnableTagOverride: z.boolean().optional(),
+  Locality: locality.optional(),
   CreateIndex: index,
   ModifyIndex: index,
 });

@@ -74,6 +74,15 @@ export function serviceHealth(tx: ReadTx, name: string, filter: HealthFilter = {
   return out;
 }
 
+/** Every service instance on a registered node, with its node and no checks, by node then ID. */
+export function allServiceNodes(tx: ReadTx): CheckServiceNode[] {
+  const byName = new Map(nodes(tx).map((n) => [n.Node, n]));
+  return allServices(tx).flatMap((s) => {
+    const node = byName.get(s.Node);
+    return node ? [{ Node: node, Service: s, Checks: [] }] : [];
+  });
+}
+
 /** Every instance of a kind (the mesh gateways of this datacenter), with its checks, as serviceHealth answers. */
 export function kindHealth(tx: ReadTx, kind: ServiceInstance['Kind']): CheckServiceNode[] {
   const names = new Set(tx.list<StoredService>('services').filter((r) => r.value.Kind === kind).map((r) => r.value.Service));

@@ -64,8 +64,32 @@ export interface ServiceInstance {
   readonly Node: string;
   readonly Proxy?: ProxyConfig;
   readonly Connect?: { readonly Native?: boolean };
+  /** Consul's EnableTagOverride: catalog writers other than the agent may change the tags (kept, reported). */
+  readonly EnableTagOverride?: boolean;
+  readonly Locality?: Locality;
   readonly CreateIndex: number;
   readonly ModifyIndex: number;
+}
+
+/** A service a gateway routes to (Consul's GatewayService; names in the default namespace). */
+export interface GatewayService {
+  readonly Gateway: { readonly Name: string };
+  readonly Service: { readonly Name: string };
+  readonly GatewayKind: 'ingress-gateway' | 'terminating-gateway';
+  readonly Port?: number;
+  readonly Protocol?: string;
+  readonly Hosts?: readonly string[];
+  readonly CAFile?: string;
+  readonly CertFile?: string;
+  readonly KeyFile?: string;
+  readonly SNI?: string;
+  readonly FromWildcard?: boolean;
+}
+
+/** Where a node or service runs (Consul's Locality), kept and reported as given. */
+export interface Locality {
+  readonly Region?: string;
+  readonly Zone?: string;
 }
 
 export interface CatalogNode {
@@ -73,7 +97,10 @@ export interface CatalogNode {
   readonly Node: string;
   readonly Address: string;
   readonly Datacenter: string;
+  /** Tag -> address (`lan`, `wan`, ...); absent on records stored before it was modelled, which read as `lan` only. */
+  readonly TaggedAddresses?: Readonly<Record<string, string>>;
   readonly Meta: Readonly<Record<string, string>>;
+  readonly Locality?: Locality;
   readonly CreateIndex: number;
   readonly ModifyIndex: number;
 }
@@ -137,7 +164,8 @@ export interface Intention {
   readonly SourceType: 'consul';
   readonly Action: IntentionAction;
   readonly Description: string;
-  readonly Meta: Readonly<Record<string, string>>;
+  /** Absent when empty. */
+  readonly Meta?: Readonly<Record<string, string>>;
   /** RFC 3339, for an intention created through the legacy API. */
   readonly CreatedAt?: string;
   readonly UpdatedAt?: string;

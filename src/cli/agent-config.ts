@@ -35,6 +35,8 @@ const wanAddress = z
     return port >= 1 && port <= 65535;
   }, 'its port must be between 1 and 65535');
 
+const uuid = z.string().regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a UUID, such as "adf4238a-882b-9ddc-4a9d-5b6758e4159e"');
+
 export const DEFAULT_SHUTDOWN_GRACE_MS = 5000;
 const MAX_SHUTDOWN_GRACE_MS = 10 * 60_000;
 
@@ -74,6 +76,11 @@ export const configFileSchema = z.strictObject({
   primary_datacenter: name.optional(),
   retry_join_wan: z.array(wanAddress).max(64, 'must list at most 64 addresses').optional(),
   node_name: name.optional(),
+  // Consul's node_id: the node's UUID in the catalog (default: one made at the node's first start).
+  node_id: uuid.optional(),
+  // Consul's connect.ca_config.cluster_id: the CA's cluster id, hence the trust domain
+  // `<cluster_id>.consul`, used when the CA is first initialised (default: a random UUID).
+  connect: z.strictObject({ ca_config: z.strictObject({ cluster_id: uuid.optional() }).optional() }).optional(),
   data_dir: z.string().min(1, 'must not be empty').optional(),
   bind_addr: z.string().min(1, 'must not be empty').optional(),
   ports: z.strictObject({ http: portNumber.optional(), grpc: portNumber.optional() }).optional(),
@@ -102,6 +109,10 @@ export interface AgentConfig {
   /** How a secondary reaches the primary: its agents' HTTP addresses, `host:port`, tried in turn (required on a secondary). */
   readonly retryJoinWan: readonly string[];
   readonly node: string;
+  /** The node's ID in the catalog when it is first registered (node_id). */
+  readonly nodeId?: string;
+  /** The CA's cluster id when it is first initialised (connect.ca_config.cluster_id). */
+  readonly caClusterId?: string;
   readonly bind: string;
   readonly httpPort: number;
   readonly grpcPort: number;
@@ -169,6 +180,8 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
     primaryDatacenter: flags['primary-datacenter'] ?? file.primary_datacenter ?? datacenter,
     retryJoinWan: flags['retry-join-wan'] ?? file.retry_join_wan ?? [],
     node: flags.node ?? file.node_name ?? hostname().split('.')[0] ?? 'switchyard',
+    nodeId: file.node_id?.toLowerCase(),
+    caClusterId: file.connect?.ca_config?.cluster_id?.toLowerCase(),
     bind: flags.bind ?? file.bind_addr ?? DEFAULTS.bind,
     httpPort: flags['http-port'] ?? file.ports?.http ?? DEFAULTS.httpPort,
     grpcPort: flags['grpc-port'] ?? file.ports?.grpc ?? DEFAULTS.grpcPort,

@@ -21,7 +21,11 @@ export interface AgentMetrics {
   readonly now: () => number;
 }
 
-export function agentMetrics(deps: { readonly clock: Clock; readonly status: XdsStatusRegistry; readonly roots: () => CARoots }): AgentMetrics {
+/**
+ * `hostname`: the machine's, for Consul's runtime gauges (`consul.<hostname>.runtime.*`, go-metrics'
+ * names with Consul's default prefix and hostname), which Consul's clients and dashboards look for.
+ */
+export function agentMetrics(deps: { readonly clock: Clock; readonly status: XdsStatusRegistry; readonly roots: () => CARoots; readonly hostname?: string }): AgentMetrics {
   const now = () => performance.now();
   const metrics = new Metrics(deps.clock.now());
   metrics.gauge('switchyard.xds.streams', () => {
@@ -29,6 +33,11 @@ export function agentMetrics(deps: { readonly clock: Clock; readonly status: Xds
     for (const p of deps.status.list()) for (const s of p.Streams) counts[s.Kind]++;
     return Object.entries(counts).map(([kind, value]) => ({ labels: { kind }, value }));
   });
+  if (deps.hostname !== undefined) {
+    // Go's heap bytes in use and bytes got from the system: the V8 heap in use and the resident set.
+    metrics.gauge(`consul.${deps.hostname}.runtime.alloc_bytes`, () => process.memoryUsage().heapUsed);
+    metrics.gauge(`consul.${deps.hostname}.runtime.sys_bytes`, () => process.memoryUsage.rss());
+  }
   metrics.gauge('switchyard.xds.proxies_waiting', () => deps.status.list().filter((p) => p.Waiting !== null).length);
   metrics.gauge('switchyard.ca.root_expiry_seconds', () => {
     const active = deps.roots().Roots.find((r) => r.Active);

@@ -1,6 +1,7 @@
 // The agent's composition: store, catalog, check runner and HTTP API, started in-process (by
 // the `agent` command, tests and the later xDS/CA integration) and closed gracefully.
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { agentRoutes } from '../api/agent.js';
 import { caRoutes } from '../api/ca.js';
 import { catalogRoutes } from '../api/catalog.js';
@@ -35,6 +36,7 @@ import { proxylessSnapshots } from '../proxycfg/proxyless.js';
 import { startXdsServer, XdsStatusRegistry, type XdsServer } from '../server/index.js';
 import { openStore, type SqliteStore } from '../store/sqlite.js';
 import { httpRemoteCatalog } from './remote-catalog.js';
+import { hostInfo } from './host-info.js';
 import { packageVersion } from './version.js';
 import { agentMetrics } from './agent-metrics.js';
 import { configDryRun } from './dry-run.js';
@@ -102,7 +104,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const remote = httpRemoteCatalog({ baseUrl: () => `http://${ownAddress()}`, logger });
   const catalogOptions = { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote };
   const catalog = new Catalog(store, catalogOptions);
-  await catalog.registerNode(config.bind, { ...config.nodeMeta });
+  await catalog.registerNode(config.bind, { ...config.nodeMeta }, config.nodeId);
   await catalog.registerAgentHealth();
   const acls = new AclStore(store, clock);
   await acls.ensureBuiltins();
@@ -111,11 +113,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const { primaryDatacenter } = config;
   const primaryAddress = config.retryJoinWan[0];
   const primary = primaryDatacenter !== config.datacenter && primaryAddress ? new HttpPrimaryCA({ address: primaryAddress, clock, backoffBaseMs: deps.primaryBackoff?.baseMs, backoffMaxMs: deps.primaryBackoff?.maxMs }) : undefined;
-  const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter, primaryDatacenter, primary });
+  const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter, primaryDatacenter, primary, newClusterId: config.caClusterId ? () => config.caClusterId ?? '' : undefined });
   await ca.start();
   logger.info({ path: store.loaded.path, index: store.loaded.index, rows: store.loaded.rows, trustDomain: ca.trustDomain }, 'store loaded');
   const xdsStatus = new XdsStatusRegistry();
-  const meters = agentMetrics({ clock, status: xdsStatus, roots: () => ca.roots() });
+  const meters = agentMetrics({ clock, status: xdsStatus, roots: () => ca.roots(), hostname: hostname() });
   store.observeCommits(meters.storeCommit, meters.now);
   const leaves = new LeafManager({ ca: meters.meteredIssuer(ca), clock, logger, reissueJitterMs: config.leafReissueJitterMs });
   const secondary = config.primaryDatacenter !== config.datacenter;
@@ -145,6 +147,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         httpPort: () => address?.port ?? config.httpPort,
         grpcPort: () => xdsPort ?? config.grpcPort,
         version: packageVersion(),
+        host: hostInfo(clock, config.dataDir),
       }),
       federationRoutes(catalog, federation),
       aclRoutes({ acls, guard: aclGuard }),

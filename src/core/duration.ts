@@ -25,3 +25,16 @@ export function formatDuration(ms: number): string {
   }
   return out;
 }
+
+/** A whole number of nanoseconds (how Go's JSON encodes a time.Duration) as a Go duration string (`90m` -> `1h30m`). */
+export function nanosToDuration(ns: number): string {
+  if (ns === 0) return '0s';
+  let rest = BigInt(ns);
+  let out = '';
+  for (const [unit, size] of [['h', 3_600_000_000_000n], ['m', 60_000_000_000n], ['s', 1_000_000_000n], ['ms', 1_000_000n], ['us', 1000n], ['ns', 1n]] as const) {
+    const n = rest / size;
+    if (n > 0n) out += `${n}${unit}`;
+    rest -= n * size;
+  }
+  return out;
+}

@@ -60,9 +60,13 @@ describe('client commands', () => {
     const bad = await run('services', 'register', '-http-addr', addr, file('bad.json', { Name: 'web', Port: 'x' }));
     assert.equal(bad.code, 1);
     assert.match(bad.err, /400: invalid service registration: Port: /);
+    const unknown = await run('services', 'register', '-http-addr', addr, file('unknown.json', { Name: 'web', Port: 80, Connect: { SidecarService: { Proxy: { Upstream: [] } } } }));
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /400: invalid service registration: Connect\.SidecarService\.Proxy\.Upstream: unknown field/);
     const dereg = await run('services', 'deregister', '-http-addr', addr, 'web');
     assert.equal(dereg.code, 0, dereg.err);
-    assert.equal(a.catalog.store.read((tx) => tx.list('services').length), 0);
+    // Only the server's own `consul` service is left, as in Consul's catalog.
+    assert.deepEqual(a.catalog.store.read((tx) => tx.list('services').map((r) => r.key)), ['node1/consul']);
   });
 
   it('config write, read, list and delete', async () => {

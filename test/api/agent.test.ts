@@ -58,6 +58,26 @@ describe('/v1/agent', () => {
     assert.equal(((await a.get('/v1/agent/service/mesh-gateway')).json as { Kind: string }).Kind, 'mesh-gateway');
   });
 
+  it("answers a service's ContentHash and blocks on ?hash= until the service changes, as Consul's agent does", async () => {
+    assert.equal((await a.put('/v1/agent/service/register', { Name: 'hashed', Port: 7000 })).status, 200);
+    const first = await a.get('/v1/agent/service/hashed');
+    const hash = (first.json as { ContentHash: string }).ContentHash;
+    assert.match(hash, /^[0-9a-f]{16}$/);
+    assert.equal(first.headers.get('x-consul-contenthash'), hash);
+    assert.equal((await a.get('/v1/agent/service/hashed')).headers.get('x-consul-contenthash'), hash, 'the same service, the same hash');
+    // Another hash answers at once; the current one waits for a change.
+    assert.equal((await a.get('/v1/agent/service/hashed?hash=0000000000000000&wait=5m')).status, 200);
+    const pending = a.get(`/v1/agent/service/hashed?hash=${hash}&wait=5m`);
+    let answered = false;
+    void pending.then(() => (answered = true));
+    assert.equal((await a.get(`/v1/agent/service/hashed?hash=${hash}&wait=50ms`)).headers.get('x-consul-contenthash'), hash, 'unchanged when the wait passes');
+    assert.equal(answered, false, 'still waiting while the service is unchanged');
+    assert.equal((await a.put('/v1/agent/service/register', { Name: 'hashed', Port: 7001 })).status, 200);
+    const changed = await pending;
+    assert.equal((changed.json as { Port: number }).Port, 7001);
+    assert.notEqual(changed.headers.get('x-consul-contenthash'), hash);
+  });
+
   it('answers 404 for an unknown service ID', async () => {
     const r = await a.get('/v1/agent/service/nope');
     assert.equal(r.status, 404);
@@ -75,7 +95,7 @@ describe('/v1/agent', () => {
       [{ Name: 'x', Kind: 'connect-proxy', Port: 1, Proxy: { DestinationServiceName: 'y', Upstreams: [{ DestinationName: 'db', LocalBindPort: 'nine' }] } }, /Proxy\.Upstreams\[0\]\.LocalBindPort: .*expected number/],
       [{ Name: 'x', Connect: { SidecarService: { Proxy: { Upstreams: [{ DestinationName: 'db', LocalBindPort: 9000 }, { DestinationName: 'api', LocalBindPort: 9000 }] } } } }, /Connect\.SidecarService\.Proxy\.Upstreams\[1\]\.LocalBindPort: 9000 is already bound/],
       [{ Name: 'x', Check: { HTTP: 'http://127.0.0.1/' } }, /Check\.Interval: must be set for an HTTP check/],
-      [{ Name: 'x', Check: { TTL: 'soon' } }, /Check\.TTL: must be a duration/],
+      [{ Name: 'x', Check: { TTL: 'soon' } }, /Check\.TTL: invalid duration: must be a duration/],
       [{ Name: 'x', Check: { Notes: 'n' } }, /Check: must set one of TTL, HTTP, TCP or GRPC/],
       [{ Name: 'x', Tags: 'a' }, /Tags: /],
       ['[1,2]', /expected object/],

@@ -57,7 +57,8 @@ const BAD: Record<string, readonly Json[]> = {
   LeafCertTTL: [72, 'soon', '', '10m', '9000h', true, null, '1h30'],
   RootCertTTL: [72, 'soon', '', '10m', '70000000h', null],
   IntermediateCertTTL: [72, 'soon', '10m', '100000h'],
-  RotationPeriod: [72, 'soon', '', null],
+  // A number is whole nanoseconds (Go's JSON for a time.Duration): a negative or fractional one is no duration.
+  RotationPeriod: [-72, 1.5, 'soon', '', null],
   PrivateKeyBits: [0, 521, 1024, '384', 384.5, -256, null],
   PrivateKeyType: ['EC', 'dsa', '', 1, null],
   CSRMaxPerSecond: [-1, 'fast', null, true],

@@ -162,6 +162,27 @@ describe('CA HTTP API', () => {
     assert.equal(ca.configuration().Config.PrivateKeyType, 'rsa');
   });
 
+  it('GET /v1/connect/ca/configuration shows the CSR rate limits only when they are not the defaults, as Consul does', async () => {
+    const { routes } = await caFixture([], 'deny', {});
+    const get = async () => ((await route(routes, 'GET', '/v1/connect/ca/configuration').handler(request('GET'))).body as { Config: Record<string, unknown> }).Config;
+    const defaults = await get();
+    assert.deepEqual([defaults.LeafCertTTL, defaults.IntermediateCertTTL, defaults.RootCertTTL], ['72h', '8760h', '87600h']);
+    assert.ok(!('CSRMaxPerSecond' in defaults) && !('CSRMaxConcurrent' in defaults), JSON.stringify(defaults));
+    await route(routes, 'PUT', '/v1/connect/ca/configuration').handler(request('PUT', '', { Provider: 'consul', Config: { ...defaults, CSRMaxPerSecond: 0, CSRMaxConcurrent: 2 } }));
+    const set = await get();
+    assert.deepEqual([set.CSRMaxPerSecond, set.CSRMaxConcurrent], [0, 2]);
+  });
+
+  it("PUT /v1/connect/ca/configuration takes TTLs as Go's JSON encodes a time.Duration (whole nanoseconds), kept as duration strings", async () => {
+    const { routes } = await caFixture([], 'deny', {});
+    const HOUR_NS = 3_600_000_000_000;
+    await route(routes, 'PUT', '/v1/connect/ca/configuration').handler(request('PUT', '', { Provider: 'consul', Config: { IntermediateCertTTL: 300 * 24 * HOUR_NS, RootCertTTL: 11 * 365 * 24 * HOUR_NS } }));
+    const cfg = ((await route(routes, 'GET', '/v1/connect/ca/configuration').handler(request('GET'))).body as { Config: Record<string, unknown> }).Config;
+    assert.deepEqual([cfg.IntermediateCertTTL, cfg.RootCertTTL], ['7200h', '96360h']);
+    const put = route(routes, 'PUT', '/v1/connect/ca/configuration').handler;
+    await assert.rejects(Promise.resolve().then(() => put(request('PUT', '', { Provider: 'consul', Config: { IntermediateCertTTL: HOUR_NS } }))), /Config\.IntermediateCertTTL: must be at least three times LeafCertTTL/);
+  });
+
   it('PUT /v1/connect/ca/configuration refuses a RootCertTTL no certificate can carry, naming it, and keeps the root', async () => {
     const a = await TestAgent.start();
     try {

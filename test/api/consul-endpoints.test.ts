@@ -23,7 +23,7 @@ describe("Consul's node, health-state and agent endpoints", () => {
     assert.deepEqual([r.headers.get('x-consul-knownleader'), r.headers.get('x-consul-lastcontact')], ['true', '0'], "Consul's query metadata");
     const body = r.json as { Node: { Node: string; Datacenter: string }; Services: Record<string, { Service: string; Tags: string[]; Port: number }> };
     assert.deepEqual([body.Node.Node, body.Node.Datacenter], ['node1', 'dc1']);
-    assert.deepEqual(Object.keys(body.Services).sort(), ['db-1', 'web-1']);
+    assert.deepEqual(Object.keys(body.Services).sort(), ['consul', 'db-1', 'web-1'], "the server's own consul service beside the agent's");
     assert.deepEqual([body.Services['web-1']?.Service, body.Services['web-1']?.Tags, body.Services['web-1']?.Port], ['web', ['v1'], 8080]);
     const unknown = await a.get('/v1/catalog/node/nobody');
     assert.deepEqual([unknown.status, unknown.text], [200, 'null']);
@@ -88,7 +88,7 @@ describe("Consul's node, health-state and agent endpoints", () => {
     assert.equal((await a.get('/v1/connect/intentions/check?source=web&destination=db')).json && ((await a.get('/v1/connect/intentions/check?source=web&destination=db')).json as { Allowed: boolean }).Allowed, false, 'the * deny decides now');
   });
 
-  it("PUT /v1/connect/intentions/:id (Consul's legacy update) keeps the ID and CreatedAt, refuses a changed source", async () => {
+  it("PUT /v1/connect/intentions/:id (Consul's legacy update) keeps the ID and CreatedAt, and may move it to another pair", async () => {
     const create = await a.call('POST', '/v1/connect/intentions', { SourceName: 'api', DestinationName: 'db', Action: 'deny' });
     const { ID: id } = create.json as { ID: string };
     const first = (await a.get(`/v1/connect/intentions/${id}`)).json as { CreatedAt?: string; UpdatedAt?: string };
@@ -97,11 +97,13 @@ describe("Consul's node, health-state and agent endpoints", () => {
     assert.equal(upd.status, 200, upd.text);
     const got = (await a.get(`/v1/connect/intentions/${id}`)).json as { ID: string; Action: string; CreatedAt?: string };
     assert.deepEqual([got.ID, got.Action, got.CreatedAt], [id, 'allow', first.CreatedAt]);
-    const before = a.agent.store.currentIndex();
+    // As Consul's legacy update: the body may move the intention to another pair, its ID kept.
     const moved = await a.put(`/v1/connect/intentions/${id}`, { SourceName: 'web', DestinationName: 'db', Action: 'deny' });
-    assert.equal(moved.status, 400);
-    assert.match(moved.text, /SourceName: "web" differs from the intention's "api"/);
-    assert.equal((await a.put('/v1/connect/intentions/00000000-0000-0000-0000-000000000000', { Action: 'deny' })).status, 404);
+    assert.equal(moved.status, 200, moved.text);
+    const after = (await a.get(`/v1/connect/intentions/${id}`)).json as { ID: string; SourceName: string; Action: string };
+    assert.deepEqual([after.ID, after.SourceName, after.Action], [id, 'web', 'deny']);
+    const before = a.agent.store.currentIndex();
+    assert.equal((await a.put('/v1/connect/intentions/00000000-0000-0000-0000-000000000000', { SourceName: 'x', DestinationName: 'y', Action: 'deny' })).status, 404);
     assert.equal(a.agent.store.currentIndex(), before, 'a refused update writes nothing');
     assert.equal((await a.delete(`/v1/connect/intentions/${id}`)).status, 200);
   });

@@ -3,6 +3,7 @@
 // waiting proxies, leaves signed, CSR waits, expiry, store commits), in Consul's JSON and as
 // Prometheus text.
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { TypeUrl } from '../../src/core/type-urls.js';
 import { DeltaClient, node } from '../support/ads-client.js';
@@ -59,6 +60,12 @@ describe('GET /v1/agent/metrics', () => {
     const leafExpiry = find(m.Gauges, 'switchyard.ca.leaf_expiry_seconds')?.Value ?? 0;
     assert.ok(leafExpiry > 3600 && leafExpiry <= 72 * 3600, `leaf expiry ${leafExpiry} s`);
     assert.ok((find(m.Gauges, 'switchyard.ca.root_expiry_seconds')?.Value ?? 0) > 365 * 86400);
+  });
+
+  it("carries Consul's runtime gauges under its names (consul.<hostname>.runtime.*), which Consul's clients look for", async () => {
+    const m = await metrics();
+    assert.ok((find(m.Gauges, `consul.${hostname()}.runtime.alloc_bytes`)?.Value ?? 0) > 0, 'heap bytes in use');
+    assert.ok((find(m.Gauges, `consul.${hostname()}.runtime.sys_bytes`)?.Value ?? 0) > 0, 'bytes got from the system');
   });
 
   it('counts CSRs that wait for their turn under the CA rate limit', async () => {

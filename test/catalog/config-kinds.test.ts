@@ -26,11 +26,11 @@ const VALID: Record<string, Record<string, unknown>> = {
   'service-resolver': {
     Kind: 'service-resolver', Name: 'web', DefaultSubset: 'v1', Subsets: { v1: { Filter: 'Service.Meta.version == v1' }, v2: { Filter: 'Service.Meta.version == v2', OnlyPassing: true } },
     Failover: { '*': { Targets: [{ Service: 'web', Datacenter: 'dc2' }] }, v2: { Service: 'web-backup', Datacenters: ['dc3'] } },
-    ConnectTimeout: '15s', RequestTimeout: '30s', LoadBalancer: { Policy: 'ring_hash', RingHashConfig: { MinimumRingSize: 1024, MaximumRingSize: 8192 }, HashPolicies: [{ Field: 'cookie', FieldValue: 'id', CookieConfig: { TTL: '10s' } }, { SourceIP: true }] },
+    ConnectTimeout: '15s', RequestTimeout: '30s', LoadBalancer: { Policy: 'ring_hash', RingHashConfig: { MinimumRingSize: 1024, MaximumRingSize: 8192 }, HashPolicies: [{ Field: 'cookie', FieldValue: 'id', CookieConfig: { TTL: 10_000_000_000 } }, { SourceIP: true }] },
   },
   mesh: { Kind: 'mesh', Name: 'mesh', TransparentProxy: { MeshDestinationsOnly: true }, TLS: { Incoming: { TLSMinVersion: 'TLSv1_2', TLSMaxVersion: 'TLSv1_3' } }, HTTP: { SanitizeXForwardedClientCert: true } },
   'ingress-gateway': {
-    Kind: 'ingress-gateway', Name: 'ig', TLS: { Enabled: true }, Defaults: { MaxConnections: 10 },
+    Kind: 'ingress-gateway', Name: 'ig', TLS: { Enabled: true }, Defaults: { MaxConnections: 10, MaxPendingRequests: 0, MaxConcurrentRequests: 0 },
     Listeners: [{ Port: 8080, Protocol: 'http', Services: [{ Name: 'web', Hosts: ['web.example.com'] }, { Name: 'api' }] }, { Port: 9090, Protocol: 'tcp', Services: [{ Name: 'db' }] }],
   },
   'terminating-gateway': { Kind: 'terminating-gateway', Name: 'tg', Services: [{ Name: 'legacy', CAFile: '/ca.pem', CertFile: '/c.pem', KeyFile: '/k.pem', SNI: 'legacy.example.com' }, { Name: '*' }] },
@@ -49,7 +49,7 @@ const INVALID: [Record<string, unknown>, RegExp][] = [
   [{ Kind: 'service-resolver', Name: 'w', Failover: { '*': { Service: 'b', Targets: [{ Service: 'c' }] } } }, /Failover\.\*\.Targets: cannot be set together/],
   [{ Kind: 'service-resolver', Name: 'w', Failover: { '*': { ServiceSubset: 'v9' } } }, /Failover\.\*\.ServiceSubset: "v9" is not a subset/],
   [{ Kind: 'service-resolver', Name: 'w', Subsets: { V1: {} } }, /Subsets\.V1: invalid key: subset names must be lowercase/],
-  [{ Kind: 'service-resolver', Name: 'w', ConnectTimeout: 'fast' }, /ConnectTimeout: must be a duration/],
+  [{ Kind: 'service-resolver', Name: 'w', ConnectTimeout: 'fast' }, /ConnectTimeout: invalid duration: must be a duration/],
   [{ Kind: 'service-resolver', Name: 'w', LoadBalancer: { Policy: 'random', HashPolicies: [{ SourceIP: true }] } }, /LoadBalancer\.HashPolicies: are only valid with Policy "ring_hash" or "maglev"/],
   [{ Kind: 'service-resolver', Name: 'w', LoadBalancer: { Policy: 'maglev', HashPolicies: [{ Field: 'header' }] } }, /LoadBalancer\.HashPolicies\[0\]\.FieldValue: must be set/],
   [{ Kind: 'service-router', Name: 'w', Routes: [{ Match: { HTTP: { PathExact: '/a', PathPrefix: '/b' } } }] }, /Routes\[0\]\.Match\.HTTP\.PathPrefix: cannot be set together with PathExact/],

@@ -16,6 +16,7 @@ export const PRIMARY_WRITES: ReadonlySet<string> = new Set([
   'PUT /v1/connect/intentions/exact',
   'DELETE /v1/connect/intentions/exact',
   'POST /v1/connect/intentions',
+  'PUT /v1/connect/intentions/:id',
   'DELETE /v1/connect/intentions/:id',
 ]);
 /** Reads that take `?dc=`. */
@@ -28,6 +29,12 @@ export const DATACENTER_READS: ReadonlySet<string> = new Set([
   'GET /v1/health/node/:node',
   'GET /v1/health/state/:state',
   'GET /v1/health/connect/:name',
+  'GET /v1/health/checks/:service',
+  'GET /v1/health/ingress/:name',
+  'GET /v1/catalog/gateway-services/:gateway',
+  'GET /v1/catalog/connect/:name',
+  'GET /v1/status/leader',
+  'GET /v1/status/peers',
 ]);
 /** How long a forwarded write waits for replication to bring it here before it is answered anyway. */
 export const WRITE_VISIBLE_MS = 3000;

@@ -1,6 +1,7 @@
 // Building blocks shared by the config entry schemas.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { nanosToDuration, parseDuration } from '../../core/duration.js';
 import { meta } from '../meta.js';
 
 export const NAME_RE = /^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$/;
@@ -62,8 +63,24 @@ export const nonNegativeInt = z.number().int('must be an integer').min(0, 'must 
 export const protocol = z.enum(['tcp', 'http', 'http2', 'grpc']);
 
 const DURATION_RE = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$|^0$/;
-/** A Go duration string (`5s`, `1m30s`), as Consul's JSON carries durations. */
-export const duration = z.string().regex(DURATION_RE, 'must be a duration such as "5s" or "1m30s"');
+/**
+ * A Go duration: a string (`5s`, `1m30s`), or a whole number of nanoseconds, which is how Go's
+ * JSON encodes a time.Duration (Consul's Go client sends config entries so); kept as a string.
+ */
+export const duration = z.union(
+  [
+    z.string().regex(DURATION_RE, 'invalid duration: must be a duration such as "5s" or "1m30s"'),
+    z.number().int('must be a whole number of nanoseconds').min(0, 'must not be negative').max(Number.MAX_SAFE_INTEGER, 'is too large').transform(nanosToDuration),
+  ],
+  { error: 'invalid duration: must be a duration such as "5s" or "1m30s" (or a whole number of nanoseconds)' },
+);
+
+/**
+ * A Go duration kept as whole nanoseconds: for the fields Consul answers as numbers (a plain
+ * time.Duration in its JSON, such as a hash policy's CookieConfig.TTL), which Consul's Go client
+ * can only read back as one. Taken as a string (`10s`) or as nanoseconds.
+ */
+export const durationNanos = duration.transform((d) => Math.round(parseDuration('', d) * 1_000_000));
 
 export const proxyMode = z.enum(['', 'direct', 'transparent']);
 export const meshGatewayConfig = z.strictObject({ Mode: z.enum(['', 'none', 'local', 'remote']).optional() });
@@ -82,6 +99,8 @@ export const exposeConfig = z.strictObject({
         Path: z.string().startsWith('/', 'must begin with "/"'),
         LocalPathPort: port,
         Protocol: z.enum(['', 'http', 'http2']).optional(),
+        // Set by Consul itself for paths taken from checks; its Go client always sends it (false).
+        ParsedFromCheck: z.boolean().optional(),
       }),
     )
     .optional(),

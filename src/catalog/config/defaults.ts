@@ -110,7 +110,7 @@ export const serviceDefaultsSchema = z
 
 export const meshSchema = z.strictObject({
   ...entryBase('mesh'),
-  // Consul's api.MeshConfigEntry has no Name field: its clients send none, and the entry is "mesh".
+  // Consul's Go client sends the mesh entry without a Name: there is one, named "mesh".
   Name: z.literal('mesh', { error: 'must be "mesh" for the mesh entry' }).default('mesh'),
   TransparentProxy: z.strictObject({ MeshDestinationsOnly: z.boolean().optional() }).optional(),
   AllowEnablingPermissiveMutualTLS: z.boolean().optional(),

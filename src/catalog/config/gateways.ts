@@ -49,7 +49,8 @@ const ingressService = z.strictObject({
 });
 
 const listener = z
-  .strictObject({ Port: port, Protocol: protocol.optional(), Services: z.array(ingressService).optional(), TLS: gatewayTLS.optional() })
+  // An empty Protocol is the default, tcp (Consul's Go client sends the zero value).
+  .strictObject({ Port: port, Protocol: z.union([z.literal('').transform(() => undefined), protocol]).optional(), Services: z.array(ingressService).optional(), TLS: gatewayTLS.optional() })
   .superRefine((l, ctx) => {
     const proto = l.Protocol ?? 'tcp';
     const services = l.Services ?? [];
@@ -66,7 +67,11 @@ export const ingressGatewaySchema = z
   .strictObject({
     ...entryBase('ingress-gateway'),
     TLS: gatewayTLS.optional(),
-    Defaults: z.strictObject(limits).optional(),
+    // Consul keeps the three limits of Defaults as numbers, 0 when not set (its Go client reads them so).
+    Defaults: z
+      .strictObject(limits)
+      .transform((d) => ({ MaxConnections: 0, MaxPendingRequests: 0, MaxConcurrentRequests: 0, ...d }))
+      .optional(),
     Listeners: z.array(listener).optional(),
   })
   .superRefine((v, ctx) => {

@@ -1,7 +1,7 @@
 // service-router, service-splitter and service-resolver: L7 traffic management, with the
 // cross-field rules Consul enforces.
 import { z } from 'zod';
-import { duplicates, duration, entryBase, issue, headerModifiers, namespace, nonNegativeInt, partition, serviceName } from './common.js';
+import { duplicates, duration, durationNanos, entryBase, issue, headerModifiers, namespace, nonNegativeInt, partition, serviceName } from './common.js';
 
 type Ctx = z.RefinementCtx;
 export const onlyOne = (ctx: Ctx, v: Record<string, unknown>, fields: readonly string[], what: string) => {
@@ -150,7 +150,7 @@ const hashPolicy = z
   .strictObject({
     Field: z.enum(['', 'header', 'cookie', 'query_parameter']).optional(),
     FieldValue: z.string().optional(),
-    CookieConfig: z.strictObject({ Session: z.boolean().optional(), TTL: duration.optional(), Path: z.string().optional() }).optional(),
+    CookieConfig: z.strictObject({ Session: z.boolean().optional(), TTL: durationNanos.optional(), Path: z.string().optional() }).optional(),
     SourceIP: z.boolean().optional(),
     Terminal: z.boolean().optional(),
   })

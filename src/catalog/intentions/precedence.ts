@@ -40,7 +40,8 @@ export function intentionsOf(entry: StoredIntentions): IntentionWithPermissions[
     Action: s.Action ?? 'deny',
     ...(s.Permissions?.length ? { Permissions: s.Permissions } : {}),
     Description: s.Description ?? '',
-    Meta: s.LegacyMeta ?? {},
+    // Left out when empty, as Consul's omitempty (its Go client reads an absent Meta as nil).
+    ...(s.LegacyMeta && Object.keys(s.LegacyMeta).length > 0 ? { Meta: s.LegacyMeta } : {}),
     // Consul's legacy times; absent for a source written in a config entry (Go reads the zero time).
     ...(s.LegacyCreateTime ? { CreatedAt: s.LegacyCreateTime } : {}),
     ...(s.LegacyUpdateTime ? { UpdatedAt: s.LegacyUpdateTime } : {}),
@@ -61,7 +62,8 @@ export function decide(intentions: readonly IntentionWithPermissions[], source: 
   const match = sortIntentions(intentions).find(
     (i) => (i.DestinationName === destination || i.DestinationName === '*') && (i.SourceName === source || i.SourceName === '*'),
   );
-  if (!match) return { Allowed: defaultPolicy === 'allow', Reason: `Default behavior configured by the default intention policy (${defaultPolicy})` };
+  // Consul's words: its default intention policy is its ACL default policy.
+  if (!match) return { Allowed: defaultPolicy === 'allow', Reason: 'Default behavior configured by ACLs' };
   if (match.Permissions?.length) {
     return { Allowed: false, Reason: `Matched L7 intention ${match.SourceName} => ${match.DestinationName}: its permissions are decided per request`, MatchedID: match.ID };
   }

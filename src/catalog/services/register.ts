@@ -146,6 +146,8 @@ function toService(reg: Registration | SidecarRegistration, kind: ServiceInstanc
     Node: ctx.node,
     ...(reg.Proxy ? { Proxy: { ...reg.Proxy, DestinationServiceName: reg.Proxy.DestinationServiceName ?? '' } } : {}),
     ...('Connect' in reg && reg.Connect?.Native ? { Connect: { Native: true } } : {}),
+    ...(reg.EnableTagOverride ? { EnableTagOverride: true } : {}),
+    ...(reg.Locality ? { Locality: reg.Locality } : {}),
   };
 }
 

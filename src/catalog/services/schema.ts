@@ -1,9 +1,11 @@
-// The body of PUT /v1/agent/service/register (Consul's AgentServiceRegistration). Fields
-// Switchyard does not model (EnableTagOverride, Weights, ...) are accepted and dropped, as
-// Consul's decoder ignores fields it does not know; the fields it models are checked strictly.
+// The body of PUT /v1/agent/service/register (Consul's AgentServiceRegistration), checked
+// strictly: the fields Switchyard acts on are modelled here, the other fields of Consul's structs
+// are taken as consul-fields.ts lists them (ignored, or refused when set), and any other field is
+// an error naming it.
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { gatewayConfigSchema, proxyConfigSchema, upstreamConfigSchema } from './proxy-config.js';
+import { ANSWERED_SERVICE_FIELDS, CHECK_FIELDS, PROXY_FIELDS, SERVICE_FIELDS, UPSTREAM_FIELDS, isZero, refusedGiven, shapeOf } from './consul-fields.js';
 import { taggedAddresses } from './tagged-addresses.js';
 import { META_MAX_VALUE_BYTES, META_WAN_FEDERATION_KEY, serviceMeta } from '../meta.js';
 import { IDENTIFIER_MAX_CHARS, canonicalIp, duplicates, duration, identifier, ipAddressOrEmpty, issue, label, namespace, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
@@ -22,7 +24,7 @@ const portInRange = (hostPort: string): boolean => {
 };
 
 export const checkDefinition = z
-  .object({
+  .strictObject({
     CheckID: identifier.optional(),
     ID: identifier.optional(),
     Name: label(IDENTIFIER_MAX_CHARS).optional(),
@@ -49,8 +51,11 @@ export const checkDefinition = z
     Timeout: duration.optional(),
     DeregisterCriticalServiceAfter: duration.optional(),
     ServiceID: identifier.optional(),
+    ...shapeOf(CHECK_FIELDS),
   })
   .superRefine((c, ctx) => {
+    // A kind of check not built is refused by its own field, saying so.
+    if (refusedGiven(CHECK_FIELDS, c).length > 0) return;
     const kinds = (['TTL', 'HTTP', 'TCP', 'GRPC'] as const).filter((k) => c[k] !== undefined);
     if (kinds.length === 0) ctx.addIssue({ code: 'custom', path: [], message: 'must set one of TTL, HTTP, TCP or GRPC' });
     if (kinds.length > 1) ctx.addIssue({ code: 'custom', path: [kinds[1] as string], message: `cannot be set together with ${kinds[0]}` });
@@ -59,17 +64,13 @@ export const checkDefinition = z
 
 export type CheckDefinition = z.output<typeof checkDefinition>;
 
-/** Whether a JSON value is Go's zero value for its field ("", 0, false, null, an empty list or object). */
-const isZero = (v: unknown): boolean =>
-  v === null || v === undefined || v === '' || v === 0 || v === false || (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && Object.values(v).every(isZero));
-
 /**
  * A service's single `Check`: one that sets nothing (Consul's CLI sends `"Check": {}` for a
  * sidecar defined without one) is no check, as Consul skips a CheckType that is empty.
  */
 const serviceCheck = z.preprocess((v) => (isZero(v) ? undefined : v), checkDefinition.optional());
 
-const upstream = z.object({
+const upstream = z.strictObject({
   DestinationType: z.enum(['service', 'prepared_query']).optional(),
   DestinationName: serviceName,
   DestinationNamespace: namespace.optional(),
@@ -79,10 +80,11 @@ const upstream = z.object({
   LocalBindPort: port,
   Config: upstreamConfigSchema.optional(),
   MeshGateway: meshGatewayConfig.optional(),
+  ...shapeOf(UPSTREAM_FIELDS),
 });
 
 export const proxySchema = z
-  .object({
+  .strictObject({
     DestinationServiceName: serviceName.optional(),
     DestinationServiceID: identifier.optional(),
     LocalServiceAddress: ipAddressOrEmpty.optional(),
@@ -93,6 +95,7 @@ export const proxySchema = z
     MeshGateway: meshGatewayConfig.optional(),
     Expose: exposeConfig.optional(),
     TransparentProxy: transparentProxyConfig.optional(),
+    ...shapeOf(PROXY_FIELDS),
   })
   .superRefine((p, ctx) => {
     const ups = p.Upstreams ?? [];
@@ -103,6 +106,9 @@ export const proxySchema = z
       issue(ctx, ['Upstreams', i, 'LocalBindPort'], `${ups[i]?.LocalBindPort} is already bound by another upstream`);
     }
   });
+
+/** Consul's Locality: where a node or service runs. */
+export const locality = z.strictObject({ Region: label(IDENTIFIER_MAX_CHARS).optional(), Zone: label(IDENTIFIER_MAX_CHARS).optional() });
 
 const SERVICE_KINDS = ['', 'connect-proxy', 'mesh-gateway', 'ingress-gateway', 'terminating-gateway'] as const;
 
@@ -119,6 +125,9 @@ const serviceFields = {
   Proxy: proxySchema.optional(),
   Check: serviceCheck,
   Checks: z.array(checkDefinition).optional(),
+  EnableTagOverride: z.boolean().optional(),
+  Locality: locality.optional(),
+  ...shapeOf(SERVICE_FIELDS),
 };
 
 type KindFields = Pick<z.output<z.ZodObject<typeof serviceFields>>, 'Kind' | 'Port' | 'Address' | 'TaggedAddresses' | 'Proxy' | 'Meta'>;
@@ -175,7 +184,7 @@ function proxyAddressRule(v: { Address?: string }, ctx: z.RefinementCtx): void {
 }
 
 export const sidecarSchema = z
-  .object({ ...serviceFields, Name: serviceName.optional(), Kind: z.enum(['', 'connect-proxy']).optional() })
+  .strictObject({ ...serviceFields, Name: serviceName.optional(), Kind: z.enum(['', 'connect-proxy']).optional() })
   .superRefine((v, ctx) => {
     if (v.Check && v.Checks?.length) ctx.addIssue({ code: 'custom', path: ['Check'], message: 'cannot be set together with Checks' });
     proxyAddressRule(v, ctx);
@@ -191,12 +200,10 @@ function namedChecks(reg: { Check?: CheckDefinition; Checks?: CheckDefinition[] 
   });
 }
 
-export const registrationSchema = z
-  .object({
-    ...serviceFields,
-    Connect: z.object({ Native: z.boolean().optional(), SidecarService: sidecarSchema.optional() }).optional(),
-  })
-  .superRefine((v, ctx) => {
+const connectFields = { Connect: z.strictObject({ Native: z.boolean().optional(), SidecarService: sidecarSchema.optional() }).optional() };
+
+/** Consul's rules for a service registration (the agent's, and the service of a catalog registration). */
+function registrationRules(v: z.output<z.ZodObject<typeof serviceFields & typeof connectFields>>, ctx: z.RefinementCtx): void {
     kindRules(v, ctx);
     if (v.Check && v.Checks?.length) ctx.addIssue({ code: 'custom', path: ['Check'], message: 'cannot be set together with Checks' });
     const sidecarId = v.Connect?.SidecarService?.ID;
@@ -210,7 +217,15 @@ export const registrationSchema = z
     }
     if (v.Kind && v.Connect?.SidecarService) ctx.addIssue({ code: 'custom', path: ['Connect', 'SidecarService'], message: `is only valid for a typical service, not a ${v.Kind}` });
     if (v.Connect?.Native && v.Kind) ctx.addIssue({ code: 'custom', path: ['Connect', 'Native'], message: 'is only valid for a typical service' });
-  });
+}
+
+export const registrationSchema = z.strictObject({ ...serviceFields, ...connectFields }).superRefine(registrationRules);
+
+/**
+ * The `Service` of a catalog registration (Consul's AgentService, `Service` read as its name):
+ * a registration that may also carry the fields only Consul's answers have.
+ */
+export const catalogServiceSchema = z.strictObject({ ...serviceFields, ...connectFields, ...shapeOf(ANSWERED_SERVICE_FIELDS) }).superRefine(registrationRules);
 
 export type Registration = z.output<typeof registrationSchema>;
 export type SidecarRegistration = z.output<typeof sidecarSchema>;

@@ -23,8 +23,20 @@ export const serviceAddress = z.strictObject({
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const tagName = label(TAG_MAX_CHARS);
 
+/**
+ * A tag's {Address, Port} with its field names in any case, as Go's decoder reads them (and as
+ * the agent's snake_case service definitions write them: `address`, `port`); a tag is data, kept
+ * as given.
+ */
+function canonicalAddresses(v: unknown): unknown {
+  if (!isObject(v)) return v;
+  const fields: Readonly<Record<string, string>> = { address: 'Address', port: 'Port' };
+  const canonical = (a: unknown) => (isObject(a) ? Object.fromEntries(Object.entries(a).map(([k, x]) => [fields[k.toLowerCase()] ?? k, x])) : a);
+  return Object.fromEntries(Object.entries(v).map(([tag, a]) => [tag, canonical(a)]));
+}
+
 export const taggedAddresses = z
-  .custom<Record<string, ServiceAddress>>(isObject, { error: 'must be an object of tag -> {"Address", "Port"}' })
+  .preprocess(canonicalAddresses, z.custom<Record<string, ServiceAddress>>(isObject, { error: 'must be an object of tag -> {"Address", "Port"}' }))
   .superRefine((v, ctx) => {
     const entries = Object.entries(v as Record<string, unknown>);
     if (entries.length > TAGGED_ADDRESSES_MAX) {
