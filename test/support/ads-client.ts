@@ -1,6 +1,6 @@
 // Scripted ADS clients for protocol tests: a real @grpc/grpc-js client over a real socket.
 // send a request, expect the next response within a deadline, ACK, NACK, expect nothing sent.
-import { credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { AggregatedDiscoveryServiceClient } from '../../src/gen/envoy/service/discovery/v3/ads.js';
 import {
   DeltaDiscoveryRequest,
@@ -100,8 +100,8 @@ abstract class ScriptedAdsClient<Req, Resp> {
   }
 }
 
-function connect(port: number): AggregatedDiscoveryServiceClient {
-  return new AggregatedDiscoveryServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+function connect(port: number, creds: ChannelCredentials = credentials.createInsecure()): AggregatedDiscoveryServiceClient {
+  return new AggregatedDiscoveryServiceClient(`127.0.0.1:${port}`, creds);
 }
 
 export function node(id: string, userAgentName = 'envoy'): Node {
@@ -111,8 +111,9 @@ export function node(id: string, userAgentName = 'envoy'): Node {
 export class DeltaClient extends ScriptedAdsClient<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
   private sentNode = false;
 
-  static open(port: number, n: Node | undefined): DeltaClient {
-    const client = connect(port);
+  /** `creds`: TLS ones for the agent's TLS port (default plaintext). */
+  static open(port: number, n: Node | undefined, creds?: ChannelCredentials): DeltaClient {
+    const client = connect(port, creds);
     const c = new DeltaClient(client, client.deltaAggregatedResources());
     c.node = n;
     return c;
