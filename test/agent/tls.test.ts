@@ -3,7 +3,8 @@
 // 127.0.0.1 and chains to the CA it publishes (/v1/connect/ca/roots and <data-dir>/tls/ca.pem);
 // verify_incoming refuses clients without a certificate from that CA on both ports; certificates
 // from files (made by openssl here) are served instead; a bad file stops the agent from starting,
-// naming the config key and the path; a non-loopback bind without ACLs logs one warning line.
+// naming the config key and the path; a root rotation re-issues the agent's certificate; a
+// non-loopback bind without ACLs logs one warning line.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import { DeltaClient, node } from '../support/ads-client.js';
 import { devConfig, TestAgent } from '../support/agent.js';
 import { BIN } from '../support/agent-process.js';
 import { recordingLogger } from '../support/recording-logger.js';
+import { waitFor } from '../support/wait.js';
 
 interface HttpsReply {
   readonly status: number;
@@ -98,6 +100,31 @@ describe('agent TLS with the certificate it issues itself', () => {
     assert.equal(self.xDS.Ports.TLS, agent.agent.xds.tlsPort);
     await adsAnswers(agent.agent.xds.tlsPort, credentials.createSsl(Buffer.from(ca)));
     await assert.rejects(adsAnswers(agent.agent.xds.tlsPort, credentials.createSsl()), /stream ended: 14/, 'gRPC does not trust the agent without its CA');
+  });
+});
+
+describe('the auto-issued certificate after a root rotation', () => {
+  let agent: TestAgent;
+  let dataDir: string;
+  before(async () => {
+    dataDir = tempDir();
+    agent = await TestAgent.start({ dataDir, httpsPort: 0 });
+  });
+  after(async () => agent?.close());
+
+  it('is re-issued under the new root, and the published CA file follows', async () => {
+    const url = `https://${agent.agent.httpsAddress}/v1/status/leader`;
+    const before = await httpsGet(url, { ca: bundle((await agent.get('/v1/connect/ca/roots')).json as CARoots) });
+    const put = await agent.put('/v1/connect/ca/configuration', { Provider: 'consul', Config: { PrivateKeyType: 'ec', PrivateKeyBits: 384, LeafCertTTL: '72h' } });
+    assert.equal(put.status, 200, put.text);
+    const roots = (await agent.get('/v1/connect/ca/roots')).json as CARoots;
+    const newRoot = roots.Roots.find((r) => r.Active)?.RootCert as string;
+    const after = await waitFor('the HTTPS certificate to be re-issued under the new root', async () => {
+      const r = await httpsGet(url, { ca: newRoot });
+      return r.peer.serialNumber !== before.peer.serialNumber && r;
+    }, { timeoutMs: 10_000 });
+    assert.equal(after.status, 200, 'verified against the new root alone');
+    await waitFor('<data-dir>/tls/ca.pem to hold the new roots', () => readFileSync(join(dataDir, 'tls', 'ca.pem'), 'utf8') === bundle(roots));
   });
 });
 
