@@ -96,7 +96,17 @@ export class AgentTls implements TlsSource {
     for (const fn of this.listeners) fn(m);
   }
 
-  private async renew(why: string): Promise<void> {
+  /** One issuance at a time: a timer and a root change arriving together issue twice, in turn. */
+  private issuing: Promise<void> = Promise.resolve();
+
+  private renew(why: string): Promise<void> {
+    const next = this.issuing.then(() => this.renewNow(why));
+    this.issuing = next;
+    return next;
+  }
+
+  private async renewNow(why: string): Promise<void> {
+    if (this.stopped) return;
     try {
       await this.issue();
       this.log.info({ why }, 'agent TLS certificate renewed');

@@ -17,6 +17,7 @@ import { credentials } from '@grpc/grpc-js';
 import type { CARoots, LeafCert } from '../../src/ca/types.js';
 import { resolveConfig, type AgentConfig } from '../../src/cli/agent-config.js';
 import { startAgent } from '../../src/cli/agent.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { TypeUrl } from '../../src/core/type-urls.js';
 import { DeltaClient, node } from '../support/ads-client.js';
 import { devConfig, TestAgent } from '../support/agent.js';
@@ -31,7 +32,7 @@ interface HttpsReply {
 }
 
 /** GET over HTTPS trusting only `ca` (and presenting a client certificate when given). */
-function httpsGet(url: string, tls: { ca?: string; cert?: string; key?: string }): Promise<HttpsReply> {
+function httpsGet(url: string, tls: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean }): Promise<HttpsReply> {
   return new Promise((resolve, reject) => {
     const req = request(url, { ...tls, agent: false }, (res) => {
       const peer = (res.socket as TLSSocket).getPeerCertificate();
@@ -125,6 +126,25 @@ describe('the auto-issued certificate after a root rotation', () => {
     }, { timeoutMs: 10_000 });
     assert.equal(after.status, 200, 'verified against the new root alone');
     await waitFor('<data-dir>/tls/ca.pem to hold the new roots', () => readFileSync(join(dataDir, 'tls', 'ca.pem'), 'utf8') === bundle(roots));
+  });
+});
+
+describe('the auto-issued certificate halfway through its life', () => {
+  it('is renewed and served without a restart', async () => {
+    const clock = new ManualClock(Date.now());
+    const agent = await TestAgent.start({ httpsPort: 0 }, { clock });
+    try {
+      const url = `https://${agent.agent.httpsAddress}/v1/status/leader`;
+      // Issued by the manual clock, so validity is not what this checks (rejectUnauthorized: false); the serial is.
+      const serial = async () => (await httpsGet(url, { rejectUnauthorized: false })).peer.serialNumber;
+      const first = await serial();
+      clock.advance(35 * 3600_000);
+      assert.equal(await serial(), first, 'kept before half of LeafCertTTL (72h)');
+      clock.advance(2 * 3600_000);
+      await waitFor('a renewed certificate on the HTTPS port', async () => (await serial()) !== first);
+    } finally {
+      await agent.close();
+    }
   });
 });
 

@@ -31,12 +31,18 @@ describe('connect envoy over TLS gRPC', () => {
     assert.equal(viaFlag.status, 0, viaFlag.stderr);
     const viaEnv = spawnSync(BIN, ['connect', 'envoy', '-sidecar-for', 'web', '-bootstrap'], { encoding: 'utf8', env: { ...process.env, CONSUL_HTTP_ADDR: `https://127.0.0.1:${httpsPort}`, CONSUL_CACERT: ca } });
     assert.equal(viaEnv.status, 0, viaEnv.stderr);
-    for (const out of [viaFlag.stdout, viaEnv.stdout]) {
+    const viaGrpcAddr = spawnSync(BIN, ['connect', 'envoy', '-sidecar-for', 'web', '-bootstrap', '-http-addr', agent.httpAddr, '-grpc-addr', `https://127.0.0.1:${tlsPort}`], { encoding: 'utf8', env: { ...process.env, CONSUL_GRPC_CACERT: ca } });
+    assert.equal(viaGrpcAddr.status, 0, viaGrpcAddr.stderr);
+    for (const out of [viaFlag.stdout, viaEnv.stdout, viaGrpcAddr.stdout]) {
       const boot = JSON.parse(out) as { staticResources: { clusters: { loadAssignment: unknown; transportSocket?: { typedConfig: { commonTlsContext: { validationContext: { trustedCa: { inlineString: string } } } } } }[] } };
       const xds = boot.staticResources.clusters[0];
       assert.match(JSON.stringify(xds?.loadAssignment), new RegExp(`"portValue":${tlsPort}`), 'the TLS port, since there is no plaintext one');
       assert.equal(xds?.transportSocket?.typedConfig.commonTlsContext.validationContext.trustedCa.inlineString.trim(), readFileSync(ca, 'utf8').trim(), "the agent's CA, as given");
     }
+    // A plain -grpc-addr is plaintext, as before: no TLS context.
+    const plain = spawnSync(BIN, ['connect', 'envoy', '-sidecar-for', 'web', '-bootstrap', '-http-addr', agent.httpAddr, '-grpc-addr', `127.0.0.1:${tlsPort}`], { encoding: 'utf8' });
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.doesNotMatch(plain.stdout, /transportSocket/);
     // Without the CA the agent's certificate is not trusted: the command says it cannot reach it.
     const untrusted = spawnSync(BIN, ['connect', 'envoy', '-sidecar-for', 'web', '-bootstrap', '-http-addr', `https://127.0.0.1:${httpsPort}`], { encoding: 'utf8' });
     assert.equal(untrusted.status, 1);
