@@ -100,8 +100,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     logger.error({ table: r.table, key: r.key, reason: r.reason }, 'stored record cannot be served; reads of it answer 500 and lists leave it out until it is replaced or deleted');
   }
   let address: AddressInfo | undefined;
+  /** Bound when ports.https is on; this agent's address when plain HTTP is off. */
+  let httpsAddress: AddressInfo | undefined;
   // Another datacenter's sidecars are asked of this agent's own API with ?dc=, which it forwards.
-  const ownAddress = () => `${formatHost(config.bind)}:${address?.port ?? config.httpPort}`;
+  const ownAddress = () => `${formatHost(config.bind)}:${address?.port ?? httpsAddress?.port ?? config.httpPort}`;
   const remote = httpRemoteCatalog({ baseUrl: () => `http://${ownAddress()}`, logger });
   const catalogOptions = { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote };
   const catalog = new Catalog(store, catalogOptions);
@@ -160,7 +162,6 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let xds: XdsServer;
   let xdsPort: number | undefined;
   let xdsTlsPort: number | undefined;
-  let httpsAddress: AddressInfo | undefined;
   let tls: Awaited<ReturnType<typeof agentTlsListeners>> | undefined;
   try {
     tls = await agentTlsListeners(config, { ca, clock, logger });

@@ -208,6 +208,8 @@ describe('certificates from files', () => {
       assert.equal(ok.status, 200);
       assert.equal(ok.peer.subject.CN, 'files-test-server', "the file's certificate, not one the agent issued");
       assert.equal((JSON.parse(ok.body) as { DebugConfig: { HTTPPort: number } }).DebugConfig.HTTPPort, -1);
+      const leader = await httpsGet(`https://${agent.httpsAddress}/v1/status/leader`, { ca: certs.read('ca.pem'), cert: certs.read('client.pem'), key: certs.read('client.key') });
+      assert.equal(JSON.parse(leader.body), agent.httpsAddress, 'the leader is this agent, at the address it answers on');
       await assert.rejects(httpsGet(url, { ca: certs.read('ca.pem') }), 'no client certificate');
     } finally {
       await agent.close();
