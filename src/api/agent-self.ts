@@ -14,6 +14,9 @@ export interface AgentInfo {
   /** Bound ports (known once listening). */
   readonly httpPort: () => number;
   readonly grpcPort: () => number;
+  /** -1 when off (absent: off). */
+  readonly httpsPort?: () => number;
+  readonly grpcTlsPort?: () => number;
   readonly version: string;
   /** `GET /v1/agent/host`: the host's memory, CPUs, disk (read by the composition root). */
   readonly host?: () => Record<string, unknown>;
@@ -50,9 +53,9 @@ export function agentSelfRoutes(catalog: Catalog, info: AgentInfo): Route[] {
             PrimaryDatacenter: info.primaryDatacenter,
             NodeName: info.node,
             GRPCPort: info.grpcPort(),
-            GRPCTLSPort: -1,
+            GRPCTLSPort: info.grpcTlsPort?.() ?? -1,
             HTTPPort: info.httpPort(),
-            HTTPSPort: -1,
+            HTTPSPort: info.httpsPort?.() ?? -1,
             ServerMode: true,
             ConnectEnabled: true,
             // Consul's gossip addresses, which its clients read; Switchyard has no serf (joining is not supported).
@@ -62,7 +65,7 @@ export function agentSelfRoutes(catalog: Catalog, info: AgentInfo): Route[] {
           Member: member(),
           Meta: {},
           Stats: {},
-          xDS: { SupportedProxies: { envoy: [] }, Port: info.grpcPort(), Ports: { Plaintext: info.grpcPort(), TLS: -1 } },
+          xDS: { SupportedProxies: { envoy: [] }, Port: info.grpcPort(), Ports: { Plaintext: info.grpcPort(), TLS: info.grpcTlsPort?.() ?? -1 } },
         },
       }),
     },

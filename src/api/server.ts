@@ -2,7 +2,9 @@
 // when they are large, matches routes, maps core errors to status codes and writes plain-text
 // errors as Consul does. Route lists are plugged in by the composition root (catalog, config,
 // intentions, CA, ...), at construction or later with addRoutes.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TlsListener, TlsMaterial } from '../core/tls.js';
 import type { AddressInfo } from 'node:net';
 import { ConflictError, NotFoundError, PermissionDeniedError, RateLimitError, UnavailableError, ValidationError, errorMessage } from '../core/errors.js';
 import { nullLogger, type Logger } from '../core/logger.js';
@@ -50,7 +52,8 @@ export class ApiServer {
   private stopping = false;
   private readonly maxBodyBytes: number;
   private readonly decoder = new BodyDecoder();
-  private server: Server | undefined;
+  /** The listening servers: plain HTTP and/or HTTPS, one request handler. */
+  private servers: Server[] = [];
 
   constructor(opts: ApiServerOptions = {}) {
     this.logger = opts.logger ?? nullLogger;
@@ -62,9 +65,14 @@ export class ApiServer {
     this.routes.push(...routes.map(compileRoute));
   }
 
-  /** Listens and resolves to the bound address (port 0 picks a free one). */
-  listen(port: number, host: string): Promise<AddressInfo> {
-    const server = createServer((req, res) => {
+  /**
+   * Listens and resolves to the bound address (port 0 picks a free one); with `tls`, over TLS
+   * (HTTPS), swapping in each new certificate the source hands out, and with verify_incoming
+   * refusing a handshake without a client certificate signed by its CA. Called once per port:
+   * HTTP and HTTPS serve the same routes.
+   */
+  listen(port: number, host: string, tls?: TlsListener): Promise<AddressInfo> {
+    const handler: RequestListener = (req, res) => {
       // Once shutting down, a request on a connection that is still open is refused: only the
       // ones whose headers arrived before the signal are in flight, and only they may write.
       if (this.stopping) return this.send(res, req, { status: 503, text: 'the agent is shutting down; retry later or against another agent\n', headers: { Connection: 'close' } });
@@ -79,8 +87,16 @@ export class ApiServer {
         this.logger.error({ err: errorMessage(err), method: req.method, path: redactUrl(req.url) }, 'request failed');
         this.send(res, req, { status: 500, text: `internal error: ${errorMessage(err)}\n` });
       });
-    });
-    this.server = server;
+    };
+    let server: Server;
+    if (tls) {
+      const context = (m: TlsMaterial) => ({ cert: m.certPem, key: m.keyPem, ...(tls.verifyIncoming && { ca: m.caPem }) });
+      const https = createHttpsServer({ ...context(tls.source.current()), requestCert: tls.verifyIncoming, rejectUnauthorized: tls.verifyIncoming }, handler);
+      const stop = tls.source.onChange((m) => https.setSecureContext(context(m)));
+      https.once('close', stop);
+      server = https;
+    } else server = createServer(handler);
+    this.servers.push(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -98,16 +114,16 @@ export class ApiServer {
    * is destroyed. Resolves to the number of requests cut that way.
    */
   async close(opts: CloseOptions = {}): Promise<number> {
-    const server = this.server;
-    if (!server) return 0;
-    this.server = undefined;
+    const servers = this.servers;
+    if (servers.length === 0) return 0;
+    this.servers = [];
     this.stopping = true;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     for (const res of this.replies) if (!res.headersSent) res.setHeader('Connection', 'close');
     for (const c of this.inflight) c.abort();
-    server.closeIdleConnections();
+    for (const server of servers) server.closeIdleConnections();
     const cut = await this.repliesDone(opts.graceMs ?? DEFAULT_GRACE_MS, opts.cut);
-    server.closeAllConnections();
+    for (const server of servers) server.closeAllConnections();
     await closed;
     await this.decoder.close();
     return cut;

@@ -515,7 +515,7 @@ export class CAService implements SecondaryHost {
       const active = this.current.roots.find((r) => r.Active);
       const signed = await this.track(provider, provider.sign(der, { ttlMs }));
       const leaf = readCert(signed);
-      const chain = !active ? [] : this.isPrimary ? (leafChain(active, signed) ?? leafChain(active, signed, await provider.activeLeafSigningCert()) ?? []) : secondaryChain(active);
+      const chain = await this.chainOf(provider, signed);
       return {
         certPem: certPem(signed) + chain.join(''),
         serialNumber: colonHex(leaf.serial),
@@ -528,6 +528,28 @@ export class CAService implements SecondaryHost {
     } finally {
       release();
     }
+  }
+
+  /** What a leaf signed by `provider` under the active root chains through, up to (not including) the root. */
+  private async chainOf(provider: CAProvider, signed: Uint8Array): Promise<readonly string[]> {
+    const active = this.current.roots.find((r) => r.Active);
+    if (!active) return [];
+    return this.isPrimary ? (leafChain(active, signed) ?? leafChain(active, signed, await provider.activeLeafSigningCert()) ?? []) : secondaryChain(active);
+  }
+
+  /**
+   * Signs the agent's own TLS certificate (HTTPS and TLS gRPC when no cert_file is configured):
+   * a CSR the agent made itself, with its agent URI (`spiffe://<trust-domain>/agent/server/dc/<dc>/id/<node>`)
+   * and the DNS names and IPs it serves on, for LeafCertTTL. Not reachable over the API, so the
+   * CSR is trusted; the provider must copy the CSR's DNS and IP SANs (the built-in one does), and
+   * the caller checks that it did. Answers the certificate with its chain and its validity.
+   */
+  async signAgentCert(csr: Uint8Array, opts: SignWaitOptions = {}): Promise<{ readonly certPem: string; readonly notBefore: number; readonly notAfter: number; readonly rootId: string }> {
+    if (this.signingProblem() !== undefined) await this.untilSigning(opts.signal);
+    const provider = this.provider as CAProvider;
+    const signed = await this.track(provider, provider.sign(csr, { ttlMs: leafTtlMs(this.current.config) }));
+    const cert = readCert(signed);
+    return { certPem: certPem(signed) + (await this.chainOf(provider, signed)).join(''), notBefore: cert.notBefore, notAfter: cert.notAfter, rootId: this.current.roots.find((r) => r.Active)?.ID ?? '' };
   }
 
   /** Whether leaves can be signed now; otherwise why not (a secondary without an intermediate). */

@@ -44,6 +44,19 @@ export function uriSan(uris: readonly string[], critical = false): Uint8Array {
   return extension(OID.subjectAltName, critical, seq(...uris.map((u) => ctx(6, false, new TextEncoder().encode(u)))));
 }
 
+/** The DNS names and IP addresses (4 or 16 bytes) a server certificate is valid for. */
+export interface Hosts {
+  readonly dnsNames?: readonly string[];
+  readonly ips?: readonly Uint8Array[];
+}
+
+/** A SAN of URIs, DNS names and IPs; critical when the subject is empty, as RFC 5280 4.2.1.6 requires. */
+export function subjectAltName(names: Hosts & { readonly uris: readonly string[] }, critical = false): Uint8Array {
+  const text = (tag: number, v: string) => ctx(tag, false, new TextEncoder().encode(v));
+  const all = [...names.uris.map((u) => text(6, u)), ...(names.dnsNames ?? []).map((n) => text(2, n)), ...(names.ips ?? []).map((ip) => ctx(7, false, ip))];
+  return extension(OID.subjectAltName, critical, seq(...all));
+}
+
 /** A DNS-name SAN. */
 export function dnsSan(names: readonly string[]): Uint8Array {
   return extension(OID.subjectAltName, false, seq(...names.map((n) => ctx(2, false, new TextEncoder().encode(n)))));

@@ -2,7 +2,7 @@
 // check of its self-signature. Every defect is a DerError / message the caller turns into a
 // ValidationError naming the CSR field.
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { basicConstraints, uriSan } from './certs.js';
+import { basicConstraints, subjectAltName, type Hosts } from './certs.js';
 import { bitString, children, ctx, decodeOid, DerError, expectTag, oid, read, seq, set, smallInt, TAG, type Node } from './der.js';
 import { SIGNATURE_DIGESTS, type Signer } from './keys.js';
 
@@ -17,12 +17,15 @@ export interface ParsedCsr {
   readonly uris: readonly string[];
   /** Other SAN kinds present (DNS names, IPs): Consul leaves carry only the URI. */
   readonly otherSans: number;
+  /** The DNS-name and IP SANs among them (an agent's own TLS certificate carries them; service leaves may not). */
+  readonly dnsNames: readonly string[];
+  readonly ips: readonly Uint8Array[];
   /** Whether the CSR asks for CA:true. */
   readonly requestsCA: boolean;
 }
 
-function readExtensions(attrs: Uint8Array): { uris: string[]; otherSans: number; requestsCA: boolean } {
-  const out = { uris: [] as string[], otherSans: 0, requestsCA: false };
+function readExtensions(attrs: Uint8Array): { uris: string[]; otherSans: number; dnsNames: string[]; ips: Uint8Array[]; requestsCA: boolean } {
+  const out = { uris: [] as string[], otherSans: 0, dnsNames: [] as string[], ips: [] as Uint8Array[], requestsCA: false };
   for (const attr of children({ tag: 0xa0, raw: attrs, body: attrs })) {
     const [type, values] = children(expectTag(attr, TAG.SEQUENCE, 'attribute'));
     if (decodeOid(expectTag(type, TAG.OID, 'attribute type').body) !== OID_EXTENSION_REQUEST) continue;
@@ -34,7 +37,11 @@ function readExtensions(attrs: Uint8Array): { uris: string[]; otherSans: number;
       if (id === OID_SAN) {
         for (const name of children(expectTag(read(value), TAG.SEQUENCE, 'subjectAltName'))) {
           if (name.tag === 0x86) out.uris.push(new TextDecoder('utf-8', { fatal: true }).decode(name.body));
-          else out.otherSans++;
+          else {
+            out.otherSans++;
+            if (name.tag === 0x82) out.dnsNames.push(new TextDecoder('utf-8', { fatal: true }).decode(name.body));
+            else if (name.tag === 0x87) out.ips.push(name.body);
+          }
         }
       } else if (id === OID_BASIC_CONSTRAINTS) {
         const [ca] = children(expectTag(read(value), TAG.SEQUENCE, 'basicConstraints'));
@@ -90,13 +97,13 @@ export function parseCsr(der: Uint8Array, opts: { verify: boolean } = { verify: 
   const sigBits = expectTag(sig, TAG.BIT_STRING, 'signature').body.subarray(1);
   const ok = !opts.verify || verifies(digest, (spki as Node).raw, (info as Node).raw, sigBits);
   if (!ok) throw new DerError('signature does not verify with the CSR public key');
-  const ext = attrs && attrs.tag === 0xa0 ? readExtensions(attrs.body) : { uris: [], otherSans: 0, requestsCA: false };
+  const ext = attrs && attrs.tag === 0xa0 ? readExtensions(attrs.body) : { uris: [], otherSans: 0, dnsNames: [], ips: [], requestsCA: false };
   return { subject: (subject as Node).raw, spki: (spki as Node).raw, ...ext };
 }
 
-/** Builds a PKCS#10 CSR asking for URI SANs (and CA:true for an intermediate). */
-export function buildCsr(subject: Uint8Array, spki: Uint8Array, uris: readonly string[], signer: Signer, ca = false): Uint8Array {
-  const exts = [uriSan(uris, subject.length <= 2), ...(ca ? [basicConstraints(true, 0)] : [])];
+/** Builds a PKCS#10 CSR asking for URI SANs (and CA:true for an intermediate, or DNS-name and IP SANs for an agent's TLS certificate). */
+export function buildCsr(subject: Uint8Array, spki: Uint8Array, uris: readonly string[], signer: Signer, ca = false, hosts?: Hosts): Uint8Array {
+  const exts = [subjectAltName({ uris, ...hosts }, subject.length <= 2), ...(ca ? [basicConstraints(true, 0)] : [])];
   const info = seq(smallInt(0), subject, spki, ctx(0, true, seq(oid(OID_EXTENSION_REQUEST), set(seq(...exts)))));
   return seq(info, signer.algorithm, bitString(signer.sign(info)));
 }

@@ -7,7 +7,7 @@ import { parseRules } from '../acl/rules.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
 import type { Command, CommandIO } from './command.js';
 import { flagsHelp, noArguments, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
-import { ApiClient, DEFAULT_HTTP_ADDR } from './http-client.js';
+import { ApiClient, DEFAULT_HTTP_ADDR, caFile } from './http-client.js';
 
 const COMMON = {
   'http-addr': { type: 'string', help: 'Address of the agent HTTP API (or $CONSUL_HTTP_ADDR)' },
@@ -29,7 +29,7 @@ function aclCommand<S extends FlagSpecs>(name: string, summary: string, specs: S
       if (format !== 'pretty' && format !== 'json') throw ValidationError.of('-format', `must be pretty or json, got "${format}"`);
       const addr = (flags['http-addr'] as string | undefined) ?? io.env.CONSUL_HTTP_ADDR ?? DEFAULT_HTTP_ADDR;
       const token = (flags.token as string | undefined) ?? io.env.CONSUL_HTTP_TOKEN;
-      await body(flags, new ApiClient(addr, token), new Output(io, format === 'json'));
+      await body(flags, new ApiClient(addr, token, { caFile: caFile(undefined, io.env) }), new Output(io, format === 'json'));
       return 0;
     },
   };

@@ -17,8 +17,10 @@ import { ValidationError } from '../core/errors.js';
 const FLAGS = {
   dev: { type: 'bool', help: 'Development mode: in-memory store, local defaults' },
   'data-dir': { type: 'string', help: 'Folder of the durable store (SQLite, WAL)' },
-  'http-port': { type: 'int', help: `HTTP API port (default ${DEFAULTS.httpPort})`, min: 0, max: 65535 },
-  'grpc-port': { type: 'int', help: `gRPC (xDS) port (default ${DEFAULTS.grpcPort})`, min: 0, max: 65535 },
+  'http-port': { type: 'int', help: `HTTP API port (default ${DEFAULTS.httpPort}; -1 for none)`, min: -1, max: 65535 },
+  'grpc-port': { type: 'int', help: `gRPC (xDS) port (default ${DEFAULTS.grpcPort}; -1 for none)`, min: -1, max: 65535 },
+  'https-port': { type: 'int', help: 'HTTPS API port (default -1: none); certificate from tls.https / tls.defaults in the config file, else issued by the agent\'s CA', min: -1, max: 65535 },
+  'grpc-tls-port': { type: 'int', help: 'gRPC (xDS) over TLS port (default -1: none); certificate as for -https-port, from tls.grpc / tls.defaults', min: -1, max: 65535 },
   bind: { type: 'string', help: `Address to bind to (default ${DEFAULTS.bind})` },
   datacenter: { type: 'string', help: `Datacenter name (default ${DEFAULTS.datacenter})` },
   'primary-datacenter': { type: 'string', help: 'The primary datacenter, which holds config entries, intentions and the CA (default: this datacenter, making it the primary)' },
@@ -72,15 +74,16 @@ export const agentCommand: Command = {
     const destination = human ? humanLogStream((t) => process.stderr.write(t)) : pino.destination(2);
     const logger = pino({ level: config.logLevel, base: { node: config.node } }, destination) as unknown as Logger;
     const agent = await startAgent(config, { logger });
-    const grpc = `${config.bind}:${agent.xds.port}`;
+    const grpc = [agent.xds.port >= 0 && `${config.bind}:${agent.xds.port}`, agent.xds.tlsPort >= 0 && `${config.bind}:${agent.xds.tlsPort} (TLS)`].filter(Boolean).join(', ');
+    const httpApi = [config.httpPort >= 0 && `http://${agent.httpAddress}`, agent.httpsAddress && `https://${agent.httpsAddress}`].filter(Boolean).join(', ');
     const store = config.dataDir ?? 'in memory (-dev)';
     logger.info({ version: packageVersion(), http: agent.httpAddress, grpc, dataDir: config.dataDir ?? '(in memory)', datacenter: config.datacenter, defaultIntentionPolicy: config.defaultIntentionPolicy }, 'agent started');
     io.stdout(
       [
-        `Switchyard agent running: node ${config.node}, datacenter ${config.datacenter}, HTTP on ${agent.httpAddress}, gRPC (xDS) on ${grpc}, store ${store}`,
+        `Switchyard agent running: node ${config.node}, datacenter ${config.datacenter}, HTTP on ${config.httpPort >= 0 ? agent.httpAddress : 'none'}${agent.httpsAddress ? `, HTTPS on ${agent.httpsAddress}` : ''}, gRPC (xDS) on ${grpc}, store ${store}`,
         `                 Version: ${packageVersion()}`,
         `                Data dir: ${store}`,
-        `                HTTP API: http://${agent.httpAddress}`,
+        `                HTTP API: ${httpApi}`,
         `              gRPC (xDS): ${grpc}`,
         `              Datacenter: ${config.datacenter} (primary: ${config.primaryDatacenter})`,
         `Default intention policy: ${config.defaultIntentionPolicy}`,

@@ -10,7 +10,15 @@ import { ValidationError, errorMessage } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
 import { DEFAULT_XDS_LIMITS } from '../server/index.js';
 
-const portNumber = z.number().int('must be an integer').min(0, 'must be between 0 and 65535').max(65535, 'must be between 0 and 65535');
+/** A port, or -1 for none (Consul's way of turning a listener off). */
+const optionalPort = z.number().int('must be an integer').min(-1, 'must be -1 (off) or between 0 and 65535').max(65535, 'must be -1 (off) or between 0 and 65535');
+/** Consul 1.14's `tls { defaults | https | grpc { ... } }`: the files a TLS listener serves with. */
+const tlsSection = z.strictObject({
+  ca_file: z.string().min(1, 'must not be empty').optional(),
+  cert_file: z.string().min(1, 'must not be empty').optional(),
+  key_file: z.string().min(1, 'must not be empty').optional(),
+  verify_incoming: z.boolean().optional(),
+});
 /** The configured limit on request bodies: from 64 KiB (the small routes' own) to 64 MiB. */
 export const MAX_BODY_BYTES_RANGE = { min: SMALL_BODY_BYTES, max: 64 * 1024 * 1024 } as const;
 const maxBodyBytes = z.number().int('must be an integer').min(MAX_BODY_BYTES_RANGE.min, `must be at least ${MAX_BODY_BYTES_RANGE.min}`).max(MAX_BODY_BYTES_RANGE.max, `must be at most ${MAX_BODY_BYTES_RANGE.max}`);
@@ -83,7 +91,9 @@ export const configFileSchema = z.strictObject({
   connect: z.strictObject({ ca_config: z.strictObject({ cluster_id: uuid.optional() }).optional() }).optional(),
   data_dir: z.string().min(1, 'must not be empty').optional(),
   bind_addr: z.string().min(1, 'must not be empty').optional(),
-  ports: z.strictObject({ http: portNumber.optional(), grpc: portNumber.optional() }).optional(),
+  // Consul's names; -1 turns a port off (ports.http = -1 with ports.https serves HTTPS only).
+  ports: z.strictObject({ http: optionalPort.optional(), https: optionalPort.optional(), grpc: optionalPort.optional(), grpc_tls: optionalPort.optional() }).optional(),
+  tls: z.strictObject({ defaults: tlsSection.optional(), https: tlsSection.optional(), grpc: tlsSection.optional() }).optional(),
   default_intention_policy: z.enum(['allow', 'deny']).optional(),
   node_meta: nodeMeta.optional(),
   log_level: LOG_LEVEL.optional(),
@@ -114,8 +124,16 @@ export interface AgentConfig {
   /** The CA's cluster id when it is first initialised (connect.ca_config.cluster_id). */
   readonly caClusterId?: string;
   readonly bind: string;
+  /** -1: no plain HTTP (only HTTPS). */
   readonly httpPort: number;
+  /** -1: no plaintext gRPC (only TLS gRPC). */
   readonly grpcPort: number;
+  /** HTTPS (Consul's ports.https); -1 (the default) for none. */
+  readonly httpsPort?: number;
+  /** xDS over TLS (Consul's ports.grpc_tls); -1 (the default) for none. */
+  readonly grpcTlsPort?: number;
+  /** Where each TLS port's certificate comes from (files, or issued by the agent's CA when none are given). */
+  readonly tls?: { readonly https: TlsFiles; readonly grpc: TlsFiles };
   /** Undefined: an in-memory store (-dev). */
   readonly dataDir?: string;
   readonly defaultIntentionPolicy: 'allow' | 'deny';
@@ -138,6 +156,30 @@ export interface AgentConfig {
   readonly acl?: { readonly enabled: boolean; readonly defaultPolicy: 'allow' | 'deny' };
 }
 
+/** One TLS listener's files as configured, each with the config key it came from (for errors). */
+export interface TlsFiles {
+  readonly certFile?: { readonly path: string; readonly key: string };
+  readonly keyFile?: { readonly path: string; readonly key: string };
+  readonly caFile?: { readonly path: string; readonly key: string };
+  readonly verifyIncoming: boolean;
+}
+
+type TlsSectionConfig = z.output<typeof tlsSection>;
+
+/** A listener's TLS settings: its own section (`tls.https`, `tls.grpc`) over `tls.defaults`, checked for what belongs together. */
+function tlsFiles(file: ConfigFile, section: 'https' | 'grpc'): TlsFiles {
+  const own: TlsSectionConfig = file.tls?.[section] ?? {};
+  const defaults: TlsSectionConfig = file.tls?.defaults ?? {};
+  const pick = (k: 'ca_file' | 'cert_file' | 'key_file') =>
+    own[k] !== undefined ? { path: own[k], key: `tls.${section}.${k}` } : defaults[k] !== undefined ? { path: defaults[k], key: `tls.defaults.${k}` } : undefined;
+  const out = { certFile: pick('cert_file'), keyFile: pick('key_file'), caFile: pick('ca_file'), verifyIncoming: own.verify_incoming ?? defaults.verify_incoming ?? false };
+  if (out.certFile && !out.keyFile) throw ValidationError.of(out.certFile.key.replace(/cert_file$/, 'key_file'), `is required with ${out.certFile.key}`);
+  if (out.keyFile && !out.certFile) throw ValidationError.of(out.keyFile.key.replace(/key_file$/, 'cert_file'), `is required with ${out.keyFile.key}`);
+  // With its own certificate the agent cannot tell which CA signs its clients; auto-issued, it is the agent's CA.
+  if (out.verifyIncoming && out.certFile && !out.caFile) throw ValidationError.of(`tls.${own.verify_incoming !== undefined ? section : 'defaults'}.ca_file`, 'is required with verify_incoming when cert_file is given: the CA that client certificates must be signed by');
+  return out;
+}
+
 export function readConfigFile(path: string): ConfigFile {
   let raw: unknown;
   try {
@@ -153,6 +195,8 @@ export interface AgentFlags {
   'data-dir'?: string;
   'http-port'?: number;
   'grpc-port'?: number;
+  'https-port'?: number;
+  'grpc-tls-port'?: number;
   bind?: string;
   datacenter?: string;
   'primary-datacenter'?: string;
@@ -185,6 +229,9 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
     bind: flags.bind ?? file.bind_addr ?? DEFAULTS.bind,
     httpPort: flags['http-port'] ?? file.ports?.http ?? DEFAULTS.httpPort,
     grpcPort: flags['grpc-port'] ?? file.ports?.grpc ?? DEFAULTS.grpcPort,
+    httpsPort: flags['https-port'] ?? file.ports?.https ?? -1,
+    grpcTlsPort: flags['grpc-tls-port'] ?? file.ports?.grpc_tls ?? -1,
+    tls: { https: tlsFiles(file, 'https'), grpc: tlsFiles(file, 'grpc') },
     dataDir: flags.dev ? undefined : dataDir,
     defaultIntentionPolicy: file.default_intention_policy ?? 'allow',
     nodeMeta: file.node_meta ?? {},

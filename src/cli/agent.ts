@@ -43,6 +43,7 @@ import { configDryRun } from './dry-run.js';
 import { proxyInspector } from './proxy-inspect.js';
 import { meshResourceSource } from './xds-source.js';
 import { checkFederation, DEFAULT_SHUTDOWN_GRACE_MS, type AgentConfig } from './agent-config.js';
+import { agentTlsListeners, exposureWarning } from './agent-tls.js';
 
 export interface AgentDeps {
   readonly logger?: Logger;
@@ -69,8 +70,10 @@ export interface Agent {
   readonly federation: Federation;
   /** ACL tokens, policies and roles, and whether they are enforced (so far on /v1/acl/* only). */
   readonly acl: AclGuard & { readonly store: AclStore };
-  /** The bound HTTP address, `host:port` (the real port when configured with 0). */
+  /** The bound HTTP address, `host:port` (the real port when configured with 0); the HTTPS one when plain HTTP is off. */
   readonly httpAddress: string;
+  /** The bound HTTPS address, when ports.https is on. */
+  readonly httpsAddress?: string;
   /**
    * Shuts down, bounded by the grace period (the configured one unless given): intake stops at
    * once (health checks, new connections, new requests, blocking queries, xDS streams), replies
@@ -99,8 +102,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     logger.error({ table: r.table, key: r.key, reason: r.reason }, 'stored record cannot be served; reads of it answer 500 and lists leave it out until it is replaced or deleted');
   }
   let address: AddressInfo | undefined;
+  /** Bound when ports.https is on; this agent's address when plain HTTP is off. */
+  let httpsAddress: AddressInfo | undefined;
   // Another datacenter's sidecars are asked of this agent's own API with ?dc=, which it forwards.
-  const ownAddress = () => `${formatHost(config.bind)}:${address?.port ?? config.httpPort}`;
+  const ownAddress = () => `${formatHost(config.bind)}:${address?.port ?? httpsAddress?.port ?? config.httpPort}`;
   const remote = httpRemoteCatalog({ baseUrl: () => `http://${ownAddress()}`, logger });
   const catalogOptions = { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote };
   const catalog = new Catalog(store, catalogOptions);
@@ -146,6 +151,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         bind: config.bind,
         httpPort: () => address?.port ?? config.httpPort,
         grpcPort: () => xdsPort ?? config.grpcPort,
+        httpsPort: () => httpsAddress?.port ?? config.httpsPort ?? -1,
+        grpcTlsPort: () => xdsTlsPort ?? config.grpcTlsPort ?? -1,
         version: packageVersion(),
         host: hostInfo(clock, config.dataDir),
       }),
@@ -163,11 +170,17 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   });
   let xds: XdsServer;
   let xdsPort: number | undefined;
+  let xdsTlsPort: number | undefined;
+  let tls: Awaited<ReturnType<typeof agentTlsListeners>> | undefined;
   try {
-    address = await http.listen(config.httpPort, config.bind);
-    xds = await startXdsServer({ source, logger, status: xdsStatus, metrics: meters.xds, host: config.bind, port: config.grpcPort, limits: { maxStreams: config.xdsMaxStreams } });
+    tls = await agentTlsListeners(config, { ca, clock, logger });
+    if (config.httpPort >= 0) address = await http.listen(config.httpPort, config.bind);
+    if (tls.https) httpsAddress = await http.listen(config.httpsPort ?? -1, config.bind, tls.https);
+    xds = await startXdsServer({ source, logger, status: xdsStatus, metrics: meters.xds, host: config.bind, port: config.grpcPort, tls: tls.grpc && { port: config.grpcTlsPort ?? -1, listener: tls.grpc }, limits: { maxStreams: config.xdsMaxStreams } });
     xdsPort = xds.port;
+    xdsTlsPort = xds.tlsPort;
   } catch (err) {
+    tls?.stop();
     federation.close();
     await http.close().catch(() => undefined);
     leaves.stop();
@@ -175,9 +188,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     store.close();
     throw err;
   }
+  const warning = exposureWarning(config);
+  if (warning) logger.warn({ bind: config.bind }, warning);
   checks.start();
   federation.start();
-  const host = formatHost(address.address);
+  const shown = (address ?? httpsAddress) as AddressInfo;
+  const host = formatHost(shown.address);
   let closing: Promise<ShutdownReport> | undefined;
   return {
     config,
@@ -190,7 +206,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     xds,
     federation,
     acl: { ...aclGuard, store: acls },
-    httpAddress: `${host}:${address.port}`,
+    httpAddress: `${host}:${shown.port}`,
+    ...(httpsAddress && { httpsAddress: `${formatHost(httpsAddress.address)}:${httpsAddress.port}` }),
     close(opts = {}) {
       closing ??= (async () => {
         checks.stop();
@@ -198,6 +215,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         const xdsClosed = xds.close();
         const cutRequests = await http.close({ graceMs: opts.graceMs ?? config.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS, cut: opts.cut });
         await xdsClosed;
+        tls?.stop();
         leaves.stop();
         await ca.stop();
         // What a cut request had started to write still commits (or fails) before the store closes.

@@ -5,12 +5,12 @@ import { parseCAConfigRequest } from '../ca/config.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
 import type { Command, CommandIO } from './command.js';
 import { flagsHelp, noArguments, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
-import { ApiClient, HTTP_ADDR_HELP, httpAddr } from './http-client.js';
+import { ApiClient, HTTP_ADDR_HELP, httpAddr, caFile } from './http-client.js';
 
 const HTTP_ADDR = { type: 'string', help: HTTP_ADDR_HELP } as const;
 
 function client(flag: string | undefined, io: CommandIO): ApiClient {
-  return new ApiClient(httpAddr(flag, io.env));
+  return new ApiClient(httpAddr(flag, io.env), undefined, { caFile: caFile(undefined, io.env) });
 }
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;

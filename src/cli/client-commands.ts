@@ -4,7 +4,7 @@ import { ValidationError, errorMessage } from '../core/errors.js';
 import type { Command, CommandIO } from './command.js';
 import { dryRunText, type DryRunReport } from './dry-run-text.js';
 import { flagsHelp, noArguments, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
-import { ApiClient, HTTP_ADDR_HELP, httpAddr } from './http-client.js';
+import { ApiClient, HTTP_ADDR_HELP, httpAddr, caFile } from './http-client.js';
 
 const HTTP_ADDR = { 'http-addr': { type: 'string', help: HTTP_ADDR_HELP } } as const;
 
@@ -36,7 +36,7 @@ export function command<S extends FlagSpecs>(
     help: `Usage: switchyard ${name} ${usage}\n\nFlags:\n${flagsHelp(all)}`,
     run(args, io) {
       const { flags, positional: rest } = parseFlags(all, args);
-      return fn(new ApiClient(httpAddr(flags['http-addr'] as string | undefined, io.env)), flags, rest, io);
+      return fn(new ApiClient(httpAddr(flags['http-addr'] as string | undefined, io.env), undefined, { caFile: caFile(undefined, io.env) }), flags, rest, io);
     },
   };
 }

@@ -16,15 +16,19 @@ import type { Command } from './command.js';
 import { GATEWAY_FLAGS, gatewayRequest, gatewayService } from './connect-envoy-gateway.js';
 import { findEnvoy } from './envoy-binary.js';
 import { flagsHelp, noArguments, parseFlags } from './flags.js';
-import { ApiClient, HTTP_ADDR_HELP, httpAddr } from './http-client.js';
+import { ApiClient, CA_FILE_HELP, caFile, HTTP_ADDR_HELP, httpAddr, readCaFile } from './http-client.js';
+import { rootsBundle } from '../ca/agent-tls.js';
+import type { CARoots } from '../ca/types.js';
 
 const FLAGS = {
   'sidecar-for': { type: 'string', help: 'ID of the service whose sidecar proxy this Envoy is' },
   'proxy-id': { type: 'string', help: 'ID of the proxy service registration (instead of -sidecar-for)' },
   bootstrap: { type: 'bool', help: 'print the bootstrap JSON instead of running Envoy' },
   'admin-bind': { type: 'string', help: "Envoy's admin address", default: '127.0.0.1:19000' },
-  'grpc-addr': { type: 'string', help: "Switchyard's gRPC (xDS) address (default $CONSUL_GRPC_ADDR, else the HTTP address's host with the gRPC port the agent reports)" },
+  'grpc-addr': { type: 'string', help: "Switchyard's gRPC (xDS) address, https://ADDR:PORT for its TLS port (default $CONSUL_GRPC_ADDR, else the HTTP address's host with the gRPC port the agent reports, its TLS one if it serves one)" },
+  'grpc-ca-file': { type: 'string', help: "CA file (PEM) Envoy verifies the agent's TLS gRPC certificate with; implies TLS (default $CONSUL_GRPC_CACERT, else -ca-file, else the agent's CA roots from /v1/connect/ca/roots)" },
   'http-addr': { type: 'string', help: HTTP_ADDR_HELP },
+  'ca-file': { type: 'string', help: CA_FILE_HELP },
   token: { type: 'string', help: "ACL token for the agent's API and the proxy's xDS stream (x-consul-token); default $CONSUL_HTTP_TOKEN" },
   'token-file': { type: 'string', help: 'file holding the ACL token (instead of -token); default $CONSUL_HTTP_TOKEN_FILE' },
   'ads-mode': { type: 'string', help: 'delta or sotw', default: 'delta' },
@@ -45,14 +49,40 @@ export async function resolvedHostPort(flag: string, raw: string): Promise<{ hos
   }
 }
 
-/** Where Envoy reaches the xDS port: the flag, $CONSUL_GRPC_ADDR, else the agent's host with the gRPC port it reports (as `consul connect envoy` reads it). */
-async function grpcAddr(flag: string | undefined, env: Readonly<Record<string, string | undefined>>, api: ApiClient): Promise<string> {
-  const given = flag || env.CONSUL_GRPC_ADDR?.replace(/^https?:\/\//, '');
-  if (given) return given;
-  const self = await api.get<{ DebugConfig?: { GRPCPort?: number } }>('/v1/agent/self');
-  const port = self.DebugConfig?.GRPCPort;
-  if (!port || port < 0) throw ValidationError.of('-grpc-addr', 'is required: the agent reports no gRPC port');
-  return `${new URL(api.base).hostname.replace(/^\[(.*)\]$/, '$1')}:${port}`;
+interface XdsTarget {
+  readonly addr: string;
+  /** Whether the port is the agent's TLS one. */
+  readonly tls: boolean;
+}
+
+/**
+ * Where Envoy reaches the xDS port, as `consul connect envoy` decides: the flag or
+ * $CONSUL_GRPC_ADDR (TLS when it starts with https://, or when a gRPC CA file is given), else the
+ * agent's host with the port /v1/agent/self reports, its TLS port when it serves one (xDS.Ports.TLS,
+ * DebugConfig.GRPCTLSPort), else its plaintext one.
+ */
+async function xdsTarget(flag: string | undefined, grpcCaGiven: boolean, env: Readonly<Record<string, string | undefined>>, api: ApiClient): Promise<XdsTarget> {
+  const given = flag || env.CONSUL_GRPC_ADDR;
+  if (given) return { addr: given.replace(/^https?:\/\//i, ''), tls: /^https:\/\//i.test(given) || grpcCaGiven };
+  const self = await api.get<{ DebugConfig?: { GRPCPort?: number; GRPCTLSPort?: number }; xDS?: { Ports?: { Plaintext?: number; TLS?: number } } }>('/v1/agent/self');
+  const tlsPort = self.xDS?.Ports?.TLS ?? self.DebugConfig?.GRPCTLSPort ?? -1;
+  const plainPort = self.xDS?.Ports?.Plaintext ?? self.DebugConfig?.GRPCPort ?? -1;
+  const host = new URL(api.base).hostname.replace(/^\[(.*)\]$/, '$1');
+  if (tlsPort > 0) return { addr: `${host}:${tlsPort}`, tls: true };
+  if (plainPort > 0) return { addr: `${host}:${plainPort}`, tls: false };
+  throw ValidationError.of('-grpc-addr', 'is required: the agent reports no gRPC port');
+}
+
+/**
+ * The CA Envoy trusts the agent's TLS gRPC certificate with: -grpc-ca-file, $CONSUL_GRPC_CACERT,
+ * -ca-file, $CONSUL_CACERT, else the agent's CA roots (which sign the certificate it issues itself).
+ */
+async function xdsCa(flags: { 'grpc-ca-file'?: string; 'ca-file'?: string }, env: Readonly<Record<string, string | undefined>>, api: ApiClient): Promise<string> {
+  const grpcFile = flags['grpc-ca-file'] || env.CONSUL_GRPC_CACERT;
+  if (grpcFile) return readCaFile(grpcFile, flags['grpc-ca-file'] ? '-grpc-ca-file' : 'CONSUL_GRPC_CACERT');
+  const httpFile = caFile(flags['ca-file'], env);
+  if (httpFile) return readCaFile(httpFile, flags['ca-file'] ? '-ca-file' : 'CONSUL_CACERT');
+  return rootsBundle(await api.get<CARoots>('/v1/connect/ca/roots'));
 }
 
 /**
@@ -124,8 +154,10 @@ export const connectEnvoyCommand: Command = {
     const gateway = gatewayRequest(flags);
     // One token for the agent's API (the proxy lookup, a gateway's registration) and the stream.
     const token = aclToken(flags, io.env);
-    const api = new ApiClient(httpAddr(flags['http-addr'], io.env), token);
-    const grpc = await resolvedHostPort('grpc-addr', await grpcAddr(flags['grpc-addr'], io.env, api));
+    const api = new ApiClient(httpAddr(flags['http-addr'], io.env), token, { caFile: caFile(flags['ca-file'], io.env) });
+    const target = await xdsTarget(flags['grpc-addr'], Boolean(flags['grpc-ca-file'] || io.env.CONSUL_GRPC_CACERT), io.env, api);
+    const grpc = await resolvedHostPort('grpc-addr', target.addr);
+    const xdsTls = target.tls ? { caPem: await xdsCa(flags, io.env, api) } : undefined;
     // With -bootstrap stdout is the bootstrap alone.
     const say = (line: string) => (flags.bootstrap ? undefined : io.stdout(`${line}\n`));
     const proxy = gateway ? await gatewayService(api, gateway, say) : await findProxy(api, flags);
@@ -141,6 +173,7 @@ export const connectEnvoyCommand: Command = {
       adminPort: admin.port,
       adsMode: mode,
       token,
+      xdsTls,
     });
     const json = JSON.stringify(toJson(Bootstrap, bootstrap), null, 2);
     if (flags.bootstrap) {

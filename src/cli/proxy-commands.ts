@@ -7,7 +7,7 @@ import { TypeUrl, type XdsTypeUrl } from '../core/type-urls.js';
 import type { StreamStatus } from '../server/status.js';
 import type { Command } from './command.js';
 import { flagsHelp, parseFlags } from './flags.js';
-import { ApiClient, HTTP_ADDR_HELP, httpAddr } from './http-client.js';
+import { ApiClient, HTTP_ADDR_HELP, httpAddr, caFile } from './http-client.js';
 import { table } from './table.js';
 
 const FLAGS = {
@@ -94,7 +94,7 @@ export const proxyStatusCommand: Command = {
     const { flags, positional } = parseFlags(FLAGS, args);
     const fmt = format(flags.format);
     if (positional.length > 1) throw ValidationError.of('PROXY-ID', `expected at most one proxy ID, got ${positional.length}`);
-    const api = new ApiClient(httpAddr(flags['http-addr'], io.env));
+    const api = new ApiClient(httpAddr(flags['http-addr'], io.env), undefined, { caFile: caFile(undefined, io.env) });
     const id = positional[0];
     const reports = id === undefined ? await api.get<ProxyReport[]>('/v1/agent/xds/proxy-status') : [await api.get<ProxyReport>(`/v1/agent/xds/proxy-status/${encodeURIComponent(id)}`)];
     if (fmt === 'json') io.stdout(`${JSON.stringify(id === undefined ? reports : reports[0], null, 2)}\n`);
@@ -111,7 +111,7 @@ export const proxyConfigCommand: Command = {
   async run(args, io) {
     const { flags, positional } = parseFlags({ 'http-addr': FLAGS['http-addr'] }, args);
     if (positional.length !== 1) throw ValidationError.of('PROXY-ID', `expected one proxy ID, got ${positional.length}`);
-    const api = new ApiClient(httpAddr(flags['http-addr'], io.env));
+    const api = new ApiClient(httpAddr(flags['http-addr'], io.env), undefined, { caFile: caFile(undefined, io.env) });
     io.stdout(`${JSON.stringify(await api.get(`/v1/agent/xds/config/${encodeURIComponent(positional[0] as string)}`), null, 2)}\n`);
     return 0;
   },

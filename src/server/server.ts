@@ -15,6 +15,8 @@ import type { ProxyResourceSource } from './source.js';
 import { nullXdsMetrics, type XdsMetricsSink } from './metrics.js';
 import { XdsStatusRegistry } from './status.js';
 import { serveStream, type StreamDeps } from './stream-host.js';
+import { tlsServerCredentials } from './tls-credentials.js';
+import type { TlsListener } from '../core/tls.js';
 
 export interface XdsServerOptions {
   readonly source: ProxyResourceSource;
@@ -23,8 +25,10 @@ export interface XdsServerOptions {
   readonly status?: XdsStatusRegistry;
   /** Defaults to 127.0.0.1. */
   readonly host?: string;
-  /** 0 (the default) picks a free port. */
+  /** 0 (the default) picks a free port; -1 serves no plaintext port (only `tls`). */
   readonly port?: number;
+  /** A second port serving the same streams over TLS (Consul's ports.grpc_tls); 0 picks a free port. */
+  readonly tls?: { readonly port: number; readonly listener: TlsListener };
   /** Defaults to insecure (loopback); pass TLS credentials for other binds. */
   readonly credentials?: ServerCredentials;
   /** Longest stretch (ms) of queued pushes run before yielding to I/O; default 5. */
@@ -62,7 +66,10 @@ function listen(server: Server, credentials: ServerCredentials, host: string, po
 }
 
 export interface XdsServer {
+  /** The plaintext port, -1 when there is none. */
   readonly port: number;
+  /** The TLS port, -1 when there is none. */
+  readonly tlsPort: number;
   readonly status: XdsStatusRegistry;
   /**
    * Stops accepting streams and ends every open one with UNAVAILABLE ("shutting down"), so a
@@ -100,16 +107,33 @@ export async function startXdsServer(opts: XdsServerOptions): Promise<XdsServer>
     streamAggregatedResources: (call: ServerDuplexStream<DiscoveryRequest | RejectedRequest, Buffer>) => serveStream(call, deps, 'sotw', sotwDriver),
   });
   const host = opts.host ?? '127.0.0.1';
-  const tcp = await listen(server, opts.credentials ?? ServerCredentials.createInsecure(), host, opts.port ?? 0, opts.listenBacklog ?? LISTEN_BACKLOG);
-  const { port } = tcp.address() as AddressInfo;
-  logger.info({ host, port }, 'xDS server listening');
+  const backlog = opts.listenBacklog ?? LISTEN_BACKLOG;
+  const tcps: TcpServer[] = [];
+  const portOf = (tcp: TcpServer) => (tcp.address() as AddressInfo).port;
+  let port = -1;
+  let tlsPort = -1;
+  try {
+    if ((opts.port ?? 0) >= 0) {
+      tcps.push(await listen(server, opts.credentials ?? ServerCredentials.createInsecure(), host, opts.port ?? 0, backlog));
+      port = portOf(tcps[tcps.length - 1] as TcpServer);
+    }
+    if (opts.tls) {
+      tcps.push(await listen(server, tlsServerCredentials(opts.tls.listener), host, opts.tls.port, backlog));
+      tlsPort = portOf(tcps[tcps.length - 1] as TcpServer);
+    }
+  } catch (err) {
+    for (const tcp of tcps) tcp.close();
+    throw err;
+  }
+  logger.info({ host, port, tlsPort, verifyIncoming: opts.tls?.listener.verifyIncoming ?? false }, 'xDS server listening');
   return {
     port,
+    tlsPort,
     status,
     close: (timeoutMs = 1000) =>
       new Promise<void>((resolve) => {
         const streams = deps.open.size;
-        tcp.close();
+        for (const tcp of tcps) tcp.close();
         for (const end of [...deps.open]) end(Status.UNAVAILABLE, 'the xDS server is shutting down');
         const timer = setTimeout(() => {
           server.forceShutdown();

@@ -1,11 +1,14 @@
 // The bootstrap a sidecar Envoy starts from (`switchyard connect envoy`): who it is, where its
-// admin API listens, and how to reach Switchyard's ADS (delta by default) with its token.
+// admin API listens, and how to reach Switchyard's ADS (delta by default) with its token, over
+// TLS when the agent's gRPC port is its TLS one.
 // Everything else (clusters, listeners, secrets) arrives over ADS.
 import { DEFAULT_NAMESPACE, XDS_CLUSTER } from '../core/names.js';
 import { pack } from '../core/proto.js';
 import { Bootstrap } from '../gen/envoy/config/bootstrap/v3/bootstrap.js';
 import { Cluster_DiscoveryType } from '../gen/envoy/config/cluster/v3/cluster.js';
 import { ApiConfigSource_ApiType, ApiVersion } from '../gen/envoy/config/core/v3/config_source.js';
+import type { TransportSocket } from '../gen/envoy/config/core/v3/base.js';
+import { UpstreamTlsContext } from '../gen/envoy/extensions/transport_sockets/tls/v3/tls.js';
 import { HttpProtocolOptions } from '../gen/envoy/extensions/upstreams/http/v3/http_protocol_options.js';
 import { millis, socketAddress } from './address.js';
 import { adsConfigSource } from './config-source.js';
@@ -31,6 +34,11 @@ export interface BootstrapOptions {
   readonly adsMode?: 'delta' | 'sotw';
   /** ACL token sent as gRPC initial metadata `x-consul-token`. */
   readonly token?: string;
+  /**
+   * Reach the xDS port over TLS (the agent's ports.grpc_tls), trusting `caPem` (the agent's CA, as
+   * `consul connect envoy` inlines -grpc-ca-file); `sni` is sent as the server name when set.
+   */
+  readonly xdsTls?: { readonly caPem: string; readonly sni?: string };
   /** Connect timeout to Switchyard, default 1000 ms. */
   readonly xdsConnectTimeoutMs?: number;
 }
@@ -46,6 +54,15 @@ function xdsClusterTypedOptions() {
   return { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': pack(HttpProtocolOptions, http2) };
 }
 
+/** The xds cluster's client TLS: the agent's certificate checked against the given CA; h2 offered by ALPN, which gRPC servers require. */
+function xdsTransportSocket(tls: NonNullable<BootstrapOptions['xdsTls']>): TransportSocket {
+  const ctx = UpstreamTlsContext.fromPartial({
+    commonTlsContext: { alpnProtocols: ['h2'], validationContextType: { $case: 'validationContext', value: { trustedCa: { specifier: { $case: 'inlineString', value: tls.caPem } } } } },
+    ...(tls.sni && { sni: tls.sni }),
+  });
+  return { name: 'tls', configType: { $case: 'typedConfig', value: pack(UpstreamTlsContext, ctx) } };
+}
+
 export function generateBootstrap(opts: BootstrapOptions): Bootstrap {
   const namespace = opts.namespace ?? DEFAULT_NAMESPACE;
   return Bootstrap.fromPartial({
@@ -58,6 +75,7 @@ export function generateBootstrap(opts: BootstrapOptions): Bootstrap {
           clusterDiscoveryType: { $case: 'type', value: IP_LITERAL.test(opts.xdsAddress) ? Cluster_DiscoveryType.STATIC : Cluster_DiscoveryType.STRICT_DNS },
           connectTimeout: millis(opts.xdsConnectTimeoutMs ?? 1000),
           typedExtensionProtocolOptions: xdsClusterTypedOptions(),
+          ...(opts.xdsTls && { transportSocket: xdsTransportSocket(opts.xdsTls) }),
           loadAssignment: {
             clusterName: XDS_CLUSTER,
             endpoints: [{ lbEndpoints: [{ hostIdentifier: { $case: 'endpoint', value: { address: socketAddress(opts.xdsAddress, opts.xdsPort) } } }] }],

@@ -1,6 +1,6 @@
 // Scripted ADS clients for protocol tests: a real @grpc/grpc-js client over a real socket.
 // send a request, expect the next response within a deadline, ACK, NACK, expect nothing sent.
-import { credentials, Metadata, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelCredentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { AggregatedDiscoveryServiceClient } from '../../src/gen/envoy/service/discovery/v3/ads.js';
 import {
   DeltaDiscoveryRequest,
@@ -108,8 +108,8 @@ function streamMetadata(token: string | Metadata | undefined): Metadata {
   return md;
 }
 
-function connect(port: number): AggregatedDiscoveryServiceClient {
-  return new AggregatedDiscoveryServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+function connect(port: number, creds: ChannelCredentials = credentials.createInsecure()): AggregatedDiscoveryServiceClient {
+  return new AggregatedDiscoveryServiceClient(`127.0.0.1:${port}`, creds);
 }
 
 export function node(id: string, userAgentName = 'envoy'): Node {
@@ -119,8 +119,9 @@ export function node(id: string, userAgentName = 'envoy'): Node {
 export class DeltaClient extends ScriptedAdsClient<DeltaDiscoveryRequest, DeltaDiscoveryResponse> {
   private sentNode = false;
 
-  static open(port: number, n: Node | undefined, token?: string | Metadata): DeltaClient {
-    const client = connect(port);
+  /** `token`: the stream's ACL token (or metadata); `creds`: TLS ones for the agent's TLS port (default plaintext). */
+  static open(port: number, n: Node | undefined, token?: string | Metadata, creds?: ChannelCredentials): DeltaClient {
+    const client = connect(port, creds);
     const c = new DeltaClient(client, client.deltaAggregatedResources(streamMetadata(token)));
     c.node = n;
     return c;

@@ -1,8 +1,9 @@
 // Leaf issuance from a template: everything that depends only on the signing certificate
 // (issuer name, authority key id, the fixed extensions) is encoded once; per leaf only the
-// serial, validity, subject, key and SAN are encoded before signing.
+// serial, validity, subject, key and SAN are encoded before signing. The SAN is the CSR's: a
+// service leaf's URI (validated to be alone), or an agent TLS certificate's URI, DNS names and IPs.
 import type { CertInfo } from '../cert-info.js';
-import { authorityKeyId, basicConstraints, buildCertificate, LEAF_EXT_KEY_USAGE, LEAF_KEY_USAGE, subjectKeyId, uriSan } from '../certs.js';
+import { authorityKeyId, basicConstraints, buildCertificate, LEAF_EXT_KEY_USAGE, LEAF_KEY_USAGE, subjectAltName, subjectKeyId } from '../certs.js';
 import type { ParsedCsr } from '../csr.js';
 import { keyIdentifier, type Signer } from '../keys.js';
 
@@ -29,7 +30,7 @@ export class LeafSigner {
         notAfter: Math.min(now + ttlMs, this.issuer.notAfter),
         spki: csr.spki,
         // An empty subject (30 00) makes the SAN the identity, so it must be critical.
-        extensions: [...this.fixed, subjectKeyId(keyIdentifier(csr.spki)), uriSan(csr.uris, csr.subject.length <= 2)],
+        extensions: [...this.fixed, subjectKeyId(keyIdentifier(csr.spki)), subjectAltName({ uris: csr.uris, dnsNames: csr.dnsNames, ips: csr.ips }, csr.subject.length <= 2)],
       },
       this.signer,
     );
