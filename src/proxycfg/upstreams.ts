@@ -9,7 +9,8 @@
 // their WAN addresses from its federation state), or at the remote sidecars directly (`none`,
 // the default). Its cluster is `<svc>.<ns>.<dc>.internal.<td>` whichever way: the gateways route
 // by that SNI.
-import { combineLatest, map, of, type Observable } from 'rxjs';
+import { combineLatest, map, of, switchMap, type Observable } from 'rxjs';
+import { compileDiscoveryChain, defaultChain, defaultChainEntries, type CompileResult } from '../catalog/config/chain.js';
 import { upstreamConfigSchema } from '../catalog/services/proxy-config.js';
 import { DEFAULT_UPSTREAM_BIND_ADDRESS } from '../catalog/services/register.js';
 import { aggregateStatus, type CheckServiceNode, type ConfigEntryOf, type FederationState, type MeshGatewayMode, type Protocol, type Upstream } from '../catalog/types.js';
@@ -17,7 +18,8 @@ import { resolveProtocol } from '../catalog/config/protocol.js';
 import { DEFAULT_NAMESPACE, upstreamId } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, SERVICE_DEFAULTS, sharedBy, type Issues, type ProxyDeps } from './resolve.js';
 import { localGatewayEndpoints, remoteGatewayEndpoints } from './gateways.js';
-import type { UpstreamEndpoint, UpstreamSnapshot } from './snapshot.js';
+import { subsetNodes, watchChain, watchTargetNodes } from './chain.js';
+import type { TargetEndpoints, UpstreamEndpoint, UpstreamSnapshot } from './snapshot.js';
 
 /** What an upstream in another datacenter may be reached through; which one, its mode decides. */
 export interface CrossDatacenterInputs {
@@ -33,20 +35,43 @@ export interface UpstreamInputs {
   /** Its position in the registration (for issue paths). */
   readonly index: number;
   readonly serviceDefaults: ConfigEntryOf<'service-defaults'> | undefined;
-  /** The destination's sidecars in this datacenter (none for an upstream in another). */
-  readonly nodes: readonly CheckServiceNode[];
+  /** The destination's compiled discovery chain (the default chain for an upstream in another datacenter). */
+  readonly chain: CompileResult;
+  /** The instances of each target of the chain, by target id, subsets applied (none for an upstream in another datacenter). */
+  readonly targetNodes: ReadonlyMap<string, readonly CheckServiceNode[]>;
   /** Set for an upstream in another datacenter. */
   readonly crossDatacenter?: CrossDatacenterInputs;
 }
 
-/** An upstream destination's sidecars and service-defaults, combined once per destination. */
-function destinationInputs(deps: ProxyDeps, destination: string) {
-  return sharedBy(deps, `destination-inputs/${destination}`, () =>
-    combineLatest([deps.catalog.watchConnectHealth(destination), deps.catalog.watchConfigEntry(SERVICE_DEFAULTS, destination)]),
+/**
+ * An upstream destination's discovery chain, the instances of every target of it, and its
+ * service-defaults, combined once per (destination, protocol override).
+ */
+function destinationInputs(deps: ProxyDeps, destination: string, datacenter: string, overrideProtocol: Protocol | undefined) {
+  return sharedBy(deps, `destination-inputs/${destination}${overrideProtocol ? `?protocol=${overrideProtocol}` : ''}`, () =>
+    combineLatest([
+      watchChain(deps, destination, datacenter, overrideProtocol).pipe(
+        switchMap((chain) => {
+          const targets = chain.ok ? Object.values(chain.chain.targets).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) : [];
+          if (targets.length === 0) return of({ chain, targetNodes: new Map<string, readonly CheckServiceNode[]>() });
+          return combineLatest(targets.map((t) => watchTargetNodes(deps, t, datacenter).pipe(map((nodes) => [t.id, subsetNodes(nodes, t)] as const)))).pipe(
+            map((pairs) => ({ chain, targetNodes: new Map(pairs) })),
+          );
+        }),
+      ),
+      deps.catalog.watchConfigEntry(SERVICE_DEFAULTS, destination),
+    ]),
   );
 }
 
-const NO_NODES: readonly CheckServiceNode[] = Object.freeze([]);
+const NO_CHAIN: CompileResult = { ok: false, problems: [] };
+const NO_TARGETS: ReadonlyMap<string, readonly CheckServiceNode[]> = new Map();
+
+/** An upstream's own `Config.protocol`, which the chain is compiled with (as Consul's OverrideProtocol). */
+function overrideProtocolOf(u: Upstream): Protocol | undefined {
+  const r = upstreamConfigSchema.safeParse(u.Config ?? {});
+  return r.success ? r.data.protocol : undefined;
+}
 
 /** An upstream in another datacenter: every way it may be reached, and its service-defaults. */
 function crossDatacenterInputs(deps: ProxyDeps, datacenter: string, destination: string) {
@@ -66,9 +91,11 @@ export function watchUpstreams(deps: ProxyDeps, upstreams: readonly Upstream[], 
     upstreams.map((u, index) =>
       u.Datacenter && u.Datacenter !== datacenter
         ? crossDatacenterInputs(deps, u.Datacenter, u.DestinationName).pipe(
-            map(([crossDatacenter, serviceDefaults]): UpstreamInputs => ({ upstream: u, index, nodes: NO_NODES, serviceDefaults, crossDatacenter })),
+            map(([crossDatacenter, serviceDefaults]): UpstreamInputs => ({ upstream: u, index, chain: NO_CHAIN, targetNodes: NO_TARGETS, serviceDefaults, crossDatacenter })),
           )
-        : destinationInputs(deps, u.DestinationName).pipe(map(([nodes, serviceDefaults]): UpstreamInputs => ({ upstream: u, index, nodes, serviceDefaults }))),
+        : destinationInputs(deps, u.DestinationName, datacenter, overrideProtocolOf(u)).pipe(
+            map(([{ chain, targetNodes }, serviceDefaults]): UpstreamInputs => ({ upstream: u, index, chain, targetNodes, serviceDefaults })),
+          ),
     ),
   );
 }
@@ -130,18 +157,41 @@ export function resolveUpstream(issues: Issues, owner: UpstreamOwner, input: Ups
   const config = issues.parse(upstreamConfigSchema, u.Config, ['Proxy', 'Upstreams', index, 'Config'], {});
   const namespace = u.DestinationNamespace || DEFAULT_NAMESPACE;
   const remote = input.crossDatacenter && u.Datacenter ? u.Datacenter : undefined;
-  const endpoints = remote && input.crossDatacenter ? crossDatacenterEndpoints(remote, meshGatewayMode(u.MeshGateway?.Mode, owner.meshGatewayMode), input.crossDatacenter) : endpointsOf(input.nodes);
+  const protocol = resolveProtocol(config.protocol, entryProtocol(issues, input.serviceDefaults), owner.defaultsProtocol);
+  const datacenter = remote ?? owner.datacenter;
+  let compiled = input.chain;
+  let endpoints: readonly TargetEndpoints[];
+  if (remote && input.crossDatacenter) {
+    // Across datacenters the default chain: one target, reached by the mesh gateway mode.
+    compiled = compileDiscoveryChain(defaultChainEntries(protocol), u.DestinationName, remote);
+    const targetId = compiled.ok ? (Object.keys(compiled.chain.targets)[0] as string) : '';
+    endpoints = [{ targetId, endpoints: crossDatacenterEndpoints(remote, meshGatewayMode(u.MeshGateway?.Mode, owner.meshGatewayMode), input.crossDatacenter) }];
+  } else {
+    endpoints = [...input.targetNodes].map(([targetId, nodes]) => ({ targetId, endpoints: endpointsOf(nodes) }));
+  }
+  if (!compiled.ok) {
+    for (const p of compiled.problems) issues.add(`${p.entry}${p.path ? `.${p.path}` : ''}`, `${p.message} (the discovery chain of upstream "${u.DestinationName}")`);
+  }
+  const chain = compiled.ok ? compiled.chain : defaultChain(u.DestinationName, datacenter, protocol);
   return {
     id: upstreamId(u.DestinationName, namespace, remote),
     destinationName: u.DestinationName,
     namespace,
-    datacenter: remote ?? owner.datacenter,
+    datacenter,
     bindAddress: u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS,
     bindPort: u.LocalBindPort,
-    protocol: resolveProtocol(config.protocol, entryProtocol(issues, input.serviceDefaults), owner.defaultsProtocol),
+    protocol,
     connectTimeoutMs: config.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    connectTimeoutFromUpstream: config.connect_timeout_ms !== undefined,
+    chain,
     endpoints,
   };
+}
+
+/** The chain inputs of a destination no entry touches, with its instances (for tests and tools that build inputs by hand). */
+export function defaultTargetInputs(service: string, datacenter: string, nodes: readonly CheckServiceNode[]): Pick<UpstreamInputs, 'chain' | 'targetNodes'> {
+  const chain = defaultChain(service, datacenter, 'tcp');
+  return { chain: { ok: true, chain }, targetNodes: new Map([[Object.keys(chain.targets)[0] as string, nodes]]) };
 }
 
 /** Resolves every upstream, sorted by id. */

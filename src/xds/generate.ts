@@ -15,11 +15,12 @@ import { Secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.
 import type { ConnectProxySnapshot, ProxyKind, ProxySnapshot, SnapshotOf } from '../proxycfg/snapshot.js';
 import { clusterChildren, generateClusters } from './clusters.js';
 import { sharedInterner, type ResourceInterner } from './encode.js';
-import { loadAssignment } from './endpoints.js';
+import { clusterLoadAssignment } from './endpoints.js';
+import { targetClusterName } from './chain-clusters.js';
 import { MESH_GATEWAY_RESOURCES } from './mesh-gateway.js';
 import { generateListeners, listenerRouteNames } from './listeners.js';
 import { builtRow, byKey, sharedRow, type ResourceTable } from './resource-table.js';
-import { generateRoutes, upstreamCluster } from './routes.js';
+import { generateRoutes } from './routes.js';
 import { leafSecret, rootsSecret } from './secrets.js';
 
 export interface GenerateContext {
@@ -30,8 +31,15 @@ export interface GenerateContext {
 /** The ClusterLoadAssignments, each built once per (health result's endpoints, cluster name). */
 function endpointResources(snap: ConnectProxySnapshot, interner: ResourceInterner): Map<string, EncodedResource> {
   const byName = new Map<string, EncodedResource>();
-  for (const [name, u] of byKey(snap.upstreams.map((u) => [upstreamCluster(snap, u), u] as const))) {
-    byName.set(name, interner.memo(u.endpoints, name, () => interner.intern(TypeUrl.Endpoint, name, encode(ClusterLoadAssignment, loadAssignment(snap, u)))));
+  const targets = snap.upstreams.flatMap((u) =>
+    u.endpoints.flatMap((te) => {
+      const t = u.chain.targets[te.targetId];
+      return t ? [[targetClusterName(t, snap.trustDomain), te.endpoints] as const] : [];
+    }),
+  );
+  for (const [name, endpoints] of byKey(targets)) {
+    if (byName.has(name)) continue;
+    byName.set(name, interner.memo(endpoints, name, () => interner.intern(TypeUrl.Endpoint, name, encode(ClusterLoadAssignment, clusterLoadAssignment(name, endpoints)))));
   }
   return byName;
 }

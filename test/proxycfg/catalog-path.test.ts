@@ -37,14 +37,14 @@ describe('proxycfg over the real catalog', () => {
     const sub = manager.snapshots('web-sidecar-proxy').subscribe({ next: (s) => s.kind === 'connect-proxy' && seen.push(s), complete: () => (completed = true) });
     const latest = () => seen[seen.length - 1];
     try {
-      await waitFor('a first snapshot with no db endpoints', () => latest()?.upstreams[0]?.endpoints.length === 0);
+      await waitFor('a first snapshot with no db endpoints', () => latest()?.upstreams[0]?.endpoints[0]?.endpoints.length === 0);
       assert.deepEqual(await firstValueFrom(manager.proxyIds()), ['web-sidecar-proxy']);
 
       await db.registerService(sidecar('db', '10.0.2.1'));
-      await waitFor('db endpoint, healthy', () => latest()?.upstreams[0]?.endpoints[0]?.health === 'passing');
+      await waitFor('db endpoint, healthy', () => latest()?.upstreams[0]?.endpoints[0]?.endpoints[0]?.health === 'passing');
 
       await db.updateCheck('db-sidecar-ttl', 'critical');
-      await waitFor('db endpoint critical', () => latest()?.upstreams[0]?.endpoints[0]?.health === 'critical');
+      await waitFor('db endpoint critical', () => latest()?.upstreams[0]?.endpoints[0]?.endpoints[0]?.health === 'critical');
 
       await web.putIntention('api', 'web', { Action: 'allow' });
       await waitFor('the intention', () => latest()?.intentions.some((i) => i.sourceName === 'api'));

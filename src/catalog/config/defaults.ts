@@ -21,11 +21,10 @@ import {
   duplicates,
 } from './common.js';
 
-const failoverPolicy = z.strictObject({
-  Mode: z.enum(['', 'default', 'order-by-locality']).optional(),
-  Regions: z.array(z.string()).optional(),
-});
-const prioritizeByLocality = z.strictObject({ Mode: z.enum(['', 'none', 'failover']).optional() });
+/** Consul fields Switchyard does not act on yet: refused at write rather than ignored. */
+const notYet = (what: string) => z.any().refine((v) => v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0), `is not supported yet (${what})`);
+const failoverPolicy = notYet('failover policies; failover follows a service-resolver\'s Targets or Datacenters');
+const prioritizeByLocality = notYet('locality-aware routing');
 
 export const proxyDefaultsSchema = z.strictObject({
   ...entryBase('proxy-defaults'),
