@@ -3,8 +3,8 @@
 // same name), reached over mTLS checking the target service's SPIFFE ID, with the resolver's
 // connect timeout and load balancer. A resolver with failover gets an aggregate cluster named
 // after its primary target, over `failover-target~<i>~<target cluster>` children (EDS clusters
-// whose assignment is the target's), tried in order when the earlier ones have no healthy
-// endpoint.
+// whose assignments are named after them and hold the target's endpoints), tried in order when
+// the earlier ones have no healthy endpoint.
 import { targetSni, type ChainTarget, type CompiledDiscoveryChain, type LoadBalancer } from '../catalog/config/chain.js';
 import { spiffeServiceUri } from '../core/names.js';
 import { pack } from '../core/proto.js';
@@ -67,7 +67,7 @@ function edsCluster(snap: TlsIdentity, u: UpstreamShape, t: ChainTarget, name: s
     name,
     altStatName: name,
     clusterDiscoveryType: { $case: 'type', value: Cluster_DiscoveryType.EDS },
-    edsClusterConfig: { edsConfig: adsConfigSource(), ...(name !== sni ? { serviceName: sni } : {}) },
+    edsClusterConfig: { edsConfig: adsConfigSource() },
     connectTimeout: millis(connectTimeoutMs),
     circuitBreakers: {},
     outlierDetection: {},
@@ -78,23 +78,48 @@ function edsCluster(snap: TlsIdentity, u: UpstreamShape, t: ChainTarget, name: s
   });
 }
 
-/** Every cluster of one upstream's chain, sorted by name. */
+/** One EDS cluster of a chain: its name (also its ClusterLoadAssignment's) and the target whose endpoints it holds. */
+export interface ChainEdsCluster {
+  readonly name: string;
+  readonly target: ChainTarget;
+}
+
+/** A failover child's name: `failover-target~<position>~<target cluster>`. */
+function failoverChildName(i: number, t: ChainTarget, trustDomain: string): string {
+  return `${FAILOVER_CLUSTER_PREFIX}${i}~${targetClusterName(t, trustDomain)}`;
+}
+
+/**
+ * The EDS clusters of a chain: a resolver's target's own, or, for a resolver with failover, one
+ * child per target in order (each child's assignment named after it, as Consul names them).
+ */
+export function chainEdsClusters(chain: CompiledDiscoveryChain, trustDomain: string): ChainEdsCluster[] {
+  const out = new Map<string, ChainEdsCluster>();
+  for (const node of Object.values(chain.nodes)) {
+    if (node.type !== 'resolver') continue;
+    if (node.failover.length === 0) {
+      const target = targetOf(chain, node.target);
+      out.set(targetClusterName(target, trustDomain), { name: targetClusterName(target, trustDomain), target });
+      continue;
+    }
+    [node.target, ...node.failover].forEach((id, i) => {
+      const target = targetOf(chain, id);
+      out.set(failoverChildName(i, target, trustDomain), { name: failoverChildName(i, target, trustDomain), target });
+    });
+  }
+  return [...out.values()];
+}
+
+/** Every cluster of one upstream's chain. */
 export function chainClusters(snap: TlsIdentity, u: UpstreamShape): Cluster[] {
   const { chain } = u;
-  const out = new Map<string, Cluster>();
-  const failing = new Set<string>();
+  const out: Cluster[] = chainEdsClusters(chain, snap.trustDomain).map((c) => edsCluster(snap, u, c.target, c.name));
   for (const node of Object.values(chain.nodes)) {
     if (node.type !== 'resolver' || node.failover.length === 0) continue;
     const primary = targetOf(chain, node.target);
     const name = targetClusterName(primary, snap.trustDomain);
-    failing.add(node.target);
-    const children = [node.target, ...node.failover].map((id, i) => {
-      const child = edsCluster(snap, u, targetOf(chain, id), `${FAILOVER_CLUSTER_PREFIX}${i}~${targetClusterName(targetOf(chain, id), snap.trustDomain)}`);
-      out.set(child.name, child);
-      return child.name;
-    });
-    out.set(
-      name,
+    const children = [node.target, ...node.failover].map((id, i) => failoverChildName(i, targetOf(chain, id), snap.trustDomain));
+    out.push(
       Cluster.fromPartial({
         name,
         altStatName: name,
@@ -104,12 +129,5 @@ export function chainClusters(snap: TlsIdentity, u: UpstreamShape): Cluster[] {
       }),
     );
   }
-  // A resolver's target without failover: its own cluster (failover targets are reached through their aggregate cluster's children).
-  for (const node of Object.values(chain.nodes)) {
-    if (node.type !== 'resolver' || failing.has(node.target)) continue;
-    const t = targetOf(chain, node.target);
-    const name = targetClusterName(t, snap.trustDomain);
-    out.set(name, edsCluster(snap, u, t, name));
-  }
-  return [...out.values()];
+  return out;
 }

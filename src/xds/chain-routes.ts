@@ -86,7 +86,7 @@ function retryPolicy(d: RouteDestination | undefined): Partial<RouteAction> {
   return {
     retryPolicy: {
       retryOn: on.join(','),
-      ...(d.NumRetries ? { numRetries: { value: d.NumRetries } } : {}),
+      ...(d.NumRetries ? { numRetries: d.NumRetries } : {}),
       retriableStatusCodes: [...(d.RetryOnStatusCodes ?? [])],
     } as RouteAction['retryPolicy'],
   };
@@ -108,7 +108,7 @@ function nodeTarget(chain: CompiledDiscoveryChain, nodeName: string, trustDomain
       const r = headerChanges(s.responseHeaders);
       return {
         name: resolverClusterName(chain, s.nextNode, trustDomain),
-        weight: { value: Math.round(s.weight * 100) },
+        weight: Math.round(s.weight * 100),
         requestHeadersToAdd: h.add,
         requestHeadersToRemove: h.remove,
         responseHeadersToAdd: r.add,
