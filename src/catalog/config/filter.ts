@@ -56,7 +56,7 @@ function tokenize(src: string): Token[] {
       tokens.push({ kind: 'string', text });
       i = j + 1;
     } else {
-      const m = /^[^\s()"`=!]+/.exec(src.slice(i));
+      const m = /^(?:[^\s()"`=![]|\["[^"]*"\])+/.exec(src.slice(i));
       if (!m) throw new Error(`unexpected "${c}" at ${i + 1}`);
       tokens.push({ kind: 'word', text: m[0] });
       i += m[0].length;

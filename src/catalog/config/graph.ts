@@ -54,7 +54,8 @@ function checkChains(tx: ReadTx, kind: string, name: string, datacenter: string)
   for (const k of CHAIN_KINDS) for (const r of tx.list<ConfigEntry>('config_entries', `${k}/`)) services.add(r.value.Name);
   const entries = chainEntries((k, n) => lookup(tx, k, n));
   const written = `${kind}/${name}`;
-  for (const service of [...services].sort()) {
+  // The written service's own chain first: its problems are the ones this write is about.
+  for (const service of [...services].sort((a, b) => (a === name ? -1 : b === name ? 1 : a < b ? -1 : a > b ? 1 : 0))) {
     const result = compileDiscoveryChain(entries, service, datacenter);
     if (result.ok) continue;
     throw new ValidationError(
