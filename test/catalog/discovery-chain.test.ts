@@ -163,5 +163,7 @@ describe('config writes check every discovery chain they change', () => {
     await refused({ Kind: 'service-resolver', Name: 'web', Redirect: { Service: 'api', Peer: 'other' } }, 'Redirect.Peer', /is not supported yet \(cluster peering\)/);
     await refused({ Kind: 'service-resolver', Name: 'web', Failover: { '*': { Service: 'api', Policy: { Mode: 'order-by-locality' } } } }, 'Failover.*.Policy', /is not supported yet/);
     await refused({ Kind: 'service-resolver', Name: 'web', PrioritizeByLocality: { Mode: 'failover' } }, 'PrioritizeByLocality', /is not supported yet/);
+    await refused({ Kind: 'service-resolver', Name: 'web', Failover: { '*': { SamenessGroup: 'group' } } }, 'Failover.*.SamenessGroup', /is not supported yet \(sameness groups\)/);
+    await refused({ Kind: 'proxy-defaults', Name: 'global', FailoverPolicy: { Mode: 'order-by-locality' } }, 'FailoverPolicy', /is not supported yet/);
   });
 });

@@ -7,6 +7,7 @@ import {
   envoyExtensions,
   exposeConfig,
   meshGatewayConfig,
+  notSupportedYet,
   mutualTLSMode,
   namespace,
   nonNegativeInt,
@@ -21,10 +22,8 @@ import {
   duplicates,
 } from './common.js';
 
-/** Consul fields Switchyard does not act on yet: refused at write rather than ignored. */
-const notYet = (what: string) => z.any().refine((v) => v === undefined || (typeof v === 'object' && v !== null && Object.keys(v).length === 0), `is not supported yet (${what})`);
-const failoverPolicy = notYet('failover policies; failover follows a service-resolver\'s Targets or Datacenters');
-const prioritizeByLocality = notYet('locality-aware routing');
+const failoverPolicy = notSupportedYet('failover policies; failover follows a service-resolver\'s Targets or Datacenters');
+const prioritizeByLocality = notSupportedYet('locality-aware routing');
 
 export const proxyDefaultsSchema = z.strictObject({
   ...entryBase('proxy-defaults'),

@@ -2,12 +2,9 @@
 // cross-field rules Consul enforces.
 import { z } from 'zod';
 import { filterProblem } from './filter.js';
-import { duplicates, duration, entryBase, issue, headerModifiers, namespace, nonNegativeInt, partition, serviceName } from './common.js';
+import { notSupportedYet, duplicates, duration, entryBase, issue, headerModifiers, namespace, nonNegativeInt, partition, serviceName } from './common.js';
 
 type Ctx = z.RefinementCtx;
-
-/** A field Consul has that Switchyard does not act on yet: refused rather than ignored. */
-const notYet = (what: string) => z.any().refine((v) => v === undefined || v === '' || (typeof v === 'object' && v !== null && Object.keys(v).length === 0), `is not supported yet (${what})`);
 export const onlyOne = (ctx: Ctx, v: Record<string, unknown>, fields: readonly string[], what: string) => {
   const set = fields.filter((f) => v[f] !== undefined && v[f] !== '' && v[f] !== false);
   if (set.length > 1) issue(ctx, [set[1] as string], `cannot be set together with ${set[0]} (${what})`);
@@ -118,7 +115,7 @@ const targetFields = {
   Namespace: namespace.optional(),
   Partition: partition.optional(),
   Datacenter: z.string().optional(),
-  Peer: notYet('cluster peering').optional(),
+  Peer: notSupportedYet('cluster peering').optional(),
 };
 
 const resolverTarget = z
@@ -126,7 +123,7 @@ const resolverTarget = z
   .superRefine((v, ctx) => onlyOne(ctx, v, ['Datacenter', 'Peer'], 'a target is in a datacenter or a peer'));
 
 const redirect = z
-  .strictObject({ ...targetFields, SamenessGroup: notYet('sameness groups').optional() })
+  .strictObject({ ...targetFields, SamenessGroup: notSupportedYet('sameness groups').optional() })
   .superRefine((v, ctx) => {
     if (Object.values(v).every((x) => x === undefined || x === '')) issue(ctx, [], 'must name at least one of Service, ServiceSubset, Namespace, Partition, Datacenter, Peer');
     onlyOne(ctx, v, ['Datacenter', 'Peer', 'SamenessGroup'], 'one redirect destination');
@@ -139,8 +136,8 @@ const failover = z
     Namespace: namespace.optional(),
     Datacenters: z.array(z.string().min(1, 'must not be empty')).optional(),
     Targets: z.array(resolverTarget).optional(),
-    Policy: notYet('failover policies; failover follows the order of Targets or Datacenters').optional(),
-    SamenessGroup: notYet('sameness groups').optional(),
+    Policy: notSupportedYet('failover policies; failover follows the order of Targets or Datacenters').optional(),
+    SamenessGroup: notSupportedYet('sameness groups').optional(),
   })
   .superRefine((v, ctx) => {
     const legacy = v.Service || v.ServiceSubset || v.Namespace || v.Datacenters?.length;
@@ -198,7 +195,7 @@ export const serviceResolverSchema = z
     ConnectTimeout: duration.optional(),
     RequestTimeout: duration.optional(),
     LoadBalancer: loadBalancer.optional(),
-    PrioritizeByLocality: notYet('locality-aware routing').optional(),
+    PrioritizeByLocality: notSupportedYet('locality-aware routing').optional(),
   })
   .superRefine((v, ctx) => {
     const subsets = Object.keys(v.Subsets ?? {});
