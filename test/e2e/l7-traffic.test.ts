@@ -3,7 +3,8 @@
 // a 50/50 splitter over them, a router sending /admin to another service), leaves from the real
 // CA, snapshots from ProxyConfigManager, resources from the generators, and real Envoys: web's
 // sidecar, a sidecar for each db instance (v1, v2, and a v3 in no subset) and one for admin.
-// Requests through web's upstream reach both subsets and never v3, and /admin reaches admin.
+// Requests through web's upstream reach both subsets and never v3, and /admin reaches admin; an
+// upstream whose only instance is critical fails over to the service its resolver names.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -45,6 +46,7 @@ describe('the discovery chain with real Envoys', () => {
   const envoys: EnvoyProcess[] = [];
   const managers: ProxyConfigManager[] = [];
   let toDb = 0;
+  let toPay = 0;
 
   before(async () => {
     mesh = await TestMesh.start();
@@ -55,6 +57,9 @@ describe('the discovery chain with real Envoys', () => {
       ['resolver', { Kind: 'service-resolver', Name: 'db', Subsets: { v1: { Filter: 'Service.Meta.version == 1' }, v2: { Filter: 'Service.Meta.version == 2' } } }],
       ['splitter', { Kind: 'service-splitter', Name: 'db', Splits: [{ Weight: 50, ServiceSubset: 'v1' }, { Weight: 50, ServiceSubset: 'v2' }] }],
       ['router', { Kind: 'service-router', Name: 'db', Routes: [{ Match: { HTTP: { PathPrefix: '/admin' } }, Destination: { Service: 'admin' } }] }],
+      ['pay', { Kind: 'service-defaults', Name: 'pay', Protocol: 'http' }],
+      ['pay-backup', { Kind: 'service-defaults', Name: 'pay-backup', Protocol: 'http' }],
+      ['failover', { Kind: 'service-resolver', Name: 'pay', Failover: { '*': { Service: 'pay-backup' } } }],
     ] as const) {
       await web.setConfigEntry(body).catch((e: unknown) => assert.fail(`${entry}: ${String(e)}`));
     }
@@ -64,6 +69,7 @@ describe('the discovery chain with real Envoys', () => {
       // In no split: the splitter, not round robin over every db instance, decides.
       { node: 'node-db-3', id: 'db-3-sidecar-proxy', service: 'db', app: 'db v3', meta: { version: '3' } },
       { node: 'node-admin', id: 'admin-sidecar-proxy', service: 'admin', app: 'admin', meta: {} },
+      { node: 'node-pay-backup', id: 'pay-backup-sidecar-proxy', service: 'pay-backup', app: 'pay-backup', meta: {} },
     ];
     const snapshot = (catalog: Catalog, id: string, ready: (s: ConnectProxySnapshot) => boolean) => {
       const manager = new ProxyConfigManager({ catalog, ca: mesh.leaves, coalesceMs: 20 });
@@ -78,12 +84,20 @@ describe('the discovery chain with real Envoys', () => {
       const snap = await snapshot(catalog, b.id, () => true);
       envoys.push(await startSidecarEnvoy(snap, generateResources(snap)));
     }
+    // pay's only instance is critical: its traffic fails over to pay-backup.
+    const payNode = await mesh.catalog('node-pay', 'allow');
+    await registerSidecar(payNode, 'pay-sidecar-proxy', 'pay', await freePort(), {});
+    await payNode.updateCheck('pay-sidecar-proxy-ttl', 'critical');
     toDb = await freePort();
-    await registerSidecar(web, 'web-sidecar-proxy', 'web', await freePort(), {}, [{ DestinationName: 'db', LocalBindPort: toDb, LocalBindAddress: '127.0.0.1' }]);
-    // Ready once the chain's three targets (db v1, db v2, admin) each have their instance.
+    toPay = await freePort();
+    await registerSidecar(web, 'web-sidecar-proxy', 'web', await freePort(), {}, [
+      { DestinationName: 'db', LocalBindPort: toDb, LocalBindAddress: '127.0.0.1' },
+      { DestinationName: 'pay', LocalBindPort: toPay, LocalBindAddress: '127.0.0.1' },
+    ]);
+    // Ready once db's chain has its three targets (db v1, db v2, admin) and pay's its two, each with its instance, pay's critical.
     const webSnap = await snapshot(web, 'web-sidecar-proxy', (s) => {
-      const targets = s.upstreams[0]?.endpoints ?? [];
-      return targets.length === 3 && targets.every((t) => t.endpoints.length === 1);
+      const [db, pay] = [s.upstreams.find((u) => u.id === 'db')?.endpoints ?? [], s.upstreams.find((u) => u.id === 'pay')?.endpoints ?? []];
+      return db.length === 3 && pay.length === 2 && [...db, ...pay].every((t) => t.endpoints.length === 1) && pay.some((t) => t.endpoints[0]?.health === 'critical');
     });
     envoys.push(await startSidecarEnvoy(webSnap, generateResources(webSnap)));
   });
@@ -94,8 +108,8 @@ describe('the discovery chain with real Envoys', () => {
     await mesh?.close();
   });
 
-  const get = async (path: string) => {
-    const res = await fetch(`http://127.0.0.1:${toDb}${path}`);
+  const get = async (path: string, port = toDb) => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`);
     return `${res.status} ${await res.text()}`;
   };
 
@@ -113,5 +127,9 @@ describe('the discovery chain with real Envoys', () => {
   it('routes /admin to the admin service', async () => {
     assert.equal(await get('/admin/users'), '200 admin');
     assert.match(await get('/users'), /^200 db v[12]$/);
+  });
+
+  it('fails over to another service when the first has no healthy instance', async () => {
+    assert.equal(await get('/checkout', toPay), '200 pay-backup');
   });
 });
