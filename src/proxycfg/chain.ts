@@ -70,11 +70,6 @@ export function watchChain(deps: ProxyDeps, service: string, datacenter: string,
   );
 }
 
-/** The instances of a target's service, before its subset is applied. */
-export function watchTargetNodes(deps: ProxyDeps, target: ChainTarget, localDatacenter: string): Observable<readonly CheckServiceNode[]> {
-  return target.datacenter === localDatacenter ? deps.catalog.watchConnectHealth(target.service) : deps.catalog.watchRemoteConnectHealth(target.datacenter, target.service);
-}
-
 const predicates = new Map<string, Predicate>();
 
 function predicateOf(filter: string): Predicate {

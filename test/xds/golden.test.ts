@@ -70,6 +70,8 @@ const REQUIRED = [
   'connect-proxy-route-to-lb-resolver',
   'connect-proxy-with-grpc-router',
   'connect-proxy-with-chain-and-overrides',
+  'connect-proxy-with-tcp-chain-failover-through-remote-gateway',
+  'connect-proxy-with-tcp-chain-failover-through-local-gateway',
 ];
 
 async function generateScenario(name: string) {
