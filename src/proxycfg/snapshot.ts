@@ -107,6 +107,8 @@ export interface GatewayListenerAddress {
 /** A service of the gateway's own datacenter: the sidecars its traffic is forwarded to. */
 export interface GatewayLocalService {
   readonly name: string;
+  /** A subset its service-resolver defines (its own cluster, `<subset>.<svc>...`), or '' for the whole service. */
+  readonly subset: string;
   readonly namespace: string;
   /** Its sidecars and Connect-native instances, sorted; empty when it has none. */
   readonly endpoints: readonly UpstreamEndpoint[];

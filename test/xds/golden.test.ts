@@ -72,6 +72,7 @@ const REQUIRED = [
   'connect-proxy-with-chain-and-overrides',
   'connect-proxy-with-tcp-chain-failover-through-remote-gateway',
   'connect-proxy-with-tcp-chain-failover-through-local-gateway',
+  'mesh-gateway-service-subsets',
 ];
 
 async function generateScenario(name: string) {
