@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import type { CARoots, LeafCert } from '../src/ca/types.js';
 import type { ConnectProxySnapshot, UpstreamSnapshot } from '../src/proxycfg/snapshot.js';
+import { defaultChain } from '../src/catalog/config/chain.js';
 import { generateResources } from '../src/xds/generate.js';
 import { ResourceInterner } from '../src/xds/encode.js';
 
@@ -35,7 +36,14 @@ function snapshot(upstreamCount: number, salt: number): ConnectProxySnapshot {
     bindPort: 10000 + i,
     protocol: i % 2 === 0 ? 'tcp' : 'http',
     connectTimeoutMs: 5000,
-    endpoints: [1, 2, 3].map((n) => ({ node: `node-${n}`, address: `10.${n}.${(i >> 8) & 255}.${i & 255}`, port: 21000 + salt, health: 'passing' as const })),
+    connectTimeoutFromUpstream: false,
+    chain: defaultChain(`svc-${String(i).padStart(4, '0')}`, 'dc1', 'tcp'),
+    endpoints: [
+      {
+        targetId: `svc-${String(i).padStart(4, '0')}.default.default.dc1`,
+        endpoints: [1, 2, 3].map((n) => ({ node: `node-${n}`, address: `10.${n}.${(i >> 8) & 255}.${i & 255}`, port: 21000 + salt, health: 'passing' as const })),
+      },
+    ],
   }));
   return {
     kind: 'connect-proxy', proxyId: 'web-sidecar-proxy', service: 'web', namespace: 'default', datacenter: 'dc1', trustDomain: TD, roots, leaf,

@@ -323,7 +323,7 @@ export class Catalog {
       const key = `${entry.Kind}/${entry.Name}`;
       if (cas !== undefined && (tx.get('config_entries', key)?.modifyIndex ?? 0) !== cas) return false;
       tx.put('config_entries', key, entry);
-      checkEntryGraph(tx, entry.Kind, entry.Name);
+      checkEntryGraph(tx, entry.Kind, entry.Name, this.datacenter);
       return true;
     });
     return r.result;
@@ -336,7 +336,7 @@ export class Catalog {
       const row = tx.get('config_entries', key);
       if (cas !== undefined && (row?.modifyIndex ?? 0) !== cas) return false;
       tx.delete('config_entries', key);
-      checkEntryGraph(tx, kind, name);
+      checkEntryGraph(tx, kind, name, this.datacenter);
       return true;
     });
     return r.result;

@@ -16,6 +16,7 @@ export interface UpstreamWithoutInstances {
 export function upstreamsWithoutHealthyInstances(snap: ProxySnapshot): UpstreamWithoutInstances[] {
   if (snap.kind !== 'connect-proxy') return [];
   return snap.upstreams
-    .filter((u) => !u.endpoints.some((e) => e.health !== 'critical'))
-    .map((u) => ({ upstream: u.id, destinationName: u.destinationName, datacenter: u.datacenter, instances: u.endpoints.length }));
+    .map((u) => ({ u, endpoints: u.endpoints.flatMap((t) => t.endpoints) }))
+    .filter(({ endpoints }) => !endpoints.some((e) => e.health !== 'critical'))
+    .map(({ u, endpoints }) => ({ upstream: u.id, destinationName: u.destinationName, datacenter: u.datacenter, instances: endpoints.length }));
 }

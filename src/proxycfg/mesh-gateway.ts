@@ -6,7 +6,8 @@
 //                 federation states (every other datacenter's gateways))
 //
 // A mesh gateway forwards TLS by SNI without terminating it: a local service's SNI goes to that
-// service's sidecars, `*.<dc>.internal.<td>` of another datacenter to that datacenter's gateways
+// service's sidecars (a subset's SNI, `<subset>.<svc>...`, to the sidecars its resolver's filter
+// selects), `*.<dc>.internal.<td>` of another datacenter to that datacenter's gateways
 // (their WAN addresses). The kinds table (kinds.ts) coalesces the inputs and builds the snapshot.
 import { isIP } from 'node:net';
 import { combineLatest, map, of, switchMap, type Observable } from 'rxjs';
@@ -20,6 +21,7 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, Issues, sharedBy, type ProxyDeps } from './
 import { remoteGatewayEndpoints } from './gateways.js';
 import type { GatewayListenerAddress, GatewayRemoteDatacenter, MeshGatewaySnapshot } from './snapshot.js';
 import { endpointsOf } from './upstreams.js';
+import { subsetNodes } from './chain.js';
 
 export interface MeshGatewayInputs {
   /** The gateway's registration. */
@@ -27,18 +29,31 @@ export interface MeshGatewayInputs {
   readonly roots: CARoots;
   /** This datacenter's mesh gateways (the gateway's own node address is read from its entry). */
   readonly localGateways: readonly CheckServiceNode[];
-  /** Each local service with its sidecars, sorted by name. */
-  readonly services: readonly { readonly name: string; readonly nodes: readonly CheckServiceNode[] }[];
+  /** Each local service with its sidecars, then each subset its resolver defines with the subset's, sorted by name. */
+  readonly services: readonly { readonly name: string; readonly subset: string; readonly nodes: readonly CheckServiceNode[] }[];
   readonly federationStates: readonly FederationState[];
+}
+
+/**
+ * A local service's sidecars, and those of every subset its service-resolver defines: callers in
+ * other datacenters reach a subset by its own SNI, as Consul's mesh gateways serve them.
+ */
+function localService(deps: ProxyDeps, name: string): Observable<MeshGatewayInputs['services']> {
+  return combineLatest([deps.catalog.watchConnectHealth(name), deps.catalog.watchConfigEntry('service-resolver', name)]).pipe(
+    map(([nodes, resolver]) => [
+      { name, subset: '', nodes },
+      ...Object.entries(resolver?.Subsets ?? {})
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([subset, def]) => ({ name, subset, nodes: subsetNodes(nodes, { filter: def.Filter ?? '', onlyPassing: def.OnlyPassing ?? false }) })),
+    ]),
+  );
 }
 
 /** Every local service's sidecars, one shared watch per service, re-combined when the list changes. */
 function localServices(deps: ProxyDeps): Observable<MeshGatewayInputs['services']> {
   return sharedBy(deps, 'mesh-gateway/local-services', () =>
     deps.catalog.watchServiceNames().pipe(
-      switchMap((names) =>
-        names.length === 0 ? of([]) : combineLatest(names.map((name) => deps.catalog.watchConnectHealth(name).pipe(map((nodes) => ({ name, nodes }))))),
-      ),
+      switchMap((names) => (names.length === 0 ? of([]) : combineLatest(names.map((name) => localService(deps, name))).pipe(map((lists) => lists.flat())))),
     ),
   );
 }
@@ -106,7 +121,7 @@ export function buildMeshGatewaySnapshot(inputs: MeshGatewayInputs): MeshGateway
     datacenter: gateway.Datacenter,
     trustDomain: inputs.roots.TrustDomain,
     listeners,
-    services: inputs.services.map(({ name, nodes }) => ({ name, namespace: DEFAULT_NAMESPACE, endpoints: endpointsOf(nodes) })),
+    services: inputs.services.map(({ name, subset, nodes }) => ({ name, subset, namespace: DEFAULT_NAMESPACE, endpoints: endpointsOf(nodes) })),
     datacenters: inputs.federationStates
       .filter((s) => s.Datacenter !== gateway.Datacenter)
       .map(remoteDatacenter)

@@ -4,6 +4,7 @@
 // carried whole, so the pure generators in src/xds read only fields that were resolved and
 // validated here, and make no decisions about defaults or user input.
 import type { CARoots, LeafCert } from '../ca/types.js';
+import type { CompiledDiscoveryChain } from '../catalog/config/chain.js';
 import type { HealthStatus, Protocol } from '../catalog/types.js';
 import type { FieldIssue } from '../core/errors.js';
 
@@ -27,10 +28,22 @@ export interface UpstreamSnapshot {
   readonly bindPort: number;
   /** Upstream Config > the destination's service-defaults > proxy-defaults > tcp. */
   readonly protocol: Protocol;
+  /** The upstream's `connect_timeout_ms`, else 5s. */
   readonly connectTimeoutMs: number;
+  /** Whether the upstream sets `connect_timeout_ms` itself (it then wins over a resolver's ConnectTimeout, as in Consul). */
+  readonly connectTimeoutFromUpstream: boolean;
+  /** The destination's discovery chain: routes, splits, resolvers and the targets they reach. */
+  readonly chain: CompiledDiscoveryChain;
+  /** The endpoints of every target of the chain, sorted by target id. */
+  readonly endpoints: readonly TargetEndpoints[];
+}
+
+/** One chain target's endpoints. */
+export interface TargetEndpoints {
+  readonly targetId: string;
   /**
-   * Sorted by address then port; empty when the destination has no proxies. One frozen array per
-   * health result, shared by every proxy upstream of the destination.
+   * Sorted by address then port; empty when the target has no proxies. One frozen array per
+   * health result (and subset), shared by every proxy upstream of the target.
    */
   readonly endpoints: readonly UpstreamEndpoint[];
 }
@@ -94,6 +107,8 @@ export interface GatewayListenerAddress {
 /** A service of the gateway's own datacenter: the sidecars its traffic is forwarded to. */
 export interface GatewayLocalService {
   readonly name: string;
+  /** A subset its service-resolver defines (its own cluster, `<subset>.<svc>...`), or '' for the whole service. */
+  readonly subset: string;
   readonly namespace: string;
   /** Its sidecars and Connect-native instances, sorted; empty when it has none. */
   readonly endpoints: readonly UpstreamEndpoint[];

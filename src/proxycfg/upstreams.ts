@@ -1,15 +1,17 @@
-// Upstreams, for every proxy kind that has them: the watches of a destination (its sidecars'
-// health and its service-defaults, combined once per destination and shared by every proxy
-// upstream of it) and the resolution of one registered upstream into its snapshot.
+// Upstreams, for every proxy kind that has them: the watches of a destination (its discovery
+// chain, the instances of every target of the chain, and its service-defaults, combined once per
+// destination and shared by every proxy upstream of it) and the resolution of one registered
+// upstream into its snapshot.
 //
-// An upstream in another datacenter (`Datacenter` on the upstream) is reached, by its mesh
+// A chain target in another datacenter (an upstream's `Datacenter`, a redirect or a failover
+// there) is reached, by the upstream's mesh
 // gateway mode (the upstream's MeshGateway, else the proxy's, else its service's
 // service-defaults, else proxy-defaults; Consul's precedence), through this datacenter's mesh
 // gateways (`local`, their LAN addresses), through the remote datacenter's gateways (`remote`,
 // their WAN addresses from its federation state), or at the remote sidecars directly (`none`,
-// the default). Its cluster is `<svc>.<ns>.<dc>.internal.<td>` whichever way: the gateways route
-// by that SNI.
-import { combineLatest, map, of, type Observable } from 'rxjs';
+// the default). Its cluster is named by its SNI whichever way: the gateways route by it.
+import { combineLatest, map, of, switchMap, type Observable } from 'rxjs';
+import { defaultChain, type ChainTarget, type CompileResult } from '../catalog/config/chain.js';
 import { upstreamConfigSchema } from '../catalog/services/proxy-config.js';
 import { DEFAULT_UPSTREAM_BIND_ADDRESS } from '../catalog/services/register.js';
 import { aggregateStatus, type CheckServiceNode, type ConfigEntryOf, type FederationState, type MeshGatewayMode, type Protocol, type Upstream } from '../catalog/types.js';
@@ -17,7 +19,8 @@ import { resolveProtocol } from '../catalog/config/protocol.js';
 import { DEFAULT_NAMESPACE, upstreamId } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, SERVICE_DEFAULTS, sharedBy, type Issues, type ProxyDeps } from './resolve.js';
 import { localGatewayEndpoints, remoteGatewayEndpoints } from './gateways.js';
-import type { UpstreamEndpoint, UpstreamSnapshot } from './snapshot.js';
+import { subsetNodes, watchChain } from './chain.js';
+import type { TargetEndpoints, UpstreamEndpoint, UpstreamSnapshot } from './snapshot.js';
 
 /** What an upstream in another datacenter may be reached through; which one, its mode decides. */
 export interface CrossDatacenterInputs {
@@ -33,29 +36,56 @@ export interface UpstreamInputs {
   /** Its position in the registration (for issue paths). */
   readonly index: number;
   readonly serviceDefaults: ConfigEntryOf<'service-defaults'> | undefined;
-  /** The destination's sidecars in this datacenter (none for an upstream in another). */
-  readonly nodes: readonly CheckServiceNode[];
-  /** Set for an upstream in another datacenter. */
-  readonly crossDatacenter?: CrossDatacenterInputs;
+  /** The destination's compiled discovery chain (the default chain for an upstream in another datacenter). */
+  readonly chain: CompileResult;
+  /** What each target of the chain is reached through, by target id. */
+  readonly targets: ReadonlyMap<string, TargetInstances>;
 }
 
-/** An upstream destination's sidecars and service-defaults, combined once per destination. */
-function destinationInputs(deps: ProxyDeps, destination: string) {
-  return sharedBy(deps, `destination-inputs/${destination}`, () =>
-    combineLatest([deps.catalog.watchConnectHealth(destination), deps.catalog.watchConfigEntry(SERVICE_DEFAULTS, destination)]),
+/**
+ * A target's instances: in this datacenter its sidecars (its subset applied); in another, every
+ * way it may be reached (which one, the mesh gateway mode decides when the snapshot is built).
+ */
+export type TargetInstances = { readonly local: readonly CheckServiceNode[] } | { readonly remote: CrossDatacenterInputs };
+
+/** What one chain target is reached through, seen from `localDatacenter`. */
+function targetInstances(deps: ProxyDeps, t: ChainTarget, localDatacenter: string): Observable<TargetInstances> {
+  if (t.datacenter === localDatacenter) return deps.catalog.watchConnectHealth(t.service).pipe(map((nodes) => ({ local: subsetNodes(nodes, t) })));
+  return crossDatacenterInputs(deps, t.datacenter, t.service).pipe(map((remote) => ({ remote: { ...remote, remoteNodes: subsetNodes(remote.remoteNodes, t) } })));
+}
+
+/**
+ * An upstream destination's discovery chain (compiled as seen from `chainDatacenter`: the
+ * upstream's own Datacenter, else the proxy's), what every target of it is reached through, and
+ * its service-defaults, combined once per (destination, datacenter, protocol override).
+ */
+function destinationInputs(deps: ProxyDeps, destination: string, chainDatacenter: string, localDatacenter: string, overrideProtocol: Protocol | undefined) {
+  const key = `destination-inputs/${destination}${chainDatacenter === localDatacenter ? '' : `?dc=${chainDatacenter}`}${overrideProtocol ? `${chainDatacenter === localDatacenter ? '?' : '&'}protocol=${overrideProtocol}` : ''}`;
+  return sharedBy(deps, key, () =>
+    combineLatest([
+      watchChain(deps, destination, chainDatacenter, overrideProtocol).pipe(
+        switchMap((chain) => {
+          const targets = chain.ok ? Object.values(chain.chain.targets).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) : [];
+          if (targets.length === 0) return of({ chain, targets: new Map<string, TargetInstances>() });
+          return combineLatest(targets.map((t) => targetInstances(deps, t, localDatacenter).pipe(map((i) => [t.id, i] as const)))).pipe(map((pairs) => ({ chain, targets: new Map(pairs) })));
+        }),
+      ),
+      deps.catalog.watchConfigEntry(SERVICE_DEFAULTS, destination),
+    ]),
   );
 }
 
-const NO_NODES: readonly CheckServiceNode[] = Object.freeze([]);
+/** An upstream's own `Config.protocol`, which the chain is compiled with (as Consul's OverrideProtocol). */
+function overrideProtocolOf(u: Upstream): Protocol | undefined {
+  const r = upstreamConfigSchema.safeParse(u.Config ?? {});
+  return r.success ? r.data.protocol : undefined;
+}
 
-/** An upstream in another datacenter: every way it may be reached, and its service-defaults. */
-function crossDatacenterInputs(deps: ProxyDeps, datacenter: string, destination: string) {
+/** A service in another datacenter: every way it may be reached. */
+function crossDatacenterInputs(deps: ProxyDeps, datacenter: string, service: string): Observable<CrossDatacenterInputs> {
   const { catalog } = deps;
-  return sharedBy(deps, `cross-dc-inputs/${datacenter}/${destination}`, () =>
-    combineLatest([
-      combineLatest({ localGateways: catalog.watchMeshGateways(), federationStates: catalog.watchFederationStates(), remoteNodes: catalog.watchRemoteConnectHealth(datacenter, destination) }),
-      catalog.watchConfigEntry(SERVICE_DEFAULTS, destination),
-    ]),
+  return sharedBy(deps, `cross-dc-inputs/${datacenter}/${service}`, () =>
+    combineLatest({ localGateways: catalog.watchMeshGateways(), federationStates: catalog.watchFederationStates(), remoteNodes: catalog.watchRemoteConnectHealth(datacenter, service) }),
   );
 }
 
@@ -64,11 +94,9 @@ export function watchUpstreams(deps: ProxyDeps, upstreams: readonly Upstream[], 
   if (upstreams.length === 0) return of([]);
   return combineLatest(
     upstreams.map((u, index) =>
-      u.Datacenter && u.Datacenter !== datacenter
-        ? crossDatacenterInputs(deps, u.Datacenter, u.DestinationName).pipe(
-            map(([crossDatacenter, serviceDefaults]): UpstreamInputs => ({ upstream: u, index, nodes: NO_NODES, serviceDefaults, crossDatacenter })),
-          )
-        : destinationInputs(deps, u.DestinationName).pipe(map(([nodes, serviceDefaults]): UpstreamInputs => ({ upstream: u, index, nodes, serviceDefaults }))),
+      destinationInputs(deps, u.DestinationName, u.Datacenter || datacenter, datacenter, overrideProtocolOf(u)).pipe(
+        map(([{ chain, targets }, serviceDefaults]): UpstreamInputs => ({ upstream: u, index, chain, targets, serviceDefaults })),
+      ),
     ),
   );
 }
@@ -129,19 +157,37 @@ export function resolveUpstream(issues: Issues, owner: UpstreamOwner, input: Ups
   const { upstream: u, index } = input;
   const config = issues.parse(upstreamConfigSchema, u.Config, ['Proxy', 'Upstreams', index, 'Config'], {});
   const namespace = u.DestinationNamespace || DEFAULT_NAMESPACE;
-  const remote = input.crossDatacenter && u.Datacenter ? u.Datacenter : undefined;
-  const endpoints = remote && input.crossDatacenter ? crossDatacenterEndpoints(remote, meshGatewayMode(u.MeshGateway?.Mode, owner.meshGatewayMode), input.crossDatacenter) : endpointsOf(input.nodes);
+  const remote = u.Datacenter && u.Datacenter !== owner.datacenter ? u.Datacenter : undefined;
+  const protocol = resolveProtocol(config.protocol, entryProtocol(issues, input.serviceDefaults), owner.defaultsProtocol);
+  const datacenter = remote ?? owner.datacenter;
+  const mode = meshGatewayMode(u.MeshGateway?.Mode, owner.meshGatewayMode);
+  if (!input.chain.ok) {
+    for (const p of input.chain.problems) issues.add(`${p.entry}${p.path ? `.${p.path}` : ''}`, `${p.message} (the discovery chain of upstream "${u.DestinationName}")`);
+  }
+  const chain = input.chain.ok ? input.chain.chain : defaultChain(u.DestinationName, datacenter, protocol);
+  const endpoints: TargetEndpoints[] = [...input.targets].map(([targetId, t]) => ({
+    targetId,
+    endpoints: 'local' in t ? endpointsOf(t.local) : crossDatacenterEndpoints(chain.targets[targetId]?.datacenter ?? datacenter, mode, t.remote),
+  }));
   return {
     id: upstreamId(u.DestinationName, namespace, remote),
     destinationName: u.DestinationName,
     namespace,
-    datacenter: remote ?? owner.datacenter,
+    datacenter,
     bindAddress: u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS,
     bindPort: u.LocalBindPort,
-    protocol: resolveProtocol(config.protocol, entryProtocol(issues, input.serviceDefaults), owner.defaultsProtocol),
+    protocol,
     connectTimeoutMs: config.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    connectTimeoutFromUpstream: config.connect_timeout_ms !== undefined,
+    chain,
     endpoints,
   };
+}
+
+/** The chain inputs of a destination no entry touches, with its instances (for tests and tools that build inputs by hand). */
+export function defaultTargetInputs(service: string, datacenter: string, nodes: readonly CheckServiceNode[]): Pick<UpstreamInputs, 'chain' | 'targets'> {
+  const chain = defaultChain(service, datacenter, 'tcp');
+  return { chain: { ok: true, chain }, targets: new Map([[Object.keys(chain.targets)[0] as string, { local: nodes }]]) };
 }
 
 /** Resolves every upstream, sorted by id. */

@@ -12,15 +12,18 @@ import { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint.
 import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import { Secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
-import type { ConnectProxySnapshot, ProxyKind, ProxySnapshot, SnapshotOf } from '../proxycfg/snapshot.js';
+import type { ConnectProxySnapshot, ProxyKind, ProxySnapshot, SnapshotOf, UpstreamEndpoint } from '../proxycfg/snapshot.js';
 import { clusterChildren, generateClusters } from './clusters.js';
 import { sharedInterner, type ResourceInterner } from './encode.js';
-import { loadAssignment } from './endpoints.js';
+import { clusterLoadAssignment } from './endpoints.js';
+import { chainEdsClusters } from './chain-clusters.js';
 import { MESH_GATEWAY_RESOURCES } from './mesh-gateway.js';
 import { generateListeners, listenerRouteNames } from './listeners.js';
 import { builtRow, byKey, sharedRow, type ResourceTable } from './resource-table.js';
-import { generateRoutes, upstreamCluster } from './routes.js';
+import { generateRoutes } from './routes.js';
 import { leafSecret, rootsSecret } from './secrets.js';
+
+const NO_ENDPOINTS: readonly UpstreamEndpoint[] = Object.freeze([]);
 
 export interface GenerateContext {
   /** Where identical resources are shared; defaults to the process-wide interner. */
@@ -30,8 +33,13 @@ export interface GenerateContext {
 /** The ClusterLoadAssignments, each built once per (health result's endpoints, cluster name). */
 function endpointResources(snap: ConnectProxySnapshot, interner: ResourceInterner): Map<string, EncodedResource> {
   const byName = new Map<string, EncodedResource>();
-  for (const [name, u] of byKey(snap.upstreams.map((u) => [upstreamCluster(snap, u), u] as const))) {
-    byName.set(name, interner.memo(u.endpoints, name, () => interner.intern(TypeUrl.Endpoint, name, encode(ClusterLoadAssignment, loadAssignment(snap, u)))));
+  const targets = snap.upstreams.flatMap((u) => {
+    const byTarget = new Map(u.endpoints.map((te) => [te.targetId, te.endpoints]));
+    return chainEdsClusters(u.chain, snap.trustDomain).map((c) => [c.name, byTarget.get(c.target.id) ?? NO_ENDPOINTS] as const);
+  });
+  for (const [name, endpoints] of byKey(targets)) {
+    if (byName.has(name)) continue;
+    byName.set(name, interner.memo(endpoints, name, () => interner.intern(TypeUrl.Endpoint, name, encode(ClusterLoadAssignment, clusterLoadAssignment(name, endpoints)))));
   }
   return byName;
 }

@@ -8,7 +8,7 @@ import type { RowInputs } from './resource-table.js';
 import { socketAddress } from './address.js';
 import { httpConnectionManagerFilter, isHttp, tcpProxyFilter } from './filters.js';
 import { httpRbacFilter, networkRbacFilter } from './rbac.js';
-import { upstreamCluster } from './routes.js';
+import { tcpUpstreamCluster } from './chain-routes.js';
 import { byName } from './sort.js';
 import { downstreamTransportSocket } from './tls.js';
 
@@ -33,7 +33,7 @@ export function upstreamListener(snap: Pick<ListenerInputs, 'trustDomain'>, u: U
   const statPrefix = upstreamStatPrefix(u.destinationName, u.namespace, u.datacenter);
   const filter = isHttp(u.protocol)
     ? httpConnectionManagerFilter(statPrefix, u.protocol, { rds: upstreamRouteName(u.id) })
-    : tcpProxyFilter(statPrefix, upstreamCluster(snap, u));
+    : tcpProxyFilter(statPrefix, tcpUpstreamCluster(snap.trustDomain, u));
   return Listener.fromPartial({
     name: upstreamListenerName(u.id, u.bindAddress, u.bindPort),
     address: socketAddress(u.bindAddress, u.bindPort),

@@ -4,6 +4,7 @@
 // cluster of that datacenter's gateways — then Consul's last chain, which routes any other SNI
 // to the cluster it names. TLS is forwarded untouched (tcp_proxy, no transport socket): the
 // gateway holds no leaf key and terminates no mesh TLS. No Routes and no Secrets.
+import { targetSni } from '../catalog/config/chain.js';
 import {
   datacenterSni,
   datacenterWildcardSni,
@@ -11,7 +12,6 @@ import {
   MESH_GATEWAY_DEFAULT_STAT_PREFIX,
   meshGatewayLocalStatPrefix,
   meshGatewayRemoteStatPrefix,
-  serviceSni,
 } from '../core/names.js';
 import { encode, pack } from '../core/proto.js';
 import type { EncodedResource } from '../core/resources.js';
@@ -59,8 +59,9 @@ function routes(s: RouteInputs): Route[] {
       endpoints: endpointsOf(dc),
     })),
     ...s.services.map((svc) => {
-      const sni = serviceSni(svc.name, svc.namespace, s.datacenter, s.trustDomain);
-      return { cluster: sni, serverName: sni, statPrefix: meshGatewayLocalStatPrefix(svc.name, svc.namespace, s.datacenter), endpoints: endpointsOf(svc) };
+      const sni = targetSni({ service: svc.name, subset: svc.subset, namespace: svc.namespace, datacenter: s.datacenter }, s.trustDomain);
+      const statName = svc.subset ? `${svc.subset}.${svc.name}` : svc.name;
+      return { cluster: sni, serverName: sni, statPrefix: meshGatewayLocalStatPrefix(statName, svc.namespace, s.datacenter), endpoints: endpointsOf(svc) };
     }),
   ];
 }

@@ -1,14 +1,15 @@
-// RouteConfigurations, all served by RDS: one per HTTP upstream, sending everything to its
-// cluster; and, for an HTTP public listener, the route to local_app carrying the intentions as
+// RouteConfigurations, all served by RDS: one per HTTP upstream, from its discovery chain
+// (chain-routes.ts); and, for an HTTP public listener, the route to local_app carrying the intentions as
 // the RBAC filter's per-route config. A route update applies to the next request on every open
 // connection, so a new deny intention stops requests on pooled connections at once (rules in
 // the listener would only reach connections opened after the listener update).
-import { LOCAL_APP_CLUSTER, PUBLIC_LISTENER_ROUTE, serviceSni, upstreamRouteName } from '../core/names.js';
+import { LOCAL_APP_CLUSTER, PUBLIC_LISTENER_ROUTE } from '../core/names.js';
+import { upstreamRouteConfiguration } from './chain-routes.js';
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import { pack } from '../core/proto.js';
 import { RBACPerRoute } from '../gen/envoy/extensions/filters/http/rbac/v3/rbac.js';
 import { HTTP_RBAC_FILTER, intentionRules, type IntentionInputs } from './rbac.js';
-import type { ConnectProxySnapshot, UpstreamShape } from '../proxycfg/snapshot.js';
+import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
 import type { RowInputs } from './resource-table.js';
 
 /** What a sidecar's routes are built from. */
@@ -31,10 +32,6 @@ export function catchAllRoute(name: string, cluster: string): RouteConfiguration
   });
 }
 
-export function upstreamCluster(snap: Pick<ConnectProxySnapshot, 'trustDomain'>, u: UpstreamShape): string {
-  return serviceSni(u.destinationName, u.namespace, u.datacenter, snap.trustDomain);
-}
-
 export function publicListenerRoute(snap: IntentionInputs): RouteConfiguration {
   const route = catchAllRoute(PUBLIC_LISTENER_ROUTE, LOCAL_APP_CLUSTER);
   const rbac = pack(RBACPerRoute, RBACPerRoute.fromPartial({ rbac: { rules: intentionRules(snap), rulesStatPrefix: 'connect_authz.' } }));
@@ -42,6 +39,6 @@ export function publicListenerRoute(snap: IntentionInputs): RouteConfiguration {
 }
 
 export function generateRoutes(snap: RouteInputs): RouteConfiguration[] {
-  const upstreams = snap.upstreams.filter((u) => isHttp(u.protocol)).map((u) => catchAllRoute(upstreamRouteName(u.id), upstreamCluster(snap, u)));
+  const upstreams = snap.upstreams.filter((u) => isHttp(u.protocol)).map((u) => upstreamRouteConfiguration(snap.trustDomain, u));
   return [...(isHttp(snap.publicListener.protocol) ? [publicListenerRoute(snap)] : []), ...upstreams].sort(byName);
 }

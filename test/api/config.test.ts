@@ -99,7 +99,7 @@ describe('/v1/config', () => {
   it('refuses routing or splitting for a tcp service, and a protocol change that would leave one on tcp', async () => {
     await a.delete('/v1/config/proxy-defaults/global');
     const before = a.agent.store.currentIndex();
-    const router = { Kind: 'service-router', Name: 'shop', Routes: [{ Match: { HTTP: { PathPrefix: '/a' } }, Destination: { Service: 'a' } }] };
+    const router = { Kind: 'service-router', Name: 'shop', Routes: [{ Match: { HTTP: { PathPrefix: '/a' } }, Destination: { Service: 'shop' } }] };
     const refused = await a.put('/v1/config', router);
     assert.equal(refused.status, 400);
     assert.match(refused.text, /Name: service "shop" would use protocol "tcp", which does not permit advanced routing or splitting/);

@@ -27,7 +27,7 @@ describe('catalog + CA -> proxycfg -> xds -> Envoy', () => {
         new ProxyConfigManager({ catalog, ca: mesh.leaves, coalesceMs: 20 }).snapshots(id).pipe(filter((s): s is ConnectProxySnapshot => s.kind === 'connect-proxy' && ready(s))),
       );
     const dbSnap = await snapshotOf(db, 'db-sidecar-proxy', (s) => s.intentions.length === 1);
-    const webSnap = await snapshotOf(web, 'web-sidecar-proxy', (s) => s.upstreams[0]?.endpoints.length === 1);
+    const webSnap = await snapshotOf(web, 'web-sidecar-proxy', (s) => s.upstreams[0]?.endpoints[0]?.endpoints.length === 1);
     envoys.push(await startSidecarEnvoy(dbSnap, generateResources(dbSnap)));
     envoys.push(await startSidecarEnvoy(webSnap, generateResources(webSnap)));
   });

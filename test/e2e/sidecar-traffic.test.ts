@@ -10,6 +10,7 @@ import type { Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { ConfigEntryOf, Intention, ServiceInstance } from '../../src/catalog/types.js';
 import { buildConnectProxySnapshot, type ConnectProxyInputs } from '../../src/proxycfg/connect-proxy.js';
+import { defaultTargetInputs } from '../../src/proxycfg/upstreams.js';
 import { generateResources } from '../../src/xds/generate.js';
 import { intention } from '../proxycfg/marble-sources.js';
 import type { EnvoyProcess } from '../support/envoy.js';
@@ -64,13 +65,13 @@ function sidecarInputs(s: Sidecar): ConnectProxyInputs {
       upstream: proxy.Proxy!.Upstreams![index]!,
       index,
       serviceDefaults: serviceDefaults(u.name, u.protocol),
-      nodes: [
+      ...defaultTargetInputs(u.name, 'dc1', [
         {
           Node: { ID: 'n', Node: 'node-1', Address: '127.0.0.1', Datacenter: 'dc1', Meta: {}, CreateIndex: 1, ModifyIndex: 1 },
           Service: { ...proxy, ID: `${u.name}-sidecar-proxy`, Service: `${u.name}-sidecar-proxy`, Port: u.targetPort },
           Checks: [],
         },
-      ],
+      ]),
     })),
   };
 }

@@ -16,7 +16,7 @@ const WINDOW = 10;
 /** A compact, comparable view of a snapshot. */
 function summary(s: ProxySnapshot): string {
   assert.equal(s.kind, 'connect-proxy');
-  const ups = s.upstreams.map((u) => `${u.id}:${u.endpoints.map((e) => e.port).join('+')}`).join(',');
+  const ups = s.upstreams.map((u) => `${u.id}:${u.endpoints.flatMap((t) => t.endpoints).map((e) => e.port).join('+')}`).join(',');
   return `[${ups}] intentions=${s.intentions.map((i) => i.sourceName).join('+')}`;
 }
 
@@ -73,22 +73,23 @@ describe('connect-proxy snapshots', () => {
     run(
       () => ({}),
       (src, h) => {
-        // db's health changes every 2 frames for 60 frames: a debounce would stay silent until it
-        // stopped; the throttle emits the first value, then the newest one at every window's end.
-        const churn = timer(0, 2).pipe(
-          take(30),
+        // db's health changes every 7 frames for 60 frames (never on a window's end, so no value
+        // ties with the throttle's timer): a debounce would stay silent until it stopped; the
+        // throttle emits the first value, then the newest one at every window's end.
+        const churn = timer(0, 7).pipe(
+          take(9),
           map((i) => instances('db', 1, 30000 + i)),
         );
         src.opened['service/web-proxy'] = h.cold('a', { a: proxy('web-proxy', 'web', ['db']) });
         src.opened['health/db'] = churn;
         h.expectObservable(snapshotsOf(src).pipe(map(summary))).toBe('a 9ms b 9ms c 9ms d 9ms e 9ms f 9ms g', {
           a: '[db:30000] intentions=',
-          b: '[db:30005] intentions=',
-          c: '[db:30010] intentions=',
-          d: '[db:30015] intentions=',
-          e: '[db:30020] intentions=',
-          f: '[db:30025] intentions=',
-          g: '[db:30029] intentions=',
+          b: '[db:30001] intentions=',
+          c: '[db:30002] intentions=',
+          d: '[db:30004] intentions=',
+          e: '[db:30005] intentions=',
+          f: '[db:30007] intentions=',
+          g: '[db:30008] intentions=',
         });
       },
     );
@@ -139,6 +140,13 @@ describe('connect-proxy snapshots', () => {
       'entry/service-defaults/api',
       'entry/service-defaults/db',
       'entry/service-defaults/web',
+      // Each upstream's discovery chain: its resolver, router and splitter.
+      'entry/service-resolver/api',
+      'entry/service-resolver/db',
+      'entry/service-router/api',
+      'entry/service-router/db',
+      'entry/service-splitter/api',
+      'entry/service-splitter/db',
       'health/api',
       'health/db',
       'intentions/web',

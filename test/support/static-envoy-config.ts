@@ -47,9 +47,9 @@ export function staticEnvoyConfig(bootstrap: Json, set: ResourceSet, opts: { run
   const clusters = resourcesJson(set, TypeUrl.Cluster).map((c) => {
     if (c.type !== 'EDS') return c;
     const { edsClusterConfig: _eds, ...rest } = c;
-    const cla = assignments.get(c.name as string);
+    const cla = assignments.get(((c.edsClusterConfig as Json | undefined)?.serviceName as string | undefined) || (c.name as string));
     if (!cla) throw new Error(`EDS cluster ${String(c.name)} has no ClusterLoadAssignment`);
-    return { ...rest, type: 'STATIC', loadAssignment: cla };
+    return { ...rest, type: 'STATIC', loadAssignment: { ...cla, clusterName: c.name } };
   });
   const base = (bootstrap.staticResources ?? {}) as Json;
   const { dynamicResources: _ads, ...withoutAds } = bootstrap;

@@ -13,6 +13,7 @@ import type { Principal } from '../../src/gen/envoy/config/rbac/v3/rbac.js';
 import { RBAC_Action } from '../../src/gen/envoy/config/rbac/v3/rbac.js';
 import { RBAC } from '../../src/gen/envoy/extensions/filters/network/rbac/v3/rbac.js';
 import { buildConnectProxySnapshot, type ConnectProxyInputs } from '../../src/proxycfg/connect-proxy.js';
+import { defaultTargetInputs } from '../../src/proxycfg/upstreams.js';
 import { ResourceInterner } from '../../src/xds/encode.js';
 import { generateResources, tryGenerateResources } from '../../src/xds/generate.js';
 import { statsTags } from '../../src/xds/stats-tags.js';
@@ -31,7 +32,7 @@ function inputs(p: ServiceInstance, over: Partial<ConnectProxyInputs> = {}, heal
     defaultIntentionPolicy: 'deny',
     proxyDefaults: undefined,
     serviceDefaults: undefined,
-    upstreams: (p.Proxy?.Upstreams ?? []).map((upstream, index) => ({ upstream, index, serviceDefaults: undefined, nodes: health[upstream.DestinationName] ?? instances(upstream.DestinationName, 2) })),
+    upstreams: (p.Proxy?.Upstreams ?? []).map((upstream, index) => ({ upstream, index, serviceDefaults: undefined, ...defaultTargetInputs(upstream.DestinationName, 'dc1', health[upstream.DestinationName] ?? instances(upstream.DestinationName, 2)) })),
     ...over,
   };
 }

@@ -52,6 +52,27 @@ const REQUIRED = [
   'cross-dc-upstream-mesh-gateway-local',
   'cross-dc-upstream-mesh-gateway-remote',
   'cross-dc-upstream-mesh-gateway-none',
+  // The discovery chain, named after Consul's agent/xds/testdata cases they correspond to.
+  'connect-proxy-with-http-chain',
+  'connect-proxy-with-grpc-chain',
+  'connect-proxy-with-tcp-chain',
+  'connect-proxy-with-chain-and-router',
+  'connect-proxy-with-chain-and-router-header-manip',
+  'connect-proxy-with-chain-and-splitter',
+  'connect-proxy-with-resolver-subsets',
+  'connect-proxy-with-chain-and-redirect',
+  'connect-proxy-splitter-with-resolver-redirect',
+  'connect-proxy-with-chain-and-failover',
+  'connect-proxy-with-http-chain-and-failover',
+  'connect-proxy-with-chain-and-failover-to-datacenter',
+  'connect-proxy-lb-in-resolver',
+  'connect-proxy-resolver-with-lb',
+  'connect-proxy-route-to-lb-resolver',
+  'connect-proxy-with-grpc-router',
+  'connect-proxy-with-chain-and-overrides',
+  'connect-proxy-with-tcp-chain-failover-through-remote-gateway',
+  'connect-proxy-with-tcp-chain-failover-through-local-gateway',
+  'mesh-gateway-service-subsets',
 ];
 
 async function generateScenario(name: string) {

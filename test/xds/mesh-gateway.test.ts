@@ -19,7 +19,7 @@ function gateway(web: readonly UpstreamEndpoint[], dc2: readonly UpstreamEndpoin
     datacenter: 'dc1',
     trustDomain: TD,
     listeners: [{ name: 'default', address: '10.0.0.10', port: 8443 }],
-    services: [{ name: 'web', namespace: 'default', endpoints: web }],
+    services: [{ name: 'web', subset: '', namespace: 'default', endpoints: web }],
     datacenters: [{ datacenter: 'dc2', endpoints: dc2 }],
     connectTimeoutMs: 5000,
     issues: [],

@@ -196,6 +196,13 @@ export function entryBase<K extends string>(kind: K) {
   };
 }
 
+/**
+ * A field Consul has and Switchyard does not act on yet: refused at write (unless empty) with a
+ * message saying so, rather than accepted and silently ignored.
+ */
+export const notSupportedYet = (what: string) =>
+  z.any().refine((v) => v === undefined || v === '' || (typeof v === 'object' && v !== null && Object.keys(v).length === 0), `is not supported yet (${what})`);
+
 export function issue(ctx: z.RefinementCtx, path: PropertyKey[], message: string): void {
   ctx.addIssue({ code: 'custom', path, message });
 }

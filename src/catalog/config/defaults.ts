@@ -7,6 +7,7 @@ import {
   envoyExtensions,
   exposeConfig,
   meshGatewayConfig,
+  notSupportedYet,
   mutualTLSMode,
   namespace,
   nonNegativeInt,
@@ -21,11 +22,8 @@ import {
   duplicates,
 } from './common.js';
 
-const failoverPolicy = z.strictObject({
-  Mode: z.enum(['', 'default', 'order-by-locality']).optional(),
-  Regions: z.array(z.string()).optional(),
-});
-const prioritizeByLocality = z.strictObject({ Mode: z.enum(['', 'none', 'failover']).optional() });
+const failoverPolicy = notSupportedYet('failover policies; failover follows a service-resolver\'s Targets or Datacenters');
+const prioritizeByLocality = notSupportedYet('locality-aware routing');
 
 export const proxyDefaultsSchema = z.strictObject({
   ...entryBase('proxy-defaults'),

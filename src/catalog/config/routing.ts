@@ -1,7 +1,8 @@
 // service-router, service-splitter and service-resolver: L7 traffic management, with the
 // cross-field rules Consul enforces.
 import { z } from 'zod';
-import { duplicates, duration, durationNanos, entryBase, issue, headerModifiers, namespace, nonNegativeInt, partition, serviceName } from './common.js';
+import { filterProblem } from './filter.js';
+import { notSupportedYet, duplicates, duration, durationNanos, entryBase, issue, headerModifiers, namespace, nonNegativeInt, partition, serviceName } from './common.js';
 
 type Ctx = z.RefinementCtx;
 export const onlyOne = (ctx: Ctx, v: Record<string, unknown>, fields: readonly string[], what: string) => {
@@ -114,7 +115,7 @@ const targetFields = {
   Namespace: namespace.optional(),
   Partition: partition.optional(),
   Datacenter: z.string().optional(),
-  Peer: z.string().optional(),
+  Peer: notSupportedYet('cluster peering').optional(),
 };
 
 const resolverTarget = z
@@ -122,7 +123,7 @@ const resolverTarget = z
   .superRefine((v, ctx) => onlyOne(ctx, v, ['Datacenter', 'Peer'], 'a target is in a datacenter or a peer'));
 
 const redirect = z
-  .strictObject({ ...targetFields, SamenessGroup: z.string().optional() })
+  .strictObject({ ...targetFields, SamenessGroup: notSupportedYet('sameness groups').optional() })
   .superRefine((v, ctx) => {
     if (Object.values(v).every((x) => x === undefined || x === '')) issue(ctx, [], 'must name at least one of Service, ServiceSubset, Namespace, Partition, Datacenter, Peer');
     onlyOne(ctx, v, ['Datacenter', 'Peer', 'SamenessGroup'], 'one redirect destination');
@@ -135,13 +136,13 @@ const failover = z
     Namespace: namespace.optional(),
     Datacenters: z.array(z.string().min(1, 'must not be empty')).optional(),
     Targets: z.array(resolverTarget).optional(),
-    Policy: z.strictObject({ Mode: z.enum(['', 'default', 'order-by-locality']).optional(), Regions: z.array(z.string()).optional() }).optional(),
-    SamenessGroup: z.string().optional(),
+    Policy: notSupportedYet('failover policies; failover follows the order of Targets or Datacenters').optional(),
+    SamenessGroup: notSupportedYet('sameness groups').optional(),
   })
   .superRefine((v, ctx) => {
     const legacy = v.Service || v.ServiceSubset || v.Namespace || v.Datacenters?.length;
-    if (!legacy && !v.Targets?.length && !v.SamenessGroup) {
-      issue(ctx, [], 'must set one of Service, ServiceSubset, Namespace, Datacenters, Targets or SamenessGroup');
+    if (!legacy && !v.Targets?.length) {
+      issue(ctx, [], 'must set one of Service, ServiceSubset, Namespace, Datacenters or Targets');
     }
     if (legacy && v.Targets?.length) issue(ctx, ['Targets'], 'cannot be set together with Service, ServiceSubset, Namespace or Datacenters');
   });
@@ -183,13 +184,18 @@ export const serviceResolverSchema = z
   .strictObject({
     ...entryBase('service-resolver'),
     DefaultSubset: z.string().optional(),
-    Subsets: z.record(z.string().regex(SUBSET_RE, 'subset names must be lowercase letters, digits and "-"'), z.strictObject({ Filter: z.string().optional(), OnlyPassing: z.boolean().optional() })).optional(),
+    Subsets: z
+      .record(
+        z.string().regex(SUBSET_RE, 'subset names must be lowercase letters, digits and "-"'),
+        z.strictObject({ Filter: z.string().refine((f) => filterProblem(f) === undefined, { error: (i) => filterProblem(String(i.input)) ?? 'is not a valid filter' }).optional(), OnlyPassing: z.boolean().optional() }),
+      )
+      .optional(),
     Redirect: redirect.optional(),
     Failover: z.record(z.string(), failover).optional(),
     ConnectTimeout: duration.optional(),
     RequestTimeout: duration.optional(),
     LoadBalancer: loadBalancer.optional(),
-    PrioritizeByLocality: z.strictObject({ Mode: z.enum(['', 'none', 'failover']).optional() }).optional(),
+    PrioritizeByLocality: notSupportedYet('locality-aware routing').optional(),
   })
   .superRefine((v, ctx) => {
     const subsets = Object.keys(v.Subsets ?? {});
