@@ -54,7 +54,7 @@ describe('PUT /v1/connect/ca/configuration validation', () => {
     await refused({ Provider: 'consul', Config: [] }, /Config: must be an object/);
     await refused({ Provider: 'consul', Config: 'ec' }, /Config: must be an object/);
     await refused({ Provider: 'consul', Config: { ...P384.Config, Frobnicate: true } }, /Config\.Frobnicate: unknown field/);
-    await refused({ Provider: 'consul', Config: { ...P384.Config, LeafCertTTL: 259200000000000 } }, /Config\.LeafCertTTL: must be a duration string/);
+    await refused({ Provider: 'consul', Config: { ...P384.Config, LeafCertTTL: 2.5 } }, /Config\.LeafCertTTL: must be a duration string/);
     await refused({ Provider: 'consul', Config: { ...P384.Config, PrivateKeyBits: '384' } }, /Config\.PrivateKeyBits/);
     await refused({ Provider: 'consul', Config: { ...P384.Config, CSRMaxPerSecond: 'fast' } }, /Config\.CSRMaxPerSecond/);
     await refused({ Provider: 'consul', Config: { ...P384.Config, CSRMaxConcurrent: 1.5 } }, /Config\.CSRMaxConcurrent/);
