@@ -1,9 +1,13 @@
-// /v1/agent/*: services and checks registered on this agent's node.
+// /v1/agent/*: services and checks registered on this agent's node. ACLs as Consul's agent
+// endpoints: registering or deregistering a service needs service:write on it (and on a sidecar's
+// destination), a check service:write on its service or node:write on the node, and the lists
+// show what the token may read.
 import type { Catalog } from '../catalog/catalog.js';
 import type { HealthStatus } from '../catalog/types.js';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
+import { aclOf, FILTERED, inHandler, markFiltered, mayRead, vetCheckWrite, vetServiceWrite, visible } from './acl-guard.js';
 import { blockingRead, indexed } from './blocking.js';
 import { agentService } from './shapes.js';
 import { REGISTRATION_BODY_BYTES, type ApiRequest, type Route } from './route.js';
@@ -18,67 +22,78 @@ export function agentRoutes(catalog: Catalog): Route[] {
       method: 'PUT',
       pattern: '/v1/agent/service/register',
       maxBodyBytes: REGISTRATION_BODY_BYTES,
+      acl: inHandler('service:write on the service, on its sidecar and on a connect-proxy\'s destination'),
       handler: async (req) => {
-        await catalog.registerService(req.body);
+        await catalog.registerService(req.body, vetServiceWrite(aclOf(req)));
         return { text: '' };
       },
     },
     {
       method: 'PUT',
       pattern: '/v1/agent/service/deregister/:id',
+      acl: inHandler('service:write on the service'),
       handler: async (req) => {
-        await catalog.deregisterService(req.params.id as string);
+        await catalog.deregisterService(req.params.id as string, (s) => aclOf(req).require('service', 'write', s.Service));
         return { text: '' };
       },
     },
     {
       method: 'GET',
       pattern: '/v1/agent/services',
+      acl: FILTERED,
       handler: async (req) => {
         const r = await blockingRead(req, catalog.agentServices());
-        return indexed(r, Object.fromEntries(r.value.map((s) => [s.ID, agentService(s)])));
+        const { items, hidden } = visible(req, r.value, mayRead.service);
+        return markFiltered(indexed(r, Object.fromEntries(items.map((s) => [s.ID, agentService(s)]))), hidden);
       },
     },
     {
       method: 'GET',
       pattern: '/v1/agent/service/:id',
+      acl: inHandler('service:read on the service'),
       handler: async (req) => {
         const id = req.params.id as string;
         const r = await blockingRead(req, catalog.service(id));
         if (!r.value) throw new NotFoundError(`unknown service ID: ${id}`);
+        aclOf(req).require('service', 'read', r.value.Service);
         return indexed(r, agentService(r.value));
       },
     },
     {
       method: 'PUT',
       pattern: '/v1/agent/check/register',
+      acl: inHandler('service:write on the check\'s service, or node:write on this node for a node check'),
       handler: async (req) => {
-        await catalog.registerCheck(req.body);
+        await catalog.registerCheck(req.body, (service) => vetCheckWrite(aclOf(req))({ Node: catalog.node, ServiceName: service?.Service ?? '' }));
         return { text: '' };
       },
     },
     {
       method: 'PUT',
       pattern: '/v1/agent/check/deregister/:id',
+      acl: inHandler('service:write on the check\'s service, or node:write on its node'),
       handler: async (req) => {
-        await catalog.deregisterCheck(req.params.id as string);
+        await catalog.deregisterCheck(req.params.id as string, vetCheckWrite(aclOf(req)));
         return { text: '' };
       },
     },
     {
       method: 'GET',
       pattern: '/v1/agent/checks',
+      acl: FILTERED,
       handler: async (req) => {
         const r = await blockingRead(req, catalog.agentChecks());
-        return indexed(r, Object.fromEntries(r.value.map((c) => [c.CheckID, c])));
+        const { items, hidden } = visible(req, r.value, mayRead.check);
+        return markFiltered(indexed(r, Object.fromEntries(items.map((c) => [c.CheckID, c]))), hidden);
       },
     },
     {
       method: 'PUT',
       pattern: '/v1/agent/check/update/:id',
+      acl: inHandler('service:write on the check\'s service, or node:write on its node'),
       handler: async (req) => {
         const body = parseInput(checkUpdate, req.body ?? {}, 'invalid check update');
-        await catalog.updateCheck(req.params.id as string, body.Status, body.Output ?? '', { ttlOnly: true });
+        await catalog.updateCheck(req.params.id as string, body.Status, body.Output ?? '', { ttlOnly: true, vet: vetCheckWrite(aclOf(req)) });
         return { text: '' };
       },
     },
@@ -86,8 +101,9 @@ export function agentRoutes(catalog: Catalog): Route[] {
       (verb): Route => ({
         method: 'PUT',
         pattern: `/v1/agent/check/${verb}/:id`,
+        acl: inHandler('service:write on the check\'s service, or node:write on its node'),
         handler: async (req) => {
-          await catalog.updateCheck(req.params.id as string, STATUS[verb] as HealthStatus, note(req), { ttlOnly: true });
+          await catalog.updateCheck(req.params.id as string, STATUS[verb] as HealthStatus, note(req), { ttlOnly: true, vet: vetCheckWrite(aclOf(req)) });
           return { text: '' };
         },
       }),

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ConflictError, NotFoundError, PermissionDeniedError, RateLimitError, UnavailableError, ValidationError, errorMessage } from '../core/errors.js';
 import { nullLogger, type Logger } from '../core/logger.js';
-import { redactUrl } from './acl-guard.js';
+import { redactUrl, requestAcl, type AclGuard } from './acl-guard.js';
 import { BodyTooLargeError, hasBody, readBody } from './body.js';
 import { BodyDecodeError, BodyDecoder } from './body-decoder.js';
 import { compileRoute, matchRoute, type CompiledRoute } from './match.js';
@@ -17,6 +17,8 @@ export interface ApiServerOptions {
   readonly logger?: Logger;
   /** The largest request body any route takes (`limits.http_max_body_bytes`); default 1 MiB. */
   readonly maxBodyBytes?: number;
+  /** ACLs: each route's `acl` rule is enforced with the request's token (none: everything is allowed). */
+  readonly acl?: AclGuard;
 }
 
 export interface CloseOptions {
@@ -50,16 +52,23 @@ export class ApiServer {
   private stopping = false;
   private readonly maxBodyBytes: number;
   private readonly decoder = new BodyDecoder();
+  private readonly acl: AclGuard | undefined;
   private server: Server | undefined;
 
   constructor(opts: ApiServerOptions = {}) {
     this.logger = opts.logger ?? nullLogger;
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.acl = opts.acl;
     for (const list of opts.routes ?? []) this.addRoutes(list);
   }
 
   addRoutes(routes: readonly Route[]): void {
     this.routes.push(...routes.map(compileRoute));
+  }
+
+  /** Every route served, in matching order (the ACL walk test reads their rules). */
+  registered(): readonly Route[] {
+    return this.routes.map((r) => r.route);
   }
 
   /** Listens and resolves to the bound address (port 0 picks a free one). */
@@ -157,8 +166,9 @@ export class ApiServer {
   }
 
   private async run(found: Exclude<Resolved, { reply: unknown }>, method: string, body: unknown, signal: AbortSignal, headers: Record<string, string | undefined>): Promise<ApiResponse & { status: number }> {
-    const req: ApiRequest = { method, params: found.params, query: found.query, body, headers, signal };
+    const bare: ApiRequest = { method, params: found.params, query: found.query, body, headers, signal };
     try {
+      const req: ApiRequest = { ...bare, acl: requestAcl(this.acl, found.route.acl, bare) };
       const res = await found.route.handler(req);
       return { ...res, status: res.status ?? 200 };
     } catch (err) {
