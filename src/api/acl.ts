@@ -4,7 +4,7 @@
 import type { AclStore } from '../acl/acl-store.js';
 import { tokenStub, REDACTED, type AclToken } from '../acl/model.js';
 import { NotFoundError, PermissionDeniedError } from '../core/errors.js';
-import { allowed, authorize, inHandler, need, open, requestToken, type AclGuard } from './acl-guard.js';
+import { allowed, authorize, need, open, requestToken, type AclGuard } from './acl-guard.js';
 import type { ApiRequest, ApiResponse, Route } from './route.js';
 
 export interface AclRouteDeps {
@@ -38,7 +38,7 @@ export function aclRoutes({ acls, guard }: AclRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/v1/acl/token/self',
-      acl: inHandler('a valid token'),
+      acl: open('any token reads itself (an unknown one is 403 "ACL not found")'),
       handler: (req) => {
         const secret = requestToken(req);
         if (!guard.enabled) return ACL_DISABLED;
