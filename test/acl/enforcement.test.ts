@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { FILTERED_HEADER } from '../../src/api/acl-guard.js';
 import type { Route } from '../../src/api/route.js';
 import { GLOBAL_MANAGEMENT_ID } from '../../src/acl/model.js';
+import { main } from '../../src/cli/main.js';
 import { TestAgent } from '../support/agent.js';
 
 interface Reply {
@@ -301,6 +302,35 @@ test('acl.tokens.default is the token of a request that carries none; a request\
     assert.deepEqual(Object.keys((await call(agent, 'GET', '/v1/catalog/services')).json as object), ['web']);
     assert.equal((await call(agent, 'GET', '/v1/acl/tokens')).status, 403);
     assert.equal((await call(agent, 'GET', '/v1/acl/tokens', root)).status, 200);
+  } finally {
+    await agent.close();
+  }
+});
+
+test('the CLI\'s client commands send -token, else $CONSUL_HTTP_TOKEN', async () => {
+  const { agent, root } = await startWithAcls();
+  const run = async (argv: string[], env: Record<string, string> = {}) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { CONSUL_HTTP_ADDR: agent.agent.httpAddress, ...env } });
+    return { code, stdout, stderr };
+  };
+  try {
+    await ok(agent, 'PUT', '/v1/agent/service/register', root, { Name: 'web', Port: 8080 });
+    const anon = await run(['catalog', 'services']);
+    assert.equal(anon.code, 0, anon.stderr);
+    assert.doesNotMatch(anon.stdout, /web/);
+    assert.match((await run(['catalog', 'services', '-token', root])).stdout, /web/);
+    assert.match((await run(['catalog', 'services'], { CONSUL_HTTP_TOKEN: root })).stdout, /web/);
+    const denied = await run(['ca', 'get-config']);
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /lacks permission 'operator:read'/);
+    assert.equal((await run(['ca', 'get-config', '-token', root])).code, 0);
+    assert.equal((await run(['intention', 'create', '-deny', 'web', 'db'])).code, 1);
+    const created = await run(['intention', 'create', '-deny', '-token', root, 'web', 'db']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match((await run(['proxy', 'status', '-token', 'nonsense'])).stderr, /ACL not found/);
+    assert.equal((await run(['proxy', 'status'], { CONSUL_HTTP_TOKEN: root })).code, 0);
   } finally {
     await agent.close();
   }

@@ -6,7 +6,7 @@
 // A forwarded request carries its caller's token (the request's, else acl.tokens.default; none
 // at all when it had none), never the agent's, as Consul's forwarded RPCs carry theirs: the other
 // datacenter decides with its own ACLs what the caller may do.
-import { aclOf } from '../acl-guard.js';
+import { aclOf, FILTERED_HEADER } from '../acl-guard.js';
 import { errorMessage } from '../../core/errors.js';
 import { parseBlocking } from '../blocking.js';
 import type { ApiRequest, ApiResponse, Route } from '../route.js';
@@ -100,9 +100,9 @@ function pathOf(route: Route, req: ApiRequest): string {
 
 function passThrough(reply: LinkReply): ApiResponse {
   const headers: Record<string, string> = { 'content-type': reply.headers.get('content-type') ?? 'text/plain; charset=utf-8' };
-  for (const h of ['x-consul-index', 'retry-after']) {
+  for (const h of ['X-Consul-Index', 'Retry-After', FILTERED_HEADER]) {
     const v = reply.headers.get(h);
-    if (v !== null) headers[h === 'x-consul-index' ? 'X-Consul-Index' : 'Retry-After'] = v;
+    if (v !== null) headers[h] = v;
   }
   return { status: reply.status, text: reply.text, headers };
 }
