@@ -4,7 +4,7 @@
 import type { AclStore } from '../acl/acl-store.js';
 import { tokenStub, REDACTED, type AclToken } from '../acl/model.js';
 import { NotFoundError, PermissionDeniedError } from '../core/errors.js';
-import { allowed, authorize, need, open, requestToken, type AclGuard } from './acl-guard.js';
+import { aclOf, allowed, authorize, need, open, requestToken, type AclGuard } from './acl-guard.js';
 import type { ApiRequest, ApiResponse, Route } from './route.js';
 
 export interface AclRouteDeps {
@@ -40,9 +40,9 @@ export function aclRoutes({ acls, guard }: AclRouteDeps): Route[] {
       pattern: '/v1/acl/token/self',
       acl: open('any token reads itself (an unknown one is 403 "ACL not found")'),
       handler: (req) => {
-        const secret = requestToken(req);
         if (!guard.enabled) return ACL_DISABLED;
-        const t = guard.resolver.resolve(secret).token;
+        // The token in effect: the request's, else acl.tokens.default (the anonymous token when neither).
+        const t = guard.resolver.resolve(aclOf(req).secret ?? requestToken(req)).token;
         return reply(t);
       },
     },

@@ -172,10 +172,12 @@ export class Catalog {
     const service = reg.Service && withPrefix('Service', () => parseInput(registrationSchema, consulDecode(registrationSchema, serviceAsRegistration(reg.Service ?? {}), { snakeCase: true })));
     if (service?.Connect?.SidecarService) throw ValidationError.of('Service.Connect.SidecarService', 'is only valid through the agent API (PUT /v1/agent/service/register)');
     await this.store.write((tx) => {
-      vet?.node(reg.Node);
       const before = tx.get<CatalogNode>('nodes', reg.Node)?.value;
       if (!reg.SkipNodeUpdate || !before) {
-        tx.put('nodes', reg.Node, { ID: before?.ID ?? reg.ID ?? crypto.randomUUID(), Node: reg.Node, Address: reg.Address, Datacenter: this.datacenter, Meta: reg.NodeMeta ?? before?.Meta ?? {} });
+        const node = { ID: before?.ID ?? reg.ID ?? crypto.randomUUID(), Node: reg.Node, Address: reg.Address, Datacenter: this.datacenter, Meta: reg.NodeMeta ?? before?.Meta ?? {} };
+        // Consul's rule: re-posting a node unchanged (with a service update) needs no node:write.
+        if (!before || before.ID !== node.ID || before.Address !== node.Address || JSON.stringify(before.Meta) !== JSON.stringify(node.Meta)) vet?.node(reg.Node);
+        tx.put('nodes', reg.Node, node);
       }
       const existing = new Map(tx.list<StoredService>('services', `${reg.Node}/`).map((row) => [row.value.ID, row.value]));
       const existingChecks = new Map(tx.list<StoredCheck>('checks', `${reg.Node}/`).map((row) => [row.value.CheckID, row.value]));
@@ -191,6 +193,7 @@ export class Catalog {
         const owner = c.ServiceID === undefined || c.ServiceID === '' ? undefined : existing.get(c.ServiceID);
         if (c.ServiceID && !owner) throw ValidationError.of(`${at}.ServiceID`, `"${c.ServiceID}" is not a service on node "${reg.Node}"`);
         if (owner) vet?.service(owner, undefined);
+        else vet?.node(reg.Node);
         const id = c.CheckID ?? c.ID ?? c.Name;
         const prior = existingChecks.get(id);
         tx.put('checks', `${reg.Node}/${id}`, {

@@ -9,26 +9,11 @@ import type { Route } from '../../src/api/route.js';
 import { GLOBAL_MANAGEMENT_ID } from '../../src/acl/model.js';
 import { main } from '../../src/cli/main.js';
 import { TestAgent } from '../support/agent.js';
+import { callWithToken, type TokenReply } from '../support/acl-http.js';
 
-interface Reply {
-  readonly status: number;
-  readonly text: string;
-  readonly headers: Headers;
-  readonly json: unknown;
-}
+const call = callWithToken;
 
-async function call(agent: TestAgent, method: string, path: string, token?: string, body?: unknown): Promise<Reply> {
-  const res = await fetch(agent.base + path, {
-    method,
-    headers: token === undefined ? {} : { 'X-Consul-Token': token },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  const json: unknown = (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : undefined;
-  return { status: res.status, text, headers: res.headers, json };
-}
-
-async function ok(agent: TestAgent, method: string, path: string, token: string, body?: unknown): Promise<Reply> {
+async function ok(agent: TestAgent, method: string, path: string, token: string, body?: unknown): Promise<TokenReply> {
   const r = await call(agent, method, path, token, body);
   assert.ok(r.status === 200, `${method} ${path}: ${r.status} ${r.text}`);
   return r;
@@ -156,8 +141,9 @@ describe('every route, ACLs on, default deny', () => {
     const routes = agent.agent.http.registered();
     const missing = routes.filter((r) => !sample(r)).map((r) => `${r.method} ${r.pattern}`);
     assert.deepEqual(missing, [], 'a route without a sample here: add one, with the request that reaches its ACL check');
-    const before = await ok(agent, 'GET', '/v1/internal/replication/config-entries', root);
-    const services = await ok(agent, 'GET', '/v1/agent/services', root);
+    const STATE = ['/v1/internal/replication/config-entries', '/v1/agent/services', '/v1/agent/checks', '/v1/catalog/nodes', '/v1/connect/intentions', '/v1/connect/ca/configuration', '/v1/acl/tokens', '/v1/acl/policies', '/v1/acl/roles'];
+    const state = async () => Promise.all(STATE.map(async (p) => (await ok(agent, 'GET', p, root)).json));
+    const before = await state();
     for (const r of routes) {
       const s = sample(r)!;
       const what = `${r.method} ${r.pattern} (${r.acl.kind})`;
@@ -180,9 +166,8 @@ describe('every route, ACLs on, default deny', () => {
           break;
       }
     }
-    // Every write above was refused: the entries, intentions and services are as they were.
-    assert.deepEqual((await ok(agent, 'GET', '/v1/internal/replication/config-entries', root)).json, before.json);
-    assert.deepEqual((await ok(agent, 'GET', '/v1/agent/services', root)).json, services.json);
+    // Every write above was refused: entries, intentions, services, checks, nodes, the CA and ACLs are as they were.
+    assert.deepEqual(await state(), before);
   });
 
   test('only the routes Consul leaves open require nothing', () => {
@@ -247,6 +232,14 @@ describe('a token for service A (service identity web), ACLs on, default deny', 
     assert.equal(viaCatalog.status, 403);
     const dbs = (await ok(agent, 'GET', '/v1/health/service/db', root)).json as { Service: { ID: string } }[];
     assert.deepEqual(dbs.map((e) => e.Service.ID), ['db']);
+    // Through the catalog: its own service on a node it re-posts unchanged, as Consul allows; changing the node needs node:write.
+    await ok(agent, 'PUT', '/v1/catalog/register', root, { Node: 'ext', Address: '10.0.0.7' });
+    await ok(agent, 'PUT', '/v1/catalog/register', web.secret, { Node: 'ext', Address: '10.0.0.7', Service: { Service: 'web', ID: 'web-ext', Port: 80 } });
+    const moved = await call(agent, 'PUT', '/v1/catalog/register', web.secret, { Node: 'ext', Address: '10.6.6.6', Service: { Service: 'web', ID: 'web-ext', Port: 80 } });
+    assert.equal(moved.text.trim(), denied(web.accessor, 'node:write', 'ext'));
+    const nodeCheck = await call(agent, 'PUT', '/v1/catalog/register', web.secret, { Node: 'ext', Address: '10.0.0.7', Check: { Name: 'down', Status: 'critical' } });
+    assert.equal(nodeCheck.text.trim(), denied(web.accessor, 'node:write', 'ext'));
+    assert.equal(((await ok(agent, 'GET', '/v1/catalog/node/ext', root)).json as { Node: { Address: string } }).Node.Address, '10.0.0.7');
     assert.equal((await call(agent, 'PUT', '/v1/agent/service/deregister/db', web.secret)).status, 403);
     assert.equal((await ok(agent, 'GET', '/v1/agent/service/db', root)).status, 200);
   });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FILTERED_HEADER } from '../../src/api/acl-guard.js';
 import { TestAgent } from '../support/agent.js';
+import { callWithToken } from '../support/acl-http.js';
 import { waitFor } from '../support/wait.js';
 
 const AGENT_SECRET = '3f1c9a52-7b1e-4d0a-9c55-0000000a6e47';
@@ -13,11 +14,7 @@ const WRITER_SECRET = '3f1c9a52-7b1e-4d0a-9c55-0000000017e5';
 const AGENT_RULES = 'operator = "write"\nservice_prefix "" { policy = "read" }\nnode_prefix "" { policy = "read" }';
 const WRITER_RULES = 'service_prefix "" {\n  policy = "write"\n  intentions = "write"\n}\nnode_prefix "" { policy = "read" }';
 
-async function call(agent: TestAgent, method: string, path: string, token?: string, body?: unknown) {
-  const res = await fetch(agent.base + path, { method, headers: token ? { 'X-Consul-Token': token } : {}, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  return { status: res.status, text, headers: res.headers, json: (res.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as unknown) : undefined };
-}
+const call = callWithToken;
 
 /** Bootstraps the agent's ACLs and creates the agent's and the writer's tokens (with fixed secrets: ACLs are not replicated). */
 async function withTokens(agent: TestAgent): Promise<string> {
