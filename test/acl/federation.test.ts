@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { FILTERED_HEADER } from '../../src/api/acl-guard.js';
 import { TestAgent } from '../support/agent.js';
 import { callWithToken } from '../support/acl-http.js';
+import { recordingLogger } from '../support/recording-logger.js';
 import { waitFor } from '../support/wait.js';
 
 const AGENT_SECRET = '3f1c9a52-7b1e-4d0a-9c55-0000000a6e47';
@@ -55,6 +56,25 @@ describe('two datacenters with ACLs: the agent token on the link, the caller\'s 
     assert.equal(status.Link.LastError, null);
     // The primary refuses the same reads without a token.
     assert.equal((await call(dc1, 'GET', '/v1/internal/replication/config-entries')).status, 403);
+  });
+
+  it('a secondary without acl.tokens.agent is warned at startup, and the primary refuses its link', async () => {
+    const logger = recordingLogger();
+    const dc3 = await TestAgent.start(
+      { datacenter: 'dc3', node: 'node3', primaryDatacenter: 'dc1', retryJoinWan: [dc1.agent.httpAddress], acl: { enabled: true, defaultPolicy: 'deny' } },
+      { wanBackoff: { initialMs: 20, maxMs: 200 }, logger },
+    );
+    try {
+      assert.ok(logger.entries.some((e) => e.level === 'warn' && e.msg.includes('acl.tokens.agent is not set')), 'the startup warning');
+      const root3 = ((await call(dc3, 'PUT', '/v1/acl/bootstrap')).json as { SecretID: string }).SecretID;
+      const error = await waitFor('the refusal in the link status', async () => {
+        const s = (await call(dc3, 'GET', '/v1/internal/federation/status', root3)).json as { Link: { LastError: string | null } };
+        return s.Link.LastError ?? false;
+      });
+      assert.match(String(error), /403|Permission denied/);
+    } finally {
+      await dc3.close();
+    }
   });
 
   it('forwards a write with its caller\'s token: the writer\'s is allowed, the anonymous one refused by the primary', async () => {
