@@ -115,9 +115,13 @@ export function visible<T>(req: Pick<ApiRequest, 'acl'>, items: readonly T[], ma
 /** Consul's header on a read that ACLs filtered. */
 export const FILTERED_HEADER = 'X-Consul-Results-Filtered-By-ACLs';
 
-/** The response, marked as filtered when `hidden`. */
-export function markFiltered(res: ApiResponse, hidden: boolean): ApiResponse {
-  return hidden ? { ...res, headers: { ...res.headers, [FILTERED_HEADER]: 'true' } } : res;
+/**
+ * The response, marked as filtered when `hidden` and the request carries a token (its own or
+ * acl.tokens.default): Consul masks the header for unauthenticated requests, so that they learn
+ * nothing of what exists (Server.maskResultsFilteredByACLs).
+ */
+export function markFiltered(req: Pick<ApiRequest, 'acl'>, res: ApiResponse, hidden: boolean): ApiResponse {
+  return hidden && aclOf(req).secret ? { ...res, headers: { ...res.headers, [FILTERED_HEADER]: 'true' } } : res;
 }
 
 /** Consul's read filters: a service instance, a node, a check (its node, and its service if any), an instance with its node. */

@@ -74,7 +74,7 @@ export function agentSelfRoutes(catalog: Catalog, info: AgentInfo): Route[] {
       acl: FILTERED,
       handler: (req) => {
         const { items, hidden } = visible(req, [member()], (acl, m) => mayRead.node(acl, { Node: m.Name }));
-        return Promise.resolve(markFiltered({ body: items }, hidden));
+        return Promise.resolve(markFiltered(req, { body: items }, hidden));
       },
     },
   ];

@@ -44,7 +44,7 @@ export function agentRoutes(catalog: Catalog): Route[] {
       handler: async (req) => {
         const r = await blockingRead(req, catalog.agentServices());
         const { items, hidden } = visible(req, r.value, mayRead.service);
-        return markFiltered(indexed(r, Object.fromEntries(items.map((s) => [s.ID, agentService(s)]))), hidden);
+        return markFiltered(req, indexed(r, Object.fromEntries(items.map((s) => [s.ID, agentService(s)]))), hidden);
       },
     },
     {
@@ -84,7 +84,7 @@ export function agentRoutes(catalog: Catalog): Route[] {
       handler: async (req) => {
         const r = await blockingRead(req, catalog.agentChecks());
         const { items, hidden } = visible(req, r.value, mayRead.check);
-        return markFiltered(indexed(r, Object.fromEntries(items.map((c) => [c.CheckID, c]))), hidden);
+        return markFiltered(req, indexed(r, Object.fromEntries(items.map((c) => [c.CheckID, c]))), hidden);
       },
     },
     {

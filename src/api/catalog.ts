@@ -38,7 +38,7 @@ export function catalogRoutes(catalog: Catalog): Route[] {
       handler: async (req) => {
         const r = await blockingRead(req, catalog.catalogServices());
         const { items, hidden } = visible(req, Object.entries(r.value), (acl, [name]) => acl.allows('service', 'read', name));
-        return markFiltered(indexed(r, Object.fromEntries(items)), hidden);
+        return markFiltered(req, indexed(r, Object.fromEntries(items)), hidden);
       },
     },
     {
@@ -49,7 +49,7 @@ export function catalogRoutes(catalog: Catalog): Route[] {
         const tags = tagsParam(req);
         const r = await blockingRead(req, catalog.serviceNodes(req.params.name as string));
         const { items, hidden } = visible(req, r.value, mayRead.instance);
-        return markFiltered(indexed(r, items.filter((c) => !tags || tags.every((t) => c.Service.Tags.includes(t))).map(catalogService)), hidden);
+        return markFiltered(req, indexed(r, items.filter((c) => !tags || tags.every((t) => c.Service.Tags.includes(t))).map(catalogService)), hidden);
       },
     },
     {
@@ -59,7 +59,7 @@ export function catalogRoutes(catalog: Catalog): Route[] {
       handler: async (req) => {
         const r = await blockingRead(req, catalog.nodes());
         const { items, hidden } = visible(req, r.value, mayRead.node);
-        return markFiltered(indexed(r, items.map(catalogNode)), hidden);
+        return markFiltered(req, indexed(r, items.map(catalogNode)), hidden);
       },
     },
     {
@@ -73,7 +73,7 @@ export function catalogRoutes(catalog: Catalog): Route[] {
         const hiddenNode = node !== undefined && !aclOf(req).allows('node', 'read', node.Node);
         const { items, hidden } = visible(req, hiddenNode ? [] : r.value.services, mayRead.service);
         const body = node && !hiddenNode ? { Node: catalogNode(node), Services: Object.fromEntries(items.map((s) => [s.ID, agentService(s)])) } : null;
-        return markFiltered(indexed(r, body), hiddenNode || hidden);
+        return markFiltered(req, indexed(r, body), hiddenNode || hidden);
       },
     },
     {
@@ -83,7 +83,7 @@ export function catalogRoutes(catalog: Catalog): Route[] {
       handler: async (req) => {
         const r = await blockingRead(req, catalog.nodeChecks(req.params.node as string));
         const { items, hidden } = visible(req, r.value, mayRead.check);
-        return markFiltered(indexed(r, items), hidden);
+        return markFiltered(req, indexed(r, items), hidden);
       },
     },
     {
@@ -95,7 +95,7 @@ export function catalogRoutes(catalog: Catalog): Route[] {
         if (!CHECK_STATES.includes(state)) throw ValidationError.of('state', `must be one of ${CHECK_STATES.join(', ')}, got "${state}"`);
         const r = await blockingRead(req, catalog.checksInState(state as HealthStatus | 'any'));
         const { items, hidden } = visible(req, r.value, mayRead.check);
-        return markFiltered(indexed(r, items), hidden);
+        return markFiltered(req, indexed(r, items), hidden);
       },
     },
     ...(['service', 'connect'] as const).map(
@@ -107,7 +107,7 @@ export function catalogRoutes(catalog: Catalog): Route[] {
           const filter = { connect: what === 'connect', passing: flag(req, 'passing'), tags: tagsParam(req) };
           const r = await blockingRead(req, catalog.health(req.params.name as string, filter));
           const { items, hidden } = visible(req, r.value, mayRead.instance);
-          return markFiltered(indexed(r, items.map(healthEntry)), hidden);
+          return markFiltered(req, indexed(r, items.map(healthEntry)), hidden);
         },
       }),
     ),

@@ -68,7 +68,7 @@ export function configRoutes(catalog: Catalog): Route[] {
       handler: async (req) => {
         const r = await blockingRead(req, catalog.configEntries(checkKind(req.params.kind, 'kind')));
         const { items, hidden } = visible(req, r.value, mayReadEntry);
-        return markFiltered(indexed(r, items), hidden);
+        return markFiltered(req, indexed(r, items), hidden);
       },
     },
     {

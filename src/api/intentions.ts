@@ -55,7 +55,7 @@ export function intentionRoutes(catalog: Catalog): Route[] {
       handler: async (req) => {
         const r = await blockingRead(req, catalog.intentions());
         const { items, hidden } = visible(req, r.value, mayReadIntention);
-        return markFiltered(indexed(r, items), hidden);
+        return markFiltered(req, indexed(r, items), hidden);
       },
     },
     {

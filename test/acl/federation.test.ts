@@ -13,6 +13,8 @@ import { waitFor } from '../support/wait.js';
 const AGENT_SECRET = '3f1c9a52-7b1e-4d0a-9c55-0000000a6e47';
 const WRITER_SECRET = '3f1c9a52-7b1e-4d0a-9c55-0000000017e5';
 const AGENT_RULES = 'operator = "write"\nservice_prefix "" { policy = "read" }\nnode_prefix "" { policy = "read" }';
+const KEYS_SECRET = '3f1c9a52-7b1e-4d0a-9c55-00000000c0de';
+const KEYS_RULES = 'key_prefix "" { policy = "read" }';
 const WRITER_RULES = 'service_prefix "" {\n  policy = "write"\n  intentions = "write"\n}\nnode_prefix "" { policy = "read" }';
 
 const call = callWithToken;
@@ -20,7 +22,7 @@ const call = callWithToken;
 /** Bootstraps the agent's ACLs and creates the agent's and the writer's tokens (with fixed secrets: ACLs are not replicated). */
 async function withTokens(agent: TestAgent): Promise<string> {
   const root = ((await call(agent, 'PUT', '/v1/acl/bootstrap')).json as { SecretID: string }).SecretID;
-  for (const [name, rules, secret] of [['agent', AGENT_RULES, AGENT_SECRET], ['writer', WRITER_RULES, WRITER_SECRET]] as const) {
+  for (const [name, rules, secret] of [['agent', AGENT_RULES, AGENT_SECRET], ['writer', WRITER_RULES, WRITER_SECRET], ['keys', KEYS_RULES, KEYS_SECRET]] as const) {
     const p = await call(agent, 'PUT', '/v1/acl/policy', root, { Name: name, Rules: rules });
     assert.equal(p.status, 200, p.text);
     const t = await call(agent, 'PUT', '/v1/acl/token', root, { SecretID: secret, Policies: [{ Name: name }] });
@@ -92,7 +94,10 @@ describe('two datacenters with ACLs: the agent token on the link, the caller\'s 
     const anon = await call(dc2, 'GET', '/v1/catalog/services?dc=dc1');
     assert.equal(anon.status, 200, anon.text);
     assert.deepEqual(anon.json, {});
-    assert.equal(anon.headers.get(FILTERED_HEADER), 'true', 'the primary\'s header is passed on');
+    assert.equal(anon.headers.get(FILTERED_HEADER), null, 'not told to an unauthenticated request');
+    const keys = await call(dc2, 'GET', '/v1/catalog/services?dc=dc1', KEYS_SECRET);
+    assert.deepEqual(keys.json, {});
+    assert.equal(keys.headers.get(FILTERED_HEADER), 'true', 'the primary\'s header is passed on');
     const writer = await call(dc2, 'GET', '/v1/health/service/db?dc=dc1', WRITER_SECRET);
     assert.deepEqual((writer.json as { Service: { Service: string } }[]).map((e) => e.Service.Service), ['db']);
   });
