@@ -129,6 +129,8 @@ export const mayRead = {
   service: (acl: RequestAcl, s: { readonly Service: string }) => acl.allows('service', 'read', s.Service),
   node: (acl: RequestAcl, n: { readonly Node: string }) => acl.allows('node', 'read', n.Node),
   check: (acl: RequestAcl, c: { readonly Node: string; readonly ServiceName: string }) => acl.allows('node', 'read', c.Node) && (c.ServiceName === '' || acl.allows('service', 'read', c.ServiceName)),
+  /** The agent's own checks (Consul's agent filter): a service check by its service alone, a node check by the node. */
+  agentCheck: (acl: RequestAcl, c: { readonly Node: string; readonly ServiceName: string }) => (c.ServiceName === '' ? acl.allows('node', 'read', c.Node) : acl.allows('service', 'read', c.ServiceName)),
   instance: (acl: RequestAcl, e: { readonly Node: { readonly Node: string }; readonly Service: { readonly Service: string } }) => acl.allows('node', 'read', e.Node.Node) && acl.allows('service', 'read', e.Service.Service),
 };
 

@@ -83,7 +83,7 @@ export function agentRoutes(catalog: Catalog): Route[] {
       acl: FILTERED,
       handler: async (req) => {
         const r = await blockingRead(req, catalog.agentChecks());
-        const { items, hidden } = visible(req, r.value, mayRead.check);
+        const { items, hidden } = visible(req, r.value, mayRead.agentCheck);
         return markFiltered(req, indexed(r, Object.fromEntries(items.map((c) => [c.CheckID, c]))), hidden);
       },
     },

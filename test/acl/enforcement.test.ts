@@ -278,6 +278,18 @@ describe('a token for service A (service identity web), ACLs on, default deny', 
     assert.equal(tokens.text.trim(), denied(web.accessor, 'acl:read'));
   });
 
+  test('sees the agent\'s checks of the services it may read, and the node\'s checks only with node:read', async () => {
+    await ok(agent, 'PUT', '/v1/agent/check/register', root, { CheckID: 'disk', Name: 'disk', TTL: '600s' });
+    await ok(agent, 'PUT', '/v1/agent/check/register', root, { CheckID: 'db-ttl', Name: 'db ttl', TTL: '600s', ServiceID: 'db' });
+    const policy = (await ok(agent, 'PUT', '/v1/acl/policy', root, { Name: 'db-reader', Rules: 'service "db" { policy = "read" }' })).json as { ID: string };
+    const reader = ((await ok(agent, 'PUT', '/v1/acl/token', root, { Policies: [{ ID: policy.ID }] })).json as { SecretID: string }).SecretID;
+    const checks = await ok(agent, 'GET', '/v1/agent/checks', reader);
+    assert.deepEqual(Object.keys(checks.json as object), ['db-ttl'], 'a service check needs only service:read (Consul\'s agent filter)');
+    assert.ok(!Object.keys(checks.json as object).includes('disk'), 'the node check is hidden without node:read');
+    assert.equal(checks.headers.get(FILTERED_HEADER), 'true');
+    assert.ok(Object.keys((await ok(agent, 'GET', '/v1/agent/checks', web.secret)).json as object).includes('disk'), 'a service identity reads nodes');
+  });
+
   test('reads what its identity grants: the whole catalog, its own service-defaults; an operator token sets the CA', async () => {
     const services = await ok(agent, 'GET', '/v1/catalog/services', web.secret);
     assert.ok('db' in (services.json as object));
