@@ -3,10 +3,14 @@
 // unknown one are refused or filtered as it says), the attacks of issue 15 with a token for one
 // service, acl.tokens.default, and the agent's own token on its calls.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FILTERED_HEADER } from '../../src/api/acl-guard.js';
 import type { Route } from '../../src/api/route.js';
 import { GLOBAL_MANAGEMENT_ID } from '../../src/acl/model.js';
+import { resolveConfig } from '../../src/cli/agent-config.js';
 import { main } from '../../src/cli/main.js';
 import { TestAgent } from '../support/agent.js';
 import { callWithToken, type TokenReply } from '../support/acl-http.js';
@@ -304,9 +308,20 @@ describe('a token for service A (service identity web), ACLs on, default deny', 
   });
 });
 
-test('acl.tokens.default is the token of a request that carries none; a request\'s own token still wins', async () => {
+test('acl.tokens.default (config file) is the token of a request that carries none; a request\'s own token still wins', async () => {
   const secret = '6c1f3b0e-5d8a-4c1e-9f00-000000000def';
-  const { agent, root } = await startWithAcls({ acl: { enabled: true, defaultPolicy: 'deny', tokens: { default: secret } } });
+  const dir = mkdtempSync(join(tmpdir(), 'sy-acl-tokens-'));
+  const file = (content: unknown) => {
+    const p = join(dir, `${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(p, JSON.stringify(content));
+    return p;
+  };
+  const config = resolveConfig({ dev: true, 'config-file': file({ acl: { enabled: true, default_policy: 'deny', tokens: { default: secret, agent: 'a-secret' } } }) });
+  assert.deepEqual(config.acl?.tokens, { default: secret, agent: 'a-secret' });
+  assert.throws(() => resolveConfig({ dev: true, 'config-file': file({ acl: { tokens: { agent: '' } } }) }), /acl\.tokens\.agent/);
+  assert.throws(() => resolveConfig({ dev: true, 'config-file': file({ acl: { tokens: { replication: 'x' } } }) }), /acl\.tokens/);
+  rmSync(dir, { recursive: true, force: true });
+  const { agent, root } = await startWithAcls({ acl: config.acl });
   try {
     // Before the token exists, a request without one is "ACL not found" (Consul's answer for a default token it cannot resolve).
     assert.equal((await call(agent, 'GET', '/v1/catalog/services')).text.trim(), 'ACL not found');
