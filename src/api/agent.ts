@@ -4,6 +4,7 @@
 // show what the token may read.
 import type { Catalog } from '../catalog/catalog.js';
 import type { HealthStatus } from '../catalog/types.js';
+import { firstValueFrom } from 'rxjs';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
@@ -53,6 +54,9 @@ export function agentRoutes(catalog: Catalog): Route[] {
       acl: inHandler('service:read on the service'),
       handler: async (req) => {
         const id = req.params.id as string;
+        // Checked before a blocking query waits too, so a denied token holds no connection.
+        const now = (await firstValueFrom(catalog.service(id))).value;
+        if (now) aclOf(req).require('service', 'read', now.Service);
         const r = await blockingRead(req, catalog.service(id));
         if (!r.value) throw new NotFoundError(`unknown service ID: ${id}`);
         aclOf(req).require('service', 'read', r.value.Service);

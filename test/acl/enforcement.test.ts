@@ -255,7 +255,16 @@ describe('a token for service A (service identity web), ACLs on, default deny', 
     assert.equal(nodeCheck.text.trim(), denied(web.accessor, 'node:write', 'ext'));
     assert.equal(((await ok(agent, 'GET', '/v1/catalog/node/ext', root)).json as { Node: { Address: string } }).Node.Address, '10.0.0.7');
     assert.equal((await call(agent, 'PUT', '/v1/agent/service/deregister/db', web.secret)).status, 403);
-    assert.equal((await ok(agent, 'GET', '/v1/agent/service/db', root)).status, 200);
+    const db = await ok(agent, 'GET', '/v1/agent/service/db', root);
+    // A blocking read is refused at once, not after its wait.
+    const started = Date.now();
+    const blocked = await call(agent, 'GET', `/v1/agent/service/db?index=${db.headers.get('x-consul-index')}&wait=30s`, 'a2b9a6a4-0000-4000-8000-00000000beef');
+    assert.equal(blocked.status, 403);
+    const policy = (await ok(agent, 'PUT', '/v1/acl/policy', root, { Name: 'web-only', Rules: 'service "web" { policy = "read" }' })).json as { ID: string };
+    const webOnly = ((await ok(agent, 'PUT', '/v1/acl/token', root, { Policies: [{ ID: policy.ID }] })).json as { SecretID: string }).SecretID;
+    const denied2 = await call(agent, 'GET', `/v1/agent/service/db?index=${db.headers.get('x-consul-index')}&wait=30s`, webOnly);
+    assert.equal(denied2.status, 403);
+    assert.ok(Date.now() - started < 10_000, 'answered without waiting');
   });
 
   test('cannot write an intention to B, the CA configuration, proxy-defaults or read ACL tokens', async () => {
