@@ -4,7 +4,7 @@
 import type { AclStore } from '../acl/acl-store.js';
 import { tokenStub, REDACTED, type AclToken } from '../acl/model.js';
 import { NotFoundError, PermissionDeniedError } from '../core/errors.js';
-import { allowed, authorize, requestToken, type AclGuard } from './acl-guard.js';
+import { aclOf, allowed, authorize, need, open, requestToken, type AclGuard } from './acl-guard.js';
 import type { ApiRequest, ApiResponse, Route } from './route.js';
 
 export interface AclRouteDeps {
@@ -28,27 +28,30 @@ export function aclRoutes({ acls, guard }: AclRouteDeps): Route[] {
     {
       method: 'PUT',
       pattern: '/v1/acl/bootstrap',
+      acl: open('once, before any token exists (then 403)'),
       handler: async () => {
         if (!guard.enabled) return ACL_DISABLED;
         return reply(await acls.bootstrap());
       },
     },
-    { method: 'PUT', pattern: '/v1/acl/token', handler: async (req) => (write(req), reply(await acls.putTokenBody(req.body))) },
+    { method: 'PUT', pattern: '/v1/acl/token', acl: need('acl', 'write'), handler: async (req) => (write(req), reply(await acls.putTokenBody(req.body))) },
     {
       method: 'GET',
       pattern: '/v1/acl/token/self',
+      acl: open('any token reads itself (an unknown one is 403 "ACL not found")'),
       handler: (req) => {
-        const secret = requestToken(req);
         if (!guard.enabled) return ACL_DISABLED;
-        const t = guard.resolver.resolve(secret).token;
+        // The token in effect: the request's, else acl.tokens.default (the anonymous token when neither).
+        const t = guard.resolver.resolve(aclOf(req).secret ?? requestToken(req)).token;
         return reply(t);
       },
     },
-    { method: 'GET', pattern: '/v1/acl/token/:accessor', handler: (req) => (read(req), reply(showToken(req, found(acls.token(req.params.accessor!), 'ACL not found')))) },
-    { method: 'PUT', pattern: '/v1/acl/token/:accessor', handler: async (req) => (write(req), reply(await acls.putTokenBody(req.body, req.params.accessor!))) },
+    { method: 'GET', pattern: '/v1/acl/token/:accessor', acl: need('acl', 'read'), handler: (req) => (read(req), reply(showToken(req, found(acls.token(req.params.accessor!), 'ACL not found')))) },
+    { method: 'PUT', pattern: '/v1/acl/token/:accessor', acl: need('acl', 'write'), handler: async (req) => (write(req), reply(await acls.putTokenBody(req.body, req.params.accessor!))) },
     {
       method: 'DELETE',
       pattern: '/v1/acl/token/:accessor',
+      acl: need('acl', 'write'),
       handler: async (req) => {
         const me = write(req);
         if (me?.token.AccessorID === req.params.accessor) throw new PermissionDeniedError('Deletion of the request\'s authorization token is not permitted');
@@ -59,6 +62,7 @@ export function aclRoutes({ acls, guard }: AclRouteDeps): Route[] {
     {
       method: 'GET',
       pattern: '/v1/acl/tokens',
+      acl: need('acl', 'read'),
       handler: (req) => {
         read(req);
         const show = allowed(guard, req, 'acl', 'write');
@@ -66,21 +70,22 @@ export function aclRoutes({ acls, guard }: AclRouteDeps): Route[] {
         return reply(acls.tokens(filter).map((t) => tokenStub(t, show)));
       },
     },
-    { method: 'PUT', pattern: '/v1/acl/policy', handler: async (req) => (write(req), reply(await acls.putPolicyBody(req.body))), maxBodyBytes: 'configured' },
-    { method: 'GET', pattern: '/v1/acl/policy/name/:name', handler: (req) => (read(req), reply(found(acls.policyByName(req.params.name!), `ACL policy not found: ${req.params.name}`))) },
-    { method: 'GET', pattern: '/v1/acl/policy/:id', handler: (req) => (read(req), reply(found(acls.policy(req.params.id!), `ACL policy not found: ${req.params.id}`))) },
-    { method: 'PUT', pattern: '/v1/acl/policy/:id', handler: async (req) => (write(req), reply(await acls.putPolicyBody(req.body, req.params.id!))), maxBodyBytes: 'configured' },
-    { method: 'DELETE', pattern: '/v1/acl/policy/:id', handler: async (req) => (write(req), await acls.deletePolicy(req.params.id!), reply(true)) },
+    { method: 'PUT', pattern: '/v1/acl/policy', acl: need('acl', 'write'), handler: async (req) => (write(req), reply(await acls.putPolicyBody(req.body))), maxBodyBytes: 'configured' },
+    { method: 'GET', pattern: '/v1/acl/policy/name/:name', acl: need('acl', 'read'), handler: (req) => (read(req), reply(found(acls.policyByName(req.params.name!), `ACL policy not found: ${req.params.name}`))) },
+    { method: 'GET', pattern: '/v1/acl/policy/:id', acl: need('acl', 'read'), handler: (req) => (read(req), reply(found(acls.policy(req.params.id!), `ACL policy not found: ${req.params.id}`))) },
+    { method: 'PUT', pattern: '/v1/acl/policy/:id', acl: need('acl', 'write'), handler: async (req) => (write(req), reply(await acls.putPolicyBody(req.body, req.params.id!))), maxBodyBytes: 'configured' },
+    { method: 'DELETE', pattern: '/v1/acl/policy/:id', acl: need('acl', 'write'), handler: async (req) => (write(req), await acls.deletePolicy(req.params.id!), reply(true)) },
     {
       method: 'GET',
       pattern: '/v1/acl/policies',
+      acl: need('acl', 'read'),
       handler: (req) => (read(req), reply(acls.policies().map(({ Rules: _r, ...stub }) => stub))),
     },
-    { method: 'PUT', pattern: '/v1/acl/role', handler: async (req) => (write(req), reply(await acls.putRoleBody(req.body))) },
-    { method: 'GET', pattern: '/v1/acl/role/name/:name', handler: (req) => (read(req), reply(found(acls.roleByName(req.params.name!), `ACL role not found: ${req.params.name}`))) },
-    { method: 'GET', pattern: '/v1/acl/role/:id', handler: (req) => (read(req), reply(found(acls.role(req.params.id!), `ACL role not found: ${req.params.id}`))) },
-    { method: 'PUT', pattern: '/v1/acl/role/:id', handler: async (req) => (write(req), reply(await acls.putRoleBody(req.body, req.params.id!))) },
-    { method: 'DELETE', pattern: '/v1/acl/role/:id', handler: async (req) => (write(req), await acls.deleteRole(req.params.id!), reply(true)) },
-    { method: 'GET', pattern: '/v1/acl/roles', handler: (req) => (read(req), reply(acls.roles())) },
+    { method: 'PUT', pattern: '/v1/acl/role', acl: need('acl', 'write'), handler: async (req) => (write(req), reply(await acls.putRoleBody(req.body))) },
+    { method: 'GET', pattern: '/v1/acl/role/name/:name', acl: need('acl', 'read'), handler: (req) => (read(req), reply(found(acls.roleByName(req.params.name!), `ACL role not found: ${req.params.name}`))) },
+    { method: 'GET', pattern: '/v1/acl/role/:id', acl: need('acl', 'read'), handler: (req) => (read(req), reply(found(acls.role(req.params.id!), `ACL role not found: ${req.params.id}`))) },
+    { method: 'PUT', pattern: '/v1/acl/role/:id', acl: need('acl', 'write'), handler: async (req) => (write(req), reply(await acls.putRoleBody(req.body, req.params.id!))) },
+    { method: 'DELETE', pattern: '/v1/acl/role/:id', acl: need('acl', 'write'), handler: async (req) => (write(req), await acls.deleteRole(req.params.id!), reply(true)) },
+    { method: 'GET', pattern: '/v1/acl/roles', acl: need('acl', 'read'), handler: (req) => (read(req), reply(acls.roles())) },
   ];
 }

@@ -1,8 +1,10 @@
 // /v1/agent/self and /v1/agent/members: this agent as Consul's clients and CLI read it
 // (`consul connect envoy` looks up the gRPC port in DebugConfig.GRPCPort, newer ones in
 // xDS.Ports; `consul members` lists the agent). Switchyard is one agent and its own server.
+// ACLs as Consul's: self needs agent:read on this node, members lists what node:read allows.
 import { firstValueFrom } from 'rxjs';
 import type { Catalog } from '../catalog/catalog.js';
+import { FILTERED, markFiltered, mayRead, need, visible } from './acl-guard.js';
 import type { Route } from './route.js';
 
 export interface AgentInfo {
@@ -45,6 +47,7 @@ export function agentSelfRoutes(catalog: Catalog, info: AgentInfo): Route[] {
     {
       method: 'GET',
       pattern: '/v1/agent/self',
+      acl: need('agent', 'read', () => info.node),
       handler: async () => ({
         body: {
           Config: { Datacenter: info.datacenter, PrimaryDatacenter: info.primaryDatacenter, NodeName: info.node, NodeID: await nodeId(), Server: true, Revision: '', Version: info.version },
@@ -69,7 +72,17 @@ export function agentSelfRoutes(catalog: Catalog, info: AgentInfo): Route[] {
         },
       }),
     },
-    { method: 'GET', pattern: '/v1/agent/members', handler: () => Promise.resolve({ body: [member()] }) },
-    ...(info.host ? [{ method: 'GET', pattern: '/v1/agent/host', handler: () => ({ body: info.host?.() }) } satisfies Route] : []),
+    {
+      method: 'GET',
+      pattern: '/v1/agent/members',
+      // Consul lists the members whose node the token may read.
+      acl: FILTERED,
+      handler: (req) => {
+        const { items, hidden } = visible(req, [member()], (acl, m) => mayRead.node(acl, { Node: m.Name }));
+        return Promise.resolve(markFiltered(req, { body: items }, hidden));
+      },
+    },
+    // Consul's agent host endpoint needs operator:read.
+    ...(info.host ? [{ method: 'GET', pattern: '/v1/agent/host', acl: need('operator', 'read'), handler: () => ({ body: info.host?.() }) } satisfies Route] : []),
   ];
 }

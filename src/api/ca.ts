@@ -14,6 +14,7 @@ import { ValidationError } from '../core/errors.js';
 import { parseSpiffeServiceUri } from '../core/names.js';
 import { parseInput } from '../core/validate.js';
 import { blockingRead, indexed } from './blocking.js';
+import { aclOf, inHandler, need, open } from './acl-guard.js';
 import type { ApiRequest, Route } from './route.js';
 
 export interface CARoutesDeps {
@@ -53,6 +54,9 @@ const authorizeSchema = z.object({
   ClientCertSerial: z.string().optional(),
 });
 
+/** Consul's ConnectAuthorize: service:write on the Target (the service whose proxy asks). */
+const inHandlerTarget = inHandler('service:write on the Target');
+
 export function caRoutes(deps: CARoutesDeps): Route[] {
   const clock = deps.clock ?? systemClock;
   const roots$ = () => deps.ca.watchPublishedRoots().pipe(map((r) => ({ index: r.Index, value: r })));
@@ -69,11 +73,14 @@ export function caRoutes(deps: CARoutesDeps): Route[] {
   };
 
   return [
-    { method: 'GET', pattern: '/v1/connect/ca/roots', handler: roots },
-    { method: 'GET', pattern: '/v1/agent/connect/ca/roots', handler: roots },
+    // ACLs as Consul's: the roots are public, a leaf needs service:write on its service (what a
+    // sidecar's token has), authorize service:write on the target, the configuration operator.
+    { method: 'GET', pattern: '/v1/connect/ca/roots', acl: open('the CA roots are public (Consul checks no token)'), handler: roots },
+    { method: 'GET', pattern: '/v1/agent/connect/ca/roots', acl: open('the CA roots are public (Consul checks no token)'), handler: roots },
     {
       method: 'GET',
       pattern: '/v1/agent/connect/ca/leaf/:service',
+      acl: need('service', 'write', (req) => req.params.service ?? ''),
       handler: async (req) => {
         const service = req.params.service ?? '';
         // The rule registration applies: a leaf only for a name a service can have.
@@ -94,8 +101,10 @@ export function caRoutes(deps: CARoutesDeps): Route[] {
     {
       method: 'POST',
       pattern: '/v1/agent/connect/authorize',
+      acl: inHandlerTarget,
       handler: async (req) => {
         const body = parseInput(authorizeSchema, req.body ?? {});
+        aclOf(req).require('service', 'write', body.Target);
         const id = parseSpiffeServiceUri(body.ClientCertURI);
         if (!id) throw ValidationError.of('ClientCertURI', 'not a valid service identity (spiffe://<trust-domain>/ns/<ns>/dc/<dc>/svc/<svc>)');
         if (id.trustDomain.toLowerCase() !== deps.ca.trustDomain.toLowerCase()) {
@@ -109,6 +118,8 @@ export function caRoutes(deps: CARoutesDeps): Route[] {
       // Internal: a secondary datacenter's CA asks the primary to sign its intermediate.
       method: 'POST',
       pattern: SIGN_INTERMEDIATE_PATH,
+      // Consul's ConnectCA.SignIntermediate: operator:write (a secondary's agent token, acl.tokens.agent).
+      acl: need('operator', 'write'),
       handler: async (req) => {
         if (req.body === undefined) throw ValidationError.of('CSR', 'is required: send {"CSR": "<intermediate CSR as PEM>"}');
         const body = parseInput(signIntermediateSchema, req.body ?? {});
@@ -118,6 +129,7 @@ export function caRoutes(deps: CARoutesDeps): Route[] {
     {
       method: 'GET',
       pattern: '/v1/connect/ca/configuration',
+      acl: need('operator', 'read'),
       handler: () => {
         const cfg = deps.ca.configuration();
         return { body: { ...cfg, Config: shownSettings(cfg.Config) }, headers: { 'X-Consul-Index': String(cfg.ModifyIndex) } };
@@ -126,6 +138,7 @@ export function caRoutes(deps: CARoutesDeps): Route[] {
     {
       method: 'PUT',
       pattern: '/v1/connect/ca/configuration',
+      acl: need('operator', 'write'),
       handler: async (req) => {
         // The configuration replaces the whole of the current one: an empty body would reset it
         // to the defaults (a new root, when the key type differs). Consul refuses it too.

@@ -1,7 +1,9 @@
 // The contract every HTTP route module implements. The server (src/api/server.ts) parses the
 // request, matches `pattern` (segments like `:name`, a trailing `*rest` takes the remainder),
 // and maps thrown core errors to status codes (ValidationError 400, NotFoundError 404,
-// ConflictError 409, RateLimitError 429, PermissionDeniedError 403).
+// ConflictError 409, RateLimitError 429, PermissionDeniedError 403). Every route declares what
+// ACLs it requires (`acl`), so none can be added without one (issue 15).
+import type { Resource, Want } from '../acl/authorizer.js';
 
 export interface ApiRequest {
   readonly method: string;
@@ -13,7 +15,32 @@ export interface ApiRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
   /** Aborted when the client goes away (ends blocking queries early). */
   readonly signal: AbortSignal;
+  /** What the request's token may do (set by the server; absent: everything, as with ACLs disabled). */
+  readonly acl?: RequestAcl;
 }
+
+/** The request's token, resolved: what it may do. With ACLs disabled it allows everything. */
+export interface RequestAcl {
+  readonly enabled: boolean;
+  /** The secret in effect (the request's, else `acl.tokens.default`): sent on when the request is forwarded to another datacenter. */
+  readonly secret: string | undefined;
+  allows(resource: Resource, want: Want, name?: string): boolean;
+  /** Throws Consul's 403 ("Permission denied: token with AccessorID '…' lacks permission '…'") unless allowed. */
+  require(resource: Resource, want: Want, name?: string): void;
+}
+
+/**
+ * What a route requires of the request's token (Consul's rule for the endpoint):
+ * - `none`: nothing (the token is not even looked up), with the reason;
+ * - `need`: one permission, checked by the server before the handler runs (`name` from the request);
+ * - `filter`: a read that answers only what the token may read (an unknown token is still 403);
+ * - `handler`: the handler checks, since what it needs depends on the body or the stored object.
+ */
+export type RouteAcl =
+  | { readonly kind: 'none'; readonly why: string }
+  | { readonly kind: 'need'; readonly resource: Resource; readonly want: Want; readonly name?: (req: ApiRequest) => string }
+  | { readonly kind: 'filter' }
+  | { readonly kind: 'handler'; readonly what: string };
 
 export interface ApiResponse {
   readonly status?: number;
@@ -29,6 +56,8 @@ export interface Route {
   readonly method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   readonly pattern: string;
   readonly handler: Handler;
+  /** The ACL rule of the endpoint (see RouteAcl). */
+  readonly acl: RouteAcl;
   /**
    * The largest body the route takes, in bytes: SMALL_BODY_BYTES when not set (reads, deletes and
    * commands carry little or nothing), `'configured'` for the agent's configured limit (config

@@ -8,7 +8,7 @@ import type { TlsListener, TlsMaterial } from '../core/tls.js';
 import type { AddressInfo } from 'node:net';
 import { ConflictError, NotFoundError, PermissionDeniedError, RateLimitError, UnavailableError, ValidationError, errorMessage } from '../core/errors.js';
 import { nullLogger, type Logger } from '../core/logger.js';
-import { redactUrl } from './acl-guard.js';
+import { redactUrl, requestAcl, type AclGuard } from './acl-guard.js';
 import { BodyTooLargeError, hasBody, readBody } from './body.js';
 import { BodyDecodeError, BodyDecoder } from './body-decoder.js';
 import { compileRoute, matchRoute, type CompiledRoute } from './match.js';
@@ -19,6 +19,8 @@ export interface ApiServerOptions {
   readonly logger?: Logger;
   /** The largest request body any route takes (`limits.http_max_body_bytes`); default 1 MiB. */
   readonly maxBodyBytes?: number;
+  /** ACLs: each route's `acl` rule is enforced with the request's token (none: everything is allowed). */
+  readonly acl?: AclGuard;
 }
 
 export interface CloseOptions {
@@ -54,15 +56,22 @@ export class ApiServer {
   private readonly decoder = new BodyDecoder();
   /** The listening servers: plain HTTP and/or HTTPS, one request handler. */
   private servers: Server[] = [];
+  private readonly acl: AclGuard | undefined;
 
   constructor(opts: ApiServerOptions = {}) {
     this.logger = opts.logger ?? nullLogger;
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.acl = opts.acl;
     for (const list of opts.routes ?? []) this.addRoutes(list);
   }
 
   addRoutes(routes: readonly Route[]): void {
     this.routes.push(...routes.map(compileRoute));
+  }
+
+  /** Every route served, in matching order (the ACL walk test reads their rules). */
+  registered(): readonly Route[] {
+    return this.routes.map((r) => r.route);
   }
 
   /**
@@ -173,8 +182,9 @@ export class ApiServer {
   }
 
   private async run(found: Exclude<Resolved, { reply: unknown }>, method: string, body: unknown, signal: AbortSignal, headers: Record<string, string | undefined>): Promise<ApiResponse & { status: number }> {
-    const req: ApiRequest = { method, params: found.params, query: found.query, body, headers, signal };
+    const bare: ApiRequest = { method, params: found.params, query: found.query, body, headers, signal };
     try {
+      const req: ApiRequest = { ...bare, acl: requestAcl(this.acl, found.route.acl, bare) };
       const res = await found.route.handler(req);
       const status = res.status ?? 200;
       // Consul's agent cache (`?cached`): Switchyard reads its own store, which is always current,

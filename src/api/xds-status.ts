@@ -7,7 +7,11 @@
 import { NotFoundError } from '../core/errors.js';
 import type { ProxyXdsStatus, XdsStatusRegistry } from '../server/status.js';
 import type { ResourceDump } from '../xds/config-dump.js';
+import { need } from './acl-guard.js';
 import type { Route } from './route.js';
+
+/** What proxies are connected and what they are sent is the operator's view: operator:read (Switchyard's own endpoints; Consul has none). */
+const OPERATOR_READ = need('operator', 'read');
 
 export interface UpstreamWithoutInstancesReport {
   readonly Upstream: string;
@@ -47,10 +51,11 @@ export interface ProxyInspector {
 
 export function xdsStatusRoutes(registry: XdsStatusRegistry, inspector?: ProxyInspector): Route[] {
   return [
-    { method: 'GET', pattern: '/v1/agent/xds/status', handler: () => ({ body: registry.list() }) },
+    { method: 'GET', pattern: '/v1/agent/xds/status', acl: OPERATOR_READ, handler: () => ({ body: registry.list() }) },
     {
       method: 'GET',
       pattern: '/v1/agent/xds/status/:proxyId',
+      acl: OPERATOR_READ,
       handler: (req) => {
         const proxyId = req.params.proxyId ?? '';
         const status = registry.get(proxyId);
@@ -60,9 +65,9 @@ export function xdsStatusRoutes(registry: XdsStatusRegistry, inspector?: ProxyIn
     },
     ...(inspector
       ? [
-          { method: 'GET', pattern: '/v1/agent/xds/proxy-status', handler: async () => ({ body: await inspector.reports() }) },
-          { method: 'GET', pattern: '/v1/agent/xds/proxy-status/:proxyId', handler: async (req) => ({ body: await inspector.report(req.params.proxyId ?? '') }) },
-          { method: 'GET', pattern: '/v1/agent/xds/config/:proxyId', handler: async (req) => ({ body: await inspector.config(req.params.proxyId ?? '') }) },
+          { method: 'GET', pattern: '/v1/agent/xds/proxy-status', acl: OPERATOR_READ, handler: async () => ({ body: await inspector.reports() }) },
+          { method: 'GET', pattern: '/v1/agent/xds/proxy-status/:proxyId', acl: OPERATOR_READ, handler: async (req) => ({ body: await inspector.report(req.params.proxyId ?? '') }) },
+          { method: 'GET', pattern: '/v1/agent/xds/config/:proxyId', acl: OPERATOR_READ, handler: async (req) => ({ body: await inspector.config(req.params.proxyId ?? '') }) },
         ] satisfies Route[]
       : []),
   ];

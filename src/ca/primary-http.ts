@@ -57,6 +57,8 @@ export interface HttpPrimaryCAOptions {
   readonly clock: Clock;
   readonly random?: () => number;
   readonly fetch?: typeof fetch;
+  /** The agent's token (`acl.tokens.agent`), sent as X-Consul-Token: signing an intermediate needs operator:write in the primary. */
+  readonly token?: string;
   readonly backoffBaseMs?: number;
   readonly backoffMaxMs?: number;
 }
@@ -123,7 +125,7 @@ export class HttpPrimaryCA implements PrimaryCA {
     let res: Response;
     let text: string;
     try {
-      res = await this.fetch(this.base + path, { method, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout, headers: body ? { 'content-type': 'application/json' } : undefined });
+      res = await this.fetch(this.base + path, { method, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout, headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(this.opts.token ? { 'X-Consul-Token': this.opts.token } : {}) } });
       text = await res.text();
     } catch (err) {
       if (signal?.aborted) throw signal.reason;

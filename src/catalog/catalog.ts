@@ -24,6 +24,12 @@ import { catalogDeregistrationSchema, catalogRegistrationSchema, serviceAsRegist
 import { catalogServiceSchema, checkDefinition, registrationSchema } from './services/schema.js';
 import type { CatalogNode, CheckServiceNode, ConfigEntry, ConfigEntryOf, FederationState, GatewayService, HealthCheck, HealthStatus, Indexes, IntentionDecision, ServiceInstance } from './types.js';
 
+/** What a catalog (de)registration lets the API's ACL check see before it writes (what it throws aborts the write). */
+export interface CatalogRegisterVet {
+  node(node: string): void;
+  service(service: Pick<StoredService, 'Service'> & Partial<StoredService>, replaced: StoredService | undefined): void;
+}
+
 export interface CatalogOptions {
   readonly datacenter: string;
   /** The agent's node: services registered through the agent API land on it. */
@@ -137,13 +143,18 @@ export class Catalog {
     });
   }
 
-  /** PUT /v1/agent/service/register: the service, its sidecar and their checks, in one transaction. */
-  async registerService(body: unknown): Promise<{ index: number; services: StoredService[] }> {
+  /**
+   * PUT /v1/agent/service/register: the service, its sidecar and their checks, in one transaction.
+   * `vet` sees each service to be written, and the one of that ID it replaces, before anything is
+   * (the API's ACL check); what it throws aborts the write.
+   */
+  async registerService(body: unknown, vet?: (service: StoredService, replaced: StoredService | undefined) => void): Promise<{ index: number; services: StoredService[] }> {
     const reg = parseInput(registrationSchema, consulDecode(registrationSchema, body ?? {}, { snakeCase: true }), 'invalid service registration');
     const r = await this.store.write((tx) => {
       const existing = new Map(tx.list<StoredService>('services', `${this.node}/`).map((row) => [row.value.ID, row.value]));
       const existingChecks = new Map(tx.list<StoredCheck>('checks', `${this.node}/`).map((row) => [row.value.CheckID, row.value]));
       const expanded = expandRegistration(reg, { node: this.node, datacenter: this.datacenter, existing, existingChecks });
+      for (const s of expanded.services) vet?.(s, existing.get(s.ID));
       for (const s of expanded.services) {
         this.replaceChecks(tx, s.ID, expanded.checks.filter((c) => c.ServiceID === s.ID));
         tx.put('services', `${this.node}/${s.ID}`, s);
@@ -157,7 +168,7 @@ export class Catalog {
    * PUT /v1/agent/check/register: a check on this agent's node, of a service on it (`ServiceID`)
    * or of the node itself; its ID defaults to its Name, as in Consul. The agent runs it.
    */
-  async registerCheck(body: unknown): Promise<number> {
+  async registerCheck(body: unknown, vet?: (service: StoredService | undefined) => void): Promise<number> {
     const def = parseInput(checkDefinition, consulDecode(checkDefinition, body ?? {}), 'invalid check registration');
     if (!def.Name) throw ValidationError.of('Name', 'is required');
     const name = def.Name;
@@ -165,15 +176,18 @@ export class Catalog {
     const r = await this.store.write((tx) => {
       const service = def.ServiceID === undefined ? undefined : tx.get<StoredService>('services', `${this.node}/${def.ServiceID}`)?.value;
       if (def.ServiceID !== undefined && !service) throw ValidationError.of('ServiceID', `"${def.ServiceID}" is not a service registered with this agent`);
+      vet?.(service);
       const before = tx.get<StoredCheck>('checks', `${this.node}/${id}`)?.value;
       tx.put('checks', `${this.node}/${id}`, checkRecord(def, { id, name, service, node: this.node, before }));
     });
     return r.index;
   }
 
-  /** PUT /v1/agent/check/deregister/:id (an unknown ID is a 404). */
-  async deregisterCheck(id: string): Promise<number> {
+  /** PUT /v1/agent/check/deregister/:id (an unknown ID is a 404); `vet` sees the check first. */
+  async deregisterCheck(id: string, vet?: (check: StoredCheck) => void): Promise<number> {
     const r = await this.store.write((tx) => {
+      const check = tx.get<StoredCheck>('checks', `${this.node}/${id}`)?.value;
+      if (check) vet?.(check);
       if (!tx.delete('checks', `${this.node}/${id}`)) throw new NotFoundError(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
     });
     return r.index;
@@ -192,7 +206,7 @@ export class Catalog {
    * (records: no agent runs them), in one transaction. On the agent's own node too, as Consul
    * allows (its agent API registrations are the usual way there).
    */
-  async catalogRegister(body: unknown): Promise<void> {
+  async catalogRegister(body: unknown, vet?: CatalogRegisterVet): Promise<void> {
     const reg = parseInput(catalogRegistrationSchema, consulDecode(catalogRegistrationSchema, body ?? {}), 'invalid catalog registration');
     this.checkCatalogTarget(reg.Datacenter);
     const service = reg.Service && withPrefix('Service', () => parseInput(catalogServiceSchema, consulDecode(catalogServiceSchema, serviceAsRegistration(reg.Service ?? {}), { snakeCase: true })));
@@ -212,12 +226,15 @@ export class Catalog {
           Meta: reg.NodeMeta ?? before?.Meta ?? {},
           ...(reg.Locality ? { Locality: reg.Locality } : {}),
         };
+        // Consul's rule: re-posting a node unchanged (with a service update) needs no node:write.
+        if (!before || before.ID !== node.ID || before.Address !== node.Address || JSON.stringify(before.Meta) !== JSON.stringify(node.Meta) || JSON.stringify(before.TaggedAddresses ?? {}) !== JSON.stringify(node.TaggedAddresses)) vet?.node(reg.Node);
         tx.put('nodes', reg.Node, node);
       }
       const existing = new Map(tx.list<StoredService>('services', `${reg.Node}/`).map((row) => [row.value.ID, row.value]));
       const existingChecks = new Map(tx.list<StoredCheck>('checks', `${reg.Node}/`).map((row) => [row.value.CheckID, row.value]));
       if (service) {
         for (const s of expandRegistration(service, { node: reg.Node, datacenter: this.datacenter, existing, existingChecks }).services) {
+          vet?.service(s, existing.get(s.ID));
           tx.put('services', `${reg.Node}/${s.ID}`, s);
           existing.set(s.ID, s);
         }
@@ -226,6 +243,8 @@ export class Catalog {
         const at = reg.Check && i === 0 ? 'Check' : 'Checks';
         const owner = c.ServiceID === undefined || c.ServiceID === '' ? undefined : existing.get(c.ServiceID);
         if (c.ServiceID && !owner) throw ValidationError.of(`${at}.ServiceID`, `"${c.ServiceID}" is not a service on node "${reg.Node}"`);
+        if (owner) vet?.service(owner, undefined);
+        else vet?.node(reg.Node);
         const id = c.CheckID ?? c.ID ?? c.Name;
         const prior = existingChecks.get(id);
         tx.put('checks', `${reg.Node}/${id}`, {
@@ -244,7 +263,7 @@ export class Catalog {
   }
 
   /** PUT /v1/catalog/deregister: a service (and its checks), a check, or the whole node. */
-  async catalogDeregister(body: unknown): Promise<void> {
+  async catalogDeregister(body: unknown, vet?: CatalogRegisterVet): Promise<void> {
     const d = parseInput(catalogDeregistrationSchema, consulDecode(catalogDeregistrationSchema, body ?? {}), 'invalid catalog deregistration');
     this.checkCatalogTarget(d.Datacenter);
     await this.store.write((tx) => {
@@ -252,6 +271,12 @@ export class Catalog {
       const drop = (table: TableName, keep: (key: string, value: { ServiceID?: string }) => boolean) => {
         for (const row of tx.list<{ ServiceID?: string }>(table, prefix)) if (!keep(row.key, row.value)) tx.delete(table, row.key);
       };
+      const service = d.ServiceID === undefined ? undefined : tx.get<StoredService>('services', `${prefix}${d.ServiceID}`)?.value;
+      const check = d.CheckID === undefined ? undefined : tx.get<StoredCheck>('checks', `${prefix}${d.CheckID}`)?.value;
+      // Consul's rule: a service (or a service's check) needs service:write on it, the node or a node check node:write.
+      if (service) vet?.service(service, undefined);
+      else if (check?.ServiceName) vet?.service({ Service: check.ServiceName }, undefined);
+      else vet?.node(d.Node);
       if (d.ServiceID !== undefined) {
         tx.delete('services', `${prefix}${d.ServiceID}`);
         drop('checks', (_k, c) => c.ServiceID !== d.ServiceID);
@@ -270,10 +295,11 @@ export class Catalog {
   }
 
   /** PUT /v1/agent/service/deregister/:id: also removes the sidecar registered with it. */
-  async deregisterService(id: string): Promise<number> {
+  async deregisterService(id: string, vet?: (service: StoredService) => void): Promise<number> {
     const r = await this.store.write((tx) => {
       const row = tx.get<StoredService>('services', `${this.node}/${id}`);
       if (!row) throw new NotFoundError(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
+      vet?.(row.value);
       const ids = [id];
       for (const s of tx.list<StoredService>('services', `${this.node}/`)) {
         if (s.value.Kind === 'connect-proxy' && s.value.Proxy?.DestinationServiceID === id && s.value.ID === `${id}-sidecar-proxy`) ids.push(s.value.ID);
@@ -291,10 +317,11 @@ export class Catalog {
    * write nothing. `ttlOnly` (the HTTP API's updates) refuses checks the agent probes itself, as
    * Consul does: their status is the probe's.
    */
-  async updateCheck(checkId: string, status: HealthStatus, output?: string, opts: { ttlOnly?: boolean } = {}): Promise<number> {
+  async updateCheck(checkId: string, status: HealthStatus, output?: string, opts: { ttlOnly?: boolean; vet?: (check: StoredCheck) => void } = {}): Promise<number> {
     const r = await this.store.write((tx) => {
       const row = tx.get<StoredCheck>('checks', `${this.node}/${checkId}`);
       if (!row) throw new NotFoundError(`Unknown check ID "${checkId}"`);
+      opts.vet?.(row.value);
       if (opts.ttlOnly && row.value.Type !== 'ttl') {
         throw ValidationError.of('CheckID', `"${checkId}" is a ${row.value.Type} check, whose status comes from the agent's probe; only TTL checks take status updates`);
       }
@@ -317,8 +344,9 @@ export class Catalog {
   // ---- config entries ----------------------------------------------------------------------
 
   /** PUT /v1/config. With `cas`, writes only when the entry's ModifyIndex is `cas` (0: absent). */
-  async setConfigEntry(body: unknown, cas?: number): Promise<boolean> {
+  async setConfigEntry(body: unknown, cas?: number, vet?: (entry: { readonly Kind: ConfigKind; readonly Name: string }) => void): Promise<boolean> {
     const entry = validateConfigEntry(body);
+    vet?.(entry);
     const r = await this.store.write((tx) => {
       const key = `${entry.Kind}/${entry.Name}`;
       if (cas !== undefined && (tx.get('config_entries', key)?.modifyIndex ?? 0) !== cas) return false;
@@ -360,15 +388,17 @@ export class Catalog {
   /**
    * PUT /v1/connect/intentions/:id (the legacy update): the intention with that ID takes the
    * body's source, destination, action, description and meta, keeping its ID and creation time.
-   * False when no intention has the ID.
+   * False when no intention has the ID. `vet` sees the destination it is written to (what it
+   * throws aborts the write).
    */
-  async updateIntention(id: string, body: unknown): Promise<boolean> {
+  async updateIntention(id: string, body: unknown, vet?: (destination: string) => void): Promise<boolean> {
     const input = parseInput(legacyIntentionBody, consulDecode(legacyIntentionBody, body ?? {}), 'invalid intention');
     const r = await this.store.write((tx) => {
       const found = q.intentionEntries(tx).flatMap(intentionsOf).find((i) => i.ID === id);
       if (!found) return false;
       const source = input.SourceName ?? found.SourceName;
       const destination = input.DestinationName ?? found.DestinationName;
+      vet?.(destination);
       const createdAt = tx.get<ConfigEntryOf<'service-intentions'>>('config_entries', `service-intentions/${found.DestinationName}`)?.value.Sources?.find((s) => s.Name === found.SourceName)?.LegacyCreateTime;
       const moved = source !== found.SourceName || destination !== found.DestinationName;
       // Written before the old pair goes, so an entry keeping a source is updated, not recreated.

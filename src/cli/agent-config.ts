@@ -101,7 +101,13 @@ export const configFileSchema = z.strictObject({
     .string()
     .refine((v) => isGrace(v), 'must be a duration from 0s to 10m, such as "5s"')
     .optional(),
-  acl: z.strictObject({ enabled: z.boolean().optional(), default_policy: z.enum(['allow', 'deny']).optional() }).optional(),
+  acl: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      default_policy: z.enum(['allow', 'deny']).optional(),
+      tokens: z.strictObject({ agent: z.string().min(1).optional(), default: z.string().min(1).optional() }).optional(),
+    })
+    .optional(),
   limits: z.strictObject({ http_max_body_bytes: maxBodyBytes.optional(), xds_max_streams: xdsMaxStreams.optional() }).optional(),
   // For tests (a rotation in seconds, not half a minute); Consul has no such setting.
   leaf_reissue_jitter: z
@@ -152,8 +158,12 @@ export interface AgentConfig {
    * 30 s; the CSR rate limit may widen it). Config file only (`leaf_reissue_jitter`), for tests.
    */
   readonly leafReissueJitterMs?: number;
-  /** Consul's `acl { enabled, default_policy }` (default: disabled; default_policy allow). */
-  readonly acl?: { readonly enabled: boolean; readonly defaultPolicy: 'allow' | 'deny' };
+  /**
+   * Consul's `acl { enabled, default_policy, tokens { agent, default } }` (default: disabled;
+   * default_policy allow). `tokens.agent`: the token of the agent's own calls (to the primary, to
+   * another datacenter, to its own API); `tokens.default`: the token of a request that carries none.
+   */
+  readonly acl?: { readonly enabled: boolean; readonly defaultPolicy: 'allow' | 'deny'; readonly tokens?: { readonly agent?: string; readonly default?: string } };
 }
 
 /** One TLS listener's files as configured, each with the config key it came from (for errors). */
@@ -250,6 +260,7 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
     acl: {
       enabled: flags['acl-enabled'] ?? file.acl?.enabled ?? false,
       defaultPolicy: flags['acl-default-policy'] !== undefined ? parseInput(z.enum(['allow', 'deny']), flags['acl-default-policy'], '-acl-default-policy') : (file.acl?.default_policy ?? 'allow'),
+      ...(file.acl?.tokens ? { tokens: file.acl.tokens } : {}),
     },
   };
   parseInput(name, cfg.datacenter, '-datacenter');

@@ -68,7 +68,7 @@ export interface Agent {
   readonly xds: XdsServer;
   /** This datacenter among the others: a secondary's link to the primary is `federation.link`. */
   readonly federation: Federation;
-  /** ACL tokens, policies and roles, and whether they are enforced (so far on /v1/acl/* only). */
+  /** ACL tokens, policies and roles, and whether they are enforced (on every HTTP route, by its `acl` rule). */
   readonly acl: AclGuard & { readonly store: AclStore };
   /** The bound HTTP address, `host:port` (the real port when configured with 0); the HTTPS one when plain HTTP is off. */
   readonly httpAddress: string;
@@ -106,18 +106,24 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let httpsAddress: AddressInfo | undefined;
   // Another datacenter's sidecars are asked of this agent's own API with ?dc=, which it forwards.
   const ownAddress = () => `${formatHost(config.bind)}:${address?.port ?? httpsAddress?.port ?? config.httpPort}`;
-  const remote = httpRemoteCatalog({ baseUrl: () => `http://${ownAddress()}`, logger });
+  // The agent's own calls (to itself, the primary, other datacenters) carry acl.tokens.agent.
+  const agentToken = config.acl?.tokens?.agent;
+  const remote = httpRemoteCatalog({ baseUrl: () => `http://${ownAddress()}`, logger, token: agentToken });
   const catalogOptions = { datacenter: config.datacenter, node: config.node, defaultIntentionPolicy: config.defaultIntentionPolicy, clock, remote };
   const catalog = new Catalog(store, catalogOptions);
   await catalog.registerNode(config.bind, { ...config.nodeMeta }, config.nodeId);
   await catalog.registerAgentHealth();
   const acls = new AclStore(store, clock);
   await acls.ensureBuiltins();
-  const aclGuard = { enabled: config.acl?.enabled ?? false, resolver: new TokenResolver(acls, { datacenter: config.datacenter, defaultPolicy: config.acl?.defaultPolicy ?? 'allow', clock }) };
+  const aclGuard: AclGuard = {
+    enabled: config.acl?.enabled ?? false,
+    resolver: new TokenResolver(acls, { datacenter: config.datacenter, defaultPolicy: config.acl?.defaultPolicy ?? 'allow', clock }),
+    defaultToken: config.acl?.tokens?.default,
+  };
   const checks = new CheckRunner(catalog, { clock, probes: deps.probes ?? networkProbes, logger });
   const { primaryDatacenter } = config;
   const primaryAddress = config.retryJoinWan[0];
-  const primary = primaryDatacenter !== config.datacenter && primaryAddress ? new HttpPrimaryCA({ address: primaryAddress, clock, backoffBaseMs: deps.primaryBackoff?.baseMs, backoffMaxMs: deps.primaryBackoff?.maxMs }) : undefined;
+  const primary = primaryDatacenter !== config.datacenter && primaryAddress ? new HttpPrimaryCA({ address: primaryAddress, clock, token: agentToken, backoffBaseMs: deps.primaryBackoff?.baseMs, backoffMaxMs: deps.primaryBackoff?.maxMs }) : undefined;
   const ca = new CAService({ store: storeCAState(store), clock, logger, datacenter: config.datacenter, primaryDatacenter, primary, newClusterId: config.caClusterId ? () => config.caClusterId ?? '' : undefined });
   await ca.start();
   logger.info({ path: store.loaded.path, index: store.loaded.index, rows: store.loaded.rows, trustDomain: ca.trustDomain }, 'store loaded');
@@ -127,14 +133,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const leaves = new LeafManager({ ca: meters.meteredIssuer(ca), clock, logger, reissueJitterMs: config.leafReissueJitterMs });
   const secondary = config.primaryDatacenter !== config.datacenter;
   const link = secondary
-    ? new WanLink({ primaryDatacenter: config.primaryDatacenter, addresses: config.retryJoinWan, clock, logger: logger.child({ component: 'wan' }), backoff: deps.wanBackoff })
+    ? new WanLink({ primaryDatacenter: config.primaryDatacenter, addresses: config.retryJoinWan, clock, logger: logger.child({ component: 'wan' }), backoff: deps.wanBackoff, token: agentToken })
     : undefined;
+  if (secondary && aclGuard.enabled && !agentToken) logger.warn({ primaryDatacenter: config.primaryDatacenter }, 'ACLs are enabled and acl.tokens.agent is not set: the primary refuses this datacenter\'s link (replication, federation states and the CA need a token with operator = "write")');
   if (!secondary && config.retryJoinWan.length > 0) logger.info({ retryJoinWan: config.retryJoinWan }, 'retry_join_wan is not used in the primary datacenter: secondaries tell it their addresses');
   const federation = new Federation({ catalog, primaryDatacenter: config.primaryDatacenter, link, httpAddress: ownAddress, logger: logger.child({ component: 'federation' }) });
   const proxies = new ProxyConfigManager({ catalog, ca: leaves });
   const http = new ApiServer({
     logger: logger.child({ component: 'http' }),
     maxBodyBytes: config.httpMaxBodyBytes,
+    acl: aclGuard,
     routes: federate([
       agentRoutes(catalog),
       catalogRoutes(catalog),
@@ -143,7 +151,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       caRoutes({ ca, leaves, checkIntention: (src, dst) => catalog.check(src, dst), clock }),
       xdsStatusRoutes(xdsStatus, proxyInspector({ proxies, status: xdsStatus, registration: (id) => catalog.watchService(id) })),
       statusRoutes(ownAddress),
-      metricsRoutes(meters.metrics, clock),
+      metricsRoutes(meters.metrics, clock, config.node),
       agentSelfRoutes(catalog, {
         datacenter: config.datacenter,
         primaryDatacenter: config.primaryDatacenter,

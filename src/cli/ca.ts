@@ -5,18 +5,15 @@ import { parseCAConfigRequest } from '../ca/config.js';
 import { errorMessage, ValidationError } from '../core/errors.js';
 import type { Command, CommandIO } from './command.js';
 import { flagsHelp, noArguments, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
-import { ApiClient, HTTP_ADDR_HELP, httpAddr, caFile } from './http-client.js';
+import { clientFor, HTTP_ADDR_HELP, TOKEN_HELP, type ApiClient } from './http-client.js';
 
 const HTTP_ADDR = { type: 'string', help: HTTP_ADDR_HELP } as const;
-
-function client(flag: string | undefined, io: CommandIO): ApiClient {
-  return new ApiClient(httpAddr(flag, io.env), undefined, { caFile: caFile(undefined, io.env) });
-}
+const TOKEN = { type: 'string', help: TOKEN_HELP } as const;
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
 /** A command that parses its flags, then talks to the agent's HTTP API. */
-function apiCommand<S extends FlagSpecs & { 'http-addr': typeof HTTP_ADDR }>(
+function apiCommand<S extends FlagSpecs & { 'http-addr': typeof HTTP_ADDR; token: typeof TOKEN }>(
   name: string,
   summary: string,
   specs: S,
@@ -29,18 +26,19 @@ function apiCommand<S extends FlagSpecs & { 'http-addr': typeof HTTP_ADDR }>(
     async run(args, io) {
       const { flags, positional } = parseFlags(specs, args);
       noArguments(positional);
-      await body(flags, client(flags['http-addr'] as string | undefined, io), io);
+      await body(flags, clientFor(flags as { 'http-addr'?: string; token?: string }, io.env), io);
       return 0;
     },
   };
 }
 
-export const caGetConfigCommand = apiCommand('ca get-config', 'Print the CA configuration', { 'http-addr': HTTP_ADDR }, async (_flags, api, io) => {
+export const caGetConfigCommand = apiCommand('ca get-config', 'Print the CA configuration', { 'http-addr': HTTP_ADDR, token: TOKEN }, async (_flags, api, io) => {
   io.stdout(json(await api.get('/v1/connect/ca/configuration')));
 });
 
 const setSpecs = {
   'http-addr': HTTP_ADDR,
+  token: TOKEN,
   'config-file': { type: 'string', help: 'JSON file with the new configuration ({"Provider":"consul","Config":{...}})' },
 } as const;
 
@@ -70,7 +68,7 @@ export const caSetConfigCommand = apiCommand('ca set-config', 'Change the CA con
   io.stdout('Configuration updated!\n');
 });
 
-const rootsSpecs = { 'http-addr': HTTP_ADDR, pem: { type: 'bool', help: 'Print the roots as a PEM bundle' } } as const;
+const rootsSpecs = { 'http-addr': HTTP_ADDR, token: TOKEN, pem: { type: 'bool', help: 'Print the roots as a PEM bundle' } } as const;
 
 export const caRootsCommand = apiCommand('ca roots', 'Print the published CA roots', rootsSpecs, async (flags, api, io) => {
   io.stdout(flags.pem ? await api.get<string>('/v1/connect/ca/roots?pem=true') : json(await api.get('/v1/connect/ca/roots')));

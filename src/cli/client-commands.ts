@@ -4,9 +4,10 @@ import { ValidationError, errorMessage } from '../core/errors.js';
 import type { Command, CommandIO } from './command.js';
 import { dryRunText, type DryRunReport } from './dry-run-text.js';
 import { flagsHelp, noArguments, parseFlags, type FlagSpecs, type ParsedFlags } from './flags.js';
-import { ApiClient, HTTP_ADDR_HELP, httpAddr, caFile } from './http-client.js';
+import { clientFor, HTTP_ADDR_HELP, TOKEN_HELP, type ApiClient } from './http-client.js';
 
-const HTTP_ADDR = { 'http-addr': { type: 'string', help: HTTP_ADDR_HELP } } as const;
+/** The flags every client command takes: where the agent is, and the ACL token. */
+const HTTP_ADDR = { 'http-addr': { type: 'string', help: HTTP_ADDR_HELP }, token: { type: 'string', help: TOKEN_HELP } } as const;
 
 function readJsonFile(path: string | undefined, what: string): unknown {
   if (!path) throw ValidationError.of(what, 'a JSON file is required');
@@ -36,7 +37,7 @@ export function command<S extends FlagSpecs>(
     help: `Usage: switchyard ${name} ${usage}\n\nFlags:\n${flagsHelp(all)}`,
     run(args, io) {
       const { flags, positional: rest } = parseFlags(all, args);
-      return fn(new ApiClient(httpAddr(flags['http-addr'] as string | undefined, io.env), undefined, { caFile: caFile(undefined, io.env) }), flags, rest, io);
+      return fn(clientFor(flags as { 'http-addr'?: string; token?: string }, io.env), flags, rest, io);
     },
   };
 }

@@ -31,6 +31,18 @@ export function readCaFile(path: string, flag: string): string {
   }
 }
 
+export const TOKEN_HELP = 'ACL token to use in the request (default $CONSUL_HTTP_TOKEN)';
+
+/** The ACL token for a client command: the flag, then $CONSUL_HTTP_TOKEN (as Consul's CLI); none when neither is set. */
+export function httpToken(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  return flag || env.CONSUL_HTTP_TOKEN || undefined;
+}
+
+/** A client of the agent for a command's `-http-addr` and `-token` flags (and their environment variables). */
+export function clientFor(flags: { readonly 'http-addr'?: string; readonly token?: string }, env: Readonly<Record<string, string | undefined>>): ApiClient {
+  return new ApiClient(httpAddr(flags['http-addr'], env), httpToken(flags.token, env), { caFile: caFile(undefined, env) });
+}
+
 /** An answer other than 2xx: its status and text. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';

@@ -7,11 +7,12 @@ import { TypeUrl, type XdsTypeUrl } from '../core/type-urls.js';
 import type { StreamStatus } from '../server/status.js';
 import type { Command } from './command.js';
 import { flagsHelp, parseFlags } from './flags.js';
-import { ApiClient, HTTP_ADDR_HELP, httpAddr, caFile } from './http-client.js';
+import { clientFor, HTTP_ADDR_HELP, TOKEN_HELP } from './http-client.js';
 import { table } from './table.js';
 
 const FLAGS = {
   'http-addr': { type: 'string', help: HTTP_ADDR_HELP },
+  token: { type: 'string', help: TOKEN_HELP },
   format: { type: 'string', help: 'table or json', default: 'table' },
 } as const;
 
@@ -94,7 +95,7 @@ export const proxyStatusCommand: Command = {
     const { flags, positional } = parseFlags(FLAGS, args);
     const fmt = format(flags.format);
     if (positional.length > 1) throw ValidationError.of('PROXY-ID', `expected at most one proxy ID, got ${positional.length}`);
-    const api = new ApiClient(httpAddr(flags['http-addr'], io.env), undefined, { caFile: caFile(undefined, io.env) });
+    const api = clientFor(flags, io.env);
     const id = positional[0];
     const reports = id === undefined ? await api.get<ProxyReport[]>('/v1/agent/xds/proxy-status') : [await api.get<ProxyReport>(`/v1/agent/xds/proxy-status/${encodeURIComponent(id)}`)];
     if (fmt === 'json') io.stdout(`${JSON.stringify(id === undefined ? reports : reports[0], null, 2)}\n`);
@@ -107,11 +108,11 @@ export const proxyStatusCommand: Command = {
 export const proxyConfigCommand: Command = {
   name: 'proxy config',
   summary: 'Print what Switchyard sends a proxy: its resources as canonical JSON (private keys redacted)',
-  help: `Usage: switchyard proxy config [flags] PROXY-ID\n\nFlags:\n${flagsHelp({ 'http-addr': FLAGS['http-addr'] })}`,
+  help: `Usage: switchyard proxy config [flags] PROXY-ID\n\nFlags:\n${flagsHelp({ 'http-addr': FLAGS['http-addr'], token: FLAGS.token })}`,
   async run(args, io) {
-    const { flags, positional } = parseFlags({ 'http-addr': FLAGS['http-addr'] }, args);
+    const { flags, positional } = parseFlags({ 'http-addr': FLAGS['http-addr'], token: FLAGS.token }, args);
     if (positional.length !== 1) throw ValidationError.of('PROXY-ID', `expected one proxy ID, got ${positional.length}`);
-    const api = new ApiClient(httpAddr(flags['http-addr'], io.env), undefined, { caFile: caFile(undefined, io.env) });
+    const api = clientFor(flags, io.env);
     io.stdout(`${JSON.stringify(await api.get(`/v1/agent/xds/config/${encodeURIComponent(positional[0] as string)}`), null, 2)}\n`);
     return 0;
   },

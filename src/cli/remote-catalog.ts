@@ -25,6 +25,8 @@ export interface RemoteCatalogOptions {
   /** This agent's own HTTP base URL, e.g. `http://127.0.0.1:8500` (known once its server listens). */
   readonly baseUrl: () => string;
   readonly logger: Logger;
+  /** The agent's token (`acl.tokens.agent`): the remote datacenter filters what it answers by it. */
+  readonly token?: string;
 }
 
 /** The fields proxycfg reads of an entry (node name and address, service address and port, check states). */
@@ -47,7 +49,7 @@ export function httpRemoteCatalog(opts: RemoteCatalogOptions): RemoteCatalog {
           while (!abort.signal.aborted) {
             try {
               const url = `${opts.baseUrl()}/v1/health/connect/${encodeURIComponent(service)}?dc=${encodeURIComponent(datacenter)}&index=${index}&wait=${WAIT}`;
-              const res = await fetch(url, { signal: abort.signal });
+              const res = await fetch(url, { signal: abort.signal, headers: opts.token ? { 'X-Consul-Token': opts.token } : {} });
               const text = await res.text();
               if (!res.ok) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
               const next = Number(res.headers.get('x-consul-index') ?? '0');

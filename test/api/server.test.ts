@@ -4,6 +4,10 @@ import { ApiServer } from '../../src/api/server.js';
 import { ConflictError, NotFoundError, PermissionDeniedError, RateLimitError, ValidationError } from '../../src/core/errors.js';
 import { TestAgent } from '../support/agent.js';
 import { recordingLogger } from '../support/recording-logger.js';
+import { open } from '../../src/api/acl-guard.js';
+
+/** The routes these tests serve require nothing. */
+const TEST = open('a test route');
 
 /** `{"a":{"a":...}}` nested `depth` deep: JSON.stringify overflows the call stack on it. */
 function nested(depth: number): unknown {
@@ -22,13 +26,13 @@ describe('HTTP server', () => {
     server = new ApiServer({
       routes: [
         [
-          { method: 'GET', pattern: '/v1/bad', handler: thrower(ValidationError.of('Field.Sub', 'is wrong')) },
-          { method: 'GET', pattern: '/v1/missing', handler: thrower(new NotFoundError('not here')) },
-          { method: 'GET', pattern: '/v1/conflict', handler: thrower(new ConflictError('taken')) },
-          { method: 'GET', pattern: '/v1/slow', handler: thrower(new RateLimitError('slow down')) },
-          { method: 'GET', pattern: '/v1/denied', handler: thrower(new PermissionDeniedError('no')) },
-          { method: 'GET', pattern: '/v1/boom', handler: thrower(new Error('kaput')) },
-          { method: 'GET', pattern: '/v1/echo/:name/*rest', handler: (req) => ({ body: req.params }) },
+          { method: 'GET', acl: TEST, pattern: '/v1/bad', handler: thrower(ValidationError.of('Field.Sub', 'is wrong')) },
+          { method: 'GET', acl: TEST, pattern: '/v1/missing', handler: thrower(new NotFoundError('not here')) },
+          { method: 'GET', acl: TEST, pattern: '/v1/conflict', handler: thrower(new ConflictError('taken')) },
+          { method: 'GET', acl: TEST, pattern: '/v1/slow', handler: thrower(new RateLimitError('slow down')) },
+          { method: 'GET', acl: TEST, pattern: '/v1/denied', handler: thrower(new PermissionDeniedError('no')) },
+          { method: 'GET', acl: TEST, pattern: '/v1/boom', handler: thrower(new Error('kaput')) },
+          { method: 'GET', acl: TEST, pattern: '/v1/echo/:name/*rest', handler: (req) => ({ body: req.params }) },
         ],
       ],
     });
@@ -73,7 +77,7 @@ describe('HTTP server', () => {
 
   it('answers 500 for a response that cannot be serialized, logs what failed, and keeps serving', async () => {
     const log = recordingLogger();
-    const srv = new ApiServer({ logger: log, routes: [[{ method: 'GET', pattern: '/v1/deep', handler: () => ({ body: nested(100_000) }) }, { method: 'GET', pattern: '/v1/ok', handler: () => ({ body: 'ok' }) }]] });
+    const srv = new ApiServer({ logger: log, routes: [[{ method: 'GET', acl: TEST, pattern: '/v1/deep', handler: () => ({ body: nested(100_000) }) }, { method: 'GET', acl: TEST, pattern: '/v1/ok', handler: () => ({ body: 'ok' }) }]] });
     const { port } = await srv.listen(0, '127.0.0.1');
     try {
       const res = await fetch(`http://127.0.0.1:${port}/v1/deep`);
@@ -89,7 +93,7 @@ describe('HTTP server', () => {
   });
 
   it('accepts route lists added later (for example the CA\'s)', async () => {
-    server.addRoutes([{ method: 'GET', pattern: '/v1/connect/ca/roots', handler: () => ({ body: { Roots: [] } }) }]);
+    server.addRoutes([{ method: 'GET', acl: TEST, pattern: '/v1/connect/ca/roots', handler: () => ({ body: { Roots: [] } }) }]);
     assert.deepEqual(await (await fetch(`${base}/v1/connect/ca/roots`)).json(), { Roots: [] });
   });
 });

@@ -3,6 +3,10 @@
 // once replication has brought the write here (bounded: see WRITE_VISIBLE_MS); catalog and
 // health reads with `?dc=<other>` are answered by that datacenter: a secondary asks the primary,
 // the primary asks the secondary at the address it told. The rules are a table of routes.
+// A forwarded request carries its caller's token (the request's, else acl.tokens.default; none
+// at all when it had none), never the agent's, as Consul's forwarded RPCs carry theirs: the other
+// datacenter decides with its own ACLs what the caller may do.
+import { aclOf, FILTERED_HEADER } from '../acl-guard.js';
 import { errorMessage } from '../../core/errors.js';
 import { parseBlocking } from '../blocking.js';
 import type { ApiRequest, ApiResponse, Route } from '../route.js';
@@ -58,7 +62,7 @@ async function forwardWrite(route: Route, req: ApiRequest, federation: Federatio
   if (!link) throw new Error('a secondary without a link to the primary');
   let reply: LinkReply;
   try {
-    reply = await link.request(req.method, pathOf(route, req), req.body, { signal: req.signal });
+    reply = await link.request(req.method, pathOf(route, req), req.body, { signal: req.signal, headers: callerToken(req) });
   } catch (err) {
     if (!(err instanceof PrimaryUnreachableError)) throw err;
     return {
@@ -75,7 +79,7 @@ async function readIn(route: Route, req: ApiRequest, federation: Federation): Pr
   const dc = req.query.get('dc');
   if (!dc || dc === federation.datacenter) return route.handler(req);
   const { index, waitMs } = parseBlocking(req.query);
-  const opts = { signal: req.signal, timeoutMs: index !== undefined ? waitMs + 10_000 : 10_000 };
+  const opts = { signal: req.signal, timeoutMs: index !== undefined ? waitMs + 10_000 : 10_000, headers: callerToken(req) };
   const to = federation.routeTo(dc);
   // Consul answers 500 with this text; the text is what its clients and tools match, and an
   // unknown datacenter is the caller's mistake, not a server failure, so it is a 400 here.
@@ -89,6 +93,11 @@ async function readIn(route: Route, req: ApiRequest, federation: Federation): Pr
   }
 }
 
+/** The caller's token as the other agent is given it (empty when it had none, so the link's own token is not sent in its place). */
+function callerToken(req: ApiRequest): Record<string, string> {
+  return { 'X-Consul-Token': aclOf(req).secret ?? '' };
+}
+
 /** The request's path and query as the other agent is asked them. */
 function pathOf(route: Route, req: ApiRequest): string {
   const path = route.pattern.replace(/:([A-Za-z]+)/g, (_, name: string) => encodeURIComponent(req.params[name] ?? ''));
@@ -98,9 +107,9 @@ function pathOf(route: Route, req: ApiRequest): string {
 
 function passThrough(reply: LinkReply): ApiResponse {
   const headers: Record<string, string> = { 'content-type': reply.headers.get('content-type') ?? 'text/plain; charset=utf-8' };
-  for (const h of ['x-consul-index', 'retry-after']) {
+  for (const h of ['X-Consul-Index', 'Retry-After', FILTERED_HEADER]) {
     const v = reply.headers.get(h);
-    if (v !== null) headers[h === 'x-consul-index' ? 'X-Consul-Index' : 'Retry-After'] = v;
+    if (v !== null) headers[h] = v;
   }
   return { status: reply.status, text: reply.text, headers };
 }

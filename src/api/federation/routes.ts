@@ -1,6 +1,10 @@
 // The federation's HTTP endpoints: Consul's internal federation-state reads, the endpoint a
 // secondary sends its own state to (on the primary), the replication endpoint secondaries
-// follow, /v1/catalog/datacenters, and what this agent knows of the others.
+// follow, /v1/catalog/datacenters, and what this agent knows of the others. ACLs as Consul's
+// server-to-server calls: reading federation states and the replicated config entries needs
+// operator:read, sending a state operator:write (a secondary's acl.tokens.agent must have
+// `operator = "write"`), listing datacenters nothing.
+import { need, open } from '../acl-guard.js';
 import type { Catalog } from '../../catalog/catalog.js';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { blockingRead, indexed } from '../blocking.js';
@@ -12,16 +16,19 @@ export function federationRoutes(catalog: Catalog, federation: Federation): Rout
     {
       method: 'GET',
       pattern: REPLICATION_PATH,
+      acl: need('operator', 'read'),
       handler: async (req) => indexed(await blockingRead(req, catalog.allConfigEntries())),
     },
     {
       method: 'GET',
       pattern: FEDERATION_STATES_PATH,
+      acl: need('operator', 'read'),
       handler: async (req) => indexed(await blockingRead(req, catalog.federationStatesIndexed())),
     },
     {
       method: 'GET',
       pattern: '/v1/internal/federation-state/:dc',
+      acl: need('operator', 'read'),
       handler: async (req) => {
         const dc = req.params.dc as string;
         const r = await blockingRead(req, catalog.federationState(dc));
@@ -33,6 +40,7 @@ export function federationRoutes(catalog: Catalog, federation: Federation): Rout
     {
       method: 'PUT',
       pattern: '/v1/internal/federation-state/:dc',
+      acl: need('operator', 'write'),
       maxBodyBytes: 'configured',
       handler: async (req) => {
         if (!federation.isPrimary) {
@@ -45,11 +53,13 @@ export function federationRoutes(catalog: Catalog, federation: Federation): Rout
     {
       method: 'GET',
       pattern: '/v1/catalog/datacenters',
+      acl: open('Consul\'s Catalog.ListDatacenters checks no token'),
       handler: () => ({ body: federation.datacenters() }),
     },
     {
       method: 'GET',
       pattern: '/v1/internal/federation/status',
+      acl: need('operator', 'read'),
       handler: () => ({ body: federation.status() }),
     },
   ];

@@ -29,6 +29,8 @@ export interface WanLinkOptions {
   readonly backoff?: Backoff;
   /** In [0, 1): the jitter's source. */
   readonly random?: () => number;
+  /** The agent's token (`acl.tokens.agent`), sent with the link's own requests; a forwarded request sends its caller's instead. */
+  readonly token?: string;
 }
 
 /** The primary's answer to one request, whatever its status. */
@@ -127,7 +129,8 @@ export class WanLink {
     for (let tried = 0; tried < this.opts.addresses.length; tried++) {
       const address = this.opts.addresses[this.current] as string;
       try {
-        const reply = await httpCall(address, method, path, body, { ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, this.stopped.signal]) : this.stopped.signal });
+        const headers = { ...(this.opts.token ? { 'X-Consul-Token': this.opts.token } : {}), ...opts.headers };
+        const reply = await httpCall(address, method, path, body, { ...opts, headers, signal: opts.signal ? AbortSignal.any([opts.signal, this.stopped.signal]) : this.stopped.signal });
         this.answered();
         return reply;
       } catch (err) {
