@@ -56,7 +56,7 @@ describe('switchyard ca', () => {
         ['{"provider":"consul","config":{"PrivateKeyType":"ec","PrivateKeyBits":384}}', /-config-file: .*ca\.json: .*provider: unknown field.*"Provider"/],
         ['[{"Provider":"consul","Config":{}}]', /-config-file: .*ca\.json: .*must be a JSON object/],
         ['{"Provider":"consul"}', /-config-file: .*ca\.json: .*Config: is required/],
-        ['{"Provider":"consul","Config":{"LeafCertTTL":"72"}}', /Config\.LeafCertTTL: must be a duration string/],
+        ['{"Provider":"consul","Config":{"LeafCertTTL":"72"}}', /Config\.LeafCertTTL: "72" is not a duration/],
         ['{"Provider":"consul",', /-config-file: cannot read JSON from .*ca\.json/],
         ['', /-config-file: .*ca\.json is empty/],
       ];

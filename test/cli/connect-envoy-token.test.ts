@@ -70,6 +70,11 @@ describe('connect envoy with an ACL token', () => {
       const r = await fetch(`${agent.base}/v1/acl/token`, { method: 'PUT', headers: { 'X-Consul-Token': management }, body: JSON.stringify({ Description: name, ServiceIdentities: [{ ServiceName: 'web' }] }) });
       tok[name] = ((await r.json()) as { SecretID: string }).SecretID;
     }
+    // The anonymous token may read services (as operators allow discovery), so a lookup without a token finds web's sidecar.
+    const policy = await fetch(`${agent.base}/v1/acl/policy`, { method: 'PUT', headers: { 'X-Consul-Token': management }, body: JSON.stringify({ Name: 'anonymous-read', Rules: 'service_prefix "" { policy = "read" }' }) });
+    const { ID } = (await policy.json()) as { ID: string };
+    const anon = await fetch(`${agent.base}/v1/acl/token/00000000-0000-0000-0000-000000000002`, { method: 'PUT', headers: { 'X-Consul-Token': management }, body: JSON.stringify({ Policies: [{ ID }] }) });
+    assert.equal(anon.status, 200, await anon.text());
     relay = await recordingRelay(agent.agent.httpAddress, seen);
     addr = `127.0.0.1:${(relay.address() as AddressInfo).port}`;
   });

@@ -10,6 +10,7 @@ import { leafSecretName } from '../../src/core/names.js';
 import { TypeUrl } from '../../src/core/type-urls.js';
 import { Listener as ListenerMessage } from '../../src/gen/envoy/config/listener/v3/listener.js';
 import { DeltaClient, node, SotwClient } from '../support/ads-client.js';
+import { callWithToken } from '../support/acl-http.js';
 import { TestAgent } from '../support/agent.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { freePort, waitFor } from '../support/wait.js';
@@ -53,7 +54,7 @@ describe('ACLs on xDS streams (default deny)', () => {
   };
   const token = async (body: unknown) => (await ok(agent, 'PUT', '/v1/acl/token', management, body)).json;
   const streamsOf = async (proxyId: string) => {
-    const r = await agent.get(`/v1/agent/xds/status/${proxyId}`);
+    const r = await callWithToken(agent, 'GET', `/v1/agent/xds/status/${proxyId}`, management);
     return r.status === 200 ? ((r.json as { Streams: unknown[] }).Streams ?? []).length : 0;
   };
 
@@ -87,15 +88,15 @@ describe('ACLs on xDS streams (default deny)', () => {
     assert.ok(!JSON.stringify(logger.entries).includes(web.SecretID), 'the SecretID is never logged');
 
     // The refusal shows in db's sidecar's xDS status and `proxy status` problems until a stream of it is served.
-    const shown = await agent.get('/v1/agent/xds/status/db-sidecar-proxy');
+    const shown = await callWithToken(agent, 'GET', '/v1/agent/xds/status/db-sidecar-proxy', management);
     assert.deepEqual((shown.json as { LastDenied: unknown }).LastDenied, { Code: 'PERMISSION_DENIED', Error: end.details, Time: (shown.json as { LastDenied: { Time: string } }).LastDenied.Time });
-    const report = await agent.get('/v1/agent/xds/proxy-status/db-sidecar-proxy');
+    const report = await callWithToken(agent, 'GET', '/v1/agent/xds/proxy-status/db-sidecar-proxy', management);
     assert.ok((report.json as { Problems: string[] }).Problems.includes(`its last stream was refused (PERMISSION_DENIED): ${end.details}`), report.text);
     const db = await token({ ServiceIdentities: [{ ServiceName: 'db' }] });
     const real = envoy('db-sidecar-proxy', db.SecretID);
     real.subscribe(Cluster);
     await real.expect('db sidecar clusters');
-    assert.equal(((await agent.get('/v1/agent/xds/status/db-sidecar-proxy')).json as { LastDenied: unknown }).LastDenied, null);
+    assert.equal(((await callWithToken(agent, 'GET', '/v1/agent/xds/status/db-sidecar-proxy', management)).json as { LastDenied: unknown }).LastDenied, null);
   });
 
   it('ends a stream with an unknown token Unauthenticated, and one without a token (anonymous, default deny) PermissionDenied', async () => {
