@@ -52,7 +52,9 @@ function run(cmd: string, args: readonly string[], onLine: (line: string) => voi
 async function measure(bin: string, n: number): Promise<Result | undefined> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-xds-load-'));
   const [http, grpc] = [await freePort(), await freePort()];
-  const agent = spawn(process.execPath, [join(REPO, 'bin/switchyard'), 'agent', '-data-dir', dataDir, '-node', 'bench', '-http-port', String(http), '-grpc-port', String(grpc), '-xds-max-streams', String(n + 1000), '-log-level', 'warn'], {
+  // SWITCHYARD_NODE_FLAGS passes extra node flags to the agent (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
+  const nodeFlags = (process.env.SWITCHYARD_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const agent = spawn(process.execPath, [...nodeFlags, join(REPO, 'bin/switchyard'), 'agent', '-data-dir', dataDir, '-node', 'bench', '-http-port', String(http), '-grpc-port', String(grpc), '-xds-max-streams', String(n + 1000), '-log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
