@@ -32,7 +32,6 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { nullLogger, type Logger } from '../core/logger.js';
 import { ProxyConfigManager } from '../proxycfg/manager.js';
 import { proxylessSnapshots } from '../proxycfg/proxyless.js';
-import { SpreadQueue } from '../proxycfg/spread.js';
 import { startXdsServer, XdsStatusRegistry, type XdsServer } from '../server/index.js';
 import { openStore, type SqliteStore } from '../store/sqlite.js';
 import { httpRemoteCatalog } from './remote-catalog.js';
@@ -125,8 +124,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     : undefined;
   if (!secondary && config.retryJoinWan.length > 0) logger.info({ retryJoinWan: config.retryJoinWan }, 'retry_join_wan is not used in the primary datacenter: secondaries tell it their addresses');
   const federation = new Federation({ catalog, primaryDatacenter: config.primaryDatacenter, link, httpAddress: ownAddress, logger: logger.child({ component: 'federation' }) });
-  // A change every proxy sees is built in slices, not inside the one emission that carries it.
-  const proxies = new ProxyConfigManager({ catalog, ca: leaves, spread: new SpreadQueue() });
+  const proxies = new ProxyConfigManager({ catalog, ca: leaves });
   const http = new ApiServer({
     logger: logger.child({ component: 'http' }),
     maxBodyBytes: config.httpMaxBodyBytes,

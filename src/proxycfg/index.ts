@@ -3,7 +3,6 @@ export { buildConnectProxySnapshot, type ConnectProxyInputs } from './connect-pr
 export { DEFAULT_COALESCE_MS, PROXY_KINDS, type PipelineDeps } from './kinds.js';
 export { buildMeshGatewaySnapshot, type MeshGatewayInputs } from './mesh-gateway.js';
 export { ProxyConfigManager, proxySnapshots, type ProxyState } from './manager.js';
-export { SpreadQueue, spread } from './spread.js';
 export { SharedCASource, SharedCatalogSource, WatchCache } from './shared.js';
 export type { ConnectProxySnapshot, GatewayListenerAddress, GatewayLocalService, GatewayRemoteDatacenter, IntentionSource, MeshGatewaySnapshot, ProxyKind, ProxySnapshot, SnapshotOf, UpstreamEndpoint, UpstreamShape, UpstreamSnapshot } from './snapshot.js';
 export type { CASource, CatalogSource } from './sources.js';

@@ -9,7 +9,6 @@ import { buildConnectProxySnapshot, connectProxyInputs } from './connect-proxy.j
 import { buildMeshGatewaySnapshot, meshGatewayInputs } from './mesh-gateway.js';
 import type { ProxyDeps } from './resolve.js';
 import type { ProxyKind, ProxySnapshot, SnapshotOf } from './snapshot.js';
-import { spread, type SpreadQueue } from './spread.js';
 
 export const DEFAULT_COALESCE_MS = 200;
 
@@ -21,11 +20,6 @@ export interface PipelineDeps extends ProxyDeps {
   readonly coalesceMs?: number;
   /** For virtual time in tests; TestScheduler.run() patches the default too. */
   readonly scheduler?: SchedulerLike;
-  /**
-   * Where a change many proxies see is spread over the event loop before it is coalesced and
-   * built (spread.ts); without one (tests in virtual time) it is carried through synchronously.
-   */
-  readonly spread?: SpreadQueue;
 }
 
 /**
@@ -54,7 +48,6 @@ function row<K extends ProxyKind, I>(module: ProxyKindModule<K, I>): KindRow<K> 
     kind: module.kind,
     snapshots: (registration, deps) =>
       module.inputs(registration, deps).pipe(
-        spread(deps.spread),
         throttleTime(deps.coalesceMs ?? DEFAULT_COALESCE_MS, deps.scheduler ?? asyncScheduler, { leading: true, trailing: true }),
         map((inputs) => module.build(inputs)),
       ),
