@@ -275,7 +275,9 @@ export function serveStream<Req extends AdsRequest>(
   call.on('data', (req: Req | RejectedRequest) => {
     if (closed) return;
     inbox.push(req);
-    deps.pushes.enqueue(handleInbox);
+    // A served stream's requests are answered before waiting pushes; its first one waits its turn.
+    if (driver) deps.pushes.enqueueAnswer(handleInbox);
+    else deps.pushes.enqueue(handleInbox);
   });
   call.on('end', () => {
     cleanup();

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DeltaDiscoveryResponse, DiscoveryResponse } from '../../src/gen/envoy/service/discovery/v3/discovery.js';
-import { encodeDeltaResponse, encodedResource, encodeSotwResponse } from '../../src/server/encoding.js';
+import { encodeDeltaResponse, encodeSotwResponse } from '../../src/server/encoding.js';
 import { cluster, endpoints } from './fixtures.js';
 
 describe('response encoding', () => {
@@ -26,7 +26,23 @@ describe('response encoding', () => {
     assert.deepEqual(Buffer.from(bytes), Buffer.from(DiscoveryResponse.encode(expected).finish()));
   });
 
-  it('encodes each resource once and shares its bytes', () => {
-    assert.equal(encodedResource(a), encodedResource(a));
+  it('writes multi-byte lengths, UTF-8 names and several resources as the generated encoders do', () => {
+    // 300 ports make a value over 16 KiB long enough for a three-byte length; the name is not ASCII.
+    const big = endpoints('caf\u00e9-\u670d\u52a1', ...Array.from({ length: 3000 }, (_, i) => 1000 + i));
+    assert.ok(big.value.byteLength > 0x4000);
+    const upserts = [a, big, endpoints('web', 8080)];
+    const delta = encodeDeltaResponse({ typeUrl: big.typeUrl, nonce: '12345', upserts, removals: ['gone-\u00e9', 'x'] });
+    const expectedDelta = DeltaDiscoveryResponse.fromPartial({
+      typeUrl: big.typeUrl,
+      nonce: '12345',
+      resources: upserts.map((r) => ({ name: r.name, version: r.version, resource: { typeUrl: r.typeUrl, value: r.value } })),
+      removedResources: ['gone-\u00e9', 'x'],
+    });
+    assert.deepEqual(Buffer.from(delta), Buffer.from(DeltaDiscoveryResponse.encode(expectedDelta).finish()));
+    const sotw = encodeSotwResponse({ typeUrl: big.typeUrl, versionInfo: '', nonce: '', resources: upserts });
+    const expectedSotw = DiscoveryResponse.fromPartial({ typeUrl: big.typeUrl, resources: upserts.map((r) => ({ typeUrl: r.typeUrl, value: r.value })) });
+    // The generated encoder leaves out empty strings; the response always writes its version and nonce.
+    const reencoded = DiscoveryResponse.encode(DiscoveryResponse.decode(sotw)).finish();
+    assert.deepEqual(Buffer.from(reencoded), Buffer.from(DiscoveryResponse.encode(expectedSotw).finish()));
   });
 });

@@ -31,4 +31,25 @@ describe('push queue', () => {
     await waitFor('all pushes', () => ran.length === 4);
     assert.ok(ran.indexOf('other') < ran.indexOf('push2'), ran.join(','));
   });
+
+  it('answers requests of served streams before pushes still waiting, within a slice and across slices', async () => {
+    const q = new PushQueue(0);
+    const ran: string[] = [];
+    // A mesh-wide change queues a push for every stream; a served stream's ACK arrives meanwhile.
+    for (let i = 0; i < 3; i++) q.enqueue(() => ran.push(`push${i}`));
+    q.enqueueAnswer(() => {
+      ran.push('answer0');
+      // An answer that makes another (the next round trip of another stream) runs before the pushes too.
+      q.enqueueAnswer(() => ran.push('answer1'));
+    });
+    await waitFor('all ran', () => ran.length === 5);
+    assert.deepEqual(ran, ['answer0', 'answer1', 'push0', 'push1', 'push2']);
+    // A cancelled answer does not run.
+    const late = () => ran.push('late');
+    q.enqueueAnswer(late);
+    q.cancel(late);
+    q.enqueue(() => ran.push('push3'));
+    await waitFor('push3', () => ran.includes('push3'));
+    assert.ok(!ran.includes('late'));
+  });
 });
