@@ -53,8 +53,22 @@ function sameSocket(a: { address: string; port: number }, b: { address: string; 
   return a.port === b.port && (a.address === b.address || ANY_ADDRESS.has(a.address) || ANY_ADDRESS.has(b.address));
 }
 
-function upstreamSockets(proxy: Pick<StoredService, 'Proxy'>): { address: string; port: number; index: number }[] {
-  return (proxy.Proxy?.Upstreams ?? []).flatMap((u, index) => (u.LocalBindPort ? [{ address: canonicalIp(u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS), port: u.LocalBindPort, index }] : []));
+interface UpstreamSocket {
+  readonly address: string;
+  readonly port: number;
+  readonly index: number;
+}
+
+/** Stored registrations are immutable: their sockets are worked out once, not on every registration of the node. */
+const socketsOf = new WeakMap<object, readonly UpstreamSocket[]>();
+
+function upstreamSockets(proxy: Pick<StoredService, 'Proxy'>): readonly UpstreamSocket[] {
+  let sockets = socketsOf.get(proxy);
+  if (!sockets) {
+    sockets = (proxy.Proxy?.Upstreams ?? []).flatMap((u, index) => (u.LocalBindPort ? [{ address: canonicalIp(u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS), port: u.LocalBindPort, index }] : []));
+    socketsOf.set(proxy, sockets);
+  }
+  return sockets;
 }
 
 /**
@@ -62,7 +76,7 @@ function upstreamSockets(proxy: Pick<StoredService, 'Proxy'>): { address: string
  * fronts ('' is the node's own address). Sidecars of services with their own addresses (pods, each
  * with its own loopback) may bind the same upstream ports; sidecars on the node's address may not.
  */
-function hostOf(proxy: StoredService, services: ReadonlyMap<string, StoredService>): string {
+function hostOf(proxy: StoredService, services: Pick<ReadonlyMap<string, StoredService>, 'get'>): string {
   const dest = proxy.Proxy?.DestinationServiceID;
   return proxy.Address || (dest ? services.get(dest)?.Address : undefined) || '';
 }
@@ -72,10 +86,14 @@ function hostOf(proxy: StoredService, services: ReadonlyMap<string, StoredServic
  * node already binds: their Envoys share the host, and the second one's listener would fail to bind.
  */
 function upstreamBindIssues(proxy: StoredService, path: readonly PropertyKey[], ctx: RegisterContext, registering: readonly StoredService[]): FieldIssue[] {
-  const services = new Map([...ctx.existing, ...registering.map((s) => [s.ID, s] as const)]);
-  const host = hostOf(proxy, services);
-  const others = [...ctx.existing.values()].filter((s) => s.ID !== proxy.ID && s.Kind === 'connect-proxy' && hostOf(s, services) === host);
-  return upstreamSockets(proxy).flatMap((mine) => {
+  const mineAll = upstreamSockets(proxy);
+  if (mineAll.length === 0) return [];
+  const registeringById = new Map(registering.map((s) => [s.ID, s] as const));
+  const lookup: Pick<ReadonlyMap<string, StoredService>, 'get'> = { get: (id) => registeringById.get(id) ?? ctx.existing.get(id) };
+  const host = hostOf(proxy, lookup);
+  const others: StoredService[] = [];
+  for (const s of ctx.existing.values()) if (s.ID !== proxy.ID && s.Kind === 'connect-proxy' && upstreamSockets(s).length > 0 && hostOf(s, lookup) === host) others.push(s);
+  return mineAll.flatMap((mine) => {
     for (const other of others) {
       const theirs = upstreamSockets(other).find((t) => sameSocket(mine, t));
       if (theirs) {
