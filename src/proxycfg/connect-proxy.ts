@@ -14,7 +14,8 @@ import type { CARoots, LeafCert } from '../ca/types.js';
 import { DEFAULT_PUBLIC_BIND_ADDRESS, unservableIssues } from '../catalog/services/register.js';
 import { proxyConfigSchema } from '../catalog/services/proxy-config.js';
 import { resolveProtocol } from '../catalog/config/protocol.js';
-import type { ConfigEntryOf, Intention, ServiceInstance } from '../catalog/types.js';
+import type { ConfigEntryOf, ServiceInstance } from '../catalog/types.js';
+import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
 import { DEFAULT_NAMESPACE } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, Issues, PROXY_DEFAULTS, SERVICE_DEFAULTS, sharedBy, type ProxyDeps } from './resolve.js';
 import type { ConnectProxySnapshot, IntentionSource } from './snapshot.js';
@@ -26,7 +27,7 @@ export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1';
 export interface ServiceInputs {
   readonly roots: CARoots;
   readonly leaf: LeafCert;
-  readonly intentions: readonly Intention[];
+  readonly intentions: readonly IntentionWithPermissions[];
   readonly defaultIntentionPolicy: 'allow' | 'deny';
   readonly proxyDefaults: ConfigEntryOf<'proxy-defaults'> | undefined;
   readonly serviceDefaults: ConfigEntryOf<'service-defaults'> | undefined;
@@ -72,12 +73,20 @@ export function connectProxyInputs(proxy: ServiceInstance, deps: ProxyDeps): Obs
  * One narrowed list per intentions result: the shared watch hands every proxy of a service the
  * same result, so their snapshots hold the same array and what is built from it is shared.
  */
-const sourcesByResult = new WeakMap<readonly Intention[], readonly IntentionSource[]>();
+const sourcesByResult = new WeakMap<readonly IntentionWithPermissions[], readonly IntentionSource[]>();
 
-function intentionSources(intentions: readonly Intention[]): readonly IntentionSource[] {
+function intentionSources(intentions: readonly IntentionWithPermissions[]): readonly IntentionSource[] {
   let sources = sourcesByResult.get(intentions);
   if (!sources) {
-    sources = Object.freeze(intentions.map((i) => ({ sourceName: i.SourceName, sourceNamespace: i.SourceNS, action: i.Action, precedence: i.Precedence })));
+    sources = Object.freeze(
+      intentions.map((i) => ({
+        sourceName: i.SourceName,
+        sourceNamespace: i.SourceNS,
+        action: i.Action,
+        precedence: i.Precedence,
+        ...(i.Permissions?.length ? { permissions: i.Permissions } : {}),
+      })),
+    );
     sourcesByResult.set(intentions, sources);
   }
   return sources;

@@ -5,6 +5,7 @@
 // validated here, and make no decisions about defaults or user input.
 import type { CARoots, LeafCert } from '../ca/types.js';
 import type { CompiledDiscoveryChain } from '../catalog/config/chain.js';
+import type { IntentionPermission } from '../catalog/intentions/schema.js';
 import type { HealthStatus, Protocol } from '../catalog/types.js';
 import type { FieldIssue } from '../core/errors.js';
 
@@ -51,12 +52,17 @@ export interface TargetEndpoints {
 /** An upstream as its listener, cluster and routes are built from it: without its endpoints. */
 export type UpstreamShape = Omit<UpstreamSnapshot, 'endpoints'>;
 
-/** An intention as the RBAC filters need it: whose calls, the decision, and its precedence. */
+/**
+ * An intention as the RBAC filters need it: whose calls, the decision, and its precedence. With
+ * `permissions` (L7) the decision is made per request on HTTP listeners; on a tcp listener it
+ * is `action`, which is then deny.
+ */
 export interface IntentionSource {
   readonly sourceName: string;
   readonly sourceNamespace: string;
   readonly action: 'allow' | 'deny';
   readonly precedence: number;
+  readonly permissions?: readonly IntentionPermission[];
 }
 
 /** Who a proxy is: what every kind's snapshot starts with. */

@@ -34,7 +34,7 @@ export function catchAllRoute(name: string, cluster: string): RouteConfiguration
 
 export function publicListenerRoute(snap: IntentionInputs): RouteConfiguration {
   const route = catchAllRoute(PUBLIC_LISTENER_ROUTE, LOCAL_APP_CLUSTER);
-  const rbac = pack(RBACPerRoute, RBACPerRoute.fromPartial({ rbac: { rules: intentionRules(snap), rulesStatPrefix: 'connect_authz.' } }));
+  const rbac = pack(RBACPerRoute, RBACPerRoute.fromPartial({ rbac: { rules: intentionRules(snap, true), rulesStatPrefix: 'connect_authz.' } }));
   return { ...route, virtualHosts: route.virtualHosts.map((vh) => ({ ...vh, typedPerFilterConfig: { [HTTP_RBAC_FILTER]: rbac } })) };
 }
 

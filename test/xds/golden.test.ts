@@ -73,6 +73,13 @@ const REQUIRED = [
   'connect-proxy-with-tcp-chain-failover-through-remote-gateway',
   'connect-proxy-with-tcp-chain-failover-through-local-gateway',
   'mesh-gateway-service-subsets',
+  // L7 intentions, named after Consul's agent/xds/testdata/rbac cases (their --httpfilter goldens).
+  'rbac-default-deny-path-allow',
+  'rbac-default-allow-path-deny',
+  'rbac-default-allow-two-path-deny-and-path-allow',
+  'rbac-default-deny-single-intention-with-kitchen-sink-perms',
+  'rbac-default-deny-mixed-precedence',
+  'rbac-default-allow-deny-all-and-path-allow',
 ];
 
 async function generateScenario(name: string) {

@@ -60,6 +60,7 @@ export const serviceIntentionsSchema = z
 
 export type ServiceIntentionsEntry = z.output<typeof serviceIntentionsSchema>;
 export type IntentionSource = z.output<typeof intentionSource>;
+export type IntentionPermission = z.output<typeof permission>;
 
 /** The body of PUT /v1/connect/intentions/exact. */
 export const legacyIntentionBody = z.strictObject({
