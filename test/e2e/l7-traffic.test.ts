@@ -5,7 +5,8 @@
 // sidecar, a sidecar for each db instance (v1, v2, and a v3 in no subset) and one for admin.
 // Requests through web's upstream reach both subsets and never v3, and /admin reaches admin; an
 // upstream whose only instance is critical fails over to the service its resolver names; a header
-// match picks a subset; retries on 503 turn a broken instance's calls into successful ones.
+// match picks a subset; retries on 503 turn a broken instance's calls into successful ones; an
+// L7 intention at admin's sidecar denies one path to web while another is allowed.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -56,6 +57,8 @@ describe('the discovery chain with real Envoys', () => {
     for (const [entry, body] of [
       ['db', { Kind: 'service-defaults', Name: 'db', Protocol: 'http' }],
       ['admin', { Kind: 'service-defaults', Name: 'admin', Protocol: 'http' }],
+      // An L7 intention at admin's sidecar: web may not reach /admin/secret, every other path is allowed (default allow).
+      ['admin-intentions', { Kind: 'service-intentions', Name: 'admin', Sources: [{ Name: 'web', Permissions: [{ Action: 'deny', HTTP: { PathPrefix: '/admin/secret' } }] }] }],
       ['resolver', { Kind: 'service-resolver', Name: 'db', Subsets: { v1: { Filter: 'Service.Meta.version == 1' }, v2: { Filter: 'Service.Meta.version == 2' } } }],
       ['splitter', { Kind: 'service-splitter', Name: 'db', Splits: [{ Weight: 50, ServiceSubset: 'v1' }, { Weight: 50, ServiceSubset: 'v2' }] }],
       [
@@ -147,6 +150,13 @@ describe('the discovery chain with real Envoys', () => {
   it('routes /admin to the admin service', async () => {
     assert.equal(await get('/admin/users'), '200 admin');
     assert.match(await get('/users'), /^200 db v[12]$/);
+  });
+
+  it('enforces an L7 intention per request: one path denied (403), another allowed, on the same connection', async () => {
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await get('/admin/users'), '200 admin');
+      assert.equal(await get('/admin/secret/keys'), '403 RBAC: access denied');
+    }
   });
 
   it('fails over to another service when the first has no healthy instance', async () => {
