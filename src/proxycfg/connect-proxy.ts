@@ -92,6 +92,10 @@ function intentionSources(intentions: readonly IntentionWithPermissions[]): read
   return sources;
 }
 
+function optionalNumber<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]: number });
+}
+
 /** A complete snapshot from its inputs; configuration problems are listed in `issues`. */
 export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectProxySnapshot {
   const { proxy } = inputs;
@@ -121,6 +125,8 @@ export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectPr
       bindAddress: config.bind_address ?? DEFAULT_PUBLIC_BIND_ADDRESS,
       bindPort: config.bind_port ?? proxy.Port,
       protocol: publicProtocol,
+      ...optionalNumber('requestTimeoutMs', config.local_request_timeout_ms ?? inputs.serviceDefaults?.LocalRequestTimeoutMs),
+      ...optionalNumber('idleTimeoutMs', config.local_idle_timeout_ms),
     },
     localApp: {
       address: p?.LocalServiceAddress || DEFAULT_LOCAL_ADDRESS,

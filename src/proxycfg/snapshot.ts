@@ -93,6 +93,9 @@ export interface ConnectProxySnapshot extends ProxyIdentity {
     readonly bindPort: number;
     /** Proxy Config > service-defaults > proxy-defaults > tcp. */
     readonly protocol: Protocol;
+    /** HTTP only: the route to local_app's timeouts (Proxy Config local_request_timeout_ms > service-defaults LocalRequestTimeoutMs; local_idle_timeout_ms). */
+    readonly requestTimeoutMs?: number;
+    readonly idleTimeoutMs?: number;
   };
   readonly localApp: {
     readonly address: string;

@@ -43,6 +43,8 @@ export function httpConnectionManagerFilter(statPrefix: string, protocol: Protoc
     codecType: HttpConnectionManager_CodecType.AUTO,
     routeSpecifier: { $case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: routes.rds } },
     httpFilters: [...filters, routerFilter()],
+    // WebSocket upgrades pass on every HTTP listener, as on Consul's.
+    upgradeConfigs: [{ upgradeType: 'websocket', filters: [] }],
     ...(protocol === 'http2' || protocol === 'grpc' ? { http2ProtocolOptions: {} } : {}),
     ...(inbound
       ? {

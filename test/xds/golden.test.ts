@@ -80,6 +80,8 @@ const REQUIRED = [
   'rbac-default-deny-single-intention-with-kitchen-sink-perms',
   'rbac-default-deny-mixed-precedence',
   'rbac-default-allow-deny-all-and-path-allow',
+  // Sidecar details (Consul's agent/xds/testdata/listeners cases).
+  'http-listener-with-timeouts',
 ];
 
 async function generateScenario(name: string) {
