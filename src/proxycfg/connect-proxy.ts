@@ -11,7 +11,7 @@
 // every other watch) have produced a value.
 import { combineLatest, map, type Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
-import { DEFAULT_PUBLIC_BIND_ADDRESS, unservableIssues } from '../catalog/services/register.js';
+import { publicBindAddress, unservableIssues } from '../catalog/services/register.js';
 import { proxyConfigSchema } from '../catalog/services/proxy-config.js';
 import { resolveProtocol } from '../catalog/config/protocol.js';
 import type { ConfigEntryOf, ServiceInstance } from '../catalog/types.js';
@@ -108,7 +108,7 @@ export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectPr
   const localPort = p?.LocalServicePort;
   if (localPort === undefined) issues.add('Proxy.LocalServicePort', 'required: the port of the service this proxy fronts');
   const mode = meshGatewayMode(p?.MeshGateway?.Mode, inputs.serviceDefaults?.MeshGateway?.Mode, inputs.proxyDefaults?.MeshGateway?.Mode);
-  const upstreams = resolveUpstreams(issues, { datacenter: proxy.Datacenter, defaultsProtocol, meshGatewayMode: mode }, inputs.upstreams);
+  const upstreams = resolveUpstreams(issues, { datacenter: proxy.Datacenter, defaultsProtocol, meshGatewayMode: mode, upstreamConfig: inputs.serviceDefaults?.UpstreamConfig }, inputs.upstreams);
   const publicProtocol = resolveProtocol(config.protocol, entryProtocol(issues, inputs.serviceDefaults), defaultsProtocol);
   return {
     kind: 'connect-proxy',
@@ -122,7 +122,7 @@ export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectPr
     intentions: intentionSources(inputs.intentions),
     defaultIntentionPolicy: inputs.defaultIntentionPolicy,
     publicListener: {
-      bindAddress: config.bind_address ?? DEFAULT_PUBLIC_BIND_ADDRESS,
+      bindAddress: publicBindAddress(proxy),
       bindPort: config.bind_port ?? proxy.Port,
       protocol: publicProtocol,
       ...optionalNumber('requestTimeoutMs', config.local_request_timeout_ms ?? inputs.serviceDefaults?.LocalRequestTimeoutMs),
@@ -132,6 +132,7 @@ export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectPr
       address: p?.LocalServiceAddress || DEFAULT_LOCAL_ADDRESS,
       port: localPort ?? 0,
       connectTimeoutMs: config.local_connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      ...optionalNumber('maxInboundConnections', (config.max_inbound_connections ?? inputs.serviceDefaults?.MaxInboundConnections) || undefined),
     },
     upstreams,
     issues: issues.list,

@@ -35,8 +35,26 @@ export interface UpstreamSnapshot {
   readonly connectTimeoutFromUpstream: boolean;
   /** The destination's discovery chain: routes, splits, resolvers and the targets they reach. */
   readonly chain: CompiledDiscoveryChain;
+  /** Circuit breakers for the upstream's clusters: the proxy's service-defaults UpstreamConfig (Overrides of this name > Defaults) `Limits`. */
+  readonly limits?: UpstreamLimits;
+  /** Outlier detection for the upstream's clusters: the same UpstreamConfig's `PassiveHealthCheck`, durations in ms. */
+  readonly passiveHealthCheck?: PassiveHealthCheck;
   /** The endpoints of every target of the chain, sorted by target id. */
   readonly endpoints: readonly TargetEndpoints[];
+}
+
+export interface UpstreamLimits {
+  readonly maxConnections?: number;
+  readonly maxPendingRequests?: number;
+  readonly maxConcurrentRequests?: number;
+}
+
+export interface PassiveHealthCheck {
+  readonly intervalMs?: number;
+  readonly maxFailures?: number;
+  readonly enforcingConsecutive5xx?: number;
+  readonly maxEjectionPercent?: number;
+  readonly baseEjectionTimeMs?: number;
 }
 
 /** One chain target's endpoints. */
@@ -101,6 +119,8 @@ export interface ConnectProxySnapshot extends ProxyIdentity {
     readonly address: string;
     readonly port: number;
     readonly connectTimeoutMs: number;
+    /** Proxy Config max_inbound_connections > service-defaults MaxInboundConnections; absent when 0 or unset. */
+    readonly maxInboundConnections?: number;
   };
   /** Sorted by id. */
   readonly upstreams: readonly UpstreamSnapshot[];

@@ -82,6 +82,11 @@ const REQUIRED = [
   'rbac-default-allow-deny-all-and-path-allow',
   // Sidecar details (Consul's agent/xds/testdata/listeners cases).
   'http-listener-with-timeouts',
+  // Consul's agent/xds/testdata/clusters cases.
+  'custom-limits',
+  'custom-limits-max-connections-only',
+  'custom-passive-healthcheck',
+  'custom-max-inbound-connections',
 ];
 
 async function generateScenario(name: string) {

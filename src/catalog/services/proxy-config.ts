@@ -22,6 +22,8 @@ export const proxyConfigSchema = boundedOpaque(
     // The public listener's route to the app: request and idle timeouts (0 turns one off).
     local_request_timeout_ms: localTimeoutMs.optional(),
     local_idle_timeout_ms: localTimeoutMs.optional(),
+    // At most this many connections to the app at once (local_app's circuit breaker); 0: Envoy's default.
+    max_inbound_connections: z.number().int('must be an integer').min(0, 'must not be negative').max(4_294_967_295, 'must fit in 32 bits').optional(),
   }),
 );
 
