@@ -87,6 +87,8 @@ const REQUIRED = [
   'custom-limits-max-connections-only',
   'custom-passive-healthcheck',
   'custom-max-inbound-connections',
+  // The bootstrap's RE2 limit (Consul's re2.max_program_size.error_level): an 89+ character source name.
+  'intentions-long-source-name',
 ];
 
 async function generateScenario(name: string) {
