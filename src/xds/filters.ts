@@ -4,6 +4,8 @@ import type { Protocol } from '../catalog/types.js';
 import { pack } from '../core/proto.js';
 import type { Filter } from '../gen/envoy/config/listener/v3/listener_components.js';
 import { Router } from '../gen/envoy/extensions/filters/http/router/v3/router.js';
+import { FilterConfig as GrpcStatsConfig } from '../gen/envoy/extensions/filters/http/grpc_stats/v3/config.js';
+import { Config as GrpcHttp1BridgeConfig } from '../gen/envoy/extensions/filters/http/grpc_http1_bridge/v3/config.js';
 import { HttpConnectionManager, HttpConnectionManager_CodecType, HttpConnectionManager_ForwardClientCertDetails, type HttpFilter } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
 import { TcpProxy } from '../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.js';
 import { adsConfigSource } from './config-source.js';
@@ -11,6 +13,20 @@ import { adsConfigSource } from './config-source.js';
 export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
 export const HTTP_CONNECTION_MANAGER_FILTER = 'envoy.filters.network.http_connection_manager';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
+export const GRPC_STATS_FILTER = 'envoy.filters.http.grpc_stats';
+export const GRPC_HTTP1_BRIDGE_FILTER = 'envoy.filters.http.grpc_http1_bridge';
+
+/**
+ * On grpc listeners, ahead of every other HTTP filter (as Consul's): grpc_stats (stats for every
+ * method, and filter state) and grpc_http1_bridge (HTTP/1.1 gRPC clients reach the service).
+ */
+function grpcFilters(): HttpFilter[] {
+  const stats = GrpcStatsConfig.fromPartial({ emitFilterState: true, perMethodStatSpecifier: { $case: 'statsForAllMethods', value: true } });
+  return [
+    { name: GRPC_STATS_FILTER, isOptional: false, disabled: false, configType: { $case: 'typedConfig', value: pack(GrpcStatsConfig, stats) } },
+    { name: GRPC_HTTP1_BRIDGE_FILTER, isOptional: false, disabled: false, configType: { $case: 'typedConfig', value: pack(GrpcHttp1BridgeConfig, GrpcHttp1BridgeConfig.fromPartial({})) } },
+  ];
+}
 
 /** The router, last of every HTTP filter chain (gRPC C-core refuses a chain without it). */
 export function routerFilter(): HttpFilter {
@@ -42,7 +58,7 @@ export function httpConnectionManagerFilter(statPrefix: string, protocol: Protoc
     statPrefix,
     codecType: HttpConnectionManager_CodecType.AUTO,
     routeSpecifier: { $case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: routes.rds } },
-    httpFilters: [...filters, routerFilter()],
+    httpFilters: [...(protocol === 'grpc' ? grpcFilters() : []), ...filters, routerFilter()],
     // WebSocket upgrades pass on every HTTP listener, as on Consul's.
     upgradeConfigs: [{ upgradeType: 'websocket', filters: [] }],
     ...(protocol === 'http2' || protocol === 'grpc' ? { http2ProtocolOptions: {} } : {}),
