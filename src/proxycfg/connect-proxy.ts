@@ -18,7 +18,7 @@ import type { ConfigEntryOf, ServiceInstance } from '../catalog/types.js';
 import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
 import { DEFAULT_NAMESPACE } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, Issues, PROXY_DEFAULTS, SERVICE_DEFAULTS, sharedBy, type ProxyDeps } from './resolve.js';
-import type { ConnectProxySnapshot, IntentionSource } from './snapshot.js';
+import type { AccessLogSettings, ConnectProxySnapshot, IntentionSource } from './snapshot.js';
 import { meshGatewayMode, resolveUpstreams, watchUpstreams, type UpstreamInputs } from './upstreams.js';
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1';
@@ -96,6 +96,25 @@ function optionalNumber<K extends string>(key: K, value: number | undefined): { 
   return value === undefined ? {} : ({ [key]: value } as { [P in K]: number });
 }
 
+/** One settings object per proxy-defaults entry, so every sidecar's snapshot shares it. */
+const accessLogsByEntry = new WeakMap<object, AccessLogSettings>();
+
+function accessLogSettings(logs: NonNullable<ConfigEntryOf<'proxy-defaults'>['AccessLogs']> | undefined): { accessLogs?: AccessLogSettings } {
+  if (!logs?.Enabled) return {};
+  let settings = accessLogsByEntry.get(logs);
+  if (!settings) {
+    settings = Object.freeze({
+      type: logs.Type || 'stdout',
+      ...(logs.Path ? { path: logs.Path } : {}),
+      ...(logs.JSONFormat ? { jsonFormat: logs.JSONFormat } : {}),
+      ...(logs.TextFormat ? { textFormat: logs.TextFormat } : {}),
+      disableListenerLogs: logs.DisableListenerLogs ?? false,
+    });
+    accessLogsByEntry.set(logs, settings);
+  }
+  return { accessLogs: settings };
+}
+
 /** A complete snapshot from its inputs; configuration problems are listed in `issues`. */
 export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectProxySnapshot {
   const { proxy } = inputs;
@@ -135,6 +154,7 @@ export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectPr
       ...optionalNumber('maxInboundConnections', (config.max_inbound_connections ?? inputs.serviceDefaults?.MaxInboundConnections) || undefined),
     },
     upstreams,
+    ...accessLogSettings(inputs.proxyDefaults?.AccessLogs),
     issues: issues.list,
   };
 }

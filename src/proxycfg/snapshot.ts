@@ -57,6 +57,15 @@ export interface PassiveHealthCheck {
   readonly baseEjectionTimeMs?: number;
 }
 
+/** proxy-defaults AccessLogs when Enabled (Type '' is stdout). */
+export interface AccessLogSettings {
+  readonly type: 'stdout' | 'stderr' | 'file';
+  readonly path?: string;
+  readonly jsonFormat?: string;
+  readonly textFormat?: string;
+  readonly disableListenerLogs: boolean;
+}
+
 /** One chain target's endpoints. */
 export interface TargetEndpoints {
   readonly targetId: string;
@@ -124,6 +133,8 @@ export interface ConnectProxySnapshot extends ProxyIdentity {
   };
   /** Sorted by id. */
   readonly upstreams: readonly UpstreamSnapshot[];
+  /** Access logs of every listener (proxy-defaults AccessLogs); absent when they are off. */
+  readonly accessLogs?: AccessLogSettings;
 }
 
 /** An address a mesh gateway listens on: `name` is `default`, `lan`, `wan` or a configured one. */

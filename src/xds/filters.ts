@@ -3,6 +3,7 @@
 import type { Protocol } from '../catalog/types.js';
 import { pack } from '../core/proto.js';
 import type { Filter } from '../gen/envoy/config/listener/v3/listener_components.js';
+import type { AccessLog } from '../gen/envoy/config/accesslog/v3/accesslog.js';
 import { Router } from '../gen/envoy/extensions/filters/http/router/v3/router.js';
 import { FilterConfig as GrpcStatsConfig } from '../gen/envoy/extensions/filters/http/grpc_stats/v3/config.js';
 import { Config as GrpcHttp1BridgeConfig } from '../gen/envoy/extensions/filters/http/grpc_http1_bridge/v3/config.js';
@@ -37,8 +38,8 @@ export function isHttp(protocol: Protocol): boolean {
   return protocol !== 'tcp';
 }
 
-export function tcpProxyFilter(statPrefix: string, cluster: string): Filter {
-  const tcp = TcpProxy.fromPartial({ statPrefix, clusterSpecifier: { $case: 'cluster', value: cluster } });
+export function tcpProxyFilter(statPrefix: string, cluster: string, accessLog: readonly AccessLog[] = []): Filter {
+  const tcp = TcpProxy.fromPartial({ statPrefix, clusterSpecifier: { $case: 'cluster', value: cluster }, accessLog: [...accessLog] });
   return { name: TCP_PROXY_FILTER, configType: { $case: 'typedConfig', value: pack(TcpProxy, tcp) } };
 }
 
@@ -46,6 +47,8 @@ export function tcpProxyFilter(statPrefix: string, cluster: string): Filter {
 export interface HcmRoutes {
   readonly rds: string;
   readonly inbound?: boolean;
+  /** Per-request access logs (access-logs.ts). */
+  readonly accessLog?: readonly AccessLog[];
 }
 
 /**
@@ -59,6 +62,7 @@ export function httpConnectionManagerFilter(statPrefix: string, protocol: Protoc
     codecType: HttpConnectionManager_CodecType.AUTO,
     routeSpecifier: { $case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: routes.rds } },
     httpFilters: [...(protocol === 'grpc' ? grpcFilters() : []), ...filters, routerFilter()],
+    accessLog: [...(routes.accessLog ?? [])],
     // WebSocket upgrades pass on every HTTP listener, as on Consul's.
     upgradeConfigs: [{ upgradeType: 'websocket', filters: [] }],
     ...(protocol === 'http2' || protocol === 'grpc' ? { http2ProtocolOptions: {} } : {}),

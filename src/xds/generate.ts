@@ -67,7 +67,7 @@ export const CONNECT_PROXY_RESOURCES: ResourceTable<ConnectProxySnapshot> = [
   builtRow({
     typeUrl: TypeUrl.Listener,
     type: Listener,
-    fields: ['service', 'namespace', 'trustDomain', 'publicListener', 'intentions', 'defaultIntentionPolicy', 'upstreams'],
+    fields: ['service', 'namespace', 'trustDomain', 'publicListener', 'intentions', 'defaultIntentionPolicy', 'upstreams', 'accessLogs'],
     generate: generateListeners,
     name: (l) => l.name,
     children: (i, l) => listenerRouteNames(i, l.name),

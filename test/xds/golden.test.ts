@@ -89,6 +89,10 @@ const REQUIRED = [
   'custom-max-inbound-connections',
   // The bootstrap's RE2 limit (Consul's re2.max_program_size.error_level): an 89+ character source name.
   'intentions-long-source-name',
+  // proxy-defaults AccessLogs (Consul's listeners cases).
+  'access-logs-defaults',
+  'access-logs-json-file',
+  'access-logs-text-stderr-disablelistenerlogs',
 ];
 
 async function generateScenario(name: string) {
