@@ -18,7 +18,7 @@ import type { ConfigEntryOf, ServiceInstance } from '../catalog/types.js';
 import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
 import { DEFAULT_NAMESPACE } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, Issues, PROXY_DEFAULTS, SERVICE_DEFAULTS, sharedBy, type ProxyDeps } from './resolve.js';
-import type { AccessLogSettings, ConnectProxySnapshot, IntentionSource } from './snapshot.js';
+import type { AccessLogSettings, ConnectProxySnapshot, IntentionSource, MeshTlsSettings, TlsSettings } from './snapshot.js';
 import { meshGatewayMode, resolveUpstreams, watchUpstreams, type UpstreamInputs } from './upstreams.js';
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1';
@@ -31,6 +31,8 @@ export interface ServiceInputs {
   readonly defaultIntentionPolicy: 'allow' | 'deny';
   readonly proxyDefaults: ConfigEntryOf<'proxy-defaults'> | undefined;
   readonly serviceDefaults: ConfigEntryOf<'service-defaults'> | undefined;
+  /** The mesh entry (its TLS Incoming and Outgoing parameters). */
+  readonly mesh?: ConfigEntryOf<'mesh'> | undefined;
 }
 
 export interface ConnectProxyInputs extends ServiceInputs {
@@ -58,6 +60,7 @@ function serviceInputs(deps: ProxyDeps, service: string): Observable<ServiceInpu
       defaultIntentionPolicy: catalog.watchDefaultIntentionPolicy(),
       proxyDefaults: catalog.watchConfigEntry(PROXY_DEFAULTS.kind, PROXY_DEFAULTS.name),
       serviceDefaults: catalog.watchConfigEntry(SERVICE_DEFAULTS, service),
+      mesh: catalog.watchConfigEntry('mesh', 'mesh'),
     }),
   );
 }
@@ -115,6 +118,33 @@ function accessLogSettings(logs: NonNullable<ConfigEntryOf<'proxy-defaults'>['Ac
   return { accessLogs: settings };
 }
 
+const meshTlsByEntry = new WeakMap<object, MeshTlsSettings>();
+
+type MeshTlsEntry = NonNullable<ConfigEntryOf<'mesh'>['TLS']>;
+
+function tlsSide(p: MeshTlsEntry['Incoming']): TlsSettings | undefined {
+  if (!p || (!p.TLSMinVersion && !p.TLSMaxVersion && !p.CipherSuites?.length)) return undefined;
+  return Object.freeze({
+    ...(p.TLSMinVersion ? { minVersion: p.TLSMinVersion } : {}),
+    ...(p.TLSMaxVersion ? { maxVersion: p.TLSMaxVersion } : {}),
+    ...(p.CipherSuites?.length ? { cipherSuites: Object.freeze([...p.CipherSuites]) } : {}),
+  });
+}
+
+/** The mesh entry's TLS, one object per entry (shared by every sidecar's snapshot). */
+function meshTlsSettings(tls: MeshTlsEntry | undefined): { meshTls?: MeshTlsSettings } {
+  if (!tls) return {};
+  let settings = meshTlsByEntry.get(tls);
+  if (!settings) {
+    const incoming = tlsSide(tls.Incoming);
+    const outgoing = tlsSide(tls.Outgoing);
+    if (!incoming && !outgoing) return {};
+    settings = Object.freeze({ ...(incoming ? { incoming } : {}), ...(outgoing ? { outgoing } : {}) });
+    meshTlsByEntry.set(tls, settings);
+  }
+  return { meshTls: settings };
+}
+
 /** A complete snapshot from its inputs; configuration problems are listed in `issues`. */
 export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectProxySnapshot {
   const { proxy } = inputs;
@@ -155,6 +185,7 @@ export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectPr
     },
     upstreams,
     ...accessLogSettings(inputs.proxyDefaults?.AccessLogs),
+    ...meshTlsSettings(inputs.mesh?.TLS),
     issues: issues.list,
   };
 }

@@ -57,6 +57,19 @@ export interface PassiveHealthCheck {
   readonly baseEjectionTimeMs?: number;
 }
 
+/** One side of the mesh entry's TLS (Consul's names: TLSv1_2, TLS_AUTO, ...). */
+export interface TlsSettings {
+  readonly minVersion?: string;
+  readonly maxVersion?: string;
+  readonly cipherSuites?: readonly string[];
+}
+
+/** The mesh entry's TLS: Incoming for the public listener, Outgoing for upstream clusters. */
+export interface MeshTlsSettings {
+  readonly incoming?: TlsSettings;
+  readonly outgoing?: TlsSettings;
+}
+
 /** proxy-defaults AccessLogs when Enabled (Type '' is stdout). */
 export interface AccessLogSettings {
   readonly type: 'stdout' | 'stderr' | 'file';
@@ -133,6 +146,8 @@ export interface ConnectProxySnapshot extends ProxyIdentity {
   };
   /** Sorted by id. */
   readonly upstreams: readonly UpstreamSnapshot[];
+  /** The mesh entry's TLS parameters; absent when it sets none. */
+  readonly meshTls?: MeshTlsSettings;
   /** Access logs of every listener (proxy-defaults AccessLogs); absent when they are off. */
   readonly accessLogs?: AccessLogSettings;
 }

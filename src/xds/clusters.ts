@@ -11,7 +11,7 @@ import { protocolOptions } from './protocol-options.js';
 import { byName } from './sort.js';
 
 /** What a sidecar's clusters are built from. */
-export type ClusterInputs = RowInputs<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain' | 'localApp' | 'publicListener' | 'upstreams'>;
+export type ClusterInputs = RowInputs<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain' | 'localApp' | 'publicListener' | 'upstreams' | 'meshTls'>;
 
 export function localAppCluster(snap: Pick<ClusterInputs, 'localApp' | 'publicListener'>): Cluster {
   const { address, port, connectTimeoutMs, maxInboundConnections } = snap.localApp;

@@ -14,7 +14,7 @@ import { filterAccessLogs, listenerAccessLogs } from './access-logs.js';
 import { downstreamTransportSocket } from './tls.js';
 
 /** What a sidecar's listeners are built from. */
-export type ListenerInputs = RowInputs<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain' | 'publicListener' | 'intentions' | 'defaultIntentionPolicy' | 'upstreams' | 'accessLogs'>;
+export type ListenerInputs = RowInputs<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain' | 'publicListener' | 'intentions' | 'defaultIntentionPolicy' | 'upstreams' | 'accessLogs' | 'meshTls'>;
 
 export function publicListener(snap: Omit<ListenerInputs, 'upstreams'>): Listener {
   const { bindAddress, bindPort, protocol } = snap.publicListener;

@@ -93,6 +93,13 @@ const REQUIRED = [
   'access-logs-defaults',
   'access-logs-json-file',
   'access-logs-text-stderr-disablelistenerlogs',
+  // The mesh entry's TLS versions and cipher suites.
+  'connect-proxy-with-tls-incoming-min-version',
+  'connect-proxy-with-tls-incoming-max-version',
+  'connect-proxy-with-tls-incoming-cipher-suites',
+  'connect-proxy-with-tls-outgoing-min-version',
+  'connect-proxy-with-tls-outgoing-max-version',
+  'connect-proxy-with-tls-outgoing-cipher-suites',
 ];
 
 async function generateScenario(name: string) {
