@@ -176,11 +176,12 @@ export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectPr
       protocol: publicProtocol,
       ...optionalNumber('requestTimeoutMs', config.local_request_timeout_ms ?? inputs.serviceDefaults?.LocalRequestTimeoutMs),
       ...optionalNumber('idleTimeoutMs', config.local_idle_timeout_ms),
+      ...(inputs.mesh?.HTTP?.SanitizeXForwardedClientCert ? { sanitizeXForwardedClientCert: true } : {}),
     },
     localApp: {
       address: p?.LocalServiceAddress || DEFAULT_LOCAL_ADDRESS,
       port: localPort ?? 0,
-      connectTimeoutMs: config.local_connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      connectTimeoutMs: config.local_connect_timeout_ms ?? (inputs.serviceDefaults?.LocalConnectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS),
       ...optionalNumber('maxInboundConnections', (config.max_inbound_connections ?? inputs.serviceDefaults?.MaxInboundConnections) || undefined),
     },
     upstreams,

@@ -29,7 +29,7 @@ export interface UpstreamSnapshot {
   readonly bindPort: number;
   /** Upstream Config > the destination's service-defaults > proxy-defaults > tcp. */
   readonly protocol: Protocol;
-  /** The upstream's `connect_timeout_ms`, else 5s. */
+  /** The upstream's `connect_timeout_ms`, else the proxy's service-defaults UpstreamConfig ConnectTimeoutMs (override, then Defaults), else 5s. */
   readonly connectTimeoutMs: number;
   /** Whether the upstream sets `connect_timeout_ms` itself (it then wins over a resolver's ConnectTimeout, as in Consul). */
   readonly connectTimeoutFromUpstream: boolean;
@@ -136,6 +136,8 @@ export interface ConnectProxySnapshot extends ProxyIdentity {
     /** HTTP only: the route to local_app's timeouts (Proxy Config local_request_timeout_ms > service-defaults LocalRequestTimeoutMs; local_idle_timeout_ms). */
     readonly requestTimeoutMs?: number;
     readonly idleTimeoutMs?: number;
+    /** The mesh entry's HTTP.SanitizeXForwardedClientCert: the app gets no x-forwarded-client-cert. */
+    readonly sanitizeXForwardedClientCert?: boolean;
   };
   readonly localApp: {
     readonly address: string;

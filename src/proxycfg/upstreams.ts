@@ -158,6 +158,12 @@ function dropUndefined<T extends object>(o: T): T | undefined {
   return entries.length === 0 ? undefined : (Object.fromEntries(entries) as T);
 }
 
+/** UpstreamConfig ConnectTimeoutMs for `destination`: its override's, else the Defaults' (0: unset). */
+function upstreamConfigTimeout(owner: UpstreamOwner, destination: string): number | undefined {
+  const cfg = owner.upstreamConfig;
+  return cfg?.Overrides?.find((o) => o.Name === destination)?.ConnectTimeoutMs || cfg?.Defaults?.ConnectTimeoutMs || undefined;
+}
+
 /** An upstream's Limits and PassiveHealthCheck: its override in UpstreamConfig, else the Defaults (each field as a whole, as Consul merges). */
 function upstreamPolicies(owner: UpstreamOwner, destination: string): Pick<UpstreamSnapshot, 'limits' | 'passiveHealthCheck'> {
   const cfg = owner.upstreamConfig;
@@ -213,7 +219,7 @@ export function resolveUpstream(issues: Issues, owner: UpstreamOwner, input: Ups
     bindAddress: u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS,
     bindPort: u.LocalBindPort,
     protocol,
-    connectTimeoutMs: config.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    connectTimeoutMs: config.connect_timeout_ms ?? upstreamConfigTimeout(owner, u.DestinationName) ?? DEFAULT_CONNECT_TIMEOUT_MS,
     connectTimeoutFromUpstream: config.connect_timeout_ms !== undefined,
     chain,
     ...upstreamPolicies(owner, u.DestinationName),

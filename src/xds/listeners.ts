@@ -21,7 +21,7 @@ export function publicListener(snap: Omit<ListenerInputs, 'upstreams'>): Listene
   // Intentions: per request for HTTP protocols, per connection for tcp.
   const accessLog = filterAccessLogs(snap.accessLogs);
   const filters = isHttp(protocol)
-    ? [httpConnectionManagerFilter(PUBLIC_LISTENER_STAT_PREFIX, protocol, { rds: PUBLIC_LISTENER_ROUTE, inbound: true, accessLog }, [httpRbacFilter()])]
+    ? [httpConnectionManagerFilter(PUBLIC_LISTENER_STAT_PREFIX, protocol, { rds: PUBLIC_LISTENER_ROUTE, inbound: !snap.publicListener.sanitizeXForwardedClientCert, accessLog }, [httpRbacFilter()])]
     : [networkRbacFilter(snap), tcpProxyFilter(PUBLIC_LISTENER_STAT_PREFIX, LOCAL_APP_CLUSTER, accessLog)];
   return Listener.fromPartial({
     name: publicListenerName(bindAddress, bindPort),

@@ -100,6 +100,8 @@ const REQUIRED = [
   'connect-proxy-with-tls-outgoing-min-version',
   'connect-proxy-with-tls-outgoing-max-version',
   'connect-proxy-with-tls-outgoing-cipher-suites',
+  'http-public-listener-no-xfcc',
+  'custom-timeouts',
 ];
 
 async function generateScenario(name: string) {
