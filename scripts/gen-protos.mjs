@@ -30,6 +30,8 @@ const ROOTS = [
   'envoy/extensions/filters/network/sni_cluster/v3/sni_cluster.proto',
   'envoy/extensions/filters/http/rbac/v3/rbac.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/filters/http/grpc_stats/v3/config.proto',
+  'envoy/extensions/filters/http/grpc_http1_bridge/v3/config.proto',
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
   'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',

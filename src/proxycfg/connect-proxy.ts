@@ -11,13 +11,14 @@
 // every other watch) have produced a value.
 import { combineLatest, map, type Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
-import { DEFAULT_PUBLIC_BIND_ADDRESS, unservableIssues } from '../catalog/services/register.js';
+import { publicBindAddress, unservableIssues } from '../catalog/services/register.js';
 import { proxyConfigSchema } from '../catalog/services/proxy-config.js';
 import { resolveProtocol } from '../catalog/config/protocol.js';
-import type { ConfigEntryOf, Intention, ServiceInstance } from '../catalog/types.js';
+import type { ConfigEntryOf, ServiceInstance } from '../catalog/types.js';
+import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
 import { DEFAULT_NAMESPACE } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, Issues, PROXY_DEFAULTS, SERVICE_DEFAULTS, sharedBy, type ProxyDeps } from './resolve.js';
-import type { ConnectProxySnapshot, IntentionSource } from './snapshot.js';
+import type { AccessLogSettings, ConnectProxySnapshot, IntentionSource, MeshTlsSettings, TlsSettings } from './snapshot.js';
 import { meshGatewayMode, resolveUpstreams, watchUpstreams, type UpstreamInputs } from './upstreams.js';
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1';
@@ -26,10 +27,12 @@ export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1';
 export interface ServiceInputs {
   readonly roots: CARoots;
   readonly leaf: LeafCert;
-  readonly intentions: readonly Intention[];
+  readonly intentions: readonly IntentionWithPermissions[];
   readonly defaultIntentionPolicy: 'allow' | 'deny';
   readonly proxyDefaults: ConfigEntryOf<'proxy-defaults'> | undefined;
   readonly serviceDefaults: ConfigEntryOf<'service-defaults'> | undefined;
+  /** The mesh entry (its TLS Incoming and Outgoing parameters). */
+  readonly mesh?: ConfigEntryOf<'mesh'> | undefined;
 }
 
 export interface ConnectProxyInputs extends ServiceInputs {
@@ -57,6 +60,7 @@ function serviceInputs(deps: ProxyDeps, service: string): Observable<ServiceInpu
       defaultIntentionPolicy: catalog.watchDefaultIntentionPolicy(),
       proxyDefaults: catalog.watchConfigEntry(PROXY_DEFAULTS.kind, PROXY_DEFAULTS.name),
       serviceDefaults: catalog.watchConfigEntry(SERVICE_DEFAULTS, service),
+      mesh: catalog.watchConfigEntry('mesh', 'mesh'),
     }),
   );
 }
@@ -72,15 +76,73 @@ export function connectProxyInputs(proxy: ServiceInstance, deps: ProxyDeps): Obs
  * One narrowed list per intentions result: the shared watch hands every proxy of a service the
  * same result, so their snapshots hold the same array and what is built from it is shared.
  */
-const sourcesByResult = new WeakMap<readonly Intention[], readonly IntentionSource[]>();
+const sourcesByResult = new WeakMap<readonly IntentionWithPermissions[], readonly IntentionSource[]>();
 
-function intentionSources(intentions: readonly Intention[]): readonly IntentionSource[] {
+function intentionSources(intentions: readonly IntentionWithPermissions[]): readonly IntentionSource[] {
   let sources = sourcesByResult.get(intentions);
   if (!sources) {
-    sources = Object.freeze(intentions.map((i) => ({ sourceName: i.SourceName, sourceNamespace: i.SourceNS, action: i.Action, precedence: i.Precedence })));
+    sources = Object.freeze(
+      intentions.map((i) => ({
+        sourceName: i.SourceName,
+        sourceNamespace: i.SourceNS,
+        action: i.Action,
+        precedence: i.Precedence,
+        ...(i.Permissions?.length ? { permissions: i.Permissions } : {}),
+      })),
+    );
     sourcesByResult.set(intentions, sources);
   }
   return sources;
+}
+
+function optionalNumber<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]: number });
+}
+
+/** One settings object per proxy-defaults entry, so every sidecar's snapshot shares it. */
+const accessLogsByEntry = new WeakMap<object, AccessLogSettings>();
+
+function accessLogSettings(logs: NonNullable<ConfigEntryOf<'proxy-defaults'>['AccessLogs']> | undefined): { accessLogs?: AccessLogSettings } {
+  if (!logs?.Enabled) return {};
+  let settings = accessLogsByEntry.get(logs);
+  if (!settings) {
+    settings = Object.freeze({
+      type: logs.Type || 'stdout',
+      ...(logs.Path ? { path: logs.Path } : {}),
+      ...(logs.JSONFormat ? { jsonFormat: logs.JSONFormat } : {}),
+      ...(logs.TextFormat ? { textFormat: logs.TextFormat } : {}),
+      disableListenerLogs: logs.DisableListenerLogs ?? false,
+    });
+    accessLogsByEntry.set(logs, settings);
+  }
+  return { accessLogs: settings };
+}
+
+const meshTlsByEntry = new WeakMap<object, MeshTlsSettings>();
+
+type MeshTlsEntry = NonNullable<ConfigEntryOf<'mesh'>['TLS']>;
+
+function tlsSide(p: MeshTlsEntry['Incoming']): TlsSettings | undefined {
+  if (!p || (!p.TLSMinVersion && !p.TLSMaxVersion && !p.CipherSuites?.length)) return undefined;
+  return Object.freeze({
+    ...(p.TLSMinVersion ? { minVersion: p.TLSMinVersion } : {}),
+    ...(p.TLSMaxVersion ? { maxVersion: p.TLSMaxVersion } : {}),
+    ...(p.CipherSuites?.length ? { cipherSuites: Object.freeze([...p.CipherSuites]) } : {}),
+  });
+}
+
+/** The mesh entry's TLS, one object per entry (shared by every sidecar's snapshot). */
+function meshTlsSettings(tls: MeshTlsEntry | undefined): { meshTls?: MeshTlsSettings } {
+  if (!tls) return {};
+  let settings = meshTlsByEntry.get(tls);
+  if (!settings) {
+    const incoming = tlsSide(tls.Incoming);
+    const outgoing = tlsSide(tls.Outgoing);
+    if (!incoming && !outgoing) return {};
+    settings = Object.freeze({ ...(incoming ? { incoming } : {}), ...(outgoing ? { outgoing } : {}) });
+    meshTlsByEntry.set(tls, settings);
+  }
+  return { meshTls: settings };
 }
 
 /** A complete snapshot from its inputs; configuration problems are listed in `issues`. */
@@ -95,7 +157,7 @@ export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectPr
   const localPort = p?.LocalServicePort;
   if (localPort === undefined) issues.add('Proxy.LocalServicePort', 'required: the port of the service this proxy fronts');
   const mode = meshGatewayMode(p?.MeshGateway?.Mode, inputs.serviceDefaults?.MeshGateway?.Mode, inputs.proxyDefaults?.MeshGateway?.Mode);
-  const upstreams = resolveUpstreams(issues, { datacenter: proxy.Datacenter, defaultsProtocol, meshGatewayMode: mode }, inputs.upstreams);
+  const upstreams = resolveUpstreams(issues, { datacenter: proxy.Datacenter, defaultsProtocol, meshGatewayMode: mode, upstreamConfig: inputs.serviceDefaults?.UpstreamConfig }, inputs.upstreams);
   const publicProtocol = resolveProtocol(config.protocol, entryProtocol(issues, inputs.serviceDefaults), defaultsProtocol);
   return {
     kind: 'connect-proxy',
@@ -109,16 +171,22 @@ export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectPr
     intentions: intentionSources(inputs.intentions),
     defaultIntentionPolicy: inputs.defaultIntentionPolicy,
     publicListener: {
-      bindAddress: config.bind_address ?? DEFAULT_PUBLIC_BIND_ADDRESS,
+      bindAddress: publicBindAddress(proxy),
       bindPort: config.bind_port ?? proxy.Port,
       protocol: publicProtocol,
+      ...optionalNumber('requestTimeoutMs', config.local_request_timeout_ms ?? inputs.serviceDefaults?.LocalRequestTimeoutMs),
+      ...optionalNumber('idleTimeoutMs', config.local_idle_timeout_ms),
+      ...(inputs.mesh?.HTTP?.SanitizeXForwardedClientCert ? { sanitizeXForwardedClientCert: true } : {}),
     },
     localApp: {
       address: p?.LocalServiceAddress || DEFAULT_LOCAL_ADDRESS,
       port: localPort ?? 0,
-      connectTimeoutMs: config.local_connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      connectTimeoutMs: config.local_connect_timeout_ms ?? (inputs.serviceDefaults?.LocalConnectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS),
+      ...optionalNumber('maxInboundConnections', (config.max_inbound_connections ?? inputs.serviceDefaults?.MaxInboundConnections) || undefined),
     },
     upstreams,
+    ...accessLogSettings(inputs.proxyDefaults?.AccessLogs),
+    ...meshTlsSettings(inputs.mesh?.TLS),
     issues: issues.list,
   };
 }

@@ -4,7 +4,8 @@
 import type { Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
 import type { ConfigKind } from '../catalog/config/kinds.js';
-import type { CheckServiceNode, ConfigEntryOf, FederationState, Intention, ServiceInstance } from '../catalog/types.js';
+import type { CheckServiceNode, ConfigEntryOf, FederationState, ServiceInstance } from '../catalog/types.js';
+import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
 import { SharedQueries as WatchCache } from '../store/shared.js';
 import type { CASource, CatalogSource } from './sources.js';
 
@@ -27,7 +28,7 @@ export class SharedCatalogSource implements CatalogSource {
   watchConnectHealth(service: string): Observable<readonly CheckServiceNode[]> {
     return this.cache.get(`connect-health/${service}`, () => this.inner.watchConnectHealth(service));
   }
-  watchIntentions(destination: string): Observable<readonly Intention[]> {
+  watchIntentions(destination: string): Observable<readonly IntentionWithPermissions[]> {
     return this.cache.get(`intentions/${destination}`, () => this.inner.watchIntentions(destination));
   }
   watchDefaultIntentionPolicy(): Observable<'allow' | 'deny'> {

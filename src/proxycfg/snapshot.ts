@@ -5,6 +5,7 @@
 // validated here, and make no decisions about defaults or user input.
 import type { CARoots, LeafCert } from '../ca/types.js';
 import type { CompiledDiscoveryChain } from '../catalog/config/chain.js';
+import type { IntentionPermission } from '../catalog/intentions/schema.js';
 import type { HealthStatus, Protocol } from '../catalog/types.js';
 import type { FieldIssue } from '../core/errors.js';
 
@@ -28,14 +29,54 @@ export interface UpstreamSnapshot {
   readonly bindPort: number;
   /** Upstream Config > the destination's service-defaults > proxy-defaults > tcp. */
   readonly protocol: Protocol;
-  /** The upstream's `connect_timeout_ms`, else 5s. */
+  /** The upstream's `connect_timeout_ms`, else the proxy's service-defaults UpstreamConfig ConnectTimeoutMs (override, then Defaults), else 5s. */
   readonly connectTimeoutMs: number;
   /** Whether the upstream sets `connect_timeout_ms` itself (it then wins over a resolver's ConnectTimeout, as in Consul). */
   readonly connectTimeoutFromUpstream: boolean;
   /** The destination's discovery chain: routes, splits, resolvers and the targets they reach. */
   readonly chain: CompiledDiscoveryChain;
+  /** Circuit breakers for the upstream's clusters: the proxy's service-defaults UpstreamConfig (Overrides of this name > Defaults) `Limits`. */
+  readonly limits?: UpstreamLimits;
+  /** Outlier detection for the upstream's clusters: the same UpstreamConfig's `PassiveHealthCheck`, durations in ms. */
+  readonly passiveHealthCheck?: PassiveHealthCheck;
   /** The endpoints of every target of the chain, sorted by target id. */
   readonly endpoints: readonly TargetEndpoints[];
+}
+
+export interface UpstreamLimits {
+  readonly maxConnections?: number;
+  readonly maxPendingRequests?: number;
+  readonly maxConcurrentRequests?: number;
+}
+
+export interface PassiveHealthCheck {
+  readonly intervalMs?: number;
+  readonly maxFailures?: number;
+  readonly enforcingConsecutive5xx?: number;
+  readonly maxEjectionPercent?: number;
+  readonly baseEjectionTimeMs?: number;
+}
+
+/** One side of the mesh entry's TLS (Consul's names: TLSv1_2, TLS_AUTO, ...). */
+export interface TlsSettings {
+  readonly minVersion?: string;
+  readonly maxVersion?: string;
+  readonly cipherSuites?: readonly string[];
+}
+
+/** The mesh entry's TLS: Incoming for the public listener, Outgoing for upstream clusters. */
+export interface MeshTlsSettings {
+  readonly incoming?: TlsSettings;
+  readonly outgoing?: TlsSettings;
+}
+
+/** proxy-defaults AccessLogs when Enabled (Type '' is stdout). */
+export interface AccessLogSettings {
+  readonly type: 'stdout' | 'stderr' | 'file';
+  readonly path?: string;
+  readonly jsonFormat?: string;
+  readonly textFormat?: string;
+  readonly disableListenerLogs: boolean;
 }
 
 /** One chain target's endpoints. */
@@ -51,12 +92,17 @@ export interface TargetEndpoints {
 /** An upstream as its listener, cluster and routes are built from it: without its endpoints. */
 export type UpstreamShape = Omit<UpstreamSnapshot, 'endpoints'>;
 
-/** An intention as the RBAC filters need it: whose calls, the decision, and its precedence. */
+/**
+ * An intention as the RBAC filters need it: whose calls, the decision, and its precedence. With
+ * `permissions` (L7) the decision is made per request on HTTP listeners; on a tcp listener it
+ * is `action`, which is then deny.
+ */
 export interface IntentionSource {
   readonly sourceName: string;
   readonly sourceNamespace: string;
   readonly action: 'allow' | 'deny';
   readonly precedence: number;
+  readonly permissions?: readonly IntentionPermission[];
 }
 
 /** Who a proxy is: what every kind's snapshot starts with. */
@@ -87,14 +133,25 @@ export interface ConnectProxySnapshot extends ProxyIdentity {
     readonly bindPort: number;
     /** Proxy Config > service-defaults > proxy-defaults > tcp. */
     readonly protocol: Protocol;
+    /** HTTP only: the route to local_app's timeouts (Proxy Config local_request_timeout_ms > service-defaults LocalRequestTimeoutMs; local_idle_timeout_ms). */
+    readonly requestTimeoutMs?: number;
+    readonly idleTimeoutMs?: number;
+    /** The mesh entry's HTTP.SanitizeXForwardedClientCert: the app gets no x-forwarded-client-cert. */
+    readonly sanitizeXForwardedClientCert?: boolean;
   };
   readonly localApp: {
     readonly address: string;
     readonly port: number;
     readonly connectTimeoutMs: number;
+    /** Proxy Config max_inbound_connections > service-defaults MaxInboundConnections; absent when 0 or unset. */
+    readonly maxInboundConnections?: number;
   };
   /** Sorted by id. */
   readonly upstreams: readonly UpstreamSnapshot[];
+  /** The mesh entry's TLS parameters; absent when it sets none. */
+  readonly meshTls?: MeshTlsSettings;
+  /** Access logs of every listener (proxy-defaults AccessLogs); absent when they are off. */
+  readonly accessLogs?: AccessLogSettings;
 }
 
 /** An address a mesh gateway listens on: `name` is `default`, `lan`, `wan` or a configured one. */

@@ -4,7 +4,8 @@
 import type { Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
 import type { ConfigKind } from '../catalog/config/kinds.js';
-import type { CheckServiceNode, ConfigEntryOf, FederationState, Intention, ServiceInstance } from '../catalog/types.js';
+import type { CheckServiceNode, ConfigEntryOf, FederationState, ServiceInstance } from '../catalog/types.js';
+import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
 
 export interface CatalogSource {
   /** Every registered proxy-kind service (connect-proxy, later gateways). */
@@ -14,7 +15,7 @@ export interface CatalogSource {
   /** Sidecar proxies (and Connect-native instances) of a destination service, with checks. */
   watchConnectHealth(service: string): Observable<readonly CheckServiceNode[]>;
   /** Intentions that apply to a destination (exact and wildcard), highest precedence first. */
-  watchIntentions(destination: string): Observable<readonly Intention[]>;
+  watchIntentions(destination: string): Observable<readonly IntentionWithPermissions[]>;
   /** The default decision when no intention matches. */
   watchDefaultIntentionPolicy(): Observable<'allow' | 'deny'>;
   watchConfigEntry<K extends ConfigKind>(kind: K, name: string): Observable<ConfigEntryOf<K> | undefined>;

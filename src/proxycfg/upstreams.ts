@@ -20,7 +20,8 @@ import { DEFAULT_NAMESPACE, upstreamId } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, SERVICE_DEFAULTS, sharedBy, type Issues, type ProxyDeps } from './resolve.js';
 import { localGatewayEndpoints, remoteGatewayEndpoints } from './gateways.js';
 import { subsetNodes, watchChain } from './chain.js';
-import type { TargetEndpoints, UpstreamEndpoint, UpstreamSnapshot } from './snapshot.js';
+import type { PassiveHealthCheck, TargetEndpoints, UpstreamEndpoint, UpstreamLimits, UpstreamSnapshot } from './snapshot.js';
+import { parseDuration } from '../core/duration.js';
 
 /** What an upstream in another datacenter may be reached through; which one, its mode decides. */
 export interface CrossDatacenterInputs {
@@ -129,6 +130,47 @@ export interface UpstreamOwner {
   readonly defaultsProtocol: Protocol | undefined;
   /** The proxy's mesh gateway mode for upstreams that set none (its registration, service-defaults, proxy-defaults). */
   readonly meshGatewayMode: MeshGatewayMode;
+  /** The proxy's service-defaults UpstreamConfig (its Limits and PassiveHealthCheck apply to its upstreams' clusters). */
+  readonly upstreamConfig?: NonNullable<ConfigEntryOf<'service-defaults'>['UpstreamConfig']>;
+}
+
+type UpstreamFields = NonNullable<NonNullable<UpstreamOwner['upstreamConfig']>['Defaults']>;
+
+function resolvedLimits(l: UpstreamFields['Limits']): UpstreamLimits | undefined {
+  if (!l) return undefined;
+  const out = { maxConnections: l.MaxConnections, maxPendingRequests: l.MaxPendingRequests, maxConcurrentRequests: l.MaxConcurrentRequests };
+  return dropUndefined(out);
+}
+
+function resolvedPassiveHealthCheck(p: UpstreamFields['PassiveHealthCheck']): PassiveHealthCheck | undefined {
+  if (!p) return undefined;
+  return dropUndefined({
+    intervalMs: p.Interval !== undefined ? parseDuration('Interval', p.Interval) : undefined,
+    maxFailures: p.MaxFailures,
+    enforcingConsecutive5xx: p.EnforcingConsecutive5xx,
+    maxEjectionPercent: p.MaxEjectionPercent,
+    baseEjectionTimeMs: p.BaseEjectionTime !== undefined ? parseDuration('BaseEjectionTime', p.BaseEjectionTime) : undefined,
+  });
+}
+
+function dropUndefined<T extends object>(o: T): T | undefined {
+  const entries = Object.entries(o).filter(([, v]) => v !== undefined);
+  return entries.length === 0 ? undefined : (Object.fromEntries(entries) as T);
+}
+
+/** UpstreamConfig ConnectTimeoutMs for `destination`: its override's, else the Defaults' (0: unset). */
+function upstreamConfigTimeout(owner: UpstreamOwner, destination: string): number | undefined {
+  const cfg = owner.upstreamConfig;
+  return cfg?.Overrides?.find((o) => o.Name === destination)?.ConnectTimeoutMs || cfg?.Defaults?.ConnectTimeoutMs || undefined;
+}
+
+/** An upstream's Limits and PassiveHealthCheck: its override in UpstreamConfig, else the Defaults (each field as a whole, as Consul merges). */
+function upstreamPolicies(owner: UpstreamOwner, destination: string): Pick<UpstreamSnapshot, 'limits' | 'passiveHealthCheck'> {
+  const cfg = owner.upstreamConfig;
+  const override = cfg?.Overrides?.find((o) => o.Name === destination);
+  const limits = resolvedLimits(override?.Limits ?? cfg?.Defaults?.Limits);
+  const passiveHealthCheck = resolvedPassiveHealthCheck(override?.PassiveHealthCheck ?? cfg?.Defaults?.PassiveHealthCheck);
+  return { ...(limits ? { limits } : {}), ...(passiveHealthCheck ? { passiveHealthCheck } : {}) };
 }
 
 /** The first mode set, most specific first; `none` (straight to the remote sidecars) when none is. */
@@ -177,9 +219,10 @@ export function resolveUpstream(issues: Issues, owner: UpstreamOwner, input: Ups
     bindAddress: u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS,
     bindPort: u.LocalBindPort,
     protocol,
-    connectTimeoutMs: config.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    connectTimeoutMs: config.connect_timeout_ms ?? upstreamConfigTimeout(owner, u.DestinationName) ?? DEFAULT_CONNECT_TIMEOUT_MS,
     connectTimeoutFromUpstream: config.connect_timeout_ms !== undefined,
     chain,
+    ...upstreamPolicies(owner, u.DestinationName),
     endpoints,
   };
 }

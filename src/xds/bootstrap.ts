@@ -45,6 +45,12 @@ export interface BootstrapOptions {
 
 export const TOKEN_METADATA_KEY = 'x-consul-token';
 
+/**
+ * RE2's program size limit, raised as Consul's bootstrap does: Envoy's default (100) refuses the
+ * SPIFFE ID regex of an intention whose source name has 89 or more characters.
+ */
+export const RE2_MAX_PROGRAM_SIZE = 1_048_576;
+
 const IP_LITERAL = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:.]*)$/;
 
 function xdsClusterTypedOptions() {
@@ -98,5 +104,6 @@ export function generateBootstrap(opts: BootstrapOptions): Bootstrap {
       ldsConfig: adsConfigSource(),
     },
     statsConfig: { statsTags: statsTags({ service: opts.service, namespace, datacenter: opts.datacenter }) },
+    layeredRuntime: { layers: [{ name: 'base', layerSpecifier: { $case: 'staticLayer', value: { 're2.max_program_size.error_level': RE2_MAX_PROGRAM_SIZE } } }] },
   });
 }

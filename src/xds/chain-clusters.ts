@@ -9,6 +9,8 @@ import { targetSni, type ChainTarget, type CompiledDiscoveryChain, type LoadBala
 import { spiffeServiceUri } from '../core/names.js';
 import { pack } from '../core/proto.js';
 import { Cluster, Cluster_DiscoveryType, Cluster_LbPolicy } from '../gen/envoy/config/cluster/v3/cluster.js';
+import { CircuitBreakers } from '../gen/envoy/config/cluster/v3/circuit_breaker.js';
+import { OutlierDetection } from '../gen/envoy/config/cluster/v3/outlier_detection.js';
 import { ClusterConfig } from '../gen/envoy/extensions/clusters/aggregate/v3/cluster.js';
 import type { UpstreamShape } from '../proxycfg/snapshot.js';
 import { millis } from './address.js';
@@ -59,6 +61,32 @@ export function resolverClusterName(chain: CompiledDiscoveryChain, nodeName: str
   return targetClusterName(targetOf(chain, node.target), trustDomain);
 }
 
+/** Consul's upstream Limits as one threshold (only the limits set), else no thresholds. */
+export function circuitBreakers(l: UpstreamShape['limits']): CircuitBreakers {
+  if (!l) return CircuitBreakers.fromPartial({});
+  return CircuitBreakers.fromPartial({
+    thresholds: [
+      {
+        ...(l.maxConnections !== undefined ? { maxConnections: l.maxConnections } : {}),
+        ...(l.maxPendingRequests !== undefined ? { maxPendingRequests: l.maxPendingRequests } : {}),
+        ...(l.maxConcurrentRequests !== undefined ? { maxRequests: l.maxConcurrentRequests } : {}),
+      },
+    ],
+  });
+}
+
+/** Consul's PassiveHealthCheck: MaxFailures consecutive 5xx eject an endpoint, checked every Interval. */
+function outlierDetection(p: UpstreamShape['passiveHealthCheck']): OutlierDetection {
+  if (!p) return OutlierDetection.fromPartial({});
+  return OutlierDetection.fromPartial({
+    ...(p.intervalMs !== undefined ? { interval: millis(p.intervalMs) } : {}),
+    ...(p.maxFailures ? { consecutive5xx: p.maxFailures } : {}),
+    ...(p.enforcingConsecutive5xx !== undefined ? { enforcingConsecutive5xx: p.enforcingConsecutive5xx } : {}),
+    ...(p.maxEjectionPercent !== undefined ? { maxEjectionPercent: p.maxEjectionPercent } : {}),
+    ...(p.baseEjectionTimeMs !== undefined ? { baseEjectionTime: millis(p.baseEjectionTimeMs) } : {}),
+  });
+}
+
 function edsCluster(snap: TlsIdentity, u: UpstreamShape, t: ChainTarget, name: string): Cluster {
   const sni = targetClusterName(t, snap.trustDomain);
   const peer = spiffeServiceUri({ trustDomain: snap.trustDomain, namespace: t.namespace, datacenter: t.datacenter, service: t.service });
@@ -69,8 +97,8 @@ function edsCluster(snap: TlsIdentity, u: UpstreamShape, t: ChainTarget, name: s
     clusterDiscoveryType: { $case: 'type', value: Cluster_DiscoveryType.EDS },
     edsClusterConfig: { edsConfig: adsConfigSource() },
     connectTimeout: millis(connectTimeoutMs),
-    circuitBreakers: {},
-    outlierDetection: {},
+    circuitBreakers: circuitBreakers(u.limits),
+    outlierDetection: outlierDetection(u.passiveHealthCheck),
     commonLbConfig: { healthyPanicThreshold: { value: 0 } },
     ...loadBalancerFields(t.loadBalancer),
     transportSocket: upstreamTransportSocket(snap, sni, peer, u.protocol),

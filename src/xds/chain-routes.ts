@@ -16,7 +16,8 @@ import { resolverClusterName } from './chain-clusters.js';
 
 const regex = (value: string) => ({ regex: value });
 
-function headerMatcher(h: NonNullable<HttpRouteMatch['Header']>[number]): HeaderMatcher {
+/** A route's (or an L7 intention permission's) header match. */
+export function headerMatcher(h: NonNullable<HttpRouteMatch['Header']>[number]): HeaderMatcher {
   const base = { name: h.Name, invertMatch: h.Invert ?? false, treatMissingHeaderAsEmpty: false };
   if (h.Exact !== undefined) return { ...base, headerMatchSpecifier: { $case: 'stringMatch', value: { matchPattern: { $case: 'exact', value: h.Exact }, ignoreCase: false } } };
   if (h.Prefix !== undefined) return { ...base, headerMatchSpecifier: { $case: 'stringMatch', value: { matchPattern: { $case: 'prefix', value: h.Prefix }, ignoreCase: false } } };
@@ -31,6 +32,11 @@ function queryMatcher(q: NonNullable<HttpRouteMatch['QueryParam']>[number]): Que
   return { name: q.Name, queryParameterMatchSpecifier: { $case: 'presentMatch', value: true } };
 }
 
+/** `:method` matching any of `methods` (Consul's regex of them joined by `|`). */
+export function methodsMatcher(methods: readonly string[]): HeaderMatcher {
+  return { name: ':method', invertMatch: false, treatMissingHeaderAsEmpty: false, headerMatchSpecifier: { $case: 'stringMatch', value: { matchPattern: { $case: 'safeRegex', value: regex(methods.join('|')) }, ignoreCase: false } } };
+}
+
 export function routeMatch(m: HttpRouteMatch | undefined): RouteMatch {
   const pathSpecifier: RouteMatch['pathSpecifier'] = m?.PathExact
     ? { $case: 'path', value: m.PathExact }
@@ -38,9 +44,7 @@ export function routeMatch(m: HttpRouteMatch | undefined): RouteMatch {
       ? { $case: 'safeRegex', value: regex(m.PathRegex) }
       : { $case: 'prefix', value: m?.PathPrefix || '/' };
   const headers = (m?.Header ?? []).map(headerMatcher);
-  if (m?.Methods?.length) {
-    headers.push({ name: ':method', invertMatch: false, treatMissingHeaderAsEmpty: false, headerMatchSpecifier: { $case: 'stringMatch', value: { matchPattern: { $case: 'safeRegex', value: regex(m.Methods.join('|')) }, ignoreCase: false } } });
-  }
+  if (m?.Methods?.length) headers.push(methodsMatcher(m.Methods));
   return {
     pathSpecifier,
     ...(m?.CaseInsensitive ? { caseSensitive: false } : {}),

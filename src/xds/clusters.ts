@@ -6,19 +6,21 @@ import { Cluster, Cluster_DiscoveryType } from '../gen/envoy/config/cluster/v3/c
 import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
 import type { RowInputs } from './resource-table.js';
 import { millis, socketAddress } from './address.js';
-import { chainClusters } from './chain-clusters.js';
+import { chainClusters, circuitBreakers } from './chain-clusters.js';
 import { protocolOptions } from './protocol-options.js';
 import { byName } from './sort.js';
 
 /** What a sidecar's clusters are built from. */
-export type ClusterInputs = RowInputs<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain' | 'localApp' | 'publicListener' | 'upstreams'>;
+export type ClusterInputs = RowInputs<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain' | 'localApp' | 'publicListener' | 'upstreams' | 'meshTls'>;
 
 export function localAppCluster(snap: Pick<ClusterInputs, 'localApp' | 'publicListener'>): Cluster {
-  const { address, port, connectTimeoutMs } = snap.localApp;
+  const { address, port, connectTimeoutMs, maxInboundConnections } = snap.localApp;
   return Cluster.fromPartial({
     name: LOCAL_APP_CLUSTER,
     clusterDiscoveryType: { $case: 'type', value: Cluster_DiscoveryType.STATIC },
     connectTimeout: millis(connectTimeoutMs),
+    // MaxInboundConnections: at most that many connections to the app (Consul's local_app circuit breaker).
+    ...(maxInboundConnections !== undefined ? { circuitBreakers: circuitBreakers({ maxConnections: maxInboundConnections }) } : {}),
     loadAssignment: {
       clusterName: LOCAL_APP_CLUSTER,
       endpoints: [{ lbEndpoints: [{ hostIdentifier: { $case: 'endpoint', value: { address: socketAddress(address, port) } } }] }],

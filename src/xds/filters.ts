@@ -3,7 +3,10 @@
 import type { Protocol } from '../catalog/types.js';
 import { pack } from '../core/proto.js';
 import type { Filter } from '../gen/envoy/config/listener/v3/listener_components.js';
+import type { AccessLog } from '../gen/envoy/config/accesslog/v3/accesslog.js';
 import { Router } from '../gen/envoy/extensions/filters/http/router/v3/router.js';
+import { FilterConfig as GrpcStatsConfig } from '../gen/envoy/extensions/filters/http/grpc_stats/v3/config.js';
+import { Config as GrpcHttp1BridgeConfig } from '../gen/envoy/extensions/filters/http/grpc_http1_bridge/v3/config.js';
 import { HttpConnectionManager, HttpConnectionManager_CodecType, HttpConnectionManager_ForwardClientCertDetails, type HttpFilter } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
 import { TcpProxy } from '../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.js';
 import { adsConfigSource } from './config-source.js';
@@ -11,6 +14,20 @@ import { adsConfigSource } from './config-source.js';
 export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
 export const HTTP_CONNECTION_MANAGER_FILTER = 'envoy.filters.network.http_connection_manager';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
+export const GRPC_STATS_FILTER = 'envoy.filters.http.grpc_stats';
+export const GRPC_HTTP1_BRIDGE_FILTER = 'envoy.filters.http.grpc_http1_bridge';
+
+/**
+ * On grpc listeners, ahead of every other HTTP filter (as Consul's): grpc_stats (stats for every
+ * method, and filter state) and grpc_http1_bridge (HTTP/1.1 gRPC clients reach the service).
+ */
+function grpcFilters(): HttpFilter[] {
+  const stats = GrpcStatsConfig.fromPartial({ emitFilterState: true, perMethodStatSpecifier: { $case: 'statsForAllMethods', value: true } });
+  return [
+    { name: GRPC_STATS_FILTER, isOptional: false, disabled: false, configType: { $case: 'typedConfig', value: pack(GrpcStatsConfig, stats) } },
+    { name: GRPC_HTTP1_BRIDGE_FILTER, isOptional: false, disabled: false, configType: { $case: 'typedConfig', value: pack(GrpcHttp1BridgeConfig, GrpcHttp1BridgeConfig.fromPartial({})) } },
+  ];
+}
 
 /** The router, last of every HTTP filter chain (gRPC C-core refuses a chain without it). */
 export function routerFilter(): HttpFilter {
@@ -21,8 +38,8 @@ export function isHttp(protocol: Protocol): boolean {
   return protocol !== 'tcp';
 }
 
-export function tcpProxyFilter(statPrefix: string, cluster: string): Filter {
-  const tcp = TcpProxy.fromPartial({ statPrefix, clusterSpecifier: { $case: 'cluster', value: cluster } });
+export function tcpProxyFilter(statPrefix: string, cluster: string, accessLog: readonly AccessLog[] = []): Filter {
+  const tcp = TcpProxy.fromPartial({ statPrefix, clusterSpecifier: { $case: 'cluster', value: cluster }, accessLog: [...accessLog] });
   return { name: TCP_PROXY_FILTER, configType: { $case: 'typedConfig', value: pack(TcpProxy, tcp) } };
 }
 
@@ -30,6 +47,8 @@ export function tcpProxyFilter(statPrefix: string, cluster: string): Filter {
 export interface HcmRoutes {
   readonly rds: string;
   readonly inbound?: boolean;
+  /** Per-request access logs (access-logs.ts). */
+  readonly accessLog?: readonly AccessLog[];
 }
 
 /**
@@ -42,7 +61,10 @@ export function httpConnectionManagerFilter(statPrefix: string, protocol: Protoc
     statPrefix,
     codecType: HttpConnectionManager_CodecType.AUTO,
     routeSpecifier: { $case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: routes.rds } },
-    httpFilters: [...filters, routerFilter()],
+    httpFilters: [...(protocol === 'grpc' ? grpcFilters() : []), ...filters, routerFilter()],
+    accessLog: [...(routes.accessLog ?? [])],
+    // WebSocket upgrades pass on every HTTP listener, as on Consul's.
+    upgradeConfigs: [{ upgradeType: 'websocket', filters: [] }],
     ...(protocol === 'http2' || protocol === 'grpc' ? { http2ProtocolOptions: {} } : {}),
     ...(inbound
       ? {

@@ -58,7 +58,7 @@ export const CONNECT_PROXY_RESOURCES: ResourceTable<ConnectProxySnapshot> = [
   builtRow({
     typeUrl: TypeUrl.Cluster,
     type: Cluster,
-    fields: ['service', 'namespace', 'trustDomain', 'localApp', 'publicListener', 'upstreams'],
+    fields: ['service', 'namespace', 'trustDomain', 'localApp', 'publicListener', 'upstreams', 'meshTls'],
     generate: generateClusters,
     name: (c) => c.name,
     children: (_i, c) => clusterChildren(c),
@@ -67,7 +67,7 @@ export const CONNECT_PROXY_RESOURCES: ResourceTable<ConnectProxySnapshot> = [
   builtRow({
     typeUrl: TypeUrl.Listener,
     type: Listener,
-    fields: ['service', 'namespace', 'trustDomain', 'publicListener', 'intentions', 'defaultIntentionPolicy', 'upstreams'],
+    fields: ['service', 'namespace', 'trustDomain', 'publicListener', 'intentions', 'defaultIntentionPolicy', 'upstreams', 'accessLogs', 'meshTls'],
     generate: generateListeners,
     name: (l) => l.name,
     children: (i, l) => listenerRouteNames(i, l.name),

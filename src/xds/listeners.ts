@@ -10,34 +10,39 @@ import { httpConnectionManagerFilter, isHttp, tcpProxyFilter } from './filters.j
 import { httpRbacFilter, networkRbacFilter } from './rbac.js';
 import { tcpUpstreamCluster } from './chain-routes.js';
 import { byName } from './sort.js';
+import { filterAccessLogs, listenerAccessLogs } from './access-logs.js';
 import { downstreamTransportSocket } from './tls.js';
 
 /** What a sidecar's listeners are built from. */
-export type ListenerInputs = RowInputs<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain' | 'publicListener' | 'intentions' | 'defaultIntentionPolicy' | 'upstreams'>;
+export type ListenerInputs = RowInputs<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain' | 'publicListener' | 'intentions' | 'defaultIntentionPolicy' | 'upstreams' | 'accessLogs' | 'meshTls'>;
 
 export function publicListener(snap: Omit<ListenerInputs, 'upstreams'>): Listener {
   const { bindAddress, bindPort, protocol } = snap.publicListener;
   // Intentions: per request for HTTP protocols, per connection for tcp.
+  const accessLog = filterAccessLogs(snap.accessLogs);
   const filters = isHttp(protocol)
-    ? [httpConnectionManagerFilter(PUBLIC_LISTENER_STAT_PREFIX, protocol, { rds: PUBLIC_LISTENER_ROUTE, inbound: true }, [httpRbacFilter()])]
-    : [networkRbacFilter(snap), tcpProxyFilter(PUBLIC_LISTENER_STAT_PREFIX, LOCAL_APP_CLUSTER)];
+    ? [httpConnectionManagerFilter(PUBLIC_LISTENER_STAT_PREFIX, protocol, { rds: PUBLIC_LISTENER_ROUTE, inbound: !snap.publicListener.sanitizeXForwardedClientCert, accessLog }, [httpRbacFilter()])]
+    : [networkRbacFilter(snap), tcpProxyFilter(PUBLIC_LISTENER_STAT_PREFIX, LOCAL_APP_CLUSTER, accessLog)];
   return Listener.fromPartial({
     name: publicListenerName(bindAddress, bindPort),
     address: socketAddress(bindAddress, bindPort),
     trafficDirection: TrafficDirection.INBOUND,
+    accessLog: listenerAccessLogs(snap.accessLogs),
     filterChains: [{ filters, transportSocket: downstreamTransportSocket(snap) }],
   });
 }
 
-export function upstreamListener(snap: Pick<ListenerInputs, 'trustDomain'>, u: UpstreamShape): Listener {
+export function upstreamListener(snap: Pick<ListenerInputs, 'trustDomain' | 'accessLogs'>, u: UpstreamShape): Listener {
   const statPrefix = upstreamStatPrefix(u.destinationName, u.namespace, u.datacenter);
+  const accessLog = filterAccessLogs(snap.accessLogs);
   const filter = isHttp(u.protocol)
-    ? httpConnectionManagerFilter(statPrefix, u.protocol, { rds: upstreamRouteName(u.id) })
-    : tcpProxyFilter(statPrefix, tcpUpstreamCluster(snap.trustDomain, u));
+    ? httpConnectionManagerFilter(statPrefix, u.protocol, { rds: upstreamRouteName(u.id), accessLog })
+    : tcpProxyFilter(statPrefix, tcpUpstreamCluster(snap.trustDomain, u), accessLog);
   return Listener.fromPartial({
     name: upstreamListenerName(u.id, u.bindAddress, u.bindPort),
     address: socketAddress(u.bindAddress, u.bindPort),
     trafficDirection: TrafficDirection.OUTBOUND,
+    accessLog: listenerAccessLogs(snap.accessLogs),
     filterChains: [{ filters: [filter] }],
   });
 }

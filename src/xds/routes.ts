@@ -15,26 +15,39 @@ import type { RowInputs } from './resource-table.js';
 /** What a sidecar's routes are built from. */
 export type RouteInputs = RowInputs<ConnectProxySnapshot, 'trustDomain' | 'publicListener' | 'intentions' | 'defaultIntentionPolicy' | 'upstreams'>;
 import { isHttp } from './filters.js';
+import { millis } from './address.js';
 import { byName } from './sort.js';
 
-/** A route configuration with one catch-all virtual host routing every path to `cluster`. */
-export function catchAllRoute(name: string, cluster: string): RouteConfiguration {
-  return RouteConfiguration.fromPartial({
-    name,
+/**
+ * The public listener's route to local_app: the intentions as the RBAC filter's per-route config,
+ * and the app's request and idle timeouts (Consul's local_request_timeout_ms, local_idle_timeout_ms).
+ */
+export function publicListenerRoute(snap: IntentionInputs & Pick<RouteInputs, 'publicListener'>): RouteConfiguration {
+  const { requestTimeoutMs, idleTimeoutMs } = snap.publicListener;
+  const route = RouteConfiguration.fromPartial({
+    name: PUBLIC_LISTENER_ROUTE,
     virtualHosts: [
       {
-        name,
+        name: PUBLIC_LISTENER_ROUTE,
         domains: ['*'],
-        routes: [{ match: { pathSpecifier: { $case: 'prefix', value: '/' } }, action: { $case: 'route', value: { clusterSpecifier: { $case: 'cluster', value: cluster } } } }],
+        routes: [
+          {
+            match: { pathSpecifier: { $case: 'prefix', value: '/' } },
+            action: {
+              $case: 'route',
+              value: {
+                clusterSpecifier: { $case: 'cluster', value: LOCAL_APP_CLUSTER },
+                ...(requestTimeoutMs !== undefined ? { timeout: millis(requestTimeoutMs) } : {}),
+                ...(idleTimeoutMs !== undefined ? { idleTimeout: millis(idleTimeoutMs) } : {}),
+              },
+            },
+          },
+        ],
       },
     ],
     validateClusters: false,
   });
-}
-
-export function publicListenerRoute(snap: IntentionInputs): RouteConfiguration {
-  const route = catchAllRoute(PUBLIC_LISTENER_ROUTE, LOCAL_APP_CLUSTER);
-  const rbac = pack(RBACPerRoute, RBACPerRoute.fromPartial({ rbac: { rules: intentionRules(snap), rulesStatPrefix: 'connect_authz.' } }));
+  const rbac = pack(RBACPerRoute, RBACPerRoute.fromPartial({ rbac: { rules: intentionRules(snap, true), rulesStatPrefix: 'connect_authz.' } }));
   return { ...route, virtualHosts: route.virtualHosts.map((vh) => ({ ...vh, typedPerFilterConfig: { [HTTP_RBAC_FILTER]: rbac } })) };
 }
 

@@ -7,7 +7,7 @@ import type { TransportSocket } from '../gen/envoy/config/core/v3/base.js';
 import { SubjectAltNameMatcher_SanType, TlsParameters, TlsParameters_TlsProtocol } from '../gen/envoy/extensions/transport_sockets/tls/v3/common.js';
 import { SdsSecretConfig } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
 import { CommonTlsContext, DownstreamTlsContext, UpstreamTlsContext } from '../gen/envoy/extensions/transport_sockets/tls/v3/tls.js';
-import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
+import type { ConnectProxySnapshot, MeshTlsSettings, TlsSettings } from '../proxycfg/snapshot.js';
 import { adsConfigSource } from './config-source.js';
 
 const TLS_TRANSPORT_SOCKET = 'tls';
@@ -17,7 +17,7 @@ function sds(name: string): SdsSecretConfig {
 }
 
 /** Whose certificates a proxy's TLS contexts name (by SDS). */
-export type TlsIdentity = Pick<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain'>;
+export type TlsIdentity = Pick<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain'> & { readonly meshTls?: MeshTlsSettings };
 
 export function leafSds(snap: Pick<TlsIdentity, 'service' | 'namespace'>): SdsSecretConfig {
   return sds(leafSecretName(snap.service, snap.namespace));
@@ -28,18 +28,41 @@ export function rootsSds(snap: Pick<TlsIdentity, 'trustDomain'>): SdsSecretConfi
 }
 
 /**
- * TLS parameters of every mesh connection, both sides. Leaf keys follow the CA's key type, so
+ * TLS parameters of every mesh connection, both sides (the mesh entry's TLS Incoming or Outgoing
+ * versions and cipher suites over these defaults). Leaf keys follow the CA's key type, so
  * after a rotation to EC P-384 (or RSA) the peers must still agree: Envoy's client defaults to
  * TLS 1.2 offering only X25519 and P-256, and a TLS 1.2 server refuses to use a P-384
  * certificate with such a client (BoringSSL WRONG_CURVE). Both sides speak TLS 1.2 to 1.3 and
  * offer P-384 as well.
  */
-export function meshTlsParams(): TlsParameters {
+export function meshTlsParams(side?: TlsSettings): TlsParameters {
+  const max = tlsProtocol(side?.maxVersion) ?? TlsParameters_TlsProtocol.TLSv1_3;
+  // A maximum below our default minimum (TLSv1_0, TLSv1_1) brings the minimum down with it.
+  const lowMax = max === TlsParameters_TlsProtocol.TLSv1_0 || max === TlsParameters_TlsProtocol.TLSv1_1;
   return TlsParameters.fromPartial({
-    tlsMinimumProtocolVersion: TlsParameters_TlsProtocol.TLSv1_2,
-    tlsMaximumProtocolVersion: TlsParameters_TlsProtocol.TLSv1_3,
+    tlsMinimumProtocolVersion: tlsProtocol(side?.minVersion) ?? (lowMax ? max : TlsParameters_TlsProtocol.TLSv1_2),
+    tlsMaximumProtocolVersion: max,
+    ...(side?.cipherSuites?.length ? { cipherSuites: [...side.cipherSuites] } : {}),
     ecdhCurves: ['X25519', 'P-256', 'P-384'],
   });
+}
+
+/** The mesh entry's version names (TLSv1_0 ... TLSv1_3, TLS_AUTO: Envoy's default) as Envoy's. */
+function tlsProtocol(v: string | undefined): TlsParameters_TlsProtocol | undefined {
+  switch (v) {
+    case 'TLS_AUTO':
+      return TlsParameters_TlsProtocol.TLS_AUTO;
+    case 'TLSv1_0':
+      return TlsParameters_TlsProtocol.TLSv1_0;
+    case 'TLSv1_1':
+      return TlsParameters_TlsProtocol.TLSv1_1;
+    case 'TLSv1_2':
+      return TlsParameters_TlsProtocol.TLSv1_2;
+    case 'TLSv1_3':
+      return TlsParameters_TlsProtocol.TLSv1_3;
+    default:
+      return undefined;
+  }
 }
 
 /** ALPN to offer for a protocol: h2 where HTTP/2 is spoken, nothing for plain TCP. */
@@ -58,7 +81,7 @@ export function alpnFor(protocol: Protocol): string[] {
 /** Client side of a connection to an upstream: our leaf, the roots, and the peer's exact SPIFFE ID. */
 export function upstreamTransportSocket(snap: TlsIdentity, sni: string, peerSpiffeId: string, protocol: Protocol): TransportSocket {
   const common = CommonTlsContext.fromPartial({
-    tlsParams: meshTlsParams(),
+    tlsParams: meshTlsParams(snap.meshTls?.outgoing),
     alpnProtocols: alpnFor(protocol),
     tlsCertificateSdsSecretConfigs: [leafSds(snap)],
     validationContextType: {
@@ -79,7 +102,7 @@ export function upstreamTransportSocket(snap: TlsIdentity, sni: string, peerSpif
 export function downstreamTransportSocket(snap: TlsIdentity & Pick<ConnectProxySnapshot, 'publicListener'>): TransportSocket {
   const ctx = DownstreamTlsContext.fromPartial({
     commonTlsContext: {
-      tlsParams: meshTlsParams(),
+      tlsParams: meshTlsParams(snap.meshTls?.incoming),
       alpnProtocols: alpnFor(snap.publicListener.protocol),
       tlsCertificateSdsSecretConfigs: [leafSds(snap)],
       validationContextType: { $case: 'validationContextSdsSecretConfig', value: rootsSds(snap) },

@@ -51,10 +51,28 @@ describe('/v1/connect/intentions', () => {
   });
 
   it('denies at L4 when the matching intention has L7 permissions', async () => {
-    await a.put('/v1/config', { Kind: 'service-intentions', Name: 'shop', Sources: [{ Name: 'web', Permissions: [{ Action: 'allow', HTTP: { PathPrefix: '/cart' } }] }] });
+    assert.equal((await a.put('/v1/config', { Kind: 'service-defaults', Name: 'shop', Protocol: 'http' })).status, 200);
+    const put = await a.put('/v1/config', { Kind: 'service-intentions', Name: 'shop', Sources: [{ Name: 'web', Permissions: [{ Action: 'allow', HTTP: { PathPrefix: '/cart' } }] }] });
+    assert.equal(put.status, 200, put.text);
     const d = a.catalog.check('web', 'shop');
     assert.equal(d.Allowed, false);
     assert.match(d.Reason, /L7/);
+  });
+
+  it('refuses L7 permissions towards a tcp service, and a protocol change to tcp under them (as Consul)', async () => {
+    const before = a.agent.store.currentIndex();
+    const l7 = { Kind: 'service-intentions', Name: 'ledger', Sources: [{ Name: 'web', Action: 'allow' }, { Name: 'api', Permissions: [{ Action: 'allow', HTTP: { PathExact: '/ok' } }] }] };
+    const refused = await a.put('/v1/config', l7);
+    assert.equal(refused.status, 400, refused.text);
+    assert.match(refused.text, /Sources\[1\]\.Permissions: service "ledger" has protocol "tcp", which is incompatible with L7 intentions permissions/);
+    assert.equal(a.agent.store.currentIndex(), before, 'nothing stored');
+    assert.equal((await a.get('/v1/config/service-intentions/ledger')).status, 404);
+    assert.equal((await a.put('/v1/config', { Kind: 'service-defaults', Name: 'ledger', Protocol: 'http2' })).status, 200);
+    assert.equal((await a.put('/v1/config', l7)).status, 200, 'accepted once the service speaks http2');
+    const back = await a.put('/v1/config', { Kind: 'service-defaults', Name: 'ledger', Protocol: 'tcp' });
+    assert.equal(back.status, 400, back.text);
+    assert.match(back.text, /Protocol: service "ledger" has protocol "tcp", which is incompatible with L7 intentions permissions/);
+    assert.equal(((await a.get('/v1/config/service-defaults/ledger')).json as { Protocol: string }).Protocol, 'http2', 'unchanged');
   });
 
   it('rejects bad input with 400 naming the field and stores nothing', async () => {

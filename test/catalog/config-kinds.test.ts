@@ -64,6 +64,8 @@ const INVALID: [Record<string, unknown>, RegExp][] = [
   [{ Kind: 'proxy-defaults', Name: 'global', AccessLogs: { Type: 'file' } }, /AccessLogs\.Path: must be set when Type is "file"/],
   [{ Kind: 'service-intentions', Name: 'db', Sources: [{ Name: 'a', Action: 'allow' }, { Name: 'a', Action: 'deny' }] }, /Sources\[1\]\.Name: is listed more than once/],
   [{ Kind: 'service-intentions', Name: 'db', Sources: [{ Name: 'a', Action: 'allow', Permissions: [{ Action: 'deny' }] }] }, /Sources\[0\]\.Action: cannot be set together with Permissions/],
+  [{ Kind: 'service-intentions', Name: 'db', Sources: [{ Name: 'web', Peer: 'other', Action: 'allow' }] }, /Sources\[0\]\.Peer: is not supported yet \(cluster peering\)/],
+  [{ Kind: 'service-intentions', Name: 'db', Sources: [{ Name: 'web', SamenessGroup: 'g', Action: 'allow' }] }, /Sources\[0\]\.SamenessGroup: is not supported yet \(sameness groups\)/],
   [{ Kind: 'service-defaults', Name: 'w', UpstreamConfig: { Overrides: [{ Name: 'a' }, { Name: 'a' }] } }, /UpstreamConfig\.Overrides\[1\]\.Name: is overridden more than once/],
 ];
 

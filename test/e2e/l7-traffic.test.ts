@@ -5,10 +5,13 @@
 // sidecar, a sidecar for each db instance (v1, v2, and a v3 in no subset) and one for admin.
 // Requests through web's upstream reach both subsets and never v3, and /admin reaches admin; an
 // upstream whose only instance is critical fails over to the service its resolver names; a header
-// match picks a subset; retries on 503 turn a broken instance's calls into successful ones.
+// match picks a subset; retries on 503 turn a broken instance's calls into successful ones; an
+// L7 intention at admin's sidecar denies one path to web while another is allowed; a WebSocket
+// upgrade passes through web's sidecar and echo's, and the echo comes back over it.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { filter, firstValueFrom } from 'rxjs';
 import type { Catalog } from '../../src/catalog/catalog.js';
@@ -19,6 +22,42 @@ import type { EnvoyProcess } from '../support/envoy.js';
 import { TestMesh } from '../support/mesh.js';
 import { startSidecarEnvoy } from '../support/traffic.js';
 import { freePort, waitFor } from '../support/wait.js';
+
+/** An app accepting WebSocket upgrades and echoing whatever the connection then carries. */
+async function startEchoApp(): Promise<{ server: Server; port: number }> {
+  const server = createServer((_req, res) => res.writeHead(426).end('upgrade required'));
+  server.on('upgrade', (_req, socket: Duplex) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    socket.pipe(socket);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+/** Opens a WebSocket upgrade through `port`, sends `message` and resolves with the status and what came back. */
+function websocketEcho(port: number, message: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/ws', headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(`${res.statusCode} (no upgrade)`);
+    });
+    req.on('upgrade', (res, socket) => {
+      let got = '';
+      socket.on('data', (chunk: Buffer) => {
+        got += chunk.toString();
+        if (got.length >= message.length) {
+          socket.destroy();
+          resolve(`${res.statusCode} ${got}`);
+        }
+      });
+      socket.write(message);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /** An HTTP app answering every request with its name. */
 async function startApp(name: string, status = 200): Promise<{ server: Server; port: number }> {
@@ -49,6 +88,7 @@ describe('the discovery chain with real Envoys', () => {
   let toDb = 0;
   let toPay = 0;
   let toFlaky = 0;
+  let toEcho = 0;
 
   before(async () => {
     mesh = await TestMesh.start();
@@ -56,6 +96,8 @@ describe('the discovery chain with real Envoys', () => {
     for (const [entry, body] of [
       ['db', { Kind: 'service-defaults', Name: 'db', Protocol: 'http' }],
       ['admin', { Kind: 'service-defaults', Name: 'admin', Protocol: 'http' }],
+      // An L7 intention at admin's sidecar: web may not reach /admin/secret, every other path is allowed (default allow).
+      ['admin-intentions', { Kind: 'service-intentions', Name: 'admin', Sources: [{ Name: 'web', Permissions: [{ Action: 'deny', HTTP: { PathPrefix: '/admin/secret' } }] }] }],
       ['resolver', { Kind: 'service-resolver', Name: 'db', Subsets: { v1: { Filter: 'Service.Meta.version == 1' }, v2: { Filter: 'Service.Meta.version == 2' } } }],
       ['splitter', { Kind: 'service-splitter', Name: 'db', Splits: [{ Weight: 50, ServiceSubset: 'v1' }, { Weight: 50, ServiceSubset: 'v2' }] }],
       [
@@ -70,6 +112,7 @@ describe('the discovery chain with real Envoys', () => {
         },
       ],
       ['flaky', { Kind: 'service-defaults', Name: 'flaky', Protocol: 'http' }],
+      ['echo', { Kind: 'service-defaults', Name: 'echo', Protocol: 'http' }],
       ['retries', { Kind: 'service-router', Name: 'flaky', Routes: [{ Destination: { NumRetries: 3, RetryOnStatusCodes: [503] } }] }],
       ['pay', { Kind: 'service-defaults', Name: 'pay', Protocol: 'http' }],
       ['pay-backup', { Kind: 'service-defaults', Name: 'pay-backup', Protocol: 'http' }],
@@ -101,6 +144,13 @@ describe('the discovery chain with real Envoys', () => {
       const snap = await snapshot(catalog, b.id, () => true);
       envoys.push(await startSidecarEnvoy(snap, generateResources(snap)));
     }
+    // echo answers WebSocket upgrades: web reaches it through its sidecar and echo's.
+    const echoApp = await startEchoApp();
+    apps.push(echoApp.server);
+    const echoNode = await mesh.catalog('node-echo', 'allow');
+    await registerSidecar(echoNode, 'echo-sidecar-proxy', 'echo', echoApp.port, {});
+    const echoSnap = await snapshot(echoNode, 'echo-sidecar-proxy', () => true);
+    envoys.push(await startSidecarEnvoy(echoSnap, generateResources(echoSnap)));
     // pay's only instance is critical: its traffic fails over to pay-backup.
     const payNode = await mesh.catalog('node-pay', 'allow');
     await registerSidecar(payNode, 'pay-sidecar-proxy', 'pay', await freePort(), {});
@@ -108,16 +158,26 @@ describe('the discovery chain with real Envoys', () => {
     toDb = await freePort();
     toPay = await freePort();
     toFlaky = await freePort();
+    toEcho = await freePort();
     await registerSidecar(web, 'web-sidecar-proxy', 'web', await freePort(), {}, [
       { DestinationName: 'db', LocalBindPort: toDb, LocalBindAddress: '127.0.0.1' },
       { DestinationName: 'pay', LocalBindPort: toPay, LocalBindAddress: '127.0.0.1' },
       { DestinationName: 'flaky', LocalBindPort: toFlaky, LocalBindAddress: '127.0.0.1' },
+      { DestinationName: 'echo', LocalBindPort: toEcho, LocalBindAddress: '127.0.0.1' },
     ]);
     // Ready once db's chain has its three targets (db v1, db v2, admin) and pay's its two, each with its instance, pay's critical.
     const webSnap = await snapshot(web, 'web-sidecar-proxy', (s) => {
       const [db, pay] = [s.upstreams.find((u) => u.id === 'db')?.endpoints ?? [], s.upstreams.find((u) => u.id === 'pay')?.endpoints ?? []];
       const flaky = s.upstreams.find((u) => u.id === 'flaky')?.endpoints ?? [];
-      return db.length === 3 && pay.length === 2 && [...db, ...pay].every((t) => t.endpoints.length === 1) && pay.some((t) => t.endpoints[0]?.health === 'critical') && flaky[0]?.endpoints.length === 2;
+      const echo = s.upstreams.find((u) => u.id === 'echo')?.endpoints ?? [];
+      return (
+        db.length === 3 &&
+        pay.length === 2 &&
+        [...db, ...pay].every((t) => t.endpoints.length === 1) &&
+        pay.some((t) => t.endpoints[0]?.health === 'critical') &&
+        flaky[0]?.endpoints.length === 2 &&
+        echo[0]?.endpoints.length === 1
+      );
     });
     envoys.push(await startSidecarEnvoy(webSnap, generateResources(webSnap)));
   });
@@ -147,6 +207,17 @@ describe('the discovery chain with real Envoys', () => {
   it('routes /admin to the admin service', async () => {
     assert.equal(await get('/admin/users'), '200 admin');
     assert.match(await get('/users'), /^200 db v[12]$/);
+  });
+
+  it('enforces an L7 intention per request: one path denied (403), another allowed, on the same connection', async () => {
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await get('/admin/users'), '200 admin');
+      assert.equal(await get('/admin/secret/keys'), '403 RBAC: access denied');
+    }
+  });
+
+  it('carries a WebSocket upgrade through both sidecars and echoes over it', async () => {
+    assert.equal(await websocketEcho(toEcho, 'hello over the mesh'), '101 hello over the mesh');
   });
 
   it('fails over to another service when the first has no healthy instance', async () => {

@@ -136,6 +136,7 @@ describe('connect-proxy snapshots', () => {
     const keys = Object.keys(src.opened).sort();
     assert.deepEqual(keys, [
       'default-policy',
+      'entry/mesh/mesh',
       'entry/proxy-defaults/global',
       'entry/service-defaults/api',
       'entry/service-defaults/db',

@@ -126,7 +126,8 @@ describe('generateResources', () => {
   it('builds Clusters, Listeners and Routes once for instances whose snapshots have the same shape', () => {
     const interner = new ResourceInterner();
     const intentions = [intention('api', 'web')];
-    const snap = (id: string, port = 21000) => buildConnectProxySnapshot(inputs({ ...proxy(id, 'web', ['db']), Port: port, Address: `10.0.1.${id.length}` }, { intentions }));
+    // Instances at one address (the public listener binds it, as Consul's does): another address is another listener.
+    const snap = (id: string, port = 21000) => buildConnectProxySnapshot(inputs({ ...proxy(id, 'web', ['db']), Port: port }, { intentions }));
     const a = generateResources(snap('web-1'), { interner });
     const b = generateResources(snap('web-22'), { interner });
     for (const type of [TypeUrl.Cluster, TypeUrl.Listener, TypeUrl.Route]) assert.equal(b.get(type), a.get(type), `${type} built again`);
@@ -222,7 +223,7 @@ function matches(p: Principal, uri: string): boolean {
 /** The public listener's RBAC rules for these intentions. */
 function rbacRules(intentions: Intention[], defaultPolicy: 'allow' | 'deny') {
   const set = generateResources(buildConnectProxySnapshot(inputs(proxy('web-1', 'web', []), { intentions, defaultIntentionPolicy: defaultPolicy })));
-  const listener = unpack(Listener, { typeUrl: TypeUrl.Listener, value: set.get(TypeUrl.Listener)!.get('public_listener:0.0.0.0:21000')!.value });
+  const listener = unpack(Listener, { typeUrl: TypeUrl.Listener, value: set.get(TypeUrl.Listener)!.get('public_listener:10.0.1.1:21000')!.value });
   const filter = listener.filterChains[0]!.filters[0]!;
   assert.equal(filter.name, 'envoy.filters.network.rbac');
   return unpack(RBAC, (filter.configType as { value: Parameters<typeof unpack>[1] }).value).rules!;

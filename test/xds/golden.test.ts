@@ -73,6 +73,35 @@ const REQUIRED = [
   'connect-proxy-with-tcp-chain-failover-through-remote-gateway',
   'connect-proxy-with-tcp-chain-failover-through-local-gateway',
   'mesh-gateway-service-subsets',
+  // L7 intentions, named after Consul's agent/xds/testdata/rbac cases (their --httpfilter goldens).
+  'rbac-default-deny-path-allow',
+  'rbac-default-allow-path-deny',
+  'rbac-default-allow-two-path-deny-and-path-allow',
+  'rbac-default-deny-single-intention-with-kitchen-sink-perms',
+  'rbac-default-deny-mixed-precedence',
+  'rbac-default-allow-deny-all-and-path-allow',
+  // Sidecar details (Consul's agent/xds/testdata/listeners cases).
+  'http-listener-with-timeouts',
+  // Consul's agent/xds/testdata/clusters cases.
+  'custom-limits',
+  'custom-limits-max-connections-only',
+  'custom-passive-healthcheck',
+  'custom-max-inbound-connections',
+  // The bootstrap's RE2 limit (Consul's re2.max_program_size.error_level): an 89+ character source name.
+  'intentions-long-source-name',
+  // proxy-defaults AccessLogs (Consul's listeners cases).
+  'access-logs-defaults',
+  'access-logs-json-file',
+  'access-logs-text-stderr-disablelistenerlogs',
+  // The mesh entry's TLS versions and cipher suites.
+  'connect-proxy-with-tls-incoming-min-version',
+  'connect-proxy-with-tls-incoming-max-version',
+  'connect-proxy-with-tls-incoming-cipher-suites',
+  'connect-proxy-with-tls-outgoing-min-version',
+  'connect-proxy-with-tls-outgoing-max-version',
+  'connect-proxy-with-tls-outgoing-cipher-suites',
+  'http-public-listener-no-xfcc',
+  'custom-timeouts',
 ];
 
 async function generateScenario(name: string) {

@@ -42,7 +42,35 @@ export function checkEntryGraph(tx: ReadTx, kind: string, name: string, datacent
       );
     }
   }
+  if (kind === 'service-intentions' || kind === 'service-defaults' || kind === 'proxy-defaults') checkL7Intentions(tx, kind, kind === 'proxy-defaults' ? undefined : name);
   if (CHAIN_INPUTS.has(kind)) checkChains(tx, kind, name, datacenter);
+}
+
+interface IntentionsEntry {
+  readonly Name: string;
+  readonly Sources?: readonly { readonly Permissions?: readonly unknown[] }[];
+}
+
+/**
+ * L7 intentions (Sources[].Permissions) are decided per HTTP request, so their destination must
+ * speak an HTTP-based protocol, as Consul checks: refused when written towards a tcp service, and
+ * a protocol change that would leave them on a tcp service is refused too. (A `*` destination is
+ * not checked: it applies, per request, only to the HTTP services it reaches.)
+ */
+function checkL7Intentions(tx: ReadTx, kind: string, service: string | undefined): void {
+  const entries = service === undefined ? tx.list<IntentionsEntry>('config_entries', 'service-intentions/').map((r) => r.value) : [lookup(tx, 'service-intentions', service) as IntentionsEntry | undefined];
+  for (const entry of entries) {
+    if (!entry || entry.Name === '*') continue;
+    const index = (entry.Sources ?? []).findIndex((s) => (s.Permissions?.length ?? 0) > 0);
+    if (index < 0) continue;
+    const protocol = resolveProtocol(lookup(tx, 'service-defaults', entry.Name), lookup(tx, 'proxy-defaults', 'global'));
+    if (L7.has(protocol)) continue;
+    const field = kind === 'service-intentions' ? `Sources[${index}].Permissions` : kind === 'service-defaults' ? 'Protocol' : 'Config.protocol';
+    throw ValidationError.of(
+      field,
+      `service "${entry.Name}" has protocol "${protocol}", which is incompatible with L7 intentions permissions; set Protocol to http, http2 or grpc in its service-defaults`,
+    );
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 // The service-intentions config entry: every intention towards one destination (or `*`).
 import { z } from 'zod';
-import { duplicates, entryBase, issue, namespace, opaque, partition, serviceNameOrWildcard } from '../config/common.js';
+import { duplicates, entryBase, issue, namespace, notSupportedYet, opaque, partition, serviceNameOrWildcard } from '../config/common.js';
 import { meta, metaValueString } from '../meta.js';
 import { HTTP_METHODS, headerMatch, onlyOne } from '../config/routing.js';
 
@@ -28,8 +28,10 @@ export const intentionSource = z
     Name: serviceNameOrWildcard,
     Namespace: namespace.optional(),
     Partition: partition.optional(),
-    Peer: z.string().optional(),
-    SamenessGroup: z.string().optional(),
+    // Refused rather than ignored: a peer's or sameness group's "web" is not the local "web", and
+    // an intention applied as if it were would decide for the wrong service.
+    Peer: notSupportedYet('cluster peering').optional(),
+    SamenessGroup: notSupportedYet('sameness groups').optional(),
     Action: intentionAction.optional(),
     Permissions: z.array(permission).optional(),
     // Computed; accepted (and ignored) when a client echoes an entry it read.
@@ -60,6 +62,7 @@ export const serviceIntentionsSchema = z
 
 export type ServiceIntentionsEntry = z.output<typeof serviceIntentionsSchema>;
 export type IntentionSource = z.output<typeof intentionSource>;
+export type IntentionPermission = z.output<typeof permission>;
 
 /** The body of PUT /v1/connect/intentions/exact. */
 export const legacyIntentionBody = z.strictObject({

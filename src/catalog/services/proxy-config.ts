@@ -9,6 +9,9 @@ import { boundedOpaque, ipAddressOrEmpty, port, protocol } from '../config/commo
 export const MAX_CONNECT_TIMEOUT_MS = 86_400_000;
 const timeoutMs = z.number().int('must be an integer').min(1, 'must be at least 1').max(MAX_CONNECT_TIMEOUT_MS, `must be at most ${MAX_CONNECT_TIMEOUT_MS} (one day)`);
 
+/** Timeouts Envoy takes 0 for as "none": 0 to one day. */
+const localTimeoutMs = z.number().int('must be an integer').min(0, 'must not be negative').max(MAX_CONNECT_TIMEOUT_MS, `must be at most ${MAX_CONNECT_TIMEOUT_MS} (one day)`);
+
 /** `Proxy.Config` */
 export const proxyConfigSchema = boundedOpaque(
   z.looseObject({
@@ -16,6 +19,11 @@ export const proxyConfigSchema = boundedOpaque(
     bind_address: ipAddressOrEmpty.refine((v) => v !== '', 'must not be empty').optional(),
     bind_port: port.optional(),
     local_connect_timeout_ms: timeoutMs.optional(),
+    // The public listener's route to the app: request and idle timeouts (0 turns one off).
+    local_request_timeout_ms: localTimeoutMs.optional(),
+    local_idle_timeout_ms: localTimeoutMs.optional(),
+    // At most this many connections to the app at once (local_app's circuit breaker); 0: Envoy's default.
+    max_inbound_connections: z.number().int('must be an integer').min(0, 'must not be negative').max(4_294_967_295, 'must fit in 32 bits').optional(),
   }),
 );
 

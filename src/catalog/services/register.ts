@@ -1,5 +1,6 @@
 // Turns a validated registration into the rows Consul's agent would store: the service, its
 // sidecar (Connect.SidecarService expanded as Consul does) and their checks.
+import { isIP } from 'node:net';
 import { ValidationError, type FieldIssue } from '../../core/errors.js';
 import { DEFAULT_NAMESPACE, sidecarServiceName } from '../../core/names.js';
 import { formatPath } from '../../core/validate.js';
@@ -12,6 +13,16 @@ export const SIDECAR_PORT_MIN = 21000;
 export const SIDECAR_PORT_MAX = 21255;
 /** Where a proxy's public listener and its upstreams bind when the registration does not say. */
 export const DEFAULT_PUBLIC_BIND_ADDRESS = '0.0.0.0';
+
+/**
+ * The public listener's address: Config.bind_address, else the registration's Address when it is
+ * an IP literal (as Consul binds it; a host name cannot be bound, so it falls back), else 0.0.0.0.
+ */
+export function publicBindAddress(proxy: Pick<StoredService, 'Address' | 'Proxy'>): string {
+  const configured = (proxy.Proxy?.Config as { bind_address?: unknown } | undefined)?.bind_address;
+  if (typeof configured === 'string' && configured !== '') return configured;
+  return proxy.Address && isIP(proxy.Address) !== 0 ? proxy.Address : DEFAULT_PUBLIC_BIND_ADDRESS;
+}
 export const DEFAULT_UPSTREAM_BIND_ADDRESS = '127.0.0.1';
 
 export type StoredService = Omit<ServiceInstance, 'CreateIndex' | 'ModifyIndex'>;
@@ -117,7 +128,7 @@ function checkServable(proxy: StoredService, path: readonly PropertyKey[], ctx: 
  * record stored before a rule existed (an issue in its xDS status). `path` is where the proxy's
  * `Proxy` block is in the input.
  */
-export function unservableIssues(proxy: Pick<StoredService, 'Port' | 'Proxy'>, path: readonly PropertyKey[]): FieldIssue[] {
+export function unservableIssues(proxy: Pick<StoredService, 'Address' | 'Port' | 'Proxy'>, path: readonly PropertyKey[]): FieldIssue[] {
   return [...publicListenerIssues(proxy, path), ...unsupportedIssues(proxy, path)];
 }
 
@@ -125,9 +136,9 @@ export function unservableIssues(proxy: Pick<StoredService, 'Port' | 'Proxy'>, p
  * No upstream may bind the proxy's public listener address and port (Config bind_address,
  * default 0.0.0.0, and bind_port, default its Port): Envoy refuses two listeners on one address.
  */
-function publicListenerIssues(proxy: Pick<StoredService, 'Port' | 'Proxy'>, path: readonly PropertyKey[]): FieldIssue[] {
-  const config = (proxy.Proxy?.Config ?? {}) as { bind_address?: string; bind_port?: number };
-  const address = canonicalIp(config.bind_address || DEFAULT_PUBLIC_BIND_ADDRESS);
+function publicListenerIssues(proxy: Pick<StoredService, 'Address' | 'Port' | 'Proxy'>, path: readonly PropertyKey[]): FieldIssue[] {
+  const config = (proxy.Proxy?.Config ?? {}) as { bind_port?: number };
+  const address = canonicalIp(publicBindAddress(proxy));
   const port = config.bind_port ?? proxy.Port;
   return (proxy.Proxy?.Upstreams ?? []).flatMap((u, i) =>
     canonicalIp(u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS) === address && u.LocalBindPort === port
