@@ -1,6 +1,6 @@
 // L7 traffic through a discovery chain, end to end: registrations and config entries written to
 // the real catalog (service-defaults http, a resolver with subsets v1/v2 chosen by Service.Meta,
-// a 50/50 splitter over them, a router sending /admin to another service), leaves from the real
+// a 90/10 splitter over them, a router sending /admin to another service), leaves from the real
 // CA, snapshots from ProxyConfigManager, resources from the generators, and real Envoys: web's
 // sidecar, a sidecar for each db instance (v1, v2, and a v3 in no subset) and one for admin.
 // Requests through web's upstream reach both subsets and never v3, and /admin reaches admin; an
@@ -99,7 +99,7 @@ describe('the discovery chain with real Envoys', () => {
       // An L7 intention at admin's sidecar: web may not reach /admin/secret, every other path is allowed (default allow).
       ['admin-intentions', { Kind: 'service-intentions', Name: 'admin', Sources: [{ Name: 'web', Permissions: [{ Action: 'deny', HTTP: { PathPrefix: '/admin/secret' } }] }] }],
       ['resolver', { Kind: 'service-resolver', Name: 'db', Subsets: { v1: { Filter: 'Service.Meta.version == 1' }, v2: { Filter: 'Service.Meta.version == 2' } } }],
-      ['splitter', { Kind: 'service-splitter', Name: 'db', Splits: [{ Weight: 50, ServiceSubset: 'v1' }, { Weight: 50, ServiceSubset: 'v2' }] }],
+      ['splitter', { Kind: 'service-splitter', Name: 'db', Splits: [{ Weight: 90, ServiceSubset: 'v1' }, { Weight: 10, ServiceSubset: 'v2' }] }],
       [
         'router',
         {
@@ -193,15 +193,17 @@ describe('the discovery chain with real Envoys', () => {
     return `${res.status} ${await res.text()}`;
   };
 
-  it('splits requests 50/50 between the v1 and v2 subsets, none to the instance in neither', async () => {
+  it('splits 1,000 requests 90/10 between the v1 and v2 subsets (each within 3 points), none to the instance in neither', async () => {
     await waitFor('web -> db answers', async () => (await get('/').catch(() => '')).startsWith('200 db'));
     const counts = new Map<string, number>();
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 1000; i++) {
       const answer = await get('/');
       counts.set(answer, (counts.get(answer) ?? 0) + 1);
     }
     assert.deepEqual([...counts.keys()].sort(), ['200 db v1', '200 db v2'], `answers: ${JSON.stringify([...counts])}`);
-    assert.ok((counts.get('200 db v1') ?? 0) > 0 && (counts.get('200 db v2') ?? 0) > 0);
+    const v2 = counts.get('200 db v2') ?? 0;
+    // 3 points of 1,000 is about 3.2 standard deviations of a fair 10% draw.
+    assert.ok(v2 >= 70 && v2 <= 130, `v2 got ${v2 / 10}% of the requests, v1 ${(1000 - v2) / 10}%`);
   });
 
   it('routes /admin to the admin service', async () => {
