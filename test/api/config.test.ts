@@ -67,7 +67,6 @@ describe('/v1/config', () => {
       [{ Kind: 'proxy-defaults', Name: 'global' }, 'TransparentProxy', { DialedDirectly: true }, {}],
       [{ Kind: 'proxy-defaults', Name: 'global' }, 'MutualTLSMode', 'permissive', 'strict'],
       [{ Kind: 'proxy-defaults', Name: 'global' }, 'EnvoyExtensions', [{ Name: 'builtin/aws/lambda' }], null],
-      [{ Kind: 'mesh' }, 'AllowEnablingPermissiveMutualTLS', true, false],
       [{ Kind: 'mesh' }, 'Peering', { PeerThroughMeshGateways: true }, { PeerThroughMeshGateways: false }],
       [{ Kind: 'mesh' }, 'ValidateClusters', true, false],
       [{ Kind: 'service-intentions', Name: 'w', Sources: [{ Name: 'a', Action: 'allow' }] }, 'JWT', { Providers: [{ Name: 'okta' }] }, {}],
@@ -84,7 +83,9 @@ describe('/v1/config', () => {
       assert.equal((await a.delete(`/v1/config/${kind}/${(entry.Name as string | undefined) ?? 'mesh'}`)).status, 200);
     }
     // The mesh entry's TransparentProxy.MeshDestinationsOnly holds already (proxies reach only their explicit upstreams): taken, as Consul's api suite sets it.
-    assert.equal((await a.put('/v1/config', { Kind: 'mesh', TransparentProxy: { MeshDestinationsOnly: true } })).status, 200);
+    // So is AllowEnablingPermissiveMutualTLS, a gate for MutualTLSMode "permissive", which stays refused.
+    assert.equal((await a.put('/v1/config', { Kind: 'mesh', TransparentProxy: { MeshDestinationsOnly: true }, AllowEnablingPermissiveMutualTLS: true })).status, 200);
+    assert.match((await a.put('/v1/config', { Kind: 'service-defaults', Name: 'w', MutualTLSMode: 'permissive' })).text, /MutualTLSMode: is not supported yet/);
   });
 
   it('rejects bad entries with 400 naming the field and stores nothing', async () => {

@@ -120,7 +120,9 @@ export const meshSchema = z.strictObject({
   // Only transparent proxies could reach a destination outside the mesh; Switchyard's proxies reach
   // their explicit upstreams only, so true is what holds already, and false changes nothing either.
   TransparentProxy: z.strictObject({ MeshDestinationsOnly: z.boolean().optional() }).optional(),
-  AllowEnablingPermissiveMutualTLS: notSupportedYet('permissive mutual TLS is not built, so there is nothing to allow').optional(),
+  // A gate, not a behaviour: it allows MutualTLSMode "permissive", which is refused anyway (not
+  // built), so either value leaves every inbound connection on mTLS. Consul's api suite sets it.
+  AllowEnablingPermissiveMutualTLS: z.boolean().optional(),
   TLS: z.strictObject({ Incoming: tlsParams.optional(), Outgoing: tlsParams.optional() }).optional(),
   HTTP: z.strictObject({ SanitizeXForwardedClientCert: z.boolean().optional() }).optional(),
   Peering: z.strictObject({ PeerThroughMeshGateways: z.boolean().optional() }).refine(isZero, 'is not supported yet (cluster peering is not built)').optional(),
