@@ -90,6 +90,26 @@ export function upstreamListenerName(upstreamId: string, address: string, port: 
   return `${upstreamId}:${address}:${port}`;
 }
 
+/** An exposed path's name part: the path without anything but letters and digits (Consul's). */
+function exposedPathPart(path: string): string {
+  return path.replace(/[^a-zA-Z0-9]+/g, '');
+}
+
+/** An exposed path's listener: `exposed_path_<path>:<address>:<port>`. */
+export function exposedPathListenerName(path: string, address: string, port: number): string {
+  return `exposed_path_${exposedPathPart(path)}:${address}:${port}`;
+}
+
+/** An exposed path's HTTP connection manager stat prefix (and its route's name): `exposed_path_filter_<path>_<port>`. */
+export function exposedPathStatPrefix(path: string, port: number): string {
+  return `exposed_path_filter_${exposedPathPart(path)}_${port}`;
+}
+
+/** The cluster of an exposed path on another port of the app than its service port. */
+export function exposedClusterName(port: number): string {
+  return `exposed_cluster_${port}`;
+}
+
 /** SDS name of a service identity's leaf certificate and private key. */
 export function leafSecretName(service: string, namespace = DEFAULT_NAMESPACE): string {
   return `leaf:${namespace}/${service}`;
@@ -127,9 +147,15 @@ export const PUBLIC_LISTENER_ROUTE = 'public_listener';
 /** Stat prefix of the public listener's filters (`public_listener` in Consul's stats). */
 export const PUBLIC_LISTENER_STAT_PREFIX = 'public_listener';
 
-/** Stat prefix of an upstream listener's filters: `upstream.<svc>.<ns>.<dc>`. */
+/** The one admin partition that exists; Consul's names carry it (`default`). */
+export const DEFAULT_PARTITION = 'default';
+
+/**
+ * Stat prefix of an upstream listener's filters: `upstream.<svc>.<ns>.<partition>.<dc>`, as
+ * Consul's, so its `consul.upstream.*` stats tags (stats-tags.ts) decode it.
+ */
 export function upstreamStatPrefix(service: string, namespace: string, datacenter: string): string {
-  return `upstream.${service}.${namespace}.${datacenter}`;
+  return `upstream.${service}.${namespace}.${DEFAULT_PARTITION}.${datacenter}`;
 }
 
 /** The bootstrap's static cluster that reaches Switchyard's gRPC (xDS) port. */

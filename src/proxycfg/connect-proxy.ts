@@ -9,17 +9,17 @@
 // (buildConnectProxySnapshot, pure).
 // combineLatest is the readiness gate: nothing is emitted before roots, leaf and intentions (and
 // every other watch) have produced a value.
-import { combineLatest, map, type Observable } from 'rxjs';
+import { combineLatest, distinctUntilChanged, map, switchMap, type Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
 import { publicBindAddress, unservableIssues } from '../catalog/services/register.js';
 import { proxyConfigSchema } from '../catalog/services/proxy-config.js';
 import { resolveProtocol } from '../catalog/config/protocol.js';
 import type { ConfigEntryOf, ServiceInstance } from '../catalog/types.js';
 import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
-import { DEFAULT_NAMESPACE } from '../core/names.js';
+import { DEFAULT_NAMESPACE, exposedClusterName, LOCAL_APP_CLUSTER } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, Issues, PROXY_DEFAULTS, SERVICE_DEFAULTS, sharedBy, type ProxyDeps } from './resolve.js';
-import type { AccessLogSettings, ConnectProxySnapshot, IntentionSource, MeshTlsSettings, TlsSettings } from './snapshot.js';
-import { meshGatewayMode, resolveUpstreams, watchUpstreams, type UpstreamInputs } from './upstreams.js';
+import type { AccessLogSettings, ConnectProxySnapshot, ExposedPath, IntentionSource, MeshTlsSettings, TlsSettings } from './snapshot.js';
+import { meshGatewayMode, overrideProtocolOf, resolveUpstreams, watchUpstreams, type UpstreamInputs } from './upstreams.js';
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1';
 
@@ -67,9 +67,17 @@ function serviceInputs(deps: ProxyDeps, service: string): Observable<ServiceInpu
 
 /** Everything a connect-proxy registration's snapshot is built from. */
 export function connectProxyInputs(proxy: ServiceInstance, deps: ProxyDeps): Observable<ConnectProxyInputs> {
-  return combineLatest([serviceInputs(deps, destinationService(proxy)), watchUpstreams(deps, proxy.Proxy?.Upstreams ?? [], proxy.Datacenter)]).pipe(
-    map(([service, upstreams]) => ({ ...service, proxy, upstreams })),
+  const service = serviceInputs(deps, destinationService(proxy));
+  const registered = proxy.Proxy?.Upstreams ?? [];
+  // Each upstream's chain is compiled with its protocol override, which the proxy's own
+  // service-defaults UpstreamConfig may set: the upstream watches follow it (re-opened only when
+  // an override changes).
+  const upstreams = service.pipe(
+    map((s) => registered.map((u) => overrideProtocolOf(u, s.serviceDefaults?.UpstreamConfig))),
+    distinctUntilChanged((a, b) => a.every((p, i) => p === b[i])),
+    switchMap((protocols) => watchUpstreams(deps, registered, proxy.Datacenter, protocols)),
   );
+  return combineLatest([service, upstreams]).pipe(map(([s, u]) => ({ ...s, proxy, upstreams: u })));
 }
 
 /**
@@ -145,6 +153,28 @@ function meshTlsSettings(tls: MeshTlsEntry | undefined): { meshTls?: MeshTlsSett
   return { meshTls: settings };
 }
 
+type ExposeEntry = NonNullable<ServiceInstance['Proxy']>['Expose'];
+
+/**
+ * Expose.Paths: the registration's, else its service-defaults', else proxy-defaults' (the first
+ * non-empty list, as Consul merges them), sorted by listener port.
+ */
+function exposedPaths(localPort: number | undefined, ...sources: ExposeEntry[]): { exposedPaths?: readonly ExposedPath[] } {
+  const paths = sources.map((e) => e?.Paths ?? []).find((p) => p.length > 0);
+  if (!paths) return {};
+  return {
+    exposedPaths: paths
+      .map((p) => ({
+        path: p.Path,
+        listenerPort: p.ListenerPort,
+        localPathPort: p.LocalPathPort,
+        protocol: p.Protocol === 'http2' ? ('http2' as const) : ('http' as const),
+        cluster: p.LocalPathPort === localPort ? LOCAL_APP_CLUSTER : exposedClusterName(p.LocalPathPort),
+      }))
+      .sort((a, b) => a.listenerPort - b.listenerPort),
+  };
+}
+
 /** A complete snapshot from its inputs; configuration problems are listed in `issues`. */
 export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectProxySnapshot {
   const { proxy } = inputs;
@@ -177,6 +207,8 @@ export function buildConnectProxySnapshot(inputs: ConnectProxyInputs): ConnectPr
       ...optionalNumber('requestTimeoutMs', config.local_request_timeout_ms ?? inputs.serviceDefaults?.LocalRequestTimeoutMs),
       ...optionalNumber('idleTimeoutMs', config.local_idle_timeout_ms),
       ...(inputs.mesh?.HTTP?.SanitizeXForwardedClientCert ? { sanitizeXForwardedClientCert: true } : {}),
+      ...((config.balance_inbound_connections || inputs.serviceDefaults?.BalanceInboundConnections) === 'exact_balance' ? { balanceConnections: true } : {}),
+      ...exposedPaths(localPort, p?.Expose, inputs.serviceDefaults?.Expose, inputs.proxyDefaults?.Expose),
     },
     localApp: {
       address: p?.LocalServiceAddress || DEFAULT_LOCAL_ADDRESS,

@@ -39,8 +39,20 @@ export interface UpstreamSnapshot {
   readonly limits?: UpstreamLimits;
   /** Outlier detection for the upstream's clusters: the same UpstreamConfig's `PassiveHealthCheck`, durations in ms. */
   readonly passiveHealthCheck?: PassiveHealthCheck;
+  /** Exact connection balance across Envoy's worker threads on the upstream's listener (`balance_outbound_connections` "exact_balance", else UpstreamConfig BalanceOutboundConnections). */
+  readonly balanceConnections?: boolean;
   /** The endpoints of every target of the chain, sorted by target id. */
   readonly endpoints: readonly TargetEndpoints[];
+}
+
+/** A path of the app exposed without mTLS (Expose.Paths): its own plain-HTTP listener. */
+export interface ExposedPath {
+  readonly path: string;
+  readonly listenerPort: number;
+  readonly localPathPort: number;
+  readonly protocol: 'http' | 'http2';
+  /** `local_app` when the path is on the app's own port, else `exposed_cluster_<port>`. */
+  readonly cluster: string;
 }
 
 export interface UpstreamLimits {
@@ -138,6 +150,10 @@ export interface ConnectProxySnapshot extends ProxyIdentity {
     readonly idleTimeoutMs?: number;
     /** The mesh entry's HTTP.SanitizeXForwardedClientCert: the app gets no x-forwarded-client-cert. */
     readonly sanitizeXForwardedClientCert?: boolean;
+    /** Exact connection balance across worker threads (Proxy Config `balance_inbound_connections` > service-defaults BalanceInboundConnections). */
+    readonly balanceConnections?: boolean;
+    /** Expose.Paths (the registration's, else service-defaults', else proxy-defaults'), each a plain-HTTP listener on the public listener's address; sorted by listener port. */
+    readonly exposedPaths?: readonly ExposedPath[];
   };
   readonly localApp: {
     readonly address: string;

@@ -76,10 +76,27 @@ function destinationInputs(deps: ProxyDeps, destination: string, chainDatacenter
   );
 }
 
-/** An upstream's own `Config.protocol`, which the chain is compiled with (as Consul's OverrideProtocol). */
-function overrideProtocolOf(u: Upstream): Protocol | undefined {
+type UpstreamConfiguration = NonNullable<ConfigEntryOf<'service-defaults'>['UpstreamConfig']>;
+type UpstreamFields = NonNullable<UpstreamConfiguration['Defaults']>;
+
+/** What the proxy's service-defaults UpstreamConfig sets for `destination`: its override, then the Defaults (field by field, as Consul merges). */
+function upstreamConfigFor(cfg: UpstreamConfiguration | undefined, destination: string): readonly UpstreamFields[] {
+  const override = cfg?.Overrides?.find((o) => o.Name === destination);
+  return [override, cfg?.Defaults].filter((x): x is UpstreamFields => x !== undefined);
+}
+
+/** The first value of `key` set (not Go's zero value) in an upstream's UpstreamConfig layers. */
+function firstSet<K extends keyof UpstreamFields>(layers: readonly UpstreamFields[], key: K): UpstreamFields[K] | undefined {
+  return layers.map((l) => l[key]).find((v) => v !== undefined && v !== '' && v !== 0);
+}
+
+/**
+ * The protocol an upstream's chain is compiled with (as Consul's OverrideProtocol): its own
+ * `Config.protocol`, else the proxy's service-defaults UpstreamConfig Protocol for it.
+ */
+export function overrideProtocolOf(u: Upstream, cfg: UpstreamConfiguration | undefined): Protocol | undefined {
   const r = upstreamConfigSchema.safeParse(u.Config ?? {});
-  return r.success ? r.data.protocol : undefined;
+  return (r.success ? r.data.protocol : undefined) ?? firstSet(upstreamConfigFor(cfg, u.DestinationName), 'Protocol');
 }
 
 /** A service in another datacenter: every way it may be reached. */
@@ -91,11 +108,11 @@ function crossDatacenterInputs(deps: ProxyDeps, datacenter: string, service: str
 }
 
 /** Upstream inputs, in the registration's order; `of([])` when there are none, since combineLatest([]) never emits. */
-export function watchUpstreams(deps: ProxyDeps, upstreams: readonly Upstream[], datacenter: string): Observable<readonly UpstreamInputs[]> {
+export function watchUpstreams(deps: ProxyDeps, upstreams: readonly Upstream[], datacenter: string, protocols: readonly (Protocol | undefined)[] = []): Observable<readonly UpstreamInputs[]> {
   if (upstreams.length === 0) return of([]);
   return combineLatest(
     upstreams.map((u, index) =>
-      destinationInputs(deps, u.DestinationName, u.Datacenter || datacenter, datacenter, overrideProtocolOf(u)).pipe(
+      destinationInputs(deps, u.DestinationName, u.Datacenter || datacenter, datacenter, protocols[index]).pipe(
         map(([{ chain, targets }, serviceDefaults]): UpstreamInputs => ({ upstream: u, index, chain, targets, serviceDefaults })),
       ),
     ),
@@ -130,11 +147,9 @@ export interface UpstreamOwner {
   readonly defaultsProtocol: Protocol | undefined;
   /** The proxy's mesh gateway mode for upstreams that set none (its registration, service-defaults, proxy-defaults). */
   readonly meshGatewayMode: MeshGatewayMode;
-  /** The proxy's service-defaults UpstreamConfig (its Limits and PassiveHealthCheck apply to its upstreams' clusters). */
-  readonly upstreamConfig?: NonNullable<ConfigEntryOf<'service-defaults'>['UpstreamConfig']>;
+  /** The proxy's service-defaults UpstreamConfig (Protocol, ConnectTimeoutMs, Limits, PassiveHealthCheck, MeshGateway, BalanceOutboundConnections for its upstreams). */
+  readonly upstreamConfig?: UpstreamConfiguration;
 }
-
-type UpstreamFields = NonNullable<NonNullable<UpstreamOwner['upstreamConfig']>['Defaults']>;
 
 function resolvedLimits(l: UpstreamFields['Limits']): UpstreamLimits | undefined {
   if (!l) return undefined;
@@ -158,18 +173,10 @@ function dropUndefined<T extends object>(o: T): T | undefined {
   return entries.length === 0 ? undefined : (Object.fromEntries(entries) as T);
 }
 
-/** UpstreamConfig ConnectTimeoutMs for `destination`: its override's, else the Defaults' (0: unset). */
-function upstreamConfigTimeout(owner: UpstreamOwner, destination: string): number | undefined {
-  const cfg = owner.upstreamConfig;
-  return cfg?.Overrides?.find((o) => o.Name === destination)?.ConnectTimeoutMs || cfg?.Defaults?.ConnectTimeoutMs || undefined;
-}
-
 /** An upstream's Limits and PassiveHealthCheck: its override in UpstreamConfig, else the Defaults (each field as a whole, as Consul merges). */
-function upstreamPolicies(owner: UpstreamOwner, destination: string): Pick<UpstreamSnapshot, 'limits' | 'passiveHealthCheck'> {
-  const cfg = owner.upstreamConfig;
-  const override = cfg?.Overrides?.find((o) => o.Name === destination);
-  const limits = resolvedLimits(override?.Limits ?? cfg?.Defaults?.Limits);
-  const passiveHealthCheck = resolvedPassiveHealthCheck(override?.PassiveHealthCheck ?? cfg?.Defaults?.PassiveHealthCheck);
+function upstreamPolicies(layers: readonly UpstreamFields[]): Pick<UpstreamSnapshot, 'limits' | 'passiveHealthCheck'> {
+  const limits = resolvedLimits(layers.map((l) => l.Limits).find((v) => v !== undefined));
+  const passiveHealthCheck = resolvedPassiveHealthCheck(layers.map((l) => l.PassiveHealthCheck).find((v) => v !== undefined));
   return { ...(limits ? { limits } : {}), ...(passiveHealthCheck ? { passiveHealthCheck } : {}) };
 }
 
@@ -200,9 +207,11 @@ export function resolveUpstream(issues: Issues, owner: UpstreamOwner, input: Ups
   const config = issues.parse(upstreamConfigSchema, u.Config, ['Proxy', 'Upstreams', index, 'Config'], {});
   const namespace = u.DestinationNamespace || DEFAULT_NAMESPACE;
   const remote = u.Datacenter && u.Datacenter !== owner.datacenter ? u.Datacenter : undefined;
-  const protocol = resolveProtocol(config.protocol, entryProtocol(issues, input.serviceDefaults), owner.defaultsProtocol);
+  const layers = upstreamConfigFor(owner.upstreamConfig, u.DestinationName);
+  const protocol = resolveProtocol(config.protocol ?? firstSet(layers, 'Protocol'), entryProtocol(issues, input.serviceDefaults), owner.defaultsProtocol);
   const datacenter = remote ?? owner.datacenter;
-  const mode = meshGatewayMode(u.MeshGateway?.Mode, owner.meshGatewayMode);
+  const mode = meshGatewayMode(u.MeshGateway?.Mode, ...layers.map((l) => l.MeshGateway?.Mode), owner.meshGatewayMode);
+  const balance = (config.balance_outbound_connections || firstSet(layers, 'BalanceOutboundConnections')) === 'exact_balance';
   if (!input.chain.ok) {
     for (const p of input.chain.problems) issues.add(`${p.entry}${p.path ? `.${p.path}` : ''}`, `${p.message} (the discovery chain of upstream "${u.DestinationName}")`);
   }
@@ -219,10 +228,11 @@ export function resolveUpstream(issues: Issues, owner: UpstreamOwner, input: Ups
     bindAddress: u.LocalBindAddress || DEFAULT_UPSTREAM_BIND_ADDRESS,
     bindPort: u.LocalBindPort,
     protocol,
-    connectTimeoutMs: config.connect_timeout_ms ?? upstreamConfigTimeout(owner, u.DestinationName) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    connectTimeoutMs: config.connect_timeout_ms ?? firstSet(layers, 'ConnectTimeoutMs') ?? DEFAULT_CONNECT_TIMEOUT_MS,
     connectTimeoutFromUpstream: config.connect_timeout_ms !== undefined,
     chain,
-    ...upstreamPolicies(owner, u.DestinationName),
+    ...upstreamPolicies(layers),
+    ...(balance ? { balanceConnections: true } : {}),
     endpoints,
   };
 }

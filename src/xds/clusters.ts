@@ -8,6 +8,7 @@ import type { RowInputs } from './resource-table.js';
 import { millis, socketAddress } from './address.js';
 import { chainClusters, circuitBreakers } from './chain-clusters.js';
 import { protocolOptions } from './protocol-options.js';
+import { exposedPathClusters } from './exposed-paths.js';
 import { byName } from './sort.js';
 
 /** What a sidecar's clusters are built from. */
@@ -38,5 +39,5 @@ export function generateClusters(snap: ClusterInputs): Cluster[] {
   const byClusterName = new Map<string, Cluster>();
   // Upstreams of one destination share its target clusters.
   for (const u of snap.upstreams) for (const c of chainClusters(snap, u)) if (!byClusterName.has(c.name)) byClusterName.set(c.name, c);
-  return [localAppCluster(snap), ...byClusterName.values()].sort(byName);
+  return [localAppCluster(snap), ...exposedPathClusters(snap), ...byClusterName.values()].sort(byName);
 }

@@ -8,6 +8,7 @@ import { Router } from '../gen/envoy/extensions/filters/http/router/v3/router.js
 import { FilterConfig as GrpcStatsConfig } from '../gen/envoy/extensions/filters/http/grpc_stats/v3/config.js';
 import { Config as GrpcHttp1BridgeConfig } from '../gen/envoy/extensions/filters/http/grpc_http1_bridge/v3/config.js';
 import { HttpConnectionManager, HttpConnectionManager_CodecType, HttpConnectionManager_ForwardClientCertDetails, type HttpFilter } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
+import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import { TcpProxy } from '../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.js';
 import { adsConfigSource } from './config-source.js';
 
@@ -43,9 +44,9 @@ export function tcpProxyFilter(statPrefix: string, cluster: string, accessLog: r
   return { name: TCP_PROXY_FILTER, configType: { $case: 'typedConfig', value: pack(TcpProxy, tcp) } };
 }
 
-/** Routes by RDS over ADS; `inbound` for the public listener. */
+/** Routes by RDS over ADS (or inline, for an exposed path's one route); `inbound` for the public listener. */
 export interface HcmRoutes {
-  readonly rds: string;
+  readonly rds: string | RouteConfiguration;
   readonly inbound?: boolean;
   /** Per-request access logs (access-logs.ts). */
   readonly accessLog?: readonly AccessLog[];
@@ -60,7 +61,8 @@ export function httpConnectionManagerFilter(statPrefix: string, protocol: Protoc
   const hcm = HttpConnectionManager.fromPartial({
     statPrefix,
     codecType: HttpConnectionManager_CodecType.AUTO,
-    routeSpecifier: { $case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: routes.rds } },
+    routeSpecifier:
+      typeof routes.rds === 'string' ? { $case: 'rds', value: { configSource: adsConfigSource(), routeConfigName: routes.rds } } : { $case: 'routeConfig', value: routes.rds },
     httpFilters: [...(protocol === 'grpc' ? grpcFilters() : []), ...filters, routerFilter()],
     accessLog: [...(routes.accessLog ?? [])],
     // WebSocket upgrades pass on every HTTP listener, as on Consul's.

@@ -1,6 +1,7 @@
 // Listeners: the public listener (mTLS in, intentions enforced by RBAC, then to local_app) and
 // one outbound listener per upstream (tcp_proxy, or HTTP with its routes by RDS).
 import { PUBLIC_LISTENER_ROUTE, PUBLIC_LISTENER_STAT_PREFIX, publicListenerName, upstreamListenerName, upstreamRouteName, upstreamStatPrefix, LOCAL_APP_CLUSTER } from '../core/names.js';
+import { exposedPathListener } from './exposed-paths.js';
 import { TrafficDirection } from '../gen/envoy/config/core/v3/base.js';
 import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
 import type { ConnectProxySnapshot, UpstreamShape } from '../proxycfg/snapshot.js';
@@ -29,7 +30,13 @@ export function publicListener(snap: Omit<ListenerInputs, 'upstreams'>): Listene
     trafficDirection: TrafficDirection.INBOUND,
     accessLog: listenerAccessLogs(snap.accessLogs),
     filterChains: [{ filters, transportSocket: downstreamTransportSocket(snap) }],
+    ...connectionBalance(snap.publicListener.balanceConnections),
   });
+}
+
+/** "exact_balance": Envoy hands each new connection to the least loaded worker thread. */
+function connectionBalance(exact: boolean | undefined): Pick<Listener, 'connectionBalanceConfig'> {
+  return exact ? { connectionBalanceConfig: { balanceType: { $case: 'exactBalance', value: {} } } } : {};
 }
 
 export function upstreamListener(snap: Pick<ListenerInputs, 'trustDomain' | 'accessLogs'>, u: UpstreamShape): Listener {
@@ -44,11 +51,13 @@ export function upstreamListener(snap: Pick<ListenerInputs, 'trustDomain' | 'acc
     trafficDirection: TrafficDirection.OUTBOUND,
     accessLog: listenerAccessLogs(snap.accessLogs),
     filterChains: [{ filters: [filter] }],
+    ...connectionBalance(u.balanceConnections),
   });
 }
 
 export function generateListeners(snap: ListenerInputs): Listener[] {
-  return [publicListener(snap), ...snap.upstreams.map((u) => upstreamListener(snap, u))].sort(byName);
+  const exposed = (snap.publicListener.exposedPaths ?? []).map((p) => exposedPathListener(snap.publicListener.bindAddress, p));
+  return [publicListener(snap), ...exposed, ...snap.upstreams.map((u) => upstreamListener(snap, u))].sort(byName);
 }
 
 const routeNamesCache = new WeakMap<object, ReadonlyMap<string, readonly string[]>>();

@@ -177,6 +177,7 @@ export function networkRbacFilter(snap: IntentionInputs): Filter {
  * config denies everything, so a route without them (there is none) fails closed.
  */
 export function httpRbacFilter(): HttpFilter {
-  const rbac = HttpRBAC.fromPartial({ rules: { action: RBAC_Action.ALLOW, policies: {} }, rulesStatPrefix: `${CONNECT_AUTHZ_STAT_PREFIX}.` });
+  // No rules stat prefix, as Consul's: its stats are `http.public_listener.rbac.allowed` / `.denied`.
+  const rbac = HttpRBAC.fromPartial({ rules: { action: RBAC_Action.ALLOW, policies: {} } });
   return { name: HTTP_RBAC_FILTER, isOptional: false, disabled: false, configType: { $case: 'typedConfig', value: pack(HttpRBAC, rbac) } };
 }

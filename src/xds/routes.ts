@@ -47,7 +47,7 @@ export function publicListenerRoute(snap: IntentionInputs & Pick<RouteInputs, 'p
     ],
     validateClusters: false,
   });
-  const rbac = pack(RBACPerRoute, RBACPerRoute.fromPartial({ rbac: { rules: intentionRules(snap, true), rulesStatPrefix: 'connect_authz.' } }));
+  const rbac = pack(RBACPerRoute, RBACPerRoute.fromPartial({ rbac: { rules: intentionRules(snap, true) } }));
   return { ...route, virtualHosts: route.virtualHosts.map((vh) => ({ ...vh, typedPerFilterConfig: { [HTTP_RBAC_FILTER]: rbac } })) };
 }
 

@@ -52,6 +52,42 @@ describe('/v1/config', () => {
     assert.equal((r.json as { ConnectTimeout: string }).ConnectTimeout, '7s');
   });
 
+  it('refuses every field not acted on yet with 400 "is not supported yet" naming it, and takes its zero value', async () => {
+    // [entry, the field set, its zero value as Consul's clients send an unset one]
+    const cases: [Record<string, unknown>, string, unknown, unknown][] = [
+      [{ Kind: 'service-defaults', Name: 'w' }, 'Mode', 'transparent', ''],
+      [{ Kind: 'service-defaults', Name: 'w' }, 'TransparentProxy', { OutboundListenerPort: 15001 }, { OutboundListenerPort: 0, DialedDirectly: false }],
+      [{ Kind: 'service-defaults', Name: 'w' }, 'MutualTLSMode', 'permissive', ''],
+      [{ Kind: 'service-defaults', Name: 'w' }, 'Destination', { Addresses: ['example.com'], Port: 443 }, { Addresses: [], Port: 0 }],
+      [{ Kind: 'service-defaults', Name: 'w' }, 'ExternalSNI', 'web.example.com', ''],
+      [{ Kind: 'service-defaults', Name: 'w' }, 'RateLimits', { InstanceLevel: { RequestsPerSecond: 10 } }, { InstanceLevel: { RequestsPerSecond: 0, RequestsMaxBurst: 0 } }],
+      [{ Kind: 'service-defaults', Name: 'w' }, 'EnvoyExtensions', [{ Name: 'builtin/lua' }], []],
+      [{ Kind: 'service-defaults', Name: 'w' }, 'Expose', { Checks: true }, { Checks: false, Paths: [] }],
+      [{ Kind: 'proxy-defaults', Name: 'global' }, 'Mode', 'transparent', 'direct'],
+      [{ Kind: 'proxy-defaults', Name: 'global' }, 'TransparentProxy', { DialedDirectly: true }, {}],
+      [{ Kind: 'proxy-defaults', Name: 'global' }, 'MutualTLSMode', 'permissive', 'strict'],
+      [{ Kind: 'proxy-defaults', Name: 'global' }, 'EnvoyExtensions', [{ Name: 'builtin/aws/lambda' }], null],
+      [{ Kind: 'mesh' }, 'Peering', { PeerThroughMeshGateways: true }, { PeerThroughMeshGateways: false }],
+      [{ Kind: 'mesh' }, 'ValidateClusters', true, false],
+      [{ Kind: 'service-intentions', Name: 'w', Sources: [{ Name: 'a', Action: 'allow' }] }, 'JWT', { Providers: [{ Name: 'okta' }] }, {}],
+    ];
+    for (const [entry, field, value, zero] of cases) {
+      const before = a.agent.store.currentIndex();
+      const r = await a.put('/v1/config', { ...entry, [field]: value });
+      assert.equal(r.status, 400, `${entry.Kind} ${field}: ${r.text}`);
+      assert.match(r.text, new RegExp(`${field}(\\.[A-Za-z]+)?: is not supported yet`), `${entry.Kind} ${field}`);
+      assert.equal(a.agent.store.currentIndex(), before, `${entry.Kind} ${field}: the refused write stored something`);
+      const ok = await a.put('/v1/config', { ...entry, [field]: zero });
+      assert.equal(ok.status, 200, `${entry.Kind} ${field} = ${JSON.stringify(zero)}: ${ok.text}`);
+      const kind = entry.Kind as string;
+      assert.equal((await a.delete(`/v1/config/${kind}/${(entry.Name as string | undefined) ?? 'mesh'}`)).status, 200);
+    }
+    // The mesh entry's TransparentProxy.MeshDestinationsOnly holds already (proxies reach only their explicit upstreams): taken, as Consul's api suite sets it.
+    // So is AllowEnablingPermissiveMutualTLS, a gate for MutualTLSMode "permissive", which stays refused.
+    assert.equal((await a.put('/v1/config', { Kind: 'mesh', TransparentProxy: { MeshDestinationsOnly: true }, AllowEnablingPermissiveMutualTLS: true })).status, 200);
+    assert.match((await a.put('/v1/config', { Kind: 'service-defaults', Name: 'w', MutualTLSMode: 'permissive' })).text, /MutualTLSMode: is not supported yet/);
+  });
+
   it('rejects bad entries with 400 naming the field and stores nothing', async () => {
     const before = a.agent.store.currentIndex();
     const cases: [unknown, RegExp][] = [

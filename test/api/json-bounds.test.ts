@@ -50,7 +50,7 @@ describe('bounds on every JSON value at the edge', () => {
     await refused('/v1/config', JSON.stringify(many), /holds more than 100000 JSON values/);
   });
 
-  it('bounds every opaque map (Config, Arguments, JWT) to 128 Ki characters of JSON', async () => {
+  it('bounds every opaque map (Config, Arguments) to 128 Ki characters of JSON', async () => {
     const big = { blob: 'x'.repeat(128 * 1024) };
     const proxy = (config: unknown, upstream?: unknown) => ({ Name: 'p', Kind: 'connect-proxy', Port: 21000, Proxy: { DestinationServiceName: 'web', Config: config, Upstreams: upstream ? [{ DestinationName: 'db', LocalBindPort: 9000, Config: upstream }] : undefined } });
     assert.equal((await a.put('/v1/agent/service/register', proxy({ blob: 'x'.repeat(100 * 1024) }))).status, 200);
@@ -58,7 +58,8 @@ describe('bounds on every JSON value at the edge', () => {
     await refused('/v1/agent/service/register', JSON.stringify(proxy({}, big)), /Proxy\.Upstreams\[0\]\.Config: is larger than 131072/);
     await refused('/v1/config', JSON.stringify({ Kind: 'proxy-defaults', Name: 'global', Config: big }), /Config: is larger than 131072/);
     await refused('/v1/config', JSON.stringify({ Kind: 'service-defaults', Name: 'web', EnvoyExtensions: [{ Name: 'builtin/lua', Arguments: big }] }), /EnvoyExtensions\[0\]\.Arguments: is larger than 131072/);
-    await refused('/v1/config', JSON.stringify({ Kind: 'service-intentions', Name: 'web', JWT: big }), /JWT: is larger than 131072/);
+    // JWT is refused whatever its size (JWT authentication is not built).
+    await refused('/v1/config', JSON.stringify({ Kind: 'service-intentions', Name: 'web', JWT: big }), /JWT: is not supported yet/);
   });
 
   it('refuses a number JSON cannot carry instead of storing null', async () => {

@@ -76,6 +76,11 @@ describe('registration fields', () => {
   it('refuses a real field of a feature not built when it is set, saying so, and takes its zero value', async () => {
     await refused('/v1/agent/service/register', { Name: 'sock', SocketPath: '/tmp/sock.sock' }, /SocketPath: is not supported: services and upstreams on unix sockets are not built/);
     await refused('/v1/agent/check/register', { Name: 'alias', AliasService: 'web' }, /AliasService: is not supported: alias checks are not built/);
+    const sidecar = (proxy: Record<string, unknown>) => ({ Name: 'tp', Port: 80, Connect: { SidecarService: { Proxy: proxy } } });
+    await refused('/v1/agent/service/register', sidecar({ TransparentProxy: { OutboundListenerPort: 15001 } }), /Proxy\.TransparentProxy: is not supported: transparent proxying is not built/);
+    await refused('/v1/agent/service/register', sidecar({ Expose: { Checks: true } }), /Proxy\.Expose\.Checks: is not supported yet/);
+    const zeroProxy = await a.put('/v1/agent/service/register', sidecar({ TransparentProxy: { OutboundListenerPort: 0, DialedDirectly: false }, Expose: { Checks: false } }));
+    assert.equal(zeroProxy.status, 200, zeroProxy.text);
     const zero = await a.put('/v1/agent/service/register', { Name: 'zero', Port: 1, SocketPath: '', Ports: null, Check: { TTL: '10s', ScriptArgs: null, UDP: '' } });
     assert.equal(zero.status, 200, zero.text);
   });

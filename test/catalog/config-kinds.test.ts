@@ -6,16 +6,19 @@ import { CONFIG_KINDS, validateConfigEntry } from '../../src/catalog/config/kind
 const VALID: Record<string, Record<string, unknown>> = {
   'proxy-defaults': {
     Kind: 'proxy-defaults', Name: 'global', Config: { protocol: 'http' }, Mode: 'direct', MutualTLSMode: 'strict',
-    TransparentProxy: { OutboundListenerPort: 15001, DialedDirectly: false }, MeshGateway: { Mode: 'local' },
-    Expose: { Checks: true, Paths: [{ ListenerPort: 21500, Path: '/health', LocalPathPort: 8080, Protocol: 'http' }] },
+    TransparentProxy: { OutboundListenerPort: 0, DialedDirectly: false }, MeshGateway: { Mode: 'local' },
+    Expose: { Checks: false, Paths: [{ ListenerPort: 21500, Path: '/health', LocalPathPort: 8080, Protocol: 'http' }] },
     AccessLogs: { Enabled: true, Type: 'file', Path: '/var/log/envoy.log', JSONFormat: '{"a":"%START_TIME%"}' },
-    EnvoyExtensions: [{ Name: 'builtin/lua', Required: false, Arguments: { Script: 'x' } }], Meta: { team: 'a' },
+    EnvoyExtensions: [], Meta: { team: 'a' },
   },
   'service-defaults': {
-    Kind: 'service-defaults', Name: 'web', Protocol: 'http', Mode: 'transparent', ExternalSNI: 'web.example.com',
-    UpstreamConfig: { Defaults: { ConnectTimeoutMs: 5000, Limits: { MaxConnections: 10 }, PassiveHealthCheck: { Interval: '10s', MaxFailures: 3 } }, Overrides: [{ Name: 'db', Protocol: 'tcp' }] },
-    Destination: { Addresses: ['example.com'], Port: 443 }, MaxInboundConnections: 100, LocalConnectTimeoutMs: 1000, LocalRequestTimeoutMs: 2000,
-    BalanceInboundConnections: 'exact_balance', RateLimits: { InstanceLevel: { RequestsPerSecond: 10, Routes: [{ PathPrefix: '/a', RequestsPerSecond: 5 }] } },
+    Kind: 'service-defaults', Name: 'web', Protocol: 'http', Mode: 'direct', ExternalSNI: '',
+    UpstreamConfig: {
+      Defaults: { ConnectTimeoutMs: 5000, Limits: { MaxConnections: 10 }, PassiveHealthCheck: { Interval: '10s', MaxFailures: 3 }, BalanceOutboundConnections: 'exact_balance' },
+      Overrides: [{ Name: 'db', Protocol: 'tcp', MeshGateway: { Mode: 'remote' } }],
+    },
+    Expose: { Paths: [{ ListenerPort: 21500, Path: '/health', LocalPathPort: 8080 }] },
+    MaxInboundConnections: 100, LocalConnectTimeoutMs: 1000, LocalRequestTimeoutMs: 2000, BalanceInboundConnections: 'exact_balance', RateLimits: {},
   },
   'service-intentions': { Kind: 'service-intentions', Name: 'db', Sources: [{ Name: 'web', Action: 'allow' }, { Name: 'api', Permissions: [{ Action: 'allow', HTTP: { PathPrefix: '/v1', Methods: ['GET'] } }] }] },
   'service-router': {

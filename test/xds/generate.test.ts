@@ -17,6 +17,7 @@ import { defaultTargetInputs } from '../../src/proxycfg/upstreams.js';
 import { ResourceInterner } from '../../src/xds/encode.js';
 import { generateResources, tryGenerateResources } from '../../src/xds/generate.js';
 import { statsTags } from '../../src/xds/stats-tags.js';
+import { upstreamStatPrefix } from '../../src/core/names.js';
 import { intention, instances, proxy } from '../proxycfg/marble-sources.js';
 import { TEST_TRUST_DOMAIN, testLeaf, testRoots } from '../support/fixed-ca.js';
 
@@ -269,17 +270,58 @@ describe('intentions -> RBAC', () => {
 });
 
 describe('bootstrap stats tags', () => {
-  it('decode service, namespace, datacenter and trust domain from a cluster stat name', () => {
-    const stat = `cluster.db.default.dc1.internal.${TEST_TRUST_DOMAIN}.upstream_cx_total`;
-    const tags = Object.fromEntries(
-      statsTags({ service: 'web', namespace: 'default', datacenter: 'dc1' })
-        .filter((t) => t.tagValue?.$case === 'regex')
-        .map((t) => [t.tagName, new RegExp((t.tagValue as { value: string }).value).exec(stat)?.[2]]),
-    );
-    assert.equal(tags['consul.destination.service'], 'db');
-    assert.equal(tags['consul.destination.namespace'], 'default');
-    assert.equal(tags['consul.destination.datacenter'], 'dc1');
-    assert.equal(tags['consul.destination.routing_type'], 'internal');
-    assert.equal(tags['consul.destination.trust_domain'], TEST_TRUST_DOMAIN.replace(/\.consul$/, ''));
+  /** Each regex tag applied to a stat name as Envoy applies it: the tag's value, and the name left without the first group. */
+  function extract(stat: string): Record<string, { value: string; rest: string }> {
+    const out: Record<string, { value: string; rest: string }> = {};
+    for (const t of statsTags({ service: 'web', namespace: 'default', datacenter: 'dc1' })) {
+      if (t.tagValue?.$case !== 'regex') continue;
+      const m = new RegExp(t.tagValue.value).exec(stat);
+      if (m?.[2] !== undefined) out[t.tagName] = { value: m[2], rest: stat.replace(m[1] as string, '') };
+    }
+    return out;
+  }
+  const values = (tags: Record<string, { value: string }>) => Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, v.value]));
+  const td = TEST_TRUST_DOMAIN.replace(/\.consul$/, '');
+
+  it("decode an upstream cluster's stat name into Consul's destination tags (and the older consul.* ones)", () => {
+    const tags = extract(`cluster.db.default.dc1.internal.${TEST_TRUST_DOMAIN}.upstream_cx_total`);
+    assert.deepEqual(values(tags), {
+      'consul.destination.service': 'db',
+      'consul.destination.namespace': 'default',
+      'consul.destination.datacenter': 'dc1',
+      'consul.destination.routing_type': 'internal',
+      'consul.destination.trust_domain': td,
+      'consul.destination.target': 'db.default.dc1',
+      'consul.destination.full_target': `db.default.dc1.internal.${td}`,
+      'consul.service': 'db',
+      'consul.namespace': 'default',
+      'consul.datacenter': 'dc1',
+      'consul.routing_type': 'internal',
+      'consul.trust_domain': td,
+      'consul.target': 'db.default.dc1',
+      'consul.full_target': `db.default.dc1.internal.${td}`,
+    });
+    assert.equal(tags['consul.destination.service']?.rest, 'cluster.upstream_cx_total');
+  });
+
+  it('decode a subset cluster and a failover child', () => {
+    assert.equal(extract(`cluster.v2.db.default.dc1.internal.${TEST_TRUST_DOMAIN}.upstream_rq_total`)['consul.destination.service_subset']?.value, 'v2');
+    const child = extract(`cluster.failover-target~1~db.default.dc2.internal.${TEST_TRUST_DOMAIN}.upstream_rq_total`);
+    assert.equal(child['consul.destination.custom_hash']?.value, 'failover-target~1');
+    assert.equal(child['consul.destination.datacenter']?.value, 'dc2');
+  });
+
+  it("decode the upstream listeners' stat prefixes (upstream.<svc>.<ns>.<partition>.<dc>) into consul.upstream.*", () => {
+    const prefix = upstreamStatPrefix('db', 'default', 'dc2');
+    for (const kind of ['tcp', 'http']) {
+      const tags = extract(`${kind}.${prefix}.downstream_cx_total`);
+      assert.deepEqual(values(tags), { 'consul.upstream.service': 'db', 'consul.upstream.namespace': 'default', 'consul.upstream.partition': 'default', 'consul.upstream.datacenter': 'dc2' });
+      assert.equal(tags['consul.upstream.service']?.rest, `${kind}.upstream.downstream_cx_total`);
+    }
+  });
+
+  it("leave the public listener's stats untagged by the upstream and cluster regexes", () => {
+    assert.deepEqual(extract('tcp.public_listener.downstream_cx_total'), {});
+    assert.deepEqual(extract('http.public_listener.rbac.allowed'), {});
   });
 });

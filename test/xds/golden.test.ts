@@ -102,6 +102,12 @@ const REQUIRED = [
   'connect-proxy-with-tls-outgoing-cipher-suites',
   'http-public-listener-no-xfcc',
   'custom-timeouts',
+  // Consul's listeners cases for the service-defaults and proxy fields that now take effect.
+  'listener-balance-inbound-connections',
+  'listener-balance-outbound-connections-bind-port',
+  'expose-paths-local-app-paths',
+  'expose-paths-new-cluster-http2',
+  'connect-proxy-upstream-defaults',
 ];
 
 async function generateScenario(name: string) {

@@ -82,16 +82,20 @@ export const duration = z.union(
  */
 export const durationNanos = duration.transform((d) => Math.round(parseDuration('', d) * 1_000_000));
 
+/** Transparent proxying: refused wherever a mode or its settings can ask for it. */
+export const TRANSPARENT_PROXY_NOT_BUILT = 'transparent proxying is not built: use explicit upstreams';
 export const proxyMode = z.enum(['', 'direct', 'transparent']);
+/** A config entry's Mode: "transparent" is refused as not supported yet. */
+export const directProxyMode = proxyMode.refine((m) => m !== 'transparent', `is not supported yet (${TRANSPARENT_PROXY_NOT_BUILT})`);
 export const meshGatewayConfig = z.strictObject({ Mode: z.enum(['', 'none', 'local', 'remote']).optional() });
 export const transparentProxyConfig = z.strictObject({
   OutboundListenerPort: portOrZero.optional(),
   DialedDirectly: z.boolean().optional(),
 });
-export const mutualTLSMode = z.enum(['', 'strict', 'permissive']);
+export const mutualTLSMode = z.enum(['', 'strict', 'permissive']).refine((m) => m !== 'permissive', 'is not supported yet (permissive mutual TLS is not built: every inbound connection needs mTLS, as "strict" asks)');
 
 export const exposeConfig = z.strictObject({
-  Checks: z.boolean().optional(),
+  Checks: z.boolean().refine((v) => !v, 'is not supported yet (exposing HTTP and gRPC checks through the proxy is not built: list the check paths in Paths)').optional(),
   Paths: z
     .array(
       z.strictObject({
@@ -196,12 +200,16 @@ export function entryBase<K extends string>(kind: K) {
   };
 }
 
+/** Whether a JSON value is Go's zero value for its field ("", 0, false, null, an empty list or object). */
+export const isZero = (v: unknown): boolean =>
+  v === null || v === undefined || v === '' || v === 0 || v === false || (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && Object.values(v).every(isZero));
+
 /**
- * A field Consul has and Switchyard does not act on yet: refused at write (unless empty) with a
- * message saying so, rather than accepted and silently ignored.
+ * A field Consul has and Switchyard does not act on yet: refused at write when set, with a
+ * message saying so, rather than accepted and silently ignored. Go's zero value for the field
+ * (what Consul's clients send for an unset one: "", 0, false, null, [], {}) passes.
  */
-export const notSupportedYet = (what: string) =>
-  z.any().refine((v) => v === undefined || v === '' || (typeof v === 'object' && v !== null && Object.keys(v).length === 0), `is not supported yet (${what})`);
+export const notSupportedYet = (what: string) => z.any().refine(isZero, `is not supported yet (${what})`);
 
 export function issue(ctx: z.RefinementCtx, path: PropertyKey[], message: string): void {
   ctx.addIssue({ code: 'custom', path, message });

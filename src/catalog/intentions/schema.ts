@@ -1,6 +1,6 @@
 // The service-intentions config entry: every intention towards one destination (or `*`).
 import { z } from 'zod';
-import { duplicates, entryBase, issue, namespace, notSupportedYet, opaque, partition, serviceNameOrWildcard } from '../config/common.js';
+import { duplicates, entryBase, issue, namespace, notSupportedYet, partition, serviceNameOrWildcard } from '../config/common.js';
 import { meta, metaValueString } from '../meta.js';
 import { HTTP_METHODS, headerMatch, onlyOne } from '../config/routing.js';
 
@@ -54,7 +54,7 @@ export const serviceIntentionsSchema = z
     ...entryBase('service-intentions'),
     Name: serviceNameOrWildcard,
     Sources: z.array(intentionSource).optional(),
-    JWT: opaque.optional(),
+    JWT: notSupportedYet('JWT authentication (jwt-provider) is not built').optional(),
   })
   .superRefine((v, ctx) => {
     for (const i of duplicates(v.Sources ?? [], (s) => s.Name)) issue(ctx, ['Sources', i, 'Name'], 'is listed more than once');

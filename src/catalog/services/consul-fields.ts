@@ -16,11 +16,9 @@
 // api.ExposePath, api.CatalogRegistration with api.AgentService, api.AgentCheck and
 // api.HealthCheck (structs RegisterRequest), api.CatalogDeregistration.
 import { z } from 'zod';
-import { label, partition } from '../config/common.js';
+import { isZero, label, partition, TRANSPARENT_PROXY_NOT_BUILT } from '../config/common.js';
 
-/** Whether a JSON value is Go's zero value for its field ("", 0, false, null, an empty list or object). */
-export const isZero = (v: unknown): boolean =>
-  v === null || v === undefined || v === '' || v === 0 || v === false || (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && Object.values(v).every(isZero));
+export { isZero };
 
 interface FieldRule {
   readonly schema: z.ZodType;
@@ -110,6 +108,8 @@ export const PROXY_FIELDS = {
   LocalServiceSocketPath: refused(SOCKETS),
   LocalServicePorts: refused(MULTI_PORT),
   // "strict" is what Switchyard does anyway; "permissive" would let plain-text connections in.
+  // Only meaningful with Mode "transparent", which is refused (register.ts unservableIssues).
+  TransparentProxy: refused(TRANSPARENT_PROXY_NOT_BUILT),
   MutualTLSMode: ignored(z.enum(['', 'strict'], { error: 'is not supported unless "strict": permissive mutual TLS is not built (every inbound connection needs mTLS)' }), 'every inbound connection needs mTLS, as "strict" asks'),
 } satisfies Record<string, FieldRule>;
 

@@ -12,6 +12,9 @@ const timeoutMs = z.number().int('must be an integer').min(1, 'must be at least 
 /** Timeouts Envoy takes 0 for as "none": 0 to one day. */
 const localTimeoutMs = z.number().int('must be an integer').min(0, 'must not be negative').max(MAX_CONNECT_TIMEOUT_MS, `must be at most ${MAX_CONNECT_TIMEOUT_MS} (one day)`);
 
+/** Consul's connection balance setting: "exact_balance", or empty for Envoy's default. */
+export const connectionBalance = z.enum(['', 'exact_balance'], { error: 'must be "exact_balance" or empty' });
+
 /** `Proxy.Config` */
 export const proxyConfigSchema = boundedOpaque(
   z.looseObject({
@@ -24,6 +27,8 @@ export const proxyConfigSchema = boundedOpaque(
     local_idle_timeout_ms: localTimeoutMs.optional(),
     // At most this many connections to the app at once (local_app's circuit breaker); 0: Envoy's default.
     max_inbound_connections: z.number().int('must be an integer').min(0, 'must not be negative').max(4_294_967_295, 'must fit in 32 bits').optional(),
+    // Exact connection balance across Envoy's worker threads on the public listener.
+    balance_inbound_connections: connectionBalance.optional(),
   }),
 );
 
@@ -32,6 +37,7 @@ export const upstreamConfigSchema = boundedOpaque(
   z.looseObject({
     protocol: protocol.optional(),
     connect_timeout_ms: timeoutMs.optional(),
+    balance_outbound_connections: connectionBalance.optional(),
   }),
 );
 

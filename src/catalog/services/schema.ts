@@ -8,7 +8,7 @@ import { gatewayConfigSchema, proxyConfigSchema, upstreamConfigSchema } from './
 import { ANSWERED_SERVICE_FIELDS, CHECK_FIELDS, PROXY_FIELDS, SERVICE_FIELDS, UPSTREAM_FIELDS, isZero, refusedGiven, shapeOf } from './consul-fields.js';
 import { taggedAddresses } from './tagged-addresses.js';
 import { META_MAX_VALUE_BYTES, META_WAN_FEDERATION_KEY, serviceMeta } from '../meta.js';
-import { IDENTIFIER_MAX_CHARS, canonicalIp, duplicates, duration, identifier, ipAddressOrEmpty, issue, label, namespace, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig, transparentProxyConfig } from '../config/common.js';
+import { IDENTIFIER_MAX_CHARS, canonicalIp, duplicates, duration, identifier, ipAddressOrEmpty, issue, label, namespace, port, portOrZero, proxyMode, serviceName, exposeConfig, meshGatewayConfig } from '../config/common.js';
 
 /** RFC 9110 token: what Node (and Go) accept as a method or header name. */
 const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -94,7 +94,6 @@ export const proxySchema = z
     Upstreams: z.array(upstream).optional(),
     MeshGateway: meshGatewayConfig.optional(),
     Expose: exposeConfig.optional(),
-    TransparentProxy: transparentProxyConfig.optional(),
     ...shapeOf(PROXY_FIELDS),
   })
   .superRefine((p, ctx) => {
