@@ -241,6 +241,8 @@ export interface TerminatingGatewaySnapshot extends ProxyIdentity {
   readonly targets: readonly GatewayTarget[];
   /** Each linked service's leaf, by service name (the Secrets row's only input besides the roots). */
   readonly leaves: readonly { readonly service: string; readonly leaf: LeafCert }[];
+  /** How Envoy resolves host-name instances: the first healthy host name only (LOGICAL_DNS, the default) or all its addresses (STRICT_DNS; Proxy.Config envoy_dns_discovery_type). */
+  readonly dnsDiscoveryType: 'LOGICAL_DNS' | 'STRICT_DNS';
   readonly meshTls?: MeshTlsSettings;
   /** The mesh entry's HTTP.SanitizeXForwardedClientCert. */
   readonly sanitizeXForwardedClientCert?: boolean;

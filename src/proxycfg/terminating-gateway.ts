@@ -187,6 +187,7 @@ export function buildTerminatingGatewaySnapshot(inputs: TerminatingGatewayInputs
     services,
     targets,
     leaves,
+    dnsDiscoveryType: config.envoy_dns_discovery_type?.toLowerCase() === 'strict_dns' ? 'STRICT_DNS' : 'LOGICAL_DNS',
     ...meshTlsSettings(inputs.mesh?.TLS),
     ...(inputs.mesh?.HTTP?.SanitizeXForwardedClientCert ? { sanitizeXForwardedClientCert: true } : {}),
     issues: issues.list,

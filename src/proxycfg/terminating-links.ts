@@ -1,5 +1,6 @@
 // Which terminating gateways stand in for a service, for every proxy that sends to it: a service
-// a `terminating-gateway` entry links (by name, or by `*`: every service that is not in the mesh)
+// a `terminating-gateway` entry links (by name, or by `*`: every service with instances of its
+// own that is not in the mesh)
 // is reached through that gateway's instances, as Consul's connect health answers a linked
 // service with its gateways. The gateway presents the service's own certificate, so the
 // caller's cluster (named by the service's SNI, checking its SPIFFE ID) is unchanged: only its
@@ -33,11 +34,12 @@ export function gatewayLinks(deps: ProxyDeps, service: string): Observable<Gatew
       switchMap((gateways) => {
         const names = [...new Set(gateways.map((g) => g.Service.Service))].sort();
         if (names.length === 0) return of(NO_LINKS);
-        return combineLatest(names.map((n) => catalog.watchConfigEntry('terminating-gateway', n))).pipe(
-          map((entries) => {
+        return combineLatest([combineLatest(names.map((n) => catalog.watchConfigEntry('terminating-gateway', n))), catalog.watchServiceNames()]).pipe(
+          map(([entries, typical]) => {
             const how = new Map(names.map((n, i) => [n, linkOf(entries[i], service)]));
             const explicit = gateways.filter((g) => how.get(g.Service.Service) === 'explicit');
-            const wildcard = gateways.filter((g) => how.get(g.Service.Service) === 'wildcard');
+            // `*` reaches only a service that has instances of its own (Consul links it when one registers).
+            const wildcard = typical.includes(service) ? gateways.filter((g) => how.get(g.Service.Service) === 'wildcard') : [];
             return explicit.length === 0 && wildcard.length === 0 ? NO_LINKS : { explicit, wildcard };
           }),
         );

@@ -51,13 +51,13 @@ function clusterNames(s: Where, svc: LinkedService): string[] {
   return [sniOf(s, svc, ''), ...svc.subsets.map((subset) => sniOf(s, svc, subset))];
 }
 
-type ClusterInputs = RowInputs<TerminatingGatewaySnapshot, 'trustDomain' | 'datacenter' | 'services' | 'targets'>;
+type ClusterInputs = RowInputs<TerminatingGatewaySnapshot, 'trustDomain' | 'datacenter' | 'services' | 'targets' | 'dnsDiscoveryType'>;
 
 function targetCluster(s: ClusterInputs, svc: LinkedService, t: Omit<GatewayTarget, 'endpoints'>): Cluster {
   const name = sniOf(s, svc, t.subset);
   const discovery: Partial<Cluster> = t.dns
     ? {
-        clusterDiscoveryType: { $case: 'type', value: Cluster_DiscoveryType.LOGICAL_DNS },
+        clusterDiscoveryType: { $case: 'type', value: s.dnsDiscoveryType === 'STRICT_DNS' ? Cluster_DiscoveryType.STRICT_DNS : Cluster_DiscoveryType.LOGICAL_DNS },
         dnsRefreshRate: millis(DNS_REFRESH_MS),
         dnsLookupFamily: Cluster_DnsLookupFamily.V4_ONLY,
         loadAssignment: clusterLoadAssignment(name, [t.dns]),
@@ -163,7 +163,7 @@ function gatewaySecrets(s: TerminatingGatewaySnapshot, interner: ResourceInterne
 /** Every type a terminating gateway receives, in xDS send order. */
 export const TERMINATING_GATEWAY_RESOURCES: ResourceTable<TerminatingGatewaySnapshot> = [
   sharedRow({ typeUrl: TypeUrl.Secret, shared: gatewaySecrets }),
-  builtRow({ typeUrl: TypeUrl.Cluster, type: Cluster, fields: ['trustDomain', 'datacenter', 'services', 'targets'], generate: gatewayClusters, name: (c) => c.name, children: (_i, c) => clusterChildren(c) }),
+  builtRow({ typeUrl: TypeUrl.Cluster, type: Cluster, fields: ['trustDomain', 'datacenter', 'services', 'targets', 'dnsDiscoveryType'], generate: gatewayClusters, name: (c) => c.name, children: (_i, c) => clusterChildren(c) }),
   sharedRow({ typeUrl: TypeUrl.Endpoint, shared: gatewayEndpoints }),
   builtRow({
     typeUrl: TypeUrl.Listener,
