@@ -1,7 +1,8 @@
-// Where gateways listen, and mesh gateways as endpoints, for every kind that sends traffic through them: a sidecar's
-// upstream in another datacenter (through the local gateways' LAN addresses, or the remote
-// datacenter's gateways' WAN addresses) and a mesh gateway's route to another datacenter. One
-// frozen list per input object, so snapshots built from the same input share it.
+// What gateway kinds share: where a gateway listens and its identity (mesh and terminating
+// gateways alike), and mesh gateways as endpoints, for every kind that sends traffic through
+// them: a sidecar's upstream in another datacenter (through the local gateways' LAN addresses,
+// or the remote datacenter's gateways' WAN addresses) and a mesh gateway's route to another
+// datacenter. One frozen list per input object, so snapshots built from the same input share it.
 import { isIP } from 'node:net';
 import { gatewayAddresses, type GatewayAddresses } from '../catalog/services/gateway-address.js';
 import { gatewayConfigSchema, proxyConfigSchema } from '../catalog/services/proxy-config.js';
