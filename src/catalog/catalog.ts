@@ -623,6 +623,13 @@ export class Catalog {
     return this.values('mesh-gateways', () => this.query('mesh-gateways', HEALTH_TABLES, (tx) => q.kindHealth(tx, 'mesh-gateway'), q.kindHealthRelevance('mesh-gateway')));
   }
 
+  /** This datacenter's terminating gateways with their checks. */
+  watchTerminatingGateways(): Observable<readonly CheckServiceNode[]> {
+    return this.values('terminating-gateways', () =>
+      this.query('terminating-gateways', HEALTH_TABLES, (tx) => q.kindHealth(tx, 'terminating-gateway'), q.kindHealthRelevance('terminating-gateway')),
+    );
+  }
+
   /** What every datacenter (this one included, once it has published it) has told of itself, by datacenter. */
   watchFederationStates(): Observable<readonly FederationState[]> {
     return this.values('federation-states', () => this.federationStates());

@@ -1,8 +1,9 @@
-// `connect envoy -gateway mesh`: registers a mesh gateway through the agent API (`-register`, as
+// `connect envoy -gateway mesh|terminating`: registers a gateway through the agent API (`-register`, as
 // Consul's `consul connect envoy -gateway mesh -register` does) or finds one already registered.
+// The kinds differ only in Kind and the default service name.
 // Every flag is checked before anything is sent, so a bad one registers nothing.
 //
-// The registration is Consul's: Kind mesh-gateway, ID the -proxy-id or else the service name,
+// The registration is Consul's: Kind mesh-gateway (or terminating-gateway), ID the -proxy-id or else the service name,
 // Address and Port from -address, TaggedAddresses `lan` (-address) and `wan` (-wan-address), a
 // TCP check "mesh-gateway listening" on the LAN address every 10s; and when both addresses are
 // this host's own, Proxy.Config asks for listeners on the tagged addresses instead of the
@@ -18,8 +19,8 @@ import type { ParsedFlags } from './flags.js';
 import type { ApiClient } from './http-client.js';
 
 export const GATEWAY_FLAGS = {
-  gateway: { type: 'string', help: 'configure Envoy as a gateway of this kind: mesh (instead of -sidecar-for)' },
-  register: { type: 'bool', help: 'register the gateway with the agent before starting Envoy (with -gateway and -address; -service defaults to mesh-gateway)' },
+  gateway: { type: 'string', help: 'configure Envoy as a gateway of this kind: mesh or terminating (instead of -sidecar-for)' },
+  register: { type: 'bool', help: 'register the gateway with the agent before starting Envoy (with -gateway and -address; -service defaults to the kind: mesh-gateway, terminating-gateway)' },
   service: { type: 'string', help: "the gateway's service name: registered with -register, otherwise the one to find" },
   address: { type: 'string', help: 'IP:PORT of this host where services of this datacenter reach the gateway (LAN; with -register)' },
   'wan-address': { type: 'string', help: 'IP:PORT where other datacenters reach the gateway (WAN; with -register; default the LAN address)' },
@@ -27,9 +28,9 @@ export const GATEWAY_FLAGS = {
 } as const;
 
 const REGISTER_ONLY = ['address', 'wan-address', 'deregister-after-critical'] as const;
-const KINDS: Readonly<Record<string, string>> = { mesh: 'mesh-gateway' };
+const KINDS: Readonly<Record<string, string>> = { mesh: 'mesh-gateway', terminating: 'terminating-gateway' };
 /** Consul's other kinds: known, and not built here yet. */
-const NOT_YET = ['terminating', 'ingress', 'api'];
+const NOT_YET = ['ingress', 'api'];
 const DEFAULT_DEREGISTER_AFTER = '6h';
 
 type Flags = ParsedFlags<typeof GATEWAY_FLAGS> & { readonly 'proxy-id'?: string; readonly 'sidecar-for'?: string };
@@ -72,8 +73,9 @@ export function gatewayRequest(flags: Flags): GatewayRequest | undefined {
   }
   const kind = KINDS[raw];
   if (!kind) {
-    if (NOT_YET.includes(raw)) throw ValidationError.of('-gateway', `"${raw}" gateways are not supported yet; the one kind is "mesh"`);
-    throw ValidationError.of('-gateway', `must be "mesh" (Consul's kinds are mesh, terminating, ingress and api), got "${raw}"`);
+    const served = Object.keys(KINDS).map((k) => `"${k}"`).join(', ');
+    if (NOT_YET.includes(raw)) throw ValidationError.of('-gateway', `"${raw}" gateways are not supported yet; the kinds served are ${served}`);
+    throw ValidationError.of('-gateway', `must be one of ${served} (Consul's kinds are mesh, terminating, ingress and api), got "${raw}"`);
   }
   if (flags['sidecar-for'] !== undefined) throw ValidationError.of('-sidecar-for', 'cannot be combined with -gateway (a gateway is no sidecar)');
   const service = flags.service;

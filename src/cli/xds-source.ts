@@ -7,6 +7,7 @@
 // With ACLs enabled every stream is checked against its token (server/acl.ts) before any set
 // reaches it, and again whenever the token, its policies, roles or the registration change.
 import { combineLatest, distinctUntilChanged, finalize, map, of, shareReplay, switchMap, tap, type Observable } from 'rxjs';
+import type { Authorizer } from '../acl/authorizer.js';
 import type { TokenResolver } from '../acl/resolve.js';
 import type { ServiceInstance } from '../catalog/types.js';
 import { nullLogger, type Logger } from '../core/logger.js';
@@ -14,9 +15,10 @@ import { upstreamsWithoutHealthyInstances } from '../proxycfg/inspect.js';
 import { resourceSetOf, type EncodedResource, type ResourceSet } from '../core/resources.js';
 import type { Node } from '../gen/envoy/config/core/v3/base.js';
 import type { ProxyConfigManager, ProxyState } from '../proxycfg/manager.js';
+import { withLinkedServices } from '../proxycfg/terminating-gateway.js';
 import type { ProxylessServiceSnapshot } from '../proxycfg/proxyless.js';
 import { isGrpcClient } from '../server/clients.js';
-import { ACL_NOT_FOUND, proxylessMayRead, proxyStreamDenial } from '../server/acl.js';
+import { ACL_NOT_FOUND, mayHoldLeaf, proxylessMayRead, proxyStreamDenial } from '../server/acl.js';
 import { Waiting, type PendingResourceSet, type ProxyResourceSource, type SourceValue, type StreamCredentials } from '../server/source.js';
 import { generateResources } from '../xds/generate.js';
 import { encodeProxylessService } from '../xds/proxyless.js';
@@ -60,10 +62,19 @@ export function meshResourceSource(deps: MeshSourceDeps): ProxyResourceSource {
     for (const id of before) if (!now.has(id)) logger.info({ proxy: proxyId, upstream: id }, `upstream ${id} has a healthy instance again`);
     emptyUpstreams.set(proxyId, now);
   };
-  const proxy$ = (nodeId: string): Observable<SourceValue> =>
+  /** Per gateway, the linked services its token may not hold the leaf of (logged when that changes). */
+  const refusedLeaves = new Map<string, string>();
+  const noteRefused = (proxyId: string, services: readonly string[]) => {
+    const key = services.join(',');
+    if ((refusedLeaves.get(proxyId) ?? '') === key) return;
+    refusedLeaves.set(proxyId, key);
+    if (services.length > 0) logger.warn({ proxy: proxyId, services }, `the token lacks service:write on ${services.join(', ')}: the gateway gets no certificate for them and does not serve them`);
+  };
+  const proxy$ = (nodeId: string, authorizer?: Authorizer): Observable<SourceValue> =>
     deps.proxies.watch(nodeId).pipe(
+      map((state) => (authorizer ? narrowedByToken(state, authorizer, (services) => noteRefused(nodeId, services)) : state)),
       tap((state) => noteUpstreams(nodeId, state)),
-      finalize(() => emptyUpstreams.delete(nodeId)),
+      finalize(() => (emptyUpstreams.delete(nodeId), refusedLeaves.delete(nodeId))),
       map(toSource),
       distinctUntilChanged(),
     );
@@ -82,12 +93,23 @@ export function meshResourceSource(deps: MeshSourceDeps): ProxyResourceSource {
       // The decision first: a set is reached only through an allowing one, and a change that
       // denies replaces the set stream with the denial (the server ends the stream).
       return combineLatest([resolved$, registration(nodeId)]).pipe(
-        map(([resolved, reg]) => proxyStreamDenial(resolved, reg)),
-        distinctUntilChanged((a, b) => a?.message === b?.message),
-        switchMap((denied) => (denied ? of(denied) : proxy$(nodeId))),
+        map(([resolved, reg]) => ({ denied: proxyStreamDenial(resolved, reg), authorizer: resolved?.authorizer })),
+        distinctUntilChanged((a, b) => a.denied?.message === b.denied?.message && a.authorizer === b.authorizer),
+        switchMap(({ denied, authorizer }) => (denied ? of(denied) : proxy$(nodeId, authorizer))),
       );
     },
   };
+}
+
+/**
+ * A terminating gateway's snapshot without the linked services whose leaf the token may not hold
+ * (reported to `refused`); any other state as it is.
+ */
+function narrowedByToken(state: ProxyState, authorizer: Authorizer, refused: (services: readonly string[]) => void): ProxyState {
+  if (state.state !== 'snapshot' || state.snapshot.kind !== 'terminating-gateway') return state;
+  const snapshot = withLinkedServices(state.snapshot, (service) => mayHoldLeaf(authorizer, service));
+  refused(state.snapshot.services.filter((s) => !snapshot.services.includes(s)).map((s) => s.name));
+  return snapshot === state.snapshot ? state : { state: 'snapshot', snapshot };
 }
 
 /** Why a registration that is not of a served kind gets nothing. */

@@ -79,6 +79,9 @@ export function meshGatewayRemoteStatPrefix(namespace: string, datacenter: strin
 /** Stats of a mesh gateway's last filter chain (any other SNI, routed by the SNI itself). */
 export const MESH_GATEWAY_DEFAULT_STAT_PREFIX = 'mesh_gateway_local.default';
 
+/** Stats of a terminating gateway's last filter chain (any other SNI, routed by the SNI itself). */
+export const TERMINATING_GATEWAY_DEFAULT_STAT_PREFIX = 'terminating_gateway.default';
+
 export const LOCAL_APP_CLUSTER = 'local_app';
 
 export function publicListenerName(address: string, port: number): string {

@@ -18,7 +18,8 @@ import type { ConfigEntryOf, ServiceInstance } from '../catalog/types.js';
 import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
 import { DEFAULT_NAMESPACE, exposedClusterName, LOCAL_APP_CLUSTER } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, Issues, PROXY_DEFAULTS, SERVICE_DEFAULTS, sharedBy, type ProxyDeps } from './resolve.js';
-import type { AccessLogSettings, ConnectProxySnapshot, ExposedPath, IntentionSource, MeshTlsSettings, TlsSettings } from './snapshot.js';
+import type { AccessLogSettings, ConnectProxySnapshot, ExposedPath } from './snapshot.js';
+import { intentionSources, meshTlsSettings } from './service-settings.js';
 import { meshGatewayMode, overrideProtocolOf, resolveUpstreams, watchUpstreams, type UpstreamInputs } from './upstreams.js';
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1';
@@ -80,29 +81,6 @@ export function connectProxyInputs(proxy: ServiceInstance, deps: ProxyDeps): Obs
   return combineLatest([service, upstreams]).pipe(map(([s, u]) => ({ ...s, proxy, upstreams: u })));
 }
 
-/**
- * One narrowed list per intentions result: the shared watch hands every proxy of a service the
- * same result, so their snapshots hold the same array and what is built from it is shared.
- */
-const sourcesByResult = new WeakMap<readonly IntentionWithPermissions[], readonly IntentionSource[]>();
-
-function intentionSources(intentions: readonly IntentionWithPermissions[]): readonly IntentionSource[] {
-  let sources = sourcesByResult.get(intentions);
-  if (!sources) {
-    sources = Object.freeze(
-      intentions.map((i) => ({
-        sourceName: i.SourceName,
-        sourceNamespace: i.SourceNS,
-        action: i.Action,
-        precedence: i.Precedence,
-        ...(i.Permissions?.length ? { permissions: i.Permissions } : {}),
-      })),
-    );
-    sourcesByResult.set(intentions, sources);
-  }
-  return sources;
-}
-
 function optionalNumber<K extends string>(key: K, value: number | undefined): { [P in K]?: number } {
   return value === undefined ? {} : ({ [key]: value } as { [P in K]: number });
 }
@@ -124,33 +102,6 @@ function accessLogSettings(logs: NonNullable<ConfigEntryOf<'proxy-defaults'>['Ac
     accessLogsByEntry.set(logs, settings);
   }
   return { accessLogs: settings };
-}
-
-const meshTlsByEntry = new WeakMap<object, MeshTlsSettings>();
-
-type MeshTlsEntry = NonNullable<ConfigEntryOf<'mesh'>['TLS']>;
-
-function tlsSide(p: MeshTlsEntry['Incoming']): TlsSettings | undefined {
-  if (!p || (!p.TLSMinVersion && !p.TLSMaxVersion && !p.CipherSuites?.length)) return undefined;
-  return Object.freeze({
-    ...(p.TLSMinVersion ? { minVersion: p.TLSMinVersion } : {}),
-    ...(p.TLSMaxVersion ? { maxVersion: p.TLSMaxVersion } : {}),
-    ...(p.CipherSuites?.length ? { cipherSuites: Object.freeze([...p.CipherSuites]) } : {}),
-  });
-}
-
-/** The mesh entry's TLS, one object per entry (shared by every sidecar's snapshot). */
-function meshTlsSettings(tls: MeshTlsEntry | undefined): { meshTls?: MeshTlsSettings } {
-  if (!tls) return {};
-  let settings = meshTlsByEntry.get(tls);
-  if (!settings) {
-    const incoming = tlsSide(tls.Incoming);
-    const outgoing = tlsSide(tls.Outgoing);
-    if (!incoming && !outgoing) return {};
-    settings = Object.freeze({ ...(incoming ? { incoming } : {}), ...(outgoing ? { outgoing } : {}) });
-    meshTlsByEntry.set(tls, settings);
-  }
-  return { meshTls: settings };
 }
 
 type ExposeEntry = NonNullable<ServiceInstance['Proxy']>['Expose'];

@@ -9,17 +9,13 @@
 // service's sidecars (a subset's SNI, `<subset>.<svc>...`, to the sidecars its resolver's filter
 // selects), `*.<dc>.internal.<td>` of another datacenter to that datacenter's gateways
 // (their WAN addresses). The kinds table (kinds.ts) coalesces the inputs and builds the snapshot.
-import { isIP } from 'node:net';
 import { combineLatest, map, of, switchMap, type Observable } from 'rxjs';
 import type { CARoots } from '../ca/types.js';
-import { gatewayAddresses } from '../catalog/services/gateway-address.js';
-import { gatewayConfigSchema, proxyConfigSchema } from '../catalog/services/proxy-config.js';
-import { TAGGED_ADDRESS_LAN, TAGGED_ADDRESS_WAN } from '../catalog/services/tagged-addresses.js';
 import type { CheckServiceNode, FederationState, ServiceInstance } from '../catalog/types.js';
 import { DEFAULT_NAMESPACE } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, Issues, sharedBy, type ProxyDeps } from './resolve.js';
-import { remoteGatewayEndpoints } from './gateways.js';
-import type { GatewayListenerAddress, GatewayRemoteDatacenter, MeshGatewaySnapshot } from './snapshot.js';
+import { gatewayBasics, gatewayListeners, remoteGatewayEndpoints } from './gateways.js';
+import type { GatewayRemoteDatacenter, MeshGatewaySnapshot } from './snapshot.js';
 import { endpointsOf } from './upstreams.js';
 import { subsetNodes } from './chain.js';
 
@@ -77,49 +73,16 @@ function remoteDatacenter(state: FederationState): GatewayRemoteDatacenter {
   return dc;
 }
 
-/**
- * Where the gateway listens, as Consul decides it: its service address (`default`) unless
- * `envoy_gateway_no_default_bind`; its `lan` and `wan` tagged addresses with
- * `envoy_gateway_bind_tagged_addresses`; and every `envoy_gateway_bind_addresses` entry. One
- * listener per distinct address and port (the first name wins).
- */
-function listenerAddresses(inputs: MeshGatewayInputs, config: { envoy_gateway_no_default_bind?: boolean; envoy_gateway_bind_tagged_addresses?: boolean; envoy_gateway_bind_addresses?: Record<string, { Address: string; Port: number }> }): GatewayListenerAddress[] {
-  const { gateway } = inputs;
-  const nodeAddress = inputs.localGateways.find((g) => g.Service.ID === gateway.ID)?.Node.Address ?? '';
-  const candidates: GatewayListenerAddress[] = [];
-  if (!config.envoy_gateway_no_default_bind) candidates.push({ name: 'default', address: gateway.Address || nodeAddress, port: gateway.Port });
-  if (config.envoy_gateway_bind_tagged_addresses) {
-    const { lan, wan } = gatewayAddresses(gateway, nodeAddress);
-    candidates.push({ name: TAGGED_ADDRESS_LAN, address: lan.Address, port: lan.Port }, { name: TAGGED_ADDRESS_WAN, address: wan.Address, port: wan.Port });
-  }
-  for (const [name, a] of Object.entries(config.envoy_gateway_bind_addresses ?? {}).sort(([x], [y]) => (x < y ? -1 : 1))) candidates.push({ name, address: a.Address, port: a.Port });
-  const seen = new Set<string>();
-  return candidates.filter((l) => {
-    const key = `${l.address}:${l.port}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
 /** A complete snapshot from its inputs; configuration problems are listed in `issues`. */
 export function buildMeshGatewaySnapshot(inputs: MeshGatewayInputs): MeshGatewaySnapshot {
   const { gateway } = inputs;
   const issues = new Issues();
-  issues.parse(proxyConfigSchema, gateway.Proxy?.Config, ['Proxy', 'Config'], {});
-  const config = issues.parse(gatewayConfigSchema, gateway.Proxy?.Config, ['Proxy', 'Config'], {});
-  const listeners = listenerAddresses(inputs, config);
-  if (listeners.length === 0) issues.add('Proxy.Config.envoy_gateway_no_default_bind', 'the gateway would listen nowhere: set envoy_gateway_bind_tagged_addresses or envoy_gateway_bind_addresses too');
-  for (const l of listeners) {
-    if (isIP(l.address) === 0) issues.add(l.name === 'default' ? 'Address' : `TaggedAddresses.${l.name}.Address`, `"${l.address}" is not an IP address, so Envoy cannot listen on it`);
-  }
+  const { identity, config } = gatewayBasics(issues, gateway, inputs.roots.TrustDomain);
+  const nodeAddress = inputs.localGateways.find((g) => g.Service.ID === gateway.ID)?.Node.Address ?? '';
+  const listeners = gatewayListeners(issues, gateway, nodeAddress, config);
   return {
     kind: 'mesh-gateway',
-    proxyId: gateway.ID,
-    service: gateway.Service,
-    namespace: gateway.Namespace || DEFAULT_NAMESPACE,
-    datacenter: gateway.Datacenter,
-    trustDomain: inputs.roots.TrustDomain,
+    ...identity,
     listeners,
     services: inputs.services.map(({ name, subset, nodes }) => ({ name, subset, namespace: DEFAULT_NAMESPACE, endpoints: endpointsOf(nodes) })),
     datacenters: inputs.federationStates

@@ -49,6 +49,12 @@ export class SharedCatalogSource implements CatalogSource {
   watchFederationStates(): Observable<readonly FederationState[]> {
     return this.cache.get('federation-states', () => this.inner.watchFederationStates());
   }
+  watchServiceHealth(service: string): Observable<readonly CheckServiceNode[]> {
+    return this.cache.get(`service-health/${service}`, () => this.inner.watchServiceHealth(service));
+  }
+  watchTerminatingGateways(): Observable<readonly CheckServiceNode[]> {
+    return this.cache.get('terminating-gateways', () => this.inner.watchTerminatingGateways());
+  }
   openWatches(): string[] {
     return this.cache.keys();
   }

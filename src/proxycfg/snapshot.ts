@@ -4,7 +4,7 @@
 // carried whole, so the pure generators in src/xds read only fields that were resolved and
 // validated here, and make no decisions about defaults or user input.
 import type { CARoots, LeafCert } from '../ca/types.js';
-import type { CompiledDiscoveryChain } from '../catalog/config/chain.js';
+import type { CompiledDiscoveryChain, LoadBalancer } from '../catalog/config/chain.js';
 import type { IntentionPermission } from '../catalog/intentions/schema.js';
 import type { HealthStatus, Protocol } from '../catalog/types.js';
 import type { FieldIssue } from '../core/errors.js';
@@ -208,8 +208,64 @@ export interface MeshGatewaySnapshot extends ProxyIdentity {
   readonly connectTimeoutMs: number;
 }
 
+/** TLS a terminating gateway originates to a linked service's instances (files on the gateway's host, read by Envoy). */
+export interface OriginationTls {
+  readonly caFile: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly sni?: string;
+}
+
+/** A service a terminating gateway stands in for: it presents the service's certificate and enforces its intentions. */
+export interface LinkedService {
+  readonly name: string;
+  readonly namespace: string;
+  /** The service's service-defaults > proxy-defaults > tcp. */
+  readonly protocol: Protocol;
+  readonly intentions: readonly IntentionSource[];
+  /** Its service-resolver's subsets, sorted: each its own cluster and SNI. */
+  readonly subsets: readonly string[];
+  /** The resolver's ConnectTimeout, else the gateway's connect_timeout_ms, else 5s. */
+  readonly connectTimeoutMs: number;
+  /** HTTP: the resolver's RequestTimeout. */
+  readonly requestTimeoutMs?: number;
+  readonly loadBalancer?: LoadBalancer;
+  readonly tls?: OriginationTls;
+  /** HTTP: the Host header is rewritten to the instance's address (unless DisableAutoHostRewrite). */
+  readonly autoHostRewrite: boolean;
+}
+
+/** One cluster of a terminating gateway: a linked service or one of its subsets, and its instances. */
+export interface GatewayTarget {
+  readonly service: string;
+  readonly subset: string;
+  /** Instances addressed by host name: Envoy resolves the first healthy one itself (LOGICAL_DNS), as Consul's. */
+  readonly dns?: UpstreamEndpoint;
+  /** Instances addressed by IP (EDS); empty when `dns` is set. */
+  readonly endpoints: readonly UpstreamEndpoint[];
+}
+
+/** A terminating gateway: mesh mTLS in (as each linked service), its intentions, then out to the service's own instances. */
+export interface TerminatingGatewaySnapshot extends ProxyIdentity {
+  readonly kind: 'terminating-gateway';
+  readonly roots: CARoots;
+  readonly listeners: readonly GatewayListenerAddress[];
+  readonly defaultIntentionPolicy: 'allow' | 'deny';
+  /** Sorted by name; only services with instances (as Consul's). */
+  readonly services: readonly LinkedService[];
+  /** Every service's cluster, then its subsets', sorted by service then subset. */
+  readonly targets: readonly GatewayTarget[];
+  /** Each linked service's leaf, by service name (the Secrets row's only input besides the roots). */
+  readonly leaves: readonly { readonly service: string; readonly leaf: LeafCert }[];
+  /** How Envoy resolves host-name instances: the first healthy host name only (LOGICAL_DNS, the default) or all its addresses (STRICT_DNS; Proxy.Config envoy_dns_discovery_type). */
+  readonly dnsDiscoveryType: 'LOGICAL_DNS' | 'STRICT_DNS';
+  readonly meshTls?: MeshTlsSettings;
+  /** The mesh entry's HTTP.SanitizeXForwardedClientCert. */
+  readonly sanitizeXForwardedClientCert?: boolean;
+}
+
 /** Every served kind's snapshot. */
-export type ProxySnapshot = ConnectProxySnapshot | MeshGatewaySnapshot;
+export type ProxySnapshot = ConnectProxySnapshot | MeshGatewaySnapshot | TerminatingGatewaySnapshot;
 
 /** The proxy kinds Switchyard configures (a registration's `Kind`). */
 export type ProxyKind = ProxySnapshot['kind'];

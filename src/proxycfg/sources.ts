@@ -27,6 +27,10 @@ export interface CatalogSource {
   watchMeshGateways(): Observable<readonly CheckServiceNode[]>;
   /** Every datacenter's federation state (its mesh gateways) as this agent knows it. */
   watchFederationStates(): Observable<readonly FederationState[]>;
+  /** A service's own instances (not its sidecars), with checks: what a terminating gateway sends to. */
+  watchServiceHealth(service: string): Observable<readonly CheckServiceNode[]>;
+  /** This datacenter's terminating gateways, with checks. */
+  watchTerminatingGateways(): Observable<readonly CheckServiceNode[]>;
 }
 
 export interface CASource {

@@ -9,7 +9,8 @@
 // service-defaults, else proxy-defaults; Consul's precedence), through this datacenter's mesh
 // gateways (`local`, their LAN addresses), through the remote datacenter's gateways (`remote`,
 // their WAN addresses from its federation state), or at the remote sidecars directly (`none`,
-// the default). Its cluster is named by its SNI whichever way: the gateways route by it.
+// the default). Its cluster is named by its SNI whichever way: the gateways route by it. A local
+// target that a terminating gateway links is reached through that gateway (terminating-links.ts).
 import { combineLatest, map, of, switchMap, type Observable } from 'rxjs';
 import { defaultChain, type ChainTarget, type CompileResult } from '../catalog/config/chain.js';
 import { upstreamConfigSchema } from '../catalog/services/proxy-config.js';
@@ -20,6 +21,7 @@ import { DEFAULT_NAMESPACE, upstreamId } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, SERVICE_DEFAULTS, sharedBy, type Issues, type ProxyDeps } from './resolve.js';
 import { localGatewayEndpoints, remoteGatewayEndpoints } from './gateways.js';
 import { subsetNodes, watchChain } from './chain.js';
+import { gatewayLinks, withGateways } from './terminating-links.js';
 import type { PassiveHealthCheck, TargetEndpoints, UpstreamEndpoint, UpstreamLimits, UpstreamSnapshot } from './snapshot.js';
 import { parseDuration } from '../core/duration.js';
 
@@ -51,7 +53,9 @@ export type TargetInstances = { readonly local: readonly CheckServiceNode[] } | 
 
 /** What one chain target is reached through, seen from `localDatacenter`. */
 function targetInstances(deps: ProxyDeps, t: ChainTarget, localDatacenter: string): Observable<TargetInstances> {
-  if (t.datacenter === localDatacenter) return deps.catalog.watchConnectHealth(t.service).pipe(map((nodes) => ({ local: subsetNodes(nodes, t) })));
+  if (t.datacenter === localDatacenter) {
+    return combineLatest([deps.catalog.watchConnectHealth(t.service), gatewayLinks(deps, t.service)]).pipe(map(([nodes, links]) => ({ local: withGateways(subsetNodes(nodes, t), nodes.length > 0, links) })));
+  }
   return crossDatacenterInputs(deps, t.datacenter, t.service).pipe(map((remote) => ({ remote: { ...remote, remoteNodes: subsetNodes(remote.remoteNodes, t) } })));
 }
 

@@ -4,6 +4,8 @@
 // - a sidecar (connect-proxy) needs `service:write` on its destination service, any other
 //   registration (mesh, ingress, terminating gateway) `service:write` on its own service name,
 //   so a token for A that claims the node id of B's sidecar is refused before anything is sent;
+// - a terminating gateway gets only the linked services whose leaf its token may hold
+//   (`service:write` on each, as Consul's leaf signing requires; mayHoldLeaf);
 // - a proxyless gRPC client has no registration to check (Consul has no proxyless xDS): it needs
 //   a token that resolves, and sees only the services that token may `service:read`, as Consul's
 //   catalog and health endpoints filter what a token may read.
@@ -32,6 +34,16 @@ export function proxyStreamDenial(resolved: Resolved | undefined, registration: 
   const service = streamService(registration);
   if (resolved.authorizer.allows('service', 'write', service)) return undefined;
   return new Denied('permission-denied', `Permission denied: token with AccessorID '${resolved.token.AccessorID}' lacks permission 'service:write' on "${service}"`);
+}
+
+/**
+ * Whether a stream holding `authorizer` may receive `service`'s leaf certificate and key: a
+ * terminating gateway presents each linked service's identity, and Consul signs that leaf only for
+ * a token with `service:write` on the service. A linked service the token may not write is served
+ * by none of the gateway's resources (its leaf, chain, cluster).
+ */
+export function mayHoldLeaf(authorizer: Authorizer, service: string): boolean {
+  return authorizer.allows('service', 'write', service);
 }
 
 /** Whether a proxyless client holding `authorizer` may see `service`. */

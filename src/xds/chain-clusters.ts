@@ -30,7 +30,7 @@ const LB_POLICIES: Readonly<Record<string, Cluster_LbPolicy>> = {
 };
 
 /** The cluster fields a resolver's LoadBalancer sets (none: Envoy's round robin). */
-function loadBalancerFields(lb: LoadBalancer | undefined): Partial<Cluster> {
+export function loadBalancerFields(lb: LoadBalancer | undefined): Partial<Cluster> {
   if (!lb?.Policy) return {};
   const fields: Partial<Cluster> = { lbPolicy: LB_POLICIES[lb.Policy] ?? Cluster_LbPolicy.ROUND_ROBIN };
   if (lb.Policy === 'ring_hash' && lb.RingHashConfig) {

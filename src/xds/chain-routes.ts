@@ -68,7 +68,7 @@ function headerChanges(h: HeaderModifiers | undefined): { add: HeaderValueOption
   return { add, remove: [...(h?.Remove ?? [])] };
 }
 
-function hashPolicies(lb: LoadBalancer | undefined): RouteAction_HashPolicy[] {
+export function hashPolicies(lb: LoadBalancer | undefined): RouteAction_HashPolicy[] {
   return (lb?.HashPolicies ?? []).map((p): RouteAction_HashPolicy => {
     const terminal = p.Terminal ?? false;
     if (p.SourceIP) return { terminal, policySpecifier: { $case: 'connectionProperties', value: { sourceIp: true } } };

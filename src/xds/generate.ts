@@ -18,6 +18,7 @@ import { sharedInterner, type ResourceInterner } from './encode.js';
 import { clusterLoadAssignment } from './endpoints.js';
 import { chainEdsClusters } from './chain-clusters.js';
 import { MESH_GATEWAY_RESOURCES } from './mesh-gateway.js';
+import { TERMINATING_GATEWAY_RESOURCES } from './terminating-gateway.js';
 import { generateListeners, listenerRouteNames } from './listeners.js';
 import { builtRow, byKey, sharedRow, type ResourceTable } from './resource-table.js';
 import { generateRoutes } from './routes.js';
@@ -86,6 +87,7 @@ export const CONNECT_PROXY_RESOURCES: ResourceTable<ConnectProxySnapshot> = [
 export const RESOURCE_TABLES: { readonly [K in ProxyKind]: ResourceTable<SnapshotOf<K>> } = {
   'connect-proxy': CONNECT_PROXY_RESOURCES,
   'mesh-gateway': MESH_GATEWAY_RESOURCES,
+  'terminating-gateway': TERMINATING_GATEWAY_RESOURCES,
 };
 
 export type GenerateResult = { readonly ok: true; readonly resources: ResourceSet } | { readonly ok: false; readonly issues: readonly FieldIssue[] };

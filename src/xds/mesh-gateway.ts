@@ -8,12 +8,11 @@ import { targetSni } from '../catalog/config/chain.js';
 import {
   datacenterSni,
   datacenterWildcardSni,
-  gatewayListenerName,
   MESH_GATEWAY_DEFAULT_STAT_PREFIX,
   meshGatewayLocalStatPrefix,
   meshGatewayRemoteStatPrefix,
 } from '../core/names.js';
-import { encode, pack } from '../core/proto.js';
+import { encode } from '../core/proto.js';
 import type { EncodedResource } from '../core/resources.js';
 import { TypeUrl } from '../core/type-urls.js';
 import { Cluster, Cluster_DiscoveryType } from '../gen/envoy/config/cluster/v3/cluster.js';
@@ -21,20 +20,17 @@ import { TrafficDirection } from '../gen/envoy/config/core/v3/base.js';
 import { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint.js';
 import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
 import { FilterChain } from '../gen/envoy/config/listener/v3/listener_components.js';
-import { TlsInspector } from '../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.js';
-import { SniCluster } from '../gen/envoy/extensions/filters/network/sni_cluster/v3/sni_cluster.js';
 import type { MeshGatewaySnapshot, UpstreamEndpoint } from '../proxycfg/snapshot.js';
-import { millis, socketAddress } from './address.js';
+import { millis } from './address.js';
 import { adsConfigSource } from './config-source.js';
 import type { ResourceInterner } from './encode.js';
 import { clusterChildren } from './clusters.js';
 import { clusterLoadAssignment } from './endpoints.js';
 import { tcpProxyFilter } from './filters.js';
+import { gatewayListenersAt, sniClusterChain } from './gateway-listeners.js';
 import { builtRow, byKey, sharedRow, type ResourceTable, type RowInputs } from './resource-table.js';
 import { byName } from './sort.js';
 
-export const TLS_INSPECTOR_FILTER = 'envoy.filters.listener.tls_inspector';
-export const SNI_CLUSTER_FILTER = 'envoy.filters.network.sni_cluster';
 
 /** What a gateway forwards to, by cluster name (the SNI it matches, or the datacenter's cluster). */
 interface Route {
@@ -88,22 +84,8 @@ type ListenerInputs = RowInputs<MeshGatewaySnapshot, 'trustDomain' | 'datacenter
 function gatewayListeners(s: ListenerInputs): Listener[] {
   const chains = routes(s).map((r) => FilterChain.fromPartial({ filterChainMatch: { serverNames: [r.serverName] }, filters: [tcpProxyFilter(r.statPrefix, r.cluster)] }));
   // Any other SNI goes to the cluster it names (Consul's last chain); unknown names find none.
-  chains.push(
-    FilterChain.fromPartial({
-      filters: [{ name: SNI_CLUSTER_FILTER, configType: { $case: 'typedConfig', value: pack(SniCluster, SniCluster.fromPartial({})) } }, tcpProxyFilter(MESH_GATEWAY_DEFAULT_STAT_PREFIX, '')],
-    }),
-  );
-  return s.listeners
-    .map((l) =>
-      Listener.fromPartial({
-        name: gatewayListenerName(l.name, l.address, l.port),
-        address: socketAddress(l.address, l.port),
-        trafficDirection: TrafficDirection.UNSPECIFIED,
-        listenerFilters: [{ name: TLS_INSPECTOR_FILTER, configType: { $case: 'typedConfig', value: pack(TlsInspector, TlsInspector.fromPartial({})) } }],
-        filterChains: chains,
-      }),
-    )
-    .sort(byName);
+  chains.push(sniClusterChain(MESH_GATEWAY_DEFAULT_STAT_PREFIX));
+  return gatewayListenersAt(s.listeners, TrafficDirection.UNSPECIFIED, chains);
 }
 
 /** One ClusterLoadAssignment per cluster, built once per (endpoints list, cluster name). */

@@ -3,9 +3,10 @@
 // the RBAC filter's per-route config. A route update applies to the next request on every open
 // connection, so a new deny intention stops requests on pooled connections at once (rules in
 // the listener would only reach connections opened after the listener update).
-import { LOCAL_APP_CLUSTER, PUBLIC_LISTENER_ROUTE } from '../core/names.js';
+import { CONNECT_AUTHZ_STAT_PREFIX, LOCAL_APP_CLUSTER, PUBLIC_LISTENER_ROUTE } from '../core/names.js';
 import { upstreamRouteConfiguration } from './chain-routes.js';
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
+import type { RouteAction } from '../gen/envoy/config/route/v3/route_components.js';
 import { pack } from '../core/proto.js';
 import { RBACPerRoute } from '../gen/envoy/extensions/filters/http/rbac/v3/rbac.js';
 import { HTTP_RBAC_FILTER, intentionRules, type IntentionInputs } from './rbac.js';
@@ -24,30 +25,25 @@ import { byName } from './sort.js';
  */
 export function publicListenerRoute(snap: IntentionInputs & Pick<RouteInputs, 'publicListener'>): RouteConfiguration {
   const { requestTimeoutMs, idleTimeoutMs } = snap.publicListener;
-  const route = RouteConfiguration.fromPartial({
-    name: PUBLIC_LISTENER_ROUTE,
-    virtualHosts: [
-      {
-        name: PUBLIC_LISTENER_ROUTE,
-        domains: ['*'],
-        routes: [
-          {
-            match: { pathSpecifier: { $case: 'prefix', value: '/' } },
-            action: {
-              $case: 'route',
-              value: {
-                clusterSpecifier: { $case: 'cluster', value: LOCAL_APP_CLUSTER },
-                ...(requestTimeoutMs !== undefined ? { timeout: millis(requestTimeoutMs) } : {}),
-                ...(idleTimeoutMs !== undefined ? { idleTimeout: millis(idleTimeoutMs) } : {}),
-              },
-            },
-          },
-        ],
-      },
-    ],
-    validateClusters: false,
+  const route = catchAllRoute(PUBLIC_LISTENER_ROUTE, LOCAL_APP_CLUSTER, {
+    ...(requestTimeoutMs !== undefined ? { timeout: millis(requestTimeoutMs) } : {}),
+    ...(idleTimeoutMs !== undefined ? { idleTimeout: millis(idleTimeoutMs) } : {}),
   });
-  const rbac = pack(RBACPerRoute, RBACPerRoute.fromPartial({ rbac: { rules: intentionRules(snap, true) } }));
+  return withIntentions(route, snap);
+}
+
+/** A RouteConfiguration (and its one virtual host) named `name`, sending every request to `cluster`. */
+export function catchAllRoute(name: string, cluster: string, action: Partial<RouteAction>, validateClusters = false): RouteConfiguration {
+  return RouteConfiguration.fromPartial({
+    name,
+    virtualHosts: [{ name, domains: ['*'], routes: [{ match: { pathSpecifier: { $case: 'prefix', value: '/' } }, action: { $case: 'route', value: { ...action, clusterSpecifier: { $case: 'cluster', value: cluster } } } }] }],
+    validateClusters,
+  });
+}
+
+/** The route's virtual hosts with the intentions as the HTTP RBAC filter's per-route config (checked per request). */
+export function withIntentions(route: RouteConfiguration, intentions: IntentionInputs): RouteConfiguration {
+  const rbac = pack(RBACPerRoute, RBACPerRoute.fromPartial({ rbac: { rules: intentionRules(intentions, true) } }));
   return { ...route, virtualHosts: route.virtualHosts.map((vh) => ({ ...vh, typedPerFilterConfig: { [HTTP_RBAC_FILTER]: rbac } })) };
 }
 

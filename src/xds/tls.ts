@@ -7,7 +7,7 @@ import type { TransportSocket } from '../gen/envoy/config/core/v3/base.js';
 import { SubjectAltNameMatcher_SanType, TlsParameters, TlsParameters_TlsProtocol } from '../gen/envoy/extensions/transport_sockets/tls/v3/common.js';
 import { SdsSecretConfig } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
 import { CommonTlsContext, DownstreamTlsContext, UpstreamTlsContext } from '../gen/envoy/extensions/transport_sockets/tls/v3/tls.js';
-import type { ConnectProxySnapshot, MeshTlsSettings, TlsSettings } from '../proxycfg/snapshot.js';
+import type { ConnectProxySnapshot, MeshTlsSettings, OriginationTls, TlsSettings } from '../proxycfg/snapshot.js';
 import { adsConfigSource } from './config-source.js';
 
 const TLS_TRANSPORT_SOCKET = 'tls';
@@ -98,16 +98,42 @@ export function upstreamTransportSocket(snap: TlsIdentity, sni: string, peerSpif
   return { name: TLS_TRANSPORT_SOCKET, configType: { $case: 'typedConfig', value: pack(UpstreamTlsContext, ctx) } };
 }
 
-/** Server side of the public listener: our leaf, client certificates required and chained to the roots. */
-export function downstreamTransportSocket(snap: TlsIdentity & Pick<ConnectProxySnapshot, 'publicListener'>): TransportSocket {
+/** Server side of mesh mTLS as `identity` (its leaf), client certificates required and chained to the roots. */
+export function serverTransportSocket(identity: TlsIdentity, protocol: Protocol): TransportSocket {
   const ctx = DownstreamTlsContext.fromPartial({
     commonTlsContext: {
-      tlsParams: meshTlsParams(snap.meshTls?.incoming),
-      alpnProtocols: alpnFor(snap.publicListener.protocol),
-      tlsCertificateSdsSecretConfigs: [leafSds(snap)],
-      validationContextType: { $case: 'validationContextSdsSecretConfig', value: rootsSds(snap) },
+      tlsParams: meshTlsParams(identity.meshTls?.incoming),
+      alpnProtocols: alpnFor(protocol),
+      tlsCertificateSdsSecretConfigs: [leafSds(identity)],
+      validationContextType: { $case: 'validationContextSdsSecretConfig', value: rootsSds(identity) },
     },
     requireClientCertificate: true,
   });
   return { name: TLS_TRANSPORT_SOCKET, configType: { $case: 'typedConfig', value: pack(DownstreamTlsContext, ctx) } };
+}
+
+/** Server side of the public listener: our leaf, client certificates required and chained to the roots. */
+export function downstreamTransportSocket(snap: TlsIdentity & Pick<ConnectProxySnapshot, 'publicListener'>): TransportSocket {
+  return serverTransportSocket(snap, snap.publicListener.protocol);
+}
+
+/**
+ * TLS a gateway originates to a service outside the mesh, from files on the gateway's host (Envoy
+ * reads them): the CA that signs the service's certificate, optionally a client certificate and
+ * key, and the SNI to send, which the service's certificate must also carry as a DNS SAN.
+ */
+export function originationTransportSocket(tls: OriginationTls): TransportSocket {
+  const file = (filename: string) => ({ specifier: { $case: 'filename' as const, value: filename } });
+  const common = CommonTlsContext.fromPartial({
+    tlsCertificates: tls.certFile ? [{ certificateChain: file(tls.certFile), privateKey: file(tls.keyFile ?? '') }] : [],
+    validationContextType: {
+      $case: 'validationContext',
+      value: {
+        trustedCa: file(tls.caFile),
+        ...(tls.sni ? { matchTypedSubjectAltNames: [{ sanType: SubjectAltNameMatcher_SanType.DNS, matcher: { matchPattern: { $case: 'exact', value: tls.sni } } }] } : {}),
+      },
+    },
+  });
+  const ctx = UpstreamTlsContext.fromPartial({ commonTlsContext: common, ...(tls.sni ? { sni: tls.sni } : {}) });
+  return { name: TLS_TRANSPORT_SOCKET, configType: { $case: 'typedConfig', value: pack(UpstreamTlsContext, ctx) } };
 }

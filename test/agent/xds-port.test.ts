@@ -94,7 +94,7 @@ describe('the agent xDS port', () => {
     const logger = recordingLogger();
     const a = await TestAgent.start({}, { logger });
     agents.push(a);
-    const gateway = { ID: 'tgw', Name: 'tgw', Kind: 'terminating-gateway', Port: 8443, Address: '127.0.0.1' };
+    const gateway = { ID: 'tgw', Name: 'tgw', Kind: 'ingress-gateway', Port: 8443, Address: '127.0.0.1' };
     assert.equal((await a.put('/v1/agent/service/register', gateway)).status, 200);
     assert.equal((await a.put('/v1/agent/service/register', { ID: 'api', Name: 'api', Port: 8080 })).status, 200);
     const tgw = open(a, 'tgw');
@@ -102,12 +102,12 @@ describe('the agent xDS port', () => {
     const api = open(a, 'api');
     api.subscribe(Cluster);
     const waiting = await waitFor('the gateway waiting in the status', async () => (await xdsStatus(a, 'tgw')).Waiting ?? undefined);
-    assert.equal(waiting.Reason, 'proxy kind "terminating-gateway" is not supported');
+    assert.equal(waiting.Reason, 'proxy kind "ingress-gateway" is not supported');
     const typical = await waitFor('the typical service waiting in the status', async () => (await xdsStatus(a, 'api')).Waiting ?? undefined);
     assert.match(typical.Reason, /not a proxy/);
     await tgw.expectNothing();
     assert.equal(tgw.ended, undefined, 'the stream stays open and waits');
-    const logged = logger.entries.filter((e) => e.fields.proxy === 'tgw' && e.msg.includes('proxy kind "terminating-gateway" is not supported'));
+    const logged = logger.entries.filter((e) => e.fields.proxy === 'tgw' && e.msg.includes('proxy kind "ingress-gateway" is not supported'));
     assert.equal(logged.length, 1, 'logged once');
     assert.equal(logged[0]?.level, 'info');
   });

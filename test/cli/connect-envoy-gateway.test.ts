@@ -94,12 +94,25 @@ describe('switchyard connect envoy -gateway mesh', () => {
     await agent.api.put('/v1/agent/service/deregister/mesh-gateway', {});
   });
 
+  it('registers a terminating gateway named terminating-gateway without -service, as Consul does', async () => {
+    const r = await run('-gateway', 'terminating', '-register', '-address', `127.0.0.1:${lanPort + 5}`, '-bootstrap', ...common());
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual((JSON.parse(r.out) as Bootstrap).node, { id: 'terminating-gateway', cluster: 'terminating-gateway' });
+    const gw = (await services())['terminating-gateway'] as Service;
+    assert.deepEqual([gw.Kind, gw.Service, gw.Address, gw.Port], ['terminating-gateway', 'terminating-gateway', '127.0.0.1', lanPort + 5]);
+    // Without -register it finds the registered one, and refuses to take a mesh gateway for it.
+    const found = await run('-gateway', 'terminating', '-bootstrap', ...common());
+    assert.equal(found.code, 0, found.err);
+    assert.deepEqual((JSON.parse(found.out) as Bootstrap).node, { id: 'terminating-gateway', cluster: 'terminating-gateway' });
+    await agent.api.put('/v1/agent/service/deregister/terminating-gateway', {});
+  });
+
   it('refuses bad flags with an error naming the flag, and registers nothing', async () => {
     const before = await services();
     const reg = (...extra: string[]) => ['-gateway', 'mesh', '-register', '-service', 'gw-bad', '-address', `127.0.0.1:${lanPort + 3}`, ...extra];
     const cases: [string[], RegExp][] = [
-      [['-gateway', 'gateway', '-register', '-service', 'gw-bad', '-address', '127.0.0.1:8443'], /-gateway: must be "mesh" .*got "gateway"/],
-      [['-gateway', 'terminating', '-register', '-service', 'gw-bad', '-address', '127.0.0.1:8443'], /-gateway: "terminating" gateways are not supported yet/],
+      [['-gateway', 'gateway', '-register', '-service', 'gw-bad', '-address', '127.0.0.1:8443'], /-gateway: must be one of "mesh", "terminating" .*got "gateway"/],
+      [['-gateway', 'api', '-register', '-service', 'gw-bad', '-address', '127.0.0.1:8443'], /-gateway: "api" gateways are not supported yet/],
       [['-register', '-service', 'gw-bad', '-address', '127.0.0.1:8443'], /-register: is only valid with -gateway/],
       [['-gateway', 'mesh', '-register', '-service', 'gw-bad'], /-address: is required with -register/],
       [['-gateway', 'mesh', '-register', '-service', 'gw bad', '-address', '127.0.0.1:8443'], /-service: must contain only letters.*got "gw bad"/],

@@ -154,6 +154,8 @@ describe('connect-proxy snapshots', () => {
       'leaf/web',
       'roots',
       'service/web-proxy',
+      // The terminating gateways that might stand in for an upstream (none here).
+      'terminating-gateways',
     ]);
     for (const key of keys) {
       const logs = src.subscriptions(key);

@@ -117,6 +117,12 @@ export class MarbleSources implements CatalogSource, CASource {
   watchFederationStates() {
     return this.watch<readonly FederationState[]>('federation-states', []);
   }
+  watchServiceHealth(service: string) {
+    return this.watch<readonly CheckServiceNode[]>(`service-health/${service}`, []);
+  }
+  watchTerminatingGateways() {
+    return this.watch<readonly CheckServiceNode[]>('terminating-gateways', []);
+  }
   watchRoots() {
     return this.watch<CARoots>('roots', testRoots());
   }

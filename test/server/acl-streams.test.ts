@@ -198,6 +198,34 @@ describe('ACLs on xDS streams (default deny)', () => {
     assert.deepEqual(own.resources.map((r) => r.name), [leafSecretName('web')]);
   });
 
+  it("gives a terminating gateway only the linked services whose leaf its token may hold (service:write), and the rest once it may", async () => {
+    await ok(agent, 'PUT', '/v1/agent/service/register', management, { ID: 'tgw-1', Name: 'tgw', Kind: 'terminating-gateway', Address: '127.0.0.1', Port: await freePort() });
+    await ok(agent, 'PUT', '/v1/config', management, { Kind: 'terminating-gateway', Name: 'tgw', Services: [{ Name: 'web' }, { Name: 'db' }] });
+    const rules = (db: 'read' | 'write') => `service "tgw" { policy = "write" }\nservice "web" { policy = "write" }\nservice "db" { policy = "${db}" }`;
+    const policy = (await ok(agent, 'PUT', '/v1/acl/policy', management, { Name: 'tgw-links', Rules: rules('read') })).json;
+    const t = await token({ Policies: [{ ID: policy.ID }] });
+    const c = envoy('tgw-1', t.SecretID);
+    c.subscribe(Cluster);
+    const clusters = await c.expect('gateway clusters');
+    assert.deepEqual(clusters.resources.map((r) => r.name.split('.')[0]), ['web'], 'no cluster for db, which the token may only read');
+    c.ack(clusters);
+    c.subscribe(Secret, [leafSecretName('web'), leafSecretName('db')]);
+    const secrets = await c.expect('the leaf the token may hold');
+    assert.deepEqual(secrets.resources.map((r) => r.name), [leafSecretName('web')]);
+    c.ack(secrets);
+    await waitFor("the refused linked service in the log", () => logger.entries.some((e) => e.level === 'warn' && e.fields.proxy === 'tgw-1' && /lacks service:write on db/.test(e.msg)));
+
+    await ok(agent, 'PUT', `/v1/acl/policy/${policy.ID}`, management, { Name: 'tgw-links', Rules: rules('write') });
+    const got = new Set<string>();
+    await waitFor("db's cluster and leaf once the token may write db", async () => {
+      const r = await c.expect('more resources');
+      c.ack(r);
+      for (const x of r.resources) got.add(x.name);
+      return got.has(leafSecretName('db')) && [...got].some((n) => n.startsWith('db.'));
+    }, { timeoutMs: 10_000 });
+    assert.equal(c.ended, undefined, 'the stream stays open');
+  });
+
   it('gives a proxyless gRPC client only the services its token may read, and more when its policy grants more', async () => {
     const policy = (await ok(agent, 'PUT', '/v1/acl/policy', management, { Name: 'reads-web', Rules: 'service "web" { policy = "read" }' })).json;
     const t = await token({ Policies: [{ ID: policy.ID }] });

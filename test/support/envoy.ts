@@ -30,13 +30,15 @@ export interface ValidateResult {
 }
 
 /** `envoy --mode validate` over a full config (JSON object or text). */
-export async function validateConfig(config: unknown): Promise<ValidateResult> {
+/** `cwd`: where Envoy resolves relative file names in the config (a gateway's CAFile, say). */
+export async function validateConfig(config: unknown, cwd?: string): Promise<ValidateResult> {
   const dir = mkdtempSync(join(tmpdir(), 'sy-validate-'));
   const file = join(dir, 'envoy.json');
   writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config));
   try {
     const { stdout, stderr } = await execFileP(await envoyBinary(), ['--mode', 'validate', '-c', file, '--log-level', 'error', '--disable-hot-restart'], {
       maxBuffer: 16 << 20,
+      ...(cwd ? { cwd } : {}),
     });
     return { ok: true, output: stdout + stderr };
   } catch (err) {

@@ -3,6 +3,7 @@
 // bootstrap compared with its canonical-JSON golden, and the whole lot accepted by a real
 // Envoy (`envoy --mode validate`).
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { firstValueFrom } from 'rxjs';
 import { toJson } from '../../src/core/proto.js';
@@ -14,7 +15,7 @@ import { generateResources } from '../../src/xds/generate.js';
 import { validateConfig } from '../support/envoy.js';
 import { fixedCASource } from '../support/fixed-ca.js';
 import { assertGolden } from '../support/golden.js';
-import { loadScenario, scenarioNames } from '../support/scenario.js';
+import { FIXTURES, loadScenario, scenarioNames } from '../support/scenario.js';
 import { scenarioCatalog } from '../support/scenario-catalog.js';
 import { resourcesJson, staticEnvoyConfig } from '../support/static-envoy-config.js';
 
@@ -108,6 +109,15 @@ const REQUIRED = [
   'expose-paths-local-app-paths',
   'expose-paths-new-cluster-http2',
   'connect-proxy-upstream-defaults',
+  // Terminating gateways (Consul's agent/xds/testdata terminating-gateway cases).
+  'terminating-gateway',
+  'terminating-gateway-no-services',
+  'terminating-gateway-service-subsets',
+  'terminating-gateway-hostname-service-subsets',
+  'terminating-gateway-lb-config',
+  'terminating-gateway-sni',
+  'terminating-gateway-http2-upstream',
+  'terminating-gateway-custom-and-tagged-addresses',
 ];
 
 async function generateScenario(name: string) {
@@ -143,7 +153,8 @@ describe('xDS golden files', () => {
       const { resources, bootstrap } = await generateScenario(name);
       for (const [file, typeUrl] of GOLDEN_FILES) assertGolden(name, file, resourcesJson(resources, typeUrl));
       assertGolden(name, 'bootstrap.json', bootstrap);
-      const result = await validateConfig(staticEnvoyConfig(bootstrap, resources));
+      // Relative file names (a terminating gateway's CAFile, CertFile, KeyFile) name the fixed test certificates.
+      const result = await validateConfig(staticEnvoyConfig(bootstrap, resources), join(FIXTURES, 'certs'));
       assert.ok(result.ok, `Envoy rejected scenario ${name}:\n${result.output}`);
     });
   }

@@ -50,7 +50,7 @@ const bindAddress = z.strictObject({
 /**
  * `Proxy.Config` of a gateway: Consul's gateway keys (extra listeners on the tagged addresses or
  * on named bind addresses, none on the service address, the connect timeout to what it routes
- * to), checked in addition to proxyConfigSchema, which already bounds the map and checks that
+ * to, how host names are resolved), checked in addition to proxyConfigSchema, which already bounds the map and checks that
  * it is an object.
  */
 export const gatewayConfigSchema = z.looseObject({
@@ -58,4 +58,9 @@ export const gatewayConfigSchema = z.looseObject({
   envoy_gateway_no_default_bind: z.boolean().optional(),
   envoy_gateway_bind_tagged_addresses: z.boolean().optional(),
   envoy_gateway_bind_addresses: z.record(z.string().min(1, 'must not be empty'), bindAddress).optional(),
+  // How a terminating gateway's Envoy resolves a host-name instance (Consul's key, any case).
+  envoy_dns_discovery_type: z
+    .string()
+    .refine((v) => ['logical_dns', 'strict_dns'].includes(v.toLowerCase()), 'must be LOGICAL_DNS or STRICT_DNS')
+    .optional(),
 });
