@@ -3,7 +3,7 @@
 // the RBAC filter's per-route config. A route update applies to the next request on every open
 // connection, so a new deny intention stops requests on pooled connections at once (rules in
 // the listener would only reach connections opened after the listener update).
-import { CONNECT_AUTHZ_STAT_PREFIX, LOCAL_APP_CLUSTER, PUBLIC_LISTENER_ROUTE } from '../core/names.js';
+import { LOCAL_APP_CLUSTER, PUBLIC_LISTENER_ROUTE } from '../core/names.js';
 import { upstreamRouteConfiguration } from './chain-routes.js';
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import type { RouteAction } from '../gen/envoy/config/route/v3/route_components.js';
