@@ -106,6 +106,12 @@ export function aclToken(flags: { token?: string; 'token-file'?: string }, env: 
   return undefined;
 }
 
+/** The registration's `envoy_extra_static_clusters_json` (checked when it was registered). */
+function extraClustersOf(proxy: ServiceInstance): string | undefined {
+  const v = proxy.Proxy?.Config?.envoy_extra_static_clusters_json;
+  return typeof v === 'string' ? v : undefined;
+}
+
 /** `host:port` with a port in range; errors name the flag. */
 export function hostPort(flag: string, raw: string): { host: string; port: number } {
   const m = /^(.+):(\d+)$/.exec(raw);
@@ -174,6 +180,7 @@ export const connectEnvoyCommand: Command = {
       adsMode: mode,
       token,
       xdsTls,
+      extraStaticClustersJson: extraClustersOf(proxy),
     });
     const json = JSON.stringify(toJson(Bootstrap, bootstrap), null, 2);
     if (flags.bootstrap) {

@@ -79,6 +79,21 @@ export function meshGatewayRemoteStatPrefix(namespace: string, datacenter: strin
 /** Stats of a mesh gateway's last filter chain (any other SNI, routed by the SNI itself). */
 export const MESH_GATEWAY_DEFAULT_STAT_PREFIX = 'mesh_gateway_local.default';
 
+/** An ingress gateway's HTTP listener: `<protocol>:<address>:<port>` (a tcp one is named as an upstream's, `<svc>:<address>:<port>`). */
+export function ingressListenerName(protocol: string, address: string, port: number): string {
+  return `${protocol}:${address}:${port}`;
+}
+
+/** RDS name of an ingress gateway's HTTP listener's routes: its port, as Consul names them. */
+export function ingressRouteName(port: number): string {
+  return String(port);
+}
+
+/** Stat prefix of an ingress gateway's HTTP listener. */
+export function ingressStatPrefix(port: number): string {
+  return `ingress_upstream_${port}`;
+}
+
 export const LOCAL_APP_CLUSTER = 'local_app';
 
 export function publicListenerName(address: string, port: number): string {

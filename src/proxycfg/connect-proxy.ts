@@ -18,7 +18,8 @@ import type { ConfigEntryOf, ServiceInstance } from '../catalog/types.js';
 import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
 import { DEFAULT_NAMESPACE } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, Issues, PROXY_DEFAULTS, SERVICE_DEFAULTS, sharedBy, type ProxyDeps } from './resolve.js';
-import type { AccessLogSettings, ConnectProxySnapshot, IntentionSource, MeshTlsSettings, TlsSettings } from './snapshot.js';
+import type { AccessLogSettings, ConnectProxySnapshot, IntentionSource } from './snapshot.js';
+import { meshTlsSettings } from './mesh-tls.js';
 import { meshGatewayMode, resolveUpstreams, watchUpstreams, type UpstreamInputs } from './upstreams.js';
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1';
@@ -116,33 +117,6 @@ function accessLogSettings(logs: NonNullable<ConfigEntryOf<'proxy-defaults'>['Ac
     accessLogsByEntry.set(logs, settings);
   }
   return { accessLogs: settings };
-}
-
-const meshTlsByEntry = new WeakMap<object, MeshTlsSettings>();
-
-type MeshTlsEntry = NonNullable<ConfigEntryOf<'mesh'>['TLS']>;
-
-function tlsSide(p: MeshTlsEntry['Incoming']): TlsSettings | undefined {
-  if (!p || (!p.TLSMinVersion && !p.TLSMaxVersion && !p.CipherSuites?.length)) return undefined;
-  return Object.freeze({
-    ...(p.TLSMinVersion ? { minVersion: p.TLSMinVersion } : {}),
-    ...(p.TLSMaxVersion ? { maxVersion: p.TLSMaxVersion } : {}),
-    ...(p.CipherSuites?.length ? { cipherSuites: Object.freeze([...p.CipherSuites]) } : {}),
-  });
-}
-
-/** The mesh entry's TLS, one object per entry (shared by every sidecar's snapshot). */
-function meshTlsSettings(tls: MeshTlsEntry | undefined): { meshTls?: MeshTlsSettings } {
-  if (!tls) return {};
-  let settings = meshTlsByEntry.get(tls);
-  if (!settings) {
-    const incoming = tlsSide(tls.Incoming);
-    const outgoing = tlsSide(tls.Outgoing);
-    if (!incoming && !outgoing) return {};
-    settings = Object.freeze({ ...(incoming ? { incoming } : {}), ...(outgoing ? { outgoing } : {}) });
-    meshTlsByEntry.set(tls, settings);
-  }
-  return { meshTls: settings };
 }
 
 /** A complete snapshot from its inputs; configuration problems are listed in `issues`. */

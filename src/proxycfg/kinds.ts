@@ -7,6 +7,7 @@ import { asyncScheduler, map, throttleTime, type Observable, type SchedulerLike 
 import type { ServiceInstance, ServiceKind } from '../catalog/types.js';
 import { buildConnectProxySnapshot, connectProxyInputs } from './connect-proxy.js';
 import { buildMeshGatewaySnapshot, meshGatewayInputs } from './mesh-gateway.js';
+import { buildIngressGatewaySnapshot, ingressGatewayInputs } from './ingress-gateway.js';
 import type { ProxyDeps } from './resolve.js';
 import type { ProxyKind, ProxySnapshot, SnapshotOf } from './snapshot.js';
 
@@ -57,6 +58,7 @@ function row<K extends ProxyKind, I>(module: ProxyKindModule<K, I>): KindRow<K> 
 export const PROXY_KINDS: { readonly [K in ProxyKind]: KindRow<K> } = {
   'connect-proxy': row({ kind: 'connect-proxy', inputs: connectProxyInputs, build: buildConnectProxySnapshot }),
   'mesh-gateway': row({ kind: 'mesh-gateway', inputs: meshGatewayInputs, build: buildMeshGatewaySnapshot }),
+  'ingress-gateway': row({ kind: 'ingress-gateway', inputs: ingressGatewayInputs, build: buildIngressGatewaySnapshot }),
 };
 
 /** Any kind's row, as the manager uses it (the registration's Kind picks it). */

@@ -17,7 +17,7 @@ import { gatewayConfigSchema, proxyConfigSchema } from '../catalog/services/prox
 import { TAGGED_ADDRESS_LAN, TAGGED_ADDRESS_WAN } from '../catalog/services/tagged-addresses.js';
 import type { CheckServiceNode, FederationState, ServiceInstance } from '../catalog/types.js';
 import { DEFAULT_NAMESPACE } from '../core/names.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, Issues, sharedBy, type ProxyDeps } from './resolve.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, gatewayIdentity, Issues, sharedBy, type ProxyDeps } from './resolve.js';
 import { remoteGatewayEndpoints } from './gateways.js';
 import type { GatewayListenerAddress, GatewayRemoteDatacenter, MeshGatewaySnapshot } from './snapshot.js';
 import { endpointsOf } from './upstreams.js';
@@ -115,11 +115,7 @@ export function buildMeshGatewaySnapshot(inputs: MeshGatewayInputs): MeshGateway
   }
   return {
     kind: 'mesh-gateway',
-    proxyId: gateway.ID,
-    service: gateway.Service,
-    namespace: gateway.Namespace || DEFAULT_NAMESPACE,
-    datacenter: gateway.Datacenter,
-    trustDomain: inputs.roots.TrustDomain,
+    ...gatewayIdentity(gateway, inputs.roots.TrustDomain),
     listeners,
     services: inputs.services.map(({ name, subset, nodes }) => ({ name, subset, namespace: DEFAULT_NAMESPACE, endpoints: endpointsOf(nodes) })),
     datacenters: inputs.federationStates

@@ -14,6 +14,7 @@ import {
   serviceNameOrWildcard,
   tlsVersionRules,
   tlsVersion,
+  notSupportedYet,
 } from './common.js';
 
 const sds = z.strictObject({ ClusterName: z.string().optional(), CertResource: z.string().optional() }).superRefine((v, ctx) => {
@@ -42,7 +43,8 @@ const ingressService = z.strictObject({
   Namespace: namespace.optional(),
   Partition: partition.optional(),
   Hosts: z.array(z.string().min(1, 'must not be empty')).optional(),
-  TLS: z.strictObject({ SDS: sds.optional() }).optional(),
+  // A certificate of its own per service (its own filter chain by SNI) is not built yet.
+  TLS: notSupportedYet("a service's own TLS certificate; set TLS on the listener or the entry").optional(),
   RequestHeaders: headerModifiers.optional(),
   ResponseHeaders: headerModifiers.optional(),
   ...limits,
@@ -61,6 +63,15 @@ const listener = z
       if (s.Hosts?.length && s.Name === '*') issue(ctx, ['Services', i, 'Hosts'], 'cannot be set on the wildcard service "*"');
     });
     for (const i of duplicates(services, (s) => s.Name)) issue(ctx, ['Services', i, 'Name'], 'is listed more than once on this listener');
+    // Envoy refuses a domain twice in one route configuration, and wildcards other than a leading label.
+    const seen = new Set<string>();
+    services.forEach((s, i) =>
+      (s.Hosts ?? []).forEach((h, j) => {
+        if (h !== '*' && h.replace(/^\*\./, '').includes('*')) issue(ctx, ['Services', i, 'Hosts', j], `"${h}": a wildcard is only allowed as the leftmost label (*.example.com) or as "*" alone`);
+        if (seen.has(h)) issue(ctx, ['Services', i, 'Hosts', j], `"${h}" is a host of another service of this listener`);
+        seen.add(h);
+      }),
+    );
   });
 
 export const ingressGatewaySchema = z

@@ -12,6 +12,15 @@ const timeoutMs = z.number().int('must be an integer').min(1, 'must be at least 
 /** Timeouts Envoy takes 0 for as "none": 0 to one day. */
 const localTimeoutMs = z.number().int('must be an integer').min(0, 'must not be negative').max(MAX_CONNECT_TIMEOUT_MS, `must be at most ${MAX_CONNECT_TIMEOUT_MS} (one day)`);
 
+function staticClustersJson(v: string): boolean {
+  try {
+    const list: unknown = JSON.parse(`[${v}]`);
+    return Array.isArray(list) && list.every((c) => typeof c === 'object' && c !== null && typeof (c as { name?: unknown }).name === 'string');
+  } catch {
+    return false;
+  }
+}
+
 /** `Proxy.Config` */
 export const proxyConfigSchema = boundedOpaque(
   z.looseObject({
@@ -24,6 +33,8 @@ export const proxyConfigSchema = boundedOpaque(
     local_idle_timeout_ms: localTimeoutMs.optional(),
     // At most this many connections to the app at once (local_app's circuit breaker); 0: Envoy's default.
     max_inbound_connections: z.number().int('must be an integer').min(0, 'must not be negative').max(4_294_967_295, 'must fit in 32 bits').optional(),
+    // Consul's: cluster definitions (Envoy JSON, comma-separated) the bootstrap adds to its static clusters.
+    envoy_extra_static_clusters_json: z.string().refine(staticClustersJson, 'must be one or more JSON objects (Envoy cluster definitions, each with a "name"), comma-separated').optional(),
   }),
 );
 
