@@ -149,8 +149,8 @@ function baseIdArgs(passthrough: readonly string[]): string[] {
 
 export const connectEnvoyCommand: Command = {
   name: 'connect envoy',
-  summary: 'Run (or print the bootstrap of) an Envoy sidecar or mesh gateway configured by Switchyard',
-  help: `${flagsHelp(FLAGS)}\n\nA mesh gateway: -gateway mesh -register [-service NAME] -address IP:PORT [-wan-address IP:PORT]\nregisters it with the agent first (NAME defaults to mesh-gateway; ID: -proxy-id, else NAME); without -register, -gateway mesh\n[-service NAME | -proxy-id ID] finds a registered one. (Consul's -bind-address and -expose-servers\nare not supported.)\n\nArguments after -- are passed to Envoy; without a --base-id among them Envoy runs with\n--use-dynamic-base-id, so several sidecars can share a host. Envoy is found through $ENVOY_BIN,\nPATH, or .tools/.`,
+  summary: 'Run (or print the bootstrap of) an Envoy sidecar, mesh gateway or ingress gateway configured by Switchyard',
+  help: `${flagsHelp(FLAGS)}\n\nA mesh gateway: -gateway mesh -register [-service NAME] -address IP:PORT [-wan-address IP:PORT]\nregisters it with the agent first (NAME defaults to mesh-gateway; ID: -proxy-id, else NAME); without -register, -gateway mesh\n[-service NAME | -proxy-id ID] finds a registered one. (Consul's -bind-address and -expose-servers\nare not supported.) An ingress gateway: -gateway ingress -register [-service NAME] -address IP:PORT\n(NAME defaults to ingress-gateway; its listeners, from its ingress-gateway entry, bind the address's IP).\n\nArguments after -- are passed to Envoy; without a --base-id among them Envoy runs with\n--use-dynamic-base-id, so several sidecars can share a host. Envoy is found through $ENVOY_BIN,\nPATH, or .tools/.`,
   async run(args, io) {
     const { flags, positional, passthrough } = parseFlags(FLAGS, args);
     noArguments(positional, 'arguments for Envoy go after --');
