@@ -89,6 +89,11 @@ export function ingressRouteName(port: number): string {
   return String(port);
 }
 
+/** RDS name of the routes of a service with its own certificate on an ingress listener: `<port>_<svc>`. */
+export function ingressServiceRouteName(port: number, service: string): string {
+  return `${port}_${service}`;
+}
+
 /** Stat prefix of an ingress gateway's HTTP listener. */
 export function ingressStatPrefix(port: number): string {
   return `ingress_upstream_${port}`;

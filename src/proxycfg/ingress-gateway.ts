@@ -112,10 +112,16 @@ export function ingressGatewayInputs(gateway: ServiceInstance, deps: ProxyDeps):
 
 type TlsEntry = NonNullable<IngressEntry['TLS']>;
 
-/** The listener's TLS over the entry's (Consul's precedence: the listener's fields, where set, win). */
-function listenerTls(entryTls: TlsEntry | undefined, own: TlsEntry | undefined): IngressListenerTls | undefined {
-  const enabled = own?.Enabled ?? entryTls?.Enabled ?? false;
-  const sds = own?.SDS?.ClusterName ? own.SDS : entryTls?.SDS?.ClusterName ? entryTls.SDS : undefined;
+type SdsEntry = NonNullable<TlsEntry['SDS']>;
+
+/**
+ * The listener's TLS over the entry's (Consul's precedence: the listener's fields, where set, win;
+ * a service's own SDS certificate over both, with their versions and ciphers).
+ */
+function listenerTls(entryTls: TlsEntry | undefined, own: TlsEntry | undefined, serviceSds?: SdsEntry): IngressListenerTls | undefined {
+  // As Consul: a listener can turn TLS on for itself, not off against the entry's.
+  const enabled = (entryTls?.Enabled ?? false) || (own?.Enabled ?? false);
+  const sds = serviceSds?.ClusterName ? serviceSds : own?.SDS?.ClusterName ? own.SDS : entryTls?.SDS?.ClusterName ? entryTls.SDS : undefined;
   if (!enabled && !sds) return undefined;
   const min = own?.TLSMinVersion ?? entryTls?.TLSMinVersion;
   const max = own?.TLSMaxVersion ?? entryTls?.TLSMaxVersion;
@@ -168,6 +174,7 @@ export function buildIngressGatewaySnapshot(inputs: IngressGatewayInputs): Ingre
         hosts: s.fromWildcard ? [] : [...(s.service.Hosts ?? [])],
         ...(s.service.RequestHeaders ? { requestHeaders: s.service.RequestHeaders } : {}),
         ...(s.service.ResponseHeaders ? { responseHeaders: s.service.ResponseHeaders } : {}),
+        ...(!s.fromWildcard && s.service.TLS?.SDS?.ClusterName ? { tls: listenerTls(entry?.TLS, l.listener.TLS, s.service.TLS.SDS) } : {}),
         upstreamId: id,
       });
     }

@@ -207,6 +207,8 @@ export interface IngressListenerService {
   readonly hosts: readonly string[];
   readonly requestHeaders?: HeaderChanges;
   readonly responseHeaders?: HeaderChanges;
+  /** Its own certificate (TLS.SDS): its own filter chain, chosen by SNI among its hosts, and its own routes. */
+  readonly tls?: IngressListenerTls;
   /** The id of its entry in the snapshot's `upstreams`. */
   readonly upstreamId: string;
 }

@@ -6,7 +6,7 @@
 // chain — and TLS from the gateway's leaf or the operator's SDS certificate when the entry or the
 // listener enables it. Clusters, endpoints and Secrets are a sidecar's upstreams' own (shared
 // rows and chain-clusters.ts): mTLS to the services' sidecars with the gateway's own identity.
-import { ingressListenerName, ingressRouteName, ingressStatPrefix, upstreamListenerName, upstreamStatPrefix } from '../core/names.js';
+import { ingressListenerName, ingressRouteName, ingressServiceRouteName, ingressStatPrefix, upstreamListenerName, upstreamStatPrefix } from '../core/names.js';
 import { TypeUrl } from '../core/type-urls.js';
 import { Cluster } from '../gen/envoy/config/cluster/v3/cluster.js';
 import { TrafficDirection } from '../gen/envoy/config/core/v3/base.js';
@@ -17,7 +17,7 @@ import type { IngressGatewaySnapshot, IngressListener, IngressListenerService, U
 import { socketAddress } from './address.js';
 import { chainRoutes, headerChanges, tcpUpstreamCluster } from './chain-routes.js';
 import { clusterChildren, upstreamClusters } from './clusters.js';
-import { httpConnectionManagerFilter, isHttp, tcpProxyFilter } from './filters.js';
+import { httpConnectionManagerFilter, isHttp, tcpProxyFilter, tlsInspectorFilter } from './filters.js';
 import { builtRow, sharedRow, type ResourceTable, type RowInputs } from './resource-table.js';
 import { endpointResources, secretResources } from './shared-rows.js';
 import { byName } from './sort.js';
@@ -44,19 +44,40 @@ function listenerName(l: IngressListener): string {
   return isHttp(l.protocol) ? ingressListenerName(l.protocol, l.address, l.port) : upstreamListenerName(l.services[0]?.name ?? '', l.address, l.port);
 }
 
+/** Services with a certificate of their own: each gets its filter chain (by SNI) and routes (`<port>_<svc>`). */
+function ownCertServices(l: IngressListener): IngressListenerService[] {
+  return isHttp(l.protocol) ? l.services.filter((s) => s.tls) : [];
+}
+
+/** The RouteConfigurations an HTTP listener's chains fetch: one per service with its own certificate, then the port's. */
+function routeNames(l: IngressListener): string[] {
+  return [...ownCertServices(l).map((s) => ingressServiceRouteName(l.port, s.name)), ingressRouteName(l.port)];
+}
+
 function ingressListener(snap: ListenerInputs, l: IngressListener): Listener {
-  let filter;
-  if (isHttp(l.protocol)) {
-    filter = httpConnectionManagerFilter(ingressStatPrefix(l.port), l.protocol, { rds: ingressRouteName(l.port) });
-  } else {
+  const transport = (tls: IngressListener['tls']) => (tls ? { transportSocket: ingressTransportSocket(snap, tls, l.protocol) } : {});
+  if (!isHttp(l.protocol)) {
     const u = upstreamOf(snap.upstreams, l.services[0] as IngressListenerService);
-    filter = tcpProxyFilter(upstreamStatPrefix(u.destinationName, u.namespace, u.datacenter), tcpUpstreamCluster(snap.trustDomain, u));
+    const filter = tcpProxyFilter(upstreamStatPrefix(u.destinationName, u.namespace, u.datacenter), tcpUpstreamCluster(snap.trustDomain, u));
+    return Listener.fromPartial({ name: listenerName(l), address: socketAddress(l.address, l.port), trafficDirection: TrafficDirection.OUTBOUND, filterChains: [{ filters: [filter], ...transport(l.tls) }] });
   }
+  // A service with its own certificate is chosen by SNI (the TLS inspector reads it), as in Consul; the rest share the default chain.
+  const own = ownCertServices(l);
+  const chain = (statPrefix: string, rds: string, tls: IngressListener['tls'], serverNames?: readonly string[]) => ({
+    ...(serverNames ? { filterChainMatch: { serverNames: [...serverNames] } } : {}),
+    filters: [httpConnectionManagerFilter(statPrefix, l.protocol, { rds })],
+    ...transport(tls),
+  });
+  const chains = [
+    ...own.map((s) => chain(`${ingressStatPrefix(l.port)}_${s.name}`, ingressServiceRouteName(l.port, s.name), s.tls, s.hosts)),
+    chain(ingressStatPrefix(l.port), ingressRouteName(l.port), l.tls),
+  ];
   return Listener.fromPartial({
     name: listenerName(l),
     address: socketAddress(l.address, l.port),
     trafficDirection: TrafficDirection.OUTBOUND,
-    filterChains: [{ filters: [filter], ...(l.tls ? { transportSocket: ingressTransportSocket(snap, l.tls, l.protocol) } : {}) }],
+    ...(own.length ? { listenerFilters: [tlsInspectorFilter()] } : {}),
+    filterChains: chains,
   });
 }
 
@@ -75,15 +96,15 @@ export function ingressDomains(s: Pick<IngressListenerService, 'name' | 'hosts'>
 type RouteInputs = RowInputs<IngressGatewaySnapshot, 'trustDomain' | 'listeners' | 'upstreams'>;
 
 /**
- * One virtual host per service, its routes from its chain, the ingress entry's header changes on
- * it. A domain is claimed by the first service that names it (listed services come before those a
+ * A RouteConfiguration of one virtual host per service, its routes from its chain, the ingress
+ * entry's header changes on it. A domain is claimed by the first service that names it (listed services come before those a
  * wildcard brings): Envoy refuses a domain twice in one RouteConfiguration.
  */
-function listenerRoutes(snap: RouteInputs, l: IngressListener): RouteConfiguration {
+function routeConfiguration(snap: RouteInputs, name: string, port: number, services: readonly IngressListenerService[]): RouteConfiguration {
   const claimed = new Set<string>();
   const virtualHosts: VirtualHost[] = [];
-  for (const s of l.services) {
-    const domains = ingressDomains(s, l.port).filter((d) => !claimed.has(d));
+  for (const s of services) {
+    const domains = ingressDomains(s, port).filter((d) => !claimed.has(d));
     if (domains.length === 0) continue;
     for (const d of domains) claimed.add(d);
     const req = headerChanges(s.requestHeaders);
@@ -98,11 +119,19 @@ function listenerRoutes(snap: RouteInputs, l: IngressListener): RouteConfigurati
       responseHeadersToRemove: res.remove,
     } as unknown as VirtualHost);
   }
-  return RouteConfiguration.fromPartial({ name: ingressRouteName(l.port), virtualHosts, validateClusters: false });
+  return RouteConfiguration.fromPartial({ name, virtualHosts, validateClusters: false });
+}
+
+/** The port's routes (services without a certificate of their own), and each own-certificate service's. */
+function listenerRoutes(snap: RouteInputs, l: IngressListener): RouteConfiguration[] {
+  return [
+    ...ownCertServices(l).map((s) => routeConfiguration(snap, ingressServiceRouteName(l.port, s.name), l.port, [s])),
+    routeConfiguration(snap, ingressRouteName(l.port), l.port, l.services.filter((s) => !s.tls)),
+  ];
 }
 
 function ingressRoutes(snap: RouteInputs): RouteConfiguration[] {
-  return snap.listeners.filter((l) => isHttp(l.protocol)).map((l) => listenerRoutes(snap, l)).sort(byName);
+  return snap.listeners.filter((l) => isHttp(l.protocol)).flatMap((l) => listenerRoutes(snap, l)).sort(byName);
 }
 
 /** Every type an ingress gateway receives, in xDS send order. */
@@ -125,7 +154,7 @@ export const INGRESS_GATEWAY_RESOURCES: ResourceTable<IngressGatewaySnapshot> = 
     name: (l) => l.name,
     children: (i, l) => {
       const listener = i.listeners.find((x) => isHttp(x.protocol) && listenerName(x) === l.name);
-      return listener ? [ingressRouteName(listener.port)] : [];
+      return listener ? routeNames(listener) : [];
     },
   }),
   builtRow({ typeUrl: TypeUrl.Route, type: RouteConfiguration, fields: ['trustDomain', 'listeners', 'upstreams'], generate: ingressRoutes, name: (r) => r.name, children: () => [] }),

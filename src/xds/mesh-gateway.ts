@@ -21,7 +21,6 @@ import { TrafficDirection } from '../gen/envoy/config/core/v3/base.js';
 import { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint.js';
 import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
 import { FilterChain } from '../gen/envoy/config/listener/v3/listener_components.js';
-import { TlsInspector } from '../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.js';
 import { SniCluster } from '../gen/envoy/extensions/filters/network/sni_cluster/v3/sni_cluster.js';
 import type { MeshGatewaySnapshot, UpstreamEndpoint } from '../proxycfg/snapshot.js';
 import { millis, socketAddress } from './address.js';
@@ -29,11 +28,10 @@ import { adsConfigSource } from './config-source.js';
 import type { ResourceInterner } from './encode.js';
 import { clusterChildren } from './clusters.js';
 import { clusterLoadAssignment } from './endpoints.js';
-import { tcpProxyFilter } from './filters.js';
+import { tcpProxyFilter, tlsInspectorFilter } from './filters.js';
 import { builtRow, byKey, sharedRow, type ResourceTable, type RowInputs } from './resource-table.js';
 import { byName } from './sort.js';
 
-export const TLS_INSPECTOR_FILTER = 'envoy.filters.listener.tls_inspector';
 export const SNI_CLUSTER_FILTER = 'envoy.filters.network.sni_cluster';
 
 /** What a gateway forwards to, by cluster name (the SNI it matches, or the datacenter's cluster). */
@@ -99,7 +97,7 @@ function gatewayListeners(s: ListenerInputs): Listener[] {
         name: gatewayListenerName(l.name, l.address, l.port),
         address: socketAddress(l.address, l.port),
         trafficDirection: TrafficDirection.UNSPECIFIED,
-        listenerFilters: [{ name: TLS_INSPECTOR_FILTER, configType: { $case: 'typedConfig', value: pack(TlsInspector, TlsInspector.fromPartial({})) } }],
+        listenerFilters: [tlsInspectorFilter()],
         filterChains: chains,
       }),
     )

@@ -111,6 +111,7 @@ const REQUIRED = [
   'ingress-with-tls-listener-cipher-suites',
   'ingress-with-sds-listener-level',
   'ingress-with-sds-listener-level-wildcard',
+  'ingress-with-sds-service-level-mixed-tls',
   'ingress-with-chain',
   'ingress-with-chain-and-splitter',
   'ingress-with-chain-and-router',
