@@ -19,18 +19,19 @@ import type { ParsedFlags } from './flags.js';
 import type { ApiClient } from './http-client.js';
 
 export const GATEWAY_FLAGS = {
-  gateway: { type: 'string', help: 'configure Envoy as a gateway of this kind: mesh or terminating (instead of -sidecar-for)' },
-  register: { type: 'bool', help: 'register the gateway with the agent before starting Envoy (with -gateway and -address; -service defaults to the kind: mesh-gateway, terminating-gateway)' },
+  gateway: { type: 'string', help: 'configure Envoy as a gateway of this kind: mesh, terminating or ingress (instead of -sidecar-for)' },
+  register: { type: 'bool', help: 'register the gateway with the agent before starting Envoy (with -gateway and -address; -service defaults to the kind: mesh-gateway, terminating-gateway, ingress-gateway)' },
   service: { type: 'string', help: "the gateway's service name: registered with -register, otherwise the one to find" },
-  address: { type: 'string', help: 'IP:PORT of this host where services of this datacenter reach the gateway (LAN; with -register)' },
+  address: { type: 'string', help: "IP:PORT of this host where services of this datacenter reach the gateway (LAN; with -register); an ingress gateway's listeners bind its IP (0.0.0.0: every interface)" },
   'wan-address': { type: 'string', help: 'IP:PORT where other datacenters reach the gateway (WAN; with -register; default the LAN address)' },
   'deregister-after-critical': { type: 'string', help: "how long the registered gateway's check may fail before the agent deregisters it (with -register; default 6h)" },
 } as const;
 
 const REGISTER_ONLY = ['address', 'wan-address', 'deregister-after-critical'] as const;
-const KINDS: Readonly<Record<string, string>> = { mesh: 'mesh-gateway', terminating: 'terminating-gateway' };
+const KINDS: Readonly<Record<string, string>> = { mesh: 'mesh-gateway', terminating: 'terminating-gateway', ingress: 'ingress-gateway' };
 /** Consul's other kinds: known, and not built here yet. */
-const NOT_YET = ['ingress', 'api'];
+const NOT_YET = ['api'];
+const SERVED = () => Object.keys(KINDS).map((k) => `"${k}"`).join(', ');
 const DEFAULT_DEREGISTER_AFTER = '6h';
 
 type Flags = ParsedFlags<typeof GATEWAY_FLAGS> & { readonly 'proxy-id'?: string; readonly 'sidecar-for'?: string };
@@ -73,9 +74,8 @@ export function gatewayRequest(flags: Flags): GatewayRequest | undefined {
   }
   const kind = KINDS[raw];
   if (!kind) {
-    const served = Object.keys(KINDS).map((k) => `"${k}"`).join(', ');
-    if (NOT_YET.includes(raw)) throw ValidationError.of('-gateway', `"${raw}" gateways are not supported yet; the kinds served are ${served}`);
-    throw ValidationError.of('-gateway', `must be one of ${served} (Consul's kinds are mesh, terminating, ingress and api), got "${raw}"`);
+    if (NOT_YET.includes(raw)) throw ValidationError.of('-gateway', `"${raw}" gateways are not supported yet; the kinds served are ${SERVED()}`);
+    throw ValidationError.of('-gateway', `must be one of ${SERVED()} (Consul's kinds are mesh, terminating, ingress and api), got "${raw}"`);
   }
   if (flags['sidecar-for'] !== undefined) throw ValidationError.of('-sidecar-for', 'cannot be combined with -gateway (a gateway is no sidecar)');
   const service = flags.service;
@@ -93,6 +93,7 @@ export function gatewayRequest(flags: Flags): GatewayRequest | undefined {
   const name = service ?? kind;
   if (flags.address === undefined) throw ValidationError.of('-address', "is required with -register: the gateway's LAN address, IP:PORT");
   if (proxyId !== undefined && (proxyId === '' || proxyId.includes('/'))) throw ValidationError.of('-proxy-id', `must be a service ID (not empty, no "/"), got "${proxyId}"`);
+  if (kind === 'ingress-gateway') return { kind, register: ingressRegistration(flags, name, proxyId), proxyId: proxyId ?? name, service: name };
   const lan = ipPort('address', flags.address);
   const wan = flags['wan-address'] === undefined ? undefined : ipPort('wan-address', flags['wan-address']);
   if (!ownAddress(lan.Address)) throw ValidationError.of('-address', `${lan.Address} is not an address of this host, so Envoy could not bind it; give one of its interface addresses`);
@@ -110,6 +111,20 @@ export function gatewayRequest(flags: Flags): GatewayRequest | undefined {
     Check: { Name: `${kind} listening`, TCP: formatAddress(lan), Interval: '10s', DeregisterCriticalServiceAfter: deregisterAfter },
   };
   return { kind, register, proxyId: register.ID, service: name };
+}
+
+/**
+ * An ingress gateway's registration, as Consul's: its listeners come from its ingress-gateway
+ * entry and bind the registration's Address (0.0.0.0 or :: binds every interface), so there is
+ * no WAN address and no check on the registration's port (nothing need listen there).
+ */
+function ingressRegistration(flags: Flags, name: string, proxyId: string | undefined): Record<string, unknown> {
+  if (flags['wan-address'] !== undefined) throw ValidationError.of('-wan-address', 'is only valid with -gateway mesh (an ingress gateway has no WAN address)');
+  if (flags['deregister-after-critical'] !== undefined) throw ValidationError.of('-deregister-after-critical', 'is only valid with -gateway mesh (an ingress gateway is registered without a check)');
+  const a = ipPort('address', flags.address as string);
+  const any = a.Address === '0.0.0.0' || a.Address === '::';
+  if (!any && !ownAddress(a.Address)) throw ValidationError.of('-address', `${a.Address} is not an address of this host, so Envoy could not bind its listeners; give one of its interface addresses, or 0.0.0.0`);
+  return { Kind: 'ingress-gateway', ID: proxyId ?? name, Name: name, Address: a.Address, Port: a.Port };
 }
 
 /** Registers the gateway when asked, then reads its registration back (what the bootstrap is built from). */

@@ -106,6 +106,12 @@ export function aclToken(flags: { token?: string; 'token-file'?: string }, env: 
   return undefined;
 }
 
+/** The registration's `envoy_extra_static_clusters_json` (checked when it was registered). */
+function extraClustersOf(proxy: ServiceInstance): string | undefined {
+  const v = proxy.Proxy?.Config?.envoy_extra_static_clusters_json;
+  return typeof v === 'string' ? v : undefined;
+}
+
 /** `host:port` with a port in range; errors name the flag. */
 export function hostPort(flag: string, raw: string): { host: string; port: number } {
   const m = /^(.+):(\d+)$/.exec(raw);
@@ -143,8 +149,8 @@ function baseIdArgs(passthrough: readonly string[]): string[] {
 
 export const connectEnvoyCommand: Command = {
   name: 'connect envoy',
-  summary: 'Run (or print the bootstrap of) an Envoy sidecar, mesh gateway or terminating gateway configured by Switchyard',
-  help: `${flagsHelp(FLAGS)}\n\nA mesh gateway: -gateway mesh -register [-service NAME] -address IP:PORT [-wan-address IP:PORT]\nregisters it with the agent first (NAME defaults to mesh-gateway; ID: -proxy-id, else NAME); without -register, -gateway mesh\n[-service NAME | -proxy-id ID] finds a registered one. -gateway terminating does the same for a terminating gateway\n(NAME defaults to terminating-gateway). (Consul's -bind-address and -expose-servers\nare not supported.)\n\nArguments after -- are passed to Envoy; without a --base-id among them Envoy runs with\n--use-dynamic-base-id, so several sidecars can share a host. Envoy is found through $ENVOY_BIN,\nPATH, or .tools/.`,
+  summary: 'Run (or print the bootstrap of) an Envoy sidecar, mesh gateway, terminating gateway or ingress gateway configured by Switchyard',
+  help: `${flagsHelp(FLAGS)}\n\nA mesh gateway: -gateway mesh -register [-service NAME] -address IP:PORT [-wan-address IP:PORT]\nregisters it with the agent first (NAME defaults to mesh-gateway; ID: -proxy-id, else NAME); without -register, -gateway mesh\n[-service NAME | -proxy-id ID] finds a registered one. -gateway terminating does the same for a terminating gateway\n(NAME defaults to terminating-gateway). An ingress gateway: -gateway ingress -register [-service NAME] -address IP:PORT\n(NAME defaults to ingress-gateway; its listeners, from its ingress-gateway entry, bind the address's IP).\n(Consul's -bind-address and -expose-servers are not supported.)\n\nArguments after -- are passed to Envoy; without a --base-id among them Envoy runs with\n--use-dynamic-base-id, so several sidecars can share a host. Envoy is found through $ENVOY_BIN,\nPATH, or .tools/.`,
   async run(args, io) {
     const { flags, positional, passthrough } = parseFlags(FLAGS, args);
     noArguments(positional, 'arguments for Envoy go after --');
@@ -174,6 +180,7 @@ export const connectEnvoyCommand: Command = {
       adsMode: mode,
       token,
       xdsTls,
+      extraStaticClustersJson: extraClustersOf(proxy),
     });
     const json = JSON.stringify(toJson(Bootstrap, bootstrap), null, 2);
     if (flags.bootstrap) {

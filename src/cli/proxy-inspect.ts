@@ -48,6 +48,8 @@ export function proxyInspector(deps: InspectorDeps): ProxyInspector {
       case 'snapshot':
         snapshot = state.snapshot;
         for (const issue of state.snapshot.issues) problems.push(`configuration problem: ${issue.path ? `${issue.path}: ` : ''}${issue.message}`);
+        // A gateway with nothing to serve yet (no ingress-gateway entry) is not an error, but it is a problem to see.
+        if ('notice' in state.snapshot && state.snapshot.notice) problems.push(state.snapshot.notice);
         break;
     }
     if (xds?.GenerationError && !problems.some((p) => p.startsWith('configuration problem'))) problems.push(xds.GenerationError.Error);

@@ -81,6 +81,25 @@ export const MESH_GATEWAY_DEFAULT_STAT_PREFIX = 'mesh_gateway_local.default';
 
 /** Stats of a terminating gateway's last filter chain (any other SNI, routed by the SNI itself). */
 export const TERMINATING_GATEWAY_DEFAULT_STAT_PREFIX = 'terminating_gateway.default';
+/** An ingress gateway's HTTP listener: `<protocol>:<address>:<port>` (a tcp one is named as an upstream's, `<svc>:<address>:<port>`). */
+export function ingressListenerName(protocol: string, address: string, port: number): string {
+  return `${protocol}:${address}:${port}`;
+}
+
+/** RDS name of an ingress gateway's HTTP listener's routes: its port, as Consul names them. */
+export function ingressRouteName(port: number): string {
+  return String(port);
+}
+
+/** RDS name of the routes of a service with its own certificate on an ingress listener: `<port>_<svc>`. */
+export function ingressServiceRouteName(port: number, service: string): string {
+  return `${port}_${service}`;
+}
+
+/** Stat prefix of an ingress gateway's HTTP listener. */
+export function ingressStatPrefix(port: number): string {
+  return `ingress_upstream_${port}`;
+}
 
 export const LOCAL_APP_CLUSTER = 'local_app';
 

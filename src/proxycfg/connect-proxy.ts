@@ -19,7 +19,8 @@ import type { IntentionWithPermissions } from '../catalog/intentions/precedence.
 import { DEFAULT_NAMESPACE, exposedClusterName, LOCAL_APP_CLUSTER } from '../core/names.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, Issues, PROXY_DEFAULTS, SERVICE_DEFAULTS, sharedBy, type ProxyDeps } from './resolve.js';
 import type { AccessLogSettings, ConnectProxySnapshot, ExposedPath } from './snapshot.js';
-import { intentionSources, meshTlsSettings } from './service-settings.js';
+import { meshTlsSettings } from './mesh-tls.js';
+import { intentionSources } from './service-settings.js';
 import { meshGatewayMode, overrideProtocolOf, resolveUpstreams, watchUpstreams, type UpstreamInputs } from './upstreams.js';
 
 export const DEFAULT_LOCAL_ADDRESS = '127.0.0.1';

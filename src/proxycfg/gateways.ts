@@ -6,11 +6,10 @@
 import { isIP } from 'node:net';
 import { gatewayAddresses, type GatewayAddresses } from '../catalog/services/gateway-address.js';
 import { gatewayConfigSchema, proxyConfigSchema } from '../catalog/services/proxy-config.js';
-import { DEFAULT_NAMESPACE } from '../core/names.js';
 import { TAGGED_ADDRESS_LAN, TAGGED_ADDRESS_WAN } from '../catalog/services/tagged-addresses.js';
 import { aggregateStatus, type CheckServiceNode, type FederationState, type ServiceInstance } from '../catalog/types.js';
 import type { z } from 'zod';
-import type { Issues } from './resolve.js';
+import { gatewayIdentity, type Issues } from './resolve.js';
 import type { GatewayListenerAddress, UpstreamEndpoint } from './snapshot.js';
 
 type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
@@ -85,6 +84,5 @@ export function gatewayListeners(issues: Issues, gateway: ServiceInstance, nodeA
 export function gatewayBasics(issues: Issues, gateway: ServiceInstance, trustDomain: string) {
   issues.parse(proxyConfigSchema, gateway.Proxy?.Config, ['Proxy', 'Config'], {});
   const config = issues.parse(gatewayConfigSchema, gateway.Proxy?.Config, ['Proxy', 'Config'], {});
-  const identity = { proxyId: gateway.ID, service: gateway.Service, namespace: gateway.Namespace || DEFAULT_NAMESPACE, datacenter: gateway.Datacenter, trustDomain };
-  return { identity, config };
+  return { identity: gatewayIdentity(gateway, trustDomain), config };
 }

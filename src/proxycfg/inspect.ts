@@ -12,9 +12,9 @@ export interface UpstreamWithoutInstances {
   readonly instances: number;
 }
 
-/** A sidecar's upstreams with no passing or warning instance (critical ones take no traffic), sorted by id. */
+/** A sidecar's (or an ingress gateway's services') upstreams with no passing or warning instance (critical ones take no traffic), sorted by id. */
 export function upstreamsWithoutHealthyInstances(snap: ProxySnapshot): UpstreamWithoutInstances[] {
-  if (snap.kind !== 'connect-proxy') return [];
+  if (snap.kind !== 'connect-proxy' && snap.kind !== 'ingress-gateway') return [];
   return snap.upstreams
     .map((u) => ({ u, endpoints: u.endpoints.flatMap((t) => t.endpoints) }))
     .filter(({ endpoints }) => !endpoints.some((e) => e.health !== 'critical'))

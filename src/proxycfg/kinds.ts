@@ -8,6 +8,7 @@ import type { ServiceInstance, ServiceKind } from '../catalog/types.js';
 import { buildConnectProxySnapshot, connectProxyInputs } from './connect-proxy.js';
 import { buildMeshGatewaySnapshot, meshGatewayInputs } from './mesh-gateway.js';
 import { buildTerminatingGatewaySnapshot, terminatingGatewayInputs } from './terminating-gateway.js';
+import { buildIngressGatewaySnapshot, ingressGatewayInputs } from './ingress-gateway.js';
 import type { ProxyDeps } from './resolve.js';
 import type { ProxyKind, ProxySnapshot, SnapshotOf } from './snapshot.js';
 
@@ -59,6 +60,7 @@ export const PROXY_KINDS: { readonly [K in ProxyKind]: KindRow<K> } = {
   'connect-proxy': row({ kind: 'connect-proxy', inputs: connectProxyInputs, build: buildConnectProxySnapshot }),
   'mesh-gateway': row({ kind: 'mesh-gateway', inputs: meshGatewayInputs, build: buildMeshGatewaySnapshot }),
   'terminating-gateway': row({ kind: 'terminating-gateway', inputs: terminatingGatewayInputs, build: buildTerminatingGatewaySnapshot }),
+  'ingress-gateway': row({ kind: 'ingress-gateway', inputs: ingressGatewayInputs, build: buildIngressGatewaySnapshot }),
 };
 
 /** Any kind's row, as the manager uses it (the registration's Kind picks it). */

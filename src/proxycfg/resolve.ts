@@ -5,7 +5,8 @@
 import type { Observable } from 'rxjs';
 import type { z } from 'zod';
 import { protocolOfEntry } from '../catalog/config/protocol.js';
-import type { ConfigEntry, Protocol } from '../catalog/types.js';
+import type { ConfigEntry, Protocol, ServiceInstance } from '../catalog/types.js';
+import { DEFAULT_NAMESPACE } from '../core/names.js';
 import type { FieldIssue } from '../core/errors.js';
 import { formatPath } from '../core/validate.js';
 import type { WatchCache } from './shared.js';
@@ -59,4 +60,9 @@ export function entryProtocol(issues: Issues, entry: ConfigEntry | undefined): P
   if (set === undefined || set.valid) return set?.protocol;
   issues.add(`${entry.Kind}/${entry.Name}.${set.field}`, set.message);
   return undefined;
+}
+
+/** Who a gateway is, as its snapshot starts: its registration's ID, service, namespace and datacenter, and the trust domain. */
+export function gatewayIdentity(gateway: ServiceInstance, trustDomain: string) {
+  return { proxyId: gateway.ID, service: gateway.Service, namespace: gateway.Namespace || DEFAULT_NAMESPACE, datacenter: gateway.Datacenter, trustDomain } as const;
 }

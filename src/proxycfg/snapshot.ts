@@ -264,8 +264,65 @@ export interface TerminatingGatewaySnapshot extends ProxyIdentity {
   readonly sanitizeXForwardedClientCert?: boolean;
 }
 
+/** How an ingress listener terminates TLS from its (non-mesh) clients. */
+export type IngressListenerTls =
+  /** The gateway's own leaf (by SDS), with the entry's or listener's versions and ciphers. */
+  | { readonly source: 'leaf'; readonly params?: TlsSettings }
+  /** A certificate the operator serves from `clusterName` (a cluster defined in the bootstrap), by SDS name `certResource`. */
+  | { readonly source: 'sds'; readonly clusterName: string; readonly certResource: string; readonly params?: TlsSettings };
+
+/** A service an ingress listener routes to: its hosts and header changes; its chain is the upstream `upstreamId`. */
+export interface IngressListenerService {
+  readonly name: string;
+  readonly namespace: string;
+  /** The ingress entry's Hosts; empty: Consul's default `<name>.ingress.*`. */
+  readonly hosts: readonly string[];
+  readonly requestHeaders?: HeaderChanges;
+  readonly responseHeaders?: HeaderChanges;
+  /** Its own certificate (TLS.SDS): its own filter chain, chosen by SNI among its hosts, and its own routes. */
+  readonly tls?: IngressListenerTls;
+  /** The id of its entry in the snapshot's `upstreams`. */
+  readonly upstreamId: string;
+}
+
+/** The ingress entry's RequestHeaders / ResponseHeaders of a service. */
+export interface HeaderChanges {
+  readonly Add?: Readonly<Record<string, string>>;
+  readonly Set?: Readonly<Record<string, string>>;
+  readonly Remove?: readonly string[];
+}
+
+/** One port of an ingress gateway. */
+export interface IngressListener {
+  readonly address: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly tls?: IngressListenerTls;
+  /** Listed services, then those `*` brings (every service of the listener's protocol not listed), each sorted by name. */
+  readonly services: readonly IngressListenerService[];
+}
+
+/**
+ * An ingress gateway: plain (or TLS) traffic from outside the mesh in, to services through their
+ * discovery chains over mTLS with the gateway's own identity. Its services' chains and endpoints
+ * are upstreams (one per listener and service, as Consul builds them), so they share every rule
+ * and generator with a sidecar's upstreams.
+ */
+export interface IngressGatewaySnapshot extends ProxyIdentity {
+  readonly kind: 'ingress-gateway';
+  readonly roots: CARoots;
+  readonly leaf: LeafCert;
+  /** By port; empty when the gateway has no ingress-gateway entry (an issue in the gateway's status, not an error). */
+  readonly listeners: readonly IngressListener[];
+  /** Sorted by id (`<port>/<service>`). */
+  readonly upstreams: readonly UpstreamSnapshot[];
+  /** Why the gateway serves nothing yet, when it does not (no ingress-gateway entry); shown in `proxy status`. */
+  readonly notice?: string;
+  readonly meshTls?: MeshTlsSettings;
+}
+
 /** Every served kind's snapshot. */
-export type ProxySnapshot = ConnectProxySnapshot | MeshGatewaySnapshot | TerminatingGatewaySnapshot;
+export type ProxySnapshot = ConnectProxySnapshot | MeshGatewaySnapshot | TerminatingGatewaySnapshot | IngressGatewaySnapshot;
 
 /** The proxy kinds Switchyard configures (a registration's `Kind`). */
 export type ProxyKind = ProxySnapshot['kind'];

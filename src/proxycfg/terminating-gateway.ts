@@ -23,7 +23,8 @@ import type { CheckServiceNode, ConfigEntryOf, ServiceInstance } from '../catalo
 import { parseDuration } from '../core/duration.js';
 import { DEFAULT_NAMESPACE } from '../core/names.js';
 import { subsetNodes } from './chain.js';
-import { intentionSources, meshTlsSettings } from './service-settings.js';
+import { meshTlsSettings } from './mesh-tls.js';
+import { intentionSources } from './service-settings.js';
 import { gatewayBasics, gatewayListeners } from './gateways.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, Issues, PROXY_DEFAULTS, SERVICE_DEFAULTS, type ProxyDeps } from './resolve.js';
 import type { GatewayTarget, LinkedService, OriginationTls, TerminatingGatewaySnapshot, UpstreamEndpoint } from './snapshot.js';

@@ -161,7 +161,7 @@ function resolvedLimits(l: UpstreamFields['Limits']): UpstreamLimits | undefined
   return dropUndefined(out);
 }
 
-function resolvedPassiveHealthCheck(p: UpstreamFields['PassiveHealthCheck']): PassiveHealthCheck | undefined {
+export function resolvedPassiveHealthCheck(p: UpstreamFields['PassiveHealthCheck']): PassiveHealthCheck | undefined {
   if (!p) return undefined;
   return dropUndefined({
     intervalMs: p.Interval !== undefined ? parseDuration('Interval', p.Interval) : undefined,

@@ -5,7 +5,8 @@
 import { DEFAULT_NAMESPACE, XDS_CLUSTER } from '../core/names.js';
 import { pack } from '../core/proto.js';
 import { Bootstrap } from '../gen/envoy/config/bootstrap/v3/bootstrap.js';
-import { Cluster_DiscoveryType } from '../gen/envoy/config/cluster/v3/cluster.js';
+import { Cluster, Cluster_DiscoveryType } from '../gen/envoy/config/cluster/v3/cluster.js';
+import { ValidationError } from '../core/errors.js';
 import { ApiConfigSource_ApiType, ApiVersion } from '../gen/envoy/config/core/v3/config_source.js';
 import type { TransportSocket } from '../gen/envoy/config/core/v3/base.js';
 import { UpstreamTlsContext } from '../gen/envoy/extensions/transport_sockets/tls/v3/tls.js';
@@ -41,6 +42,28 @@ export interface BootstrapOptions {
   readonly xdsTls?: { readonly caPem: string; readonly sni?: string };
   /** Connect timeout to Switchyard, default 1000 ms. */
   readonly xdsConnectTimeoutMs?: number;
+  /**
+   * Consul's `envoy_extra_static_clusters_json` (the registration's Proxy.Config): cluster
+   * definitions in Envoy's JSON, comma-separated, added to the static clusters (for example the
+   * SDS server an ingress listener's TLS.SDS names).
+   */
+  readonly extraStaticClustersJson?: string;
+}
+
+/** The clusters of `envoy_extra_static_clusters_json`; throws naming the key when it is not JSON objects. */
+export function extraStaticClusters(json: string | undefined): Cluster[] {
+  if (json === undefined || json.trim() === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(`[${json}]`);
+  } catch (err) {
+    throw ValidationError.of('Proxy.Config.envoy_extra_static_clusters_json', `must be one or more JSON cluster definitions, comma-separated: ${(err as Error).message}`);
+  }
+  const list = parsed as unknown[];
+  list.forEach((c, i) => {
+    if (typeof c !== 'object' || c === null || typeof (c as { name?: unknown }).name !== 'string') throw ValidationError.of('Proxy.Config.envoy_extra_static_clusters_json', `cluster ${i + 1} must be a JSON object with a "name"`);
+  });
+  return list.map((c) => Cluster.fromJSON(c));
 }
 
 export const TOKEN_METADATA_KEY = 'x-consul-token';
@@ -87,6 +110,7 @@ export function generateBootstrap(opts: BootstrapOptions): Bootstrap {
             endpoints: [{ lbEndpoints: [{ hostIdentifier: { $case: 'endpoint', value: { address: socketAddress(opts.xdsAddress, opts.xdsPort) } } }] }],
           },
         },
+        ...extraStaticClusters(opts.extraStaticClustersJson),
       ],
     },
     dynamicResources: {

@@ -4,13 +4,13 @@
 // methods), then the catch-all; each route to its next node's cluster, or to weighted clusters
 // for a splitter (weights in hundredths of a percent, as Consul sends them); a destination's
 // retries, timeouts, prefix rewrite and header changes; the resolver's hash policies.
-import type { ChainRoute, CompiledDiscoveryChain, HeaderModifiers, HttpRouteMatch, LoadBalancer, RouteDestination } from '../catalog/config/chain.js';
+import type { ChainRoute, CompiledDiscoveryChain, HttpRouteMatch, LoadBalancer, RouteDestination } from '../catalog/config/chain.js';
 import { parseDuration } from '../core/duration.js';
 import { upstreamRouteName } from '../core/names.js';
 import { HeaderValueOption_HeaderAppendAction, type HeaderValueOption } from '../gen/envoy/config/core/v3/base.js';
 import type { HeaderMatcher, QueryParameterMatcher, Route, RouteAction, RouteAction_HashPolicy, RouteMatch } from '../gen/envoy/config/route/v3/route_components.js';
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
-import type { UpstreamShape } from '../proxycfg/snapshot.js';
+import type { HeaderChanges, UpstreamShape } from '../proxycfg/snapshot.js';
 import { millis } from './address.js';
 import { resolverClusterName } from './chain-clusters.js';
 
@@ -58,7 +58,7 @@ export function routeMatch(m: HttpRouteMatch | undefined): RouteMatch {
 }
 
 /** Header changes: Add appends, Set overwrites, Remove removes (Consul's RequestHeaders / ResponseHeaders). */
-function headerChanges(h: HeaderModifiers | undefined): { add: HeaderValueOption[]; remove: string[] } {
+export function headerChanges(h: HeaderChanges | undefined): { add: HeaderValueOption[]; remove: string[] } {
   const option = (key: string, value: string, appendAction: HeaderValueOption_HeaderAppendAction): HeaderValueOption =>
     ({ header: { key, value, rawValue: new Uint8Array() }, appendAction, keepEmptyValue: false }) as HeaderValueOption;
   const add = [

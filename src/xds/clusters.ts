@@ -3,7 +3,8 @@
 // reached over mutual TLS that checks the peer's SPIFFE ID; aggregate clusters for failover).
 import { LOCAL_APP_CLUSTER } from '../core/names.js';
 import { Cluster, Cluster_DiscoveryType } from '../gen/envoy/config/cluster/v3/cluster.js';
-import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
+import type { ConnectProxySnapshot, UpstreamShape } from '../proxycfg/snapshot.js';
+import type { TlsIdentity } from './tls.js';
 import type { RowInputs } from './resource-table.js';
 import { millis, socketAddress } from './address.js';
 import { chainClusters, circuitBreakers } from './chain-clusters.js';
@@ -35,9 +36,13 @@ export function clusterChildren(c: Cluster): readonly string[] {
   return c.clusterDiscoveryType?.$case === 'type' && c.clusterDiscoveryType.value === Cluster_DiscoveryType.EDS ? [c.edsClusterConfig?.serviceName || c.name] : [];
 }
 
-export function generateClusters(snap: ClusterInputs): Cluster[] {
+/** Every cluster of every upstream's chain, once: upstreams of one destination share its target clusters. */
+export function upstreamClusters(snap: TlsIdentity & { readonly upstreams: readonly UpstreamShape[] }): Cluster[] {
   const byClusterName = new Map<string, Cluster>();
-  // Upstreams of one destination share its target clusters.
   for (const u of snap.upstreams) for (const c of chainClusters(snap, u)) if (!byClusterName.has(c.name)) byClusterName.set(c.name, c);
-  return [localAppCluster(snap), ...exposedPathClusters(snap), ...byClusterName.values()].sort(byName);
+  return [...byClusterName.values()];
+}
+
+export function generateClusters(snap: ClusterInputs): Cluster[] {
+  return [localAppCluster(snap), ...exposedPathClusters(snap), ...upstreamClusters(snap)].sort(byName);
 }

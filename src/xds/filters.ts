@@ -10,9 +10,12 @@ import { Config as GrpcHttp1BridgeConfig } from '../gen/envoy/extensions/filters
 import { HttpConnectionManager, HttpConnectionManager_CodecType, HttpConnectionManager_ForwardClientCertDetails, type HttpFilter } from '../gen/envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';
 import type { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import { TcpProxy } from '../gen/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.js';
+import type { ListenerFilter } from '../gen/envoy/config/listener/v3/listener_components.js';
+import { TlsInspector } from '../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.js';
 import { adsConfigSource } from './config-source.js';
 
 export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
+export const TLS_INSPECTOR_FILTER = 'envoy.filters.listener.tls_inspector';
 export const HTTP_CONNECTION_MANAGER_FILTER = 'envoy.filters.network.http_connection_manager';
 export const ROUTER_FILTER = 'envoy.filters.http.router';
 export const GRPC_STATS_FILTER = 'envoy.filters.http.grpc_stats';
@@ -33,6 +36,11 @@ function grpcFilters(): HttpFilter[] {
 /** The router, last of every HTTP filter chain (gRPC C-core refuses a chain without it). */
 export function routerFilter(): HttpFilter {
   return { name: ROUTER_FILTER, isOptional: false, disabled: false, configType: { $case: 'typedConfig', value: pack(Router, Router.fromPartial({})) } };
+}
+
+/** The listener filter that reads a connection's SNI, for filter chains matched by server name. */
+export function tlsInspectorFilter(): ListenerFilter {
+  return { name: TLS_INSPECTOR_FILTER, configType: { $case: 'typedConfig', value: pack(TlsInspector, TlsInspector.fromPartial({})) } } as ListenerFilter;
 }
 
 export function isHttp(protocol: Protocol): boolean {

@@ -6,14 +6,12 @@ import { pack } from '../core/proto.js';
 import type { TrafficDirection } from '../gen/envoy/config/core/v3/base.js';
 import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
 import { FilterChain } from '../gen/envoy/config/listener/v3/listener_components.js';
-import { TlsInspector } from '../gen/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.js';
 import { SniCluster } from '../gen/envoy/extensions/filters/network/sni_cluster/v3/sni_cluster.js';
 import type { GatewayListenerAddress } from '../proxycfg/snapshot.js';
 import { socketAddress } from './address.js';
-import { tcpProxyFilter } from './filters.js';
+import { tcpProxyFilter, tlsInspectorFilter } from './filters.js';
 import { byName } from './sort.js';
 
-export const TLS_INSPECTOR_FILTER = 'envoy.filters.listener.tls_inspector';
 export const SNI_CLUSTER_FILTER = 'envoy.filters.network.sni_cluster';
 
 /** Consul's last chain: the SNI names the cluster (sni_cluster), tcp_proxy forwards to it. */
@@ -31,7 +29,7 @@ export function gatewayListenersAt(addresses: readonly GatewayListenerAddress[],
         name: gatewayListenerName(l.name, l.address, l.port),
         address: socketAddress(l.address, l.port),
         trafficDirection,
-        listenerFilters: [{ name: TLS_INSPECTOR_FILTER, configType: { $case: 'typedConfig', value: pack(TlsInspector, TlsInspector.fromPartial({})) } }],
+        listenerFilters: [tlsInspectorFilter()],
         filterChains: [...filterChains],
       }),
     )

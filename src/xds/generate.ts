@@ -3,54 +3,25 @@
 // table of the snapshot's kind.
 import type { FieldIssue } from '../core/errors.js';
 import { ValidationError } from '../core/errors.js';
-import { leafSecretName, rootsSecretName } from '../core/names.js';
-import { encode } from '../core/proto.js';
 import type { EncodedResource, ResourceSet } from '../core/resources.js';
 import { TypeUrl, type XdsTypeUrl } from '../core/type-urls.js';
 import { Cluster } from '../gen/envoy/config/cluster/v3/cluster.js';
-import { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint.js';
 import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
-import { Secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
-import type { ConnectProxySnapshot, ProxyKind, ProxySnapshot, SnapshotOf, UpstreamEndpoint } from '../proxycfg/snapshot.js';
+import type { ConnectProxySnapshot, ProxyKind, ProxySnapshot, SnapshotOf } from '../proxycfg/snapshot.js';
 import { clusterChildren, generateClusters } from './clusters.js';
 import { sharedInterner, type ResourceInterner } from './encode.js';
-import { clusterLoadAssignment } from './endpoints.js';
-import { chainEdsClusters } from './chain-clusters.js';
 import { MESH_GATEWAY_RESOURCES } from './mesh-gateway.js';
 import { TERMINATING_GATEWAY_RESOURCES } from './terminating-gateway.js';
+import { INGRESS_GATEWAY_RESOURCES } from './ingress-gateway.js';
+import { endpointResources, secretResources } from './shared-rows.js';
 import { generateListeners, listenerRouteNames } from './listeners.js';
-import { builtRow, byKey, sharedRow, type ResourceTable } from './resource-table.js';
+import { builtRow, sharedRow, type ResourceTable } from './resource-table.js';
 import { generateRoutes } from './routes.js';
-import { leafSecret, rootsSecret } from './secrets.js';
-
-const NO_ENDPOINTS: readonly UpstreamEndpoint[] = Object.freeze([]);
 
 export interface GenerateContext {
   /** Where identical resources are shared; defaults to the process-wide interner. */
   readonly interner?: ResourceInterner;
-}
-
-/** The ClusterLoadAssignments, each built once per (health result's endpoints, cluster name). */
-function endpointResources(snap: ConnectProxySnapshot, interner: ResourceInterner): Map<string, EncodedResource> {
-  const byName = new Map<string, EncodedResource>();
-  const targets = snap.upstreams.flatMap((u) => {
-    const byTarget = new Map(u.endpoints.map((te) => [te.targetId, te.endpoints]));
-    return chainEdsClusters(u.chain, snap.trustDomain).map((c) => [c.name, byTarget.get(c.target.id) ?? NO_ENDPOINTS] as const);
-  });
-  for (const [name, endpoints] of byKey(targets)) {
-    if (byName.has(name)) continue;
-    byName.set(name, interner.memo(endpoints, name, () => interner.intern(TypeUrl.Endpoint, name, encode(ClusterLoadAssignment, clusterLoadAssignment(name, endpoints)))));
-  }
-  return byName;
-}
-
-/** The leaf Secret once per (leaf, name) and the roots Secret once per (roots, name). */
-function secretResources(snap: ConnectProxySnapshot, interner: ResourceInterner): Map<string, EncodedResource> {
-  const secret = (input: object, name: string, build: () => Secret) => [name, interner.memo(input, name, () => interner.intern(TypeUrl.Secret, name, encode(Secret, build())))] as const;
-  return new Map(
-    byKey([secret(snap.leaf, leafSecretName(snap.service, snap.namespace), () => leafSecret(snap)), secret(snap.roots, rootsSecretName(snap.trustDomain), () => rootsSecret(snap))]),
-  );
 }
 
 /** Every type a sidecar receives, in xDS send order (Secrets, Clusters, Endpoints, Listeners, Routes). */
@@ -88,6 +59,7 @@ export const RESOURCE_TABLES: { readonly [K in ProxyKind]: ResourceTable<Snapsho
   'connect-proxy': CONNECT_PROXY_RESOURCES,
   'mesh-gateway': MESH_GATEWAY_RESOURCES,
   'terminating-gateway': TERMINATING_GATEWAY_RESOURCES,
+  'ingress-gateway': INGRESS_GATEWAY_RESOURCES,
 };
 
 export type GenerateResult = { readonly ok: true; readonly resources: ResourceSet } | { readonly ok: false; readonly issues: readonly FieldIssue[] };

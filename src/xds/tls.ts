@@ -7,7 +7,9 @@ import type { TransportSocket } from '../gen/envoy/config/core/v3/base.js';
 import { SubjectAltNameMatcher_SanType, TlsParameters, TlsParameters_TlsProtocol } from '../gen/envoy/extensions/transport_sockets/tls/v3/common.js';
 import { SdsSecretConfig } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
 import { CommonTlsContext, DownstreamTlsContext, UpstreamTlsContext } from '../gen/envoy/extensions/transport_sockets/tls/v3/tls.js';
-import type { ConnectProxySnapshot, MeshTlsSettings, OriginationTls, TlsSettings } from '../proxycfg/snapshot.js';
+import type { ConnectProxySnapshot, IngressListenerTls, MeshTlsSettings, OriginationTls, TlsSettings } from '../proxycfg/snapshot.js';
+import { ApiConfigSource_ApiType, ApiVersion } from '../gen/envoy/config/core/v3/config_source.js';
+import { millis } from './address.js';
 import { adsConfigSource } from './config-source.js';
 
 const TLS_TRANSPORT_SOCKET = 'tls';
@@ -136,4 +138,37 @@ export function originationTransportSocket(tls: OriginationTls): TransportSocket
   });
   const ctx = UpstreamTlsContext.fromPartial({ commonTlsContext: common, ...(tls.sni ? { sni: tls.sni } : {}) });
   return { name: TLS_TRANSPORT_SOCKET, configType: { $case: 'typedConfig', value: pack(UpstreamTlsContext, ctx) } };
+}
+
+/** A certificate the operator serves by SDS from a cluster of the bootstrap (Consul's ingress TLS.SDS). */
+function operatorSds(clusterName: string, certResource: string): SdsSecretConfig {
+  return SdsSecretConfig.fromPartial({
+    name: certResource,
+    sdsConfig: {
+      configSourceSpecifier: {
+        $case: 'apiConfigSource',
+        value: { apiType: ApiConfigSource_ApiType.GRPC, transportApiVersion: ApiVersion.V3, grpcServices: [{ targetSpecifier: { $case: 'envoyGrpc', value: { clusterName } }, timeout: millis(5000) }] },
+      },
+      resourceApiVersion: ApiVersion.V3,
+    },
+  });
+}
+
+/**
+ * Server side of an ingress listener with TLS: the gateway's own leaf (the roots offered to
+ * validate a client certificate, none required, as Consul's), or the operator's SDS certificate;
+ * clients are outside the mesh, so no client certificate is asked for.
+ */
+export function ingressTransportSocket(snap: Pick<TlsIdentity, 'service' | 'namespace' | 'trustDomain'>, tls: IngressListenerTls, protocol: Protocol): TransportSocket {
+  const certificate = tls.source === 'sds' ? operatorSds(tls.clusterName, tls.certResource) : leafSds(snap);
+  const ctx = DownstreamTlsContext.fromPartial({
+    commonTlsContext: {
+      tlsParams: meshTlsParams(tls.params),
+      alpnProtocols: alpnFor(protocol),
+      tlsCertificateSdsSecretConfigs: [certificate],
+      ...(tls.source === 'leaf' ? { validationContextType: { $case: 'validationContextSdsSecretConfig', value: rootsSds(snap) } } : {}),
+    },
+    requireClientCertificate: false,
+  });
+  return { name: TLS_TRANSPORT_SOCKET, configType: { $case: 'typedConfig', value: pack(DownstreamTlsContext, ctx) } };
 }

@@ -90,24 +90,18 @@ describe('the agent xDS port', () => {
     assert.equal((await xdsStatus(a, 'nobody-sidecar-proxy')).Waiting?.Reason, 'proxy not registered');
   });
 
-  it('shows a registration of a kind that is not served as waiting with the kind named, in the status and the log', async () => {
+  it('shows a stream for a registration that is no proxy as waiting, in the status and once in the log', async () => {
     const logger = recordingLogger();
     const a = await TestAgent.start({}, { logger });
     agents.push(a);
-    const gateway = { ID: 'tgw', Name: 'tgw', Kind: 'ingress-gateway', Port: 8443, Address: '127.0.0.1' };
-    assert.equal((await a.put('/v1/agent/service/register', gateway)).status, 200);
     assert.equal((await a.put('/v1/agent/service/register', { ID: 'api', Name: 'api', Port: 8080 })).status, 200);
-    const tgw = open(a, 'tgw');
-    tgw.subscribe(Cluster);
     const api = open(a, 'api');
     api.subscribe(Cluster);
-    const waiting = await waitFor('the gateway waiting in the status', async () => (await xdsStatus(a, 'tgw')).Waiting ?? undefined);
-    assert.equal(waiting.Reason, 'proxy kind "ingress-gateway" is not supported');
     const typical = await waitFor('the typical service waiting in the status', async () => (await xdsStatus(a, 'api')).Waiting ?? undefined);
     assert.match(typical.Reason, /not a proxy/);
-    await tgw.expectNothing();
-    assert.equal(tgw.ended, undefined, 'the stream stays open and waits');
-    const logged = logger.entries.filter((e) => e.fields.proxy === 'tgw' && e.msg.includes('proxy kind "ingress-gateway" is not supported'));
+    await api.expectNothing();
+    assert.equal(api.ended, undefined, 'the stream stays open and waits');
+    const logged = logger.entries.filter((e) => e.fields.proxy === 'api' && /not a proxy/.test(e.msg));
     assert.equal(logged.length, 1, 'logged once');
     assert.equal(logged[0]?.level, 'info');
   });

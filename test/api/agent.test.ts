@@ -146,6 +146,8 @@ describe('/v1/agent', () => {
       [proxy({ Config: { local_request_timeout_ms: -1 } }), /Proxy\.Config\.local_request_timeout_ms: must not be negative/],
       [proxy({ Config: { local_idle_timeout_ms: 'soon' } }), /Proxy\.Config\.local_idle_timeout_ms: /],
       [proxy({ Config: { max_inbound_connections: 1.5 } }), /Proxy\.Config\.max_inbound_connections: must be an integer/],
+      [proxy({ Config: { envoy_extra_static_clusters_json: '{"name": "sds"' } }), /Proxy\.Config\.envoy_extra_static_clusters_json: must be one or more JSON objects/],
+      [proxy({ Config: { envoy_extra_static_clusters_json: '{"type": "STATIC"}' } }), /Proxy\.Config\.envoy_extra_static_clusters_json: must be one or more JSON objects .*each with a "name"/],
       [upstream({ protocol: 'tcpp' }), /Proxy\.Upstreams\[0\]\.Config\.protocol: Invalid option/],
       [upstream({ connect_timeout_ms: 0 }), /Proxy\.Upstreams\[0\]\.Config\.connect_timeout_ms: must be at least 1/],
       [{ Name: 'x', Connect: { SidecarService: { Proxy: { Config: { protocol: 'h2' } } } } }, /Connect\.SidecarService\.Proxy\.Config\.protocol: Invalid option/],

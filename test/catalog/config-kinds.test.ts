@@ -34,7 +34,7 @@ const VALID: Record<string, Record<string, unknown>> = {
   mesh: { Kind: 'mesh', Name: 'mesh', TransparentProxy: { MeshDestinationsOnly: true }, TLS: { Incoming: { TLSMinVersion: 'TLSv1_2', TLSMaxVersion: 'TLSv1_3' } }, HTTP: { SanitizeXForwardedClientCert: true } },
   'ingress-gateway': {
     Kind: 'ingress-gateway', Name: 'ig', TLS: { Enabled: true }, Defaults: { MaxConnections: 10, MaxPendingRequests: 0, MaxConcurrentRequests: 0 },
-    Listeners: [{ Port: 8080, Protocol: 'http', Services: [{ Name: 'web', Hosts: ['web.example.com'] }, { Name: 'api' }] }, { Port: 9090, Protocol: 'tcp', Services: [{ Name: 'db' }] }],
+    Listeners: [{ Port: 8080, Protocol: 'http', Services: [{ Name: 'web', Hosts: ['web.example.com', '*.web.example.com'], TLS: { SDS: { ClusterName: 'sds', CertResource: 'web-cert' } }, RequestHeaders: { Add: { a: 'b' } } }, { Name: 'api', MaxConnections: 5 }] }, { Port: 9090, Protocol: 'tcp', Services: [{ Name: 'db' }] }],
   },
   'terminating-gateway': { Kind: 'terminating-gateway', Name: 'tg', Services: [{ Name: 'legacy', CAFile: '/ca.pem', CertFile: '/c.pem', KeyFile: '/k.pem', SNI: 'legacy.example.com' }, { Name: '*' }] },
 };
@@ -62,6 +62,10 @@ const INVALID: [Record<string, unknown>, RegExp][] = [
   [{ Kind: 'ingress-gateway', Name: 'i', Listeners: [{ Port: 1, Protocol: 'tcp', Services: [{ Name: 'a' }, { Name: 'b' }] }] }, /Listeners\[0\]\.Services: a "tcp" listener routes to exactly one service/],
   [{ Kind: 'ingress-gateway', Name: 'i', Listeners: [{ Port: 1, Protocol: 'http', Services: [{ Name: '*', Hosts: ['a'] }] }] }, /Services\[0\]\.Hosts: cannot be set on the wildcard/],
   [{ Kind: 'ingress-gateway', Name: 'i', Listeners: [{ Port: 1 }, { Port: 1 }] }, /Listeners\[1\]\.Port: is used by more than one listener/],
+  [{ Kind: 'ingress-gateway', Name: 'i', Listeners: [{ Port: 1, Protocol: 'http', Services: [{ Name: 'a', TLS: { SDS: { ClusterName: 'c', CertResource: 'r' } } }] }] }, /Listeners\[0\]\.Services\[0\]\.Hosts: must list the host names of its TLS\.SDS certificate/],
+  [{ Kind: 'ingress-gateway', Name: 'i', Listeners: [{ Port: 1, Protocol: 'tcp', Services: [{ Name: 'a', TLS: { SDS: { ClusterName: 'c', CertResource: 'r' } } }] }] }, /Listeners\[0\]\.Services\[0\]\.TLS: a certificate of its own needs an HTTP-based listener protocol/],
+  [{ Kind: 'ingress-gateway', Name: 'i', Listeners: [{ Port: 1, Protocol: 'http', Services: [{ Name: 'a', Hosts: ['a.example.com'] }, { Name: 'b', Hosts: ['a.example.com'] }] }] }, /Services\[1\]\.Hosts\[0\]: "a\.example\.com" is a host of another service of this listener/],
+  [{ Kind: 'ingress-gateway', Name: 'i', Listeners: [{ Port: 1, Protocol: 'http', Services: [{ Name: 'a', Hosts: ['a.*.example.com'] }] }] }, /Services\[0\]\.Hosts\[0\]: "a\.\*\.example\.com": a wildcard is only allowed as the leftmost label/],
   [{ Kind: 'terminating-gateway', Name: 't', Services: [{ Name: 'a', CertFile: '/c', KeyFile: '/k' }] }, /Services\[0\]\.CAFile: must be set/],
   [{ Kind: 'mesh', Name: 'mesh', TLS: { Incoming: { TLSMinVersion: 'TLSv1_3', TLSMaxVersion: 'TLSv1_2' } } }, /TLS\.Incoming\.TLSMinVersion: must not be above TLSMaxVersion/],
   [{ Kind: 'proxy-defaults', Name: 'global', AccessLogs: { Type: 'file' } }, /AccessLogs\.Path: must be set when Type is "file"/],

@@ -107,11 +107,25 @@ describe('switchyard connect envoy -gateway mesh', () => {
     await agent.api.put('/v1/agent/service/deregister/terminating-gateway', {});
   });
 
+  it('registers an ingress gateway as Consul does (Kind ingress-gateway, no check) and bootstraps it', async () => {
+    const r = await run('-gateway', 'ingress', '-register', '-address', `0.0.0.0:${lanPort + 6}`, '-bootstrap', ...common());
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual((JSON.parse(r.out) as Bootstrap).node, { id: 'ingress-gateway', cluster: 'ingress-gateway' });
+    const gw = (await services())['ingress-gateway'] as Service;
+    assert.deepEqual([gw.Kind, gw.Service, gw.Address, gw.Port], ['ingress-gateway', 'ingress-gateway', '0.0.0.0', lanPort + 6]);
+    const checks = await agent.api.get<Record<string, unknown>>('/v1/agent/checks');
+    assert.deepEqual(Object.values(checks).filter((c) => (c as { ServiceID: string }).ServiceID === 'ingress-gateway'), [], 'no check on a port nothing listens on');
+    const again = await run('-gateway', 'ingress', '-bootstrap', ...common());
+    assert.equal(again.code, 0, again.err);
+    assert.equal((JSON.parse(again.out) as Bootstrap).node.id, 'ingress-gateway', 'found without -register');
+    await agent.api.put('/v1/agent/service/deregister/ingress-gateway', {});
+  });
+
   it('refuses bad flags with an error naming the flag, and registers nothing', async () => {
     const before = await services();
     const reg = (...extra: string[]) => ['-gateway', 'mesh', '-register', '-service', 'gw-bad', '-address', `127.0.0.1:${lanPort + 3}`, ...extra];
     const cases: [string[], RegExp][] = [
-      [['-gateway', 'gateway', '-register', '-service', 'gw-bad', '-address', '127.0.0.1:8443'], /-gateway: must be one of "mesh", "terminating" .*got "gateway"/],
+      [['-gateway', 'gateway', '-register', '-service', 'gw-bad', '-address', '127.0.0.1:8443'], /-gateway: must be one of "mesh", "terminating", "ingress" .*got "gateway"/],
       [['-gateway', 'api', '-register', '-service', 'gw-bad', '-address', '127.0.0.1:8443'], /-gateway: "api" gateways are not supported yet/],
       [['-register', '-service', 'gw-bad', '-address', '127.0.0.1:8443'], /-register: is only valid with -gateway/],
       [['-gateway', 'mesh', '-register', '-service', 'gw-bad'], /-address: is required with -register/],
@@ -131,6 +145,9 @@ describe('switchyard connect envoy -gateway mesh', () => {
       [reg('-expose-servers'), /-expose-servers: unknown flag/],
       [['-gateway', 'mesh', '-service', 'gw-east', '-address', '127.0.0.1:8443'], /-address: is only valid with -register/],
       [['-sidecar-for', 'web', '-wan-address', PUBLIC_WAN], /-wan-address: is only valid with -gateway/],
+      [['-gateway', 'ingress', '-register', '-service', 'gw-bad'], /-address: is required with -register/],
+      [['-gateway', 'ingress', '-register', '-service', 'gw-bad', '-address', '127.0.0.1:8443', '-wan-address', PUBLIC_WAN], /-wan-address: is only valid with -gateway mesh/],
+      [['-gateway', 'ingress', '-register', '-service', 'gw-bad', '-address', PUBLIC_WAN], /-address: 198\.51\.100\.7 is not an address of this host/],
     ];
     for (const [argv, message] of cases) {
       const r = await run(...argv, '-bootstrap', ...common());

@@ -41,7 +41,7 @@ export function testRoots(): CARoots {
 
 export function testLeaf(service: string, datacenter = 'dc1'): LeafCert {
   const cert = join(CERTS, `${service}.pem`);
-  if (!existsSync(cert)) throw new Error(`no fixed test leaf for service "${service}" in fixtures/certs (have web, api, db, cache, billing)`);
+  if (!existsSync(cert)) throw new Error(`no fixed test leaf for service "${service}" in fixtures/certs (have web, api, db, cache, billing, ingress-gateway)`);
   return {
     SerialNumber: service,
     CertPEM: readFileSync(cert, 'utf8'),

@@ -19,7 +19,7 @@ export interface AgentCheckRegistration {
 export interface AgentServiceRegistration {
   readonly ID?: string;
   readonly Name: string;
-  readonly Kind?: 'connect-proxy' | 'mesh-gateway' | 'terminating-gateway';
+  readonly Kind?: 'connect-proxy' | 'mesh-gateway' | 'terminating-gateway' | 'ingress-gateway';
   readonly Tags?: readonly string[];
   readonly Meta?: Readonly<Record<string, string>>;
   readonly Address?: string;

@@ -24,7 +24,8 @@ function rewrite(node: unknown, routes: ReadonlyMap<string, Json>): unknown {
   if (node === null || typeof node !== 'object') return node;
   const out: Json = {};
   for (const [k, v] of Object.entries(node as Json)) {
-    if (k === 'sdsConfig') continue;
+    // An operator's SDS server (a static cluster of the bootstrap) stays; the ADS ones become static secrets.
+    if (k === 'sdsConfig' && !(v as Json).apiConfigSource) continue;
     if (k === 'rds') {
       const name = (v as Json).routeConfigName as string;
       const route = routes.get(name);

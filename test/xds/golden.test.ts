@@ -118,6 +118,22 @@ const REQUIRED = [
   'terminating-gateway-sni',
   'terminating-gateway-http2-upstream',
   'terminating-gateway-custom-and-tagged-addresses',
+  // Ingress gateways (Consul's agent/xds/testdata ingress-* cases).
+  'ingress-gateway',
+  'ingress-gateway-nil-config-entry',
+  'ingress-http-multiple-services',
+  'ingress-grpc-multiple-services',
+  'ingress-with-tls-listener',
+  'ingress-with-tls-listener-cipher-suites',
+  'ingress-with-sds-listener-level',
+  'ingress-with-sds-listener-level-wildcard',
+  'ingress-with-sds-service-level-mixed-tls',
+  'ingress-with-chain',
+  'ingress-with-chain-and-splitter',
+  'ingress-with-chain-and-router',
+  'ingress-lb-in-resolver',
+  'ingress-with-service-max-connections',
+  'ingress-with-defaults-service-max-connections',
 ];
 
 async function generateScenario(name: string) {

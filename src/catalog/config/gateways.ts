@@ -42,6 +42,7 @@ const ingressService = z.strictObject({
   Namespace: namespace.optional(),
   Partition: partition.optional(),
   Hosts: z.array(z.string().min(1, 'must not be empty')).optional(),
+  // A certificate of its own: the service gets a filter chain of its own, chosen by SNI among its Hosts.
   TLS: z.strictObject({ SDS: sds.optional() }).optional(),
   RequestHeaders: headerModifiers.optional(),
   ResponseHeaders: headerModifiers.optional(),
@@ -59,8 +60,21 @@ const listener = z
       if (proto === 'tcp' && s.Name === '*') issue(ctx, ['Services', i, 'Name'], 'the wildcard "*" needs an HTTP-based listener protocol');
       if (s.Hosts?.length && proto === 'tcp') issue(ctx, ['Services', i, 'Hosts'], 'are only valid on listeners with an HTTP-based protocol');
       if (s.Hosts?.length && s.Name === '*') issue(ctx, ['Services', i, 'Hosts'], 'cannot be set on the wildcard service "*"');
+      if (s.TLS?.SDS?.ClusterName) {
+        if (proto === 'tcp') issue(ctx, ['Services', i, 'TLS'], 'a certificate of its own needs an HTTP-based listener protocol (set TLS on a tcp listener itself)');
+        else if (!s.Hosts?.length || s.Hosts.includes('*')) issue(ctx, ['Services', i, 'Hosts'], 'must list the host names of its TLS.SDS certificate (its filter chain is chosen by SNI), and not "*"');
+      }
     });
     for (const i of duplicates(services, (s) => s.Name)) issue(ctx, ['Services', i, 'Name'], 'is listed more than once on this listener');
+    // Envoy refuses a domain twice in one route configuration, and wildcards other than a leading label.
+    const seen = new Set<string>();
+    services.forEach((s, i) =>
+      (s.Hosts ?? []).forEach((h, j) => {
+        if (h !== '*' && h.replace(/^\*\./, '').includes('*')) issue(ctx, ['Services', i, 'Hosts', j], `"${h}": a wildcard is only allowed as the leftmost label (*.example.com) or as "*" alone`);
+        if (seen.has(h)) issue(ctx, ['Services', i, 'Hosts', j], `"${h}" is a host of another service of this listener`);
+        seen.add(h);
+      }),
+    );
   });
 
 export const ingressGatewaySchema = z

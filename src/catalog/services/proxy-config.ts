@@ -14,6 +14,14 @@ const localTimeoutMs = z.number().int('must be an integer').min(0, 'must not be 
 
 /** Consul's connection balance setting: "exact_balance", or empty for Envoy's default. */
 export const connectionBalance = z.enum(['', 'exact_balance'], { error: 'must be "exact_balance" or empty' });
+function staticClustersJson(v: string): boolean {
+  try {
+    const list: unknown = JSON.parse(`[${v}]`);
+    return Array.isArray(list) && list.every((c) => typeof c === 'object' && c !== null && typeof (c as { name?: unknown }).name === 'string');
+  } catch {
+    return false;
+  }
+}
 
 /** `Proxy.Config` */
 export const proxyConfigSchema = boundedOpaque(
@@ -29,6 +37,8 @@ export const proxyConfigSchema = boundedOpaque(
     max_inbound_connections: z.number().int('must be an integer').min(0, 'must not be negative').max(4_294_967_295, 'must fit in 32 bits').optional(),
     // Exact connection balance across Envoy's worker threads on the public listener.
     balance_inbound_connections: connectionBalance.optional(),
+    // Consul's: cluster definitions (Envoy JSON, comma-separated) the bootstrap adds to its static clusters.
+    envoy_extra_static_clusters_json: z.string().refine(staticClustersJson, 'must be one or more JSON objects (Envoy cluster definitions, each with a "name"), comma-separated').optional(),
   }),
 );
 
