@@ -4,7 +4,7 @@
 import type { Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
 import type { ConfigKind } from '../catalog/config/kinds.js';
-import type { CheckServiceNode, ConfigEntryOf, FederationState, ServiceInstance } from '../catalog/types.js';
+import type { CheckServiceNode, ConfigEntryOf, FederationState, HealthCheck, ServiceInstance } from '../catalog/types.js';
 import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
 import { SharedQueries as WatchCache } from '../store/shared.js';
 import type { CASource, CatalogSource } from './sources.js';
@@ -48,6 +48,9 @@ export class SharedCatalogSource implements CatalogSource {
   }
   watchFederationStates(): Observable<readonly FederationState[]> {
     return this.cache.get('federation-states', () => this.inner.watchFederationStates());
+  }
+  watchNodeChecks(node: string): Observable<readonly HealthCheck[]> {
+    return this.cache.get(`node-checks/${node}`, () => this.inner.watchNodeChecks(node));
   }
   openWatches(): string[] {
     return this.cache.keys();

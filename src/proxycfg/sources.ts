@@ -4,7 +4,7 @@
 import type { Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
 import type { ConfigKind } from '../catalog/config/kinds.js';
-import type { CheckServiceNode, ConfigEntryOf, FederationState, ServiceInstance } from '../catalog/types.js';
+import type { CheckServiceNode, ConfigEntryOf, FederationState, HealthCheck, ServiceInstance } from '../catalog/types.js';
 import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
 
 export interface CatalogSource {
@@ -27,6 +27,8 @@ export interface CatalogSource {
   watchMeshGateways(): Observable<readonly CheckServiceNode[]>;
   /** Every datacenter's federation state (its mesh gateways) as this agent knows it. */
   watchFederationStates(): Observable<readonly FederationState[]>;
+  /** Every check registered on a node (Expose.Checks exposes its service's HTTP and gRPC checks). */
+  watchNodeChecks(node: string): Observable<readonly HealthCheck[]>;
 }
 
 export interface CASource {
