@@ -17,7 +17,7 @@ import { resolveProtocol } from '../catalog/config/protocol.js';
 import type { ConfigEntryOf, ServiceInstance } from '../catalog/types.js';
 import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
 import { DEFAULT_NAMESPACE, exposedClusterName, LOCAL_APP_CLUSTER } from '../core/names.js';
-import { checkSources, EXPOSED_CHECK_PORT_MAX, EXPOSED_CHECK_PORT_MIN, sameCheckPaths, serviceCheckPaths, type CheckPath } from './exposed-checks.js';
+import { checkSources, DEFAULT_EXPOSED_CHECK_PORTS, sameCheckPaths, serviceCheckPaths, type CheckPath } from './exposed-checks.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, entryProtocol, Issues, PROXY_DEFAULTS, SERVICE_DEFAULTS, sharedBy, type ProxyDeps } from './resolve.js';
 import type { AccessLogSettings, ConnectProxySnapshot, ExposedPath, IntentionSource, MeshTlsSettings, TlsSettings } from './snapshot.js';
 import { meshGatewayMode, overrideProtocolOf, resolveUpstreams, watchUpstreams, type UpstreamInputs } from './upstreams.js';
@@ -84,12 +84,21 @@ export function connectProxyInputs(proxy: ServiceInstance, deps: ProxyDeps): Obs
   const checkPaths = service.pipe(
     map((s) => exposesChecks(proxy.Proxy?.Expose, s.serviceDefaults?.Expose, s.proxyDefaults?.Expose)),
     distinctUntilChanged(),
-    switchMap((on) => (on ? deps.catalog.watchNodeChecks(proxy.Node).pipe(map((checks) => serviceCheckPaths(checks, checkedServiceId(proxy), localServiceAddress(proxy))), distinctUntilChanged(sameCheckPaths)) : of(NO_CHECK_PATHS))),
+    switchMap((on) => (on ? watchCheckPaths(proxy, deps) : of(NO_CHECK_PATHS))),
   );
   return combineLatest([service, upstreams, checkPaths]).pipe(map(([s, u, c]) => ({ ...s, proxy, upstreams: u, checkPaths: c })));
 }
 
 const NO_CHECK_PATHS: readonly CheckPath[] = Object.freeze([]);
+
+/** The proxy's service instance's check paths, from its node's checks (a status change alone emits nothing). */
+function watchCheckPaths(proxy: ServiceInstance, deps: ProxyDeps): Observable<readonly CheckPath[]> {
+  const at = { serviceId: checkedServiceId(proxy), localAddress: localServiceAddress(proxy), ports: deps.exposeCheckPorts ?? DEFAULT_EXPOSED_CHECK_PORTS };
+  return deps.catalog.watchNodeChecks(proxy.Node).pipe(
+    map((checks) => serviceCheckPaths(checks, at)),
+    distinctUntilChanged(sameCheckPaths),
+  );
+}
 
 /** Expose.Checks of the registration, service-defaults or proxy-defaults (any one turns it on, as Consul merges it). */
 function exposesChecks(...sources: ExposeEntry[]): boolean {
@@ -200,8 +209,8 @@ function exposedPaths(issues: Issues, at: { readonly localPort: number | undefin
   }));
   const taken = new Set(paths.map((p) => p.listenerPort));
   for (const c of checkPaths) {
-    if (c.listenerPort === undefined) issues.add('Proxy.Expose.Checks', `check "${c.checkId}": no exposed-check port left in ${EXPOSED_CHECK_PORT_MIN}-${EXPOSED_CHECK_PORT_MAX} on this node`);
-    else if (taken.has(c.listenerPort)) issues.add('Proxy.Expose.Checks', `check "${c.checkId}": port ${c.listenerPort} is taken by an Expose.Paths listener (exposed-check ports come from ${EXPOSED_CHECK_PORT_MIN}-${EXPOSED_CHECK_PORT_MAX})`);
+    if (c.listenerPort === undefined) issues.add('Proxy.Expose.Checks', `check "${c.checkId}": no exposed-check port left on this node (ports.expose_min_port to expose_max_port)`);
+    else if (taken.has(c.listenerPort)) issues.add('Proxy.Expose.Checks', `check "${c.checkId}": port ${c.listenerPort} is taken by an Expose.Paths listener (exposed-check ports come from ports.expose_min_port to expose_max_port)`);
     else paths.push({ path: c.path, listenerPort: c.listenerPort, localPathPort: c.localPathPort, protocol: c.protocol, cluster: exposedCluster(at.localPort, c.localPathPort), fromCheck: { checkId: c.checkId, sources: checkSources(at.bindAddress) } });
   }
   return paths.length ? { exposedPaths: paths.sort((a, b) => a.listenerPort - b.listenerPort) } : {};

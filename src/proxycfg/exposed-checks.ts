@@ -1,6 +1,7 @@
 // Expose.Checks: every HTTP and gRPC check of a sidecar's service that targets the local app
 // becomes an exposed path (Consul's parseCheckPath: an HTTP check's URL path, or gRPC's
-// /grpc.health.v1.Health/Check over HTTP/2), on a listener port from Consul's range 21500-21755.
+// /grpc.health.v1.Health/Check over HTTP/2), on a listener port from Consul's range 21500-21755
+// (the agent's ports.expose_min_port / expose_max_port).
 //
 // Ports are handed out per node, without state: every exposable check on the node, in CheckID
 // order, takes the next port of the range. Every sidecar of the node computes the same map from
@@ -11,8 +12,13 @@ import { isIP } from 'node:net';
 import type { HealthCheck, HealthCheckDefinition } from '../catalog/types.js';
 import type { SourceRange } from './snapshot.js';
 
-export const EXPOSED_CHECK_PORT_MIN = 21500;
-export const EXPOSED_CHECK_PORT_MAX = 21755;
+/** Listener ports for exposed checks (Consul's ports.expose_min_port / expose_max_port). */
+export interface PortRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+export const DEFAULT_EXPOSED_CHECK_PORTS: PortRange = Object.freeze({ min: 21500, max: 21755 });
 /** The path every gRPC health check calls (grpc.health.v1). */
 export const GRPC_HEALTH_CHECK_PATH = '/grpc.health.v1.Health/Check';
 
@@ -59,14 +65,14 @@ function pathOf(def: HealthCheckDefinition): Omit<CheckPath, 'checkId' | 'listen
 }
 
 /** Every exposable service check of a node with its listener port, in CheckID order. */
-export function nodeCheckPaths(checks: readonly HealthCheck[]): { readonly serviceId: string; readonly path: CheckPath }[] {
+export function nodeCheckPaths(checks: readonly HealthCheck[], ports: PortRange): { readonly serviceId: string; readonly path: CheckPath }[] {
   const out: { readonly serviceId: string; readonly path: CheckPath }[] = [];
   const sorted = checks.filter((c) => c.ServiceID !== '' && c.Definition).sort((a, b) => (a.CheckID < b.CheckID ? -1 : a.CheckID > b.CheckID ? 1 : 0));
   for (const c of sorted) {
     const p = pathOf(c.Definition as HealthCheckDefinition);
     if (!p) continue;
-    const port = EXPOSED_CHECK_PORT_MIN + out.length;
-    out.push({ serviceId: c.ServiceID, path: { ...p, checkId: c.CheckID, listenerPort: port <= EXPOSED_CHECK_PORT_MAX ? port : undefined } });
+    const port = ports.min + out.length;
+    out.push({ serviceId: c.ServiceID, path: { ...p, checkId: c.CheckID, listenerPort: port <= ports.max ? port : undefined } });
   }
   return out;
 }
@@ -79,8 +85,9 @@ function isLoopback(host: string): boolean {
  * The exposed check paths of one sidecar: its service instance's checks that dial the local app
  * (a loopback address, or the proxy's LocalServiceAddress).
  */
-export function serviceCheckPaths(checks: readonly HealthCheck[], serviceId: string, localAddress: string): readonly CheckPath[] {
-  return nodeCheckPaths(checks)
+export function serviceCheckPaths(checks: readonly HealthCheck[], at: { readonly serviceId: string; readonly localAddress: string; readonly ports: PortRange }): readonly CheckPath[] {
+  const { serviceId, localAddress } = at;
+  return nodeCheckPaths(checks, at.ports)
     .filter((c) => c.serviceId === serviceId && (isLoopback(c.path.host) || c.path.host === localAddress))
     .map((c) => c.path);
 }
