@@ -630,6 +630,11 @@ export class Catalog {
     );
   }
 
+  /** Every check on a node, whatever its service (the statuses change it too: callers narrow). */
+  watchNodeChecks(node: string): Observable<readonly HealthCheck[]> {
+    return this.values(`node-checks:${node}`, () => this.query(`node-check-list:${node}`, ['checks'], (tx) => q.checks(tx, node)));
+  }
+
   /** What every datacenter (this one included, once it has published it) has told of itself, by datacenter. */
   watchFederationStates(): Observable<readonly FederationState[]> {
     return this.values('federation-states', () => this.federationStates());

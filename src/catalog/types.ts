@@ -37,8 +37,8 @@ export interface ProxyConfig {
   readonly Config?: Readonly<Record<string, unknown>>;
   readonly Upstreams?: readonly Upstream[];
   readonly MeshGateway?: MeshGatewayConfig;
-  /** Paths of the app exposed without mTLS, each on a listener of its own. */
-  readonly Expose?: { readonly Paths?: readonly { readonly ListenerPort: number; readonly Path: string; readonly LocalPathPort: number; readonly Protocol?: string }[] };
+  /** Paths of the app exposed without mTLS, each on a listener of its own; `Checks`: also every HTTP and gRPC check's path. */
+  readonly Expose?: { readonly Checks?: boolean; readonly Paths?: readonly { readonly ListenerPort: number; readonly Path: string; readonly LocalPathPort: number; readonly Protocol?: string }[] };
 }
 
 /** Where a service is reached under one tag of its TaggedAddresses (Consul's ServiceAddress). */

@@ -8,9 +8,11 @@ import { nodeMeta } from '../catalog/meta.js';
 import { parseDuration } from '../core/duration.js';
 import { ValidationError, errorMessage } from '../core/errors.js';
 import { parseInput } from '../core/validate.js';
+import { DEFAULT_EXPOSED_CHECK_PORTS, type PortRange } from '../proxycfg/exposed-checks.js';
 import { DEFAULT_XDS_LIMITS } from '../server/index.js';
 
 /** A port, or -1 for none (Consul's way of turning a listener off). */
+const exposePort = z.number().int('must be an integer').min(1, 'must be between 1 and 65535').max(65535, 'must be between 1 and 65535');
 const optionalPort = z.number().int('must be an integer').min(-1, 'must be -1 (off) or between 0 and 65535').max(65535, 'must be -1 (off) or between 0 and 65535');
 /** Consul 1.14's `tls { defaults | https | grpc { ... } }`: the files a TLS listener serves with. */
 const tlsSection = z.strictObject({
@@ -92,7 +94,21 @@ export const configFileSchema = z.strictObject({
   data_dir: z.string().min(1, 'must not be empty').optional(),
   bind_addr: z.string().min(1, 'must not be empty').optional(),
   // Consul's names; -1 turns a port off (ports.http = -1 with ports.https serves HTTPS only).
-  ports: z.strictObject({ http: optionalPort.optional(), https: optionalPort.optional(), grpc: optionalPort.optional(), grpc_tls: optionalPort.optional() }).optional(),
+  ports: z
+    .strictObject({
+      http: optionalPort.optional(),
+      https: optionalPort.optional(),
+      grpc: optionalPort.optional(),
+      grpc_tls: optionalPort.optional(),
+      // The listener ports a sidecar's Expose.Checks paths take (Consul's, 21500-21755 by default).
+      expose_min_port: exposePort.optional(),
+      expose_max_port: exposePort.optional(),
+    })
+    .superRefine((p, ctx) => {
+      const [min, max] = [p.expose_min_port ?? DEFAULT_EXPOSED_CHECK_PORTS.min, p.expose_max_port ?? DEFAULT_EXPOSED_CHECK_PORTS.max];
+      if (min > max) ctx.addIssue({ code: 'custom', path: ['expose_max_port'], message: `must not be below expose_min_port (${min})` });
+    })
+    .optional(),
   tls: z.strictObject({ defaults: tlsSection.optional(), https: tlsSection.optional(), grpc: tlsSection.optional() }).optional(),
   default_intention_policy: z.enum(['allow', 'deny']).optional(),
   node_meta: nodeMeta.optional(),
@@ -138,6 +154,8 @@ export interface AgentConfig {
   readonly httpsPort?: number;
   /** xDS over TLS (Consul's ports.grpc_tls); -1 (the default) for none. */
   readonly grpcTlsPort?: number;
+  /** Expose.Checks listener ports (Consul's ports.expose_min_port / expose_max_port). */
+  readonly exposeCheckPorts?: PortRange;
   /** Where each TLS port's certificate comes from (files, or issued by the agent's CA when none are given). */
   readonly tls?: { readonly https: TlsFiles; readonly grpc: TlsFiles };
   /** Undefined: an in-memory store (-dev). */
@@ -241,6 +259,7 @@ export function resolveConfig(flags: AgentFlags): AgentConfig {
     grpcPort: flags['grpc-port'] ?? file.ports?.grpc ?? DEFAULTS.grpcPort,
     httpsPort: flags['https-port'] ?? file.ports?.https ?? -1,
     grpcTlsPort: flags['grpc-tls-port'] ?? file.ports?.grpc_tls ?? -1,
+    exposeCheckPorts: { min: file.ports?.expose_min_port ?? DEFAULT_EXPOSED_CHECK_PORTS.min, max: file.ports?.expose_max_port ?? DEFAULT_EXPOSED_CHECK_PORTS.max },
     tls: { https: tlsFiles(file, 'https'), grpc: tlsFiles(file, 'grpc') },
     dataDir: flags.dev ? undefined : dataDir,
     defaultIntentionPolicy: file.default_intention_policy ?? 'allow',

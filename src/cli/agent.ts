@@ -138,7 +138,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   if (secondary && aclGuard.enabled && !agentToken) logger.warn({ primaryDatacenter: config.primaryDatacenter }, 'ACLs are enabled and acl.tokens.agent is not set: the primary refuses this datacenter\'s link (replication, federation states and the CA need a token with operator = "write")');
   if (!secondary && config.retryJoinWan.length > 0) logger.info({ retryJoinWan: config.retryJoinWan }, 'retry_join_wan is not used in the primary datacenter: secondaries tell it their addresses');
   const federation = new Federation({ catalog, primaryDatacenter: config.primaryDatacenter, link, httpAddress: ownAddress, logger: logger.child({ component: 'federation' }) });
-  const proxies = new ProxyConfigManager({ catalog, ca: leaves });
+  const exposeCheckPorts = config.exposeCheckPorts ? { exposeCheckPorts: config.exposeCheckPorts } : {};
+  const proxies = new ProxyConfigManager({ catalog, ca: leaves, ...exposeCheckPorts });
   const http = new ApiServer({
     logger: logger.child({ component: 'http' }),
     maxBodyBytes: config.httpMaxBodyBytes,
@@ -146,7 +147,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     routes: federate([
       agentRoutes(catalog),
       catalogRoutes(catalog),
-      withConfigDryRun(configRoutes(catalog), configDryRun({ store, catalog, catalogOptions, proxies, leaves })),
+      withConfigDryRun(configRoutes(catalog), configDryRun({ store, catalog, catalogOptions, proxies, leaves, ...exposeCheckPorts })),
       intentionRoutes(catalog),
       caRoutes({ ca, leaves, checkIntention: (src, dst) => catalog.check(src, dst), clock }),
       xdsStatusRoutes(xdsStatus, proxyInspector({ proxies, status: xdsStatus, registration: (id) => catalog.watchService(id) })),

@@ -8,6 +8,7 @@ import type { LeafManager } from '../ca/leaf-manager.js';
 import { Catalog, type CatalogOptions } from '../catalog/catalog.js';
 import type { ResourceSet } from '../core/resources.js';
 import { ProxyConfigManager, type ProxyState } from '../proxycfg/manager.js';
+import type { PortRange } from '../proxycfg/exposed-checks.js';
 import type { SqliteStore } from '../store/sqlite.js';
 import { diffResources, type ResourceChange } from '../xds/config-dump.js';
 import { tryGenerateResources } from '../xds/generate.js';
@@ -37,6 +38,8 @@ export interface DryRunDeps {
   readonly proxies: ProxyConfigManager;
   readonly leaves: LeafManager;
   readonly snapshotWaitMs?: number;
+  /** The agent's Expose.Checks ports, so the would-be listeners are the ones the agent would serve. */
+  readonly exposeCheckPorts?: PortRange;
 }
 
 type Resources = { readonly ok: true; readonly set: ResourceSet } | { readonly ok: false; readonly problems: string[] };
@@ -57,7 +60,7 @@ export function configDryRun(deps: DryRunDeps): (body: unknown, cas: number | un
       // The catalog's own checks, against the would-be state: a bad entry is a 400 naming the field, as for a real write.
       const wouldWrite = await catalog.setConfigEntry(body, cas);
       const { Kind, Name } = body as { Kind?: unknown; Name?: unknown };
-      const wouldBe = new ProxyConfigManager({ catalog, ca: deps.leaves, coalesceMs: 0 });
+      const wouldBe = new ProxyConfigManager({ catalog, ca: deps.leaves, coalesceMs: 0, ...(deps.exposeCheckPorts ? { exposeCheckPorts: deps.exposeCheckPorts } : {}) });
       const ids = await firstValueFrom(deps.proxies.proxyIds());
       const proxies: DryRunProxy[] = [];
       for (const id of ids) {

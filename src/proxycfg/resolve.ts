@@ -9,6 +9,7 @@ import type { ConfigEntry, Protocol, ServiceInstance } from '../catalog/types.js
 import { DEFAULT_NAMESPACE } from '../core/names.js';
 import type { FieldIssue } from '../core/errors.js';
 import { formatPath } from '../core/validate.js';
+import type { PortRange } from './exposed-checks.js';
 import type { WatchCache } from './shared.js';
 import type { CASource, CatalogSource } from './sources.js';
 
@@ -23,6 +24,8 @@ export interface ProxyDeps {
   readonly ca: CASource;
   /** Where combinations of watches common to many proxies are shared (ProxyConfigManager gives one). */
   readonly shared?: WatchCache;
+  /** Listener ports for Expose.Checks (the agent's ports.expose_min_port / expose_max_port; 21500-21755 by default). */
+  readonly exposeCheckPorts?: PortRange;
 }
 
 /** The same observable for every caller of `key` while it has subscribers, when a cache is given. */

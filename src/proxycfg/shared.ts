@@ -4,7 +4,7 @@
 import type { Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
 import type { ConfigKind } from '../catalog/config/kinds.js';
-import type { CheckServiceNode, ConfigEntryOf, FederationState, ServiceInstance } from '../catalog/types.js';
+import type { CheckServiceNode, ConfigEntryOf, FederationState, HealthCheck, ServiceInstance } from '../catalog/types.js';
 import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
 import { SharedQueries as WatchCache } from '../store/shared.js';
 import type { CASource, CatalogSource } from './sources.js';
@@ -54,6 +54,9 @@ export class SharedCatalogSource implements CatalogSource {
   }
   watchTerminatingGateways(): Observable<readonly CheckServiceNode[]> {
     return this.cache.get('terminating-gateways', () => this.inner.watchTerminatingGateways());
+  }
+  watchNodeChecks(node: string): Observable<readonly HealthCheck[]> {
+    return this.cache.get(`node-checks/${node}`, () => this.inner.watchNodeChecks(node));
   }
   openWatches(): string[] {
     return this.cache.keys();

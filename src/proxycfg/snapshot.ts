@@ -45,6 +45,12 @@ export interface UpstreamSnapshot {
   readonly endpoints: readonly TargetEndpoints[];
 }
 
+/** An address range a listener takes connections from. */
+export interface SourceRange {
+  readonly address: string;
+  readonly prefixLen: number;
+}
+
 /** A path of the app exposed without mTLS (Expose.Paths): its own plain-HTTP listener. */
 export interface ExposedPath {
   readonly path: string;
@@ -53,6 +59,11 @@ export interface ExposedPath {
   readonly protocol: 'http' | 'http2';
   /** `local_app` when the path is on the app's own port, else `exposed_cluster_<port>`. */
   readonly cluster: string;
+  /**
+   * A path taken from a check (Expose.Checks; Consul's ParsedFromCheck): the check's ID, and the
+   * only sources its listener takes connections from (loopback and the proxy's own address).
+   */
+  readonly fromCheck?: { readonly checkId: string; readonly sources: readonly SourceRange[] };
 }
 
 export interface UpstreamLimits {
@@ -152,7 +163,7 @@ export interface ConnectProxySnapshot extends ProxyIdentity {
     readonly sanitizeXForwardedClientCert?: boolean;
     /** Exact connection balance across worker threads (Proxy Config `balance_inbound_connections` > service-defaults BalanceInboundConnections). */
     readonly balanceConnections?: boolean;
-    /** Expose.Paths (the registration's, else service-defaults', else proxy-defaults'), each a plain-HTTP listener on the public listener's address; sorted by listener port. */
+    /** Expose.Paths (the registration's, else service-defaults', else proxy-defaults') and, with Expose.Checks, the service's HTTP and gRPC check paths, each a plain-HTTP listener on the public listener's address; sorted by listener port. */
     readonly exposedPaths?: readonly ExposedPath[];
   };
   readonly localApp: {

@@ -4,7 +4,7 @@
 import type { Observable } from 'rxjs';
 import type { CARoots, LeafCert } from '../ca/types.js';
 import type { ConfigKind } from '../catalog/config/kinds.js';
-import type { CheckServiceNode, ConfigEntryOf, FederationState, ServiceInstance } from '../catalog/types.js';
+import type { CheckServiceNode, ConfigEntryOf, FederationState, HealthCheck, ServiceInstance } from '../catalog/types.js';
 import type { IntentionWithPermissions } from '../catalog/intentions/precedence.js';
 
 export interface CatalogSource {
@@ -31,6 +31,8 @@ export interface CatalogSource {
   watchServiceHealth(service: string): Observable<readonly CheckServiceNode[]>;
   /** This datacenter's terminating gateways, with checks. */
   watchTerminatingGateways(): Observable<readonly CheckServiceNode[]>;
+  /** Every check registered on a node (Expose.Checks exposes its service's HTTP and gRPC checks). */
+  watchNodeChecks(node: string): Observable<readonly HealthCheck[]>;
 }
 
 export interface CASource {

@@ -2,7 +2,9 @@
 // metrics page) gets a listener of its own on the public listener's address, plain HTTP (no mTLS,
 // no intentions), with one route, that exact path, to the app: `local_app` when the path is on
 // the app's service port, else a static cluster for that port (`exposed_cluster_<port>`), as
-// Consul's. Every other path of that listener gets a 404 from Envoy.
+// Consul's. Every other path of that listener gets a 404 from Envoy. A path taken from a check
+// (Expose.Checks) takes connections only from loopback and the proxy's own address, as Consul
+// limits it to localhost and the agent's address: it is for the check, not for the world.
 import { exposedPathListenerName, exposedPathStatPrefix } from '../core/names.js';
 import { Cluster, Cluster_DiscoveryType } from '../gen/envoy/config/cluster/v3/cluster.js';
 import { TrafficDirection } from '../gen/envoy/config/core/v3/base.js';
@@ -23,7 +25,12 @@ export function exposedPathListener(bindAddress: string, p: ExposedPath): Listen
     name: exposedPathListenerName(p.path, bindAddress, p.listenerPort),
     address: socketAddress(bindAddress, p.listenerPort),
     trafficDirection: TrafficDirection.INBOUND,
-    filterChains: [{ filters: [httpConnectionManagerFilter(name, p.protocol, { rds: route })] }],
+    filterChains: [
+      {
+        ...(p.fromCheck ? { filterChainMatch: { sourcePrefixRanges: p.fromCheck.sources.map((r) => ({ addressPrefix: r.address, prefixLen: r.prefixLen })) } } : {}),
+        filters: [httpConnectionManagerFilter(name, p.protocol, { rds: route })],
+      },
+    ],
   });
 }
 

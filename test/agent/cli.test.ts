@@ -41,6 +41,14 @@ describe('agent configuration', () => {
     assert.equal(r.code, 1);
     assert.match(r.err, /-http-port: must be at most 65535/);
   });
+
+  it("takes Expose.Checks' listener ports from ports.expose_min_port and expose_max_port (Consul's 21500-21755 by default)", () => {
+    assert.deepEqual(resolveConfig({ dev: true }).exposeCheckPorts, { min: 21500, max: 21755 });
+    const path = file('expose-ports.json', { ports: { expose_min_port: 30000, expose_max_port: 30009 } });
+    assert.deepEqual(resolveConfig({ dev: true, 'config-file': path }).exposeCheckPorts, { min: 30000, max: 30009 });
+    assert.throws(() => resolveConfig({ dev: true, 'config-file': file('expose-ports-bad.json', { ports: { expose_min_port: 30000, expose_max_port: 29999 } }) }), /ports\.expose_max_port: must not be below expose_min_port \(30000\)/);
+    assert.throws(() => resolveConfig({ dev: true, 'config-file': file('expose-ports-zero.json', { ports: { expose_min_port: 0 } }) }), /ports\.expose_min_port: must be between 1 and 65535/);
+  });
 });
 
 describe('client commands', () => {

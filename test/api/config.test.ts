@@ -62,7 +62,6 @@ describe('/v1/config', () => {
       [{ Kind: 'service-defaults', Name: 'w' }, 'ExternalSNI', 'web.example.com', ''],
       [{ Kind: 'service-defaults', Name: 'w' }, 'RateLimits', { InstanceLevel: { RequestsPerSecond: 10 } }, { InstanceLevel: { RequestsPerSecond: 0, RequestsMaxBurst: 0 } }],
       [{ Kind: 'service-defaults', Name: 'w' }, 'EnvoyExtensions', [{ Name: 'builtin/lua' }], []],
-      [{ Kind: 'service-defaults', Name: 'w' }, 'Expose', { Checks: true }, { Checks: false, Paths: [] }],
       [{ Kind: 'proxy-defaults', Name: 'global' }, 'Mode', 'transparent', 'direct'],
       [{ Kind: 'proxy-defaults', Name: 'global' }, 'TransparentProxy', { DialedDirectly: true }, {}],
       [{ Kind: 'proxy-defaults', Name: 'global' }, 'MutualTLSMode', 'permissive', 'strict'],
@@ -86,6 +85,16 @@ describe('/v1/config', () => {
     // So is AllowEnablingPermissiveMutualTLS, a gate for MutualTLSMode "permissive", which stays refused.
     assert.equal((await a.put('/v1/config', { Kind: 'mesh', TransparentProxy: { MeshDestinationsOnly: true }, AllowEnablingPermissiveMutualTLS: true })).status, 200);
     assert.match((await a.put('/v1/config', { Kind: 'service-defaults', Name: 'w', MutualTLSMode: 'permissive' })).text, /MutualTLSMode: is not supported yet/);
+  });
+
+  it('takes Expose.Checks in service-defaults and proxy-defaults and reads it back', async () => {
+    for (const entry of [{ Kind: 'service-defaults', Name: 'w' }, { Kind: 'proxy-defaults', Name: 'global' }]) {
+      const r = await a.put('/v1/config', { ...entry, Expose: { Checks: true } });
+      assert.equal(r.status, 200, `${entry.Kind}: ${r.text}`);
+      const back = (await a.get(`/v1/config/${entry.Kind}/${entry.Name}`)).json as { Expose?: { Checks?: boolean } };
+      assert.equal(back.Expose?.Checks, true, entry.Kind);
+      assert.equal((await a.delete(`/v1/config/${entry.Kind}/${entry.Name}`)).status, 200);
+    }
   });
 
   it('rejects bad entries with 400 naming the field and stores nothing', async () => {

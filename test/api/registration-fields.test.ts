@@ -78,11 +78,27 @@ describe('registration fields', () => {
     await refused('/v1/agent/check/register', { Name: 'alias', AliasService: 'web' }, /AliasService: is not supported: alias checks are not built/);
     const sidecar = (proxy: Record<string, unknown>) => ({ Name: 'tp', Port: 80, Connect: { SidecarService: { Proxy: proxy } } });
     await refused('/v1/agent/service/register', sidecar({ TransparentProxy: { OutboundListenerPort: 15001 } }), /Proxy\.TransparentProxy: is not supported: transparent proxying is not built/);
-    await refused('/v1/agent/service/register', sidecar({ Expose: { Checks: true } }), /Proxy\.Expose\.Checks: is not supported yet/);
     const zeroProxy = await a.put('/v1/agent/service/register', sidecar({ TransparentProxy: { OutboundListenerPort: 0, DialedDirectly: false }, Expose: { Checks: false } }));
     assert.equal(zeroProxy.status, 200, zeroProxy.text);
     const zero = await a.put('/v1/agent/service/register', { Name: 'zero', Port: 1, SocketPath: '', Ports: null, Check: { TTL: '10s', ScriptArgs: null, UDP: '' } });
     assert.equal(zero.status, 200, zero.text);
+  });
+
+  it('takes Expose.Checks and gives the registration back as sent: Checks true and only the listed paths (the check paths are not stored)', async () => {
+    const path = { LocalPathPort: 8080, ListenerPort: 21500, Path: '/metrics', Protocol: 'http2', ParsedFromCheck: false };
+    const reg = { Kind: 'connect-proxy', Name: 'expose-proxy', Address: '10.1.2.3', Port: 8443, Proxy: { DestinationServiceName: 'expose', Expose: { Checks: true, Paths: [path] } } };
+    const r = await a.put('/v1/agent/service/register', reg);
+    assert.equal(r.status, 200, r.text);
+    await a.put('/v1/agent/service/register', { Name: 'expose', Port: 8080, Check: { HTTP: 'http://127.0.0.1:8080/health', Interval: '10s' } });
+    const svc = (await a.get('/v1/agent/service/expose-proxy')).json as { Proxy: { Expose: { Checks: boolean; Paths: unknown[] } } };
+    assert.equal(svc.Proxy.Expose.Checks, true);
+    assert.deepEqual(svc.Proxy.Expose.Paths, [path]);
+    const sidecar = await a.put('/v1/agent/service/register', { Name: 'checked', Port: 80, Connect: { SidecarService: { Proxy: { Expose: { Checks: true } } } } });
+    assert.equal(sidecar.status, 200, sidecar.text);
+    const back = (await a.get('/v1/agent/service/checked-sidecar-proxy')).json as { Proxy: { Expose: { Checks: boolean; Paths?: unknown[] } } };
+    assert.equal(back.Proxy.Expose.Checks, true);
+    assert.deepEqual(back.Proxy.Expose.Paths ?? [], []);
+    await refused('/v1/agent/service/register', { ...reg, Proxy: { ...reg.Proxy, Expose: { Checks: 'yes' } } }, /Proxy\.Expose\.Checks: Invalid input: expected boolean/);
   });
 
   it("takes a catalog registration as Consul's Go client sends it: an AgentService and checks with every zero value", async () => {

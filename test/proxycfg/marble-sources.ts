@@ -5,7 +5,7 @@ import type { Observable } from 'rxjs';
 import type { RunHelpers } from 'rxjs/testing';
 import type { CARoots, LeafCert } from '../../src/ca/types.js';
 import type { ConfigKind } from '../../src/catalog/config/kinds.js';
-import type { CheckServiceNode, ConfigEntryOf, FederationState, Intention, ServiceInstance, Upstream } from '../../src/catalog/types.js';
+import type { CheckServiceNode, ConfigEntryOf, FederationState, HealthCheck, Intention, ServiceInstance, Upstream } from '../../src/catalog/types.js';
 import type { CASource, CatalogSource } from '../../src/proxycfg/sources.js';
 import { testLeaf, testRoots } from '../support/fixed-ca.js';
 
@@ -122,6 +122,9 @@ export class MarbleSources implements CatalogSource, CASource {
   }
   watchTerminatingGateways() {
     return this.watch<readonly CheckServiceNode[]>('terminating-gateways', []);
+  }
+  watchNodeChecks(node: string) {
+    return this.watch<readonly HealthCheck[]>(`node-checks/${node}`, []);
   }
   watchRoots() {
     return this.watch<CARoots>('roots', testRoots());

@@ -108,6 +108,9 @@ const REQUIRED = [
   'listener-balance-outbound-connections-bind-port',
   'expose-paths-local-app-paths',
   'expose-paths-new-cluster-http2',
+  // Expose.Checks (Consul's listeners expose-checks cases): check paths on ports from 21500, loopback and the proxy's address only.
+  'expose-checks',
+  'expose-checks-grpc',
   'connect-proxy-upstream-defaults',
   // Terminating gateways (Consul's agent/xds/testdata terminating-gateway cases).
   'terminating-gateway',

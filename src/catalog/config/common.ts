@@ -95,7 +95,8 @@ export const transparentProxyConfig = z.strictObject({
 export const mutualTLSMode = z.enum(['', 'strict', 'permissive']).refine((m) => m !== 'permissive', 'is not supported yet (permissive mutual TLS is not built: every inbound connection needs mTLS, as "strict" asks)');
 
 export const exposeConfig = z.strictObject({
-  Checks: z.boolean().refine((v) => !v, 'is not supported yet (exposing HTTP and gRPC checks through the proxy is not built: list the check paths in Paths)').optional(),
+  // Every HTTP and gRPC check of the proxy's service gets an exposed path (proxycfg/exposed-checks.ts).
+  Checks: z.boolean().optional(),
   Paths: z
     .array(
       z.strictObject({
