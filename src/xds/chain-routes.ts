@@ -164,7 +164,10 @@ export function chainRoutes(chain: CompiledDiscoveryChain, trustDomain: string):
   return routes.map((r) => route(chain, r, trustDomain));
 }
 
-export function upstreamRouteConfiguration(trustDomain: string, u: UpstreamShape): RouteConfiguration {
+/** What an upstream's RouteConfiguration is built from: not its bind address, so proxies with the same upstream share it. */
+export const ROUTE_UPSTREAM_FIELDS = ['id', 'chain', 'protocol'] as const;
+
+export function upstreamRouteConfiguration(trustDomain: string, u: Pick<UpstreamShape, 'id' | 'chain'>): RouteConfiguration {
   const name = upstreamRouteName(u.id);
   return RouteConfiguration.fromPartial({
     name,

@@ -3,7 +3,7 @@
 // table of the snapshot's kind.
 import type { FieldIssue } from '../core/errors.js';
 import { ValidationError } from '../core/errors.js';
-import { leafSecretName, rootsSecretName } from '../core/names.js';
+import { OWN_LEAF_SECRET, rootsSecretName } from '../core/names.js';
 import { encode } from '../core/proto.js';
 import type { EncodedResource, ResourceSet } from '../core/resources.js';
 import { TypeUrl, type XdsTypeUrl } from '../core/type-urls.js';
@@ -13,14 +13,16 @@ import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import { Secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
 import type { ConnectProxySnapshot, ProxyKind, ProxySnapshot, SnapshotOf, UpstreamEndpoint } from '../proxycfg/snapshot.js';
-import { clusterChildren, generateClusters } from './clusters.js';
+import { clusterChildren, localAppCluster } from './clusters.js';
 import { sharedInterner, type ResourceInterner } from './encode.js';
 import { clusterLoadAssignment } from './endpoints.js';
-import { chainEdsClusters } from './chain-clusters.js';
+import { chainClusters, chainEdsClusters, CLUSTER_UPSTREAM_FIELDS } from './chain-clusters.js';
+import { ROUTE_UPSTREAM_FIELDS, upstreamRouteConfiguration } from './chain-routes.js';
+import { isHttp } from './filters.js';
 import { MESH_GATEWAY_RESOURCES } from './mesh-gateway.js';
 import { generateListeners, listenerRouteNames } from './listeners.js';
-import { builtRow, byKey, sharedRow, type ResourceTable } from './resource-table.js';
-import { generateRoutes } from './routes.js';
+import { builtRow, byKey, eachPart, partedRow, sharedRow, wholePart, type ResourceTable } from './resource-table.js';
+import { publicListenerRoute } from './routes.js';
 import { leafSecret, rootsSecret } from './secrets.js';
 
 const NO_ENDPOINTS: readonly UpstreamEndpoint[] = Object.freeze([]);
@@ -48,20 +50,28 @@ function endpointResources(snap: ConnectProxySnapshot, interner: ResourceInterne
 function secretResources(snap: ConnectProxySnapshot, interner: ResourceInterner): Map<string, EncodedResource> {
   const secret = (input: object, name: string, build: () => Secret) => [name, interner.memo(input, name, () => interner.intern(TypeUrl.Secret, name, encode(Secret, build())))] as const;
   return new Map(
-    byKey([secret(snap.leaf, leafSecretName(snap.service, snap.namespace), () => leafSecret(snap)), secret(snap.roots, rootsSecretName(snap.trustDomain), () => rootsSecret(snap))]),
+    byKey([secret(snap.leaf, OWN_LEAF_SECRET, () => leafSecret(snap)), secret(snap.roots, rootsSecretName(snap.trustDomain), () => rootsSecret(snap))]),
   );
 }
 
 /** Every type a sidecar receives, in xDS send order (Secrets, Clusters, Endpoints, Listeners, Routes). */
 export const CONNECT_PROXY_RESOURCES: ResourceTable<ConnectProxySnapshot> = [
   sharedRow({ typeUrl: TypeUrl.Secret, shared: secretResources }),
-  builtRow({
+  // local_app is the proxy's own; an upstream's clusters are the same for every proxy with that upstream.
+  partedRow({
     typeUrl: TypeUrl.Cluster,
     type: Cluster,
-    fields: ['service', 'namespace', 'trustDomain', 'localApp', 'publicListener', 'upstreams', 'meshTls'],
-    generate: generateClusters,
+    parts: [
+      wholePart({ fields: ['localApp', 'publicListener'], generate: (i: Pick<ConnectProxySnapshot, 'localApp' | 'publicListener'>) => [localAppCluster(i)] }),
+      eachPart({
+        fields: ['trustDomain', 'meshTls'],
+        elements: (snap: ConnectProxySnapshot) => snap.upstreams,
+        elementFields: CLUSTER_UPSTREAM_FIELDS,
+        generate: (i, u) => chainClusters(i, u),
+      }),
+    ],
     name: (c) => c.name,
-    children: (_i, c) => clusterChildren(c),
+    children: clusterChildren,
   }),
   sharedRow({ typeUrl: TypeUrl.Endpoint, shared: endpointResources }),
   builtRow({
@@ -72,11 +82,24 @@ export const CONNECT_PROXY_RESOURCES: ResourceTable<ConnectProxySnapshot> = [
     name: (l) => l.name,
     children: (i, l) => listenerRouteNames(i, l.name),
   }),
-  builtRow({
+  // The public listener's route is the service's (its intentions); an upstream's is the same for every proxy with that upstream.
+  partedRow({
     typeUrl: TypeUrl.Route,
     type: RouteConfiguration,
-    fields: ['trustDomain', 'publicListener', 'intentions', 'defaultIntentionPolicy', 'upstreams'],
-    generate: generateRoutes,
+    parts: [
+      eachPart({
+        fields: ['trustDomain', 'intentions', 'defaultIntentionPolicy'],
+        elements: (snap: ConnectProxySnapshot) => [snap.publicListener],
+        elementFields: ['protocol', 'requestTimeoutMs', 'idleTimeoutMs'],
+        generate: (i, publicListener) => (isHttp(publicListener.protocol) ? [publicListenerRoute({ ...i, publicListener })] : []),
+      }),
+      eachPart({
+        fields: ['trustDomain'],
+        elements: (snap: ConnectProxySnapshot) => snap.upstreams,
+        elementFields: ROUTE_UPSTREAM_FIELDS,
+        generate: (i, u) => (isHttp(u.protocol) ? [upstreamRouteConfiguration(i.trustDomain, u)] : []),
+      }),
+    ],
     name: (r) => r.name,
     children: () => [],
   }),

@@ -58,8 +58,13 @@ export type ResourceTable<S> = readonly TableRow<S>[];
 const objectIds = new WeakMap<object, number>();
 let lastObjectId = 0;
 
-/** A frozen object is shared and immutable (an intentions list, a health result): keyed by identity. */
+/**
+ * A frozen object is shared and immutable (an intentions list, a health result): keyed by
+ * identity. An empty list is equal to every other, whoever's it is (a service no intention
+ * names has one of its own): keyed by value, so what is built from it is shared across services.
+ */
 function identity(o: object): string {
+  if (Array.isArray(o) && o.length === 0) return '[]';
   let id = objectIds.get(o);
   if (id === undefined) objectIds.set(o, (id = ++lastObjectId));
   return `#${id}`;
@@ -106,6 +111,97 @@ export function builtRow<S, F extends keyof S, T>(row: BuiltRow<S, F, T>): Table
     resources: (snap, interner) => {
       const inputs = select(snap, row.fields);
       return interner.shaped(`${rowId} ${keyOf(inputs)}`, () => build(inputs, interner));
+    },
+  };
+}
+
+/** A part of a parted row built once from named snapshot fields (its key is exactly those fields). */
+export interface WholePart<S, F extends keyof S, T> {
+  readonly fields: readonly F[];
+  generate(inputs: RowInputs<S, F>): T[];
+}
+
+/**
+ * A part of a parted row built once per element of a list in the snapshot (an upstream), from
+ * named snapshot fields and the element's named fields: its key is exactly those fields.
+ */
+export interface EachPart<S, F extends keyof S, E, G extends keyof E, T> {
+  readonly fields: readonly F[];
+  elements(snap: S): readonly E[];
+  readonly elementFields: readonly G[];
+  generate(inputs: RowInputs<S, F>, element: Pick<E, G>): T[];
+}
+
+/** A part with its field types kept inside it: what to build for a snapshot, each unit with its key. */
+export interface RowPart<S, T> {
+  units(snap: S): { readonly key: string; readonly generate: () => T[] }[];
+}
+
+export function wholePart<S, F extends keyof S, T>(part: WholePart<S, F, T>): RowPart<S, T> {
+  return {
+    units: (snap) => {
+      const inputs = select(snap, part.fields);
+      return [{ key: keyOf(inputs), generate: () => part.generate(inputs) }];
+    },
+  };
+}
+
+export function eachPart<S, F extends keyof S, E, G extends keyof E, T>(part: EachPart<S, F, E, G, T>): RowPart<S, T> {
+  return {
+    units: (snap) => {
+      const inputs = select(snap, part.fields);
+      const shared = keyOf(inputs);
+      return part.elements(snap).map((e) => {
+        const picked = {} as Pick<E, G>;
+        for (const f of part.elementFields) picked[f] = e[f];
+        return { key: `${shared} ${keyOf(picked)}`, generate: () => part.generate(inputs, picked) };
+      });
+    },
+  };
+}
+
+/** A resource type built in parts, each cached by its own key (see PartedRow). */
+export interface PartedRow<S, T> {
+  readonly typeUrl: XdsTypeUrl;
+  readonly type: ProtoType<T>;
+  readonly parts: readonly RowPart<S, T>[];
+  name(message: T): string;
+  /** Names of the resources of other types a message refers to (from the message alone). */
+  children(message: T): readonly string[];
+}
+
+/** What keeps a proxy's merged map's parts alive (they are cached weakly, as long as some proxy's set holds them). */
+const partsOf = new WeakMap<object, readonly object[]>();
+
+/**
+ * A type whose resources are built in parts with their own keys: the resources one proxy shares
+ * with proxies of other services (an upstream's clusters and routes, identical for every proxy
+ * with that upstream) are built and encoded once for all of them, while the few that are the
+ * proxy's own (local_app, its public listener's route) are built per proxy. A name two parts
+ * build (two upstreams of one destination share its target clusters) is taken from the first.
+ */
+export function partedRow<S, T>(row: PartedRow<S, T>): TableRow<S> {
+  const rowId = ++lastRowId;
+  const build = (generate: () => T[], interner: ResourceInterner) => {
+    const byName = new Map<string, EncodedResource>();
+    for (const message of generate()) {
+      const name = row.name(message);
+      byName.set(name, interner.intern(row.typeUrl, name, encode(row.type, message), row.children(message)));
+    }
+    return byName;
+  };
+  return {
+    typeUrl: row.typeUrl,
+    resources: (snap, interner) => {
+      const units = row.parts.flatMap((part, i) => part.units(snap).map((u) => ({ key: `${rowId}.${i} ${u.key}`, generate: u.generate })));
+      return interner.shaped(`${rowId} parts\n${units.map((u) => u.key).join('\n')}`, () => {
+        const maps = units.map((u) => interner.shaped(u.key, () => build(u.generate, interner)));
+        const merged = new Map<string, EncodedResource>();
+        for (const m of maps) for (const [name, res] of m) if (!merged.has(name)) merged.set(name, res);
+        const sorted = new Map(byKey([...merged]));
+        partsOf.set(sorted, maps);
+        return sorted;
+      });
     },
   };
 }

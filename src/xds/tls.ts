@@ -1,7 +1,7 @@
 // TLS for the mesh: certificates and trust bundle by SDS (names from core/names.ts), peer
 // identity checked by SPIFFE URI SAN on the way out, client certificates required on the way in.
 import type { Protocol } from '../catalog/types.js';
-import { leafSecretName, rootsSecretName } from '../core/names.js';
+import { OWN_LEAF_SECRET, rootsSecretName } from '../core/names.js';
 import { pack } from '../core/proto.js';
 import type { TransportSocket } from '../gen/envoy/config/core/v3/base.js';
 import { SubjectAltNameMatcher_SanType, TlsParameters, TlsParameters_TlsProtocol } from '../gen/envoy/extensions/transport_sockets/tls/v3/common.js';
@@ -16,11 +16,16 @@ function sds(name: string): SdsSecretConfig {
   return SdsSecretConfig.fromPartial({ name, sdsConfig: adsConfigSource() });
 }
 
-/** Whose certificates a proxy's TLS contexts name (by SDS). */
-export type TlsIdentity = Pick<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain'> & { readonly meshTls?: MeshTlsSettings };
+/**
+ * What a proxy's TLS contexts are built from: the trust domain (its roots' SDS name) and the mesh
+ * entry's TLS. Not the service: the leaf is the proxy's own (names.OWN_LEAF_SECRET), so upstream
+ * clusters of proxies of different services are the same bytes.
+ */
+export type TlsIdentity = Pick<ConnectProxySnapshot, 'trustDomain'> & { readonly meshTls?: MeshTlsSettings };
 
-export function leafSds(snap: Pick<TlsIdentity, 'service' | 'namespace'>): SdsSecretConfig {
-  return sds(leafSecretName(snap.service, snap.namespace));
+/** The proxy's own leaf certificate and key. */
+export function leafSds(): SdsSecretConfig {
+  return sds(OWN_LEAF_SECRET);
 }
 
 export function rootsSds(snap: Pick<TlsIdentity, 'trustDomain'>): SdsSecretConfig {
@@ -83,7 +88,7 @@ export function upstreamTransportSocket(snap: TlsIdentity, sni: string, peerSpif
   const common = CommonTlsContext.fromPartial({
     tlsParams: meshTlsParams(snap.meshTls?.outgoing),
     alpnProtocols: alpnFor(protocol),
-    tlsCertificateSdsSecretConfigs: [leafSds(snap)],
+    tlsCertificateSdsSecretConfigs: [leafSds()],
     validationContextType: {
       $case: 'combinedValidationContext',
       value: {
@@ -104,7 +109,7 @@ export function downstreamTransportSocket(snap: TlsIdentity & Pick<ConnectProxyS
     commonTlsContext: {
       tlsParams: meshTlsParams(snap.meshTls?.incoming),
       alpnProtocols: alpnFor(snap.publicListener.protocol),
-      tlsCertificateSdsSecretConfigs: [leafSds(snap)],
+      tlsCertificateSdsSecretConfigs: [leafSds()],
       validationContextType: { $case: 'validationContextSdsSecretConfig', value: rootsSds(snap) },
     },
     requireClientCertificate: true,

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { CheckServiceNode, ConfigEntry, ConfigEntryOf, Intention, ServiceInstance } from '../../src/catalog/types.js';
 import { ValidationError } from '../../src/core/errors.js';
 import { unpack } from '../../src/core/proto.js';
+import { OWN_LEAF_SECRET } from '../../src/core/names.js';
 import { TypeUrl } from '../../src/core/type-urls.js';
 import { Listener } from '../../src/gen/envoy/config/listener/v3/listener.js';
 import type { Principal } from '../../src/gen/envoy/config/rbac/v3/rbac.js';
@@ -53,9 +54,12 @@ describe('generateResources', () => {
     assert.equal(clusterA.version, createHash('sha256').update(clusterA.value).digest('hex').slice(0, 16));
     // Two instances of web: every resource is the same object.
     for (const [type, byName] of a) for (const [name, r] of byName) assert.equal(b.get(type)!.get(name), r, `${type} ${name} not shared`);
-    // api presents its own certificate to db, so the cluster differs; db's endpoints do not.
-    assert.notEqual(c.get(TypeUrl.Cluster)!.get(dbName), clusterA);
+    // api's upstream db is web's: the cluster (its client certificate is each proxy's own leaf, by
+    // one SDS name) and db's endpoints are the same objects; api's own leaf and listeners are not.
+    assert.equal(c.get(TypeUrl.Cluster)!.get(dbName), clusterA);
     assert.equal(c.get(TypeUrl.Endpoint)!.get(dbName), a.get(TypeUrl.Endpoint)!.get(dbName));
+    assert.notEqual(c.get(TypeUrl.Secret)!.get(OWN_LEAF_SECRET), a.get(TypeUrl.Secret)!.get(OWN_LEAF_SECRET));
+    assert.notEqual(c.get(TypeUrl.Listener), a.get(TypeUrl.Listener));
   });
 
   describe('an endpoint or certificate change reaching many proxies', () => {
