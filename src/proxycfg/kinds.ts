@@ -3,7 +3,7 @@
 // own; the manager picks the row by the registration's Kind, so adding a kind is adding a row
 // (and its resource table in src/xds). A registration of any other kind (a typical service, or a
 // gateway not served yet) gets an explicit state instead of a silent stream.
-import { asyncScheduler, map, throttleTime, type Observable, type SchedulerLike } from 'rxjs';
+import { asapScheduler, asyncScheduler, auditTime, map, throttleTime, type Observable, type SchedulerLike } from 'rxjs';
 import type { ServiceInstance, ServiceKind } from '../catalog/types.js';
 import { buildConnectProxySnapshot, connectProxyInputs } from './connect-proxy.js';
 import { buildMeshGatewaySnapshot, meshGatewayInputs } from './mesh-gateway.js';
@@ -42,12 +42,20 @@ export interface KindRow<K extends ProxyKind> {
  * The row of a kind's module. Its snapshots are coalesced before they are built: the first
  * change after a quiet window goes out at once; the rest of a burst becomes one more at the
  * window's end, latest wins, so a burst costs one build per window, not one per change.
+ *
+ * "At once" is at the end of the current turn (a microtask; the same virtual frame in tests):
+ * one write reaches a proxy's inputs as several changes in a row (a proxy-defaults write
+ * recompiles the chain of every upstream, and the proxy's own protocol), and a leading snapshot
+ * taken at the first of them held only part of the write. Every proxy then got that partial
+ * configuration pushed and, a window later, the whole: two generations, pushes and rounds of
+ * ACKs per proxy for one change.
  */
 function row<K extends ProxyKind, I>(module: ProxyKindModule<K, I>): KindRow<K> {
   return {
     kind: module.kind,
     snapshots: (registration, deps) =>
       module.inputs(registration, deps).pipe(
+        auditTime(0, deps.scheduler ?? asapScheduler),
         throttleTime(deps.coalesceMs ?? DEFAULT_COALESCE_MS, deps.scheduler ?? asyncScheduler, { leading: true, trailing: true }),
         map((inputs) => module.build(inputs)),
       ),
