@@ -177,7 +177,7 @@ export function upstreamRouteConfiguration(trustDomain: string, u: Pick<Upstream
 }
 
 /** The cluster a tcp upstream's listener sends to: its start resolver's. */
-export function tcpUpstreamCluster(trustDomain: string, u: UpstreamShape): string {
+export function tcpUpstreamCluster(trustDomain: string, u: Pick<UpstreamShape, 'id' | 'chain'>): string {
   const start = u.chain.nodes[u.chain.startNode];
   if (start?.type !== 'resolver') throw new Error(`upstream ${u.id}: a tcp chain starts at a resolver`);
   return resolverClusterName(u.chain, start.name, trustDomain);

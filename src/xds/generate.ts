@@ -20,8 +20,8 @@ import { chainClusters, chainEdsClusters, CLUSTER_UPSTREAM_FIELDS } from './chai
 import { ROUTE_UPSTREAM_FIELDS, upstreamRouteConfiguration } from './chain-routes.js';
 import { isHttp } from './filters.js';
 import { MESH_GATEWAY_RESOURCES } from './mesh-gateway.js';
-import { generateListeners, listenerRouteNames } from './listeners.js';
-import { builtRow, byKey, eachPart, partedRow, sharedRow, wholePart, type ResourceTable } from './resource-table.js';
+import { publicListenerHead, publicListenerRest, publicListenerRoutes, UPSTREAM_LISTENER_HEAD_FIELDS, UPSTREAM_LISTENER_REST_FIELDS, upstreamListenerHead, upstreamListenerRest, upstreamListenerRoutes } from './listeners.js';
+import { byKey, eachPart, partedRow, sharedRow, splicedPart, wholePart, type ResourceTable } from './resource-table.js';
 import { publicListenerRoute } from './routes.js';
 import { leafSecret, rootsSecret } from './secrets.js';
 
@@ -74,13 +74,33 @@ export const CONNECT_PROXY_RESOURCES: ResourceTable<ConnectProxySnapshot> = [
     children: clusterChildren,
   }),
   sharedRow({ typeUrl: TypeUrl.Endpoint, shared: endpointResources }),
-  builtRow({
+  // Listeners differ between proxies in their name and address: the rest of each is encoded once
+  // per service (the public listener) or per upstream (an upstream's), and spliced after them.
+  partedRow({
     typeUrl: TypeUrl.Listener,
     type: Listener,
-    fields: ['service', 'namespace', 'trustDomain', 'publicListener', 'intentions', 'defaultIntentionPolicy', 'upstreams', 'accessLogs', 'meshTls'],
-    generate: generateListeners,
+    parts: [
+      splicedPart({
+        fields: ['trustDomain', 'intentions', 'defaultIntentionPolicy', 'accessLogs', 'meshTls'],
+        elements: (snap: ConnectProxySnapshot) => [snap.publicListener],
+        headFields: ['bindAddress', 'bindPort'],
+        restFields: ['protocol', 'sanitizeXForwardedClientCert'],
+        head: publicListenerHead,
+        rest: (i, publicListener) => publicListenerRest({ ...i, publicListener }),
+        children: (_i, publicListener) => publicListenerRoutes(publicListener),
+      }),
+      splicedPart({
+        fields: ['trustDomain', 'accessLogs'],
+        elements: (snap: ConnectProxySnapshot) => snap.upstreams,
+        headFields: UPSTREAM_LISTENER_HEAD_FIELDS,
+        restFields: UPSTREAM_LISTENER_REST_FIELDS,
+        head: upstreamListenerHead,
+        rest: upstreamListenerRest,
+        children: (_i, u) => upstreamListenerRoutes(u),
+      }),
+    ],
     name: (l) => l.name,
-    children: (i, l) => listenerRouteNames(i, l.name),
+    children: () => [],
   }),
   // The public listener's route is the service's (its intentions); an upstream's is the same for every proxy with that upstream.
   partedRow({

@@ -104,7 +104,7 @@ export function upstreamTransportSocket(snap: TlsIdentity, sni: string, peerSpif
 }
 
 /** Server side of the public listener: our leaf, client certificates required and chained to the roots. */
-export function downstreamTransportSocket(snap: TlsIdentity & Pick<ConnectProxySnapshot, 'publicListener'>): TransportSocket {
+export function downstreamTransportSocket(snap: TlsIdentity & { readonly publicListener: Pick<ConnectProxySnapshot['publicListener'], 'protocol'> }): TransportSocket {
   const ctx = DownstreamTlsContext.fromPartial({
     commonTlsContext: {
       tlsParams: meshTlsParams(snap.meshTls?.incoming),
