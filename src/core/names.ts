@@ -132,7 +132,16 @@ export function exposedClusterName(port: number): string {
   return `exposed_cluster_${port}`;
 }
 
-/** SDS name of a service identity's leaf certificate and private key. */
+/**
+ * SDS name of a proxy's own leaf certificate and private key: one name for every sidecar. A
+ * stream only ever receives its own identity's leaf, so the name need not say whose it is; and
+ * because it does not, the resources that refer to it (every upstream Cluster's client
+ * certificate) are identical across services and are built and encoded once for the whole mesh.
+ * The `leaf:` prefix stays, so tools that tell leaves from the trust bundle by name still do.
+ */
+export const OWN_LEAF_SECRET = 'leaf:self';
+
+/** SDS name of a named service identity's leaf (a proxy that holds several identities' leaves). */
 export function leafSecretName(service: string, namespace = DEFAULT_NAMESPACE): string {
   return `leaf:${namespace}/${service}`;
 }

@@ -51,19 +51,30 @@ function entriesClosure(deps: ProxyDeps, services: readonly string[]): Observabl
 }
 
 /** The compiled chain of `service` as seen from `datacenter`, recompiled on every entry change. */
+/**
+ * A compiled chain is never changed after compiling, and one is shared by every proxy upstream of
+ * the destination: frozen, the generators' cache keys name it by identity (resource-table.ts)
+ * instead of serialising it for every upstream of every proxy.
+ */
+function frozenChain(result: CompileResult): CompileResult {
+  return result.ok ? Object.freeze({ ok: true, chain: Object.freeze(result.chain) }) : result;
+}
+
 export function watchChain(deps: ProxyDeps, service: string, datacenter: string, overrideProtocol?: Protocol): Observable<CompileResult> {
   return sharedBy(deps, `chain/${datacenter}/${service}${overrideProtocol ? `?protocol=${overrideProtocol}` : ''}`, () =>
     combineLatest([entriesClosure(deps, [service]), deps.catalog.watchConfigEntry(PROXY_DEFAULTS.kind, PROXY_DEFAULTS.name)]).pipe(
       map(([entries, proxyDefaults]) =>
-        compileDiscoveryChain(
-          chainEntries((kind, name) => {
-            if (kind === PROXY_DEFAULTS.kind) return proxyDefaults;
-            const e = entries.get(name);
-            return kind === 'service-router' ? e?.router : kind === 'service-splitter' ? e?.splitter : kind === 'service-resolver' ? e?.resolver : e?.serviceDefaults;
-          }),
-          service,
-          datacenter,
-          overrideProtocol,
+        frozenChain(
+          compileDiscoveryChain(
+            chainEntries((kind, name) => {
+              if (kind === PROXY_DEFAULTS.kind) return proxyDefaults;
+              const e = entries.get(name);
+              return kind === 'service-router' ? e?.router : kind === 'service-splitter' ? e?.splitter : kind === 'service-resolver' ? e?.resolver : e?.serviceDefaults;
+            }),
+            service,
+            datacenter,
+            overrideProtocol,
+          ),
         ),
       ),
     ),

@@ -3,7 +3,7 @@
 // own; the manager picks the row by the registration's Kind, so adding a kind is adding a row
 // (and its resource table in src/xds). A registration of any other kind (a typical service, or a
 // gateway not served yet) gets an explicit state instead of a silent stream.
-import { asyncScheduler, map, throttleTime, type Observable, type SchedulerLike } from 'rxjs';
+import { asapScheduler, asyncScheduler, auditTime, connect, map, merge, skip, take, throttleTime, type MonoTypeOperatorFunction, type Observable, type SchedulerLike } from 'rxjs';
 import type { ServiceInstance, ServiceKind } from '../catalog/types.js';
 import { buildConnectProxySnapshot, connectProxyInputs } from './connect-proxy.js';
 import { buildMeshGatewaySnapshot, meshGatewayInputs } from './mesh-gateway.js';
@@ -40,16 +40,32 @@ export interface KindRow<K extends ProxyKind> {
   snapshots(registration: ServiceInstance, deps: PipelineDeps): Observable<SnapshotOf<K>>;
 }
 
+/** The first value at once; every later one at the end of its turn, the latest of the turn. */
+function changesAtEndOfTurn<T>(scheduler: SchedulerLike): MonoTypeOperatorFunction<T> {
+  return (source) => source.pipe(connect((shared) => merge(shared.pipe(take(1)), shared.pipe(skip(1), auditTime(0, scheduler)))));
+}
+
 /**
  * The row of a kind's module. Its snapshots are coalesced before they are built: the first
  * change after a quiet window goes out at once; the rest of a burst becomes one more at the
  * window's end, latest wins, so a burst costs one build per window, not one per change.
+ *
+ * "At once" is at the end of the current turn (a microtask; the same virtual frame in tests):
+ * one write reaches a proxy's inputs as several changes in a row (a proxy-defaults write
+ * recompiles the chain of every upstream, and the proxy's own protocol), and a leading snapshot
+ * taken at the first of them held only part of the write. Every proxy then got that partial
+ * configuration pushed and, a window later, the whole: two generations, pushes and rounds of
+ * ACKs per proxy for one change. The first snapshot (a stream subscribing) is not deferred: it
+ * is built in the server's slice that opened the stream; deferred, the snapshots of every stream
+ * a slice opened were built in one microtask after it, holding the event loop for seconds when
+ * 10,000 streams reconnect.
  */
 function row<K extends ProxyKind, I>(module: ProxyKindModule<K, I>): KindRow<K> {
   return {
     kind: module.kind,
     snapshots: (registration, deps) =>
       module.inputs(registration, deps).pipe(
+        changesAtEndOfTurn(deps.scheduler ?? asapScheduler),
         throttleTime(deps.coalesceMs ?? DEFAULT_COALESCE_MS, deps.scheduler ?? asyncScheduler, { leading: true, trailing: true }),
         map((inputs) => module.build(inputs)),
       ),

@@ -87,7 +87,11 @@ function outlierDetection(p: UpstreamShape['passiveHealthCheck']): OutlierDetect
   });
 }
 
-function edsCluster(snap: TlsIdentity, u: UpstreamShape, t: ChainTarget, name: string): Cluster {
+/** What an upstream's clusters are built from: not its id or bind address, so proxies with the same upstream share them. */
+export const CLUSTER_UPSTREAM_FIELDS = ['chain', 'protocol', 'connectTimeoutMs', 'connectTimeoutFromUpstream', 'limits', 'passiveHealthCheck'] as const;
+export type ClusterUpstream = Pick<UpstreamShape, (typeof CLUSTER_UPSTREAM_FIELDS)[number]>;
+
+function edsCluster(snap: TlsIdentity, u: ClusterUpstream, t: ChainTarget, name: string): Cluster {
   const sni = targetClusterName(t, snap.trustDomain);
   const peer = spiffeServiceUri({ trustDomain: snap.trustDomain, namespace: t.namespace, datacenter: t.datacenter, service: t.service });
   const connectTimeoutMs = u.connectTimeoutFromUpstream ? u.connectTimeoutMs : (t.connectTimeoutMs ?? u.connectTimeoutMs);
@@ -139,7 +143,7 @@ export function chainEdsClusters(chain: CompiledDiscoveryChain, trustDomain: str
 }
 
 /** Every cluster of one upstream's chain. */
-export function chainClusters(snap: TlsIdentity, u: UpstreamShape): Cluster[] {
+export function chainClusters(snap: TlsIdentity, u: ClusterUpstream): Cluster[] {
   const { chain } = u;
   const out: Cluster[] = chainEdsClusters(chain, snap.trustDomain).map((c) => edsCluster(snap, u, c.target, c.name));
   for (const node of Object.values(chain.nodes)) {

@@ -164,7 +164,10 @@ export function chainRoutes(chain: CompiledDiscoveryChain, trustDomain: string):
   return routes.map((r) => route(chain, r, trustDomain));
 }
 
-export function upstreamRouteConfiguration(trustDomain: string, u: UpstreamShape): RouteConfiguration {
+/** What an upstream's RouteConfiguration is built from: not its bind address, so proxies with the same upstream share it. */
+export const ROUTE_UPSTREAM_FIELDS = ['id', 'chain', 'protocol'] as const;
+
+export function upstreamRouteConfiguration(trustDomain: string, u: Pick<UpstreamShape, 'id' | 'chain'>): RouteConfiguration {
   const name = upstreamRouteName(u.id);
   return RouteConfiguration.fromPartial({
     name,
@@ -174,7 +177,7 @@ export function upstreamRouteConfiguration(trustDomain: string, u: UpstreamShape
 }
 
 /** The cluster a tcp upstream's listener sends to: its start resolver's. */
-export function tcpUpstreamCluster(trustDomain: string, u: UpstreamShape): string {
+export function tcpUpstreamCluster(trustDomain: string, u: Pick<UpstreamShape, 'id' | 'chain'>): string {
   const start = u.chain.nodes[u.chain.startNode];
   if (start?.type !== 'resolver') throw new Error(`upstream ${u.id}: a tcp chain starts at a resolver`);
   return resolverClusterName(u.chain, start.name, trustDomain);

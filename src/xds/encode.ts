@@ -36,6 +36,7 @@ export class ResourceInterner {
   private readonly entries = new WeakValues<EncodedResource>();
   private readonly memos = new WeakMap<object, Map<string, EncodedResource>>();
   private readonly shapes = new WeakValues<ReadonlyMap<string, EncodedResource>>();
+  private readonly parts = new WeakValues<Uint8Array>();
 
   intern(typeUrl: XdsTypeUrl, name: string, value: Uint8Array, children?: readonly string[]): EncodedResource {
     const version = versionOf(value);
@@ -62,6 +63,11 @@ export class ResourceInterner {
    */
   shaped(key: string, build: () => ReadonlyMap<string, EncodedResource>): ReadonlyMap<string, EncodedResource> {
     return this.shapes.get(key, build);
+  }
+
+  /** Bytes `build` encodes under `key` (a part of resources shared between proxies), built once for as long as some resource holds them. */
+  bytes(key: string, build: () => Uint8Array): Uint8Array {
+    return this.parts.get(key, build);
   }
 
   /** Number of live entries (for tests and metrics). */

@@ -9,15 +9,19 @@ import { Cluster } from '../gen/envoy/config/cluster/v3/cluster.js';
 import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import type { ConnectProxySnapshot, ProxyKind, ProxySnapshot, SnapshotOf } from '../proxycfg/snapshot.js';
-import { clusterChildren, generateClusters } from './clusters.js';
+import { clusterChildren, localAppCluster } from './clusters.js';
 import { sharedInterner, type ResourceInterner } from './encode.js';
-import { MESH_GATEWAY_RESOURCES } from './mesh-gateway.js';
-import { TERMINATING_GATEWAY_RESOURCES } from './terminating-gateway.js';
+import { chainClusters, chainEdsClusters, CLUSTER_UPSTREAM_FIELDS } from './chain-clusters.js';
+import { ROUTE_UPSTREAM_FIELDS, upstreamRouteConfiguration } from './chain-routes.js';
+import { exposedPathClusters } from './exposed-paths.js';
+import { isHttp } from './filters.js';
 import { INGRESS_GATEWAY_RESOURCES } from './ingress-gateway.js';
+import { MESH_GATEWAY_RESOURCES } from './mesh-gateway.js';
 import { endpointResources, secretResources } from './shared-rows.js';
-import { generateListeners, listenerRouteNames } from './listeners.js';
-import { builtRow, sharedRow, type ResourceTable } from './resource-table.js';
-import { generateRoutes } from './routes.js';
+import { TERMINATING_GATEWAY_RESOURCES } from './terminating-gateway.js';
+import { exposedPathListeners, publicListenerHead, publicListenerRest, publicListenerRoutes, UPSTREAM_LISTENER_HEAD_FIELDS, UPSTREAM_LISTENER_REST_FIELDS, upstreamListenerHead, upstreamListenerRest, upstreamListenerRoutes } from './listeners.js';
+import { byKey, eachPart, partedRow, sharedRow, splicedPart, wholePart, type ResourceTable } from './resource-table.js';
+import { publicListenerRoute } from './routes.js';
 
 export interface GenerateContext {
   /** Where identical resources are shared; defaults to the process-wide interner. */
@@ -27,28 +31,71 @@ export interface GenerateContext {
 /** Every type a sidecar receives, in xDS send order (Secrets, Clusters, Endpoints, Listeners, Routes). */
 export const CONNECT_PROXY_RESOURCES: ResourceTable<ConnectProxySnapshot> = [
   sharedRow({ typeUrl: TypeUrl.Secret, shared: secretResources }),
-  builtRow({
+  // local_app is the proxy's own; an upstream's clusters are the same for every proxy with that upstream.
+  partedRow({
     typeUrl: TypeUrl.Cluster,
     type: Cluster,
-    fields: ['service', 'namespace', 'trustDomain', 'localApp', 'publicListener', 'upstreams', 'meshTls'],
-    generate: generateClusters,
+    parts: [
+      wholePart({ fields: ['localApp', 'publicListener'], generate: (i: Pick<ConnectProxySnapshot, 'localApp' | 'publicListener'>) => [localAppCluster(i), ...exposedPathClusters(i)] }),
+      eachPart({
+        fields: ['trustDomain', 'meshTls'],
+        elements: (snap: ConnectProxySnapshot) => snap.upstreams,
+        elementFields: CLUSTER_UPSTREAM_FIELDS,
+        generate: (i, u) => chainClusters(i, u),
+      }),
+    ],
     name: (c) => c.name,
-    children: (_i, c) => clusterChildren(c),
+    children: clusterChildren,
   }),
   sharedRow({ typeUrl: TypeUrl.Endpoint, shared: endpointResources }),
-  builtRow({
+  // Listeners differ between proxies in their name and address: the rest of each is encoded once
+  // per service (the public listener) or per upstream (an upstream's), and spliced after them.
+  partedRow({
     typeUrl: TypeUrl.Listener,
     type: Listener,
-    fields: ['service', 'namespace', 'trustDomain', 'publicListener', 'intentions', 'defaultIntentionPolicy', 'upstreams', 'accessLogs', 'meshTls'],
-    generate: generateListeners,
+    parts: [
+      splicedPart({
+        fields: ['trustDomain', 'intentions', 'defaultIntentionPolicy', 'accessLogs', 'meshTls'],
+        elements: (snap: ConnectProxySnapshot) => [snap.publicListener],
+        headFields: ['bindAddress', 'bindPort'],
+        restFields: ['protocol', 'sanitizeXForwardedClientCert', 'balanceConnections'],
+        head: publicListenerHead,
+        rest: (i, publicListener) => publicListenerRest({ ...i, publicListener }),
+        children: (_i, publicListener) => publicListenerRoutes(publicListener),
+      }),
+      splicedPart({
+        fields: ['trustDomain', 'accessLogs'],
+        elements: (snap: ConnectProxySnapshot) => snap.upstreams,
+        headFields: UPSTREAM_LISTENER_HEAD_FIELDS,
+        restFields: UPSTREAM_LISTENER_REST_FIELDS,
+        head: upstreamListenerHead,
+        rest: upstreamListenerRest,
+        children: (_i, u) => upstreamListenerRoutes(u),
+      }),
+      // Exposed paths: plain HTTP on the proxy's own address, routes inline.
+      wholePart({ fields: ['publicListener'], generate: (i: Pick<ConnectProxySnapshot, 'publicListener'>) => exposedPathListeners(i.publicListener) }),
+    ],
     name: (l) => l.name,
-    children: (i, l) => listenerRouteNames(i, l.name),
+    children: () => [],
   }),
-  builtRow({
+  // The public listener's route is the service's (its intentions); an upstream's is the same for every proxy with that upstream.
+  partedRow({
     typeUrl: TypeUrl.Route,
     type: RouteConfiguration,
-    fields: ['trustDomain', 'publicListener', 'intentions', 'defaultIntentionPolicy', 'upstreams'],
-    generate: generateRoutes,
+    parts: [
+      eachPart({
+        fields: ['trustDomain', 'intentions', 'defaultIntentionPolicy'],
+        elements: (snap: ConnectProxySnapshot) => [snap.publicListener],
+        elementFields: ['protocol', 'requestTimeoutMs', 'idleTimeoutMs'],
+        generate: (i, publicListener) => (isHttp(publicListener.protocol) ? [publicListenerRoute({ ...i, publicListener })] : []),
+      }),
+      eachPart({
+        fields: ['trustDomain'],
+        elements: (snap: ConnectProxySnapshot) => snap.upstreams,
+        elementFields: ROUTE_UPSTREAM_FIELDS,
+        generate: (i, u) => (isHttp(u.protocol) ? [upstreamRouteConfiguration(i.trustDomain, u)] : []),
+      }),
+    ],
     name: (r) => r.name,
     children: () => [],
   }),

@@ -17,16 +17,27 @@ import { downstreamTransportSocket } from './tls.js';
 /** What a sidecar's listeners are built from. */
 export type ListenerInputs = RowInputs<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain' | 'publicListener' | 'intentions' | 'defaultIntentionPolicy' | 'upstreams' | 'accessLogs' | 'meshTls'>;
 
-export function publicListener(snap: Omit<ListenerInputs, 'upstreams'>): Listener {
-  const { bindAddress, bindPort, protocol } = snap.publicListener;
+type PublicListenerSettings = ConnectProxySnapshot['publicListener'];
+
+/** What the public listener is built from besides its address (the same for every proxy of a service). */
+export type PublicListenerRestInputs = Pick<ListenerInputs, 'trustDomain' | 'intentions' | 'defaultIntentionPolicy' | 'accessLogs' | 'meshTls'> & {
+  readonly publicListener: Pick<PublicListenerSettings, 'protocol' | 'sanitizeXForwardedClientCert' | 'balanceConnections'>;
+};
+
+/** The public listener's name and address (its first declared fields: see resource-table.ts Spliced). */
+export function publicListenerHead(pl: Pick<PublicListenerSettings, 'bindAddress' | 'bindPort'>): Listener {
+  return Listener.fromPartial({ name: publicListenerName(pl.bindAddress, pl.bindPort), address: socketAddress(pl.bindAddress, pl.bindPort) });
+}
+
+/** Everything of the public listener but its name and address. */
+export function publicListenerRest(snap: PublicListenerRestInputs): Listener {
+  const { protocol } = snap.publicListener;
   // Intentions: per request for HTTP protocols, per connection for tcp.
   const accessLog = filterAccessLogs(snap.accessLogs);
   const filters = isHttp(protocol)
     ? [httpConnectionManagerFilter(PUBLIC_LISTENER_STAT_PREFIX, protocol, { rds: PUBLIC_LISTENER_ROUTE, inbound: !snap.publicListener.sanitizeXForwardedClientCert, accessLog }, [httpRbacFilter()])]
     : [networkRbacFilter(snap), tcpProxyFilter(PUBLIC_LISTENER_STAT_PREFIX, LOCAL_APP_CLUSTER, accessLog)];
   return Listener.fromPartial({
-    name: publicListenerName(bindAddress, bindPort),
-    address: socketAddress(bindAddress, bindPort),
     trafficDirection: TrafficDirection.INBOUND,
     accessLog: listenerAccessLogs(snap.accessLogs),
     filterChains: [{ filters, transportSocket: downstreamTransportSocket(snap) }],
@@ -39,15 +50,28 @@ function connectionBalance(exact: boolean | undefined): Pick<Listener, 'connecti
   return exact ? { connectionBalanceConfig: { balanceType: { $case: 'exactBalance', value: {} } } } : {};
 }
 
-export function upstreamListener(snap: Pick<ListenerInputs, 'trustDomain' | 'accessLogs'>, u: UpstreamShape): Listener {
+export function publicListener(snap: Omit<ListenerInputs, 'upstreams'>): Listener {
+  const head = publicListenerHead(snap.publicListener);
+  return { ...publicListenerRest(snap), name: head.name, address: head.address };
+}
+
+/** What an upstream's listener is built from besides its bind address (the same for every proxy with that upstream). */
+export const UPSTREAM_LISTENER_REST_FIELDS = ['id', 'destinationName', 'namespace', 'datacenter', 'protocol', 'chain', 'balanceConnections'] as const;
+export const UPSTREAM_LISTENER_HEAD_FIELDS = ['id', 'bindAddress', 'bindPort'] as const;
+
+/** An upstream listener's name and address. */
+export function upstreamListenerHead(u: Pick<UpstreamShape, (typeof UPSTREAM_LISTENER_HEAD_FIELDS)[number]>): Listener {
+  return Listener.fromPartial({ name: upstreamListenerName(u.id, u.bindAddress, u.bindPort), address: socketAddress(u.bindAddress, u.bindPort) });
+}
+
+/** Everything of an upstream listener but its name and address. */
+export function upstreamListenerRest(snap: Pick<ListenerInputs, 'trustDomain' | 'accessLogs'>, u: Pick<UpstreamShape, (typeof UPSTREAM_LISTENER_REST_FIELDS)[number]>): Listener {
   const statPrefix = upstreamStatPrefix(u.destinationName, u.namespace, u.datacenter);
   const accessLog = filterAccessLogs(snap.accessLogs);
   const filter = isHttp(u.protocol)
     ? httpConnectionManagerFilter(statPrefix, u.protocol, { rds: upstreamRouteName(u.id), accessLog })
     : tcpProxyFilter(statPrefix, tcpUpstreamCluster(snap.trustDomain, u), accessLog);
   return Listener.fromPartial({
-    name: upstreamListenerName(u.id, u.bindAddress, u.bindPort),
-    address: socketAddress(u.bindAddress, u.bindPort),
     trafficDirection: TrafficDirection.OUTBOUND,
     accessLog: listenerAccessLogs(snap.accessLogs),
     filterChains: [{ filters: [filter] }],
@@ -55,22 +79,26 @@ export function upstreamListener(snap: Pick<ListenerInputs, 'trustDomain' | 'acc
   });
 }
 
-export function generateListeners(snap: ListenerInputs): Listener[] {
-  const exposed = (snap.publicListener.exposedPaths ?? []).map((p) => exposedPathListener(snap.publicListener.bindAddress, p));
-  return [publicListener(snap), ...exposed, ...snap.upstreams.map((u) => upstreamListener(snap, u))].sort(byName);
+export function upstreamListener(snap: Pick<ListenerInputs, 'trustDomain' | 'accessLogs'>, u: UpstreamShape): Listener {
+  const head = upstreamListenerHead(u);
+  return { ...upstreamListenerRest(snap, u), name: head.name, address: head.address };
 }
 
-const routeNamesCache = new WeakMap<object, ReadonlyMap<string, readonly string[]>>();
+/** The RouteConfiguration an upstream's listener fetches by RDS (none for tcp). */
+export function upstreamListenerRoutes(u: Pick<UpstreamShape, 'id' | 'protocol'>): readonly string[] {
+  return isHttp(u.protocol) ? [upstreamRouteName(u.id)] : [];
+}
 
-/** The RouteConfiguration names a listener's HTTP connection manager fetches by RDS. */
-export function listenerRouteNames(snap: Pick<ListenerInputs, 'publicListener' | 'upstreams'>, listenerName: string): readonly string[] {
-  let byListener = routeNamesCache.get(snap);
-  if (!byListener) {
-    const names = new Map<string, readonly string[]>(snap.upstreams.filter((u) => isHttp(u.protocol)).map((u) => [upstreamListenerName(u.id, u.bindAddress, u.bindPort), [upstreamRouteName(u.id)]]));
-    const { bindAddress, bindPort, protocol } = snap.publicListener;
-    if (isHttp(protocol)) names.set(publicListenerName(bindAddress, bindPort), [PUBLIC_LISTENER_ROUTE]);
-    byListener = names;
-    routeNamesCache.set(snap, byListener);
-  }
-  return byListener.get(listenerName) ?? [];
+/** The RouteConfiguration the public listener fetches by RDS (none for tcp). */
+export function publicListenerRoutes(pl: Pick<PublicListenerSettings, 'protocol'>): readonly string[] {
+  return isHttp(pl.protocol) ? [PUBLIC_LISTENER_ROUTE] : [];
+}
+
+/** The exposed paths' listeners (plain HTTP to the app, on the proxy's own address). */
+export function exposedPathListeners(pl: Pick<PublicListenerSettings, 'bindAddress' | 'exposedPaths'>): Listener[] {
+  return (pl.exposedPaths ?? []).map((p) => exposedPathListener(pl.bindAddress, p));
+}
+
+export function generateListeners(snap: ListenerInputs): Listener[] {
+  return [publicListener(snap), ...exposedPathListeners(snap.publicListener), ...snap.upstreams.map((u) => upstreamListener(snap, u))].sort(byName);
 }

@@ -23,7 +23,7 @@ import { byName } from './sort.js';
  * The public listener's route to local_app: the intentions as the RBAC filter's per-route config,
  * and the app's request and idle timeouts (Consul's local_request_timeout_ms, local_idle_timeout_ms).
  */
-export function publicListenerRoute(snap: IntentionInputs & Pick<RouteInputs, 'publicListener'>): RouteConfiguration {
+export function publicListenerRoute(snap: IntentionInputs & { readonly publicListener: Pick<RouteInputs['publicListener'], 'requestTimeoutMs' | 'idleTimeoutMs'> }): RouteConfiguration {
   const { requestTimeoutMs, idleTimeoutMs } = snap.publicListener;
   const route = catchAllRoute(PUBLIC_LISTENER_ROUTE, LOCAL_APP_CLUSTER, {
     ...(requestTimeoutMs !== undefined ? { timeout: millis(requestTimeoutMs) } : {}),

@@ -1,6 +1,6 @@
-// SDS Secrets: the proxy's leaf certificate and key (names.leafSecretName) and the trust bundle
+// SDS Secrets: the proxy's leaf certificate and key (names.OWN_LEAF_SECRET) and the trust bundle
 // of every CA root as a validation context (names.rootsSecretName).
-import { leafSecretName, rootsSecretName } from '../core/names.js';
+import { OWN_LEAF_SECRET, rootsSecretName } from '../core/names.js';
 import { Secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
 import type { ConnectProxySnapshot } from '../proxycfg/snapshot.js';
 
@@ -12,9 +12,10 @@ function withNewline(pem: string): string {
   return pem.endsWith('\n') ? pem : `${pem}\n`;
 }
 
-export function leafSecret(snap: Pick<ConnectProxySnapshot, 'leaf' | 'service' | 'namespace'>): Secret {
+/** The leaf Secret, named the proxy's own unless `name` says whose it is. */
+export function leafSecret(snap: Pick<ConnectProxySnapshot, 'leaf'>, name: string = OWN_LEAF_SECRET): Secret {
   return Secret.fromPartial({
-    name: leafSecretName(snap.service, snap.namespace),
+    name,
     type: { $case: 'tlsCertificate', value: { certificateChain: inline(withNewline(snap.leaf.CertPEM)), privateKey: inline(withNewline(snap.leaf.PrivateKeyPEM)) } },
   });
 }

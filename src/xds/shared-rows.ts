@@ -1,7 +1,7 @@
 // The shared rows of every kind that holds a leaf and has upstreams (a sidecar, an ingress
 // gateway): the ClusterLoadAssignments of its upstreams' chain targets and its two Secrets, each
 // built once per input object (health result, leaf, roots) and name, for every proxy.
-import { leafSecretName, rootsSecretName } from '../core/names.js';
+import { OWN_LEAF_SECRET, rootsSecretName } from '../core/names.js';
 import { encode } from '../core/proto.js';
 import type { EncodedResource } from '../core/resources.js';
 import { TypeUrl } from '../core/type-urls.js';
@@ -31,9 +31,9 @@ export function endpointResources(snap: Pick<ConnectProxySnapshot, 'upstreams' |
 }
 
 /** The leaf Secret once per (leaf, name) and the roots Secret once per (roots, name). */
-export function secretResources(snap: Pick<ConnectProxySnapshot, 'leaf' | 'roots' | 'service' | 'namespace' | 'trustDomain'>, interner: ResourceInterner): Map<string, EncodedResource> {
+export function secretResources(snap: Pick<ConnectProxySnapshot, 'leaf' | 'roots' | 'trustDomain'>, interner: ResourceInterner): Map<string, EncodedResource> {
   const secret = (input: object, name: string, build: () => Secret) => [name, interner.memo(input, name, () => interner.intern(TypeUrl.Secret, name, encode(Secret, build())))] as const;
   return new Map(
-    byKey([secret(snap.leaf, leafSecretName(snap.service, snap.namespace), () => leafSecret(snap)), secret(snap.roots, rootsSecretName(snap.trustDomain), () => rootsSecret(snap))]),
+    byKey([secret(snap.leaf, OWN_LEAF_SECRET, () => leafSecret(snap)), secret(snap.roots, rootsSecretName(snap.trustDomain), () => rootsSecret(snap))]),
   );
 }

@@ -34,7 +34,7 @@ import { builtRow, byKey, sharedRow, type ResourceTable, type RowInputs } from '
 import { catchAllRoute, withIntentions } from './routes.js';
 import { leafSecret, rootsSecret } from './secrets.js';
 import { byName } from './sort.js';
-import { originationTransportSocket, serverTransportSocket } from './tls.js';
+import { namedLeafSds, originationTransportSocket, serverTransportSocket } from './tls.js';
 
 /** How often Envoy resolves a host-name instance again (Consul's 10s). */
 const DNS_REFRESH_MS = 10_000;
@@ -93,7 +93,7 @@ function serviceChain(s: ListenerInputs, svc: LinkedService, sni: string): Filte
     ? [httpConnectionManagerFilter(statPrefix, svc.protocol, { rds: sni, inbound: !s.sanitizeXForwardedClientCert }, [httpRbacFilter()])]
     : [networkRbacFilter(intentions), tcpProxyFilter(statPrefix, sni)];
   const identity = { service: svc.name, namespace: svc.namespace, trustDomain: s.trustDomain, ...(s.meshTls ? { meshTls: s.meshTls } : {}) };
-  return FilterChain.fromPartial({ filterChainMatch: { serverNames: [sni] }, filters, transportSocket: serverTransportSocket(identity, svc.protocol) });
+  return FilterChain.fromPartial({ filterChainMatch: { serverNames: [sni] }, filters, transportSocket: serverTransportSocket(identity, svc.protocol, namedLeafSds(svc.name, svc.namespace)) });
 }
 
 function gatewayListeners(s: ListenerInputs): Listener[] {
@@ -154,7 +154,7 @@ function gatewaySecrets(s: TerminatingGatewaySnapshot, interner: ResourceInterne
       secret(s.roots, rootsSecretName(s.trustDomain), () => rootsSecret(s)),
       ...s.leaves.map(({ service, leaf }) => {
         const namespace = namespaces.get(service) ?? '';
-        return secret(leaf, leafSecretName(service, namespace), () => leafSecret({ leaf, service, namespace }));
+        return secret(leaf, leafSecretName(service, namespace), () => leafSecret({ leaf }, leafSecretName(service, namespace)));
       }),
     ]),
   );

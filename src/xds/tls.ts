@@ -1,7 +1,7 @@
 // TLS for the mesh: certificates and trust bundle by SDS (names from core/names.ts), peer
 // identity checked by SPIFFE URI SAN on the way out, client certificates required on the way in.
 import type { Protocol } from '../catalog/types.js';
-import { leafSecretName, rootsSecretName } from '../core/names.js';
+import { leafSecretName, OWN_LEAF_SECRET, rootsSecretName } from '../core/names.js';
 import { pack } from '../core/proto.js';
 import type { TransportSocket } from '../gen/envoy/config/core/v3/base.js';
 import { SubjectAltNameMatcher_SanType, TlsParameters, TlsParameters_TlsProtocol } from '../gen/envoy/extensions/transport_sockets/tls/v3/common.js';
@@ -18,11 +18,21 @@ function sds(name: string): SdsSecretConfig {
   return SdsSecretConfig.fromPartial({ name, sdsConfig: adsConfigSource() });
 }
 
-/** Whose certificates a proxy's TLS contexts name (by SDS). */
-export type TlsIdentity = Pick<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain'> & { readonly meshTls?: MeshTlsSettings };
+/**
+ * What a proxy's TLS contexts are built from: the trust domain (its roots' SDS name) and the mesh
+ * entry's TLS. Not the service: the leaf is the proxy's own (names.OWN_LEAF_SECRET), so upstream
+ * clusters of proxies of different services are the same bytes.
+ */
+export type TlsIdentity = Pick<ConnectProxySnapshot, 'trustDomain'> & { readonly meshTls?: MeshTlsSettings };
 
-export function leafSds(snap: Pick<TlsIdentity, 'service' | 'namespace'>): SdsSecretConfig {
-  return sds(leafSecretName(snap.service, snap.namespace));
+/** The proxy's own leaf certificate and key. */
+export function leafSds(): SdsSecretConfig {
+  return sds(OWN_LEAF_SECRET);
+}
+
+/** A named service identity's leaf, for a proxy that holds several (a terminating gateway presents each linked service's). */
+export function namedLeafSds(service: string, namespace: string): SdsSecretConfig {
+  return sds(leafSecretName(service, namespace));
 }
 
 export function rootsSds(snap: Pick<TlsIdentity, 'trustDomain'>): SdsSecretConfig {
@@ -85,7 +95,7 @@ export function upstreamTransportSocket(snap: TlsIdentity, sni: string, peerSpif
   const common = CommonTlsContext.fromPartial({
     tlsParams: meshTlsParams(snap.meshTls?.outgoing),
     alpnProtocols: alpnFor(protocol),
-    tlsCertificateSdsSecretConfigs: [leafSds(snap)],
+    tlsCertificateSdsSecretConfigs: [leafSds()],
     validationContextType: {
       $case: 'combinedValidationContext',
       value: {
@@ -100,13 +110,13 @@ export function upstreamTransportSocket(snap: TlsIdentity, sni: string, peerSpif
   return { name: TLS_TRANSPORT_SOCKET, configType: { $case: 'typedConfig', value: pack(UpstreamTlsContext, ctx) } };
 }
 
-/** Server side of mesh mTLS as `identity` (its leaf), client certificates required and chained to the roots. */
-export function serverTransportSocket(identity: TlsIdentity, protocol: Protocol): TransportSocket {
+/** Server side of mesh mTLS presenting `leaf` (the proxy's own unless given), client certificates required and chained to the roots. */
+export function serverTransportSocket(identity: TlsIdentity, protocol: Protocol, leaf: SdsSecretConfig = leafSds()): TransportSocket {
   const ctx = DownstreamTlsContext.fromPartial({
     commonTlsContext: {
       tlsParams: meshTlsParams(identity.meshTls?.incoming),
       alpnProtocols: alpnFor(protocol),
-      tlsCertificateSdsSecretConfigs: [leafSds(identity)],
+      tlsCertificateSdsSecretConfigs: [leaf],
       validationContextType: { $case: 'validationContextSdsSecretConfig', value: rootsSds(identity) },
     },
     requireClientCertificate: true,
@@ -115,7 +125,7 @@ export function serverTransportSocket(identity: TlsIdentity, protocol: Protocol)
 }
 
 /** Server side of the public listener: our leaf, client certificates required and chained to the roots. */
-export function downstreamTransportSocket(snap: TlsIdentity & Pick<ConnectProxySnapshot, 'publicListener'>): TransportSocket {
+export function downstreamTransportSocket(snap: TlsIdentity & { readonly publicListener: Pick<ConnectProxySnapshot['publicListener'], 'protocol'> }): TransportSocket {
   return serverTransportSocket(snap, snap.publicListener.protocol);
 }
 
@@ -159,8 +169,8 @@ function operatorSds(clusterName: string, certResource: string): SdsSecretConfig
  * validate a client certificate, none required, as Consul's), or the operator's SDS certificate;
  * clients are outside the mesh, so no client certificate is asked for.
  */
-export function ingressTransportSocket(snap: Pick<TlsIdentity, 'service' | 'namespace' | 'trustDomain'>, tls: IngressListenerTls, protocol: Protocol): TransportSocket {
-  const certificate = tls.source === 'sds' ? operatorSds(tls.clusterName, tls.certResource) : leafSds(snap);
+export function ingressTransportSocket(snap: Pick<TlsIdentity, 'trustDomain'>, tls: IngressListenerTls, protocol: Protocol): TransportSocket {
+  const certificate = tls.source === 'sds' ? operatorSds(tls.clusterName, tls.certResource) : leafSds();
   const ctx = DownstreamTlsContext.fromPartial({
     commonTlsContext: {
       tlsParams: meshTlsParams(tls.params),

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { after, before, describe, it } from 'node:test';
-import { leafSecretName } from '../../src/core/names.js';
+import { leafSecretName, OWN_LEAF_SECRET } from '../../src/core/names.js';
 import { TypeUrl } from '../../src/core/type-urls.js';
 import { Listener as ListenerMessage } from '../../src/gen/envoy/config/listener/v3/listener.js';
 import { DeltaClient, node, SotwClient } from '../support/ads-client.js';
@@ -79,7 +79,7 @@ describe('ACLs on xDS streams (default deny)', () => {
     const claim = envoy('db-sidecar-proxy', web.SecretID);
     claim.subscribe(Cluster);
     claim.subscribe(Listener);
-    claim.subscribe(Secret, [leafSecretName('db')]);
+    claim.subscribe(Secret, [OWN_LEAF_SECRET]);
     const end = await claim.expectEnd();
     assert.equal(end.code, status.PERMISSION_DENIED);
     assert.equal(end.details, `Permission denied: token with AccessorID '${web.AccessorID}' lacks permission 'service:write' on "db"`);
@@ -193,9 +193,9 @@ describe('ACLs on xDS streams (default deny)', () => {
       logger.entries.some((e) => e.level === 'warn' && e.fields.proxy === 'web-sidecar-proxy' && e.fields.secret === leafSecretName('db')),
     );
     await c.expectNothing();
-    c.subscribe(Secret, [leafSecretName('web')]);
+    c.subscribe(Secret, [OWN_LEAF_SECRET]);
     const own = await c.expect('its own leaf');
-    assert.deepEqual(own.resources.map((r) => r.name), [leafSecretName('web')]);
+    assert.deepEqual(own.resources.map((r) => r.name), [OWN_LEAF_SECRET]);
   });
 
   it("gives a terminating gateway only the linked services whose leaf its token may hold (service:write), and the rest once it may", async () => {

@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
 import type { CheckServiceNode, ConfigEntry, ConfigEntryOf, Intention, ServiceInstance } from '../../src/catalog/types.js';
 import { ValidationError } from '../../src/core/errors.js';
-import { unpack } from '../../src/core/proto.js';
+import { encode, unpack } from '../../src/core/proto.js';
+import { OWN_LEAF_SECRET } from '../../src/core/names.js';
 import { TypeUrl } from '../../src/core/type-urls.js';
 import { Listener } from '../../src/gen/envoy/config/listener/v3/listener.js';
 import type { Principal } from '../../src/gen/envoy/config/rbac/v3/rbac.js';
@@ -16,6 +17,7 @@ import { buildConnectProxySnapshot, type ConnectProxyInputs } from '../../src/pr
 import { defaultTargetInputs } from '../../src/proxycfg/upstreams.js';
 import { ResourceInterner } from '../../src/xds/encode.js';
 import { generateResources, tryGenerateResources } from '../../src/xds/generate.js';
+import { publicListener, upstreamListener } from '../../src/xds/listeners.js';
 import { statsTags } from '../../src/xds/stats-tags.js';
 import { upstreamStatPrefix } from '../../src/core/names.js';
 import { intention, instances, proxy } from '../proxycfg/marble-sources.js';
@@ -54,9 +56,36 @@ describe('generateResources', () => {
     assert.equal(clusterA.version, createHash('sha256').update(clusterA.value).digest('hex').slice(0, 16));
     // Two instances of web: every resource is the same object.
     for (const [type, byName] of a) for (const [name, r] of byName) assert.equal(b.get(type)!.get(name), r, `${type} ${name} not shared`);
-    // api presents its own certificate to db, so the cluster differs; db's endpoints do not.
-    assert.notEqual(c.get(TypeUrl.Cluster)!.get(dbName), clusterA);
+    // api's upstream db is web's: the cluster (its client certificate is each proxy's own leaf, by
+    // one SDS name) and db's endpoints are the same objects; api's own leaf is not.
+    assert.equal(c.get(TypeUrl.Cluster)!.get(dbName), clusterA);
     assert.equal(c.get(TypeUrl.Endpoint)!.get(dbName), a.get(TypeUrl.Endpoint)!.get(dbName));
+    assert.notEqual(c.get(TypeUrl.Secret)!.get(OWN_LEAF_SECRET), a.get(TypeUrl.Secret)!.get(OWN_LEAF_SECRET));
+  });
+
+  it('builds a listener from its address and a rest shared between proxies, byte for byte the whole listener', () => {
+    const interner = new ResourceInterner();
+    const http = entry('proxy-defaults', 'global', { Config: { protocol: 'http' } });
+    const web = { ...proxy('web-1', 'web', ['db', 'api']), Address: '10.0.1.1' };
+    const other = { ...proxy('billing-1', 'billing', ['db', 'api']), Address: '10.0.1.2', Port: 21001 };
+    const webSnap = buildConnectProxySnapshot(inputs(web, { proxyDefaults: http }));
+    const otherSnap = buildConnectProxySnapshot(inputs(other, { proxyDefaults: http }));
+    const a = generateResources(webSnap, { interner });
+    const b = generateResources(otherSnap, { interner });
+    const wholes = [publicListener(webSnap), ...webSnap.upstreams.map((u) => upstreamListener(webSnap, u))];
+    assert.deepEqual([...a.get(TypeUrl.Listener)!.keys()], wholes.map((l) => l.name).sort());
+    for (const whole of wholes) {
+      const res = a.get(TypeUrl.Listener)!.get(whole.name)!;
+      assert.deepEqual(Buffer.from(res.value), Buffer.from(encode(Listener, whole)), `${whole.name} differs from its whole encoding`);
+    }
+    // The public listener fetches its route, each upstream listener its upstream's.
+    assert.deepEqual(a.get(TypeUrl.Listener)!.get('public_listener:10.0.1.1:21000')!.children, ['public_listener']);
+    assert.deepEqual(a.get(TypeUrl.Listener)!.get('db:127.0.0.1:9000')!.children, ['db']);
+    // Another service with the same upstreams: its listeners are its own, the upstreams' clusters and routes are web's.
+    assert.notEqual(b.get(TypeUrl.Listener)!.get('db:127.0.0.1:9000'), undefined);
+    for (const type of [TypeUrl.Cluster, TypeUrl.Route]) {
+      for (const [name, r] of a.get(type)!) if (name !== 'local_app' && name !== 'public_listener') assert.equal(b.get(type)!.get(name), r, `${type} ${name} not shared`);
+    }
   });
 
   describe('an endpoint or certificate change reaching many proxies', () => {
@@ -134,7 +163,6 @@ describe('generateResources', () => {
     for (const type of [TypeUrl.Cluster, TypeUrl.Listener, TypeUrl.Route]) assert.equal(b.get(type), a.get(type), `${type} built again`);
     // Another public port is another shape: its listener differs, and what is equal is still one object.
     const c = generateResources(snap('web-3', 21001), { interner });
-    assert.notEqual(c.get(TypeUrl.Listener), a.get(TypeUrl.Listener));
     const db = `db.default.dc1.internal.${TEST_TRUST_DOMAIN}`;
     assert.equal(c.get(TypeUrl.Cluster)!.get(db), a.get(TypeUrl.Cluster)!.get(db));
     // Equal intentions in another array are another shape (compared by identity), with the same bytes.
