@@ -9,8 +9,6 @@ import type { RowInputs } from './resource-table.js';
 import { millis, socketAddress } from './address.js';
 import { chainClusters, circuitBreakers } from './chain-clusters.js';
 import { protocolOptions } from './protocol-options.js';
-import { exposedPathClusters } from './exposed-paths.js';
-import { byName } from './sort.js';
 
 /** What a sidecar's clusters are built from. */
 export type ClusterInputs = RowInputs<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain' | 'localApp' | 'publicListener' | 'upstreams' | 'meshTls'>;
@@ -43,6 +41,3 @@ export function upstreamClusters(snap: TlsIdentity & { readonly upstreams: reado
   return [...byClusterName.values()];
 }
 
-export function generateClusters(snap: ClusterInputs): Cluster[] {
-  return [localAppCluster(snap), ...exposedPathClusters(snap), ...upstreamClusters(snap)].sort(byName);
-}

@@ -11,7 +11,7 @@ import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import type { ConnectProxySnapshot, ProxyKind, ProxySnapshot, SnapshotOf } from '../proxycfg/snapshot.js';
 import { clusterChildren, localAppCluster } from './clusters.js';
 import { sharedInterner, type ResourceInterner } from './encode.js';
-import { chainClusters, chainEdsClusters, CLUSTER_UPSTREAM_FIELDS } from './chain-clusters.js';
+import { chainClusters, CLUSTER_UPSTREAM_FIELDS } from './chain-clusters.js';
 import { ROUTE_UPSTREAM_FIELDS, upstreamRouteConfiguration } from './chain-routes.js';
 import { exposedPathClusters } from './exposed-paths.js';
 import { isHttp } from './filters.js';
@@ -20,7 +20,7 @@ import { MESH_GATEWAY_RESOURCES } from './mesh-gateway.js';
 import { endpointResources, secretResources } from './shared-rows.js';
 import { TERMINATING_GATEWAY_RESOURCES } from './terminating-gateway.js';
 import { exposedPathListeners, publicListenerHead, publicListenerRest, publicListenerRoutes, UPSTREAM_LISTENER_HEAD_FIELDS, UPSTREAM_LISTENER_REST_FIELDS, upstreamListenerHead, upstreamListenerRest, upstreamListenerRoutes } from './listeners.js';
-import { byKey, eachPart, partedRow, sharedRow, splicedPart, wholePart, type ResourceTable } from './resource-table.js';
+import { eachPart, partedRow, sharedRow, splicedPart, wholePart, type ResourceTable } from './resource-table.js';
 import { publicListenerRoute } from './routes.js';
 
 export interface GenerateContext {

@@ -10,7 +10,6 @@ import { socketAddress } from './address.js';
 import { httpConnectionManagerFilter, isHttp, tcpProxyFilter } from './filters.js';
 import { httpRbacFilter, networkRbacFilter } from './rbac.js';
 import { tcpUpstreamCluster } from './chain-routes.js';
-import { byName } from './sort.js';
 import { filterAccessLogs, listenerAccessLogs } from './access-logs.js';
 import { downstreamTransportSocket } from './tls.js';
 
@@ -99,6 +98,3 @@ export function exposedPathListeners(pl: Pick<PublicListenerSettings, 'bindAddre
   return (pl.exposedPaths ?? []).map((p) => exposedPathListener(pl.bindAddress, p));
 }
 
-export function generateListeners(snap: ListenerInputs): Listener[] {
-  return [publicListener(snap), ...exposedPathListeners(snap.publicListener), ...snap.upstreams.map((u) => upstreamListener(snap, u))].sort(byName);
-}

@@ -4,7 +4,6 @@
 // connection, so a new deny intention stops requests on pooled connections at once (rules in
 // the listener would only reach connections opened after the listener update).
 import { LOCAL_APP_CLUSTER, PUBLIC_LISTENER_ROUTE } from '../core/names.js';
-import { upstreamRouteConfiguration } from './chain-routes.js';
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
 import type { RouteAction } from '../gen/envoy/config/route/v3/route_components.js';
 import { pack } from '../core/proto.js';
@@ -15,9 +14,7 @@ import type { RowInputs } from './resource-table.js';
 
 /** What a sidecar's routes are built from. */
 export type RouteInputs = RowInputs<ConnectProxySnapshot, 'trustDomain' | 'publicListener' | 'intentions' | 'defaultIntentionPolicy' | 'upstreams'>;
-import { isHttp } from './filters.js';
 import { millis } from './address.js';
-import { byName } from './sort.js';
 
 /**
  * The public listener's route to local_app: the intentions as the RBAC filter's per-route config,
@@ -47,7 +44,3 @@ export function withIntentions(route: RouteConfiguration, intentions: IntentionI
   return { ...route, virtualHosts: route.virtualHosts.map((vh) => ({ ...vh, typedPerFilterConfig: { [HTTP_RBAC_FILTER]: rbac } })) };
 }
 
-export function generateRoutes(snap: RouteInputs): RouteConfiguration[] {
-  const upstreams = snap.upstreams.filter((u) => isHttp(u.protocol)).map((u) => upstreamRouteConfiguration(snap.trustDomain, u));
-  return [...(isHttp(snap.publicListener.protocol) ? [publicListenerRoute(snap)] : []), ...upstreams].sort(byName);
-}
