@@ -187,8 +187,11 @@ describe('the agent CA on Vault', () => {
 
       const fixed = await agent.put('/v1/connect/ca/configuration', vault({ ...paths, Token: await newToken() }));
       assert.equal(fixed.status, 200, fixed.text);
-      const leaf = (await agent.get('/v1/agent/connect/ca/leaf/web')).json as Leaf;
-      assert.ok(await issuedByVault('revoked-int', leaf.SerialNumber));
+      const signed = await agent.get('/v1/agent/connect/ca/leaf/web');
+      assert.equal(signed.status, 200, `the leaf after the new token: ${signed.status} ${signed.text}`);
+      const leaf = signed.json as Leaf;
+      const listed = ((await bao.ok('LIST', 'revoked-int/certs')).data?.keys as string[]) ?? [];
+      assert.ok(listed.includes(leaf.SerialNumber), `leaf ${leaf.SerialNumber} (issuer ${new X509Certificate(leaf.CertPEM).issuer}) is not among revoked-int's certificates ${JSON.stringify(listed)}`);
       assert.equal(((await agent.get('/v1/connect/ca/roots')).json as Roots).ActiveRootID, roots.ActiveRootID, 'no rotation');
     } finally {
       await agent.agent.close();
