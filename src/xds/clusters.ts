@@ -11,7 +11,7 @@ import { chainClusters, circuitBreakers } from './chain-clusters.js';
 import { protocolOptions } from './protocol-options.js';
 
 /** What a sidecar's clusters are built from. */
-export type ClusterInputs = RowInputs<ConnectProxySnapshot, 'service' | 'namespace' | 'trustDomain' | 'localApp' | 'publicListener' | 'upstreams' | 'meshTls'>;
+export type ClusterInputs = RowInputs<ConnectProxySnapshot, 'trustDomain' | 'localApp' | 'publicListener' | 'upstreams' | 'meshTls'>;
 
 export function localAppCluster(snap: Pick<ClusterInputs, 'localApp' | 'publicListener'>): Cluster {
   const { address, port, connectTimeoutMs, maxInboundConnections } = snap.localApp;

@@ -31,14 +31,15 @@ function upstreamOf(upstreams: Shapes, s: IngressListenerService): UpstreamShape
   return u;
 }
 
-type ClusterInputs = RowInputs<IngressGatewaySnapshot, 'service' | 'namespace' | 'trustDomain' | 'upstreams' | 'meshTls'>;
+// The gateway's own leaf is `leaf:self`: its clusters depend on neither its service nor namespace.
+type ClusterInputs = RowInputs<IngressGatewaySnapshot, 'trustDomain' | 'upstreams' | 'meshTls'>;
 
 /** Every target cluster of every service's chain, once (services of several listeners share them). */
 function ingressClusters(snap: ClusterInputs): Cluster[] {
   return upstreamClusters(snap).sort(byName);
 }
 
-type ListenerInputs = RowInputs<IngressGatewaySnapshot, 'service' | 'namespace' | 'trustDomain' | 'listeners' | 'upstreams'>;
+type ListenerInputs = RowInputs<IngressGatewaySnapshot, 'trustDomain' | 'listeners' | 'upstreams'>;
 
 function listenerName(l: IngressListener): string {
   return isHttp(l.protocol) ? ingressListenerName(l.protocol, l.address, l.port) : upstreamListenerName(l.services[0]?.name ?? '', l.address, l.port);
@@ -140,7 +141,7 @@ export const INGRESS_GATEWAY_RESOURCES: ResourceTable<IngressGatewaySnapshot> = 
   builtRow({
     typeUrl: TypeUrl.Cluster,
     type: Cluster,
-    fields: ['service', 'namespace', 'trustDomain', 'upstreams', 'meshTls'],
+    fields: ['trustDomain', 'upstreams', 'meshTls'],
     generate: ingressClusters,
     name: (c) => c.name,
     children: (_i, c) => clusterChildren(c),
@@ -149,7 +150,7 @@ export const INGRESS_GATEWAY_RESOURCES: ResourceTable<IngressGatewaySnapshot> = 
   builtRow({
     typeUrl: TypeUrl.Listener,
     type: Listener,
-    fields: ['service', 'namespace', 'trustDomain', 'listeners', 'upstreams'],
+    fields: ['trustDomain', 'listeners', 'upstreams'],
     generate: ingressListeners,
     name: (l) => l.name,
     children: (i, l) => {

@@ -30,10 +30,17 @@ export function endpointResources(snap: Pick<ConnectProxySnapshot, 'upstreams' |
   return byName;
 }
 
+/** A Secret named `name`, encoded once per (input object, name) for every proxy holding that input. */
+export function sharedSecret(interner: ResourceInterner, input: object, name: string, build: () => Secret): readonly [string, EncodedResource] {
+  return [name, interner.memo(input, name, () => interner.intern(TypeUrl.Secret, name, encode(Secret, build())))];
+}
+
 /** The leaf Secret once per (leaf, name) and the roots Secret once per (roots, name). */
 export function secretResources(snap: Pick<ConnectProxySnapshot, 'leaf' | 'roots' | 'trustDomain'>, interner: ResourceInterner): Map<string, EncodedResource> {
-  const secret = (input: object, name: string, build: () => Secret) => [name, interner.memo(input, name, () => interner.intern(TypeUrl.Secret, name, encode(Secret, build())))] as const;
   return new Map(
-    byKey([secret(snap.leaf, OWN_LEAF_SECRET, () => leafSecret(snap)), secret(snap.roots, rootsSecretName(snap.trustDomain), () => rootsSecret(snap))]),
+    byKey([
+      sharedSecret(interner, snap.leaf, OWN_LEAF_SECRET, () => leafSecret(snap)),
+      sharedSecret(interner, snap.roots, rootsSecretName(snap.trustDomain), () => rootsSecret(snap)),
+    ]),
   );
 }

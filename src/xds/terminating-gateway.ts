@@ -17,7 +17,6 @@ import { ClusterLoadAssignment } from '../gen/envoy/config/endpoint/v3/endpoint.
 import { Listener } from '../gen/envoy/config/listener/v3/listener.js';
 import { FilterChain } from '../gen/envoy/config/listener/v3/listener_components.js';
 import { RouteConfiguration } from '../gen/envoy/config/route/v3/route.js';
-import { Secret } from '../gen/envoy/extensions/transport_sockets/tls/v3/secret.js';
 import type { GatewayTarget, LinkedService, TerminatingGatewaySnapshot } from '../proxycfg/snapshot.js';
 import { millis } from './address.js';
 import { loadBalancerFields } from './chain-clusters.js';
@@ -33,6 +32,7 @@ import { httpRbacFilter, networkRbacFilter } from './rbac.js';
 import { builtRow, byKey, sharedRow, type ResourceTable, type RowInputs } from './resource-table.js';
 import { catchAllRoute, withIntentions } from './routes.js';
 import { leafSecret, rootsSecret } from './secrets.js';
+import { sharedSecret } from './shared-rows.js';
 import { byName } from './sort.js';
 import { namedLeafSds, originationTransportSocket, serverTransportSocket } from './tls.js';
 
@@ -147,14 +147,13 @@ function gatewayEndpoints(s: TerminatingGatewaySnapshot, interner: ResourceInter
 
 /** Each linked service's leaf once per (leaf, name), and the roots once per (roots, name). */
 function gatewaySecrets(s: TerminatingGatewaySnapshot, interner: ResourceInterner): Map<string, EncodedResource> {
-  const secret = (input: object, name: string, build: () => Secret) => [name, interner.memo(input, name, () => interner.intern(TypeUrl.Secret, name, encode(Secret, build())))] as const;
   const namespaces = new Map(s.services.map((svc) => [svc.name, svc.namespace]));
   return new Map(
     byKey([
-      secret(s.roots, rootsSecretName(s.trustDomain), () => rootsSecret(s)),
+      sharedSecret(interner, s.roots, rootsSecretName(s.trustDomain), () => rootsSecret(s)),
       ...s.leaves.map(({ service, leaf }) => {
-        const namespace = namespaces.get(service) ?? '';
-        return secret(leaf, leafSecretName(service, namespace), () => leafSecret({ leaf }, leafSecretName(service, namespace)));
+        const name = leafSecretName(service, namespaces.get(service) ?? '');
+        return sharedSecret(interner, leaf, name, () => leafSecret({ leaf }, name));
       }),
     ]),
   );
